@@ -1,0 +1,126 @@
+//! Names and values of headers that a presigned request signs.
+
+use super::DomainError;
+use std::fmt;
+
+/// A lowercase HTTP header name (an RFC 9110 token).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeaderName(String);
+
+/// Headers the signer sets itself or that can never be part of a presigned request.
+const RESERVED: [&str; 6] = [
+    "host",
+    "authorization",
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "x-amz-security-token",
+    "x-amz-signature",
+];
+
+impl HeaderName {
+    /// Validates a header name and lowercases it.
+    pub fn new(name: &str) -> Result<Self, DomainError> {
+        let fail = |reason| DomainError::Header {
+            name: name.to_owned(),
+            reason,
+        };
+        if name.is_empty() || name.len() > 256 {
+            return Err(fail("name must be 1 to 256 characters"));
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        {
+            return Err(fail("name must be an HTTP token"));
+        }
+        let lower = name.to_ascii_lowercase();
+        if RESERVED.contains(&lower.as_str()) {
+            return Err(fail("this header is set by the signer and cannot be given"));
+        }
+        Ok(Self(lower))
+    }
+
+    /// The lowercase name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A header value in SigV4 canonical form: visible ASCII and spaces, trimmed, with runs of
+/// spaces collapsed, so the value a client sends is exactly the value that was signed.
+///
+/// See <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HeaderValue(String);
+
+impl HeaderValue {
+    /// Validates and canonicalises a value (`name` only labels the error).
+    pub fn new(name: &str, value: &str) -> Result<Self, DomainError> {
+        if value.len() > 8192 {
+            return Err(DomainError::Header {
+                name: name.to_owned(),
+                reason: "value must be at most 8192 bytes",
+            });
+        }
+        if !value.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+            return Err(DomainError::Header {
+                name: name.to_owned(),
+                reason: "value must be visible ASCII (no control characters or line breaks)",
+            });
+        }
+        let mut canonical = String::with_capacity(value.len());
+        for word in value.split(' ').filter(|w| !w.is_empty()) {
+            if !canonical.is_empty() {
+                canonical.push(' ');
+            }
+            canonical.push_str(word);
+        }
+        Ok(Self(canonical))
+    }
+
+    /// The canonical value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for HeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_lowercased_tokens() {
+        assert_eq!(
+            HeaderName::new("Content-Type").unwrap().as_str(),
+            "content-type"
+        );
+        assert!(HeaderName::new("bad name").is_err());
+        assert!(HeaderName::new("bad:name").is_err());
+        assert!(HeaderName::new("Host").is_err());
+        assert!(HeaderName::new("X-Amz-Date").is_err());
+    }
+
+    #[test]
+    fn values_are_canonicalised() {
+        assert_eq!(
+            HeaderValue::new("x", "  a   b  c ").unwrap().as_str(),
+            "a b c"
+        );
+        assert!(HeaderValue::new("x", "a\r\nb").is_err());
+        assert!(HeaderValue::new("x", "a\tb").is_err());
+        assert!(HeaderValue::new("x", "é").is_err());
+        assert_eq!(HeaderValue::new("x", "").unwrap().as_str(), "");
+    }
+}

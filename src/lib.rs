@@ -1,0 +1,8 @@
+//! s3-broker: a stateless service and CLI that hands out SigV4-signed S3 grants.
+//!
+//! The crate is layered: [`domain`] holds validated newtypes, [`sigv4`] is the pure signing
+//! core (no I/O, no clock, no environment), and [`cli`] is the offline command line on top.
+
+pub mod cli;
+pub mod domain;
+pub mod sigv4;

@@ -1,0 +1,76 @@
+//! Step 1: the canonical request.
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#canonical-request>
+
+use sha2::{Digest, Sha256};
+
+/// The payload hash of presigned requests: the body is not known when the URL is made.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// The parts of a canonical request, already encoded and sorted by the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct CanonicalRequest<'a> {
+    /// HTTP method in uppercase.
+    pub method: &'a str,
+    /// The URI-encoded absolute path.
+    pub path: &'a str,
+    /// The canonical query string (`k=v` pairs, encoded, sorted, joined by `&`).
+    pub query: &'a str,
+    /// Lowercase header names with canonical values, sorted by name.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Hex SHA-256 of the body, or [`UNSIGNED_PAYLOAD`].
+    pub payload_hash: &'a str,
+}
+
+impl CanonicalRequest<'_> {
+    /// The `SignedHeaders` list: names joined by `;`.
+    pub fn signed_headers(&self) -> String {
+        let mut out = String::new();
+        push_names(&mut out, self.headers);
+        out
+    }
+
+    /// The canonical request text.
+    pub fn to_text(&self) -> String {
+        let headers_len: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2)
+            .sum();
+        let mut out = String::with_capacity(
+            self.method.len() + self.path.len() + self.query.len() + 2 * headers_len + 80,
+        );
+        out.push_str(self.method);
+        out.push('\n');
+        out.push_str(self.path);
+        out.push('\n');
+        out.push_str(self.query);
+        out.push('\n');
+        for (name, value) in self.headers {
+            out.push_str(name);
+            out.push(':');
+            out.push_str(value);
+            out.push('\n');
+        }
+        out.push('\n');
+        push_names(&mut out, self.headers);
+        out.push('\n');
+        out.push_str(self.payload_hash);
+        out
+    }
+}
+
+/// Appends header names joined by `;` to `out`.
+fn push_names(out: &mut String, headers: &[(&str, &str)]) {
+    for (i, (name, _)) in headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
+}
+
+/// Lowercase hex SHA-256 of `text`.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}

@@ -1,0 +1,125 @@
+//! The S3 operations s3-broker presigns, each with its method and fixed query parameters.
+//!
+//! API reference: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html>
+
+use crate::domain::{PartNumber, UploadId};
+use std::fmt;
+
+/// An HTTP method of a presigned request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// HEAD
+    Head,
+    /// PUT
+    Put,
+    /// POST
+    Post,
+    /// DELETE
+    Delete,
+}
+
+impl HttpMethod {
+    /// The method in uppercase.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Put => "PUT",
+            Self::Post => "POST",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+impl fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An object-level S3 operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum S3Operation {
+    /// GetObject: GET /key
+    GetObject,
+    /// HeadObject: HEAD /key
+    HeadObject,
+    /// PutObject: PUT /key
+    PutObject,
+    /// DeleteObject: DELETE /key
+    DeleteObject,
+    /// CreateMultipartUpload: POST /key?uploads
+    CreateMultipartUpload,
+    /// UploadPart: PUT /key?partNumber=N&uploadId=ID
+    UploadPart {
+        /// The upload.
+        upload_id: UploadId,
+        /// The part.
+        part_number: PartNumber,
+    },
+    /// CompleteMultipartUpload: POST /key?uploadId=ID
+    CompleteMultipartUpload {
+        /// The upload.
+        upload_id: UploadId,
+    },
+    /// ListParts: GET /key?uploadId=ID
+    ListParts {
+        /// The upload.
+        upload_id: UploadId,
+    },
+    /// AbortMultipartUpload: DELETE /key?uploadId=ID
+    AbortMultipartUpload {
+        /// The upload.
+        upload_id: UploadId,
+    },
+}
+
+impl S3Operation {
+    /// The HTTP method.
+    pub fn method(&self) -> HttpMethod {
+        match self {
+            Self::GetObject | Self::ListParts { .. } => HttpMethod::Get,
+            Self::HeadObject => HttpMethod::Head,
+            Self::PutObject | Self::UploadPart { .. } => HttpMethod::Put,
+            Self::CreateMultipartUpload | Self::CompleteMultipartUpload { .. } => HttpMethod::Post,
+            Self::DeleteObject | Self::AbortMultipartUpload { .. } => HttpMethod::Delete,
+        }
+    }
+
+    /// The operation's name in the S3 API reference.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::GetObject => "GetObject",
+            Self::HeadObject => "HeadObject",
+            Self::PutObject => "PutObject",
+            Self::DeleteObject => "DeleteObject",
+            Self::CreateMultipartUpload => "CreateMultipartUpload",
+            Self::UploadPart { .. } => "UploadPart",
+            Self::CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
+            Self::ListParts { .. } => "ListParts",
+            Self::AbortMultipartUpload { .. } => "AbortMultipartUpload",
+        }
+    }
+
+    /// The query parameters that select the operation (unencoded).
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::GetObject | Self::HeadObject | Self::PutObject | Self::DeleteObject => vec![],
+            Self::CreateMultipartUpload => vec![("uploads", String::new())],
+            Self::UploadPart {
+                upload_id,
+                part_number,
+            } => vec![
+                ("partNumber", part_number.to_string()),
+                ("uploadId", upload_id.as_str().to_owned()),
+            ],
+            Self::CompleteMultipartUpload { upload_id }
+            | Self::ListParts { upload_id }
+            | Self::AbortMultipartUpload { upload_id } => {
+                vec![("uploadId", upload_id.as_str().to_owned())]
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Presigned URLs (query-string authentication).
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>
+
+use super::{HttpMethod, QueryParams, S3Operation, SignedHeaders};
+use crate::domain::{BucketName, Expiry, ObjectKey};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// What to presign.
+#[derive(Debug, Clone)]
+pub struct PresignRequest {
+    /// The operation (method and operation query parameters).
+    pub operation: S3Operation,
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The object key.
+    pub key: ObjectKey,
+    /// Headers to sign; the client must send each with exactly this value.
+    pub headers: SignedHeaders,
+    /// Extra query parameters to sign (response overrides, version id...).
+    pub query: QueryParams,
+    /// Requested lifetime (shortened to the credentials' expiry when they expire sooner).
+    pub expires: Expiry,
+}
+
+impl PresignRequest {
+    /// A request for `operation` on `bucket`/`key` with no extra headers or parameters.
+    pub fn new(
+        operation: S3Operation,
+        bucket: BucketName,
+        key: ObjectKey,
+        expires: Expiry,
+    ) -> Self {
+        Self {
+            operation,
+            bucket,
+            key,
+            headers: SignedHeaders::new(),
+            query: QueryParams::new(),
+            expires,
+        }
+    }
+}
+
+/// A presigned request, ready to hand to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PresignedRequest {
+    /// The HTTP method the client must use.
+    pub method: HttpMethod,
+    /// The full URL with the signature in the query string.
+    pub url: String,
+    /// Headers the client must send with exactly these values (`host` excluded).
+    pub headers: Vec<(String, String)>,
+    /// When the signature was made.
+    pub signed_at: DateTime<Utc>,
+    /// When the URL stops working: the signing time plus `X-Amz-Expires`.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Serialize for HttpMethod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The intermediate texts of one signature, for tests, `explain` and debugging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningTrace {
+    /// The canonical request.
+    pub canonical_request: String,
+    /// The string to sign.
+    pub string_to_sign: String,
+    /// The hex signature.
+    pub signature: String,
+}

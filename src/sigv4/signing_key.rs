@@ -1,0 +1,202 @@
+//! Step 3: the daily signing key, derived once per (access key, date, region) and reused.
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#signing-key>
+
+use crate::domain::{AccessKeyId, Region, SecretAccessKey};
+use chrono::NaiveDate;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::{Arc, RwLock};
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// A derived signing key, kept as a keyed HMAC state so each signature costs one HMAC pass
+/// over the string to sign (the key's inner and outer pads are absorbed once).
+#[derive(Clone)]
+pub struct SigningKey {
+    mac: HmacSha256,
+    raw: [u8; 32],
+}
+
+impl SigningKey {
+    fn from_raw(raw: [u8; 32]) -> Self {
+        Self {
+            mac: HmacSha256::new_from_slice(&raw).unwrap_or_else(|_| unreachable!()),
+            raw,
+        }
+    }
+
+    /// The raw 32-byte key (for known-answer tests).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.raw
+    }
+
+    /// Lowercase hex HMAC-SHA256 of `string_to_sign` under this key: the signature.
+    pub fn sign(&self, string_to_sign: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(string_to_sign.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+/// `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
+pub fn derive_signing_key(
+    secret: &SecretAccessKey,
+    date_stamp: &str,
+    region: &str,
+    service: &str,
+) -> SigningKey {
+    let mut seed = Vec::with_capacity(4 + secret.expose().len());
+    seed.extend_from_slice(b"AWS4");
+    seed.extend_from_slice(secret.expose().as_bytes());
+    let k_date = hmac(&seed, date_stamp.as_bytes());
+    let k_region = hmac(&k_date, region.as_bytes());
+    let k_service = hmac(&k_region, service.as_bytes());
+    SigningKey::from_raw(hmac(&k_service, b"aws4_request"))
+}
+
+struct Entry {
+    access_key_id: AccessKeyId,
+    secret: SecretAccessKey,
+    date: NaiveDate,
+    region: Region,
+    key: Arc<SigningKey>,
+}
+
+/// A small cache of S3 signing keys keyed by access key id, UTC date and region.
+///
+/// The secret is compared on lookup too, so a rotated secret under the same id is never
+/// served a stale key. Entries of older dates are dropped when a newer date is derived.
+#[derive(Default)]
+pub struct SigningKeyCache {
+    entries: RwLock<Vec<Entry>>,
+}
+
+/// More entries than this means many credentials or regions at once; the oldest go first.
+const CAPACITY: usize = 32;
+
+impl SigningKeyCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The signing key for S3, derived at most once per (access key, date, region).
+    pub fn get(
+        &self,
+        access_key_id: &AccessKeyId,
+        secret: &SecretAccessKey,
+        date: NaiveDate,
+        date_stamp: &str,
+        region: &Region,
+    ) -> Arc<SigningKey> {
+        let matches = |e: &Entry| {
+            e.date == date
+                && e.access_key_id == *access_key_id
+                && e.region == *region
+                && e.secret.expose() == secret.expose()
+        };
+        if let Ok(entries) = self.entries.read()
+            && let Some(hit) = entries.iter().find(|e| matches(e))
+        {
+            return Arc::clone(&hit.key);
+        }
+        let key = Arc::new(derive_signing_key(
+            secret,
+            date_stamp,
+            region.as_str(),
+            "s3",
+        ));
+        if let Ok(mut entries) = self.entries.write() {
+            // Keep yesterday's keys for requests signed just before midnight.
+            entries.retain(|e| {
+                !(e.access_key_id == *access_key_id && e.region == *region)
+                    || (e.date >= date.pred_opt().unwrap_or(date) && e.date != date)
+            });
+            if entries.len() >= CAPACITY {
+                entries.remove(0);
+            }
+            entries.push(Entry {
+                access_key_id: access_key_id.clone(),
+                secret: secret.clone(),
+                date,
+                region: region.clone(),
+                key: Arc::clone(&key),
+            });
+        }
+        key
+    }
+
+    /// Number of cached keys (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.entries.read().map(|e| e.len()).unwrap_or(0)
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ymd(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn derives_once_per_day_and_evicts_old_days() {
+        let cache = SigningKeyCache::new();
+        let id = AccessKeyId::new("AKID").unwrap();
+        let secret = SecretAccessKey::new("secret").unwrap();
+        let region = Region::new("us-east-1").unwrap();
+        let a = cache.get(&id, &secret, ymd("2024-01-01"), "20240101", &region);
+        let b = cache.get(&id, &secret, ymd("2024-01-01"), "20240101", &region);
+        assert!(Arc::ptr_eq(&a, &b), "same day must reuse the derived key");
+        assert_eq!(cache.len(), 1);
+        let c = cache.get(&id, &secret, ymd("2024-01-02"), "20240102", &region);
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(cache.len(), 2, "yesterday is kept");
+        cache.get(&id, &secret, ymd("2024-01-03"), "20240103", &region);
+        assert_eq!(cache.len(), 2, "the day before yesterday is dropped");
+    }
+
+    #[test]
+    fn a_rotated_secret_gets_a_new_key() {
+        let cache = SigningKeyCache::new();
+        let id = AccessKeyId::new("AKID").unwrap();
+        let region = Region::new("us-east-1").unwrap();
+        let day = ymd("2024-01-01");
+        let a = cache.get(
+            &id,
+            &SecretAccessKey::new("one").unwrap(),
+            day,
+            "20240101",
+            &region,
+        );
+        let b = cache.get(
+            &id,
+            &SecretAccessKey::new("two").unwrap(),
+            day,
+            "20240101",
+            &region,
+        );
+        assert_ne!(a.as_bytes(), b.as_bytes());
+        assert_eq!(cache.len(), 1);
+    }
+}
