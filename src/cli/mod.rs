@@ -1,1 +1,108 @@
-//! The command line.
+//! The command line of DESIGN.md §4: `presign`, `post-policy` and `explain`.
+//!
+//! Parsing lives in [`args`]; each command has its own file; every failure becomes a
+//! [`CliError`] printed as one line, with exit status 2 for usage errors and 1 otherwise.
+
+mod args;
+mod aws_env;
+mod error;
+mod explain;
+mod html_form;
+mod post_policy_cmd;
+mod presign_cmd;
+
+pub use args::{Cli, Command};
+pub use error::CliError;
+pub use explain::{Explanation, explain_url};
+pub use html_form::render_html_form;
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Parses the process arguments, runs the command and returns the exit status.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return report_clap_error(&err),
+    };
+    match execute(cli) {
+        Ok(output) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = stdout.write_all(output.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_status())
+        }
+    }
+}
+
+/// Runs a parsed command and returns what it prints on stdout.
+pub fn execute(cli: Cli) -> Result<String, CliError> {
+    match cli.command {
+        Command::Presign(args) => presign_cmd::run(args),
+        Command::PostPolicy(args) => post_policy_cmd::run(args),
+        Command::Explain(args) => explain::run(args),
+    }
+}
+
+/// Pretty JSON in the value's own field order, with a trailing newline.
+fn to_pretty_json(value: &impl serde::Serialize) -> String {
+    // Serialising plain data types into a string cannot fail.
+    let mut json = serde_json::to_string_pretty(value).unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// Help and version go to stdout as clap renders them; real errors become one line.
+fn report_clap_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    eprintln!("{}", one_line(&err.render().to_string()));
+    ExitCode::from(2)
+}
+
+/// Joins clap's multi-line message (up to its usage block) into one line.
+fn one_line(rendered: &str) -> String {
+    let words: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .filter(|l| !l.starts_with("For more information"))
+        .flat_map(str::split_whitespace)
+        .collect();
+    let mut line = words.join(" ");
+    if !line.starts_with("error:") {
+        line.insert_str(0, "error: ");
+    }
+    line.push_str(" (try --help)");
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let err = Cli::try_parse_from(["s3-broker", "presign", "get"]).unwrap_err();
+        let line = one_line(&err.render().to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with("error: "), "{line}");
+        assert!(line.contains("--bucket"), "{line}");
+    }
+}

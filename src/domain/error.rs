@@ -18,8 +18,8 @@ pub enum DomainError {
     #[error("invalid region {0:?}: expected lowercase letters, digits and hyphens")]
     Region(String),
     /// An expiry was outside 1 s ..= 7 days.
-    #[error("invalid expiry {0} s: must be between 1 and 604800 seconds (7 days)")]
-    Expiry(u64),
+    #[error("invalid expiry {0:?}: must be a whole number of seconds from 1 to 604800 (7 days)")]
+    Expiry(String),
     /// A media type did not parse.
     #[error("invalid content type {value:?}: {reason}")]
     ContentType {

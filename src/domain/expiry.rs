@@ -18,7 +18,7 @@ impl Expiry {
         if (1..=u64::from(Self::MAX.0)).contains(&secs) {
             Ok(Self(secs as u32))
         } else {
-            Err(DomainError::Expiry(secs))
+            Err(DomainError::Expiry(secs.to_string()))
         }
     }
 
@@ -30,6 +30,17 @@ impl Expiry {
     /// The lifetime as a [`Duration`].
     pub fn as_duration(self) -> Duration {
         Duration::from_secs(u64::from(self.0))
+    }
+}
+
+impl std::str::FromStr for Expiry {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let secs = s
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| DomainError::Expiry(s.to_owned()))?;
+        Self::from_secs(secs)
     }
 }
 

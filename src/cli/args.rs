@@ -1,0 +1,178 @@
+//! Command-line arguments (clap derive). Values are parsed straight into domain types, so a
+//! bad bucket, key, region, expiry or time is refused before anything runs.
+
+use crate::domain::{BucketName, ContentType, Endpoint, Expiry, ObjectKey, Region};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// s3-broker: SigV4 grants for direct-to-S3 uploads and downloads.
+#[derive(Debug, Parser)]
+#[command(name = "s3-broker", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one presigned URL (credentials from the standard AWS environment and profiles).
+    Presign(PresignArgs),
+    /// Print a signed POST policy for a browser form: JSON, a ready HTML form, or a curl command.
+    PostPolicy(PostPolicyArgs),
+    /// Decode a presigned URL: operation, bucket, key, headers to send, issue time, expiry.
+    Explain(ExplainArgs),
+}
+
+/// Where and how to sign: shared by `presign` and `post-policy`.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// The bucket.
+    #[arg(long)]
+    pub bucket: BucketName,
+    /// Region of the credential scope [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's
+    /// region, else us-east-1].
+    #[arg(long)]
+    pub region: Option<Region>,
+    /// Custom S3-compatible endpoint such as http://127.0.0.1:9000 [default:
+    /// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else the regional AWS endpoint].
+    #[arg(long)]
+    pub endpoint: Option<Endpoint>,
+    /// Path-style addressing (https://host/bucket/key) instead of virtual-hosted.
+    #[arg(long)]
+    pub path_style: bool,
+    /// Lifetime in seconds, 1 to 604800 (7 days).
+    #[arg(long, default_value = "3600")]
+    pub expires: Expiry,
+    /// Sign as of this RFC 3339 time instead of now, for reproducible output.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Parses `--at`, with an error that says what is expected.
+fn parse_rfc3339(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "expected an RFC 3339 time such as 2024-05-01T12:00:00Z".to_owned())
+}
+
+/// `presign (get|put|head|delete)`.
+#[derive(Debug, Args)]
+pub struct PresignArgs {
+    /// The operation.
+    #[arg(value_enum)]
+    pub operation: PresignOperation,
+    /// Bucket, region, endpoint, lifetime, time.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The object key.
+    #[arg(long)]
+    pub key: ObjectKey,
+    /// Content-Type the client must send (put).
+    #[arg(long)]
+    pub content_type: Option<ContentType>,
+    /// Exact body size the client must send (put).
+    #[arg(long)]
+    pub content_length: Option<u64>,
+    /// Base64 SHA-256 of the body; S3 rejects other bytes (put).
+    #[arg(long, value_name = "BASE64")]
+    pub checksum_sha256: Option<String>,
+    /// Sign `If-None-Match: *` so the upload fails if the key exists (put).
+    #[arg(long)]
+    pub no_overwrite: bool,
+    /// Extra signed header, 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Signed `response-content-disposition` override (get).
+    #[arg(long, value_name = "VALUE")]
+    pub response_content_disposition: Option<String>,
+    /// Signed `response-content-type` override (get).
+    #[arg(long, value_name = "TYPE")]
+    pub response_content_type: Option<String>,
+    /// Output: the bare URL, JSON with the headers to send, or a curl command.
+    #[arg(long, value_enum, default_value_t = PresignFormat::Url)]
+    pub format: PresignFormat,
+}
+
+/// Operations `presign` signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresignOperation {
+    /// GetObject.
+    Get,
+    /// PutObject.
+    Put,
+    /// HeadObject.
+    Head,
+    /// DeleteObject.
+    Delete,
+}
+
+/// Output formats of `presign`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresignFormat {
+    /// Only the URL.
+    Url,
+    /// `{method, url, headers, expires_at}`.
+    Json,
+    /// A curl command.
+    Curl,
+}
+
+/// `post-policy`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("key-rule").required(true).args(["key", "key_prefix"])))]
+#[command(group(clap::ArgGroup::new("type-rule").args(["content_type", "content_type_prefix"])))]
+pub struct PostPolicyArgs {
+    /// Bucket, region, endpoint, lifetime, time.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The exact key to upload to.
+    #[arg(long)]
+    pub key: Option<ObjectKey>,
+    /// Allow any key under this prefix; the form uploads to `prefix${filename}`.
+    #[arg(long, value_name = "PREFIX")]
+    pub key_prefix: Option<String>,
+    /// The exact Content-Type the form must declare.
+    #[arg(long)]
+    pub content_type: Option<ContentType>,
+    /// A prefix the declared Content-Type must start with, e.g. image/.
+    #[arg(long, value_name = "PREFIX")]
+    pub content_type_prefix: Option<String>,
+    /// Smallest accepted file, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub min_size: Option<u64>,
+    /// Largest accepted file, in bytes (at most 5 GiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_size: Option<u64>,
+    /// Extra field with an exact-match condition, 'name=value' (repeatable).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PostPolicyFormat::Json)]
+    pub format: PostPolicyFormat,
+}
+
+/// Output formats of `post-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PostPolicyFormat {
+    /// `{"url": .., "fields": {..}, "expires_at": ..}`.
+    Json,
+    /// A complete HTML page with a no-JavaScript upload form.
+    Html,
+    /// A curl command uploading FILE.
+    Curl,
+}
+
+/// `explain URL`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The presigned URL.
+    pub url: String,
+    /// Judge expiry as of this RFC 3339 time instead of now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub at: Option<DateTime<Utc>>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
