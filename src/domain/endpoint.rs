@@ -75,12 +75,13 @@ impl Endpoint {
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
             return Err(fail("must not have a path, query or fragment"));
         }
-        let host = match url.host() {
-            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
-            None => return Err(fail("must have a host")),
-        };
+        // The WHATWG serialisation is what browsers and the `url` crate send as `Host`
+        // (e.g. `[::ffff:c000:201]` for an IPv4-mapped IPv6 address), so it is what is signed.
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| fail("must have a host"))?
+            .to_ascii_lowercase();
         let port = url.port().filter(|p| *p != scheme.default_port());
         Ok(Self::Custom { scheme, host, port })
     }
@@ -140,6 +141,9 @@ mod tests {
         );
         assert!(!e.host_is_ip());
         assert!(Endpoint::parse("http://[::1]:9000").unwrap().host_is_ip());
+        let mapped = Endpoint::parse("http://[::ffff:192.0.2.1]:9000").unwrap();
+        assert!(matches!(&mapped, Endpoint::Custom { host, .. } if host == "[::ffff:c000:201]"));
+        assert!(mapped.host_is_ip());
     }
 
     #[test]

@@ -7,14 +7,26 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HeaderName(String);
 
-/// Headers the signer sets itself or that can never be part of a presigned request.
-const RESERVED: [&str; 6] = [
+/// Headers the signer sets itself, and headers that clients, browsers or proxies add, drop
+/// or rewrite (hop-by-hop, user agents, tracing), so that signing them breaks the request.
+const RESERVED: [&str; 17] = [
     "host",
     "authorization",
     "x-amz-date",
     "x-amz-content-sha256",
     "x-amz-security-token",
     "x-amz-signature",
+    "x-amz-user-agent",
+    "x-amzn-trace-id",
+    "user-agent",
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 ];
 
 impl HeaderName {
@@ -110,6 +122,8 @@ mod tests {
         assert!(HeaderName::new("bad:name").is_err());
         assert!(HeaderName::new("Host").is_err());
         assert!(HeaderName::new("X-Amz-Date").is_err());
+        assert!(HeaderName::new("Transfer-Encoding").is_err());
+        assert!(HeaderName::new("User-Agent").is_err());
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub enum SigningError {
     /// The credentials had expired at the signing time: anything signed would be dead.
     #[error("the credentials expired at {0}; refusing to sign with them")]
     CredentialsExpired(DateTime<Utc>),
+    /// The signing time, or the end of the lifetime, is outside the years 0000 to 9999.
+    #[error("cannot sign at {0}: SigV4 dates have four-digit years")]
+    TimeOutOfRange(DateTime<Utc>),
     /// A query parameter name is reserved for SigV4 or already set by the operation.
     #[error("query parameter {0:?} is reserved or set by the operation")]
     ReservedQueryParam(String),

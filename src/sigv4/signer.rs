@@ -4,6 +4,7 @@
 use super::canonical_request::sha256_hex;
 use super::post_policy::{MAX_SINGLE_UPLOAD_BYTES, validate_field, validate_prefix};
 use super::string_to_sign::string_to_sign;
+use super::time::within_four_digit_years;
 use super::{
     ALGORITHM, CanonicalRequest, ContentTypeRule, CredentialScope, FormField, KeyRule,
     PolicyCondition, PolicyDocument, PostForm, PostPolicyRequest, PresignRequest, PresignedRequest,
@@ -32,6 +33,8 @@ struct Context {
     key: Arc<SigningKey>,
     /// The real lifetime: the requested one, cut to the credentials' expiry.
     lifetime_secs: u32,
+    /// Signing time plus the lifetime.
+    expires_at: DateTime<Utc>,
 }
 
 impl Signer {
@@ -61,7 +64,7 @@ impl Signer {
         at: DateTime<Utc>,
         expires: Expiry,
     ) -> Result<Context, SigningError> {
-        let time = SigningTime::new(at);
+        let time = SigningTime::new(at).ok_or(SigningError::TimeOutOfRange(at))?;
         let mut lifetime_secs = expires.as_secs();
         if let Some(end) = credentials.expires_at {
             let left = (end - time.instant()).num_seconds();
@@ -70,6 +73,11 @@ impl Signer {
             }
             lifetime_secs = lifetime_secs.min(u32::try_from(left).unwrap_or(u32::MAX));
         }
+        let end = time
+            .instant()
+            .checked_add_signed(Duration::seconds(i64::from(lifetime_secs)))
+            .filter(|end| within_four_digit_years(*end))
+            .ok_or(SigningError::TimeOutOfRange(at))?;
         let key = self.keys.get(
             &credentials.access_key_id,
             &credentials.secret_access_key,
@@ -82,6 +90,7 @@ impl Signer {
             time,
             key,
             lifetime_secs,
+            expires_at: end,
         })
     }
 
@@ -188,7 +197,7 @@ impl Signer {
                 .map(|(n, v)| (n.to_owned(), v.to_owned()))
                 .collect(),
             signed_at: ctx.time.instant(),
-            expires_at: ctx.time.instant() + Duration::seconds(i64::from(ctx.lifetime_secs)),
+            expires_at: ctx.expires_at,
         };
         let trace = SigningTrace {
             canonical_request,
@@ -288,7 +297,7 @@ impl Signer {
             push_field(&mut fields, name, value);
         }
 
-        let expires_at = ctx.time.instant() + Duration::seconds(i64::from(ctx.lifetime_secs));
+        let expires_at = ctx.expires_at;
         let document = PolicyDocument {
             expiration: expires_at,
             conditions,

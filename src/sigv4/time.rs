@@ -17,17 +17,21 @@ fn push_digits(out: &mut [u8], mut value: u32) {
 }
 
 impl SigningTime {
-    /// Truncates `at` to the second and precomputes the `X-Amz-Date` text.
-    pub fn new(at: DateTime<Utc>) -> Self {
+    /// Truncates `at` to the second and precomputes the `X-Amz-Date` text; `None` outside
+    /// the years 0000 to 9999, which the four-digit format cannot express.
+    pub fn new(at: DateTime<Utc>) -> Option<Self> {
+        if !within_four_digit_years(at) {
+            return None;
+        }
         let at = at.with_nanosecond(0).unwrap_or(at);
         let mut amz_date = *b"00000000T000000Z";
-        push_digits(&mut amz_date[0..4], at.year().clamp(0, 9999) as u32);
+        push_digits(&mut amz_date[0..4], at.year() as u32);
         push_digits(&mut amz_date[4..6], at.month());
         push_digits(&mut amz_date[6..8], at.day());
         push_digits(&mut amz_date[9..11], at.hour());
         push_digits(&mut amz_date[11..13], at.minute());
         push_digits(&mut amz_date[13..15], at.second());
-        Self { at, amz_date }
+        Some(Self { at, amz_date })
     }
 
     /// The instant.
@@ -52,15 +56,24 @@ impl SigningTime {
     }
 }
 
+/// True for instants in the years 0000 to 9999.
+pub(crate) fn within_four_digit_years(at: DateTime<Utc>) -> bool {
+    (0..=9999).contains(&at.year())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn formats_sigv4_dates() {
-        let t = SigningTime::new("2013-05-24T01:02:03.999Z".parse().unwrap());
+        let t = SigningTime::new("2013-05-24T01:02:03.999Z".parse().unwrap()).unwrap();
         assert_eq!(t.amz_date(), "20130524T010203Z");
         assert_eq!(t.date_stamp(), "20130524");
         assert_eq!(t.instant().to_rfc3339(), "2013-05-24T01:02:03+00:00");
+        let t = SigningTime::new("0001-01-01T00:00:00Z".parse().unwrap()).unwrap();
+        assert_eq!(t.amz_date(), "00010101T000000Z");
+        assert!(SigningTime::new("+10000-01-01T00:00:00Z".parse().unwrap()).is_none());
+        assert!(SigningTime::new("-0001-12-31T23:59:59Z".parse().unwrap()).is_none());
     }
 }
