@@ -10,6 +10,7 @@ mod expiry;
 mod header;
 mod multipart;
 mod object_key;
+mod principal;
 mod region;
 
 pub use bucket::BucketName;
@@ -22,4 +23,5 @@ pub use expiry::Expiry;
 pub use header::{HeaderName, HeaderValue};
 pub use multipart::{PartNumber, UploadId};
 pub use object_key::ObjectKey;
+pub use principal::{NamespaceSegment, Principal, Scope, Scopes};
 pub use region::Region;
