@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the real S3 servers the end-to-end tests run against, when they are missing.
+# usage: install.sh [all|s3s-fs|ceph]      (default: all; usable from CI)
+#   s3s-fs  cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
+#   ceph    apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$(dirname "$0")/common.sh"
+WHAT="${1:-all}"
+S3S_FS_VERSION="0.17.0"
+
+install_s3s_fs() {
+  if s3s_fs_bin >/dev/null; then log "s3s-fs present: $(s3s_fs_bin)"; return 0; fi
+  command -v cargo >/dev/null || die "cargo is needed to install s3s-fs"
+  mkdir -p "$TESTBED_ROOT"
+  local t0; t0=$(now_ms)
+  # s3s-fs 0.17 declares rust-version 1.96; it builds fine with 1.95, hence
+  # --ignore-rust-version. The lock keeps two installers (two test runs) from racing.
+  flock "$TESTBED_ROOT/.install.lock" \
+    cargo install "s3s-fs@$S3S_FS_VERSION" --features binary --locked --ignore-rust-version \
+    --root "$TESTBED_ROOT" >&2
+  log "installed s3s-fs in $(( $(now_ms) - t0 )) ms: $(s3s_fs_bin)"
+}
+
+install_ceph() {
+  if have_ceph; then log "ceph present: $(radosgw --version 2>/dev/null | head -1)"; return 0; fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || die "installing ceph needs root (or sudo)"
+    sudo="sudo"
+  fi
+  local t0; t0=$(now_ms)
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+    --no-install-recommends radosgw ceph-mon ceph-osd ceph-common >&2
+  have_ceph || die "ceph packages installed but radosgw/ceph-mon/ceph-osd/ceph not on PATH"
+  log "installed ceph in $(( $(now_ms) - t0 )) ms"
+}
+
+case "$WHAT" in
+  all) install_s3s_fs; install_ceph ;;
+  s3s-fs) install_s3s_fs ;;
+  ceph) install_ceph ;;
+  *) die "usage: install.sh [all|s3s-fs|ceph]" ;;
+esac
