@@ -13,6 +13,11 @@ pub fn run(args: PresignArgs) -> Result<String, CliError> {
     let presigned = setup
         .signer
         .presign(&setup.credentials, &request, setup.at)?;
+    if has_dot_segments(request.key.as_str()) {
+        eprintln!(
+            "warning: the key has '.' or '..' segments, which browsers and most HTTP libraries remove before sending; only clients that send the path as-is (curl --path-as-is) can use this URL"
+        );
+    }
     Ok(render(&presigned, args.format))
 }
 
@@ -96,13 +101,19 @@ fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
             format!("{json:#}\n")
         }
         PresignFormat::Curl => {
-            let mut words = vec!["curl".to_owned(), "--fail-with-body".into()];
+            // --path-as-is: curl would otherwise remove `.`/`..` segments of the key.
+            let mut words = vec![
+                "curl".to_owned(),
+                "--fail-with-body".into(),
+                "--path-as-is".into(),
+            ];
             match presigned.method.as_str() {
                 "HEAD" => words.push("--head".into()),
                 "GET" => {}
                 method => words.extend(["-X".into(), method.into()]),
             }
-            for (name, value) in &presigned.headers {
+            // curl derives Content-Length from the file; setting it by hand is redundant.
+            for (name, value) in presigned.headers.iter().filter(|(n, _)| n != "content-length") {
                 words.extend(["-H".into(), quote(&format!("{name}: {value}"))]);
             }
             if presigned.method.as_str() == "PUT" {
@@ -112,6 +123,11 @@ fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
             format!("{}\n", words.join(" "))
         }
     }
+}
+
+/// True when a `/`-separated segment of `key` is `.` or `..`.
+fn has_dot_segments(key: &str) -> bool {
+    key.split('/').any(|segment| segment == "." || segment == "..")
 }
 
 /// Quotes a word for a POSIX shell.

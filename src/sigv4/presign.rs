@@ -51,6 +51,8 @@ pub struct PresignedRequest {
     /// The full URL with the signature in the query string.
     pub url: String,
     /// Headers the client must send with exactly these values (`host` excluded).
+    /// `content-length`, when signed, is the exact body size: HTTP clients and browsers derive
+    /// the header from the body, so send a body of that size rather than setting it by hand.
     pub headers: Vec<(String, String)>,
     /// When the signature was made.
     pub signed_at: DateTime<Utc>,
