@@ -3,6 +3,10 @@
 //! The crate is layered: [`domain`] holds validated newtypes, [`sigv4`] is the pure signing
 //! core (no I/O, no clock, no environment), and [`cli`] is the offline command line on top.
 
+pub mod auth;
 pub mod cli;
+pub mod credentials;
+pub mod dev;
 pub mod domain;
+pub mod s3;
 pub mod sigv4;

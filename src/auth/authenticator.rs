@@ -1,0 +1,142 @@
+//! The one entry point of authentication: a validated configuration that turns a credential
+//! into a [`Principal`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::{Principal, Scopes};
+
+use super::api_key::ApiKeys;
+use super::config::{AuthConfig, AuthConfigError};
+use super::credential::Credential;
+use super::dev_token::{self, DevClaims, MintError};
+use super::error::AuthError;
+use super::jwks::{JwksCache, JwksError, JwksStats};
+use super::jwt::JwtVerifier;
+
+/// Authenticates callers. Build it once at startup with [`Authenticator::from_config`] and share
+/// it (it is `Send + Sync`; the JWKS cache inside is shared by reference).
+#[derive(Debug)]
+pub struct Authenticator {
+    jwt: JwtVerifier,
+    api_keys: ApiKeys,
+    dev: Option<DevMinting>,
+}
+
+#[derive(Debug)]
+struct DevMinting {
+    secret: SecretString,
+    kid: Option<String>,
+    issuer: String,
+    audience: String,
+    scope_claim: String,
+}
+
+impl Authenticator {
+    /// Validates `config`; the error names the offending key (`auth.leeway_secs: at most 60`).
+    pub fn from_config(config: &AuthConfig) -> Result<Self, AuthConfigError> {
+        let valid = config.validate()?;
+        let jwt_settings = valid.jwt;
+        let jwks = match &jwt_settings.jwks {
+            Some(settings) => Some(
+                JwksCache::new(settings.clone(), jwt_settings.algorithms.clone()).map_err(|e| {
+                    AuthConfigError {
+                        key: "auth.jwks_url".into(),
+                        problem: e.to_string(),
+                    }
+                })?,
+            ),
+            None => None,
+        };
+        let hs256 = jwt_settings
+            .algorithms
+            .contains(&jsonwebtoken::Algorithm::HS256);
+        let dev = match (&jwt_settings.dev_secret, hs256) {
+            (Some(secret), true) => Some(DevMinting {
+                secret: secret.clone(),
+                kid: config.hs_secrets.first().and_then(|s| s.kid.clone()),
+                issuer: jwt_settings.issuer.clone(),
+                audience: jwt_settings.audience.first().cloned().unwrap_or_default(),
+                scope_claim: jwt_settings.scope_claim.clone(),
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            jwt: JwtVerifier::new(jwt_settings, jwks),
+            api_keys: ApiKeys::new(valid.api_keys),
+            dev,
+        })
+    }
+
+    /// The principal of a bearer token (the text after `Bearer `) at `now`.
+    ///
+    /// Async because an unknown `kid` may refetch the JWKS. Every refusal is
+    /// [`AuthError::InvalidToken`]; the token itself never appears in errors or logs.
+    pub async fn authenticate_bearer(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, AuthError> {
+        if token.is_empty() {
+            return Err(AuthError::MissingCredentials);
+        }
+        self.jwt.verify(token, now).await.map_err(|reason| {
+            tracing::debug!(%reason, "bearer token refused");
+            AuthError::InvalidToken(reason)
+        })
+    }
+
+    /// The principal of an API key (the `X-Api-Key` header value).
+    pub fn authenticate_api_key(&self, key: &str) -> Result<Principal, AuthError> {
+        self.api_keys.authenticate(key)
+    }
+
+    /// The principal of either kind of credential.
+    pub async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, AuthError> {
+        match credential {
+            Credential::Bearer(token) => self.authenticate_bearer(token, now).await,
+            Credential::ApiKey(key) => self.authenticate_api_key(key),
+        }
+    }
+
+    /// Fetches the JWKS now, if one is configured (call at startup so the first request does
+    /// not wait). A failure is not fatal: tokens are refused until a fetch succeeds.
+    pub async fn warm_up(&self, now: DateTime<Utc>) -> Result<(), JwksError> {
+        match self.jwt.jwks() {
+            Some(jwks) => jwks.refresh(now).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// The JWKS cache's counters, if a JWKS URL is configured.
+    pub fn jwks_stats(&self) -> Option<JwksStats> {
+        self.jwt.jwks().map(JwksCache::stats)
+    }
+
+    /// Mints a development token with the first configured HS256 secret, the configured issuer,
+    /// the first audience and the configured scope claim.
+    pub fn mint_dev_token(
+        &self,
+        subject: &str,
+        scopes: Scopes,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<String, MintError> {
+        let dev = self.dev.as_ref().ok_or(MintError::NoSecret)?;
+        let claims = DevClaims {
+            kid: dev.kid.as_deref(),
+            issuer: &dev.issuer,
+            audience: &dev.audience,
+            subject,
+            scope_claim: &dev.scope_claim,
+            scopes,
+        };
+        dev_token::mint(dev.secret.expose_secret().as_bytes(), &claims, ttl, now)
+    }
+}

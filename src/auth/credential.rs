@@ -1,0 +1,180 @@
+//! Where credentials come from: the `Authorization: Bearer` header ([RFC 6750 §2.1]) or the
+//! `X-Api-Key` header, never the URL.
+//!
+//! These helpers take raw header bytes so that the HTTP layer, whatever its framework, only has
+//! to look the two headers up.
+//!
+//! [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+
+use super::error::{AuthError, TokenRejection};
+
+/// A presented credential, borrowed from the request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// A bearer token (a JWT).
+    Bearer(&'a str),
+    /// An API key.
+    ApiKey(&'a str),
+}
+
+impl std::fmt::Debug for Credential<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bearer(_) => f.write_str("Bearer([redacted])"),
+            Self::ApiKey(_) => f.write_str("ApiKey([redacted])"),
+        }
+    }
+}
+
+impl<'a> Credential<'a> {
+    /// The credential of a request, from the raw values of its `Authorization` and
+    /// `X-Api-Key` headers. Exactly one must be present.
+    pub fn from_headers(
+        authorization: Option<&'a [u8]>,
+        api_key: Option<&'a [u8]>,
+    ) -> Result<Self, AuthError> {
+        match (authorization, api_key) {
+            (None, None) => Err(AuthError::MissingCredentials),
+            (Some(_), Some(_)) => Err(AuthError::UnsupportedCredentials(
+                "send either a bearer token or an API key, not both",
+            )),
+            (Some(value), None) => {
+                let value = std::str::from_utf8(value)
+                    .map_err(|_| AuthError::InvalidToken(TokenRejection::Malformed))?;
+                bearer_token(value).map(Credential::Bearer)
+            }
+            (None, Some(value)) => std::str::from_utf8(value)
+                .ok()
+                .map(str::trim)
+                .filter(|key| !key.is_empty())
+                .map(Credential::ApiKey)
+                .ok_or(AuthError::InvalidApiKey),
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive
+/// ([RFC 9110 §11.1](https://www.rfc-editor.org/rfc/rfc9110#section-11.1)); the token must be
+/// a `b64token` ([RFC 6750 §2.1]).
+///
+/// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+pub fn bearer_token(authorization: &str) -> Result<&str, AuthError> {
+    let value = authorization.trim();
+    if value.is_empty() {
+        return Err(AuthError::MissingCredentials);
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::UnsupportedCredentials(
+            "only the Bearer authorization scheme is accepted",
+        ));
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(AuthError::MissingCredentials);
+    }
+    if !is_b64token(token) {
+        return Err(AuthError::InvalidToken(TokenRejection::Malformed));
+    }
+    Ok(token)
+}
+
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// Query parameters that would carry a credential in the URL. The broker refuses them: URLs end
+/// up in logs, proxies and browser history ([RFC 6750 §2.3 and §5.3]).
+///
+/// [RFC 6750 §2.3 and §5.3]: https://www.rfc-editor.org/rfc/rfc6750#section-5.3
+pub const CREDENTIAL_QUERY_PARAMS: [&str; 6] = [
+    "access_token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "x-api-key",
+    "x_api_key",
+];
+
+/// Whether a raw query string (without `?`) carries a credential parameter, compared
+/// case-insensitively after percent-decoding. The HTTP layer answers such requests with 401.
+pub fn query_has_credentials(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| {
+        CREDENTIAL_QUERY_PARAMS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&name))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_parsed() {
+        assert_eq!(bearer_token("Bearer abc.def.ghi"), Ok("abc.def.ghi"));
+        assert_eq!(bearer_token("bearer   abc.def.ghi "), Ok("abc.def.ghi"));
+        assert_eq!(bearer_token(""), Err(AuthError::MissingCredentials));
+        assert_eq!(bearer_token("Bearer"), Err(AuthError::MissingCredentials));
+        assert_eq!(bearer_token("Bearer "), Err(AuthError::MissingCredentials));
+        assert!(matches!(
+            bearer_token("Basic dXNlcjpwdw=="),
+            Err(AuthError::UnsupportedCredentials(_))
+        ));
+        assert_eq!(
+            bearer_token("Bearer a b"),
+            Err(AuthError::InvalidToken(TokenRejection::Malformed))
+        );
+        assert_eq!(
+            bearer_token("Bearer a\"b"),
+            Err(AuthError::InvalidToken(TokenRejection::Malformed))
+        );
+    }
+
+    #[test]
+    fn exactly_one_credential_is_accepted() {
+        assert_eq!(
+            Credential::from_headers(None, None),
+            Err(AuthError::MissingCredentials)
+        );
+        assert_eq!(
+            Credential::from_headers(Some(b"Bearer t.t.t"), None),
+            Ok(Credential::Bearer("t.t.t"))
+        );
+        assert_eq!(
+            Credential::from_headers(None, Some(b" key ")),
+            Ok(Credential::ApiKey("key"))
+        );
+        assert_eq!(
+            Credential::from_headers(None, Some(b"")),
+            Err(AuthError::InvalidApiKey)
+        );
+        assert_eq!(
+            Credential::from_headers(None, Some(b"\xff")),
+            Err(AuthError::InvalidApiKey)
+        );
+        assert!(matches!(
+            Credential::from_headers(Some(b"Bearer t"), Some(b"k")),
+            Err(AuthError::UnsupportedCredentials(_))
+        ));
+        assert_eq!(
+            format!("{:?}", Credential::ApiKey("secret")),
+            "ApiKey([redacted])"
+        );
+    }
+
+    #[test]
+    fn credentials_in_query_strings_are_detected() {
+        assert!(query_has_credentials("api_key=abc"));
+        assert!(query_has_credentials("prefix=a&X-Api-Key=abc"));
+        assert!(query_has_credentials("access%5Ftoken=abc"));
+        assert!(!query_has_credentials(
+            "prefix=a&cursor=b&key=users/alice/x"
+        ));
+        assert!(!query_has_credentials(""));
+    }
+}

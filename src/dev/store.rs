@@ -1,0 +1,97 @@
+//! The embedded S3-compatible store of `s3-broker dev`: s3s + s3s-fs on 127.0.0.1.
+//!
+//! s3s-fs 0.14.1 is used as a library because it is the newest release that builds on this
+//! project's minimum Rust (1.95): 0.15 and later declare 1.96. The trade-off, documented in
+//! doc/configuration.md: 0.14.1 verifies SigV4 signatures and POST policies, but stores an
+//! object even when its `x-amz-checksum-*` or `Content-MD5` is wrong and does not enforce the
+//! 7-day limit, so `dev` is for trying the flow, and the test suite runs against s3s-fs 0.17
+//! and Ceph radosgw instead.
+
+use http::{HeaderValue, Method};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::service::TowerToHyperService;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+/// A running embedded store; dropping it (or calling [`EmbeddedStore::stop`]) stops serving.
+pub struct EmbeddedStore {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+impl EmbeddedStore {
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for EmbeddedStore {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts the store on 127.0.0.1:`port` (0 for any) with data in `root` and one bucket,
+/// accepting only the given key pair and answering CORS requests from `allowed_origins`
+/// (the demo page), with `ETag` exposed so browsers can read it.
+pub async fn start_embedded_store(
+    root: &Path,
+    port: u16,
+    bucket: &str,
+    access_key: &str,
+    secret_key: &str,
+    allowed_origins: &[String],
+) -> std::io::Result<EmbeddedStore> {
+    // s3s-fs keeps each bucket as a directory under the root.
+    std::fs::create_dir_all(root.join(bucket))?;
+    let fs = s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+    let mut builder = S3ServiceBuilder::new(fs);
+    builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
+    let s3 = builder.build();
+
+    let origins: Vec<HeaderValue> = allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::HEAD, Method::DELETE])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([http::header::ETAG, http::header::LOCATION]);
+    let service = TowerToHyperService::new(ServiceBuilder::new().layer(cors).service(s3));
+
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        let http = ConnBuilder::new(TokioExecutor::new());
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stopped.changed() => break,
+            };
+            let Ok((socket, _)) = accepted else { continue };
+            let connection = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+        }
+    });
+    Ok(EmbeddedStore { addr, stop })
+}

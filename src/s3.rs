@@ -1,0 +1,169 @@
+//! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
+//! objects now; multipart create/complete/abort/list later). Every call has a bounded timeout.
+
+use crate::domain::{BucketName, Credentials, Endpoint, Region};
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3::config::BehaviorVersion;
+use aws_sdk_s3::config::http::HttpResponse;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Why an S3 call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum S3Error {
+    /// S3 did not answer in time, refused the connection or answered 5xx: retry later.
+    #[error("S3 is unavailable: {0}")]
+    Unavailable(String),
+    /// S3 refused the request (bucket missing, access denied...): a configuration problem.
+    #[error("S3 refused the request: {0}")]
+    Refused(String),
+}
+
+/// One object in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Full key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification time.
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// One page of a delimited listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListPage {
+    /// Objects directly under the prefix.
+    pub objects: Vec<ListedObject>,
+    /// Common prefixes ("folders") directly under the prefix, each ending with `/`.
+    pub folders: Vec<String>,
+    /// The continuation token of the next page.
+    pub next_token: Option<String>,
+}
+
+/// How to reach S3 for the calls that need it.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    /// Region.
+    pub region: Region,
+    /// Endpoint.
+    pub endpoint: Endpoint,
+    /// Force path-style addressing.
+    pub path_style: bool,
+    /// Timeout of each whole operation, retries included.
+    pub operation_timeout: Duration,
+}
+
+/// An aws-sdk-s3 client configured from [`S3Settings`].
+#[derive(Debug, Clone)]
+pub struct S3Client {
+    client: aws_sdk_s3::Client,
+}
+
+impl S3Client {
+    /// Builds a client that draws credentials from `credentials`.
+    pub fn new(settings: &S3Settings, credentials: SharedCredentialsProvider) -> Self {
+        let mut config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(settings.region.as_str().to_owned()))
+            .credentials_provider(credentials)
+            .force_path_style(settings.path_style || settings.endpoint.host_is_ip())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_timeout(settings.operation_timeout)
+                    .build(),
+            );
+        if let Endpoint::Custom { scheme, host, port } = &settings.endpoint {
+            let url = match port {
+                Some(port) => format!("{}://{host}:{port}", scheme.as_str()),
+                None => format!("{}://{host}", scheme.as_str()),
+            };
+            config = config.endpoint_url(url);
+        }
+        Self {
+            client: aws_sdk_s3::Client::from_conf(config.build()),
+        }
+    }
+
+    /// Lists one page under `prefix` with delimiter `/` (ListObjectsV2).
+    ///
+    /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html>
+    pub async fn list_page(
+        &self,
+        bucket: &BucketName,
+        prefix: &str,
+        continuation: Option<String>,
+        max_keys: i32,
+    ) -> Result<ListPage, S3Error> {
+        let output = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket.as_str())
+            .prefix(prefix)
+            .delimiter("/")
+            .max_keys(max_keys)
+            .set_continuation_token(continuation)
+            .send()
+            .await
+            .map_err(classify)?;
+        let objects = output
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(ListedObject {
+                    key: o.key()?.to_owned(),
+                    size: u64::try_from(o.size().unwrap_or(0)).unwrap_or(0),
+                    last_modified: o
+                        .last_modified()
+                        .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+                })
+            })
+            .collect();
+        let folders = output
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix().map(str::to_owned))
+            .collect();
+        let next_token = if output.is_truncated().unwrap_or(false) {
+            output.next_continuation_token().map(str::to_owned)
+        } else {
+            None
+        };
+        Ok(ListPage {
+            objects,
+            folders,
+            next_token,
+        })
+    }
+}
+
+/// Timeouts, connection failures and 5xx are "unavailable"; other service errors are refusals.
+fn classify<E>(err: aws_sdk_s3::error::SdkError<E, HttpResponse>) -> S3Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+    let message = DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            S3Error::Unavailable(message)
+        }
+        SdkError::ServiceError(service) if service.raw().status().is_server_error() => {
+            S3Error::Unavailable(message)
+        }
+        _ => S3Error::Refused(message),
+    }
+}
+
+/// Wraps domain credentials as an SDK credentials provider (static credentials).
+pub fn static_provider(credentials: &Credentials) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+        credentials.access_key_id.as_str(),
+        credentials.secret_access_key.expose(),
+        credentials.session_token.as_ref().map(|t| t.expose().to_owned()),
+        credentials.expires_at.map(std::time::SystemTime::from),
+        "s3-broker-static",
+    ))
+}
