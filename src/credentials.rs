@@ -87,7 +87,10 @@ impl CredentialSource {
 
     /// Credentials that stay valid for at least the margin after `now`, fetching new ones
     /// when the cached ones are about to expire.
-    pub async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Credentials>, CredentialsUnavailable> {
+    pub async fn current(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Credentials>, CredentialsUnavailable> {
         if let Some(credentials) = self.fresh(now) {
             return Ok(credentials);
         }
@@ -107,7 +110,9 @@ impl CredentialSource {
                     });
                 }
                 match credentials.expires_at {
-                    Some(end) if end - self.margin <= now => Err(CredentialsUnavailable::Expiring(end)),
+                    Some(end) if end - self.margin <= now => {
+                        Err(CredentialsUnavailable::Expiring(end))
+                    }
                     _ => Ok(credentials),
                 }
             }
@@ -115,7 +120,11 @@ impl CredentialSource {
                 // Keep serving cached credentials that are still valid beyond the margin.
                 let cached = self.current.read().ok().and_then(|g| g.clone());
                 match cached {
-                    Some(f) if f.credentials.expires_at.is_none_or(|end| end - self.margin > now) => {
+                    Some(f)
+                        if f.credentials
+                            .expires_at
+                            .is_none_or(|end| end - self.margin > now) =>
+                    {
                         tracing::warn!(error = %err, "credential refresh failed; using cached credentials");
                         Ok(f.credentials)
                     }
@@ -129,7 +138,8 @@ impl CredentialSource {
 fn convert(c: &aws_credential_types::Credentials) -> Result<Credentials, String> {
     Ok(Credentials {
         access_key_id: AccessKeyId::new(c.access_key_id()).map_err(|e| e.to_string())?,
-        secret_access_key: SecretAccessKey::new(c.secret_access_key()).map_err(|e| e.to_string())?,
+        secret_access_key: SecretAccessKey::new(c.secret_access_key())
+            .map_err(|e| e.to_string())?,
         session_token: c
             .session_token()
             .map(SessionToken::new)
@@ -171,6 +181,9 @@ mod tests {
         let c = source.current(now).await.unwrap();
         assert_eq!(c.session_token.as_ref().unwrap().expose(), "token");
         // Cached: the same Arc comes back until the margin is reached.
-        assert!(Arc::ptr_eq(&c, &source.current(now + Duration::minutes(30)).await.unwrap()));
+        assert!(Arc::ptr_eq(
+            &c,
+            &source.current(now + Duration::minutes(30)).await.unwrap()
+        ));
     }
 }

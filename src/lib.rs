@@ -3,10 +3,15 @@
 //! The crate is layered: [`domain`] holds validated newtypes, [`sigv4`] is the pure signing
 //! core (no I/O, no clock, no environment), and [`cli`] is the offline command line on top.
 
+pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod config;
 pub mod credentials;
 pub mod dev;
 pub mod domain;
+pub mod http;
+pub mod policy;
 pub mod s3;
 pub mod sigv4;
+pub mod telemetry;

@@ -66,7 +66,9 @@ impl S3Client {
     pub fn new(settings: &S3Settings, credentials: SharedCredentialsProvider) -> Self {
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new(settings.region.as_str().to_owned()))
+            .region(aws_sdk_s3::config::Region::new(
+                settings.region.as_str().to_owned(),
+            ))
             .credentials_provider(credentials)
             .force_path_style(settings.path_style || settings.endpoint.host_is_ip())
             .timeout_config(
@@ -162,7 +164,10 @@ pub fn static_provider(credentials: &Credentials) -> SharedCredentialsProvider {
     SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
         credentials.access_key_id.as_str(),
         credentials.secret_access_key.expose(),
-        credentials.session_token.as_ref().map(|t| t.expose().to_owned()),
+        credentials
+            .session_token
+            .as_ref()
+            .map(|t| t.expose().to_owned()),
         credentials.expires_at.map(std::time::SystemTime::from),
         "s3-broker-static",
     ))

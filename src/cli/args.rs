@@ -17,6 +17,12 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
+    /// Local S3 store + broker + demo page in one command: no AWS account needed.
+    Dev(DevArgs),
+    /// Mint a development token signed with the configuration's first HS secret.
+    Token(TokenArgs),
     /// Print one presigned URL (credentials from the standard AWS environment and profiles).
     Presign(PresignArgs),
     /// Print a signed POST policy for a browser form: JSON, a ready HTML form, or a curl command.
@@ -175,4 +181,44 @@ pub struct ExplainArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); `S3_BROKER__SECTION__KEY` variables override it.
+    #[arg(long, short, env = "S3_BROKER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// `dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Where the store keeps its files and the dev configuration (kept between runs).
+    #[arg(long, default_value = ".s3-broker-dev")]
+    pub dir: std::path::PathBuf,
+    /// Port of the broker and its demo page, on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Port of the embedded S3 store, on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub store_port: u16,
+}
+
+/// `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The subject (`sub`) of the token.
+    #[arg(long)]
+    pub sub: String,
+    /// Scopes to grant (repeatable): upload, download, list, delete [default: all].
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<crate::domain::Scope>,
+    /// Lifetime in seconds (1 to 604800).
+    #[arg(long, default_value = "3600")]
+    pub ttl: Expiry,
+    /// Configuration whose HS secret signs the token [default: the dev configuration in
+    /// .s3-broker-dev/config.toml].
+    #[arg(long, short)]
+    pub config: Option<std::path::PathBuf>,
 }

@@ -26,6 +26,9 @@ pub enum CliError {
     /// A URL given to `explain` is not a SigV4 presigned URL.
     #[error("not a SigV4 presigned S3 URL: {0}")]
     NotPresigned(String),
+    /// The service could not start.
+    #[error("cannot start: {0}")]
+    Startup(String),
     /// Local I/O failed (the async runtime could not start, or output failed).
     #[error("{0}")]
     Io(#[from] std::io::Error),

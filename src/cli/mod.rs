@@ -10,6 +10,8 @@ mod explain;
 mod html_form;
 mod post_policy_cmd;
 mod presign_cmd;
+mod serve_cmd;
+mod token_cmd;
 
 pub use args::{Cli, Command};
 pub use error::CliError;
@@ -46,6 +48,11 @@ pub fn execute(cli: Cli) -> Result<String, CliError> {
         Command::Presign(args) => presign_cmd::run(args),
         Command::PostPolicy(args) => post_policy_cmd::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Dev(args) => crate::dev::run(args.dir, args.port, args.store_port)
+            .map(|()| String::new())
+            .map_err(|e| CliError::Startup(e.to_string())),
+        Command::Token(args) => token_cmd::run(args),
     }
 }
 

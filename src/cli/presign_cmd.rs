@@ -113,7 +113,11 @@ fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
                 method => words.extend(["-X".into(), method.into()]),
             }
             // curl derives Content-Length from the file; setting it by hand is redundant.
-            for (name, value) in presigned.headers.iter().filter(|(n, _)| n != "content-length") {
+            for (name, value) in presigned
+                .headers
+                .iter()
+                .filter(|(n, _)| n != "content-length")
+            {
                 words.extend(["-H".into(), quote(&format!("{name}: {value}"))]);
             }
             if presigned.method.as_str() == "PUT" {
@@ -127,7 +131,8 @@ fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
 
 /// True when a `/`-separated segment of `key` is `.` or `..`.
 fn has_dot_segments(key: &str) -> bool {
-    key.split('/').any(|segment| segment == "." || segment == "..")
+    key.split('/')
+        .any(|segment| segment == "." || segment == "..")
 }
 
 /// Quotes a word for a POSIX shell.

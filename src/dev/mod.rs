@@ -1,6 +1,48 @@
 //! `s3-broker dev`: an embedded S3-compatible store, the broker with a dev configuration and
 //! a demo page, in one command.
 
+mod demo_page;
+mod environment;
 mod store;
 
+pub use demo_page::render_demo_page;
+pub use environment::{DEFAULT_DIR, DEV_BUCKET, DEV_USER, DevEnvironment, DevError};
 pub use store::{EmbeddedStore, start_embedded_store};
+
+use crate::telemetry::{LogFormat, init};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Runs the dev environment until Ctrl-C: friendly instructions on stderr, and exactly two
+/// `export` lines on stdout for scripts.
+pub fn run(dir: PathBuf, port: u16, store_port: u16) -> Result<(), DevError> {
+    init(LogFormat::Text);
+    actix_web::rt::System::new().block_on(async move {
+        let env = DevEnvironment::start(&dir, port, store_port).await?;
+        eprintln!(
+            "\ns3-broker dev is running (Ctrl-C to stop).\n\n  \
+             Demo page:  {url}/\n  \
+             Local S3:   {store} (bucket {DEV_BUCKET}, files in {data})\n  \
+             Config:     {config}\n\n\
+             Try it from a shell after the two export lines below:\n  \
+             curl -s -X POST \"$S3_BROKER_URL/v1/uploads\" -H \"Authorization: Bearer $S3_BROKER_TOKEN\" \\\n    \
+             -H 'Content-Type: application/json' -d '{{\"filename\":\"hello.txt\",\"content_type\":\"text/plain\",\"size\":6}}'\n  \
+             s3-broker token --sub alice    # another user's token\n",
+            url = env.url,
+            store = env.store.endpoint(),
+            data = dir.join("data").display(),
+            config = env.config_path.display(),
+        );
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "export S3_BROKER_URL={}", env.url);
+        let _ = writeln!(stdout, "export S3_BROKER_TOKEN={}", env.token);
+        let _ = stdout.flush();
+        drop(stdout);
+        let served = env.server.await;
+        env.store.stop();
+        served.map_err(|source| DevError::Io {
+            path: dir.clone(),
+            source,
+        })
+    })
+}

@@ -7,7 +7,7 @@
 //! 7-day limit, so `dev` is for trying the flow, and the test suite runs against s3s-fs 0.17
 //! and Ceph radosgw instead.
 
-use http::{HeaderValue, Method};
+use http::Method;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::service::TowerToHyperService;
@@ -46,15 +46,14 @@ impl Drop for EmbeddedStore {
 }
 
 /// Starts the store on 127.0.0.1:`port` (0 for any) with data in `root` and one bucket,
-/// accepting only the given key pair and answering CORS requests from `allowed_origins`
-/// (the demo page), with `ETag` exposed so browsers can read it.
+/// accepting only the given key pair, and answering CORS requests with `ETag` exposed so
+/// browsers can read it.
 pub async fn start_embedded_store(
     root: &Path,
     port: u16,
     bucket: &str,
     access_key: &str,
     secret_key: &str,
-    allowed_origins: &[String],
 ) -> std::io::Result<EmbeddedStore> {
     // s3s-fs keeps each bucket as a directory under the root.
     std::fs::create_dir_all(root.join(bucket))?;
@@ -63,13 +62,17 @@ pub async fn start_embedded_store(
     builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
     let s3 = builder.build();
 
-    let origins: Vec<HeaderValue> = allowed_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+    // Any origin: every request still needs its own SigV4 signature, and no cookies or
+    // ambient credentials exist for CORS to protect.
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::HEAD, Method::DELETE])
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([
+            Method::GET,
+            Method::PUT,
+            Method::POST,
+            Method::HEAD,
+            Method::DELETE,
+        ])
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([http::header::ETAG, http::header::LOCATION]);
     let service = TowerToHyperService::new(ServiceBuilder::new().layer(cors).service(s3));

@@ -46,7 +46,9 @@ impl std::str::FromStr for Scope {
         Self::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| format!("unknown scope {s:?}: expected upload, download, list or delete"))
+            .ok_or_else(|| {
+                format!("unknown scope {s:?}: expected upload, download, list or delete")
+            })
     }
 }
 
@@ -121,8 +123,7 @@ fn is_safe_segment(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && !s.starts_with('.')
         && !s.starts_with("h-")
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
@@ -170,19 +171,41 @@ mod tests {
 
     #[test]
     fn safe_subjects_are_their_own_segment() {
-        assert_eq!(NamespaceSegment::for_subject(Some("iss"), "alice").as_str(), "alice");
-        assert_eq!(NamespaceSegment::for_subject(None, "user_42.x-y").as_str(), "user_42.x-y");
+        assert_eq!(
+            NamespaceSegment::for_subject(Some("iss"), "alice").as_str(),
+            "alice"
+        );
+        assert_eq!(
+            NamespaceSegment::for_subject(None, "user_42.x-y").as_str(),
+            "user_42.x-y"
+        );
     }
 
     #[test]
     fn unsafe_subjects_are_hashed_with_their_issuer() {
-        for subject in ["..", ".", "../bob", "a/b", "", "a b", "ü", "h-0123", &"a".repeat(65)] {
+        for subject in [
+            "..",
+            ".",
+            "../bob",
+            "a/b",
+            "",
+            "a b",
+            "ü",
+            "h-0123",
+            &"a".repeat(65),
+        ] {
             let seg = NamespaceSegment::for_subject(Some("https://issuer"), subject);
-            assert!(seg.as_str().starts_with("h-") && seg.as_str().len() == 34, "{subject:?}");
+            assert!(
+                seg.as_str().starts_with("h-") && seg.as_str().len() == 34,
+                "{subject:?}"
+            );
         }
         let a = NamespaceSegment::for_subject(Some("https://a"), "x y");
         let b = NamespaceSegment::for_subject(Some("https://b"), "x y");
-        assert_ne!(a, b, "the same subject from two issuers gets two namespaces");
+        assert_ne!(
+            a, b,
+            "the same subject from two issuers gets two namespaces"
+        );
     }
 
     #[test]

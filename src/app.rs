@@ -1,0 +1,186 @@
+//! Application startup: settings into state, state into an actix-web server. Tests build it
+//! with port 0 and read the bound port.
+
+use crate::auth::{AuthConfigError, Authenticator};
+use crate::config::{CredentialsSetting, Settings};
+use crate::credentials::CredentialSource;
+use crate::domain::AddressingStyle;
+use crate::http::{AppState, configure, not_found};
+use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
+use crate::s3::{S3Client, S3Settings};
+use crate::sigv4::Signer;
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{Logger, NormalizePath};
+use actix_web::{App, HttpServer, web};
+use aws_config::BehaviorVersion;
+use std::net::{SocketAddr, TcpListener};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The `[auth]` section is invalid.
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
+    /// A profile file is invalid.
+    #[error(transparent)]
+    Profiles(#[from] LoadError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+}
+
+/// Access log format: no query string (it could carry a misplaced credential) and no headers.
+const ACCESS_LOG: &str = "%a \"%{request}xi\" %s %b %Dms";
+
+impl Application {
+    /// Validates the settings into state and binds the listener (port 0: any free port).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let state = build_state(&settings).await?;
+        Self::serve(settings, state)
+    }
+
+    /// Binds a server for already-built state (used by `dev`, which adds the demo page).
+    pub fn serve(settings: Settings, state: AppState) -> Result<Self, StartupError> {
+        Self::serve_with(settings, state, |_| {})
+    }
+
+    /// As [`Application::serve`], with extra routes registered before the API's.
+    pub fn serve_with(
+        settings: Settings,
+        state: AppState,
+        extra: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    ) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let state = web::Data::new(state);
+        let origins = settings.cors_origins.clone();
+        let mut server = HttpServer::new(move || {
+            let cors = origins.iter().fold(
+                Cors::default()
+                    .allowed_methods(["GET", "POST", "DELETE"])
+                    .allowed_headers(["authorization", "content-type", "x-api-key"])
+                    .max_age(600),
+                |cors, origin| cors.allowed_origin(origin),
+            );
+            App::new()
+                .app_data(state.clone())
+                .wrap(cors)
+                .wrap(NormalizePath::trim())
+                .wrap(
+                    Logger::new(ACCESS_LOG).custom_request_replace("request", |req| {
+                        format!("{} {}", req.method(), req.path())
+                    }),
+                )
+                .configure(extra.clone())
+                .configure(configure)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            addr,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The server future (await it, or spawn it).
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+/// Builds the shared state: authenticator, profiles, credentials, signer and S3 client.
+pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
+    let authenticator = Authenticator::from_config(&settings.auth)?;
+    if let Err(err) = authenticator.warm_up(chrono::Utc::now()).await {
+        tracing::warn!(error = %err, "JWKS warm-up failed; will retry on demand");
+    }
+    let profiles = ProfileRegistry::load_dir_with(
+        &settings.policies_dir,
+        &RegistryOptions {
+            default_profile: Some(settings.default_profile.clone()),
+            default_bucket: settings.s3.bucket.clone(),
+        },
+    )?;
+    let margin = chrono::Duration::from_std(settings.s3.credential_margin).unwrap_or_default();
+    let credentials = match &settings.s3.credentials {
+        CredentialsSetting::Static(c) => CredentialSource::fixed(c.clone(), margin),
+        CredentialsSetting::DefaultChain => {
+            let sdk = aws_config::defaults(BehaviorVersion::latest())
+                .region(aws_config::Region::new(
+                    settings.s3.region.as_str().to_owned(),
+                ))
+                .load()
+                .await;
+            match sdk.credentials_provider() {
+                Some(provider) => CredentialSource::from_provider(provider, margin),
+                None => CredentialSource::from_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(
+                        aws_config::default_provider::credentials::default_provider().await,
+                    ),
+                    margin,
+                ),
+            }
+        }
+    };
+    let addressing = if settings.s3.path_style {
+        AddressingStyle::Path
+    } else {
+        AddressingStyle::VirtualHosted
+    };
+    let signer = Signer::new(
+        settings.s3.region.clone(),
+        settings.s3.endpoint.clone(),
+        addressing,
+    );
+    let s3 = S3Client::new(
+        &S3Settings {
+            region: settings.s3.region.clone(),
+            endpoint: settings.s3.endpoint.clone(),
+            path_style: settings.s3.path_style,
+            operation_timeout: settings.s3.operation_timeout,
+        },
+        credentials.sdk_provider(),
+    );
+    Ok(AppState {
+        signer,
+        credentials,
+        s3,
+        authenticator,
+        profiles,
+    })
+}

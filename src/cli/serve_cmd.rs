@@ -1,0 +1,22 @@
+//! `s3-broker serve`: run the service until SIGINT/SIGTERM.
+
+use super::CliError;
+use super::args::ServeArgs;
+use crate::app::Application;
+use crate::config::Settings;
+use crate::telemetry::{LogFormat, init};
+
+/// Loads and validates the configuration, then serves until stopped.
+pub fn run(args: ServeArgs) -> Result<String, CliError> {
+    init(LogFormat::Json);
+    let settings =
+        Settings::load(args.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings)
+            .await
+            .map_err(|e| CliError::Startup(e.to_string()))?;
+        tracing::info!(addr = %app.addr(), "s3-broker is serving");
+        app.into_server().await?;
+        Ok(String::new())
+    })
+}

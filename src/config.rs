@@ -1,0 +1,355 @@
+//! Settings: a TOML file plus environment overrides (`S3_BROKER__SECTION__KEY`), validated
+//! once at startup into typed values. A bad configuration stops startup with a message that
+//! names the key and the problem. `examples/config.toml` documents every key.
+
+use crate::auth::AuthConfig;
+use crate::domain::{
+    AccessKeyId, BucketName, Credentials, Endpoint, Region, SecretAccessKey, SessionToken,
+};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The prefix of environment overrides: `S3_BROKER__S3__REGION=eu-west-3` sets `s3.region`.
+pub const ENV_PREFIX: &str = "S3_BROKER__";
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an override could not be read or parsed.
+    #[error("configuration: {0}")]
+    Parse(String),
+    /// A value is invalid.
+    #[error("configuration key {key}: {problem}")]
+    Invalid {
+        /// The dotted key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn invalid(key: &str, problem: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        problem: problem.to_string(),
+    }
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    s3: RawS3,
+    auth: AuthConfig,
+    #[serde(default)]
+    policies: RawPolicies,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawServer {
+    bind: String,
+    cors_origins: Vec<String>,
+    workers: Option<usize>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            cors_origins: Vec::new(),
+            workers: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawS3 {
+    region: String,
+    /// Bucket of the profiles that name none.
+    bucket: Option<String>,
+    endpoint: Option<String>,
+    #[serde(default)]
+    path_style: bool,
+    #[serde(default)]
+    credentials: RawCredentials,
+    #[serde(default = "default_margin")]
+    credential_margin_secs: u64,
+    #[serde(default = "default_timeout")]
+    operation_timeout_secs: u64,
+}
+
+fn default_margin() -> u64 {
+    300
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredentials {
+    #[serde(default)]
+    source: CredentialsSourceKind,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum CredentialsSourceKind {
+    /// aws-config's default chain: env, profile, web identity, ECS, IMDS.
+    #[default]
+    DefaultChain,
+    /// Keys written in the configuration.
+    Static,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPolicies {
+    dir: PathBuf,
+    default_profile: String,
+}
+
+impl Default for RawPolicies {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("policies"),
+            default_profile: "default".into(),
+        }
+    }
+}
+
+/// Where the broker's credentials come from.
+#[derive(Debug, Clone)]
+pub enum CredentialsSetting {
+    /// The aws-config default chain.
+    DefaultChain,
+    /// Static keys.
+    Static(Credentials),
+}
+
+/// Validated S3 settings.
+#[derive(Debug, Clone)]
+pub struct S3Section {
+    /// Region of the credential scope.
+    pub region: Region,
+    /// Bucket of the profiles that name none.
+    pub bucket: Option<BucketName>,
+    /// Endpoint.
+    pub endpoint: Endpoint,
+    /// Force path-style addressing.
+    pub path_style: bool,
+    /// Credentials.
+    pub credentials: CredentialsSetting,
+    /// Grants end at least this long before the credentials expire.
+    pub credential_margin: Duration,
+    /// Timeout of S3 calls (listing, multipart), retries included.
+    pub operation_timeout: Duration,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// Worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// S3.
+    pub s3: S3Section,
+    /// Authentication (validated into an `Authenticator` at startup).
+    pub auth: AuthConfig,
+    /// Directory of upload profiles.
+    pub policies_dir: PathBuf,
+    /// Profile used when a request names none.
+    pub default_profile: String,
+}
+
+impl Settings {
+    /// Reads `file` (optional) and the process environment's overrides.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::Parse(format!(
+                    "{} does not exist or is not a file",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        Self::from_figment(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
+    }
+
+    /// Parses settings from TOML text alone (tests, the embedded dev configuration).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::new().merge(Toml::string(text)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let bind = raw
+            .server
+            .bind
+            .parse()
+            .map_err(|_| invalid("server.bind", "expected IP:PORT such as 0.0.0.0:8080"))?;
+        for (i, origin) in raw.server.cors_origins.iter().enumerate() {
+            let parsed = url::Url::parse(origin)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/");
+            if parsed.is_none() || origin.ends_with('/') {
+                return Err(invalid(
+                    &format!("server.cors_origins[{i}]"),
+                    "expected an origin such as https://app.example.com (no path)",
+                ));
+            }
+        }
+        if raw.server.workers == Some(0) {
+            return Err(invalid("server.workers", "must be at least 1"));
+        }
+        let region = Region::new(raw.s3.region).map_err(|e| invalid("s3.region", e))?;
+        let endpoint = match raw.s3.endpoint.as_deref() {
+            None | Some("") => Endpoint::AwsRegional,
+            Some(url) => Endpoint::parse(url).map_err(|e| invalid("s3.endpoint", e))?,
+        };
+        let c = raw.s3.credentials;
+        let credentials = match c.source {
+            CredentialsSourceKind::DefaultChain => {
+                if c.access_key_id.is_some() || c.secret_access_key.is_some() {
+                    return Err(invalid(
+                        "s3.credentials.source",
+                        "keys are given, so set source = \"static\" (or remove them to use the default chain)",
+                    ));
+                }
+                CredentialsSetting::DefaultChain
+            }
+            CredentialsSourceKind::Static => {
+                let id = c.access_key_id.ok_or_else(|| {
+                    invalid(
+                        "s3.credentials.access_key_id",
+                        "required with source = \"static\"",
+                    )
+                })?;
+                let secret = c.secret_access_key.ok_or_else(|| {
+                    invalid(
+                        "s3.credentials.secret_access_key",
+                        "required with source = \"static\"",
+                    )
+                })?;
+                CredentialsSetting::Static(Credentials {
+                    access_key_id: AccessKeyId::new(id)
+                        .map_err(|e| invalid("s3.credentials.access_key_id", e))?,
+                    secret_access_key: SecretAccessKey::new(secret)
+                        .map_err(|e| invalid("s3.credentials.secret_access_key", e))?,
+                    session_token: c
+                        .session_token
+                        .map(SessionToken::new)
+                        .transpose()
+                        .map_err(|e| invalid("s3.credentials.session_token", e))?,
+                    expires_at: None,
+                })
+            }
+        };
+        if raw.s3.credential_margin_secs > 3600 {
+            return Err(invalid("s3.credential_margin_secs", "at most 3600"));
+        }
+        if !(1..=120).contains(&raw.s3.operation_timeout_secs) {
+            return Err(invalid("s3.operation_timeout_secs", "between 1 and 120"));
+        }
+        Ok(Self {
+            bind,
+            cors_origins: raw.server.cors_origins,
+            workers: raw.server.workers,
+            s3: S3Section {
+                region,
+                bucket: raw
+                    .s3
+                    .bucket
+                    .map(BucketName::new)
+                    .transpose()
+                    .map_err(|e| invalid("s3.bucket", e))?,
+                endpoint,
+                path_style: raw.s3.path_style,
+                credentials,
+                credential_margin: Duration::from_secs(raw.s3.credential_margin_secs),
+                operation_timeout: Duration::from_secs(raw.s3.operation_timeout_secs),
+            },
+            auth: raw.auth,
+            policies_dir: raw.policies.dir,
+            default_profile: raw.policies.default_profile,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[s3]
+region = "eu-west-3"
+
+[auth]
+issuer = "https://issuer.example.com"
+audience = "s3-broker"
+algorithms = ["HS256"]
+hs_secrets = [{ secret = "0123456789abcdef0123456789abcdef" }]
+"#;
+
+    #[test]
+    fn minimal_configuration_gets_defaults() {
+        let s = Settings::from_toml(MINIMAL).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.s3.region.as_str(), "eu-west-3");
+        assert_eq!(s.s3.endpoint, Endpoint::AwsRegional);
+        assert!(matches!(s.s3.credentials, CredentialsSetting::DefaultChain));
+        assert_eq!(s.policies_dir, PathBuf::from("policies"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (MINIMAL.replace("eu-west-3", "EU WEST"), "s3.region"),
+            (format!("{MINIMAL}\n[server]\nbind = \"nowhere\"\n"), "server.bind"),
+            (
+                format!("{MINIMAL}\n[server]\ncors_origins = [\"https://a.example/path\"]\n"),
+                "server.cors_origins[0]",
+            ),
+            (
+                MINIMAL.replace("region = \"eu-west-3\"", "region = \"eu-west-3\"\nendpoint = \"ftp://x\""),
+                "s3.endpoint",
+            ),
+            (
+                MINIMAL.replace(
+                    "region = \"eu-west-3\"",
+                    "region = \"eu-west-3\"\n[s3.credentials]\nsource = \"static\"\naccess_key_id = \"AK\"",
+                ),
+                "s3.credentials.secret_access_key",
+            ),
+            (MINIMAL.replace("[s3]", "[s3]\nbucket = \"B\""), "s3.bucket"),
+            (MINIMAL.replace("[s3]", "[s3]\nbuckett = \"x\""), "buckett"),
+        ];
+        for (text, key) in cases {
+            let err = Settings::from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{key:?} not named in {err:?}");
+        }
+    }
+}

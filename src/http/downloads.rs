@@ -1,0 +1,87 @@
+//! `POST /v1/downloads`: a GET grant for a key the caller owns, served with a safe
+//! `Content-Disposition` (`attachment` by default).
+
+use super::grant::{grant_response, signing_window};
+use super::{ApiError, AppState, Caller};
+use crate::domain::Expiry;
+use crate::policy::{Disposition, DownloadIntent};
+use crate::sigv4::{PresignRequest, S3Operation};
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The request body. Unknown fields are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadRequest {
+    /// The object key.
+    pub key: String,
+    /// `attachment` (default) or `inline`.
+    pub disposition: Option<Disposition>,
+    /// The file name the browser should save as (default: the key's last segment).
+    pub filename: Option<String>,
+    /// Upload profile the key belongs to (default: found from the key).
+    pub profile: Option<String>,
+    /// Wished lifetime in seconds.
+    pub expires_in: Option<u64>,
+}
+
+/// A GET grant.
+#[derive(Debug, Serialize)]
+pub struct DownloadGrant {
+    /// Always `GET`.
+    pub method: &'static str,
+    /// The presigned URL.
+    pub url: String,
+    /// The key.
+    pub key: String,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The server's clock.
+    pub server_time: DateTime<Utc>,
+}
+
+/// The handler.
+pub async fn create_download(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Json<DownloadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now();
+    let request = body.into_inner();
+    let requested = request
+        .expires_in
+        .map(Expiry::from_secs)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))?;
+    let intent = DownloadIntent {
+        key: request.key,
+        disposition: request.disposition,
+        filename: request.filename,
+    };
+    let decision = state.profiles.decide_download(
+        &principal,
+        request.profile.as_deref(),
+        &intent,
+        requested,
+    )?;
+    let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
+    let mut get = PresignRequest::new(
+        S3Operation::GetObject,
+        decision.bucket.clone(),
+        decision.key.clone(),
+        expires,
+    );
+    get.query.insert(
+        "response-content-disposition",
+        &decision.content_disposition,
+    )?;
+    let presigned = state.signer.presign(&credentials, &get, now)?;
+    Ok(grant_response(&DownloadGrant {
+        method: "GET",
+        url: presigned.url,
+        key: decision.key.as_str().to_owned(),
+        expires_at: presigned.expires_at,
+        server_time: now,
+    }))
+}

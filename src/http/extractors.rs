@@ -1,0 +1,68 @@
+//! Body and query extractor settings: every way a request body or query can be wrong becomes
+//! an [`ApiError`] with a stable code, instead of actix-web's plain-text errors.
+
+use super::ApiError;
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::web;
+
+/// JSON bodies are small: a grant request is a few hundred bytes.
+pub const MAX_JSON_BODY: usize = 16 * 1024;
+
+/// JSON bodies: at most 16 KiB, `application/json` required, errors as problem+json.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_JSON_BODY)
+        .content_type_required(true)
+        .error_handler(|err, _req| json_error(err).into())
+}
+
+/// Query strings: errors as problem+json.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| query_error(err).into())
+}
+
+/// Maps a JSON extraction failure to its problem.
+pub fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("JSON bodies are limited to {MAX_JSON_BODY} bytes"),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as 'Content-Type: application/json'",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            let message = e.to_string();
+            let code = if message.starts_with("unknown field") {
+                "unknown_field"
+            } else {
+                "invalid_field"
+            };
+            ApiError::bad_request(code, message)
+        }
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        }
+        _ => ApiError::bad_request("malformed_body", "the request body could not be read"),
+    }
+}
+
+/// Maps a query-string extraction failure to its problem.
+pub fn query_error(err: QueryPayloadError) -> ApiError {
+    let QueryPayloadError::Deserialize(e) = err else {
+        return ApiError::bad_request("invalid_query", "the query string could not be read");
+    };
+    let message = e.to_string();
+    let code = if message.starts_with("unknown field") {
+        "unknown_parameter"
+    } else {
+        "invalid_query"
+    };
+    ApiError::bad_request(code, message)
+}

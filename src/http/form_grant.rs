@@ -1,0 +1,41 @@
+//! A POST policy request from a form decision: the no-JavaScript upload of the demo page
+//! (and Uppy's `/s3/params`). Key and content type may be prefixes, since the browser picks
+//! the file after the form is rendered.
+
+use crate::domain::Expiry;
+use crate::policy::{FormContentType, FormKey, FormUploadDecision};
+use crate::sigv4::{ContentTypeRule, KeyRule, PostPolicyRequest};
+
+/// Binds every limit of `decision` as a policy condition; `extra` adds exact-match fields
+/// (e.g. `success_action_redirect`).
+pub fn form_policy_request(
+    decision: &FormUploadDecision,
+    expires: Expiry,
+    extra: Vec<(String, String)>,
+) -> PostPolicyRequest {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    if let Some(sse) = &decision.server_side_encryption {
+        fields.extend(sse.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
+    }
+    fields.extend(
+        decision
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.header_name(), v.clone())),
+    );
+    fields.extend(extra);
+    PostPolicyRequest {
+        bucket: decision.bucket.clone(),
+        key: match &decision.key {
+            FormKey::Exact(key) => KeyRule::Exact(key.clone()),
+            FormKey::Prefix(prefix) => KeyRule::Prefix(prefix.clone()),
+        },
+        content_type: Some(match &decision.content_type {
+            FormContentType::Exact(ct) => ContentTypeRule::Exact(ct.clone()),
+            FormContentType::Prefix(prefix) => ContentTypeRule::Prefix(prefix.clone()),
+        }),
+        size: Some((decision.size.min, decision.size.max)),
+        fields,
+        expires,
+    }
+}

@@ -1,0 +1,39 @@
+//! What every grant shares: an honest lifetime and an uncacheable JSON response.
+
+use super::{ApiError, AppState};
+use crate::domain::{Credentials, Expiry};
+use actix_web::HttpResponse;
+use actix_web::http::header::CACHE_CONTROL;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Usable credentials and the grant's real lifetime:
+/// `min(policy decision (requested, profile max, 7 days), credential expiry − margin)`.
+pub async fn signing_window(
+    state: &AppState,
+    decided: Expiry,
+    now: DateTime<Utc>,
+) -> Result<(Arc<Credentials>, Expiry), ApiError> {
+    let credentials = state.credentials.current(now).await?;
+    let mut secs = u64::from(decided.as_secs());
+    if let Some(end) = credentials.expires_at {
+        let left = (end - state.credentials.margin() - now).num_seconds();
+        secs = secs.min(u64::try_from(left).unwrap_or(0));
+    }
+    let expiry = Expiry::from_secs(secs).map_err(|_| {
+        ApiError::unavailable(
+            "credentials_unavailable",
+            "the broker's credentials expire too soon to sign",
+            5,
+        )
+    })?;
+    Ok((credentials, expiry))
+}
+
+/// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets).
+pub fn grant_response(body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(body)
+}

@@ -1,0 +1,22 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (it can sign right now).
+
+use super::{ApiError, AppState};
+use actix_web::{HttpResponse, get, web};
+use chrono::Utc;
+
+/// Liveness: the process is up.
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: credentials usable beyond the safety margin are available.
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .credentials
+        .current(Utc::now())
+        .await
+        .map_err(|e| ApiError::unavailable("credentials_unavailable", e.to_string(), 5))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+}

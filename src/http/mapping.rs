@@ -1,0 +1,78 @@
+//! Every lower layer's error mapped to an [`ApiError`], in one place.
+
+use super::ApiError;
+use crate::auth::AuthError;
+use crate::credentials::CredentialsUnavailable;
+use crate::policy::PolicyError;
+use crate::s3::S3Error;
+use crate::sigv4::SigningError;
+use actix_web::http::StatusCode;
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        if matches!(err, AuthError::MissingCredentials) {
+            return ApiError::missing_credentials();
+        }
+        // The reason is log-safe: it never contains the token or key.
+        ApiError::new(StatusCode::UNAUTHORIZED, err.code(), err.to_string())
+            .with_challenge(err.www_authenticate())
+    }
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(err: PolicyError) -> Self {
+        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let api = ApiError::new(status, err.code(), err.to_string());
+        if let PolicyError::InsufficientScope(_) = err {
+            api.with_challenge("Bearer realm=\"s3-broker\", error=\"insufficient_scope\"")
+        } else {
+            api
+        }
+    }
+}
+
+impl From<CredentialsUnavailable> for ApiError {
+    fn from(err: CredentialsUnavailable) -> Self {
+        tracing::error!(error = %err, "no usable signing credentials");
+        ApiError::unavailable(
+            "credentials_unavailable",
+            "the broker has no valid credentials to sign with right now",
+            5,
+        )
+    }
+}
+
+impl From<SigningError> for ApiError {
+    fn from(err: SigningError) -> Self {
+        match err {
+            SigningError::CredentialsExpired(_) => ApiError::unavailable(
+                "credentials_unavailable",
+                "the broker's credentials have expired; refusing to sign",
+                5,
+            ),
+            other => {
+                // Inputs were validated by the policy layer, so this is a bug: log it.
+                tracing::error!(error = %other, "signing failed on validated input");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<S3Error> for ApiError {
+    fn from(err: S3Error) -> Self {
+        tracing::warn!(error = %err, "S3 call failed");
+        match err {
+            S3Error::Unavailable(_) => ApiError::unavailable(
+                "s3_unavailable",
+                "S3 did not answer in time; retry later",
+                5,
+            ),
+            S3Error::Refused(_) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "s3_refused",
+                "S3 refused the broker's request (check the bucket and the broker's permissions)",
+            ),
+        }
+    }
+}

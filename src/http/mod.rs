@@ -1,0 +1,23 @@
+//! The HTTP layer: handlers per resource, the authenticated-caller extractor, and the one
+//! error type mapped to problem+json.
+
+mod caller;
+mod downloads;
+mod error;
+mod extractors;
+mod form_grant;
+mod grant;
+mod health;
+mod mapping;
+mod objects;
+mod routes;
+mod state;
+mod uploads;
+
+pub use caller::Caller;
+pub use error::ApiError;
+pub use extractors::{MAX_JSON_BODY, json_config, query_config};
+pub use form_grant::form_policy_request;
+pub use grant::signing_window;
+pub use routes::{configure, not_found};
+pub use state::AppState;

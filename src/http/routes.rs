@@ -1,0 +1,48 @@
+//! The route table of DESIGN.md §4, with problem+json for unknown routes and wrong methods.
+
+use super::downloads::create_download;
+use super::objects::list_objects;
+use super::uploads::create_upload;
+use super::{ApiError, health, json_config, query_config};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+/// Registers every route, the extractor settings and the fallbacks.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config())
+        .app_data(query_config())
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(
+            web::resource("/v1/uploads")
+                .route(web::post().to(create_upload))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/downloads")
+                .route(web::post().to(create_download))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/objects")
+                .route(web::get().to(list_objects))
+                .default_service(web::to(method_not_allowed)),
+        );
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this resource does not support that method",
+    ))
+}
+
+/// The fallback for unknown paths.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such resource",
+    ))
+}

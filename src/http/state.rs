@@ -1,0 +1,22 @@
+//! What every handler shares. Built once at startup; nothing in it changes per request except
+//! the credential and signing-key caches.
+
+use crate::auth::Authenticator;
+use crate::credentials::CredentialSource;
+use crate::policy::ProfileRegistry;
+use crate::s3::S3Client;
+use crate::sigv4::Signer;
+
+/// Shared application state.
+pub struct AppState {
+    /// Signs grants.
+    pub signer: Signer,
+    /// The broker's own AWS credentials.
+    pub credentials: CredentialSource,
+    /// For listing (and multipart) calls.
+    pub s3: S3Client,
+    /// Authenticates callers.
+    pub authenticator: Authenticator,
+    /// Upload profiles.
+    pub profiles: ProfileRegistry,
+}

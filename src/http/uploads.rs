@@ -1,0 +1,193 @@
+//! `POST /v1/uploads`: a PUT or POST grant for one file, with key, size, type, checksum,
+//! encryption, metadata and no-overwrite bound into the signature.
+
+use super::grant::{grant_response, signing_window};
+use super::{ApiError, AppState, Caller};
+use crate::domain::{ChecksumAlgorithm, Expiry};
+use crate::policy::{UploadDecision, UploadIntent, UploadMethod};
+use crate::sigv4::{KeyRule, PostPolicyRequest, PresignRequest, S3Operation, SignedHeaders};
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The request body. Unknown fields are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    /// Upload profile (default: the configured default).
+    pub profile: Option<String>,
+    /// The file's display name; becomes the last key segment.
+    pub filename: String,
+    /// The media type the client will send.
+    pub content_type: String,
+    /// The exact size in bytes.
+    pub size: u64,
+    /// Base64 SHA-256 of the bytes; S3 then refuses other bytes.
+    pub checksum_sha256: Option<String>,
+    /// Client folders under the caller's namespace, when the profile allows them.
+    pub path: Option<String>,
+    /// `x-amz-meta-*` values, for the keys the profile allows.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// `PUT` or `POST` (default: the profile's).
+    pub method: Option<UploadMethod>,
+    /// Wished lifetime in seconds (capped by the profile and the credentials).
+    pub expires_in: Option<u64>,
+}
+
+/// A PUT or POST grant.
+#[derive(Debug, Serialize)]
+pub struct UploadGrant {
+    /// `PUT` or `POST`.
+    pub method: UploadMethod,
+    /// Where to send the bytes.
+    pub url: String,
+    /// PUT: headers to send with exactly these values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// POST: form fields to send in order, then the file as the last field `file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The object key.
+    pub key: String,
+    /// The bucket.
+    pub bucket: String,
+    /// When the grant stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The server's clock, so clients can detect skew.
+    pub server_time: DateTime<Utc>,
+}
+
+/// The handler.
+pub async fn create_upload(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Json<UploadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now();
+    let request = body.into_inner();
+    let requested = request
+        .expires_in
+        .map(Expiry::from_secs)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))?;
+    let profile = state.profiles.profile(request.profile.as_deref())?;
+    let intent = UploadIntent {
+        filename: request.filename,
+        content_type: request.content_type,
+        size: request.size,
+        checksum_sha256: request.checksum_sha256,
+        path: request.path,
+        metadata: request.metadata,
+        method: request.method,
+    };
+    let decision = profile.decide_upload(&principal, &intent, Uuid::new_v4(), now, requested)?;
+    let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
+    let grant = match decision.method {
+        UploadMethod::Put => {
+            let presigned =
+                state
+                    .signer
+                    .presign(&credentials, &put_request(&decision, expires)?, now)?;
+            UploadGrant {
+                method: UploadMethod::Put,
+                url: presigned.url,
+                headers: Some(presigned.headers.into_iter().collect()),
+                fields: None,
+                key: decision.key.as_str().to_owned(),
+                bucket: decision.bucket.as_str().to_owned(),
+                expires_at: presigned.expires_at,
+                server_time: now,
+            }
+        }
+        UploadMethod::Post => {
+            let form =
+                state
+                    .signer
+                    .post_policy(&credentials, &post_request(&decision, expires), now)?;
+            UploadGrant {
+                method: UploadMethod::Post,
+                url: form.url,
+                headers: None,
+                fields: Some(
+                    form.fields
+                        .into_iter()
+                        .map(|f| (f.name, serde_json::Value::String(f.value)))
+                        .collect(),
+                ),
+                key: decision.key.as_str().to_owned(),
+                bucket: decision.bucket.as_str().to_owned(),
+                expires_at: form.expires_at,
+                server_time: now,
+            }
+        }
+    };
+    Ok(grant_response(&grant))
+}
+
+/// PutObject signing every limit of the decision as a header.
+fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequest, ApiError> {
+    let mut headers = SignedHeaders::new()
+        .content_type(&decision.content_type)
+        .content_length(decision.size);
+    if let Some(checksum) = &decision.checksum {
+        headers = headers.checksum(checksum);
+    }
+    if decision.if_none_match() {
+        headers = headers.if_none_match_any();
+    }
+    for (name, value) in bound_fields(decision) {
+        headers.insert(&name, &value).map_err(|e| {
+            tracing::error!(error = %e, "policy produced an unsignable header");
+            ApiError::internal()
+        })?;
+    }
+    let mut request = PresignRequest::new(
+        S3Operation::PutObject,
+        decision.bucket.clone(),
+        decision.key.clone(),
+        expires,
+    );
+    request.headers = headers;
+    Ok(request)
+}
+
+/// SSE and metadata: signed headers for PUT, exact-match fields for POST.
+fn bound_fields(decision: &UploadDecision) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    if let Some(sse) = &decision.server_side_encryption {
+        fields.extend(sse.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
+    }
+    for (key, value) in &decision.metadata {
+        fields.push((key.header_name(), value.clone()));
+    }
+    fields
+}
+
+/// A POST policy with the exact key and type, the size range and every other limit as an
+/// exact-match field.
+fn post_request(decision: &UploadDecision, expires: Expiry) -> PostPolicyRequest {
+    let mut fields = bound_fields(decision);
+    if let Some(checksum) = &decision.checksum {
+        fields.push((
+            "x-amz-checksum-algorithm".into(),
+            ChecksumAlgorithm::Sha256.as_str().into(),
+        ));
+        fields.push((
+            checksum.algorithm().header_name().into(),
+            checksum.value().into(),
+        ));
+    }
+    PostPolicyRequest {
+        bucket: decision.bucket.clone(),
+        key: KeyRule::Exact(decision.key.clone()),
+        content_type: Some(crate::sigv4::ContentTypeRule::Exact(
+            decision.content_type.clone(),
+        )),
+        size: Some(decision.content_length_range()),
+        fields,
+        expires,
+    }
+}

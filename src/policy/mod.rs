@@ -1,0 +1,53 @@
+//! Upload profiles: who may put which file where, and which limits every grant binds.
+//!
+//! Pure decisions. Profiles are loaded once from `policies/*.toml` ([`ProfileRegistry`]);
+//! afterwards nothing here does I/O, reads a clock or the environment: time, the fresh UUID
+//! and the requested lifetime are arguments. Every limit a decision returns is meant to be
+//! bound into the signature (signed headers for PUT, policy conditions for POST), so that S3
+//! enforces it.
+//!
+//! Keys are rendered from a profile's [`KeyTemplate`] and always lie in the caller's
+//! [`Namespace`] (`users/{principal}/...`); ownership is checked on whole segments. Client
+//! input ([`Filename`], [`ClientPath`]) is refused, never repaired, when it breaks a rule.
+
+mod chars;
+mod client_path;
+mod content_types;
+mod disposition;
+mod download;
+mod encryption;
+mod error;
+mod filename;
+mod form;
+mod listing;
+mod load_error;
+mod metadata;
+mod method;
+mod name;
+mod namespace;
+mod profile;
+mod registry;
+mod size;
+mod spec;
+mod template;
+mod upload;
+
+pub use client_path::{ClientPath, MAX_PATH_BYTES};
+pub use content_types::{ContentTypePattern, ContentTypes};
+pub use disposition::{Disposition, content_disposition};
+pub use download::{DownloadDecision, DownloadIntent};
+pub use encryption::ServerSideEncryption;
+pub use error::PolicyError;
+pub use filename::Filename;
+pub use form::{FormContentType, FormIntent, FormKey, FormUploadDecision};
+pub use listing::ListingScope;
+pub use load_error::{LoadError, ProfileError};
+pub use metadata::{MAX_METADATA_BYTES, MetadataKey};
+pub use method::UploadMethod;
+pub use name::MAX_NAME_BYTES;
+pub use namespace::{KeyOwnership, Namespace};
+pub use profile::{DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Profile};
+pub use registry::{DEFAULT_PROFILE, ProfileRegistry, RegistryOptions};
+pub use size::{ByteSize, MAX_SINGLE_UPLOAD_BYTES, SizeRange};
+pub use template::{KeyTemplate, Placeholder, RenderInput};
+pub use upload::{UploadDecision, UploadIntent};

@@ -1,0 +1,222 @@
+//! The decision for one upload: everything the signer must bind, or the reason to refuse.
+
+use super::metadata::check_metadata;
+use super::profile::require_scope;
+use super::template::RenderInput;
+use super::{
+    ClientPath, Filename, KeyOwnership, MetadataKey, PolicyError, Profile, ServerSideEncryption,
+    UploadMethod,
+};
+use crate::domain::{
+    BucketName, Checksum, ChecksumAlgorithm, ContentType, DomainError, Expiry, ObjectKey,
+    Principal, Scope,
+};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// What a client asks to upload (the typed body of `POST /v1/uploads`, minus `profile`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadIntent {
+    /// The file's name; becomes one key segment.
+    pub filename: String,
+    /// The file's media type, as the client will send it.
+    pub content_type: String,
+    /// The exact size in bytes.
+    pub size: u64,
+    /// Base64 SHA-256 of the file, bound as `x-amz-checksum-sha256`.
+    pub checksum_sha256: Option<String>,
+    /// Client folders, for templates with `{path}`.
+    pub path: Option<String>,
+    /// `x-amz-meta-*` values, by key (without the prefix).
+    pub metadata: BTreeMap<String, String>,
+    /// PUT or POST; the profile's default when absent.
+    pub method: Option<UploadMethod>,
+}
+
+/// An accepted upload: every value here must be bound into the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadDecision {
+    /// The profile that decided.
+    pub profile: String,
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The exact key (PUT: the URL path; POST: an exact `key` condition).
+    pub key: ObjectKey,
+    /// The normalized file name (already part of the key when the template has `{filename}`).
+    pub filename: Filename,
+    /// The upload method.
+    pub method: UploadMethod,
+    /// The `Content-Type`, exactly as the client must send it (signed header / exact
+    /// condition).
+    pub content_type: ContentType,
+    /// The exact size: `Content-Length` for PUT; for POST `content-length-range` from this
+    /// size to this size (see [`UploadDecision::content_length_range`]). The client declared
+    /// it, so nothing is gained by accepting a different size.
+    pub size: u64,
+    /// The grant's lifetime: `min(requested or profile default, profile max, 7 days)`.
+    pub expires: Expiry,
+    /// `x-amz-meta-*` headers / fields, sorted by key.
+    pub metadata: Vec<(MetadataKey, String)>,
+    /// Required encryption headers / fields.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// Whether the upload must not replace an existing object. For PUT, bind
+    /// `If-None-Match: *` ([`UploadDecision::if_none_match`]); POST has no conditional write,
+    /// so profiles that allow POST without overwrite are required at load time to put
+    /// `{uuid}` in every key, which makes the exact key new.
+    ///
+    /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>
+    pub no_overwrite: bool,
+    /// `x-amz-checksum-sha256`, when given.
+    pub checksum: Option<Checksum>,
+}
+
+impl UploadDecision {
+    /// `(min, max)` of a POST policy's `content-length-range`: both the declared size.
+    pub fn content_length_range(&self) -> (u64, u64) {
+        (self.size, self.size)
+    }
+
+    /// Whether to sign `If-None-Match: *` (PUT uploads that must not overwrite).
+    pub fn if_none_match(&self) -> bool {
+        self.no_overwrite && self.method == UploadMethod::Put
+    }
+}
+
+/// Parses the client's media type; errors name the rule without echoing the value.
+pub(crate) fn parse_content_type(value: &str) -> Result<ContentType, PolicyError> {
+    ContentType::new(value).map_err(|e| match e {
+        DomainError::ContentType { reason, .. } => PolicyError::InvalidContentType(reason.into()),
+        other => PolicyError::InvalidContentType(other.to_string()),
+    })
+}
+
+/// Checks that the profile accepts `content_type`.
+pub(crate) fn check_content_type(profile: &Profile, ct: &ContentType) -> Result<(), PolicyError> {
+    if profile.content_types.allows(ct) {
+        Ok(())
+    } else {
+        Err(PolicyError::ContentTypeNotAllowed {
+            content_type: ct.essence().to_owned(),
+            allowed: profile.content_types.to_string(),
+        })
+    }
+}
+
+/// Parses `path` when given, refusing it for profiles without `{path}`.
+pub(crate) fn parse_path(
+    profile: &Profile,
+    path: Option<&str>,
+) -> Result<Option<ClientPath>, PolicyError> {
+    match path {
+        None => Ok(None),
+        Some(_) if !profile.allows_client_path() => {
+            Err(PolicyError::PathNotAllowed(profile.name.clone()))
+        }
+        Some(raw) => ClientPath::parse(raw).map(Some),
+    }
+}
+
+/// Parses a client's object key; errors name the rule.
+pub(crate) fn parse_key(key: &str) -> Result<ObjectKey, PolicyError> {
+    ObjectKey::new(key).map_err(|e| match e {
+        DomainError::ObjectKey(reason) => PolicyError::InvalidKey(reason.into()),
+        other => PolicyError::InvalidKey(other.to_string()),
+    })
+}
+
+/// Refuses a method the profile does not allow.
+pub(crate) fn check_method(profile: &Profile, method: UploadMethod) -> Result<(), PolicyError> {
+    if profile.methods.contains(&method) {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = profile.methods.iter().map(|m| m.as_str()).collect();
+    Err(PolicyError::MethodNotAllowed(format!(
+        "the profile {:?} does not allow {method} uploads; allowed: {}",
+        profile.name,
+        allowed.join(", ")
+    )))
+}
+
+/// Turns a rendered key into an [`ObjectKey`] and re-checks that it lies in the namespace.
+pub(crate) fn checked_key(
+    profile: &Profile,
+    principal: &Principal,
+    key: String,
+) -> Result<ObjectKey, PolicyError> {
+    let len = key.len();
+    let key = ObjectKey::new(key).map_err(|_| {
+        PolicyError::InvalidKey(format!(
+            "the key would be {len} bytes; S3 allows at most 1024 (use a shorter path or file name)"
+        ))
+    })?;
+    match profile.namespace(principal).check_key(key.as_str()) {
+        KeyOwnership::Owned => Ok(key),
+        KeyOwnership::Malformed(reason) => Err(PolicyError::InvalidKey(reason)),
+        KeyOwnership::Outside => Err(PolicyError::NotOwner),
+    }
+}
+
+impl Profile {
+    /// Decides an upload for `principal`: checks every input against the profile and
+    /// returns the exact values the grant must bind.
+    ///
+    /// `uuid` fills `{uuid}` (pass `Uuid::new_v4()`), `now` fills `{date}`, and
+    /// `requested_expiry` is the client's wish for the grant's lifetime.
+    pub fn decide_upload(
+        &self,
+        principal: &Principal,
+        intent: &UploadIntent,
+        uuid: Uuid,
+        now: DateTime<Utc>,
+        requested_expiry: Option<Expiry>,
+    ) -> Result<UploadDecision, PolicyError> {
+        require_scope(principal, Scope::Upload)?;
+        let method = intent.method.unwrap_or(self.default_method);
+        check_method(self, method)?;
+        let filename = Filename::parse(&intent.filename)?;
+        let path = parse_path(self, intent.path.as_deref())?;
+        let content_type = parse_content_type(&intent.content_type)?;
+        check_content_type(self, &content_type)?;
+        if !self.size.contains(intent.size) {
+            return Err(PolicyError::SizeOutOfRange {
+                size: intent.size,
+                min: self.size.min,
+                max: self.size.max,
+            });
+        }
+        let checksum =
+            match &intent.checksum_sha256 {
+                Some(value) => Some(Checksum::new(ChecksumAlgorithm::Sha256, value).map_err(
+                    |_| PolicyError::InvalidChecksum("expected standard base64 of 32 bytes".into()),
+                )?),
+                None if self.require_checksum => {
+                    return Err(PolicyError::ChecksumRequired(self.name.clone()));
+                }
+                None => None,
+            };
+        let metadata = check_metadata(&self.metadata_keys, &intent.metadata)?;
+        let rendered = self.key_template.render(&RenderInput {
+            principal: &principal.segment,
+            uuid,
+            filename: Some(&filename),
+            path: path.as_ref(),
+            now,
+        });
+        let key = checked_key(self, principal, rendered)?;
+        Ok(UploadDecision {
+            profile: self.name.clone(),
+            bucket: self.bucket.clone(),
+            key,
+            filename,
+            method,
+            content_type,
+            size: intent.size,
+            expires: self.grant_expiry(requested_expiry),
+            metadata,
+            server_side_encryption: self.server_side_encryption.clone(),
+            no_overwrite: !self.allow_overwrite,
+            checksum,
+        })
+    }
+}
