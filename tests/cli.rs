@@ -221,195 +221,63 @@ fn explain_decodes_a_url_without_repeating_secrets() {
 
 #[test]
 fn bad_arguments_get_one_line_errors_and_non_zero_exit() {
-    let cases: &[(&[&str], &str)] = &[
-        (&["presign", "get", "--key", "k"], "--bucket"),
+    let get = |extra: &[&'static str]| -> Vec<&'static str> {
+        [
+            &["presign", "get", "--bucket", "bkt", "--key", "k"][..],
+            extra,
+        ]
+        .concat()
+    };
+    let put = |extra: &[&'static str]| -> Vec<&'static str> {
+        [
+            &["presign", "put", "--bucket", "bkt", "--key", "k"][..],
+            extra,
+        ]
+        .concat()
+    };
+    let policy = |extra: &[&'static str]| -> Vec<&'static str> {
+        [&["post-policy", "--bucket", "bkt", "--key", "k"][..], extra].concat()
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["presign", "get", "--key", "k"], "--bucket"),
         (
-            &["presign", "get", "--bucket", "Bad_Bucket", "--key", "k"],
+            vec!["presign", "get", "--bucket", "Bad_Bucket", "--key", "k"],
             "bucket",
         ),
-        (&["presign", "get", "--bucket", "bkt", "--key", ""], "key"),
         (
-            &["presign", "get", "--bucket", "bkt", "--key", "a\nb"],
+            vec!["presign", "get", "--bucket", "bkt", "--key", ""],
+            "key",
+        ),
+        (
+            vec!["presign", "get", "--bucket", "bkt", "--key", "a\nb"],
             "control",
         ),
+        (get(&["--expires", "604801"]), "604800"),
+        (get(&["--expires", "0"]), "604800"),
+        (get(&["--at", "yesterday"]), "RFC 3339"),
+        (get(&["--endpoint", "ftp://x"]), "http"),
+        (get(&["--region", "EU"]), "region"),
+        (get(&["--content-type", "text/plain"]), "put"),
+        (put(&["--header", "Host: evil"]), "Host"),
+        (put(&["--header", "nocolon"]), "Name: value"),
+        (put(&["--content-type", "nope"]), "content type"),
+        (put(&["--checksum-sha256", "xx"]), "SHA256"),
         (
-            &[
-                "presign",
-                "get",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--expires",
-                "604801",
-            ],
-            "604800",
-        ),
-        (
-            &[
-                "presign",
-                "get",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--expires",
-                "0",
-            ],
-            "604800",
-        ),
-        (
-            &[
-                "presign",
-                "get",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--at",
-                "yesterday",
-            ],
-            "RFC 3339",
-        ),
-        (
-            &[
-                "presign",
-                "get",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--endpoint",
-                "ftp://x",
-            ],
-            "http",
-        ),
-        (
-            &[
-                "presign", "get", "--bucket", "bkt", "--key", "k", "--region", "EU",
-            ],
-            "region",
-        ),
-        (
-            &[
-                "presign",
-                "put",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--header",
-                "Host: evil",
-            ],
-            "Host",
-        ),
-        (
-            &[
-                "presign", "put", "--bucket", "bkt", "--key", "k", "--header", "nocolon",
-            ],
-            "Name: value",
-        ),
-        (
-            &[
-                "presign",
-                "put",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--content-type",
-                "nope",
-            ],
-            "content type",
-        ),
-        (
-            &[
-                "presign",
-                "put",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--checksum-sha256",
-                "xx",
-            ],
-            "SHA256",
-        ),
-        (
-            &[
-                "presign",
-                "get",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--content-type",
-                "text/plain",
-            ],
-            "put",
-        ),
-        (
-            &["presign", "frobnicate", "--bucket", "bkt", "--key", "k"],
+            vec!["presign", "frobnicate", "--bucket", "bkt", "--key", "k"],
             "frobnicate",
         ),
-        (&["post-policy", "--bucket", "bkt"], "--key"),
+        (vec!["post-policy", "--bucket", "bkt"], "--key"),
+        (policy(&["--key-prefix", "p"]), "--key-prefix"),
+        (policy(&["--field", "policy=x"]), "policy"),
+        (policy(&["--field", "novalue"]), "name=value"),
+        (policy(&["--min-size", "9", "--max-size", "1"]), "size"),
         (
-            &[
-                "post-policy",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--key-prefix",
-                "p",
-            ],
-            "--key-prefix",
-        ),
-        (
-            &[
-                "post-policy",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--field",
-                "policy=x",
-            ],
-            "policy",
-        ),
-        (
-            &[
-                "post-policy",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--field",
-                "novalue",
-            ],
-            "name=value",
-        ),
-        (
-            &[
-                "post-policy",
-                "--bucket",
-                "bkt",
-                "--key",
-                "k",
-                "--min-size",
-                "9",
-                "--max-size",
-                "1",
-            ],
-            "size",
-        ),
-        (
-            &["explain", "https://example.com/nothing"],
+            vec!["explain", "https://example.com/nothing"],
             "X-Amz-Algorithm",
         ),
     ];
     for (args, needle) in cases {
-        let out = run(args);
+        let out = run(&args);
         assert_one_line_error(&out, needle);
     }
 }

@@ -1,9 +1,8 @@
 //! `POST /v1/downloads`: a GET grant for a key the caller owns, served with a safe
 //! `Content-Disposition` (`attachment` by default).
 
-use super::grant::{grant_response, signing_window};
+use super::grant::{grant_response, requested_expiry, signing_window};
 use super::{ApiError, AppState, Caller};
-use crate::domain::Expiry;
 use crate::policy::{Disposition, DownloadIntent};
 use crate::sigv4::{PresignRequest, S3Operation};
 use actix_web::{HttpResponse, web};
@@ -49,11 +48,7 @@ pub async fn create_download(
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
     let request = body.into_inner();
-    let requested = request
-        .expires_in
-        .map(Expiry::from_secs)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))?;
+    let requested = requested_expiry(request.expires_in)?;
     let intent = DownloadIntent {
         key: request.key,
         disposition: request.disposition,

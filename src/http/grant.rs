@@ -31,6 +31,14 @@ pub async fn signing_window(
     Ok((credentials, expiry))
 }
 
+/// The client's wished lifetime (`expires_in`), validated: 1 s to 7 days.
+pub fn requested_expiry(expires_in: Option<u64>) -> Result<Option<Expiry>, ApiError> {
+    expires_in
+        .map(Expiry::from_secs)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))
+}
+
 /// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets).
 pub fn grant_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()

@@ -1,7 +1,7 @@
 //! `POST /v1/uploads`: a PUT or POST grant for one file, with key, size, type, checksum,
 //! encryption, metadata and no-overwrite bound into the signature.
 
-use super::grant::{grant_response, signing_window};
+use super::grant::{grant_response, requested_expiry, signing_window};
 use super::{ApiError, AppState, Caller};
 use crate::domain::{ChecksumAlgorithm, Expiry};
 use crate::policy::{UploadDecision, UploadIntent, UploadMethod};
@@ -68,11 +68,7 @@ pub async fn create_upload(
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
     let request = body.into_inner();
-    let requested = request
-        .expires_in
-        .map(Expiry::from_secs)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))?;
+    let requested = requested_expiry(request.expires_in)?;
     let profile = state.profiles.profile(request.profile.as_deref())?;
     let intent = UploadIntent {
         filename: request.filename,
