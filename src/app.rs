@@ -5,7 +5,7 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::credentials::CredentialSource;
 use crate::domain::AddressingStyle;
-use crate::http::{AppState, configure, not_found};
+use crate::http::{AppState, configure, not_found, problem_errors};
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
@@ -83,6 +83,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(cors)
+                .wrap(problem_errors())
                 .wrap(NormalizePath::trim())
                 .wrap(
                     Logger::new(ACCESS_LOG).custom_request_replace("request", |req| {

@@ -90,7 +90,7 @@ impl ApiKeys {
             .and_then(|i| self.entries.get(i));
         match found {
             Some(entry) if !entry.revoked => {
-                Ok(Principal::new(entry.principal.clone(), None, entry.scopes))
+                Ok(Principal::api_key(entry.principal.clone(), entry.scopes))
             }
             Some(entry) => {
                 tracing::warn!(principal = %entry.principal, "revoked API key presented");

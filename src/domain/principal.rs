@@ -94,9 +94,10 @@ impl FromIterator<Scope> for Scopes {
 /// The path segment that holds a principal's objects (`users/{segment}/...`).
 ///
 /// It is the subject itself when that is a safe segment (1 to 64 of `A-Z a-z 0-9 - _ .`, not
-/// `.` or `..`, not starting with `.`), otherwise `h-` and 32 hex digits of
+/// starting with `.`, `h-` or `k-`), otherwise `h-` and 32 hex digits of
 /// SHA-256(issuer, NUL, subject), so that any subject, even `../bob` or `alice/x`, maps to one
-/// segment that cannot collide with another principal's or climb out of the namespace.
+/// segment that cannot collide with another principal's or climb out of the namespace. API
+/// keys' principals live under `k-<name>` ([`NamespaceSegment::for_api_key`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NamespaceSegment(String);
 
@@ -106,6 +107,21 @@ impl NamespaceSegment {
         if is_safe_segment(subject) {
             return Self(subject.to_owned());
         }
+        Self::hashed(issuer, subject)
+    }
+
+    /// The segment of an API key's principal: `k-` and the name when that is safe, so that a
+    /// service key named `backup` never shares files with a token subject `backup`.
+    pub fn for_api_key(name: &str) -> Self {
+        let candidate = format!("k-{name}");
+        if candidate.len() <= 64 && is_safe_chars(name) {
+            Self(candidate)
+        } else {
+            Self::hashed(Some("api-key"), name)
+        }
+    }
+
+    fn hashed(issuer: Option<&str>, subject: &str) -> Self {
         let mut hash = Sha256::new();
         hash.update(issuer.unwrap_or_default().as_bytes());
         hash.update([0u8]);
@@ -119,10 +135,18 @@ impl NamespaceSegment {
     }
 }
 
+/// A subject that can be its own segment: safe characters, not starting with `.`, and not
+/// starting with the `h-` (hashed) or `k-` (API key) prefixes the broker reserves.
 fn is_safe_segment(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && !s.starts_with('.')
         && !s.starts_with("h-")
+        && !s.starts_with("k-")
+        && is_safe_chars(s)
+}
+
+fn is_safe_chars(s: &str) -> bool {
+    !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
@@ -156,6 +180,17 @@ impl Principal {
             issuer,
             scopes,
             segment,
+        }
+    }
+
+    /// The principal of an API key named `name` in the configuration.
+    pub fn api_key(name: impl Into<String>, scopes: Scopes) -> Self {
+        let subject = name.into();
+        Self {
+            segment: NamespaceSegment::for_api_key(&subject),
+            subject,
+            issuer: None,
+            scopes,
         }
     }
 
@@ -205,6 +240,24 @@ mod tests {
         assert_ne!(
             a, b,
             "the same subject from two issuers gets two namespaces"
+        );
+    }
+
+    #[test]
+    fn api_keys_never_share_a_token_subject_namespace() {
+        assert_eq!(NamespaceSegment::for_api_key("backup").as_str(), "k-backup");
+        assert_ne!(
+            NamespaceSegment::for_api_key("backup"),
+            NamespaceSegment::for_subject(Some("https://issuer"), "backup")
+        );
+        assert!(
+            NamespaceSegment::for_api_key("a/b")
+                .as_str()
+                .starts_with("h-")
+        );
+        assert_ne!(
+            NamespaceSegment::for_api_key("a/b"),
+            NamespaceSegment::for_subject(None, "a/b")
         );
     }
 

@@ -18,6 +18,8 @@ pub struct ApiError {
     challenge: Option<&'static str>,
     /// Seconds for `Retry-After` on 503.
     retry_after: Option<u32>,
+    /// `Allow` on 405.
+    allow: Option<&'static str>,
 }
 
 /// The problem document (RFC 9457 §3) plus the stable `code` extension member.
@@ -40,6 +42,19 @@ impl ApiError {
             detail: detail.into(),
             challenge: None,
             retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// 405 naming the allowed methods in `Allow` (RFC 9110 §15.5.6).
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this resource supports {allow} only"),
+            )
         }
     }
 
@@ -143,6 +158,9 @@ impl ResponseError for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             ));
+        }
+        if let Some(allow) = self.allow {
+            response.insert_header((header::ALLOW, allow));
         }
         if let Some(secs) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));

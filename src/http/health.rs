@@ -1,17 +1,17 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (it can sign right now).
 
 use super::{ApiError, AppState};
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, route, web};
 use chrono::Utc;
 
 /// Liveness: the process is up.
-#[get("/healthz")]
+#[route("/healthz", method = "GET", method = "HEAD")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Readiness: credentials usable beyond the safety margin are available.
-#[get("/readyz")]
+#[route("/readyz", method = "GET", method = "HEAD")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .credentials

@@ -16,26 +16,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/uploads")
                 .route(web::post().to(create_upload))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(|| only("POST"))),
         )
         .service(
             web::resource("/v1/downloads")
                 .route(web::post().to(create_download))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(|| only("POST"))),
         )
         .service(
             web::resource("/v1/objects")
                 .route(web::get().to(list_objects))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(|| only("GET, HEAD"))),
         );
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this resource does not support that method",
-    ))
+/// The 405 of a resource that supports `allow` only.
+async fn only(allow: &'static str) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::method_not_allowed(allow))
 }
 
 /// The fallback for unknown paths.

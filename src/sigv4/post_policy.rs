@@ -191,7 +191,7 @@ mod tests {
         };
         assert_eq!(
             doc.to_json(),
-            r#"{"conditions":[{"bucket":"b"},["starts-with","$key","user/\"q\""],{"acl":"private"},["content-length-range",1,10]],"expiration":"2015-12-30T12:00:00.000Z"}"#
+            r#"{"expiration":"2015-12-30T12:00:00.000Z","conditions":[{"bucket":"b"},["starts-with","$key","user/\"q\""],{"acl":"private"},["content-length-range",1,10]]}"#
         );
     }
 

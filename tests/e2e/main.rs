@@ -9,6 +9,11 @@
 //!
 //! Each test is an `async fn(Ctx)` written once; [`on_both_servers!`] turns it into one
 //! `#[test]` per server, named `<module>::<server>::<test>`.
+//!
+//! The `service_*` modules test the broker itself as a black box: `support::broker` starts
+//! the application on 127.0.0.1 port 0 in front of the test's server and bucket, and the
+//! tests ask it for grants over HTTP and send real bytes with them. Tests whose requests the
+//! broker refuses before any grant reaches S3 share one broker ([`with_shared_broker!`]).
 
 /// Declares, for each listed `async fn name(t: Ctx)` of the calling module, one test per
 /// server: `s3s_fs::name` and `ceph::name`.
@@ -33,6 +38,22 @@ macro_rules! on_both_servers {
     };
 }
 
+/// Declares, for each listed `async fn name(b: &'static Broker)` of the calling module, one
+/// test against the broker shared by the whole process (it fronts s3s-fs): `shared::name`.
+/// For tests whose requests the broker refuses or answers without S3 using the grant.
+macro_rules! with_shared_broker {
+    ($($name:ident),* $(,)?) => {
+        mod shared {
+            $(
+                #[test]
+                fn $name() {
+                    $crate::support::broker::run_shared(super::$name);
+                }
+            )*
+        }
+    };
+}
+
 mod support;
 
 mod cheats_post;
@@ -40,3 +61,9 @@ mod cheats_presign;
 mod integrity;
 mod post_upload;
 mod presign_round_trip;
+mod service_auth;
+mod service_authz;
+mod service_cheats;
+mod service_credentials;
+mod service_errors;
+mod service_flows;

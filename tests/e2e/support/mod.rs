@@ -2,6 +2,7 @@
 //! HTTP helpers that send what the signer produced, and ways to tamper with it.
 
 pub mod bed;
+pub mod broker;
 pub mod ctx;
 pub mod http;
 pub mod ports;

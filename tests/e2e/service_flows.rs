@@ -1,0 +1,472 @@
+//! The service's happy paths, end to end: a caller asks the broker (real HTTP) for a grant,
+//! sends real bytes with it to the S3 server, gets them back with a download grant, and
+//! browses its files and folders.
+
+use crate::support::broker::{
+    BRIEF_MAX_EXPIRY_SECS, Broker, DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Grant,
+};
+use crate::support::{Ctx, FilePart};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+on_both_servers!(
+    put_upload_then_download,
+    post_form_upload_then_download,
+    download_disposition_is_safe,
+    listing_shows_files_and_folders,
+    listing_paginates_with_the_cursor,
+);
+
+with_shared_broker!(grant_lifetimes_are_capped_by_the_profile);
+
+/// Uploads `body` with a PUT grant for `request` and returns the grant.
+async fn put_file(broker: &Broker, token: &str, request: Value, body: &[u8]) -> Grant {
+    let grant = broker
+        .upload(token, request.clone())
+        .await
+        .grant(&format!("upload grant for {request}"));
+    grant
+        .put(body)
+        .await
+        .assert_ok(&format!("PUT with the grant for {request}"));
+    grant
+}
+
+async fn put_upload_then_download(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let body = b"hello from alice\n".to_vec();
+    let reply = broker
+        .upload(
+            &alice,
+            json!({ "filename": "notes.txt", "content_type": "text/plain", "size": body.len() }),
+        )
+        .await;
+    let grant = reply.grant("PUT grant");
+    assert_eq!(grant.str("method"), "PUT");
+    assert_eq!(grant.str("bucket"), t.bucket.as_str());
+    assert!(grant.json.get("fields").is_none(), "{}", grant.json);
+    let key = grant.key().to_owned();
+    let parts: Vec<&str> = key.split('/').collect();
+    assert!(
+        matches!(parts[..], ["users", "alice", uuid, "notes.txt"] if uuid.len() == 36),
+        "the key follows users/{{principal}}/{{path}}/{{uuid}}/{{filename}}: {key}"
+    );
+    assert_eq!(
+        grant.lifetime_secs(),
+        DEFAULT_EXPIRY_SECS,
+        "the profile's default lifetime"
+    );
+    let headers: Vec<(String, String)> = grant.put_headers();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header("content-type"), Some("text/plain"), "{headers:?}");
+    assert_eq!(
+        header("if-none-match"),
+        Some("*"),
+        "no overwrite: {headers:?}"
+    );
+    assert_eq!(
+        grant.json["headers"]["content-length"],
+        body.len().to_string(),
+        "the size is signed"
+    );
+
+    grant.put(&body).await.assert_ok("PUT with the grant");
+    let stored = t.stored(&key).await;
+    assert_eq!(stored.bytes, body);
+    assert_eq!(stored.content_type.as_deref(), Some("text/plain"));
+
+    let download = broker.download(&alice, &key).await.grant("download grant");
+    assert_eq!(download.str("method"), "GET");
+    assert_eq!(download.key(), key);
+    assert_eq!(download.lifetime_secs(), DEFAULT_EXPIRY_SECS);
+    let reply = download.get().await;
+    reply.assert_ok("GET with the download grant");
+    assert_eq!(reply.body, body, "the downloaded bytes");
+    let disposition = reply.header("content-disposition").unwrap_or_default();
+    assert!(
+        disposition.starts_with("attachment") && disposition.contains("notes.txt"),
+        "downloads are attachments named after the file: {disposition:?}"
+    );
+    t.assert_keys(&[&key], "after one upload").await;
+}
+
+async fn post_form_upload_then_download(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let png = b"\x89PNG\r\n\x1a\n not really a picture".to_vec();
+    let grant = broker
+        .upload(
+            &alice,
+            json!({
+                "filename": "photo.png",
+                "content_type": "image/png",
+                "size": png.len(),
+                "path": "holiday/2024",
+                "method": "POST",
+                "metadata": { "title": "Beach" },
+            }),
+        )
+        .await
+        .grant("POST grant");
+    assert_eq!(grant.str("method"), "POST");
+    assert_eq!(grant.str("bucket"), t.bucket.as_str());
+    assert!(grant.json.get("headers").is_none(), "{}", grant.json);
+    let key = grant.key().to_owned();
+    assert!(
+        key.starts_with("users/alice/holiday/2024/") && key.ends_with("/photo.png"),
+        "{key}"
+    );
+    let fields = grant.fields();
+    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    for required in ["key", "policy", "x-amz-signature", "x-amz-credential"] {
+        assert!(names.contains(&required), "{required} in {names:?}");
+    }
+    assert!(
+        !names.contains(&"file"),
+        "the file is the client's last field"
+    );
+
+    let file = FilePart {
+        file_name: "photo.png".into(),
+        content_type: "image/png".into(),
+        bytes: png.clone(),
+    };
+    grant
+        .post(&file)
+        .await
+        .assert_ok("form POST with the grant");
+    let stored = t.stored(&key).await;
+    assert_eq!(stored.bytes, png);
+    assert_eq!(stored.content_type.as_deref(), Some("image/png"));
+    assert_eq!(
+        stored.metadata.get("title").map(String::as_str),
+        Some("Beach")
+    );
+
+    let reply = broker
+        .download(&alice, &key)
+        .await
+        .grant("download grant")
+        .get()
+        .await;
+    reply.assert_ok("GET with the download grant");
+    assert_eq!(reply.body, png);
+    t.assert_keys(&[&key], "after one form upload").await;
+}
+
+async fn download_disposition_is_safe(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let tricky = put_file(
+        &broker,
+        &alice,
+        json!({ "filename": "a b\"c.txt", "content_type": "text/plain", "size": 1 }),
+        b"x",
+    )
+    .await;
+    let download = |body: Value| {
+        let broker = &broker;
+        let alice = &alice;
+        async move {
+            broker
+                .call("POST", "/v1/downloads")
+                .bearer(alice)
+                .json(&body)
+                .send()
+                .await
+        }
+    };
+    let key = tricky.key();
+    for (request, expected) in [
+        (
+            json!({ "key": key }),
+            "attachment; filename=\"a b_c.txt\"; filename*=UTF-8''a%20b%22c.txt",
+        ),
+        (
+            json!({ "key": key, "filename": "evil\"; filename=x.html" }),
+            "attachment; filename=\"evil_; filename=x.html\"; \
+             filename*=UTF-8''evil%22%3B%20filename%3Dx.html",
+        ),
+        (
+            json!({ "key": key, "filename": "été.pdf", "disposition": "attachment" }),
+            "attachment; filename=\"_t_.pdf\"; filename*=UTF-8''%C3%A9t%C3%A9.pdf",
+        ),
+    ] {
+        let reply = download(request.clone())
+            .await
+            .grant(&format!("{request}"))
+            .get()
+            .await;
+        reply.assert_ok(&format!("GET for {request}"));
+        assert_eq!(
+            reply.header("content-disposition"),
+            Some(expected),
+            "{request}"
+        );
+    }
+    for (request, code) in [
+        (
+            json!({ "key": key, "disposition": "inline" }),
+            "disposition_not_allowed",
+        ),
+        (
+            json!({ "key": key, "filename": "a\r\nSet-Cookie: x=y" }),
+            "invalid_filename",
+        ),
+    ] {
+        download(request.clone())
+            .await
+            .problem(400, code, &format!("{request}"));
+    }
+    // The avatars profile shows its pictures inline.
+    let avatar = put_file(
+        &broker,
+        &alice,
+        json!({ "profile": "avatars", "filename": "me.png", "content_type": "image/png", "size": 3 }),
+        b"png",
+    )
+    .await;
+    let reply = broker
+        .download(&alice, avatar.key())
+        .await
+        .grant("avatar download")
+        .get()
+        .await;
+    reply.assert_ok("GET of the avatar");
+    let disposition = reply.header("content-disposition").unwrap_or_default();
+    assert!(disposition.starts_with("inline"), "{disposition:?}");
+}
+
+/// The UUID segment of a `.../{uuid}/{filename}` key.
+fn uuid_of(key: &str) -> String {
+    let mut parts = key.rsplit('/');
+    parts.next();
+    parts.next().expect("a uuid segment").to_owned()
+}
+
+/// Every file and folder under `prefix`, following cursors: (file names, folder names).
+async fn list_all(broker: &Broker, token: &str, prefix: &str) -> (Vec<Value>, Vec<Value>) {
+    let (mut files, mut folders) = (Vec::new(), Vec::new());
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let reply = broker.list(token, Some(prefix), cursor.as_deref()).await;
+        reply.assert_status(200, "listing");
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        let page = reply.json();
+        assert_eq!(page["prefix"], prefix, "{page}");
+        files.extend(page["files"].as_array().expect("files").iter().cloned());
+        folders.extend(page["folders"].as_array().expect("folders").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (files, folders),
+        }
+    }
+    panic!("the listing of {prefix} never ends");
+}
+
+fn names(entries: &[Value]) -> BTreeSet<String> {
+    entries
+        .iter()
+        .map(|e| e["name"].as_str().expect("a name").to_owned())
+        .collect()
+}
+
+async fn listing_shows_files_and_folders(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let (alice, bob) = (broker.token("alice"), broker.token("bob"));
+    let file = |filename: &str, path: Option<&str>| {
+        let mut request = json!({ "filename": filename, "content_type": "text/plain", "size": 3 });
+        if let Some(path) = path {
+            request["path"] = path.into();
+        }
+        request
+    };
+    let deep = put_file(&broker, &alice, file("x.txt", Some("a/b")), b"xxx").await;
+    let middle = put_file(&broker, &alice, file("y.txt", Some("a")), b"yyy").await;
+    let top = put_file(&broker, &alice, file("z.txt", None), b"zzz").await;
+    put_file(&broker, &bob, file("b.txt", Some("a")), b"bbb").await;
+
+    let root = broker.list(&alice, None, None).await;
+    root.assert_status(200, "listing the namespace root");
+    let root = root.json();
+    assert_eq!(root["namespace"], "users/alice/");
+    assert_eq!(root["prefix"], "users/alice/");
+    assert!(root.get("next_cursor").is_none(), "{root}");
+    assert_eq!(names(root["files"].as_array().unwrap()), BTreeSet::new());
+    let folders = root["folders"].as_array().unwrap();
+    assert_eq!(
+        names(folders),
+        BTreeSet::from(["a".to_owned(), uuid_of(top.key())]),
+        "{root}"
+    );
+    assert!(
+        folders
+            .iter()
+            .any(|f| f["prefix"] == "users/alice/a/" && f["name"] == "a"),
+        "{root}"
+    );
+
+    let (files, folders) = list_all(&broker, &alice, "users/alice/a/").await;
+    assert!(files.is_empty(), "{files:?}");
+    assert_eq!(
+        names(&folders),
+        BTreeSet::from(["b".to_owned(), uuid_of(middle.key())])
+    );
+
+    let folder = format!("users/alice/a/b/{}/", uuid_of(deep.key()));
+    let (files, folders) = list_all(&broker, &alice, &folder).await;
+    assert!(folders.is_empty(), "{folders:?}");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0]["key"], deep.key());
+    assert_eq!(files[0]["name"], "x.txt");
+    assert_eq!(files[0]["size"], 3);
+    assert!(files[0]["last_modified"].is_string(), "{files:?}");
+
+    let (files, _) = list_all(&broker, &bob, "users/bob/a/").await;
+    assert!(files.is_empty());
+    let bob_root = broker.list(&bob, None, None).await.json();
+    assert_eq!(
+        names(bob_root["folders"].as_array().unwrap()),
+        BTreeSet::from(["a".to_owned()]),
+        "bob sees his folders only: {bob_root}"
+    );
+}
+
+async fn listing_paginates_with_the_cursor(t: Ctx) {
+    const FILES: usize = 205;
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let mut puts = tokio::task::JoinSet::new();
+    let expected: BTreeSet<String> = (0..FILES).map(|i| format!("f{i:03}.txt")).collect();
+    let keys: Vec<String> = expected
+        .iter()
+        .map(|n| format!("users/alice/many/{n}"))
+        .chain(["users/alice/many/sub/g.txt".to_owned()])
+        .chain(["users/alice/many/sub2/h.txt".to_owned()])
+        .collect();
+    for key in keys {
+        let (s3, bucket) = (t.bed.s3.clone(), t.bucket.as_str().to_owned());
+        puts.spawn(async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(b"p".to_vec().into())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+        });
+    }
+    while let Some(done) = puts.join_next().await {
+        done.expect("a PutObject task");
+    }
+
+    let prefix = "users/alice/many/";
+    let first = broker.list(&alice, Some(prefix), None).await;
+    first.assert_status(200, "first page");
+    let first = first.json();
+    let on_page = |page: &Value| {
+        page["files"].as_array().unwrap().len() + page["folders"].as_array().unwrap().len()
+    };
+    assert_eq!(on_page(&first), 200, "a full first page");
+    let cursor = first["next_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("more files than a page, but no next_cursor"));
+    assert!(!cursor.is_empty());
+
+    let (files, folders) = list_all(&broker, &alice, prefix).await;
+    let listed: Vec<String> = files
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed.len(), FILES, "each file exactly once");
+    let listed: BTreeSet<String> = listed.into_iter().collect();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        names(&folders),
+        BTreeSet::from(["sub".to_owned(), "sub2".to_owned()])
+    );
+    for file in &files {
+        assert_eq!(
+            file["key"].as_str().unwrap(),
+            format!("{prefix}{}", file["name"].as_str().unwrap())
+        );
+    }
+}
+
+async fn grant_lifetimes_are_capped_by_the_profile(broker: &'static Broker) {
+    let alice = broker.token("alice-lifetimes");
+    let upload = |expires_in: Option<u64>, profile: &str, method: &str| {
+        let mut request = json!({
+            "profile": profile,
+            "filename": "a.png",
+            "content_type": "image/png",
+            "size": 10,
+            "method": method,
+        });
+        if let Some(secs) = expires_in {
+            request["expires_in"] = secs.into();
+        }
+        request
+    };
+    let brief = |expires_in: Option<u64>, method: &str| {
+        let mut request = upload(expires_in, "brief", method);
+        request["content_type"] = "text/plain".into();
+        request
+    };
+    let max = DEFAULT_MAX_EXPIRY_SECS;
+    for (request, lifetime) in [
+        (upload(None, "default", "PUT"), DEFAULT_EXPIRY_SECS),
+        (upload(None, "default", "POST"), DEFAULT_EXPIRY_SECS),
+        (upload(Some(60), "default", "PUT"), 60),
+        (upload(Some(60), "default", "POST"), 60),
+        (upload(Some(7200), "default", "PUT"), max),
+        (upload(Some(604_800), "default", "POST"), max),
+        (upload(Some(7200), "avatars", "PUT"), 600),
+        (brief(Some(3600), "PUT"), BRIEF_MAX_EXPIRY_SECS),
+        (brief(Some(3600), "POST"), BRIEF_MAX_EXPIRY_SECS),
+    ] {
+        let grant = broker
+            .upload(&alice, request.clone())
+            .await
+            .grant(&format!("{request}"));
+        assert_eq!(grant.lifetime_secs(), lifetime, "lifetime of {request}");
+        if grant.str("method") == "PUT" {
+            let expires: i64 = url_param(grant.url(), "X-Amz-Expires").parse().unwrap();
+            assert_eq!(expires, lifetime, "X-Amz-Expires of {request}");
+        }
+    }
+    for (expires_in, lifetime) in [
+        (None, DEFAULT_EXPIRY_SECS),
+        (Some(30), 30),
+        (Some(9999), max),
+    ] {
+        let mut request = json!({ "key": "users/alice-lifetimes/f/a.txt" });
+        if let Some(secs) = expires_in {
+            request["expires_in"] = secs.into();
+        }
+        let grant = broker
+            .call("POST", "/v1/downloads")
+            .bearer(&alice)
+            .json(&request)
+            .send()
+            .await
+            .grant(&format!("download {request}"));
+        assert_eq!(grant.lifetime_secs(), lifetime, "lifetime of {request}");
+    }
+}
+
+/// A query parameter of a URL, decoded.
+fn url_param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .expect("a URL")
+        .query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}

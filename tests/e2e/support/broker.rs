@@ -1,0 +1,656 @@
+//! The broker itself, started in-process on 127.0.0.1 port 0 in front of a test bed server,
+//! and a small HTTP client for its JSON API.
+//!
+//! [`Broker::start`] writes a temporary policies directory (the shipped `default.toml` and
+//! `avatars.toml`, plus a test profile `brief` whose grants live 2 seconds), builds the
+//! settings from a TOML text (static credentials of the bed, an HS256 secret, an RS256 public
+//! key and two API keys) and serves the application on the process-wide runtime. The server
+//! stops when the [`Broker`] is dropped.
+//!
+//! Tests that never reach S3 through the broker's grants (authentication, input errors) share
+//! one broker for the whole process: see [`run_shared`].
+
+use super::bed::{Server, TestBed};
+use super::http::{FilePart, Reply, post_fields, send_raw};
+use super::{Ctx, runtime};
+use actix_web::dev::ServerHandle;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use s3_broker::app::{Application, build_state};
+use s3_broker::config::Settings;
+use s3_broker::credentials::CredentialSource;
+use s3_broker::domain::{Scope, Scopes};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::sync::{LazyLock, OnceLock};
+use std::time::Duration;
+
+/// The only accepted `iss`.
+pub const ISSUER: &str = "https://issuer.e2e.test/";
+/// The only accepted `aud`.
+pub const AUDIENCE: &str = "s3-broker-e2e";
+/// The HS256 secret of the broker.
+pub const HS_SECRET: &str = "e2e-hs256-secret-0123456789abcdef-0123456789";
+/// The kid of the configured RS256 public key.
+pub const RSA_KID: &str = "rsa-1";
+/// The RS256 key pair whose public half the broker trusts.
+pub const RSA_PRIVATE_PEM: &str = include_str!("../../fixtures/auth/rsa1.key.pem");
+/// The public half, as configured.
+pub const RSA_PUBLIC_PEM: &str = include_str!("../../fixtures/auth/rsa1.pub.pem");
+/// An API key with the `upload` and `list` scopes, for the principal [`API_KEY_PRINCIPAL`].
+pub const API_KEY: &str = "e2e-api-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
+/// The principal of [`API_KEY`].
+pub const API_KEY_PRINCIPAL: &str = "svc-backup";
+/// A revoked API key.
+pub const REVOKED_API_KEY: &str = "e2e-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+/// The `max_expiry_secs` of the `brief` profile.
+pub const BRIEF_MAX_EXPIRY_SECS: i64 = 2;
+/// The `max_expiry_secs` of the shipped default profile.
+pub const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
+/// The `default_expiry_secs` of the shipped default profile.
+pub const DEFAULT_EXPIRY_SECS: i64 = 900;
+
+const SHIPPED_DEFAULT: &str = include_str!("../../../policies/default.toml");
+const SHIPPED_AVATARS: &str = include_str!("../../../policies/avatars.toml");
+const BRIEF_PROFILE: &str = r#"
+description = "Grants that live 2 seconds, to watch them expire"
+key_template = "brief/{principal}/{uuid}/{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+default_expiry_secs = 2
+max_expiry_secs = 2
+methods = ["PUT", "POST"]
+"#;
+
+/// How to start a broker beyond the defaults.
+#[derive(Default)]
+pub struct Options {
+    /// Signing credentials with an expiry, instead of the bed's static ones (same keys).
+    pub expiring_credentials: Option<DateTime<Utc>>,
+}
+
+/// A running broker.
+pub struct Broker {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    handle: ServerHandle,
+    _policies: tempfile::TempDir,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        runtime().spawn(async move { handle.stop(false).await });
+    }
+}
+
+fn toml_string(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
+}
+
+/// Hex SHA-256, as API keys are configured.
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn config_toml(bed: &TestBed, bucket: &str, policies: &std::path::Path) -> String {
+    format!(
+        r#"
+[server]
+bind = "127.0.0.1:0"
+workers = 1
+
+[s3]
+region = {region}
+bucket = {bucket}
+endpoint = {endpoint}
+path_style = true
+credential_margin_secs = 300
+
+[s3.credentials]
+source = "static"
+access_key_id = {access_key}
+secret_access_key = {secret_key}
+
+[auth]
+issuer = {issuer}
+audience = {audience}
+algorithms = ["HS256", "RS256"]
+leeway_secs = 30
+
+[[auth.hs_secrets]]
+secret = {hs_secret}
+
+[[auth.public_keys]]
+kid = {rsa_kid}
+alg = "RS256"
+pem = {rsa_pem}
+
+[[auth.api_keys]]
+sha256 = "{api_key}"
+principal = {api_principal}
+scopes = ["upload", "list"]
+
+[[auth.api_keys]]
+sha256 = "{revoked}"
+principal = "svc-old"
+scopes = ["upload", "download", "list"]
+revoked = true
+
+[policies]
+dir = {policies}
+default_profile = "default"
+"#,
+        region = toml_string(bed.region.as_str()),
+        bucket = toml_string(bucket),
+        endpoint = toml_string(&bed.endpoint),
+        access_key = toml_string(bed.credentials.access_key_id.as_str()),
+        secret_key = toml_string(bed.credentials.secret_access_key.expose()),
+        issuer = toml_string(ISSUER),
+        audience = toml_string(AUDIENCE),
+        hs_secret = toml_string(HS_SECRET),
+        rsa_kid = toml_string(RSA_KID),
+        rsa_pem = toml_string(RSA_PUBLIC_PEM),
+        api_key = sha256_hex(API_KEY),
+        api_principal = toml_string(API_KEY_PRINCIPAL),
+        revoked = sha256_hex(REVOKED_API_KEY),
+        policies = toml_string(&policies.to_string_lossy()),
+    )
+}
+
+impl Broker {
+    /// A broker for the test's bucket on the test's server.
+    pub async fn start(t: &Ctx) -> Self {
+        Self::start_with(t.bed, t.bucket.as_str(), Options::default()).await
+    }
+
+    /// A broker for `bucket` on `bed`, with `options`.
+    pub async fn start_with(bed: &'static TestBed, bucket: &str, options: Options) -> Self {
+        let policies = tempfile::Builder::new()
+            .prefix("s3-broker-e2e-policies-")
+            .tempdir()
+            .expect("a temporary policies directory");
+        for (name, text) in [
+            ("default.toml", SHIPPED_DEFAULT),
+            ("avatars.toml", SHIPPED_AVATARS),
+            ("brief.toml", BRIEF_PROFILE),
+        ] {
+            std::fs::write(policies.path().join(name), text).expect("a profile file");
+        }
+        let settings = Settings::from_toml(&config_toml(bed, bucket, policies.path()))
+            .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
+        let mut state = build_state(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("the broker state cannot be built: {e}"));
+        if let Some(expiry) = options.expiring_credentials {
+            let credentials = aws_credential_types::Credentials::new(
+                bed.credentials.access_key_id.as_str(),
+                bed.credentials.secret_access_key.expose(),
+                None,
+                Some(expiry.into()),
+                "e2e-expiring",
+            );
+            state.credentials = CredentialSource::from_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+                chrono::Duration::from_std(settings.s3.credential_margin).expect("a margin"),
+            );
+        }
+        let app = Application::serve(settings, state)
+            .unwrap_or_else(|e| panic!("the broker cannot start: {e}"));
+        let url = format!("http://{}", app.addr());
+        let server = app.into_server();
+        let handle = server.handle();
+        runtime().spawn(server);
+        Self {
+            url,
+            handle,
+            _policies: policies,
+        }
+    }
+
+    /// A token of `subject` with every scope, valid 10 minutes.
+    pub fn token(&self, subject: &str) -> String {
+        token(subject, Scopes::all())
+    }
+
+    /// A token of `subject` with exactly `scopes`.
+    pub fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
+        token(subject, scopes.iter().copied().collect())
+    }
+
+    /// A request to `path` (starting with `/`).
+    pub fn call(&self, method: &str, path: &str) -> Call {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let url = format!("{}{path}", self.url);
+        Call {
+            described: format!("{method} {path}"),
+            builder: CLIENT.request(method, url),
+        }
+    }
+
+    /// `POST /v1/uploads` with `body`, as `token`.
+    pub async fn upload(&self, token: &str, body: Value) -> ApiReply {
+        self.call("POST", "/v1/uploads")
+            .bearer(token)
+            .json(&body)
+            .send()
+            .await
+    }
+
+    /// `POST /v1/downloads` of `key`, as `token`.
+    pub async fn download(&self, token: &str, key: &str) -> ApiReply {
+        self.call("POST", "/v1/downloads")
+            .bearer(token)
+            .json(&json!({ "key": key }))
+            .send()
+            .await
+    }
+
+    /// `GET /v1/objects` with `prefix` (and `cursor`), as `token`.
+    pub async fn list(&self, token: &str, prefix: Option<&str>, cursor: Option<&str>) -> ApiReply {
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(prefix) = prefix {
+            query.push(("prefix", prefix));
+        }
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor));
+        }
+        let path = if query.is_empty() {
+            "/v1/objects".to_owned()
+        } else {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish();
+            format!("/v1/objects?{encoded}")
+        };
+        self.call("GET", &path).bearer(token).send().await
+    }
+}
+
+/// An HS256 token of `subject` with `scopes`, valid 10 minutes.
+pub fn token(subject: &str, scopes: Scopes) -> String {
+    s3_broker::auth::mint_dev_token(
+        HS_SECRET.as_bytes(),
+        ISSUER,
+        AUDIENCE,
+        subject,
+        scopes,
+        Duration::from_secs(600),
+        Utc::now(),
+    )
+    .expect("a dev token")
+}
+
+/// Claims the broker accepts for `subject`: right `iss` and `aud`, valid 10 minutes, every
+/// scope. Tests change them to build the attacks.
+pub fn claims(subject: &str) -> Value {
+    let now = Utc::now().timestamp();
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": subject,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "scope": "upload download list",
+    })
+}
+
+/// A compact JWS of `header` and `claims` signed with HMAC-SHA256 under `secret`, built by
+/// hand so that any header or claim, however wrong, can be sent.
+pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{input}.{signature}")
+}
+
+/// `claims` as an RS256 token signed with the trusted private key, with `kid`.
+pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = kid.map(str::to_owned);
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PRIVATE_PEM.as_bytes())
+        .expect("the fixture RSA key");
+    jsonwebtoken::encode(&header, claims, &key).expect("an RS256 token")
+}
+
+static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+});
+
+/// A request being built.
+pub struct Call {
+    described: String,
+    builder: reqwest::RequestBuilder,
+}
+
+impl Call {
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Adds `X-Api-Key`.
+    pub fn api_key(self, key: &str) -> Self {
+        self.header("x-api-key", key)
+    }
+
+    /// Adds any header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    /// A JSON body with `Content-Type: application/json`.
+    pub fn json(mut self, body: &Value) -> Self {
+        self.described.push_str(&format!(" {body}"));
+        self.builder = self.builder.json(body);
+        self
+    }
+
+    /// Any body, with `content_type` if given.
+    pub fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
+        self.described.push_str(&format!(
+            " ({content_type:?}, {} bytes: {:?})",
+            body.len(),
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        ));
+        if let Some(content_type) = content_type {
+            self.builder = self.builder.header("content-type", content_type);
+        }
+        self.builder = self.builder.body(body);
+        self
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> ApiReply {
+        let response = self
+            .builder
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: no answer from the broker: {e}", self.described));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{}: reading the body failed: {e}", self.described))
+            .to_vec();
+        ApiReply {
+            request: self.described,
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// The broker's answer.
+#[derive(Debug)]
+pub struct ApiReply {
+    /// What was sent, for messages.
+    pub request: String,
+    /// The status.
+    pub status: u16,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl ApiReply {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as text, cut for messages.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(800)
+            .collect()
+    }
+
+    /// The body as JSON (panics with the body when it is not).
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{}: the body is not JSON ({e}): {}",
+                self.request,
+                self.text()
+            )
+        })
+    }
+
+    /// Asserts the status.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16, what: &str) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{what}: expected {status} for {}, got {} with {:?}\n{}",
+            self.request,
+            self.status,
+            self.headers,
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts a 200 JSON grant (`Cache-Control: no-store`, a `url`, `expires_at` after
+    /// `server_time`) and returns it.
+    #[track_caller]
+    pub fn grant(&self, what: &str) -> Grant {
+        self.assert_status(200, what);
+        assert_eq!(
+            self.header("cache-control"),
+            Some("no-store"),
+            "{what}: a grant is a bearer secret and must not be cached"
+        );
+        assert!(
+            self.header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "{what}: content type {:?}",
+            self.header("content-type")
+        );
+        let json = self.json();
+        let time = |name: &str| -> DateTime<Utc> {
+            json[name]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .unwrap_or_else(|| panic!("{what}: `{name}` is not an RFC 3339 time in {json}"))
+                .with_timezone(&Utc)
+        };
+        let server_time = time("server_time");
+        let expires_at = time("expires_at");
+        let skew = (server_time - Utc::now()).num_seconds().abs();
+        assert!(
+            skew <= 5,
+            "{what}: server_time {server_time} is {skew} s off"
+        );
+        assert!(
+            expires_at > server_time,
+            "{what}: expires_at {expires_at} is not after server_time {server_time}"
+        );
+        assert!(
+            json["url"].as_str().is_some_and(|u| u.starts_with("http")),
+            "{what}: no url in {json}"
+        );
+        Grant {
+            json,
+            server_time,
+            expires_at,
+        }
+    }
+
+    /// Asserts an RFC 9457 problem with `status` and `code` and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str, what: &str) -> Value {
+        if std::env::var_os("E2E_SHOW_REJECTIONS").is_some() {
+            eprintln!("refused: {what}: {} {}", self.status, self.text());
+        }
+        self.assert_status(status, what);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{what}: errors are application/problem+json"
+        );
+        let json = self.json();
+        assert_eq!(json["code"], code, "{what}: code in {json}");
+        assert_eq!(json["status"], status, "{what}: status member in {json}");
+        assert!(
+            json["title"].is_string() && json["detail"].is_string() && json["type"].is_string(),
+            "{what}: RFC 9457 members missing in {json}"
+        );
+        assert!(
+            json.get("url").is_none() && !self.text().contains("X-Amz-Signature"),
+            "{what}: an error must not carry a grant: {json}"
+        );
+        json
+    }
+
+    /// Asserts a 401 with `code`, a `WWW-Authenticate: Bearer ...` challenge and no grant.
+    #[track_caller]
+    pub fn unauthorized(&self, code: &str, what: &str) -> Value {
+        let json = self.problem(401, code, what);
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer "),
+            "{what}: WWW-Authenticate {challenge:?} is not a Bearer challenge"
+        );
+        if code != "missing_credentials" {
+            assert!(
+                challenge.contains("error="),
+                "{what}: a refused credential's challenge names the error: {challenge:?}"
+            );
+        }
+        json
+    }
+}
+
+/// A grant as answered.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The body.
+    pub json: Value,
+    /// Its `server_time`.
+    pub server_time: DateTime<Utc>,
+    /// Its `expires_at`.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Grant {
+    /// A string member.
+    #[track_caller]
+    pub fn str(&self, name: &str) -> &str {
+        self.json[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{name}` in {}", self.json))
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &str {
+        self.str("url")
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        self.str("key")
+    }
+
+    /// The lifetime, `expires_at - server_time`, rounded up to whole seconds: the signing
+    /// time is `server_time` truncated to the second, so this is the signed lifetime.
+    pub fn lifetime_secs(&self) -> i64 {
+        let millis = (self.expires_at - self.server_time).num_milliseconds();
+        (millis + 999).div_euclid(1000)
+    }
+
+    /// The PUT headers to send (without `content-length`, which the client derives from the
+    /// body, like a browser).
+    pub fn put_headers(&self) -> Vec<(String, String)> {
+        self.json["headers"]
+            .as_object()
+            .unwrap_or_else(|| panic!("a PUT grant has headers: {}", self.json))
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+            .map(|(name, value)| {
+                let value = value.as_str().expect("header values are strings");
+                (name.clone(), value.to_owned())
+            })
+            .collect()
+    }
+
+    /// The POST form fields, in the order the broker gave them.
+    pub fn fields(&self) -> Vec<(String, String)> {
+        self.json["fields"]
+            .as_object()
+            .unwrap_or_else(|| panic!("a POST grant has fields: {}", self.json))
+            .iter()
+            .map(|(name, value)| {
+                let value = value.as_str().expect("field values are strings");
+                (name.clone(), value.to_owned())
+            })
+            .collect()
+    }
+
+    /// Sends `body` as this PUT grant says.
+    pub async fn put(&self, body: &[u8]) -> Reply {
+        assert_eq!(self.str("method"), "PUT", "not a PUT grant: {}", self.json);
+        send_raw("PUT", self.url(), &self.put_headers(), Some(body.to_vec())).await
+    }
+
+    /// Posts `file` with this POST grant's fields in order, the file last.
+    pub async fn post(&self, file: &FilePart) -> Reply {
+        assert_eq!(
+            self.str("method"),
+            "POST",
+            "not a POST grant: {}",
+            self.json
+        );
+        post_fields(self.url(), &self.fields(), file).await
+    }
+
+    /// Sends this GET grant.
+    pub async fn get(&self) -> Reply {
+        assert_eq!(self.str("method"), "GET", "not a GET grant: {}", self.json);
+        send_raw("GET", self.url(), &[], None).await
+    }
+}
+
+/// The broker shared by the tests that never use a grant against S3 (authentication,
+/// authorization refusals, input errors). It fronts s3s-fs and a bucket of its own, so its
+/// honest listings work.
+pub fn shared() -> &'static Broker {
+    static SHARED: OnceLock<Broker> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let bed = TestBed::get(Server::S3sFs);
+        runtime().block_on(async {
+            let bucket = Ctx::new(bed).await.bucket;
+            Broker::start_with(bed, bucket.as_str(), Options::default()).await
+        })
+    })
+}
+
+/// Runs a test against the [`shared`] broker.
+pub fn run_shared<F, Fut>(test: F)
+where
+    F: FnOnce(&'static Broker) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let broker = shared();
+    runtime().block_on(test(broker));
+}
