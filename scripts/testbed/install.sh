@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the real S3 servers the end-to-end tests run against, when they are missing.
-# usage: install.sh [all|s3s-fs|ceph]      (default: all; usable from CI)
-#   s3s-fs  cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
-#   ceph    apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
+# Installs the real S3 servers the end-to-end tests run against, and the browser of
+# tests/browser.rs, when they are missing.
+# usage: install.sh [all|s3s-fs|ceph|chromium]      (default: all; usable from CI)
+#   s3s-fs    cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
+#   ceph      apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
+#   chromium  apt-get install chromium chromium-driver (needs root or sudo)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "$0")/common.sh"
@@ -37,9 +39,28 @@ install_ceph() {
   log "installed ceph in $(( $(now_ms) - t0 )) ms"
 }
 
+# Debian's chromium and its chromedriver, for the headless test of the `s3-broker dev` page.
+have_chromium() { [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null; }
+
+install_chromium() {
+  if have_chromium; then log "chromium present: $(chromedriver --version 2>/dev/null)"; return 0; fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || die "installing chromium needs root (or sudo)"
+    sudo="sudo"
+  fi
+  local t0; t0=$(now_ms)
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+    --no-install-recommends chromium chromium-driver >&2
+  have_chromium || die "chromium packages installed but /usr/bin/chromium or chromedriver missing"
+  log "installed chromium in $(( $(now_ms) - t0 )) ms"
+}
+
 case "$WHAT" in
-  all) install_s3s_fs; install_ceph ;;
+  all) install_s3s_fs; install_ceph; install_chromium ;;
   s3s-fs) install_s3s_fs ;;
   ceph) install_ceph ;;
-  *) die "usage: install.sh [all|s3s-fs|ceph]" ;;
+  chromium) install_chromium ;;
+  *) die "usage: install.sh [all|s3s-fs|ceph|chromium]" ;;
 esac

@@ -61,6 +61,10 @@ pub async fn start_embedded_store(
     let mut builder = S3ServiceBuilder::new(fs);
     builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
     let s3 = builder.build();
+    let s3 = tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let s3 = s3.clone();
+        async move { s3.call(fill_in_filename(req).await?).await }
+    });
 
     // Any origin: every request still needs its own SigV4 signature, and no cookies or
     // ambient credentials exist for CORS to protect.
@@ -97,4 +101,60 @@ pub async fn start_embedded_store(
         }
     });
     Ok(EmbeddedStore { addr, stop })
+}
+
+/// The largest POST form body [`fill_in_filename`] rewrites (the default profile's limit
+/// plus room for the fields).
+const MAX_FORM_BYTES: usize = 101 * 1024 * 1024;
+
+/// s3s 0.14.1 stores a POST form's object under the literal `key` field, while S3 (and
+/// s3s 0.17) replace `${filename}` there with the name of the uploaded file: do it here,
+/// before s3s reads the form. The policy is signed over its own document, not the body, and
+/// its `starts-with $key` condition still applies to the completed key, as on S3.
+async fn fill_in_filename(
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<http::Request<s3s::Body>, s3s::HttpError> {
+    let is_form = req.method() == Method::POST
+        && req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (mut parts, body) = req.into_parts();
+    let mut body = s3s::Body::from(body);
+    if !is_form {
+        return Ok(http::Request::from_parts(parts, body));
+    }
+    let bytes = body
+        .store_all_limited(MAX_FORM_BYTES)
+        .await
+        .map_err(s3s::HttpError::new)?;
+    let body = match with_filename(&bytes) {
+        Some(rewritten) => {
+            parts
+                .headers
+                .insert(http::header::CONTENT_LENGTH, rewritten.len().into());
+            s3s::Body::from(rewritten)
+        }
+        None => s3s::Body::from(bytes),
+    };
+    Ok(http::Request::from_parts(parts, body))
+}
+
+/// The form body with `${filename}` in the fields before the file part replaced by the
+/// file's name, or `None` when there is nothing to replace.
+fn with_filename(body: &[u8]) -> Option<Vec<u8>> {
+    const FILE: &[u8] = b"name=\"file\"; filename=\"";
+    const VARIABLE: &[u8] = b"${filename}";
+    let at = body.windows(FILE.len()).position(|w| w == FILE)?;
+    let name_start = at + FILE.len();
+    let name_len = body[name_start..].iter().position(|&b| b == b'"')?;
+    let name = &body[name_start..name_start + name_len];
+    let fields = &body[..at];
+    let var = fields.windows(VARIABLE.len()).position(|w| w == VARIABLE)?;
+    let mut out = Vec::with_capacity(body.len() + name.len());
+    out.extend_from_slice(&body[..var]);
+    out.extend_from_slice(name);
+    out.extend_from_slice(&body[var + VARIABLE.len()..]);
+    Some(out)
 }

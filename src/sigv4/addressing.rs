@@ -39,18 +39,29 @@ fn effective_style(
     }
 }
 
+/// `[bucket.]host[:port]`, built in one allocation (this runs for every signature).
 fn authority(endpoint: &Endpoint, region: &Region, bucket: Option<&BucketName>) -> String {
-    let base = match endpoint {
-        Endpoint::AwsRegional => format!("s3.{}.{}", region.as_str(), region.aws_dns_suffix()),
-        Endpoint::Custom { host, port, .. } => match port {
-            Some(port) => format!("{host}:{port}"),
-            None => host.clone(),
-        },
-    };
-    match bucket {
-        Some(bucket) => format!("{}.{}", bucket.as_str(), base),
-        None => base,
+    let mut out = String::with_capacity(96);
+    if let Some(bucket) = bucket {
+        out.push_str(bucket.as_str());
+        out.push('.');
     }
+    match endpoint {
+        Endpoint::AwsRegional => {
+            out.push_str("s3.");
+            out.push_str(region.as_str());
+            out.push('.');
+            out.push_str(region.aws_dns_suffix());
+        }
+        Endpoint::Custom { host, port, .. } => {
+            out.push_str(host);
+            if let Some(port) = port {
+                out.push(':');
+                out.push_str(&port.to_string());
+            }
+        }
+    }
+    out
 }
 
 fn resolve(

@@ -70,7 +70,27 @@ fn push_names(out: &mut String, headers: &[(&str, &str)]) {
     }
 }
 
+/// A 32-byte digest in lowercase hex, kept on the stack (the hot path allocates nothing for it).
+#[derive(Clone, Copy)]
+pub(crate) struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    /// Hex of a 32-byte digest.
+    pub(crate) fn of(digest: &[u8]) -> Self {
+        let mut out = [b'0'; 64];
+        // A 32-byte input exactly fills 64 hex digits; other lengths leave zeros (never used).
+        let _ = hex::encode_to_slice(digest, &mut out);
+        Self(out)
+    }
+
+    /// The hex text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Hex digits are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 /// Lowercase hex SHA-256 of `text`.
-pub(crate) fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+pub(crate) fn sha256_hex(text: &str) -> HexDigest {
+    HexDigest::of(&Sha256::digest(text.as_bytes()))
 }

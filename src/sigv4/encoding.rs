@@ -20,6 +20,11 @@ pub fn encode_path(out: &mut String, path: &str) {
     out.extend(utf8_percent_encode(path, PATH));
 }
 
+/// Appends the encoding of a query parameter name or value (slashes encoded too) to `out`.
+pub fn push_query_component(out: &mut String, value: &str) {
+    out.extend(utf8_percent_encode(value, COMPONENT));
+}
+
 /// Encodes a query parameter name or value (slashes encoded too).
 pub fn encode_query_component(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()

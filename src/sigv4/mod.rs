@@ -20,7 +20,7 @@ mod time;
 
 pub use addressing::{BucketAddress, ObjectAddress, resolve_bucket, resolve_object};
 pub use canonical_request::{CanonicalRequest, UNSIGNED_PAYLOAD};
-pub use encoding::{encode_path, encode_query_component};
+pub use encoding::{encode_path, encode_query_component, push_query_component};
 pub use error::SigningError;
 pub use operation::{HttpMethod, S3Operation};
 pub use post_form::{FormField, PostForm};
@@ -31,6 +31,6 @@ pub use presign::{PresignRequest, PresignedRequest, SigningTrace};
 pub use query::QueryParams;
 pub use signed_headers::SignedHeaders;
 pub use signer::Signer;
-pub use signing_key::{SigningKey, SigningKeyCache, derive_signing_key};
+pub use signing_key::{DailyKey, SigningKey, SigningKeyCache, derive_signing_key};
 pub use string_to_sign::{ALGORITHM, CredentialScope, string_to_sign};
 pub use time::SigningTime;

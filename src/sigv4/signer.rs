@@ -1,20 +1,21 @@
 //! The signer: ties addressing, the canonical request, the string to sign and the cached
 //! signing key together into presigned URLs and signed POST forms.
 
-use super::canonical_request::sha256_hex;
+use super::canonical_request::{HexDigest, sha256_hex};
 use super::post_policy::{MAX_SINGLE_UPLOAD_BYTES, validate_field, validate_prefix};
 use super::string_to_sign::string_to_sign;
 use super::time::within_four_digit_years;
 use super::{
-    ALGORITHM, CanonicalRequest, ContentTypeRule, CredentialScope, FormField, KeyRule,
-    PolicyCondition, PolicyDocument, PostForm, PostPolicyRequest, PresignRequest, PresignedRequest,
-    SigningError, SigningKey, SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD,
-    encode_query_component, resolve_bucket, resolve_object,
+    ALGORITHM, CanonicalRequest, ContentTypeRule, DailyKey, FormField, KeyRule, PolicyCondition,
+    PolicyDocument, PostForm, PostPolicyRequest, PresignRequest, PresignedRequest, SigningError,
+    SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD, encode_query_component,
+    push_query_component, resolve_bucket, resolve_object,
 };
 use crate::domain::{AddressingStyle, Credentials, Endpoint, Expiry, Region};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Signs S3 requests for one region and endpoint. Cheap to share; the daily signing keys of
@@ -26,11 +27,18 @@ pub struct Signer {
     keys: SigningKeyCache,
 }
 
+/// A presigned request with the texts it was computed from.
+struct Signed {
+    presigned: PresignedRequest,
+    canonical_request: String,
+    string_to_sign: String,
+    signature: HexDigest,
+}
+
 /// What every signature of one request shares.
 struct Context {
     time: SigningTime,
-    scope: CredentialScope,
-    key: Arc<SigningKey>,
+    key: Arc<DailyKey>,
     /// The real lifetime: the requested one, cut to the credentials' expiry.
     lifetime_secs: u32,
     /// Signing time plus the lifetime.
@@ -81,12 +89,10 @@ impl Signer {
         let key = self.keys.get(
             &credentials.access_key_id,
             &credentials.secret_access_key,
-            time.date(),
-            time.date_stamp(),
+            &time,
             &self.region,
         );
         Ok(Context {
-            scope: CredentialScope::new(&time, &self.region, "s3"),
             time,
             key,
             lifetime_secs,
@@ -102,8 +108,8 @@ impl Signer {
         request: &PresignRequest,
         at: DateTime<Utc>,
     ) -> Result<PresignedRequest, SigningError> {
-        self.presign_traced(credentials, request, at)
-            .map(|(p, _)| p)
+        self.sign_request(credentials, request, at)
+            .map(|signed| signed.presigned)
     }
 
     /// As [`Signer::presign`], also returning the intermediate texts.
@@ -113,6 +119,21 @@ impl Signer {
         request: &PresignRequest,
         at: DateTime<Utc>,
     ) -> Result<(PresignedRequest, SigningTrace), SigningError> {
+        let signed = self.sign_request(credentials, request, at)?;
+        let trace = SigningTrace {
+            canonical_request: signed.canonical_request,
+            string_to_sign: signed.string_to_sign,
+            signature: signed.signature.as_str().to_owned(),
+        };
+        Ok((signed.presigned, trace))
+    }
+
+    fn sign_request(
+        &self,
+        credentials: &Credentials,
+        request: &PresignRequest,
+        at: DateTime<Utc>,
+    ) -> Result<Signed, SigningError> {
         let ctx = self.context(credentials, at, request.expires)?;
         let address = resolve_object(
             &self.endpoint,
@@ -126,47 +147,7 @@ impl Signer {
         headers.push(("host", &address.authority));
         headers.extend(request.headers.iter());
         headers.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let canonical_headers = CanonicalRequest {
-            method: "",
-            path: "",
-            query: "",
-            headers: &headers,
-            payload_hash: "",
-        };
-        let signed_headers = canonical_headers.signed_headers();
-
-        let mut query: Vec<(String, String)> = Vec::with_capacity(8);
-        let mut push = |k: &str, v: &str| {
-            query.push((encode_query_component(k), encode_query_component(v)));
-        };
-        push("X-Amz-Algorithm", ALGORITHM);
-        push(
-            "X-Amz-Credential",
-            &ctx.scope.credential(&credentials.access_key_id),
-        );
-        push("X-Amz-Date", ctx.time.amz_date());
-        push("X-Amz-Expires", &ctx.lifetime_secs.to_string());
-        push("X-Amz-SignedHeaders", &signed_headers);
-        if let Some(token) = &credentials.session_token {
-            push("X-Amz-Security-Token", token.expose());
-        }
-        for (k, v) in request.operation.query() {
-            push(k, &v);
-        }
-        for (k, v) in request.query.iter() {
-            push(k, v);
-        }
-        query.sort_unstable();
-        let mut canonical_query =
-            String::with_capacity(query.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-        for (i, (k, v)) in query.iter().enumerate() {
-            if i > 0 {
-                canonical_query.push('&');
-            }
-            canonical_query.push_str(k);
-            canonical_query.push('=');
-            canonical_query.push_str(v);
-        }
+        let canonical_query = canonical_query(credentials, request, &ctx, &headers);
 
         let method = request.operation.method();
         let canonical_request = CanonicalRequest {
@@ -177,17 +158,33 @@ impl Signer {
             payload_hash: UNSIGNED_PAYLOAD,
         }
         .to_text();
-        let string_to_sign = string_to_sign(&ctx.time, &ctx.scope, &sha256_hex(&canonical_request));
-        let signature = ctx.key.sign(&string_to_sign);
-
-        let url = format!(
-            "{}://{}{}?{}&X-Amz-Signature={}",
-            address.scheme.as_str(),
-            address.authority,
-            address.path,
-            canonical_query,
-            signature
+        let string_to_sign = string_to_sign(
+            &ctx.time,
+            &ctx.key.scope,
+            sha256_hex(&canonical_request).as_str(),
         );
+        let signature = ctx.key.key.sign_hex(&string_to_sign);
+
+        let scheme = address.scheme.as_str();
+        let mut url = String::with_capacity(
+            scheme.len()
+                + address.authority.len()
+                + address.path.len()
+                + canonical_query.len()
+                + 96,
+        );
+        for part in [
+            scheme,
+            "://",
+            &address.authority,
+            &address.path,
+            "?",
+            &canonical_query,
+            "&X-Amz-Signature=",
+            signature.as_str(),
+        ] {
+            url.push_str(part);
+        }
         let presigned = PresignedRequest {
             method,
             url,
@@ -199,12 +196,12 @@ impl Signer {
             signed_at: ctx.time.instant(),
             expires_at: ctx.expires_at,
         };
-        let trace = SigningTrace {
+        Ok(Signed {
+            presigned,
             canonical_request,
             string_to_sign,
             signature,
-        };
-        Ok((presigned, trace))
+        })
     }
 
     /// Builds, encodes once and signs a POST policy, returning the form to send.
@@ -280,10 +277,9 @@ impl Signer {
             });
             push_field(&mut fields, name, value);
         }
-        let credential = ctx.scope.credential(&credentials.access_key_id);
         let mut sigv4_fields = vec![
             ("x-amz-algorithm", ALGORITHM),
-            ("x-amz-credential", credential.as_str()),
+            ("x-amz-credential", ctx.key.credential.as_str()),
             ("x-amz-date", ctx.time.amz_date()),
         ];
         if let Some(token) = &credentials.session_token {
@@ -303,7 +299,7 @@ impl Signer {
             conditions,
         };
         let policy = STANDARD.encode(document.to_json());
-        let signature = ctx.key.sign(&policy);
+        let signature = ctx.key.key.sign(&policy);
         push_field(&mut fields, "policy", &policy);
         push_field(&mut fields, "x-amz-signature", &signature);
 
@@ -324,6 +320,69 @@ impl Signer {
             expires_at,
         })
     }
+}
+
+/// The canonical query string, which is also the URL's query before the signature: the
+/// operation's and the caller's parameters, encoded and sorted, around the SigV4 block.
+///
+/// Names starting with `X-Amz-` are reserved for SigV4 ([`QueryParams`] refuses them), so every
+/// other parameter sorts either before or after the whole SigV4 block, whose own order is
+/// fixed; only the few other parameters need sorting.
+fn canonical_query(
+    credentials: &Credentials,
+    request: &PresignRequest,
+    ctx: &Context,
+    headers: &[(&str, &str)],
+) -> String {
+    let encode = |k: &str, v: &str| (encode_query_component(k), encode_query_component(v));
+    let mut others: Vec<(String, String)> = request
+        .operation
+        .query()
+        .into_iter()
+        .map(|(k, v)| encode(k, &v))
+        .chain(request.query.iter().map(|(k, v)| encode(k, v)))
+        .collect();
+    others.sort_unstable();
+    let split = others.partition_point(|(k, _)| k.as_str() < "X-Amz-");
+    let token = credentials.session_token.as_ref().map(|t| t.expose());
+    let mut out = String::with_capacity(
+        256 + token.map_or(0, |t| 3 * t.len())
+            + others
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>(),
+    );
+    let pair = |out: &mut String, k: &str, v: &str| {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    };
+    for (k, v) in &others[..split] {
+        pair(&mut out, k, v);
+    }
+    pair(&mut out, "X-Amz-Algorithm", ALGORITHM);
+    pair(&mut out, "X-Amz-Credential", &ctx.key.credential_query);
+    pair(&mut out, "X-Amz-Date", ctx.time.amz_date());
+    pair(&mut out, "X-Amz-Expires", "");
+    let _ = write!(out, "{}", ctx.lifetime_secs);
+    if let Some(token) = token {
+        pair(&mut out, "X-Amz-Security-Token", "");
+        push_query_component(&mut out, token);
+    }
+    pair(&mut out, "X-Amz-SignedHeaders", "");
+    for (i, (name, _)) in headers.iter().enumerate() {
+        if i > 0 {
+            out.push_str("%3B");
+        }
+        push_query_component(&mut out, name);
+    }
+    for (k, v) in &others[split..] {
+        pair(&mut out, k, v);
+    }
+    out
 }
 
 fn push_field(fields: &mut Vec<FormField>, name: &str, value: &str) {

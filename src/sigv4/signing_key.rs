@@ -2,6 +2,8 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#signing-key>
 
+use super::canonical_request::HexDigest;
+use super::{CredentialScope, SigningTime, encode_query_component};
 use crate::domain::{AccessKeyId, Region, SecretAccessKey};
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
@@ -40,9 +42,14 @@ impl SigningKey {
 
     /// Lowercase hex HMAC-SHA256 of `string_to_sign` under this key: the signature.
     pub fn sign(&self, string_to_sign: &str) -> String {
+        self.sign_hex(string_to_sign).as_str().to_owned()
+    }
+
+    /// As [`SigningKey::sign`], without allocating.
+    pub(crate) fn sign_hex(&self, string_to_sign: &str) -> HexDigest {
         let mut mac = self.mac.clone();
         mac.update(string_to_sign.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        HexDigest::of(&mac.finalize().into_bytes())
     }
 }
 
@@ -68,12 +75,27 @@ pub fn derive_signing_key(
     SigningKey::from_raw(hmac(&k_service, b"aws4_request"))
 }
 
+/// Everything of a signature that depends only on (credentials, date, region), computed once
+/// a day: the derived key, the credential scope, and the `X-Amz-Credential` value both plain
+/// (POST forms) and URI-encoded (query strings).
+#[derive(Debug)]
+pub struct DailyKey {
+    /// The derived signing key.
+    pub key: SigningKey,
+    /// `YYYYMMDD/region/s3/aws4_request`.
+    pub scope: CredentialScope,
+    /// `AKID/scope`.
+    pub credential: String,
+    /// `AKID%2Fscope`, ready for a query string.
+    pub credential_query: String,
+}
+
 struct Entry {
     access_key_id: AccessKeyId,
     secret: SecretAccessKey,
     date: NaiveDate,
     region: Region,
-    key: Arc<SigningKey>,
+    key: Arc<DailyKey>,
 }
 
 /// A small cache of S3 signing keys keyed by access key id, UTC date and region.
@@ -94,15 +116,15 @@ impl SigningKeyCache {
         Self::default()
     }
 
-    /// The signing key for S3, derived at most once per (access key, date, region).
+    /// The daily key for S3, derived at most once per (access key, date, region).
     pub fn get(
         &self,
         access_key_id: &AccessKeyId,
         secret: &SecretAccessKey,
-        date: NaiveDate,
-        date_stamp: &str,
+        time: &SigningTime,
         region: &Region,
-    ) -> Arc<SigningKey> {
+    ) -> Arc<DailyKey> {
+        let date = time.date();
         let matches = |e: &Entry| {
             e.date == date
                 && e.access_key_id == *access_key_id
@@ -114,12 +136,14 @@ impl SigningKeyCache {
         {
             return Arc::clone(&hit.key);
         }
-        let key = Arc::new(derive_signing_key(
-            secret,
-            date_stamp,
-            region.as_str(),
-            "s3",
-        ));
+        let scope = CredentialScope::new(time, region, "s3");
+        let credential = scope.credential(access_key_id);
+        let key = Arc::new(DailyKey {
+            key: derive_signing_key(secret, time.date_stamp(), region.as_str(), "s3"),
+            credential_query: encode_query_component(&credential),
+            credential,
+            scope,
+        });
         if let Ok(mut entries) = self.entries.write() {
             // Keep yesterday's keys for requests signed just before midnight.
             entries.retain(|e| {
@@ -155,8 +179,8 @@ impl SigningKeyCache {
 mod tests {
     use super::*;
 
-    fn ymd(s: &str) -> NaiveDate {
-        s.parse().unwrap()
+    fn day(s: &str) -> SigningTime {
+        SigningTime::new(format!("{s}T12:00:00Z").parse().unwrap()).unwrap()
     }
 
     #[test]
@@ -165,14 +189,19 @@ mod tests {
         let id = AccessKeyId::new("AKID").unwrap();
         let secret = SecretAccessKey::new("secret").unwrap();
         let region = Region::new("us-east-1").unwrap();
-        let a = cache.get(&id, &secret, ymd("2024-01-01"), "20240101", &region);
-        let b = cache.get(&id, &secret, ymd("2024-01-01"), "20240101", &region);
+        let a = cache.get(&id, &secret, &day("2024-01-01"), &region);
+        let b = cache.get(&id, &secret, &day("2024-01-01"), &region);
         assert!(Arc::ptr_eq(&a, &b), "same day must reuse the derived key");
+        assert_eq!(a.credential, "AKID/20240101/us-east-1/s3/aws4_request");
+        assert_eq!(
+            a.credential_query,
+            "AKID%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"
+        );
         assert_eq!(cache.len(), 1);
-        let c = cache.get(&id, &secret, ymd("2024-01-02"), "20240102", &region);
+        let c = cache.get(&id, &secret, &day("2024-01-02"), &region);
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(cache.len(), 2, "yesterday is kept");
-        cache.get(&id, &secret, ymd("2024-01-03"), "20240103", &region);
+        cache.get(&id, &secret, &day("2024-01-03"), &region);
         assert_eq!(cache.len(), 2, "the day before yesterday is dropped");
     }
 
@@ -181,22 +210,10 @@ mod tests {
         let cache = SigningKeyCache::new();
         let id = AccessKeyId::new("AKID").unwrap();
         let region = Region::new("us-east-1").unwrap();
-        let day = ymd("2024-01-01");
-        let a = cache.get(
-            &id,
-            &SecretAccessKey::new("one").unwrap(),
-            day,
-            "20240101",
-            &region,
-        );
-        let b = cache.get(
-            &id,
-            &SecretAccessKey::new("two").unwrap(),
-            day,
-            "20240101",
-            &region,
-        );
-        assert_ne!(a.as_bytes(), b.as_bytes());
+        let today = day("2024-01-01");
+        let a = cache.get(&id, &SecretAccessKey::new("one").unwrap(), &today, &region);
+        let b = cache.get(&id, &SecretAccessKey::new("two").unwrap(), &today, &region);
+        assert_ne!(a.key.as_bytes(), b.key.as_bytes());
         assert_eq!(cache.len(), 1);
     }
 }
