@@ -233,7 +233,10 @@ impl Settings {
         let c = raw.s3.credentials;
         let credentials = match c.source {
             CredentialsSourceKind::DefaultChain => {
-                if c.access_key_id.is_some() || c.secret_access_key.is_some() {
+                if c.access_key_id.is_some()
+                    || c.secret_access_key.is_some()
+                    || c.session_token.is_some()
+                {
                     return Err(invalid(
                         "s3.credentials.source",
                         "keys are given, so set source = \"static\" (or remove them to use the default chain)",

@@ -31,9 +31,12 @@ impl FromRequest for Caller {
             .map(|v| v.as_bytes().to_vec());
         Box::pin(async move {
             if in_url {
-                return Err(ApiError::invalid_credentials(
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNAUTHORIZED,
+                    "credentials_in_url",
                     "credentials are accepted in the Authorization or X-Api-Key header only, never in the URL",
-                ));
+                )
+                .with_challenge("Bearer realm=\"s3-broker\", error=\"invalid_request\""));
             }
             let state = state.ok_or_else(ApiError::internal)?;
             let credential =

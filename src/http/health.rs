@@ -17,6 +17,6 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         .credentials
         .current(Utc::now())
         .await
-        .map_err(|e| ApiError::unavailable("credentials_unavailable", e.to_string(), 5))?;
+        .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
 }

@@ -26,7 +26,7 @@ pub struct ListQuery {
 pub struct FileEntry {
     /// Full key (what `POST /v1/downloads` takes).
     pub key: String,
-    /// The name relative to the listed prefix.
+    /// The file's name: the key's last segment.
     pub name: String,
     /// Size in bytes.
     pub size: u64,
@@ -81,13 +81,20 @@ pub async fn list_objects(
         .s3
         .list_page(&scope.bucket, &scope.prefix, cursor, PAGE_SIZE)
         .await?;
-    let relative = |key: &str| key.strip_prefix(&scope.prefix).unwrap_or(key).to_owned();
+    // The last segment, so a partial prefix (`users/alice/rep`) still shows whole names.
+    let last_segment = |key: &str| {
+        key.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(key)
+            .to_owned()
+    };
     let response = ListResponse {
         files: page
             .objects
             .into_iter()
             .map(|o| FileEntry {
-                name: relative(&o.key),
+                name: last_segment(&o.key),
                 key: o.key,
                 size: o.size,
                 last_modified: o.last_modified,
@@ -97,7 +104,7 @@ pub async fn list_objects(
             .folders
             .into_iter()
             .map(|p| FolderEntry {
-                name: relative(&p).trim_end_matches('/').to_owned(),
+                name: last_segment(&p),
                 prefix: p,
             })
             .collect(),

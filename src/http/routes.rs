@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/objects")
                 .route(web::get().to(list_objects))
-                .default_service(web::to(|| only("GET, HEAD"))),
+                .default_service(web::to(|| only("GET"))),
         );
 }
 

@@ -523,12 +523,12 @@ async fn credentials_in_the_url_are_refused(broker: &'static Broker) {
             .json(&upload_request())
             .send()
             .await
-            .unauthorized("invalid_token", &format!("upload with ?{short}..."));
+            .unauthorized("credentials_in_url", &format!("upload with ?{short}..."));
         broker
             .call("GET", &format!("/v1/objects?{query}"))
             .send()
             .await
-            .unauthorized("invalid_token", &format!("listing with ?{short}..."));
+            .unauthorized("credentials_in_url", &format!("listing with ?{short}..."));
         // Even next to a valid header: a credential in a URL leaks into logs and history.
         broker
             .call("POST", &format!("/v1/uploads?{query}"))
@@ -537,7 +537,7 @@ async fn credentials_in_the_url_are_refused(broker: &'static Broker) {
             .send()
             .await
             .unauthorized(
-                "invalid_token",
+                "credentials_in_url",
                 &format!("upload with a header and ?{short}..."),
             );
     }
