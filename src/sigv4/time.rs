@@ -23,15 +23,19 @@ impl SigningTime {
         if !within_four_digit_years(at) {
             return None;
         }
-        let at = at.with_nanosecond(0).unwrap_or(at);
+        // Fields of the naive UTC time: no time-zone arithmetic per field.
+        let naive = at.naive_utc().with_nanosecond(0).unwrap_or(at.naive_utc());
         let mut amz_date = *b"00000000T000000Z";
-        push_digits(&mut amz_date[0..4], at.year() as u32);
-        push_digits(&mut amz_date[4..6], at.month());
-        push_digits(&mut amz_date[6..8], at.day());
-        push_digits(&mut amz_date[9..11], at.hour());
-        push_digits(&mut amz_date[11..13], at.minute());
-        push_digits(&mut amz_date[13..15], at.second());
-        Some(Self { at, amz_date })
+        push_digits(&mut amz_date[0..4], naive.year() as u32);
+        push_digits(&mut amz_date[4..6], naive.month());
+        push_digits(&mut amz_date[6..8], naive.day());
+        push_digits(&mut amz_date[9..11], naive.hour());
+        push_digits(&mut amz_date[11..13], naive.minute());
+        push_digits(&mut amz_date[13..15], naive.second());
+        Some(Self {
+            at: naive.and_utc(),
+            amz_date,
+        })
     }
 
     /// The instant.
@@ -41,7 +45,7 @@ impl SigningTime {
 
     /// The UTC calendar date (the key of the daily signing key).
     pub fn date(&self) -> NaiveDate {
-        self.at.date_naive()
+        self.at.naive_utc().date()
     }
 
     /// `YYYYMMDDTHHMMSSZ`, as in `X-Amz-Date`.
@@ -56,9 +60,14 @@ impl SigningTime {
     }
 }
 
+/// `0000-01-01T00:00:00Z` as a Unix timestamp.
+const FIRST_SECOND_OF_YEAR_0: i64 = -62_167_219_200;
+/// `9999-12-31T23:59:59Z` as a Unix timestamp.
+const LAST_SECOND_OF_YEAR_9999: i64 = 253_402_300_799;
+
 /// True for instants in the years 0000 to 9999.
 pub(crate) fn within_four_digit_years(at: DateTime<Utc>) -> bool {
-    (0..=9999).contains(&at.year())
+    (FIRST_SECOND_OF_YEAR_0..=LAST_SECOND_OF_YEAR_9999).contains(&at.timestamp())
 }
 
 #[cfg(test)]
