@@ -2,6 +2,7 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#canonical-request>
 
+use super::sink::Sink;
 use sha2::{Digest, Sha256};
 
 /// The payload hash of presigned requests: the body is not known when the URL is made.
@@ -40,23 +41,40 @@ impl CanonicalRequest<'_> {
         let mut out = String::with_capacity(
             self.method.len() + self.path.len() + self.query.len() + 2 * headers_len + 80,
         );
-        out.push_str(self.method);
-        out.push('\n');
-        out.push_str(self.path);
-        out.push('\n');
-        out.push_str(self.query);
-        out.push('\n');
-        for (name, value) in self.headers {
-            out.push_str(name);
-            out.push(':');
-            out.push_str(value);
-            out.push('\n');
-        }
-        out.push('\n');
-        push_names(&mut out, self.headers);
-        out.push('\n');
-        out.push_str(self.payload_hash);
+        self.write(&mut out);
         out
+    }
+
+    /// Hex SHA-256 of the canonical request, hashed piece by piece without building the text.
+    pub(crate) fn hash(&self) -> HexDigest {
+        let mut sha = Sha256::new();
+        self.write(&mut sha);
+        HexDigest::of(&sha.finalize())
+    }
+
+    /// Writes the canonical request to `out`.
+    fn write(&self, out: &mut impl Sink) {
+        out.put(self.method);
+        out.put("\n");
+        out.put(self.path);
+        out.put("\n");
+        out.put(self.query);
+        out.put("\n");
+        for (name, value) in self.headers {
+            out.put(name);
+            out.put(":");
+            out.put(value);
+            out.put("\n");
+        }
+        out.put("\n");
+        for (i, (name, _)) in self.headers.iter().enumerate() {
+            if i > 0 {
+                out.put(";");
+            }
+            out.put(name);
+        }
+        out.put("\n");
+        out.put(self.payload_hash);
     }
 }
 
@@ -88,9 +106,4 @@ impl HexDigest {
         // Hex digits are ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
-}
-
-/// Lowercase hex SHA-256 of `text`.
-pub(crate) fn sha256_hex(text: &str) -> HexDigest {
-    HexDigest::of(&Sha256::digest(text.as_bytes()))
 }

@@ -15,6 +15,7 @@ mod query;
 mod signed_headers;
 mod signer;
 mod signing_key;
+mod sink;
 mod string_to_sign;
 mod time;
 

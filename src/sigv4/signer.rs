@@ -1,9 +1,9 @@
 //! The signer: ties addressing, the canonical request, the string to sign and the cached
 //! signing key together into presigned URLs and signed POST forms.
 
-use super::canonical_request::{HexDigest, sha256_hex};
+use super::canonical_request::HexDigest;
 use super::post_policy::{MAX_SINGLE_UPLOAD_BYTES, validate_field, validate_prefix};
-use super::string_to_sign::string_to_sign;
+use super::string_to_sign::{string_to_sign, write_string_to_sign};
 use super::time::within_four_digit_years;
 use super::{
     ALGORITHM, CanonicalRequest, ContentTypeRule, DailyKey, FormField, KeyRule, PolicyCondition,
@@ -27,11 +27,10 @@ pub struct Signer {
     keys: SigningKeyCache,
 }
 
-/// A presigned request with the texts it was computed from.
+/// A presigned request, with the canonical request and string to sign when asked for.
 struct Signed {
     presigned: PresignedRequest,
-    canonical_request: String,
-    string_to_sign: String,
+    texts: Option<(String, String)>,
     signature: HexDigest,
 }
 
@@ -108,7 +107,7 @@ impl Signer {
         request: &PresignRequest,
         at: DateTime<Utc>,
     ) -> Result<PresignedRequest, SigningError> {
-        self.sign_request(credentials, request, at)
+        self.sign_request(credentials, request, at, false)
             .map(|signed| signed.presigned)
     }
 
@@ -119,20 +118,24 @@ impl Signer {
         request: &PresignRequest,
         at: DateTime<Utc>,
     ) -> Result<(PresignedRequest, SigningTrace), SigningError> {
-        let signed = self.sign_request(credentials, request, at)?;
+        let signed = self.sign_request(credentials, request, at, true)?;
+        let (canonical_request, string_to_sign) = signed.texts.unwrap_or_default();
         let trace = SigningTrace {
-            canonical_request: signed.canonical_request,
-            string_to_sign: signed.string_to_sign,
+            canonical_request,
+            string_to_sign,
             signature: signed.signature.as_str().to_owned(),
         };
         Ok((signed.presigned, trace))
     }
 
+    /// Signs `request`; with `keep_texts` the canonical request and string to sign are also
+    /// built as text, otherwise they are only hashed, piece by piece.
     fn sign_request(
         &self,
         credentials: &Credentials,
         request: &PresignRequest,
         at: DateTime<Utc>,
+        keep_texts: bool,
     ) -> Result<Signed, SigningError> {
         let ctx = self.context(credentials, at, request.expires)?;
         let address = resolve_object(
@@ -156,14 +159,19 @@ impl Signer {
             query: &canonical_query,
             headers: &headers,
             payload_hash: UNSIGNED_PAYLOAD,
-        }
-        .to_text();
-        let string_to_sign = string_to_sign(
-            &ctx.time,
-            &ctx.key.scope,
-            sha256_hex(&canonical_request).as_str(),
-        );
-        let signature = ctx.key.key.sign_hex(&string_to_sign);
+        };
+        let canonical_hash = canonical_request.hash();
+        let scope = &ctx.key.scope;
+        let signature = ctx
+            .key
+            .key
+            .sign_with(|mac| write_string_to_sign(mac, &ctx.time, scope, canonical_hash.as_str()));
+        let texts = keep_texts.then(|| {
+            (
+                canonical_request.to_text(),
+                string_to_sign(&ctx.time, scope, canonical_hash.as_str()),
+            )
+        });
 
         let scheme = address.scheme.as_str();
         let mut url = String::with_capacity(
@@ -198,8 +206,7 @@ impl Signer {
         };
         Ok(Signed {
             presigned,
-            canonical_request,
-            string_to_sign,
+            texts,
             signature,
         })
     }

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::sync::{Arc, RwLock};
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
@@ -47,8 +47,13 @@ impl SigningKey {
 
     /// As [`SigningKey::sign`], without allocating.
     pub(crate) fn sign_hex(&self, string_to_sign: &str) -> HexDigest {
+        self.sign_with(|mac| mac.update(string_to_sign.as_bytes()))
+    }
+
+    /// The signature of whatever `write` feeds into the keyed HMAC (no text is built).
+    pub(crate) fn sign_with(&self, write: impl FnOnce(&mut HmacSha256)) -> HexDigest {
         let mut mac = self.mac.clone();
-        mac.update(string_to_sign.as_bytes());
+        write(&mut mac);
         HexDigest::of(&mac.finalize().into_bytes())
     }
 }

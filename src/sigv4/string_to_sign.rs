@@ -3,6 +3,7 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#request-string>
 
 use super::SigningTime;
+use super::sink::Sink;
 use crate::domain::{AccessKeyId, Region};
 
 /// The only algorithm s3-broker signs with.
@@ -39,12 +40,22 @@ pub fn string_to_sign(time: &SigningTime, scope: &CredentialScope, canonical_has
     let mut out = String::with_capacity(
         ALGORITHM.len() + 16 + scope.as_str().len() + canonical_hash.len() + 3,
     );
-    out.push_str(ALGORITHM);
-    out.push('\n');
-    out.push_str(time.amz_date());
-    out.push('\n');
-    out.push_str(scope.as_str());
-    out.push('\n');
-    out.push_str(canonical_hash);
+    write_string_to_sign(&mut out, time, scope, canonical_hash);
     out
+}
+
+/// Writes the string to sign to `out` (a `String`, or the HMAC that signs it).
+pub(crate) fn write_string_to_sign(
+    out: &mut impl Sink,
+    time: &SigningTime,
+    scope: &CredentialScope,
+    canonical_hash: &str,
+) {
+    out.put(ALGORITHM);
+    out.put("\n");
+    out.put(time.amz_date());
+    out.put("\n");
+    out.put(scope.as_str());
+    out.put("\n");
+    out.put(canonical_hash);
 }
