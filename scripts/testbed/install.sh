@@ -24,17 +24,22 @@ install_s3s_fs() {
   log "installed s3s-fs in $(( $(now_ms) - t0 )) ms: $(s3s_fs_bin)"
 }
 
-install_ceph() {
-  if have_ceph; then log "ceph present: $(radosgw --version 2>/dev/null | head -1)"; return 0; fi
+# apt_install PKG...: installs Debian packages without recommends (as root, or with sudo).
+apt_install() {
   local sudo=""
   if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || die "installing ceph needs root (or sudo)"
+    command -v sudo >/dev/null || die "installing $* needs root (or sudo)"
     sudo="sudo"
   fi
-  local t0; t0=$(now_ms)
   $sudo apt-get -o DPkg::Lock::Timeout=300 update >&2
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
-    --no-install-recommends radosgw ceph-mon ceph-osd ceph-common >&2
+    --no-install-recommends "$@" >&2
+}
+
+install_ceph() {
+  if have_ceph; then log "ceph present: $(radosgw --version 2>/dev/null | head -1)"; return 0; fi
+  local t0; t0=$(now_ms)
+  apt_install radosgw ceph-mon ceph-osd ceph-common
   have_ceph || die "ceph packages installed but radosgw/ceph-mon/ceph-osd/ceph not on PATH"
   log "installed ceph in $(( $(now_ms) - t0 )) ms"
 }
@@ -44,15 +49,8 @@ have_chromium() { [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null
 
 install_chromium() {
   if have_chromium; then log "chromium present: $(chromedriver --version 2>/dev/null)"; return 0; fi
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || die "installing chromium needs root (or sudo)"
-    sudo="sudo"
-  fi
   local t0; t0=$(now_ms)
-  $sudo apt-get -o DPkg::Lock::Timeout=300 update >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
-    --no-install-recommends chromium chromium-driver >&2
+  apt_install chromium chromium-driver
   have_chromium || die "chromium packages installed but /usr/bin/chromium or chromedriver missing"
   log "installed chromium in $(( $(now_ms) - t0 )) ms"
 }
