@@ -66,6 +66,17 @@ impl Application {
             addr: settings.bind,
             source,
         })?;
+        Self::serve_on(listener, settings, state, extra)
+    }
+
+    /// As [`Application::serve_with`], on a listener the caller has already bound (so it
+    /// knows the port before the state is built, without a second bind).
+    pub fn serve_on(
+        listener: TcpListener,
+        settings: Settings,
+        state: AppState,
+        extra: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    ) -> Result<Self, StartupError> {
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.bind,
             source,

@@ -183,7 +183,18 @@ impl DevEnvironment {
         let profile_path = dir.join("policies").join("default.toml");
         std::fs::write(&profile_path, DEFAULT_PROFILE).map_err(io(&profile_path))?;
 
-        let mut settings = Settings::from_toml(&dev_config(&dir, port, &store, &secrets))?;
+        // Bind first, so the configuration file and the page name the real port.
+        let wanted = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let bind_error = |source| StartupError::Bind {
+            addr: wanted,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(wanted).map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        let config = dev_config(&dir, bound.port(), &store, &secrets);
+        let settings = Settings::from_toml(&config)?;
+        let config_path = dir.join("config.toml");
+        write_private(&config_path, &config)?;
         let state = build_state(&settings).await?;
         let token = state
             .authenticator
@@ -195,24 +206,13 @@ impl DevEnvironment {
             )
             .map_err(|e| DevError::Token(e.to_string()))?;
 
-        // Bind first so the config file and the page name the real port.
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(io(&dir))?;
-        let bound = listener.local_addr().map_err(io(&dir))?;
-        drop(listener);
-        settings.bind = bound;
-        let config_path = dir.join("config.toml");
-        write_private(
-            &config_path,
-            &dev_config(&dir, bound.port(), &store, &secrets),
-        )?;
-
         let url = format!("http://{bound}");
         let context = web::Data::new(DemoContext {
             principal: Principal::new(DEV_USER, Some("s3-broker-dev".into()), Scopes::all()),
             token: token.clone(),
             url: url.clone(),
         });
-        let app = Application::serve_with(settings, state, move |cfg| {
+        let app = Application::serve_on(listener, settings, state, move |cfg| {
             cfg.app_data(context.clone())
                 .route("/", web::get().to(demo_page));
         })?;
