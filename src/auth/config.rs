@@ -151,18 +151,28 @@ fn secret_string<'de, D: Deserializer<'de>>(de: D) -> Result<SecretString, D::Er
     String::deserialize(de).map(SecretString::from)
 }
 
+/// A minimal HS256 `[auth]` section for unit tests, plus `extra` TOML lines.
+#[cfg(test)]
+pub(crate) fn test_config(extra: &str) -> AuthConfig {
+    let text = format!(
+        "issuer = \"https://issuer\"\naudience = \"broker\"\nalgorithms = [\"HS256\"]\n\
+         [[hs_secrets]]\nsecret = \"{TEST_SECRET}\"\n{extra}"
+    );
+    toml::from_str(&text).expect("test config parses")
+}
+
+/// The shared secret of [`test_config`].
+#[cfg(test)]
+pub(crate) const TEST_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const SECRET: &str = TEST_SECRET;
 
     fn parse(extra: &str) -> AuthConfig {
-        let text = format!(
-            "issuer = \"https://issuer\"\naudience = \"broker\"\nalgorithms = [\"HS256\"]\n\
-             [[hs_secrets]]\nsecret = \"{SECRET}\"\n{extra}"
-        );
-        toml::from_str(&text).expect("test config parses")
+        test_config(extra)
     }
 
     #[test]

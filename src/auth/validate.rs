@@ -302,15 +302,7 @@ fn bounded(key: &str, value: u64, min: u64, max: u64) -> Result<Duration, AuthCo
 mod tests {
     use super::*;
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-    fn parse(extra: &str) -> AuthConfig {
-        let text = format!(
-            "issuer = \"https://issuer\"\naudience = \"broker\"\nalgorithms = [\"HS256\"]\n\
-             [[hs_secrets]]\nsecret = \"{SECRET}\"\n{extra}"
-        );
-        toml::from_str(&text).expect("test config parses")
-    }
+    use crate::auth::config::{TEST_SECRET as SECRET, test_config as parse};
 
     fn problem(config: AuthConfig) -> String {
         config
