@@ -21,6 +21,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
 COPY policies ./policies
+# The binary embeds doc/openapi.json (served at GET /openapi.json).
+COPY doc/openapi.json ./doc/openapi.json
 
 # --locked: exactly the dependency versions of Cargo.lock. Symbols are stripped (about 35 MB
 # -> 25 MB) without touching Cargo.toml. The registry and target caches survive between

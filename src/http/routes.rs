@@ -13,6 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(query_config())
         .service(health::healthz)
         .service(health::readyz)
+        .service(health::openapi)
         .service(
             web::resource("/v1/uploads")
                 .route(web::post().to(create_upload))

@@ -303,4 +303,20 @@ async fn health_endpoints(broker: &'static Broker) {
         reply.assert_status(200, path);
         assert_eq!(reply.json()["status"], status, "{path}");
     }
+    // The served API description names every route the broker answers, and no other.
+    let reply = broker.call("GET", "/openapi.json").send().await;
+    reply.assert_status(200, "/openapi.json");
+    let spec = reply.json();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let mut paths: Vec<&str> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        ["/healthz", "/openapi.json", "/readyz", "/v1/downloads", "/v1/objects", "/v1/uploads"]
+    );
 }
