@@ -317,6 +317,13 @@ async fn health_endpoints(broker: &'static Broker) {
     paths.sort_unstable();
     assert_eq!(
         paths,
-        ["/healthz", "/openapi.json", "/readyz", "/v1/downloads", "/v1/objects", "/v1/uploads"]
+        [
+            "/healthz",
+            "/openapi.json",
+            "/readyz",
+            "/v1/downloads",
+            "/v1/objects",
+            "/v1/uploads"
+        ]
     );
 }
