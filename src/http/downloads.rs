@@ -1,7 +1,7 @@
 //! `POST /v1/downloads`: a GET grant for a key the caller owns, served with a safe
 //! `Content-Disposition` (`attachment` by default).
 
-use super::grant::{grant_response, requested_expiry, signing_window};
+use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
 use crate::policy::{Disposition, DownloadIntent};
 use crate::sigv4::{PresignRequest, S3Operation};
@@ -46,7 +46,7 @@ pub async fn create_download(
     Caller(principal): Caller,
     body: web::Json<DownloadRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now();
+    let now = signing_now();
     let request = body.into_inner();
     let requested = requested_expiry(request.expires_in)?;
     let intent = DownloadIntent {

@@ -8,6 +8,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::Arc;
 
+/// The signing instant: now, at whole seconds like `X-Amz-Date`, so a grant's `expires_at`
+/// minus its `server_time` is exactly its lifetime.
+pub fn signing_now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(0)
+}
+
 /// Usable credentials and the grant's real lifetime:
 /// `min(policy decision (requested, profile max, 7 days), credential expiry − margin)`.
 pub async fn signing_window(

@@ -1,7 +1,7 @@
 //! `POST /v1/uploads`: a PUT or POST grant for one file, with key, size, type, checksum,
 //! encryption, metadata and no-overwrite bound into the signature.
 
-use super::grant::{grant_response, requested_expiry, signing_window};
+use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
 use crate::domain::{ChecksumAlgorithm, Expiry};
 use crate::policy::{UploadDecision, UploadIntent, UploadMethod};
@@ -66,7 +66,7 @@ pub async fn create_upload(
     Caller(principal): Caller,
     body: web::Json<UploadRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now();
+    let now = signing_now();
     let request = body.into_inner();
     let requested = requested_expiry(request.expires_in)?;
     let profile = state.profiles.profile(request.profile.as_deref())?;
