@@ -13,7 +13,8 @@ use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{Logger, NormalizePath};
 use actix_web::{App, HttpServer, web};
-use aws_config::BehaviorVersion;
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use std::net::{SocketAddr, TcpListener};
 
 /// Why the service could not start.
@@ -152,21 +153,13 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
     let credentials = match &settings.s3.credentials {
         CredentialsSetting::Static(c) => CredentialSource::fixed(c.clone(), margin),
         CredentialsSetting::DefaultChain => {
-            let sdk = aws_config::defaults(BehaviorVersion::latest())
+            let chain = DefaultCredentialsChain::builder()
                 .region(aws_config::Region::new(
                     settings.s3.region.as_str().to_owned(),
                 ))
-                .load()
+                .build()
                 .await;
-            match sdk.credentials_provider() {
-                Some(provider) => CredentialSource::from_provider(provider, margin),
-                None => CredentialSource::from_provider(
-                    aws_credential_types::provider::SharedCredentialsProvider::new(
-                        aws_config::default_provider::credentials::default_provider().await,
-                    ),
-                    margin,
-                ),
-            }
+            CredentialSource::from_provider(SharedCredentialsProvider::new(chain), margin)
         }
     };
     let addressing = if settings.s3.path_style {

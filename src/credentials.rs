@@ -35,7 +35,6 @@ pub struct CredentialSource {
     margin: Duration,
     /// Credentials without an expiry are re-read this often (rotated keys in env or files).
     reload_every: Duration,
-    static_only: bool,
     /// Held by the one caller that is fetching new credentials.
     refresh: tokio::sync::Mutex<()>,
     /// When the provider was last asked, so usable credentials are not re-fetched on every
@@ -61,7 +60,6 @@ impl CredentialSource {
             })),
             margin,
             reload_every: Duration::MAX,
-            static_only: true,
             refresh: tokio::sync::Mutex::new(()),
             last_attempt: RwLock::new(None),
         }
@@ -74,7 +72,6 @@ impl CredentialSource {
             current: RwLock::new(None),
             margin,
             reload_every: Duration::minutes(15),
-            static_only: false,
             refresh: tokio::sync::Mutex::new(()),
             last_attempt: RwLock::new(None),
         }
@@ -107,7 +104,7 @@ impl CredentialSource {
     fn due(&self, fetched: &Fetched, now: DateTime<Utc>) -> bool {
         match fetched.credentials.expires_at {
             Some(end) => end - self.margin - REFRESH_AHEAD <= now,
-            None => !self.static_only && now - fetched.fetched_at >= self.reload_every,
+            None => now - fetched.fetched_at >= self.reload_every,
         }
     }
 

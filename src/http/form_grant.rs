@@ -2,6 +2,7 @@
 //! (and Uppy's `/s3/params`). Key and content type may be prefixes, since the browser picks
 //! the file after the form is rendered.
 
+use super::grant::bound_fields;
 use crate::domain::Expiry;
 use crate::policy::{FormContentType, FormKey, FormUploadDecision};
 use crate::sigv4::{ContentTypeRule, KeyRule, PostPolicyRequest};
@@ -13,16 +14,7 @@ pub fn form_policy_request(
     expires: Expiry,
     extra: Vec<(String, String)>,
 ) -> PostPolicyRequest {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    if let Some(sse) = &decision.server_side_encryption {
-        fields.extend(sse.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
-    }
-    fields.extend(
-        decision
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.header_name(), v.clone())),
-    );
+    let mut fields = bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata);
     fields.extend(extra);
     PostPolicyRequest {
         bucket: decision.bucket.clone(),

@@ -2,6 +2,7 @@
 
 use super::{ApiError, AppState};
 use crate::domain::{Credentials, Expiry};
+use crate::policy::{MetadataKey, ServerSideEncryption};
 use actix_web::HttpResponse;
 use actix_web::http::header::CACHE_CONTROL;
 use chrono::{DateTime, Utc};
@@ -44,6 +45,21 @@ pub fn requested_expiry(expires_in: Option<u64>) -> Result<Option<Expiry>, ApiEr
         .map(Expiry::from_secs)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))
+}
+
+/// The server-side encryption and `x-amz-meta-*` values a grant binds: signed headers for a
+/// PUT, exact-match fields for a POST.
+pub fn bound_fields(
+    sse: Option<&ServerSideEncryption>,
+    metadata: &[(MetadataKey, String)],
+) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = sse
+        .into_iter()
+        .flat_map(ServerSideEncryption::headers)
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    fields.extend(metadata.iter().map(|(k, v)| (k.header_name(), v.clone())));
+    fields
 }
 
 /// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets).

@@ -1,9 +1,9 @@
 //! `POST /v1/uploads`: a PUT or POST grant for one file, with key, size, type, checksum,
 //! encryption, metadata and no-overwrite bound into the signature.
 
-use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
+use super::grant::{bound_fields, grant_response, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
-use crate::domain::{ChecksumAlgorithm, Expiry};
+use crate::domain::Expiry;
 use crate::policy::{UploadDecision, UploadIntent, UploadMethod};
 use crate::sigv4::{KeyRule, PostPolicyRequest, PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpResponse, web};
@@ -134,7 +134,8 @@ fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequ
     if decision.if_none_match() {
         headers = headers.if_none_match_any();
     }
-    for (name, value) in bound_fields(decision) {
+    for (name, value) in bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata)
+    {
         headers.insert(&name, &value).map_err(|e| {
             tracing::error!(error = %e, "policy produced an unsignable header");
             ApiError::internal()
@@ -150,26 +151,14 @@ fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequ
     Ok(request)
 }
 
-/// SSE and metadata: signed headers for PUT, exact-match fields for POST.
-fn bound_fields(decision: &UploadDecision) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    if let Some(sse) = &decision.server_side_encryption {
-        fields.extend(sse.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
-    }
-    for (key, value) in &decision.metadata {
-        fields.push((key.header_name(), value.clone()));
-    }
-    fields
-}
-
 /// A POST policy with the exact key and type, the size range and every other limit as an
 /// exact-match field.
 fn post_request(decision: &UploadDecision, expires: Expiry) -> PostPolicyRequest {
-    let mut fields = bound_fields(decision);
+    let mut fields = bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata);
     if let Some(checksum) = &decision.checksum {
         fields.push((
             "x-amz-checksum-algorithm".into(),
-            ChecksumAlgorithm::Sha256.as_str().into(),
+            checksum.algorithm().as_str().into(),
         ));
         fields.push((
             checksum.algorithm().header_name().into(),

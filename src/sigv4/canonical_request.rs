@@ -49,7 +49,7 @@ impl CanonicalRequest<'_> {
     pub(crate) fn hash(&self) -> HexDigest {
         let mut sha = Sha256::new();
         self.write(&mut sha);
-        HexDigest::of(&sha.finalize())
+        HexDigest::of(sha.finalize().into())
     }
 
     /// Writes the canonical request to `out`.
@@ -93,10 +93,10 @@ fn push_names(out: &mut String, headers: &[(&str, &str)]) {
 pub(crate) struct HexDigest([u8; 64]);
 
 impl HexDigest {
-    /// Hex of a 32-byte digest.
-    pub(crate) fn of(digest: &[u8]) -> Self {
-        let mut out = [b'0'; 64];
-        // A 32-byte input exactly fills 64 hex digits; other lengths leave zeros (never used).
+    /// Hex of a 32-byte digest (SHA-256, HMAC-SHA256).
+    pub(crate) fn of(digest: [u8; 32]) -> Self {
+        let mut out = [0u8; 64];
+        // 32 bytes exactly fill 64 hex digits, so this cannot fail.
         let _ = hex::encode_to_slice(digest, &mut out);
         Self(out)
     }

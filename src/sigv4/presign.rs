@@ -60,12 +60,6 @@ pub struct PresignedRequest {
     pub expires_at: DateTime<Utc>,
 }
 
-impl Serialize for HttpMethod {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 /// The intermediate texts of one signature, for tests, `explain` and debugging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningTrace {

@@ -42,19 +42,16 @@ impl SigningKey {
 
     /// Lowercase hex HMAC-SHA256 of `string_to_sign` under this key: the signature.
     pub fn sign(&self, string_to_sign: &str) -> String {
-        self.sign_hex(string_to_sign).as_str().to_owned()
-    }
-
-    /// As [`SigningKey::sign`], without allocating.
-    pub(crate) fn sign_hex(&self, string_to_sign: &str) -> HexDigest {
         self.sign_with(|mac| mac.update(string_to_sign.as_bytes()))
+            .as_str()
+            .to_owned()
     }
 
     /// The signature of whatever `write` feeds into the keyed HMAC (no text is built).
     pub(crate) fn sign_with(&self, write: impl FnOnce(&mut HmacSha256)) -> HexDigest {
         let mut mac = self.mac.clone();
         write(&mut mac);
-        HexDigest::of(&mac.finalize().into_bytes())
+        HexDigest::of(mac.finalize().into_bytes().into())
     }
 }
 
