@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod dev;
 pub mod domain;
 pub mod http;
+pub mod multipart;
 pub mod policy;
 pub mod s3;
 pub mod sigv4;

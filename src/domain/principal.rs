@@ -129,6 +129,13 @@ impl NamespaceSegment {
         Self(format!("h-{}", &hex::encode(hash.finalize())[..32]))
     }
 
+    /// A segment read back from a sealed (MAC-checked) record such as an upload ticket:
+    /// `None` unless it has the shape every constructor produces.
+    pub fn from_sealed(segment: String) -> Option<Self> {
+        ((1..=64).contains(&segment.len()) && !segment.starts_with('.') && is_safe_chars(&segment))
+            .then_some(Self(segment))
+    }
+
     /// The segment.
     pub fn as_str(&self) -> &str {
         &self.0

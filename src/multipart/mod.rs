@@ -1,0 +1,15 @@
+//! Stateless multipart uploads: the part plan cut from a declared size, and the MAC-sealed
+//! ticket that carries the upload between calls.
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
+
+mod plan;
+mod ticket;
+
+pub use plan::{
+    DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,
+    PlanError,
+};
+pub use ticket::{
+    MAX_TICKET_LEN, MIN_SECRET_LEN, TicketError, TicketKeyId, TicketKeys, UploadTicket,
+};

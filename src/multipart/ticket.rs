@@ -1,0 +1,344 @@
+//! The upload ticket: everything later multipart calls need, sealed with a MAC so the broker
+//! keeps no state and no caller can change a field or use another principal's upload.
+//!
+//! Wire form: `v1.<key id>.<base64url(JSON)>.<base64url(HMAC-SHA256)>`, the MAC covering a
+//! domain-separation label, the key id and the payload. Keys rotate: the first configured key
+//! seals, every configured key opens.
+
+use super::PartPlan;
+use crate::domain::{BucketName, ChecksumAlgorithm, NamespaceSegment, ObjectKey, UploadId};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::fmt;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The version prefix of the wire form.
+const VERSION: &str = "v1";
+/// Bound into every MAC so a ticket MAC can never be confused with another use of the key.
+const MAC_LABEL: &[u8] = b"s3-broker upload ticket v1\n";
+/// Tickets longer than this are refused before any decoding.
+pub const MAX_TICKET_LEN: usize = 4096;
+/// The shortest accepted secret.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// What an upload ticket binds. Every field is checked again by the handlers that open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadTicket {
+    /// The namespace segment of the principal that created the upload.
+    pub principal: NamespaceSegment,
+    /// The profile that decided the upload.
+    pub profile: String,
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The object key.
+    pub key: ObjectKey,
+    /// S3's upload id.
+    pub upload_id: UploadId,
+    /// The declared size and its part plan.
+    pub plan: PartPlan,
+    /// The checksum algorithm set at create time: every part must carry it.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// Whether complete must send `If-None-Match: *`.
+    pub no_overwrite: bool,
+    /// When the ticket stops being accepted (whole seconds).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The JSON payload (short names: the ticket travels in URLs).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payload {
+    p: String,
+    pr: String,
+    b: String,
+    k: String,
+    u: String,
+    s: u64,
+    ps: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca: Option<String>,
+    no: bool,
+    exp: i64,
+}
+
+/// Why a ticket is refused. The reason is never more specific than needed: a forged
+/// ticket learns nothing about the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    /// Not a ticket of this broker, or altered.
+    #[error("the upload ticket is invalid or was altered")]
+    Invalid,
+    /// Genuine but past its expiry.
+    #[error("the upload ticket has expired")]
+    Expired,
+}
+
+/// A ticket key id: 1 to 32 of `A-Z a-z 0-9 _ -`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketKeyId(String);
+
+impl TicketKeyId {
+    /// Validates a key id.
+    pub fn new(id: &str) -> Result<Self, String> {
+        let ok = (1..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        ok.then(|| Self(id.to_owned()))
+            .ok_or_else(|| format!("ticket key id {id:?} must be 1 to 32 of A-Z a-z 0-9 _ -"))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+struct TicketKey {
+    id: TicketKeyId,
+    mac: HmacSha256,
+}
+
+/// The keys that seal and open tickets: the first seals, all open.
+pub struct TicketKeys {
+    keys: Vec<TicketKey>,
+}
+
+impl fmt::Debug for TicketKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|k| k.id.as_str()).collect();
+        f.debug_struct("TicketKeys")
+            .field("ids", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TicketKeys {
+    /// Keys from `(id, secret)` pairs; the first seals. Secrets must be at least 32 bytes and
+    /// ids distinct.
+    pub fn new(keys: Vec<(TicketKeyId, Vec<u8>)>) -> Result<Self, String> {
+        if keys.is_empty() {
+            return Err("at least one ticket key is needed".into());
+        }
+        let mut out: Vec<TicketKey> = Vec::with_capacity(keys.len());
+        for (id, secret) in keys {
+            if secret.len() < MIN_SECRET_LEN {
+                return Err(format!(
+                    "the secret of ticket key {:?} must be at least {MIN_SECRET_LEN} bytes",
+                    id.as_str()
+                ));
+            }
+            if out.iter().any(|k| k.id == id) {
+                return Err(format!("ticket key id {:?} is listed twice", id.as_str()));
+            }
+            let mac = HmacSha256::new_from_slice(&secret).map_err(|e| e.to_string())?;
+            out.push(TicketKey { id, mac });
+        }
+        Ok(Self { keys: out })
+    }
+
+    /// One random key that lives as long as the process: tickets die with a restart and are
+    /// not accepted by other replicas.
+    pub fn ephemeral() -> Self {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the operating system's random source failed");
+        let id = TicketKeyId::new("ephemeral").expect("a valid id");
+        Self::new(vec![(id, secret.to_vec())]).expect("a valid key")
+    }
+
+    /// The id of the sealing key.
+    pub fn sealing_key_id(&self) -> &TicketKeyId {
+        &self.keys[0].id
+    }
+
+    fn tag(key: &TicketKey, payload_b64: &str) -> HmacSha256 {
+        let mut mac = key.mac.clone();
+        mac.update(MAC_LABEL);
+        mac.update(key.id.as_str().as_bytes());
+        mac.update(b".");
+        mac.update(payload_b64.as_bytes());
+        mac
+    }
+
+    /// The wire form of `ticket`, sealed with the first key.
+    pub fn seal(&self, ticket: &UploadTicket) -> String {
+        let payload = Payload {
+            p: ticket.principal.as_str().to_owned(),
+            pr: ticket.profile.clone(),
+            b: ticket.bucket.as_str().to_owned(),
+            k: ticket.key.as_str().to_owned(),
+            u: ticket.upload_id.as_str().to_owned(),
+            s: ticket.plan.size(),
+            ps: ticket.plan.part_size(),
+            ca: ticket.checksum_algorithm.map(|a| a.as_str().to_owned()),
+            no: ticket.no_overwrite,
+            exp: ticket.expires_at.timestamp(),
+        };
+        let json = serde_json::to_vec(&payload).expect("a payload always serializes");
+        let payload_b64 = URL_SAFE_NO_PAD.encode(json);
+        let key = &self.keys[0];
+        let tag = URL_SAFE_NO_PAD.encode(Self::tag(key, &payload_b64).finalize().into_bytes());
+        format!("{VERSION}.{}.{payload_b64}.{tag}", key.id.as_str())
+    }
+
+    /// Opens a ticket: checks its MAC in constant time, then its fields and its expiry.
+    pub fn open(&self, text: &str, now: DateTime<Utc>) -> Result<UploadTicket, TicketError> {
+        if text.len() > MAX_TICKET_LEN {
+            return Err(TicketError::Invalid);
+        }
+        let mut parts = text.split('.');
+        let (Some(VERSION), Some(kid), Some(payload_b64), Some(tag), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(TicketError::Invalid);
+        };
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id.as_str() == kid)
+            .ok_or(TicketError::Invalid)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| TicketError::Invalid)?;
+        Self::tag(key, payload_b64)
+            .verify_slice(&tag)
+            .map_err(|_| TicketError::Invalid)?;
+        let json = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| TicketError::Invalid)?;
+        let payload: Payload = serde_json::from_slice(&json).map_err(|_| TicketError::Invalid)?;
+        let ticket = Self::fields(payload).ok_or(TicketError::Invalid)?;
+        if now >= ticket.expires_at {
+            return Err(TicketError::Expired);
+        }
+        Ok(ticket)
+    }
+
+    /// The typed fields of a genuine payload (a payload this broker sealed always passes).
+    fn fields(p: Payload) -> Option<UploadTicket> {
+        Some(UploadTicket {
+            principal: NamespaceSegment::from_sealed(p.p)?,
+            profile: p.pr,
+            bucket: BucketName::new(p.b).ok()?,
+            key: ObjectKey::new(p.k).ok()?,
+            upload_id: UploadId::new(p.u).ok()?,
+            plan: PartPlan::new(p.s, Some(p.ps)).ok()?,
+            checksum_algorithm: p.ca.map(|a| a.parse()).transpose().ok()?,
+            no_overwrite: p.no,
+            expires_at: DateTime::from_timestamp(p.exp, 0)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn keys(ids: &[(&str, u8)]) -> TicketKeys {
+        TicketKeys::new(
+            ids.iter()
+                .map(|(id, fill)| (TicketKeyId::new(id).unwrap(), vec![*fill; 32]))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+    }
+
+    fn ticket() -> UploadTicket {
+        UploadTicket {
+            principal: NamespaceSegment::for_subject(None, "alice"),
+            profile: "default".into(),
+            bucket: BucketName::new("uploads").unwrap(),
+            key: ObjectKey::new("users/alice/1/a.bin").unwrap(),
+            upload_id: UploadId::new("2~abc").unwrap(),
+            plan: PartPlan::new(12 << 20, Some(5 << 20)).unwrap(),
+            checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+            no_overwrite: true,
+            expires_at: now() + chrono::Duration::hours(1),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let k = keys(&[("k1", 1)]);
+        let sealed = k.seal(&ticket());
+        assert!(sealed.starts_with("v1.k1."));
+        assert_eq!(k.open(&sealed, now()), Ok(ticket()));
+    }
+
+    #[test]
+    fn every_altered_byte_is_refused() {
+        let k = keys(&[("k1", 1)]);
+        let sealed = k.seal(&ticket());
+        for i in 0..sealed.len() {
+            let mut bytes = sealed.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let altered = String::from_utf8(bytes).unwrap();
+            if altered != sealed {
+                assert_eq!(k.open(&altered, now()), Err(TicketError::Invalid), "byte {i}");
+            }
+        }
+        assert_eq!(k.open("", now()), Err(TicketError::Invalid));
+        assert_eq!(
+            k.open(&format!("{sealed}.x"), now()),
+            Err(TicketError::Invalid)
+        );
+    }
+
+    #[test]
+    fn expires() {
+        let k = keys(&[("k1", 1)]);
+        let sealed = k.seal(&ticket());
+        assert_eq!(
+            k.open(&sealed, ticket().expires_at),
+            Err(TicketError::Expired)
+        );
+    }
+
+    #[test]
+    fn keys_rotate_with_two_active() {
+        let old = keys(&[("old", 1)]);
+        let rotated = keys(&[("new", 2), ("old", 1)]);
+        let only_new = keys(&[("new", 2)]);
+        let from_old = old.seal(&ticket());
+        assert!(rotated.open(&from_old, now()).is_ok());
+        assert_eq!(only_new.open(&from_old, now()), Err(TicketError::Invalid));
+        let from_rotated = rotated.seal(&ticket());
+        assert!(from_rotated.starts_with("v1.new."));
+        assert!(only_new.open(&from_rotated, now()).is_ok());
+        // Same id, other secret: refused.
+        assert_eq!(
+            keys(&[("old", 9)]).open(&from_old, now()),
+            Err(TicketError::Invalid)
+        );
+    }
+
+    #[test]
+    fn refuses_weak_or_duplicate_keys() {
+        let id = || TicketKeyId::new("a").unwrap();
+        assert!(TicketKeys::new(vec![(id(), vec![0; 31])]).is_err());
+        assert!(TicketKeys::new(vec![(id(), vec![0; 32]), (id(), vec![1; 32])]).is_err());
+        assert!(TicketKeys::new(vec![]).is_err());
+        assert!(TicketKeyId::new("a.b").is_err());
+        assert!(TicketKeyId::new("").is_err());
+    }
+
+    #[test]
+    fn debug_shows_ids_only() {
+        let text = format!("{:?}", keys(&[("k1", 0x41)]));
+        assert!(text.contains("k1") && !text.contains("AAAA") && !text.contains("65"));
+    }
+}
