@@ -738,7 +738,42 @@ fn downloads_choose_a_safe_disposition() {
     let err = ask("users/alice/x/a.html", None, Some("a\u{202E}lmth.exe")).unwrap_err();
     assert_eq!(err.code(), "invalid_filename");
     let d = ask("avatars/alice/avatar", None, Some("me.png")).unwrap();
-    assert_eq!(d.content_disposition, "inline; filename=\"me.png\"");
+    assert_eq!(
+        d.content_disposition,
+        "inline; filename=\"me.png\"; filename*=UTF-8''me.png"
+    );
+    // The avatars profile only stores raster images: inline, with the stored type.
+    assert_eq!(d.response_content_type, None);
+    let d = ask("avatars/alice/avatar", None, None).unwrap();
+    assert_eq!(d.disposition, Disposition::Inline);
+    assert_eq!(
+        d.content_disposition,
+        "inline; filename=\"avatar\"; filename*=UTF-8''avatar"
+    );
+    // Active content is an attachment of a neutral type, even where inline is the default.
+    let d = ask(
+        "avatars/alice/avatar",
+        Some(Disposition::Inline),
+        Some("me.svg"),
+    )
+    .unwrap();
+    assert_eq!(d.disposition, Disposition::Attachment);
+    assert_eq!(
+        d.content_disposition,
+        "attachment; filename=\"me.svg\"; filename*=UTF-8''me.svg"
+    );
+    assert_eq!(
+        d.response_content_type.as_deref(),
+        Some("application/octet-stream")
+    );
+    let d = ask("users/alice/x/a.html", None, Some("a.txt")).unwrap();
+    assert_eq!(
+        (d.disposition, d.response_content_type.as_deref()),
+        (Disposition::Attachment, Some("application/octet-stream"))
+    );
+    // Plain attachments keep the stored type.
+    let d = ask("users/alice/x/a.txt", None, None).unwrap();
+    assert_eq!(d.response_content_type, None);
 }
 
 // ---------------------------------------------------------------- properties

@@ -1,5 +1,6 @@
 //! `POST /v1/downloads`: a GET grant for a key the caller owns, served with a safe
-//! `Content-Disposition` (`attachment` by default).
+//! `Content-Disposition` (`attachment` by default, always for active content, which is also
+//! served as `application/octet-stream`).
 
 use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
@@ -34,6 +35,9 @@ pub struct DownloadGrant {
     pub url: String,
     /// The key.
     pub key: String,
+    /// How the browser will be told to treat the file: `attachment` for active content
+    /// (HTML, SVG, XML, JavaScript) even when `inline` was asked for.
+    pub disposition: Disposition,
     /// When the URL stops working.
     pub expires_at: DateTime<Utc>,
     /// The server's clock.
@@ -71,11 +75,15 @@ pub async fn create_download(
         "response-content-disposition",
         &decision.content_disposition,
     )?;
+    if let Some(content_type) = &decision.response_content_type {
+        get.query.insert("response-content-type", content_type)?;
+    }
     let presigned = state.signer.presign(&credentials, &get, now)?;
     Ok(grant_response(&DownloadGrant {
         method: "GET",
         url: presigned.url,
         key: decision.key.as_str().to_owned(),
+        disposition: decision.disposition,
         expires_at: presigned.expires_at,
         server_time: now,
     }))

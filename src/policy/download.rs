@@ -1,6 +1,27 @@
-//! The decision for one download: the caller must own the key.
+//! The decision for one download: the caller must own the key, and active content is never
+//! shown inline.
+//!
+//! The broker does not read the object (no HEAD request: a grant costs no S3 call), so it
+//! does not know the stored `Content-Type`. It decides from what it knows when it signs: the
+//! extensions of the key's last segment and of the display name, and the content types the
+//! profile lets clients upload (every upload grant binds its declared type, so an object
+//! uploaded through the profile has one of them):
+//!
+//! - a name with an active extension (`.html`, `.svg`, `.xml`, `.js`...): `attachment`, served
+//!   as `application/octet-stream`, whatever was asked;
+//! - `inline` (asked for, or the profile's default, and allowed) for a profile that cannot
+//!   store active content: `inline`, the stored type;
+//! - `inline` for a profile that could store active content (any `type/*`, or an active
+//!   type): `inline` only when the display name's extension is a known passive type, served
+//!   with that type (so an HTML file stored as `photo.png` is shown as a broken image, never
+//!   run); otherwise `attachment` as `application/octet-stream`;
+//! - `attachment`: `attachment`, the stored type (browsers save attachments, they do not
+//!   render them).
 
-use super::disposition::content_disposition;
+use super::disposition::{
+    NEUTRAL_CONTENT_TYPE, content_disposition, is_active_name, may_store_active_content,
+    passive_type_of_name,
+};
 use super::profile::require_scope;
 use super::upload::parse_key;
 use super::{Disposition, Filename, KeyOwnership, PolicyError, Profile};
@@ -11,7 +32,8 @@ use crate::domain::{BucketName, Expiry, ObjectKey, Principal, Scope};
 pub struct DownloadIntent {
     /// The full object key.
     pub key: String,
-    /// `attachment` or `inline`; the profile's default when absent.
+    /// `attachment` or `inline`; the profile's default when absent. Active content is served
+    /// as `attachment` even when `inline` is asked for.
     pub disposition: Option<Disposition>,
     /// The name the browser should save the file as; the key's last segment when absent.
     pub filename: Option<String>,
@@ -26,11 +48,16 @@ pub struct DownloadDecision {
     pub bucket: BucketName,
     /// The key, checked to lie in the caller's namespace.
     pub key: ObjectKey,
-    /// The chosen disposition.
+    /// The disposition the grant is served with (`attachment` for active content, whatever
+    /// was asked).
     pub disposition: Disposition,
     /// The value for the signed `response-content-disposition` query parameter: visible
-    /// ASCII, the file name quoted and RFC 8187-encoded.
+    /// ASCII, always with one quoted ASCII `filename` and one RFC 8187 `filename*`.
     pub content_disposition: String,
+    /// The value for the signed `response-content-type` query parameter, when the stored
+    /// type must not be trusted: `application/octet-stream` for active content, the passive
+    /// type of the name for inline downloads from profiles that could store active content.
+    pub response_content_type: Option<String>,
     /// The grant's lifetime: `min(requested or profile default, profile max, 7 days)`.
     pub expires: Expiry,
 }
@@ -51,34 +78,46 @@ impl Profile {
             KeyOwnership::Outside => return Err(PolicyError::NotOwner),
             KeyOwnership::Malformed(reason) => return Err(PolicyError::InvalidKey(reason)),
         }
-        let disposition = intent.disposition.unwrap_or(self.download_disposition);
-        if disposition == Disposition::Inline && !self.allow_inline {
+        let wanted = intent.disposition.unwrap_or(self.download_disposition);
+        if wanted == Disposition::Inline && !self.allow_inline {
             return Err(PolicyError::DispositionNotAllowed(format!(
                 "the profile {:?} serves downloads as attachments only",
                 self.name
             )));
         }
+        let last_segment = key.as_str().rsplit('/').next().unwrap_or_default();
         let filename = match &intent.filename {
-            Some(raw) => Some(Filename::parse(raw)?),
+            Some(raw) => Filename::parse(raw)?,
             // A last segment that is not a valid file name (e.g. longer than 255 bytes) is
-            // simply not suggested.
-            None => key
-                .as_str()
-                .rsplit('/')
-                .next()
-                .and_then(|s| Filename::parse(s).ok()),
+            // not suggested; the browser still gets a name, never an empty one.
+            None => Filename::parse(last_segment).unwrap_or_else(|_| fallback_filename()),
         };
-        let content_disposition = match &filename {
-            Some(name) => content_disposition(disposition, name),
-            None => disposition.as_str().to_owned(),
+        let active = is_active_name(last_segment) || is_active_name(filename.as_str());
+        let (disposition, response_content_type) = match wanted {
+            _ if active => (Disposition::Attachment, Some(NEUTRAL_CONTENT_TYPE)),
+            Disposition::Attachment => (Disposition::Attachment, None),
+            Disposition::Inline if !may_store_active_content(&self.content_types) => {
+                (Disposition::Inline, None)
+            }
+            Disposition::Inline => match passive_type_of_name(filename.as_str()) {
+                Some(passive) => (Disposition::Inline, Some(passive)),
+                None => (Disposition::Attachment, Some(NEUTRAL_CONTENT_TYPE)),
+            },
         };
+        let content_disposition = content_disposition(disposition, &filename);
         Ok(DownloadDecision {
             profile: self.name.clone(),
             bucket: self.bucket.clone(),
             key,
             disposition,
             content_disposition,
+            response_content_type: response_content_type.map(str::to_owned),
             expires: self.grant_expiry(requested_expiry),
         })
     }
+}
+
+/// The name suggested when the key's last segment is not a valid file name.
+fn fallback_filename() -> Filename {
+    Filename::parse("download").expect("a valid file name")
 }

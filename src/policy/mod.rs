@@ -34,7 +34,10 @@ mod upload;
 
 pub use client_path::{ClientPath, MAX_PATH_BYTES};
 pub use content_types::{ContentTypePattern, ContentTypes};
-pub use disposition::{Disposition, content_disposition};
+pub use disposition::{
+    Disposition, NEUTRAL_CONTENT_TYPE, content_disposition, is_active_content_type, is_active_name,
+    passive_type_of_name,
+};
 pub use download::{DownloadDecision, DownloadIntent};
 pub use encryption::ServerSideEncryption;
 pub use error::PolicyError;

@@ -210,6 +210,21 @@ async fn download_disposition_is_safe(t: Ctx) {
             "{request}"
         );
     }
+    // Active content: an attachment whose type S3 replaces by a neutral one (signed).
+    let reply = download(json!({ "key": key, "filename": "page.html" }))
+        .await
+        .grant("download as page.html")
+        .get()
+        .await;
+    reply.assert_ok("GET as page.html");
+    assert_eq!(
+        reply.header("content-disposition"),
+        Some("attachment; filename=\"page.html\"; filename*=UTF-8''page.html")
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/octet-stream")
+    );
     for (request, code) in [
         (
             json!({ "key": key, "disposition": "inline" }),
