@@ -1,0 +1,268 @@
+//! What the headless-browser tests (tests/browser.rs, tests/uppy.rs) share: chromedriver and
+//! Debian's Chromium on 127.0.0.1, polling with a deadline, and direct reads of the embedded
+//! store of `s3-broker dev`.
+
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use s3_broker::dev::DEV_BUCKET;
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const INSTALL_HINT: &str = "install them with `scripts/testbed/install.sh chromium` \
+     (apt-get install chromium chromium-driver)";
+/// One wait for the page or the store.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+pub type R<T> = Result<T, String>;
+
+/// Adds what was being done to an error.
+pub trait Context<T> {
+    fn ctx(self, what: &str) -> R<T>;
+}
+
+impl<T, E: std::fmt::Display> Context<T> for Result<T, E> {
+    fn ctx(self, what: &str) -> R<T> {
+        self.map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+/// Polls `probe` until it yields a value, failing after [`WAIT`] with the last observation.
+pub async fn eventually<T>(
+    what: &str,
+    mut probe: impl AsyncFnMut() -> R<Result<T, String>>,
+) -> R<T> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match probe().await? {
+            Ok(value) => return Ok(value),
+            Err(last) if Instant::now() >= deadline => {
+                return Err(format!("timed out waiting for {what}; last seen: {last}"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Finds `name` on `PATH`.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// A chromedriver on 127.0.0.1, in its own process group with the browsers it starts; the
+/// whole group is killed when this is dropped.
+pub struct ChromeDriver {
+    child: Child,
+    url: String,
+    /// chromedriver's log file.
+    pub log: PathBuf,
+}
+
+impl ChromeDriver {
+    pub async fn start(binary: &Path, dir: &Path) -> R<Self> {
+        let log = dir.join("chromedriver.log");
+        let mut last_error = String::new();
+        // A free port can be taken between the probe and chromedriver's bind: retry.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .ctx("finding a free port")?
+                .port();
+            let child = Command::new(binary)
+                .arg(format!("--port={port}"))
+                .arg(format!("--log-path={}", log.display()))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .ctx(&format!("starting {}", binary.display()))?;
+            let mut driver = Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                log: log.clone(),
+            };
+            let ready = eventually("chromedriver to listen", async || {
+                if let Ok(Some(status)) = driver.child.try_wait() {
+                    return Err(format!("chromedriver exited with {status}"));
+                }
+                Ok(tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string()))
+            })
+            .await;
+            match ready {
+                Ok(()) => return Ok(driver),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(format!("{last_error}\n{}", tail(&log)))
+    }
+
+    /// A new browser session: headless Chromium with a fresh profile in `profile`, with
+    /// JavaScript allowed or blocked for every site, keeping the browser's log.
+    pub async fn session(&self, profile: &Path, javascript: bool) -> R<Client> {
+        std::fs::create_dir_all(profile).ctx("creating the browser profile")?;
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-quic",
+                "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        });
+        if !javascript {
+            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let capabilities = match json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": options,
+            // Keeps the browser's own log (CORS refusals, failed loads) for chromedriver's se/log.
+            "goog:loggingPrefs": { "browser": "ALL" },
+        }) {
+            Value::Object(map) => map,
+            _ => unreachable!("a JSON object literal"),
+        };
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .map_err(|e| {
+                format!(
+                    "starting Chromium through chromedriver: {e}\n{}",
+                    tail(&self.log)
+                )
+            })
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // The group holds chromedriver and every Chromium process it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The end of chromedriver's log, for failure messages.
+pub fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(30);
+    format!(
+        "last lines of {}:\n{}",
+        log.display(),
+        lines[start..].join("\n")
+    )
+}
+
+/// Reads the embedded store directly, with the keys of the generated dev configuration.
+pub struct Store {
+    client: aws_sdk_s3::Client,
+}
+
+impl Store {
+    pub fn new(endpoint: &str, config_path: &Path) -> R<Self> {
+        let text = std::fs::read_to_string(config_path).ctx("reading the dev config")?;
+        let config: toml::Table = text.parse().ctx("parsing the dev config")?;
+        let key = |name: &str| -> R<String> {
+            config["s3"]["credentials"][name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no s3.credentials.{name} in the dev config"))
+        };
+        let credentials = aws_sdk_s3::config::Credentials::new(
+            key("access_key_id")?,
+            key("secret_access_key")?,
+            None,
+            None,
+            "s3-broker-dev",
+        );
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .force_path_style(true)
+            .build();
+        Ok(Self {
+            client: aws_sdk_s3::Client::from_conf(config),
+        })
+    }
+
+    /// Every key of the dev bucket.
+    pub async fn keys(&self) -> R<Vec<String>> {
+        let listed = self
+            .client
+            .list_objects_v2()
+            .bucket(DEV_BUCKET)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "listing the store: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        Ok(listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect())
+    }
+
+    /// The object's bytes and content type.
+    pub async fn get(&self, key: &str) -> R<(Vec<u8>, Option<String>)> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(DEV_BUCKET)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "reading {key}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        let content_type = object.content_type().map(str::to_owned);
+        let bytes = object.body.collect().await.ctx("reading the body")?;
+        Ok((bytes.into_bytes().to_vec(), content_type))
+    }
+}
+
+/// Runs `part` in a new session and always ends the session (and so its browser).
+pub async fn in_session<T>(
+    driver: &ChromeDriver,
+    profile: &Path,
+    javascript: bool,
+    part: impl AsyncFnOnce(&Client) -> R<T>,
+) -> R<T> {
+    let browser = driver.session(profile, javascript).await?;
+    let outcome = part(&browser).await;
+    let closed = browser.close().await.ctx("closing the browser");
+    let value = outcome?;
+    closed?;
+    Ok(value)
+}
