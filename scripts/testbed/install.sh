@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the real S3 servers the end-to-end tests run against, and the browser of
-# tests/browser.rs, when they are missing.
-# usage: install.sh [all|s3s-fs|ceph|chromium]      (default: all; usable from CI)
+# Installs the real S3 servers the end-to-end tests run against, the browser of
+# tests/browser.rs and tests/uppy.rs, and the Uppy bundles of tests/uppy.rs, when they are
+# missing.
+# usage: install.sh [all|s3s-fs|ceph|chromium|uppy]      (default: all; usable from CI)
 #   s3s-fs    cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
 #   ceph      apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
 #   chromium  apt-get install chromium chromium-driver (needs root or sudo)
+#   uppy      tests/uppy/build.sh: npm ci of the pinned Uppy 5 and 6 projects, esbuild bundles
+#             in target/uppy/ (needs node and npm; rebuilt every time, a few seconds)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "$0")/common.sh"
@@ -55,10 +58,18 @@ install_chromium() {
   log "installed chromium in $(( $(now_ms) - t0 )) ms"
 }
 
+# The pinned Uppy 5 and Uppy 6 bundles of tests/uppy.rs (fast once npm's cache is warm).
+install_uppy() {
+  local t0; t0=$(now_ms)
+  bash "$REPO_ROOT/tests/uppy/build.sh" >&2
+  log "built the Uppy bundles in $(( $(now_ms) - t0 )) ms"
+}
+
 case "$WHAT" in
-  all) install_s3s_fs; install_ceph; install_chromium ;;
+  all) install_s3s_fs; install_ceph; install_chromium; install_uppy ;;
   s3s-fs) install_s3s_fs ;;
   ceph) install_ceph ;;
   chromium) install_chromium ;;
-  *) die "usage: install.sh [all|s3s-fs|ceph|chromium]" ;;
+  uppy) install_uppy ;;
+  *) die "usage: install.sh [all|s3s-fs|ceph|chromium|uppy]" ;;
 esac
