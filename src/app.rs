@@ -6,6 +6,7 @@ use crate::config::{CredentialsSetting, Settings};
 use crate::credentials::CredentialSource;
 use crate::domain::AddressingStyle;
 use crate::http::{AppState, configure, not_found, problem_errors};
+use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
@@ -181,11 +182,24 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         },
         credentials.sdk_provider(),
     );
+    let tickets = match &settings.multipart.ticket_keys {
+        Some(keys) => keys.clone(),
+        None => {
+            tracing::warn!(
+                "no [multipart] ticket_keys configured: using a random key, so multipart uploads \
+                 cannot be continued after a restart or on another replica"
+            );
+            std::sync::Arc::new(TicketKeys::ephemeral())
+        }
+    };
     Ok(AppState {
         signer,
         credentials,
         s3,
         authenticator,
         profiles,
+        tickets,
+        ticket_ttl: chrono::Duration::from_std(settings.multipart.ticket_ttl)
+            .unwrap_or_else(|_| chrono::Duration::days(1)),
     })
 }

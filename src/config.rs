@@ -6,11 +6,13 @@ use crate::auth::AuthConfig;
 use crate::domain::{
     AccessKeyId, BucketName, Credentials, Endpoint, Region, SecretAccessKey, SessionToken,
 };
+use crate::multipart::{MIN_SECRET_LEN, TicketKeyId, TicketKeys};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The prefix of environment overrides: `S3_BROKER__S3__REGION=eu-west-3` sets `s3.region`.
@@ -49,6 +51,39 @@ struct RawConfig {
     auth: AuthConfig,
     #[serde(default)]
     policies: RawPolicies,
+    #[serde(default)]
+    multipart: RawMultipart,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMultipart {
+    ticket_ttl_secs: u64,
+    ticket_keys: Vec<RawTicketKey>,
+}
+
+impl Default for RawMultipart {
+    fn default() -> Self {
+        Self {
+            ticket_ttl_secs: 86_400,
+            ticket_keys: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTicketKey {
+    id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for RawTicketKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawTicketKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +210,17 @@ pub struct Settings {
     pub policies_dir: PathBuf,
     /// Profile used when a request names none.
     pub default_profile: String,
+    /// Multipart uploads.
+    pub multipart: MultipartSection,
+}
+
+/// `[multipart]`: how upload tickets are sealed and how long they live.
+#[derive(Debug, Clone)]
+pub struct MultipartSection {
+    /// The configured ticket keys (the first seals); `None`: one random key per process.
+    pub ticket_keys: Option<Arc<TicketKeys>>,
+    /// How long a ticket (and so the upload) can be continued.
+    pub ticket_ttl: Duration,
 }
 
 impl Settings {
@@ -277,7 +323,9 @@ impl Settings {
         if !(1..=120).contains(&raw.s3.operation_timeout_secs) {
             return Err(invalid("s3.operation_timeout_secs", "between 1 and 120"));
         }
+        let multipart = validate_multipart(raw.multipart)?;
         Ok(Self {
+            multipart,
             bind,
             cors_origins: raw.server.cors_origins,
             workers: raw.server.workers,
@@ -300,6 +348,40 @@ impl Settings {
             default_profile: raw.policies.default_profile,
         })
     }
+}
+
+fn validate_multipart(raw: RawMultipart) -> Result<MultipartSection, ConfigError> {
+    if !(60..=604_800).contains(&raw.ticket_ttl_secs) {
+        return Err(invalid(
+            "multipart.ticket_ttl_secs",
+            "between 60 and 604800 (7 days)",
+        ));
+    }
+    let ticket_keys = if raw.ticket_keys.is_empty() {
+        None
+    } else {
+        let mut keys = Vec::with_capacity(raw.ticket_keys.len());
+        for (i, key) in raw.ticket_keys.into_iter().enumerate() {
+            let id = TicketKeyId::new(&key.id)
+                .map_err(|e| invalid(&format!("multipart.ticket_keys[{i}].id"), e))?;
+            if key.secret.len() < MIN_SECRET_LEN {
+                return Err(invalid(
+                    &format!("multipart.ticket_keys[{i}].secret"),
+                    format!(
+                        "must be at least {MIN_SECRET_LEN} bytes (e.g. `openssl rand -base64 48`)"
+                    ),
+                ));
+            }
+            keys.push((id, key.secret.into_bytes()));
+        }
+        Some(Arc::new(
+            TicketKeys::new(keys).map_err(|e| invalid("multipart.ticket_keys", e))?,
+        ))
+    };
+    Ok(MultipartSection {
+        ticket_keys,
+        ticket_ttl: Duration::from_secs(raw.ticket_ttl_secs),
+    })
 }
 
 #[cfg(test)]

@@ -9,12 +9,20 @@ use actix_web::web;
 /// JSON bodies are small: a grant request is a few hundred bytes.
 pub const MAX_JSON_BODY: usize = 16 * 1024;
 
+/// Bodies that list up to 10,000 parts (part signing, complete): at most 2 MiB.
+pub const MAX_PARTS_JSON_BODY: usize = 2 * 1024 * 1024;
+
 /// JSON bodies: at most 16 KiB, `application/json` required, errors as problem+json.
 pub fn json_config() -> web::JsonConfig {
+    json_config_limited(MAX_JSON_BODY)
+}
+
+/// As [`json_config`], with another size limit.
+pub fn json_config_limited(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(MAX_JSON_BODY)
+        .limit(limit)
         .content_type_required(true)
-        .error_handler(|err, _req| json_error(err).into())
+        .error_handler(move |err, _req| json_error(err, limit).into())
 }
 
 /// Query strings: errors as problem+json.
@@ -23,13 +31,13 @@ pub fn query_config() -> web::QueryConfig {
 }
 
 /// Maps a JSON extraction failure to its problem.
-pub fn json_error(err: JsonPayloadError) -> ApiError {
+pub fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     match err {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
-                format!("JSON bodies are limited to {MAX_JSON_BODY} bytes"),
+                format!("this JSON body is limited to {limit} bytes"),
             )
         }
         JsonPayloadError::ContentType => ApiError::new(

@@ -65,13 +65,36 @@ impl From<S3Error> for ApiError {
         match err {
             S3Error::Unavailable(_) => ApiError::unavailable(
                 "s3_unavailable",
-                "S3 did not answer in time; retry later",
+                "S3 did not answer in time or failed; retry later",
                 5,
             ),
             S3Error::Refused(_) => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "s3_refused",
                 "S3 refused the broker's request (check the bucket and the broker's permissions)",
+            ),
+            S3Error::NoSuchUpload => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_such_upload",
+                "S3 has no such multipart upload: it was completed, aborted or never created",
+            ),
+            S3Error::PreconditionFailed => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "object_exists",
+                "an object with this key already exists and the profile forbids overwriting it",
+            ),
+            S3Error::Conflict => ApiError::new(
+                StatusCode::CONFLICT,
+                "write_conflict",
+                "another write to this key is in progress; retry",
+            ),
+            S3Error::PartsRejected(code) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "parts_rejected",
+                format!(
+                    "S3 refused the parts ({code}): check every part's number and ETag, and that \
+                     all parts but the last are at least 5 MiB"
+                ),
             ),
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::auth::Authenticator;
 use crate::credentials::CredentialSource;
+use crate::multipart::TicketKeys;
 use crate::policy::ProfileRegistry;
 use crate::s3::S3Client;
 use crate::sigv4::Signer;
@@ -19,4 +20,8 @@ pub struct AppState {
     pub authenticator: Authenticator,
     /// Upload profiles.
     pub profiles: ProfileRegistry,
+    /// Seal and open multipart upload tickets.
+    pub tickets: std::sync::Arc<TicketKeys>,
+    /// How long a multipart upload ticket lives.
+    pub ticket_ttl: chrono::Duration,
 }

@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn default_part_size_grows_to_stay_within_10000_parts() {
-        assert_eq!(PartPlan::new(1, None).unwrap().part_size(), DEFAULT_PART_SIZE);
+        assert_eq!(
+            PartPlan::new(1, None).unwrap().part_size(),
+            DEFAULT_PART_SIZE
+        );
         let huge = PartPlan::new(MAX_OBJECT_SIZE, None).unwrap();
         assert!(huge.part_count() <= MAX_PARTS);
         assert_eq!(huge.part_size() % MIB, 0);
@@ -167,7 +170,7 @@ mod tests {
                 prop_assert!(plan.part_count() <= MAX_PARTS);
                 prop_assert_eq!(lengths.iter().sum::<u64>(), size);
                 let (last, rest) = lengths.split_last().unwrap();
-                prop_assert!(rest.iter().all(|&l| l == plan.part_size() && l >= MIN_PART_SIZE && l <= MAX_PART_SIZE));
+                prop_assert!(rest.iter().all(|&l| l == plan.part_size() && (MIN_PART_SIZE..=MAX_PART_SIZE).contains(&l)));
                 prop_assert!(*last <= plan.part_size());
             } else {
                 prop_assert!(custom.is_some());

@@ -288,7 +288,11 @@ mod tests {
             bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
             let altered = String::from_utf8(bytes).unwrap();
             if altered != sealed {
-                assert_eq!(k.open(&altered, now()), Err(TicketError::Invalid), "byte {i}");
+                assert_eq!(
+                    k.open(&altered, now()),
+                    Err(TicketError::Invalid),
+                    "byte {i}"
+                );
             }
         }
         assert_eq!(k.open("", now()), Err(TicketError::Invalid));

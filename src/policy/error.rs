@@ -79,6 +79,12 @@ pub enum PolicyError {
     /// The requested `Content-Disposition` is not allowed (400 `disposition_not_allowed`).
     #[error("{0}")]
     DispositionNotAllowed(String),
+    /// A single PUT or POST cannot carry this size (400 `multipart_required`).
+    #[error("{0} bytes is more than a single upload may carry (5 GiB); use POST /v1/multipart")]
+    MultipartRequired(u64),
+    /// The part size or the part count is outside S3's limits (400 `invalid_part_size`).
+    #[error("{0}")]
+    InvalidPartPlan(String),
     /// The key or prefix lies outside every namespace of the caller (403 `not_owner`).
     #[error("the key is not in your namespace")]
     NotOwner,
@@ -105,6 +111,8 @@ impl PolicyError {
             Self::InvalidKey(_) => "invalid_key",
             Self::InvalidPrefix(_) => "invalid_prefix",
             Self::DispositionNotAllowed(_) => "disposition_not_allowed",
+            Self::MultipartRequired(_) => "multipart_required",
+            Self::InvalidPartPlan(_) => "invalid_part_size",
             Self::NotOwner => "not_owner",
         }
     }

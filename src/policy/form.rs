@@ -134,7 +134,7 @@ impl Profile {
             bucket: self.bucket.clone(),
             key,
             content_type,
-            size: self.size,
+            size: self.single_upload_size(),
             expires: self.grant_expiry(requested_expiry),
             metadata,
             server_side_encryption: self.server_side_encryption.clone(),

@@ -8,6 +8,7 @@ use super::{
     UploadMethod,
 };
 use crate::domain::{BucketName, Expiry, Principal, Scope};
+use crate::multipart::MAX_OBJECT_SIZE;
 use std::collections::BTreeSet;
 
 /// `max_expiry_secs` when a profile does not set it: one hour.
@@ -39,6 +40,7 @@ pub struct Profile {
     pub(crate) require_checksum: bool,
     pub(crate) download_disposition: Disposition,
     pub(crate) allow_inline: bool,
+    pub(crate) multipart: bool,
 }
 
 /// Checks a profile name: 1 to 64 of lowercase letters, digits, `-` and `_`, starting with a
@@ -73,13 +75,22 @@ fn expiry(key: &str, secs: u64) -> Result<Expiry, ProfileError> {
         .map_err(|_| ProfileError::at(key, format!("{secs} is not between 1 and 604800 (7 days)")))
 }
 
-fn parse_size_range(spec: &ProfileSpec) -> Result<SizeRange, ProfileError> {
+fn parse_size_range(spec: &ProfileSpec, multipart: bool) -> Result<SizeRange, ProfileError> {
     let min = spec.min_size.map_or(0, |s| s.0);
     let max = spec.max_size.0;
-    if max > MAX_SINGLE_UPLOAD_BYTES {
+    if !multipart && max > MAX_SINGLE_UPLOAD_BYTES {
         return Err(ProfileError::at(
             "max_size",
-            format!("{max} bytes is more than a single upload may carry (5 GiB)"),
+            format!(
+                "{max} bytes is more than a single upload may carry (5 GiB); larger files \
+                 need multipart = true"
+            ),
+        ));
+    }
+    if max > MAX_OBJECT_SIZE {
+        return Err(ProfileError::at(
+            "max_size",
+            format!("{max} bytes is more than an S3 object may hold (5 TiB)"),
         ));
     }
     if min > max {
@@ -160,7 +171,8 @@ impl Profile {
             .map_err(|e| ProfileError::at("content_types", e))?;
         let content_types = ContentTypes::new(patterns)
             .ok_or_else(|| ProfileError::at("content_types", "must list at least one type"))?;
-        let size = parse_size_range(&spec)?;
+        let multipart = spec.multipart.unwrap_or(true);
+        let size = parse_size_range(&spec, multipart)?;
         let max_expiry = expiry(
             "max_expiry_secs",
             spec.max_expiry_secs.unwrap_or(DEFAULT_MAX_EXPIRY_SECS),
@@ -236,7 +248,21 @@ impl Profile {
                 .allow_inline
                 .unwrap_or(download_disposition == Disposition::Inline),
             download_disposition,
+            multipart,
         })
+    }
+
+    /// Whether multipart uploads (and the Uppy routes that use them) are allowed.
+    pub fn allows_multipart(&self) -> bool {
+        self.multipart
+    }
+
+    /// The size range of a single PUT or POST: the profile's, capped at 5 GiB.
+    pub fn single_upload_size(&self) -> SizeRange {
+        SizeRange {
+            min: self.size.min,
+            max: self.size.max.min(MAX_SINGLE_UPLOAD_BYTES),
+        }
     }
 
     /// The profile's name.
@@ -428,11 +454,21 @@ mod tests {
     }
 
     #[test]
-    fn sizes_fit_a_single_upload() {
-        let text = MINIMAL.replace("\"1 MiB\"", "\"6 GiB\"");
-        assert_eq!(load(&text).unwrap_err().key.as_deref(), Some("max_size"));
-        let text = MINIMAL.replace("\"1 MiB\"", "\"5 GiB\"");
-        assert!(load(&text).is_ok());
+    fn sizes_fit_a_single_upload_or_multipart() {
+        let size = |s: &str| MINIMAL.replace("\"1 MiB\"", s);
+        let single_only = |s: &str| format!("{}\nmultipart = false", size(s));
+        assert_eq!(
+            load(&single_only("\"6 GiB\"")).unwrap_err().key.as_deref(),
+            Some("max_size")
+        );
+        assert!(load(&single_only("\"5 GiB\"")).is_ok());
+        let big = load(&size("\"6 GiB\"")).unwrap();
+        assert!(big.allows_multipart());
+        assert_eq!(big.single_upload_size().max, MAX_SINGLE_UPLOAD_BYTES);
+        assert_eq!(
+            load(&size("\"6000 GiB\"")).unwrap_err().key.as_deref(),
+            Some("max_size")
+        );
     }
 
     #[test]

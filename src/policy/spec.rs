@@ -28,4 +28,5 @@ pub(crate) struct ProfileSpec {
     pub require_checksum: bool,
     pub download_disposition: Option<Disposition>,
     pub allow_inline: Option<bool>,
+    pub multipart: Option<bool>,
 }

@@ -4,8 +4,8 @@ use super::metadata::check_metadata;
 use super::profile::require_scope;
 use super::template::RenderInput;
 use super::{
-    ClientPath, Filename, KeyOwnership, MetadataKey, PolicyError, Profile, ServerSideEncryption,
-    UploadMethod,
+    ClientPath, Filename, KeyOwnership, MAX_SINGLE_UPLOAD_BYTES, MetadataKey, PolicyError, Profile,
+    ServerSideEncryption, UploadMethod,
 };
 use crate::domain::{
     BucketName, Checksum, ChecksumAlgorithm, ContentType, DomainError, Expiry, ObjectKey,
@@ -184,6 +184,9 @@ impl Profile {
                 min: self.size.min,
                 max: self.size.max,
             });
+        }
+        if intent.size > MAX_SINGLE_UPLOAD_BYTES {
+            return Err(PolicyError::MultipartRequired(intent.size));
         }
         let checksum =
             match &intent.checksum_sha256 {

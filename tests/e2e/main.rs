@@ -67,3 +67,4 @@ mod service_cheats;
 mod service_credentials;
 mod service_errors;
 mod service_flows;
+mod service_multipart;

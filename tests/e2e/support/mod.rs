@@ -5,6 +5,7 @@ pub mod bed;
 pub mod broker;
 pub mod ctx;
 pub mod http;
+pub mod multipart;
 pub mod ports;
 pub mod script;
 pub mod tamper;

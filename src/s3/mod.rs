@@ -1,5 +1,9 @@
 //! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
-//! objects now; multipart create/complete/abort/list later). Every call has a bounded timeout.
+//! objects; multipart create, list, complete and abort). Every call has a bounded timeout.
+
+mod multipart;
+
+pub use multipart::{CompletedObject, ListedPart, NewUpload, PartToComplete, UploadRef};
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use aws_config::timeout::TimeoutConfig;
@@ -18,6 +22,19 @@ pub enum S3Error {
     /// S3 refused the request (bucket missing, access denied...): a configuration problem.
     #[error("S3 refused the request: {0}")]
     Refused(String),
+    /// The multipart upload does not exist (completed, aborted or never created).
+    #[error("no such multipart upload")]
+    NoSuchUpload,
+    /// A conditional write failed: the object exists (`If-None-Match: *`, 412).
+    #[error("the object already exists")]
+    PreconditionFailed,
+    /// A concurrent conditional write to the same key is in progress (409).
+    #[error("a conflicting write to the same key is in progress")]
+    Conflict,
+    /// S3 refused the parts of a complete request (code such as `InvalidPart`,
+    /// `InvalidPartOrder`, `EntityTooSmall`, `BadDigest`).
+    #[error("S3 refused the parts: {0}")]
+    PartsRejected(String),
 }
 
 /// One object in a listing.
@@ -58,7 +75,7 @@ pub struct S3Settings {
 /// An aws-sdk-s3 client configured from [`S3Settings`].
 #[derive(Debug, Clone)]
 pub struct S3Client {
-    client: aws_sdk_s3::Client,
+    pub(crate) client: aws_sdk_s3::Client,
 }
 
 impl S3Client {
@@ -71,6 +88,14 @@ impl S3Client {
             ))
             .credentials_provider(credentials)
             .force_path_style(settings.path_style || settings.endpoint.host_is_ip())
+            // Checksums only where S3 requires them: the broker's calls carry no object bytes,
+            // and S3-compatible stores differ in the checksum headers they accept.
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
@@ -141,10 +166,11 @@ impl S3Client {
     }
 }
 
-/// Timeouts, connection failures and 5xx are "unavailable"; other service errors are refusals.
-fn classify<E>(err: aws_sdk_s3::error::SdkError<E, HttpResponse>) -> S3Error
+/// Timeouts, connection failures and 5xx are "unavailable"; the multipart outcomes a client
+/// caused get their own variants; other service errors are refusals.
+pub(crate) fn classify<E>(err: aws_sdk_s3::error::SdkError<E, HttpResponse>) -> S3Error
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + Send + Sync + 'static,
 {
     use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
     let message = DisplayErrorContext(&err).to_string();
@@ -152,8 +178,23 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             S3Error::Unavailable(message)
         }
-        SdkError::ServiceError(service) if service.raw().status().is_server_error() => {
-            S3Error::Unavailable(message)
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status();
+            match (status.as_u16(), service.err().code()) {
+                (_, Some("NoSuchUpload")) => S3Error::NoSuchUpload,
+                (404, code) if code != Some("NoSuchBucket") => S3Error::NoSuchUpload,
+                (412, _) | (_, Some("PreconditionFailed")) => S3Error::PreconditionFailed,
+                (409, _) | (_, Some("ConditionalRequestConflict")) => S3Error::Conflict,
+                (
+                    _,
+                    Some(
+                        code @ ("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" | "BadDigest"
+                        | "InvalidDigest"),
+                    ),
+                ) => S3Error::PartsRejected(code.to_owned()),
+                _ if status.is_server_error() => S3Error::Unavailable(message),
+                _ => S3Error::Refused(message),
+            }
         }
         _ => S3Error::Refused(message),
     }

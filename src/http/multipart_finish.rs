@@ -1,0 +1,243 @@
+//! `POST /v1/multipart/complete` and `POST /v1/multipart/abort`: the broker finishes the
+//! upload in S3 itself, after checking the parts list against the plan in the ticket.
+
+use super::grant::signing_now;
+use super::multipart_ticket::open_ticket;
+use super::{ApiError, AppState, Caller};
+use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
+use crate::s3::PartToComplete;
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+/// One uploaded part, as the client saw it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartReceipt {
+    /// The part number.
+    pub part_number: u64,
+    /// The `ETag` the part's upload returned (quoted or not).
+    pub etag: String,
+    /// The part's checksum, for uploads with a checksum algorithm.
+    pub checksum: Option<String>,
+}
+
+/// The body of a complete request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// The ticket from `POST /v1/multipart`.
+    pub upload: String,
+    /// Every part of the plan, in order.
+    pub parts: Vec<PartReceipt>,
+}
+
+/// The body of an abort request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbortRequest {
+    /// The ticket from `POST /v1/multipart`.
+    pub upload: String,
+}
+
+/// The completed object.
+#[derive(Debug, Serialize)]
+pub struct Completed {
+    /// The object key.
+    pub key: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The object's ETag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The object's size.
+    pub size: u64,
+}
+
+fn mismatch(detail: String) -> ApiError {
+    ApiError::bad_request("parts_mismatch", detail)
+}
+
+/// An ETag in the quoted form S3 returns: accepts `"abc"` and `abc` (Uppy 6 strips quotes);
+/// refuses empty, overlong or control-character values.
+pub fn quoted_etag(etag: &str) -> Option<String> {
+    let bare = etag
+        .strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .unwrap_or(etag);
+    let ok =
+        !bare.is_empty() && bare.len() <= 1024 && bare.chars().all(|c| !c.is_control() && c != '"');
+    ok.then(|| format!("\"{bare}\""))
+}
+
+/// Checks that `parts` are exactly the plan's parts 1..=`count`, in order, each with an ETag
+/// (and a checksum when the upload has an algorithm).
+pub fn checked_parts(
+    parts: Vec<PartReceipt>,
+    count: u64,
+    algorithm: Option<ChecksumAlgorithm>,
+) -> Result<Vec<PartToComplete>, ApiError> {
+    if let Some(pair) = parts
+        .windows(2)
+        .find(|pair| pair[0].part_number >= pair[1].part_number)
+    {
+        return Err(mismatch(format!(
+            "parts must be listed once each, in ascending order; part {} follows part {}",
+            pair[1].part_number, pair[0].part_number
+        )));
+    }
+    if let Some(extra) = parts
+        .iter()
+        .find(|p| p.part_number > count || p.part_number == 0)
+    {
+        return Err(mismatch(format!(
+            "part {} is not in the plan (parts 1 to {count})",
+            extra.part_number
+        )));
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for (expected, part) in (1u64..).zip(parts) {
+        if part.part_number != expected {
+            return Err(mismatch(format!(
+                "part {expected} is missing (the plan has {count} parts)"
+            )));
+        }
+        let etag = quoted_etag(&part.etag)
+            .ok_or_else(|| mismatch(format!("part {expected} has an invalid etag")))?;
+        let checksum = match (algorithm, part.checksum) {
+            (Some(algorithm), Some(value)) => Some(
+                Checksum::new(algorithm, &value)
+                    .map_err(|e| mismatch(format!("part {expected}: {e}")))?
+                    .value()
+                    .to_owned(),
+            ),
+            (Some(_), None) => {
+                return Err(mismatch(format!(
+                    "part {expected} needs its checksum: the upload has a checksum algorithm"
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(mismatch(format!(
+                    "part {expected} has a checksum, but the upload has no checksum algorithm"
+                )));
+            }
+            (None, None) => None,
+        };
+        out.push(PartToComplete {
+            part_number: PartNumber::new(expected).map_err(|_| ApiError::internal())?,
+            etag,
+            checksum,
+        });
+    }
+    if (out.len() as u64) < count {
+        return Err(mismatch(format!(
+            "part {} is missing (the plan has {count} parts)",
+            out.len() + 1
+        )));
+    }
+    Ok(out)
+}
+
+/// The handler of `POST /v1/multipart/complete`. With no-overwrite profiles S3 gets
+/// `If-None-Match: *` and refuses (412 `object_exists`) to replace an existing object.
+pub async fn complete_multipart(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Json<CompleteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_inner();
+    let open = open_ticket(&state, &principal, &request.upload, signing_now())?;
+    let ticket = &open.ticket;
+    let parts = checked_parts(
+        request.parts,
+        ticket.plan.part_count(),
+        ticket.checksum_algorithm,
+    )?;
+    let object = state
+        .s3
+        .complete_multipart(
+            open.upload(),
+            &parts,
+            ticket.checksum_algorithm,
+            ticket.no_overwrite,
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(Completed {
+            key: ticket.key.as_str().to_owned(),
+            bucket: ticket.bucket.as_str().to_owned(),
+            etag: object.etag,
+            size: ticket.plan.size(),
+        }))
+}
+
+/// The handler of `POST /v1/multipart/abort`: S3 drops every part; 204.
+pub async fn abort_multipart(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Json<AbortRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let open = open_ticket(&state, &principal, &body.upload, signing_now())?;
+    state.s3.abort_multipart(open.upload()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(n: u64) -> PartReceipt {
+        PartReceipt {
+            part_number: n,
+            etag: format!("etag{n}"),
+            checksum: None,
+        }
+    }
+
+    fn detail(parts: &[u64], count: u64) -> String {
+        let err =
+            checked_parts(parts.iter().map(|&n| receipt(n)).collect(), count, None).unwrap_err();
+        assert_eq!(err.code(), "parts_mismatch");
+        err.detail().to_owned()
+    }
+
+    #[test]
+    fn accepts_exactly_the_plan() {
+        let parts = checked_parts(vec![receipt(1), receipt(2)], 2, None).unwrap();
+        assert_eq!(parts[1].etag, "\"etag2\"");
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        assert!(detail(&[1, 3], 3).contains("part 2 is missing"));
+        assert!(detail(&[1, 2], 3).contains("part 3 is missing"));
+        assert!(detail(&[2, 1], 2).contains("ascending"));
+        assert!(detail(&[1, 1], 2).contains("ascending"));
+        assert!(detail(&[1, 2, 3], 2).contains("not in the plan"));
+        assert!(detail(&[], 1).contains("part 1 is missing"));
+    }
+
+    #[test]
+    fn etags_quoted_or_not() {
+        assert_eq!(quoted_etag("abc").as_deref(), Some("\"abc\""));
+        assert_eq!(quoted_etag("\"abc\"").as_deref(), Some("\"abc\""));
+        assert_eq!(quoted_etag(""), None);
+        assert_eq!(quoted_etag("\"\""), None);
+        assert_eq!(quoted_etag("a\nb"), None);
+    }
+
+    #[test]
+    fn checksums_follow_the_algorithm() {
+        let sha = Checksum::sha256_of(b"x").value().to_owned();
+        let with = |c: Option<&str>| PartReceipt {
+            checksum: c.map(str::to_owned),
+            ..receipt(1)
+        };
+        let algo = Some(ChecksumAlgorithm::Sha256);
+        assert!(checked_parts(vec![with(Some(&sha))], 1, algo).is_ok());
+        assert!(checked_parts(vec![with(None)], 1, algo).is_err());
+        assert!(checked_parts(vec![with(Some("bad"))], 1, algo).is_err());
+        assert!(checked_parts(vec![with(Some(&sha))], 1, None).is_err());
+    }
+}

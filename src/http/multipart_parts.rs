@@ -1,0 +1,227 @@
+//! `POST /v1/multipart/parts` (presigned UploadPart URLs, batched) and
+//! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
+
+use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
+use super::multipart_ticket::open_ticket;
+use super::part_url::PartSigning;
+use super::{ApiError, AppState, Caller};
+use crate::domain::{Checksum, Expiry, PartNumber};
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The body of a part-signing request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignPartsRequest {
+    /// The ticket from `POST /v1/multipart`.
+    pub upload: String,
+    /// The parts to sign (default: every part of the plan).
+    pub part_numbers: Option<Vec<u64>>,
+    /// Base64 checksum of each part, by part number; required for every part when the upload
+    /// has a checksum algorithm.
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
+    /// Wished lifetime of the URLs in seconds (capped by the profile, the ticket and the
+    /// credentials).
+    pub expires_in: Option<u64>,
+}
+
+/// One presigned part.
+#[derive(Debug, Serialize)]
+pub struct PartGrant {
+    /// The part number.
+    pub part_number: u16,
+    /// Where to PUT the part's bytes.
+    pub url: String,
+    /// Headers to send with exactly these values (`content-length` is the exact part size;
+    /// HTTP clients set it from the body).
+    pub headers: BTreeMap<String, String>,
+    /// The part's exact size in bytes.
+    pub size: u64,
+}
+
+/// The signed parts.
+#[derive(Debug, Serialize)]
+pub struct PartGrants {
+    /// One grant per requested part, in request order.
+    pub parts: Vec<PartGrant>,
+    /// When the URLs stop working.
+    pub expires_at: DateTime<Utc>,
+    /// The server's clock.
+    pub server_time: DateTime<Utc>,
+}
+
+fn part_numbers(requested: Option<Vec<u64>>, count: u64) -> Result<Vec<PartNumber>, ApiError> {
+    let Some(requested) = requested else {
+        return (1..=count)
+            .map(|n| PartNumber::new(n).map_err(|_| ApiError::internal()))
+            .collect();
+    };
+    if requested.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_part_numbers",
+            "part_numbers must name at least one part",
+        ));
+    }
+    let mut seen = vec![false; usize::try_from(count).unwrap_or(0) + 1];
+    requested
+        .into_iter()
+        .map(|n| {
+            let slot = usize::try_from(n)
+                .ok()
+                .filter(|&i| i >= 1 && i < seen.len());
+            let Some(i) = slot else {
+                return Err(ApiError::bad_request(
+                    "invalid_part_numbers",
+                    format!("part {n} is not in the plan (parts 1 to {count})"),
+                ));
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(ApiError::bad_request(
+                    "invalid_part_numbers",
+                    format!("part {n} is listed twice"),
+                ));
+            }
+            PartNumber::new(n).map_err(|_| ApiError::internal())
+        })
+        .collect()
+}
+
+/// The handler of `POST /v1/multipart/parts`.
+pub async fn sign_parts(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Json<SignPartsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = signing_now();
+    let request = body.into_inner();
+    let requested = requested_expiry(request.expires_in)?;
+    let open = open_ticket(&state, &principal, &request.upload, now)?;
+    let plan = open.ticket.plan;
+    let numbers = part_numbers(request.part_numbers, plan.part_count())?;
+    let mut checksums = BTreeMap::new();
+    for (number, value) in &request.checksums {
+        let part = number
+            .parse::<u64>()
+            .ok()
+            .filter(|n| numbers.iter().any(|p| u64::from(p.get()) == *n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_checksum",
+                    format!("checksums names part {number:?}, which is not requested"),
+                )
+            })?;
+        let algorithm = open.ticket.checksum_algorithm.ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_checksum",
+                "this upload was created without checksum_algorithm, so parts carry no checksum",
+            )
+        })?;
+        let checksum = Checksum::new(algorithm, value)
+            .map_err(|e| ApiError::bad_request("invalid_checksum", format!("part {part}: {e}")))?;
+        checksums.insert(part, checksum);
+    }
+    if open.ticket.checksum_algorithm.is_some()
+        && let Some(missing) = numbers
+            .iter()
+            .find(|p| !checksums.contains_key(&u64::from(p.get())))
+    {
+        return Err(ApiError::bad_request(
+            "checksum_required",
+            format!("part {missing} needs its checksum: the upload has a checksum algorithm"),
+        ));
+    }
+    let ticket_left = u64::try_from((open.ticket.expires_at - now).num_seconds()).unwrap_or(1);
+    let decided = open
+        .profile
+        .grant_expiry(requested)
+        .min(Expiry::from_secs(ticket_left.clamp(1, 604_800)).map_err(|_| ApiError::internal())?);
+    let (credentials, expires) = signing_window(&state, decided, now).await?;
+    let signing = PartSigning {
+        signer: &state.signer,
+        credentials: &credentials,
+        bucket: &open.ticket.bucket,
+        key: &open.ticket.key,
+        upload_id: &open.ticket.upload_id,
+        expires,
+        now,
+    };
+    let mut parts = Vec::with_capacity(numbers.len());
+    let mut expires_at = now;
+    for number in numbers {
+        let size = plan.part_length(number).ok_or_else(ApiError::internal)?;
+        let presigned =
+            signing.sign(number, Some(size), checksums.get(&u64::from(number.get())))?;
+        expires_at = presigned.expires_at;
+        parts.push(PartGrant {
+            part_number: number.get(),
+            url: presigned.url,
+            headers: presigned.headers.into_iter().collect(),
+            size,
+        });
+    }
+    Ok(grant_response(&PartGrants {
+        parts,
+        expires_at,
+        server_time: now,
+    }))
+}
+
+/// The query of `GET /v1/multipart/parts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListPartsQuery {
+    /// The ticket from `POST /v1/multipart`.
+    pub upload: String,
+}
+
+/// One part S3 holds.
+#[derive(Debug, Serialize)]
+pub struct UploadedPart {
+    /// Its number.
+    pub part_number: u16,
+    /// Its ETag (quoted, as S3 returns it): pass it to complete.
+    pub etag: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was uploaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<DateTime<Utc>>,
+    /// Its checksum, for uploads with a checksum algorithm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// The parts S3 holds.
+#[derive(Debug, Serialize)]
+pub struct UploadedParts {
+    /// Every part, in part-number order (all of ListParts' pages).
+    pub parts: Vec<UploadedPart>,
+    /// The plan's number of parts, to see which are missing.
+    pub part_count: u64,
+}
+
+/// The handler of `GET /v1/multipart/parts`.
+pub async fn list_parts(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    query: web::Query<ListPartsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let open = open_ticket(&state, &principal, &query.upload, signing_now())?;
+    let parts = state.s3.list_parts(open.upload()).await?;
+    Ok(grant_response(&UploadedParts {
+        parts: parts
+            .into_iter()
+            .map(|p| UploadedPart {
+                part_number: p.part_number,
+                etag: p.etag,
+                size: p.size,
+                last_modified: p.last_modified,
+                checksum: p.checksum,
+            })
+            .collect(),
+        part_count: open.ticket.plan.part_count(),
+    }))
+}

@@ -1,0 +1,59 @@
+//! Opening the `upload` ticket of a multipart call: genuine, unexpired, and the caller's.
+
+use super::{ApiError, AppState};
+use crate::domain::Principal;
+use crate::multipart::{TicketError, UploadTicket};
+use crate::policy::{PolicyError, Profile};
+use crate::s3::UploadRef;
+use actix_web::http::StatusCode;
+use chrono::{DateTime, Utc};
+
+/// A ticket the caller may act on, with the profile that issued it.
+pub struct OpenTicket<'a> {
+    /// The ticket's fields.
+    pub ticket: UploadTicket,
+    /// The profile named in the ticket.
+    pub profile: &'a Profile,
+}
+
+impl OpenTicket<'_> {
+    /// The upload the ticket names, for S3 calls.
+    pub fn upload(&self) -> UploadRef<'_> {
+        UploadRef {
+            bucket: &self.ticket.bucket,
+            key: &self.ticket.key,
+            upload_id: &self.ticket.upload_id,
+        }
+    }
+}
+
+impl From<TicketError> for ApiError {
+    fn from(err: TicketError) -> Self {
+        let code = match err {
+            TicketError::Invalid => "invalid_ticket",
+            TicketError::Expired => "ticket_expired",
+        };
+        ApiError::new(StatusCode::FORBIDDEN, code, err.to_string())
+    }
+}
+
+/// Opens `text` for `principal`: 403 `invalid_ticket` when forged or altered, 403
+/// `ticket_expired`, 403 `not_owner` when another principal created it, 403
+/// `insufficient_scope` without the upload scope. Nothing reaches S3 before this passes.
+pub fn open_ticket<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<OpenTicket<'a>, ApiError> {
+    let ticket = state.tickets.open(text, now)?;
+    if ticket.principal != principal.segment {
+        return Err(PolicyError::NotOwner.into());
+    }
+    let profile = state
+        .profiles
+        .get(&ticket.profile)
+        .map_err(|_| ApiError::from(TicketError::Invalid))?;
+    profile.check_multipart(principal)?;
+    Ok(OpenTicket { ticket, profile })
+}
