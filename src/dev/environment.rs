@@ -178,10 +178,16 @@ struct DemoContext {
     url: String,
 }
 
+/// Origins `s3-broker dev` opens its API to besides its own: `python3 -m http.server`'s
+/// default port, where the static examples (e.g. `examples/browser/`) are served from.
+pub const EXAMPLE_ORIGINS: [&str; 2] = ["http://127.0.0.1:8000", "http://localhost:8000"];
+
 impl DevEnvironment {
-    /// Starts the store and the broker on 127.0.0.1 (`port` 0: any free port).
+    /// Starts the store and the broker on 127.0.0.1 (`port` 0: any free port), with the API
+    /// open to pages of [`EXAMPLE_ORIGINS`].
     pub async fn start(dir: &Path, port: u16, store_port: u16) -> Result<Self, DevError> {
-        Self::start_with_cors_origins(dir, port, store_port, &[]).await
+        let origins = EXAMPLE_ORIGINS.map(str::to_owned);
+        Self::start_with_cors_origins(dir, port, store_port, &origins).await
     }
 
     /// As [`DevEnvironment::start`], with the broker's API also open to pages of the given
@@ -261,8 +267,7 @@ async fn demo_page(
     // A browser form cannot set the type from the file, so the form declares a fixed one.
     let intent = FormIntent {
         content_type: Some("application/octet-stream".into()),
-        path: None,
-        metadata: Default::default(),
+        ..FormIntent::default()
     };
     let decision =
         profile.decide_form_upload(&context.principal, &intent, Uuid::new_v4(), now, None)?;

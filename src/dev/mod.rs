@@ -6,7 +6,9 @@ mod environment;
 mod store;
 
 pub use demo_page::render_demo_page;
-pub use environment::{DEFAULT_DIR, DEV_BUCKET, DEV_USER, DevEnvironment, DevError};
+pub use environment::{
+    DEFAULT_DIR, DEV_BUCKET, DEV_USER, DevEnvironment, DevError, EXAMPLE_ORIGINS,
+};
 pub use store::{EmbeddedStore, start_embedded_store};
 
 use crate::telemetry::{LogFormat, init};
@@ -22,6 +24,7 @@ pub fn run(dir: PathBuf, port: u16, store_port: u16) -> Result<(), DevError> {
         eprintln!(
             "\ns3-broker dev is running (Ctrl-C to stop).\n\n  \
              Demo page:  {url}/\n  \
+             Examples:   pages on {examples} may call the API (CORS)\n  \
              Local S3:   {store} (bucket {DEV_BUCKET}, files in {data})\n  \
              Config:     {config}\n\n\
              Try it from a shell after the two export lines below:\n  \
@@ -29,6 +32,7 @@ pub fn run(dir: PathBuf, port: u16, store_port: u16) -> Result<(), DevError> {
              -H 'Content-Type: application/json' -d '{{\"filename\":\"hello.txt\",\"content_type\":\"text/plain\",\"size\":6}}'\n  \
              s3-broker token --sub alice    # another user's token\n",
             url = env.url,
+            examples = EXAMPLE_ORIGINS.join(" and "),
             store = env.store.endpoint(),
             data = dir.join("data").display(),
             config = env.config_path.display(),
