@@ -2,6 +2,7 @@
 //! error type mapped to problem+json.
 
 mod caller;
+mod companion;
 mod downloads;
 mod error;
 mod extractors;

@@ -1,8 +1,10 @@
 //! A safety net: any error response that is not already problem+json (from middleware such
 //! as CORS, or from actix-web itself) is replaced by a problem document with a code derived
-//! from its status, so every error a client sees has the same shape.
+//! from its status, so every error a client sees has the same shape. (The Uppy routes under
+//! `/s3` answer Companion's `{"error": ...}` shape instead; see `companion::errors`.)
 
 use super::ApiError;
+use super::companion::CompanionShaped;
 use actix_web::ResponseError;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -19,7 +21,8 @@ fn to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRespo
         .headers()
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem {
+    let companion = res.response().extensions().contains::<CompanionShaped>();
+    if is_problem || companion {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -55,7 +55,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/multipart/abort")
                 .route(web::post().to(abort_multipart))
                 .default_service(web::to(|| only("POST"))),
-        );
+        )
+        .service(super::companion::scope());
 }
 
 /// The 405 of a resource that supports `allow` only.

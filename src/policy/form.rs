@@ -10,7 +10,8 @@ use super::upload::{
     check_content_type, check_method, checked_key, parse_content_type, parse_path,
 };
 use super::{
-    MetadataKey, Placeholder, PolicyError, Profile, ServerSideEncryption, SizeRange, UploadMethod,
+    Filename, MetadataKey, Placeholder, PolicyError, Profile, ServerSideEncryption, SizeRange,
+    UploadMethod,
 };
 use crate::domain::{BucketName, ContentType, Expiry, ObjectKey, Principal, Scope};
 use chrono::{DateTime, Utc};
@@ -27,6 +28,9 @@ pub struct FormIntent {
     pub path: Option<String>,
     /// `x-amz-meta-*` values, by key.
     pub metadata: BTreeMap<String, String>,
+    /// The file's name when the client knows it before signing (Uppy's `/s3/params`): the
+    /// key is then exact instead of a `${filename}` prefix.
+    pub filename: Option<String>,
 }
 
 /// The key of a form upload.
@@ -115,14 +119,19 @@ impl Profile {
             )?),
         };
         let metadata = check_metadata(&self.metadata_keys, &intent.metadata)?;
+        let filename = intent
+            .filename
+            .as_deref()
+            .map(Filename::parse)
+            .transpose()?;
         let rendered = self.key_template.render(&RenderInput {
             principal: &principal.segment,
             uuid,
-            filename: None,
+            filename: filename.as_ref(),
             path: path.as_ref(),
             now,
         });
-        let key = if uses_filename {
+        let key = if uses_filename && filename.is_none() {
             // Check the prefix as a key with a one-character file name in place of S3's.
             checked_key(self, principal, format!("{rendered}x"))?;
             FormKey::Prefix(rendered)

@@ -11,7 +11,9 @@ use super::{
     SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD, encode_query_component,
     push_query_component, resolve_bucket, resolve_object,
 };
-use crate::domain::{AddressingStyle, Credentials, Endpoint, Expiry, Region};
+use crate::domain::{
+    AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, Region,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
@@ -63,6 +65,17 @@ impl Signer {
     /// The endpoint requests go to.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// The unsigned URL of an object (what S3 reports as an upload's `Location`).
+    pub fn object_url(&self, bucket: &BucketName, key: &ObjectKey) -> String {
+        let address = resolve_object(&self.endpoint, &self.region, self.addressing, bucket, key);
+        format!(
+            "{}://{}{}",
+            address.scheme.as_str(),
+            address.authority,
+            address.path
+        )
     }
 
     fn context(

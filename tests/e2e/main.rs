@@ -68,3 +68,4 @@ mod service_credentials;
 mod service_errors;
 mod service_flows;
 mod service_multipart;
+mod service_uppy;

@@ -1,0 +1,49 @@
+//! Uppy compatibility, behind the same authentication as the rest of the API: Companion's
+//! S3 routes (`@uppy/aws-s3` with `endpoint` / `companionEndpoint`) and `POST /s3/sign` for
+//! Uppy 6's `signRequest`. Errors use Companion's `{"error": ...}` shape.
+//!
+//! Protocol facts: <https://uppy.io/docs/aws-s3/>.
+
+mod errors;
+mod multipart;
+mod owned;
+mod params;
+mod sign;
+
+pub use errors::CompanionShaped;
+
+use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
+use actix_web::middleware::from_fn;
+use actix_web::web;
+
+/// The `/s3` scope.
+pub fn scope() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("/s3")
+        .wrap(from_fn(errors::companion_errors))
+        .route("/params", web::get().to(params::upload_params))
+        .route("/sign", web::post().to(sign::sign))
+        .route("/multipart", web::post().to(multipart::create))
+        .route(
+            "/multipart/{upload_id}/batch",
+            web::get().to(multipart::sign_batch),
+        )
+        .service(
+            web::resource("/multipart/{upload_id}/complete")
+                .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
+                .route(web::post().to(multipart::complete)),
+        )
+        .route(
+            "/multipart/{upload_id}/{part_number}",
+            web::get().to(multipart::sign_part),
+        )
+        .route("/multipart/{upload_id}", web::get().to(multipart::list))
+        .route("/multipart/{upload_id}", web::delete().to(multipart::abort))
+}

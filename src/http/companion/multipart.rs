@@ -1,0 +1,356 @@
+//! Companion's multipart routes (`/s3/multipart...`), used by `@uppy/aws-s3` with its
+//! `endpoint` (v5) or `companionEndpoint` (v6) option. Uppy does not declare the file size,
+//! so part URLs cannot sign a length; instead the broker, which completes the upload itself,
+//! checks the total size of the parts S3 holds against the profile before completing.
+
+use super::owned::{content_type_or_default, owned_multipart, upload_id};
+use crate::domain::{ObjectKey, PartNumber, Principal};
+use crate::http::grant::{grant_response, signing_now, signing_window};
+use crate::http::multipart_finish::quoted_etag;
+use crate::http::part_url::PartSigning;
+use crate::http::{ApiError, AppState, Caller};
+use crate::policy::{MultipartIntent, PolicyError, Profile};
+use crate::s3::{NewUpload, PartToComplete, UploadRef};
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// `POST /s3/multipart` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// The file's name.
+    pub filename: String,
+    /// The file's type (may be empty).
+    #[serde(rename = "type")]
+    pub content_type: Option<String>,
+    /// `x-amz-meta-*` values.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// The upload profile (an s3-broker addition; default: the configured one).
+    pub profile: Option<String>,
+}
+
+/// `POST /s3/multipart`: decides the key in the caller's namespace and creates the upload.
+pub async fn create(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let profile = state.profiles.profile(body.profile.as_deref())?;
+    let intent = MultipartIntent {
+        filename: body.filename,
+        content_type: content_type_or_default(body.content_type.as_deref()),
+        metadata: body.metadata,
+        ..MultipartIntent::default()
+    };
+    let decision = profile.decide_multipart(&principal, &intent, Uuid::new_v4(), signing_now())?;
+    let upload_id = state
+        .s3
+        .create_multipart(&NewUpload {
+            bucket: &decision.bucket,
+            key: &decision.key,
+            content_type: &decision.content_type,
+            metadata: &decision.metadata,
+            server_side_encryption: decision.server_side_encryption.as_ref(),
+            checksum_algorithm: None,
+        })
+        .await?;
+    Ok(grant_response(&json!({
+        "key": decision.key.as_str(),
+        "uploadId": upload_id.as_str(),
+        "bucket": decision.bucket.as_str(),
+    })))
+}
+
+/// The `?key=` of most routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyQuery {
+    /// The object key, as `POST /s3/multipart` returned it.
+    pub key: String,
+}
+
+/// `GET /s3/multipart/{uploadId}/batch` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BatchQuery {
+    /// The object key.
+    pub key: String,
+    /// Comma-separated part numbers.
+    pub part_numbers: String,
+}
+
+/// The upload of a route, checked: the caller's key, a multipart profile, a valid id.
+struct Checked<'a> {
+    profile: &'a Profile,
+    key: ObjectKey,
+    upload_id: crate::domain::UploadId,
+}
+
+impl Checked<'_> {
+    fn upload(&self) -> UploadRef<'_> {
+        UploadRef {
+            bucket: self.profile.bucket(),
+            key: &self.key,
+            upload_id: &self.upload_id,
+        }
+    }
+}
+
+fn check<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    raw_upload_id: &str,
+    key: &str,
+) -> Result<Checked<'a>, ApiError> {
+    let (profile, key) = owned_multipart(state, principal, key)?;
+    Ok(Checked {
+        profile,
+        key,
+        upload_id: upload_id(raw_upload_id)?,
+    })
+}
+
+fn part_number(raw: &str) -> Result<PartNumber, ApiError> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| PartNumber::new(n).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_part_numbers",
+                format!("{raw:?} is not a part number from 1 to 10000"),
+            )
+        })
+}
+
+/// Signs UploadPart URLs for `numbers` with the profile's default lifetime.
+async fn sign_parts(
+    state: &AppState,
+    checked: &Checked<'_>,
+    numbers: &[PartNumber],
+) -> Result<(Vec<String>, DateTime<Utc>, i64), ApiError> {
+    let now = signing_now();
+    let (credentials, expires) =
+        signing_window(state, checked.profile.grant_expiry(None), now).await?;
+    let signing = PartSigning {
+        signer: &state.signer,
+        credentials: &credentials,
+        bucket: checked.profile.bucket(),
+        key: &checked.key,
+        upload_id: &checked.upload_id,
+        expires,
+        now,
+    };
+    let urls = numbers
+        .iter()
+        .map(|&n| signing.sign(n, None, None).map(|p| p.url))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((urls, now, i64::from(expires.as_secs())))
+}
+
+/// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
+pub async fn sign_part(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<(String, String)>,
+    query: web::Query<KeyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_id, raw_part) = path.into_inner();
+    let checked = check(&state, &principal, &raw_id, &query.key)?;
+    let number = part_number(&raw_part)?;
+    let (urls, _, expires) = sign_parts(&state, &checked, &[number]).await?;
+    Ok(grant_response(
+        &json!({ "url": urls[0], "expires": expires }),
+    ))
+}
+
+/// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls: {"1": url}}`.
+pub async fn sign_batch(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<String>,
+    query: web::Query<BatchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let checked = check(&state, &principal, &path, &query.key)?;
+    let numbers = query
+        .part_numbers
+        .split(',')
+        .map(part_number)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (urls, _, _) = sign_parts(&state, &checked, &numbers).await?;
+    let presigned: serde_json::Map<String, Value> = numbers
+        .iter()
+        .zip(urls)
+        .map(|(n, url)| (n.to_string(), Value::String(url)))
+        .collect();
+    Ok(grant_response(&json!({ "presignedUrls": presigned })))
+}
+
+/// One part as Companion lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CompanionPart {
+    /// Its number.
+    pub part_number: u16,
+    /// Its quoted ETag.
+    #[serde(rename = "ETag")]
+    pub etag: String,
+    /// Its size.
+    pub size: u64,
+    /// When it was uploaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// `GET /s3/multipart/{uploadId}?key=` → every part S3 holds (all pages).
+pub async fn list(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<String>,
+    query: web::Query<KeyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let checked = check(&state, &principal, &path, &query.key)?;
+    let parts = state.s3.list_parts(checked.upload()).await?;
+    let parts: Vec<CompanionPart> = parts
+        .into_iter()
+        .map(|p| CompanionPart {
+            part_number: p.part_number,
+            etag: p.etag,
+            size: p.size,
+            last_modified: p.last_modified,
+        })
+        .collect();
+    Ok(grant_response(&parts))
+}
+
+/// One part of Companion's complete body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CompanionReceipt {
+    /// Its number.
+    pub part_number: u64,
+    /// Its ETag, quoted (Uppy 5) or not (Uppy 6).
+    #[serde(rename = "ETag")]
+    pub etag: String,
+}
+
+/// `POST /s3/multipart/{uploadId}/complete?key=` body.
+#[derive(Debug, Deserialize)]
+pub struct CompleteBody {
+    /// The parts, in order.
+    pub parts: Vec<CompanionReceipt>,
+}
+
+/// Checks Companion's parts list: ascending, each once, valid numbers and ETags.
+fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiError> {
+    if parts.is_empty() {
+        return Err(ApiError::bad_request(
+            "parts_mismatch",
+            "no parts to complete",
+        ));
+    }
+    let mut previous = 0;
+    parts
+        .into_iter()
+        .map(|p| {
+            if p.part_number <= previous {
+                return Err(ApiError::bad_request(
+                    "parts_mismatch",
+                    format!(
+                        "parts must be listed once each, in ascending order; part {} follows part {previous}",
+                        p.part_number
+                    ),
+                ));
+            }
+            previous = p.part_number;
+            let part_number = part_number(&p.part_number.to_string())?;
+            let etag = quoted_etag(&p.etag).ok_or_else(|| {
+                ApiError::bad_request(
+                    "parts_mismatch",
+                    format!("part {part_number} has an invalid ETag"),
+                )
+            })?;
+            Ok(PartToComplete {
+                part_number,
+                etag,
+                checksum: None,
+            })
+        })
+        .collect()
+}
+
+/// Refuses an upload whose parts S3 holds add up to more (or less) than the profile allows;
+/// a too-large upload is aborted, since it can never be completed.
+pub async fn check_total_size(
+    state: &AppState,
+    profile: &Profile,
+    upload: UploadRef<'_>,
+    included: impl Fn(u16) -> bool,
+) -> Result<u64, ApiError> {
+    let held = state.s3.list_parts(upload).await?;
+    let total: u64 = held
+        .iter()
+        .filter(|p| included(p.part_number))
+        .map(|p| p.size)
+        .sum();
+    let range = profile.size_range();
+    if total > range.max
+        && let Err(err) = state.s3.abort_multipart(upload).await
+    {
+        tracing::warn!(error = %err, "aborting an oversized multipart upload failed");
+    }
+    if !range.contains(total) {
+        return Err(PolicyError::SizeOutOfRange {
+            size: total,
+            min: range.min,
+            max: range.max,
+        }
+        .into());
+    }
+    Ok(total)
+}
+
+/// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
+pub async fn complete(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<String>,
+    query: web::Query<KeyQuery>,
+    body: web::Json<CompleteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let checked = check(&state, &principal, &path, &query.key)?;
+    let parts = receipts(body.into_inner().parts)?;
+    let upload = checked.upload();
+    let listed: Vec<u16> = parts.iter().map(|p| p.part_number.get()).collect();
+    check_total_size(&state, checked.profile, upload, |n| listed.contains(&n)).await?;
+    let object = state
+        .s3
+        .complete_multipart(upload, &parts, None, !checked.profile.allow_overwrite())
+        .await?;
+    let bucket = checked.profile.bucket();
+    Ok(grant_response(&json!({
+        "location": object
+            .location
+            .unwrap_or_else(|| state.signer.object_url(bucket, &checked.key)),
+        "key": checked.key.as_str(),
+        "bucket": bucket.as_str(),
+    })))
+}
+
+/// `DELETE /s3/multipart/{uploadId}?key=` → `{}`.
+pub async fn abort(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<String>,
+    query: web::Query<KeyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let checked = check(&state, &principal, &path, &query.key)?;
+    state.s3.abort_multipart(checked.upload()).await?;
+    Ok(grant_response(&json!({})))
+}

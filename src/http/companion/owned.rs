@@ -1,0 +1,40 @@
+//! What every Uppy route checks before touching S3: the key is the caller's (a whole-segment
+//! match inside one of its namespaces), its profile allows multipart uploads, and the upload
+//! id is well-formed. Companion itself trusts the client's key (uppy #3527); the broker does
+//! not.
+
+use crate::domain::{ObjectKey, Principal, UploadId};
+use crate::http::{ApiError, AppState};
+use crate::policy::Profile;
+
+/// The profile and key of a multipart upload the caller may act on.
+pub fn owned_multipart<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    key: &str,
+) -> Result<(&'a Profile, ObjectKey), ApiError> {
+    let object_key = ObjectKey::new(key)
+        .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
+    let profile = state.profiles.profile_for_key(principal, key)?;
+    profile.check_multipart(principal)?;
+    Ok((profile, object_key))
+}
+
+/// Parses S3's upload id from a path or body.
+pub fn upload_id(raw: &str) -> Result<UploadId, ApiError> {
+    UploadId::new(raw)
+        .map_err(|e| ApiError::bad_request("invalid_upload_id", format!("invalid uploadId: {e}")))
+}
+
+/// The file name of a client-chosen key: its last `/` segment.
+pub fn last_segment(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+/// The content type Uppy reports for a file, `application/octet-stream` when it has none.
+pub fn content_type_or_default(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        Some(t) if !t.is_empty() => t.to_owned(),
+        _ => "application/octet-stream".to_owned(),
+    }
+}

@@ -1,0 +1,98 @@
+//! `GET /s3/params?filename=&type=&metadata[k]=v`: Companion's single-upload parameters, a
+//! POST policy for an exact key in the caller's namespace, binding the type, the profile's
+//! size range and every other limit as conditions.
+
+use super::owned::content_type_or_default;
+use crate::http::grant::{grant_response, signing_now, signing_window};
+use crate::http::{ApiError, AppState, Caller, form_policy_request};
+use crate::policy::FormIntent;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Companion's answer.
+#[derive(Debug, Serialize)]
+pub struct UploadParams {
+    /// Always `POST`.
+    pub method: &'static str,
+    /// The bucket URL.
+    pub url: String,
+    /// Form fields to send before the file.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Lifetime in seconds (Uppy uses it as its upload timeout).
+    pub expires: i64,
+}
+
+/// The parsed query.
+#[derive(Debug, Default)]
+struct ParamsQuery {
+    filename: Option<String>,
+    content_type: Option<String>,
+    profile: Option<String>,
+    metadata: BTreeMap<String, String>,
+}
+
+fn parse_query(query: &str) -> Result<ParamsQuery, ApiError> {
+    let mut out = ParamsQuery::default();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let value = value.into_owned();
+        match name.as_ref() {
+            "filename" => out.filename = Some(value),
+            "type" => out.content_type = Some(value),
+            "profile" => out.profile = Some(value),
+            other => match other
+                .strip_prefix("metadata[")
+                .and_then(|k| k.strip_suffix(']'))
+            {
+                Some(key) => {
+                    out.metadata.insert(key.to_owned(), value);
+                }
+                None => {
+                    return Err(ApiError::bad_request(
+                        "unknown_parameter",
+                        format!("unknown query parameter {other:?}"),
+                    ));
+                }
+            },
+        }
+    }
+    Ok(out)
+}
+
+/// The handler.
+pub async fn upload_params(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let now = signing_now();
+    let query = parse_query(req.query_string())?;
+    let filename = query
+        .filename
+        .ok_or_else(|| ApiError::bad_request("invalid_query", "filename is required"))?;
+    let profile = state.profiles.profile(query.profile.as_deref())?;
+    let intent = FormIntent {
+        content_type: Some(content_type_or_default(query.content_type.as_deref())),
+        path: None,
+        metadata: query.metadata,
+        filename: Some(filename),
+    };
+    let decision = profile.decide_form_upload(&principal, &intent, Uuid::new_v4(), now, None)?;
+    let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
+    let form = state.signer.post_policy(
+        &credentials,
+        &form_policy_request(&decision, expires, Vec::new()),
+        now,
+    )?;
+    Ok(grant_response(&UploadParams {
+        method: "POST",
+        url: form.url,
+        fields: form
+            .fields
+            .into_iter()
+            .map(|f| (f.name, serde_json::Value::String(f.value)))
+            .collect(),
+        expires: (form.expires_at - now).num_seconds(),
+    }))
+}

@@ -1,0 +1,299 @@
+//! `POST /s3/sign`: Uppy 6's `signRequest` contract. Uppy names the S3 call it is about to
+//! make with typed fields (`method`, `key`, `uploadId`, `partNumber`, `contentType`); the
+//! broker checks it against the caller's namespace and profile and signs only a request it
+//! builds itself from those fields.
+//!
+//! - `PUT` without `uploadId` (PutObject): answered with a POST policy for a key the broker
+//!   chooses (Uppy posts a form when `fields` are returned), since a PUT without a declared
+//!   size could not bind one; the policy binds the type and the profile's size range.
+//! - `POST` without `uploadId` (CreateMultipartUpload): a key the broker chooses, returned as
+//!   `key`, with the type, encryption and metadata headers it must send.
+//! - `PUT` with `uploadId` and `partNumber` (UploadPart), `GET` (ListParts), `POST`
+//!   (CompleteMultipartUpload, with `If-None-Match: *` for no-overwrite profiles, after
+//!   checking the size of the parts S3 holds) and `DELETE` (AbortMultipartUpload) with
+//!   `uploadId`: the caller's own keys only.
+//! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
+
+use super::multipart::check_total_size;
+use super::owned::{content_type_or_default, last_segment, owned_multipart, upload_id};
+use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
+use crate::http::grant::{bound_fields, grant_response, signing_now, signing_window};
+use crate::http::{ApiError, AppState, Caller, form_policy_request};
+use crate::policy::{FormIntent, MultipartIntent, PolicyError};
+use crate::s3::UploadRef;
+use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The request Uppy 6 hands to `signRequest`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SignRequest {
+    /// `PUT`, `POST`, `GET` or `DELETE`.
+    pub method: String,
+    /// The key Uppy generated (first calls) or the broker returned (later calls).
+    pub key: String,
+    /// S3's upload id, for multipart calls after create.
+    pub upload_id: Option<String>,
+    /// The part, for UploadPart.
+    pub part_number: Option<u64>,
+    /// The file's type, for PutObject.
+    pub content_type: Option<String>,
+}
+
+/// What Uppy 6 expects back.
+#[derive(Debug, Serialize)]
+pub struct SignedRequest {
+    /// The presigned URL (or the bucket URL of a POST form).
+    pub url: String,
+    /// The key the broker chose, when it chose one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Headers to send with exactly these values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// POST form fields (PutObject answered with a POST policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The operations `signRequest` selects with `(method, uploadId, partNumber)`.
+enum Operation {
+    PutObject,
+    CreateMultipart,
+    UploadPart(PartNumber),
+    ListParts,
+    Complete,
+    Abort,
+    DeleteObject,
+}
+
+fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
+    let unsupported = || {
+        ApiError::bad_request(
+            "unsupported_operation",
+            format!(
+                "no S3 operation is {} {}an upload id{}",
+                request.method,
+                if request.upload_id.is_some() {
+                    "with "
+                } else {
+                    "without "
+                },
+                if request.part_number.is_some() {
+                    " and a part number"
+                } else {
+                    ""
+                }
+            ),
+        )
+    };
+    let part = request
+        .part_number
+        .map(|n| {
+            PartNumber::new(n).map_err(|_| {
+                ApiError::bad_request("invalid_part_numbers", "partNumber must be 1 to 10000")
+            })
+        })
+        .transpose()?;
+    Ok(
+        match (request.method.as_str(), request.upload_id.is_some(), part) {
+            ("PUT", false, None) => Operation::PutObject,
+            ("POST", false, None) => Operation::CreateMultipart,
+            ("PUT", true, Some(n)) => Operation::UploadPart(n),
+            ("GET", true, None) => Operation::ListParts,
+            ("POST", true, None) => Operation::Complete,
+            ("DELETE", true, None) => Operation::Abort,
+            ("DELETE", false, None) => Operation::DeleteObject,
+            _ => return Err(unsupported()),
+        },
+    )
+}
+
+/// How long a Complete URL lives: Uppy uses it at once.
+const COMPLETE_URL_SECS: u64 = 300;
+
+/// The handler.
+pub async fn sign(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    body: web::Json<SignRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_inner();
+    let answer = match operation(&request)? {
+        Operation::PutObject => put_object(&state, &principal, &request).await?,
+        Operation::CreateMultipart => create_multipart(&state, &principal, &request).await?,
+        Operation::DeleteObject => delete_object(&state, &principal, &request).await?,
+        op => multipart_call(&state, &principal, &request, op).await?,
+    };
+    Ok(grant_response(&answer))
+}
+
+async fn put_object(
+    state: &AppState,
+    principal: &Principal,
+    request: &SignRequest,
+) -> Result<SignedRequest, ApiError> {
+    let now = signing_now();
+    let intent = FormIntent {
+        content_type: Some(content_type_or_default(request.content_type.as_deref())),
+        filename: Some(last_segment(&request.key).to_owned()),
+        ..FormIntent::default()
+    };
+    let profile = state.profiles.default_profile();
+    let decision = profile.decide_form_upload(principal, &intent, Uuid::new_v4(), now, None)?;
+    let (credentials, expires) = signing_window(state, decision.expires, now).await?;
+    let form = state.signer.post_policy(
+        &credentials,
+        &form_policy_request(&decision, expires, Vec::new()),
+        now,
+    )?;
+    let key = form
+        .fields
+        .iter()
+        .find(|f| f.name == "key")
+        .map(|f| f.value.clone());
+    Ok(SignedRequest {
+        url: form.url,
+        key,
+        headers: None,
+        fields: Some(
+            form.fields
+                .into_iter()
+                .map(|f| (f.name, serde_json::Value::String(f.value)))
+                .collect(),
+        ),
+    })
+}
+
+/// Presigns `operation` on `key` with `headers` for `lifetime` (capped by the credentials).
+async fn presign(
+    state: &AppState,
+    operation: S3Operation,
+    bucket: &crate::domain::BucketName,
+    key: &ObjectKey,
+    headers: SignedHeaders,
+    lifetime: Expiry,
+) -> Result<SignedRequest, ApiError> {
+    let now = signing_now();
+    let (credentials, expires) = signing_window(state, lifetime, now).await?;
+    let mut presign = PresignRequest::new(operation, bucket.clone(), key.clone(), expires);
+    presign.headers = headers;
+    let signed = state.signer.presign(&credentials, &presign, now)?;
+    Ok(SignedRequest {
+        url: signed.url,
+        key: None,
+        headers: (!signed.headers.is_empty()).then(|| signed.headers.into_iter().collect()),
+        fields: None,
+    })
+}
+
+async fn create_multipart(
+    state: &AppState,
+    principal: &Principal,
+    request: &SignRequest,
+) -> Result<SignedRequest, ApiError> {
+    let profile = state.profiles.default_profile();
+    let intent = MultipartIntent {
+        filename: last_segment(&request.key).to_owned(),
+        content_type: content_type_or_default(request.content_type.as_deref()),
+        ..MultipartIntent::default()
+    };
+    let decision = profile.decide_multipart(principal, &intent, Uuid::new_v4(), signing_now())?;
+    let mut headers = SignedHeaders::new().content_type(&decision.content_type);
+    for (name, value) in bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata)
+    {
+        headers.insert(&name, &value).map_err(|e| {
+            tracing::error!(error = %e, "policy produced an unsignable header");
+            ApiError::internal()
+        })?;
+    }
+    let mut signed = presign(
+        state,
+        S3Operation::CreateMultipartUpload,
+        &decision.bucket,
+        &decision.key,
+        headers,
+        profile.grant_expiry(None),
+    )
+    .await?;
+    signed.key = Some(decision.key.as_str().to_owned());
+    Ok(signed)
+}
+
+async fn delete_object(
+    state: &AppState,
+    principal: &Principal,
+    request: &SignRequest,
+) -> Result<SignedRequest, ApiError> {
+    if !principal.may(Scope::Delete) {
+        return Err(PolicyError::InsufficientScope(Scope::Delete).into());
+    }
+    let key = ObjectKey::new(request.key.as_str())
+        .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
+    let profile = state.profiles.profile_for_key(principal, key.as_str())?;
+    presign(
+        state,
+        S3Operation::DeleteObject,
+        profile.bucket(),
+        &key,
+        SignedHeaders::new(),
+        profile.grant_expiry(None),
+    )
+    .await
+}
+
+async fn multipart_call(
+    state: &AppState,
+    principal: &Principal,
+    request: &SignRequest,
+    op: Operation,
+) -> Result<SignedRequest, ApiError> {
+    let (profile, key) = owned_multipart(state, principal, &request.key)?;
+    let upload_id = upload_id(request.upload_id.as_deref().unwrap_or_default())?;
+    let lifetime = profile.grant_expiry(None);
+    let (operation, headers, lifetime) = match op {
+        Operation::UploadPart(part_number) => (
+            S3Operation::UploadPart {
+                upload_id,
+                part_number,
+            },
+            SignedHeaders::new(),
+            lifetime,
+        ),
+        Operation::ListParts => (
+            S3Operation::ListParts { upload_id },
+            SignedHeaders::new(),
+            lifetime,
+        ),
+        Operation::Abort => (
+            S3Operation::AbortMultipartUpload { upload_id },
+            SignedHeaders::new(),
+            lifetime,
+        ),
+        Operation::Complete => {
+            let upload = UploadRef {
+                bucket: profile.bucket(),
+                key: &key,
+                upload_id: &upload_id,
+            };
+            check_total_size(state, profile, upload, |_| true).await?;
+            let mut headers = SignedHeaders::new();
+            if !profile.allow_overwrite() {
+                headers = headers.if_none_match_any();
+            }
+            let short = Expiry::from_secs(COMPLETE_URL_SECS).map_err(|_| ApiError::internal())?;
+            (
+                S3Operation::CompleteMultipartUpload { upload_id },
+                headers,
+                lifetime.min(short),
+            )
+        }
+        Operation::PutObject | Operation::CreateMultipart | Operation::DeleteObject => {
+            return Err(ApiError::internal());
+        }
+    };
+    presign(state, operation, profile.bucket(), &key, headers, lifetime).await
+}

@@ -1,0 +1,481 @@
+//! The Uppy routes end to end, driven the way `@uppy/aws-s3` drives them: Companion's
+//! `/s3/params` and `/s3/multipart...` (Uppy 5) and `POST /s3/sign` (Uppy 6), with real
+//! bytes sent to the S3 server; and the ownership checks Companion lacks.
+
+use crate::support::Ctx;
+use crate::support::broker::{ApiReply, Broker};
+use crate::support::multipart::{MIB, bytes};
+use crate::support::{FilePart, send_raw};
+use serde_json::{Value, json};
+
+on_both_servers!(
+    companion_multipart_upload,
+    companion_form_upload,
+    companion_refuses_oversized_uploads_and_aborts_them,
+    sign_request_multipart_upload,
+    sign_request_put_object_is_a_form,
+);
+
+with_shared_broker!(routes_check_ownership_and_speak_companion_errors);
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+async fn get(broker: &Broker, token: &str, path: &str) -> ApiReply {
+    broker.call("GET", path).bearer(token).send().await
+}
+
+/// Asserts a Companion error: `status`, `{"error": ..., "code": code}`.
+#[track_caller]
+fn companion_error(reply: &ApiReply, status: u16, code: &str, what: &str) {
+    reply.assert_status(status, what);
+    let json = reply.json();
+    assert!(json["error"].is_string(), "{what}: {json}");
+    assert_eq!(json["code"], code, "{what}: {json}");
+}
+
+/// PUTs each chunk of `data` (`chunk` bytes) to its URL and returns `[{PartNumber, ETag}]`.
+async fn put_chunks(urls: &[String], data: &[u8], chunk: usize) -> Vec<Value> {
+    let mut parts = Vec::new();
+    for (i, (url, piece)) in urls.iter().zip(data.chunks(chunk)).enumerate() {
+        let reply = send_raw("PUT", url, &[], Some(piece.to_vec())).await;
+        reply.assert_ok(&format!("PUT part {}", i + 1));
+        let etag = reply.header("etag").expect("an ETag").to_owned();
+        parts.push(json!({ "PartNumber": i + 1, "ETag": etag }));
+    }
+    parts
+}
+
+async fn companion_multipart_upload(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let data = bytes(11 * MIB, 21);
+    let created = broker
+        .call("POST", "/s3/multipart")
+        .bearer(&alice)
+        .json(
+            &json!({ "filename": "movie.bin", "type": "application/octet-stream", "metadata": {} }),
+        )
+        .send()
+        .await;
+    created.assert_status(200, "create");
+    let created = created.json();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let upload_id = created["uploadId"].as_str().unwrap().to_owned();
+    assert!(
+        key.starts_with("users/alice/") && key.ends_with("/movie.bin"),
+        "{key}"
+    );
+    assert_eq!(created["bucket"], t.bucket.as_str());
+    let base = format!("/s3/multipart/{}", urlencoding(&upload_id));
+
+    let batch = get(
+        &broker,
+        &alice,
+        &format!(
+            "{base}/batch?{}",
+            query(&[("key", &key), ("partNumbers", "1,2")])
+        ),
+    )
+    .await;
+    batch.assert_status(200, "batch");
+    let batch = batch.json();
+    let single = get(
+        &broker,
+        &alice,
+        &format!("{base}/3?{}", query(&[("key", &key)])),
+    )
+    .await;
+    single.assert_status(200, "one part");
+    assert!(
+        single.json()["expires"].as_i64().unwrap() >= 300,
+        "a usable timeout"
+    );
+    let urls = vec![
+        batch["presignedUrls"]["1"].as_str().unwrap().to_owned(),
+        batch["presignedUrls"]["2"].as_str().unwrap().to_owned(),
+        single.json()["url"].as_str().unwrap().to_owned(),
+    ];
+    let parts = put_chunks(&urls, &data, 5 * MIB).await;
+
+    let listed = get(
+        &broker,
+        &alice,
+        &format!("{base}?{}", query(&[("key", &key)])),
+    )
+    .await;
+    listed.assert_status(200, "list");
+    let listed = listed.json();
+    let numbers: Vec<u64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["PartNumber"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(listed[2]["Size"], MIB);
+
+    // Uppy 6 strips the ETag quotes; both forms are accepted.
+    let mut unquoted = parts.clone();
+    unquoted[0]["ETag"] = json!(parts[0]["ETag"].as_str().unwrap().trim_matches('"'));
+    let done = broker
+        .call(
+            "POST",
+            &format!("{base}/complete?{}", query(&[("key", &key)])),
+        )
+        .bearer(&alice)
+        .json(&json!({ "parts": unquoted }))
+        .send()
+        .await;
+    done.assert_status(200, "complete");
+    assert_eq!(done.json()["key"], key.as_str());
+    assert!(
+        done.json()["location"]
+            .as_str()
+            .is_some_and(|l| l.contains("movie.bin"))
+    );
+    assert!(t.stored(&key).await.bytes == data, "the stored bytes");
+}
+
+/// `encodeURIComponent` of an upload id.
+fn urlencoding(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+async fn companion_form_upload(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let reply = get(
+        &broker,
+        &alice,
+        &format!(
+            "/s3/params?{}",
+            query(&[
+                ("filename", "notes.txt"),
+                ("type", "text/plain"),
+                ("metadata[title]", "Notes")
+            ])
+        ),
+    )
+    .await;
+    reply.assert_status(200, "params");
+    let params = reply.json();
+    assert_eq!(params["method"], "POST");
+    assert!(params["expires"].as_i64().unwrap() >= 300);
+    let fields: Vec<(String, String)> = params["fields"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let key = params["fields"]["key"].as_str().unwrap().to_owned();
+    assert!(
+        key.starts_with("users/alice/") && key.ends_with("/notes.txt"),
+        "{key}"
+    );
+    let mut file = FilePart::new("notes.txt", b"hello uppy");
+    file.content_type = "text/plain".into();
+    crate::support::post_fields(params["url"].as_str().unwrap(), &fields, &file)
+        .await
+        .assert_ok("POST the form");
+    let stored = t.stored(&key).await;
+    assert_eq!(stored.bytes, b"hello uppy");
+    assert_eq!(
+        stored.metadata.get("title").map(String::as_str),
+        Some("Notes")
+    );
+}
+
+async fn companion_refuses_oversized_uploads_and_aborts_them(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    // The `brief` profile allows 1 MiB; Uppy never declares the size.
+    let created = broker
+        .call("POST", "/s3/multipart")
+        .bearer(&alice)
+        .json(&json!({ "filename": "big.txt", "type": "text/plain", "profile": "brief" }))
+        .send()
+        .await;
+    created.assert_status(200, "create in brief");
+    let created = created.json();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let base = format!(
+        "/s3/multipart/{}",
+        urlencoding(created["uploadId"].as_str().unwrap())
+    );
+    let part = get(
+        &broker,
+        &alice,
+        &format!("{base}/1?{}", query(&[("key", &key)])),
+    )
+    .await;
+    let url = part.json()["url"].as_str().unwrap().to_owned();
+    let parts = put_chunks(&[url], &bytes(2 * MIB, 1), 2 * MIB).await;
+    let done = broker
+        .call(
+            "POST",
+            &format!("{base}/complete?{}", query(&[("key", &key)])),
+        )
+        .bearer(&alice)
+        .json(&json!({ "parts": parts }))
+        .send()
+        .await;
+    companion_error(
+        &done,
+        400,
+        "size_out_of_range",
+        "complete 2 MiB in a 1 MiB profile",
+    );
+    t.assert_keys(&[], "nothing is stored").await;
+    let listed = get(
+        &broker,
+        &alice,
+        &format!("{base}?{}", query(&[("key", &key)])),
+    )
+    .await;
+    assert!(
+        listed.status == 404 || listed.json() == json!([]),
+        "the oversized upload was aborted: {} {}",
+        listed.status,
+        listed.text()
+    );
+}
+
+/// Calls `POST /s3/sign` like Uppy 6's `signRequest`.
+async fn sign(broker: &Broker, token: &str, request: Value) -> Value {
+    let reply = broker
+        .call("POST", "/s3/sign")
+        .bearer(token)
+        .json(&request)
+        .send()
+        .await;
+    reply.assert_status(200, &format!("sign {request}"));
+    reply.json()
+}
+
+fn headers_of(signed: &Value) -> Vec<(String, String)> {
+    signed["headers"]
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The text of the first `<tag>` in `xml`.
+fn xml_text<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open).map(|i| i + open.len()).expect("the tag");
+    &xml[start..start + xml[start..].find('<').expect("its end")]
+}
+
+async fn sign_request_multipart_upload(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let data = bytes(7 * MIB, 33);
+    let created = sign(
+        &broker,
+        &alice,
+        json!({ "method": "POST", "key": "2f1c-clip.bin" }),
+    )
+    .await;
+    let key = created["key"]
+        .as_str()
+        .expect("the broker's key")
+        .to_owned();
+    assert!(
+        key.starts_with("users/alice/") && key.ends_with("/2f1c-clip.bin"),
+        "{key}"
+    );
+    let reply = send_raw(
+        "POST",
+        created["url"].as_str().unwrap(),
+        &headers_of(&created),
+        None,
+    )
+    .await;
+    reply.assert_ok("CreateMultipartUpload with the signed URL");
+    let upload_id = xml_text(&String::from_utf8_lossy(&reply.body), "UploadId").to_owned();
+
+    let mut parts = Vec::new();
+    for (i, piece) in data.chunks(5 * MIB).enumerate() {
+        let n = i + 1;
+        let signed = sign(
+            &broker,
+            &alice,
+            json!({ "method": "PUT", "key": key, "uploadId": upload_id, "partNumber": n }),
+        )
+        .await;
+        let reply = send_raw(
+            "PUT",
+            signed["url"].as_str().unwrap(),
+            &headers_of(&signed),
+            Some(piece.to_vec()),
+        )
+        .await;
+        reply.assert_ok(&format!("UploadPart {n}"));
+        parts.push((n, reply.header("etag").unwrap().to_owned()));
+    }
+    let listed = sign(
+        &broker,
+        &alice,
+        json!({ "method": "GET", "key": key, "uploadId": upload_id }),
+    )
+    .await;
+    let reply = send_raw(
+        "GET",
+        listed["url"].as_str().unwrap(),
+        &headers_of(&listed),
+        None,
+    )
+    .await;
+    reply.assert_ok("ListParts");
+    let listing = String::from_utf8_lossy(&reply.body).into_owned();
+    assert_eq!(listing.matches("<PartNumber>").count(), 2, "{listing}");
+
+    let complete = sign(
+        &broker,
+        &alice,
+        json!({ "method": "POST", "key": key, "uploadId": upload_id }),
+    )
+    .await;
+    assert_eq!(
+        complete["headers"]["if-none-match"], "*",
+        "no overwrite: {complete}"
+    );
+    let xml: String = std::iter::once("<CompleteMultipartUpload>".to_owned())
+        .chain(
+            parts
+                .iter()
+                .map(|(n, e)| format!("<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>")),
+        )
+        .chain(std::iter::once("</CompleteMultipartUpload>".to_owned()))
+        .collect();
+    send_raw(
+        "POST",
+        complete["url"].as_str().unwrap(),
+        &headers_of(&complete),
+        Some(xml.into_bytes()),
+    )
+    .await
+    .assert_ok("CompleteMultipartUpload");
+    assert!(t.stored(&key).await.bytes == data, "the stored bytes");
+
+    // Another principal cannot touch alice's key, and nobody signs a key outside a namespace.
+    let bob = broker.token("bob");
+    for request in [
+        json!({ "method": "PUT", "key": key, "uploadId": upload_id, "partNumber": 1 }),
+        json!({ "method": "POST", "key": key, "uploadId": upload_id }),
+        json!({ "method": "DELETE", "key": key, "uploadId": upload_id }),
+        json!({ "method": "DELETE", "key": key }),
+    ] {
+        let reply = broker
+            .call("POST", "/s3/sign")
+            .bearer(&bob)
+            .json(&request)
+            .send()
+            .await;
+        companion_error(&reply, 403, "not_owner", &format!("bob signs {request}"));
+    }
+}
+
+async fn sign_request_put_object_is_a_form(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let signed = sign(
+        &broker,
+        &alice,
+        json!({ "method": "PUT", "key": "9a-photo.png", "contentType": "image/png" }),
+    )
+    .await;
+    let key = signed["key"].as_str().unwrap().to_owned();
+    assert_eq!(signed["fields"]["key"], key.as_str());
+    assert_eq!(signed["fields"]["Content-Type"], "image/png");
+    let fields: Vec<(String, String)> = signed["fields"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let mut file = FilePart::new("photo.png", b"\x89PNG not really");
+    file.content_type = "image/png".into();
+    crate::support::post_fields(signed["url"].as_str().unwrap(), &fields, &file)
+        .await
+        .assert_ok("the form Uppy 6 posts");
+    assert_eq!(t.stored(&key).await.bytes, b"\x89PNG not really");
+}
+
+async fn routes_check_ownership_and_speak_companion_errors(b: &'static Broker) {
+    let alice = b.token("alice");
+    let other = "users/bob/0b5c0f4e-5a57-4a53-9d4b-2f0b0b0b0b0b/x.bin";
+    let outside = "elsewhere/x.bin";
+    for key in [other, outside] {
+        let q = query(&[("key", key)]);
+        for (method, path) in [
+            ("GET", format!("/s3/multipart/abc?{q}")),
+            ("GET", format!("/s3/multipart/abc/1?{q}")),
+            ("GET", format!("/s3/multipart/abc/batch?{q}&partNumbers=1")),
+            ("DELETE", format!("/s3/multipart/abc?{q}")),
+        ] {
+            let reply = b.call(method, &path).bearer(&alice).send().await;
+            companion_error(&reply, 403, "not_owner", &format!("{method} {path}"));
+        }
+        let reply = b
+            .call("POST", &format!("/s3/multipart/abc/complete?{q}"))
+            .bearer(&alice)
+            .json(&json!({ "parts": [{ "PartNumber": 1, "ETag": "\"e\"" }] }))
+            .send()
+            .await;
+        companion_error(&reply, 403, "not_owner", "complete someone else's upload");
+    }
+    let reply = b
+        .call("GET", "/s3/params?filename=a.txt&type=text/plain")
+        .send()
+        .await;
+    companion_error(&reply, 401, "missing_credentials", "no credentials");
+    assert!(
+        reply
+            .header("www-authenticate")
+            .is_some_and(|c| c.starts_with("Bearer"))
+    );
+    let reply = b
+        .call("GET", "/s3/params?filename=a.txt&type=text/html")
+        .bearer(&alice)
+        .send()
+        .await;
+    companion_error(
+        &reply,
+        400,
+        "content_type_not_allowed",
+        "a type the profile refuses",
+    );
+    let reply = b
+        .call("POST", "/s3/sign")
+        .bearer(&alice)
+        .json(&json!({ "method": "GET", "key": "a" }))
+        .send()
+        .await;
+    companion_error(
+        &reply,
+        400,
+        "unsupported_operation",
+        "GetObject through /s3/sign",
+    );
+    let reply = b
+        .call("POST", "/s3/sign")
+        .bearer(&b.token_with("up", &[s3_broker::domain::Scope::Upload]))
+        .json(&json!({ "method": "DELETE", "key": "users/up/x/y.bin" }))
+        .send()
+        .await;
+    companion_error(
+        &reply,
+        403,
+        "insufficient_scope",
+        "DeleteObject without the delete scope",
+    );
+}
