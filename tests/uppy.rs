@@ -172,12 +172,14 @@ fn bundle(version: &Version) -> R<Vec<u8>> {
     std::fs::read(&path).ctx(&format!("reading {}", path.display()))
 }
 
-/// The harness page: records the console before the bundle loads, so a failure can show it.
+/// The harness page: records the console and the bodies of error answers before the bundle
+/// loads, so a failure can show them.
 const PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <title>s3-broker Uppy harness</title>
 <link rel="icon" href="data:,">
 <script>
+{
   window.__console = [];
   const show = (a) => {
     if (a instanceof Error) return a.stack || String(a);
@@ -191,9 +193,30 @@ const PAGE: &str = r#"<!doctype html>
       original(...args);
     };
   }
+  // Error answers, whose bodies neither Uppy 5's messages nor the browser log show.
+  const originalFetch = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await originalFetch(...args);
+    if (!response.ok) {
+      const body = await response.clone().text().catch(() => '');
+      window.__console.push(`fetch: ${response.status} from ${response.url}: ${body.slice(0, 800)}`);
+    }
+    return response;
+  };
+  const originalOpen = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    this.addEventListener('loadend', () => {
+      if (this.status >= 400) {
+        const body = this.responseType === '' || this.responseType === 'text' ? this.responseText : '';
+        window.__console.push(`xhr: ${this.status} from ${method} ${url}: ${body.slice(0, 800)}`);
+      }
+    });
+    return originalOpen.call(this, method, url, ...rest);
+  };
   addEventListener('error', (e) => window.__console.push(`uncaught: ${e.message}`));
   addEventListener('unhandledrejection', (e) =>
     window.__console.push(`unhandled rejection: ${show(e.reason)}`));
+}
 </script>
 <script src="bundle.js"></script>
 "#;
