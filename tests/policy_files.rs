@@ -1,5 +1,6 @@
-//! The example AWS documents in `policies/*.json` parse, have the shape AWS expects, and the
-//! bucket policy denies what doc/security.md says it denies.
+//! The example AWS documents in `policies/*.json` parse, have the shape AWS expects, the
+//! bucket policy denies what doc/security.md says it denies, and the bucket CORS and lifecycle
+//! rules allow and clean up what doc/deployment.md says.
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -39,13 +40,18 @@ fn every_json_file_parses_and_policies_are_well_formed() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for expected in ["bucket-cors.json", "bucket-policy.json", "iam-policy.json"] {
+    for expected in [
+        "bucket-cors.json",
+        "bucket-lifecycle.json",
+        "bucket-policy.json",
+        "iam-policy.json",
+    ] {
         assert!(names.contains(expected), "policies/{expected} is missing");
     }
     for path in &files {
         let doc = load(path);
         let Some(statements) = doc.get("Statement") else {
-            continue; // e.g. the CORS configuration
+            continue; // e.g. the CORS and lifecycle configurations
         };
         assert_eq!(doc["Version"], "2012-10-17", "{path:?}");
         let statements = statements.as_array().expect("Statement is an array");
@@ -115,4 +121,62 @@ fn the_bucket_policy_denies_what_the_docs_say() {
     );
     assert!(["AES256", "aws:kms", "aws:kms:dsse"].contains(&value.as_str().unwrap()));
     assert_eq!(s["Action"], "s3:PutObject");
+}
+
+#[test]
+fn the_bucket_cors_lets_browsers_upload_in_parts() {
+    let cors = load(&policies_dir().join("bucket-cors.json"));
+    let rules = cors["CORSRules"].as_array().expect("CORSRules");
+    assert_eq!(rules.len(), 1);
+    let rule = &rules[0];
+    let methods = strings(&rule["AllowedMethods"]);
+    // PUT: single uploads and parts; POST: forms, and CreateMultipartUpload and
+    // CompleteMultipartUpload signed for Uppy 6; GET: downloads and ListParts; DELETE:
+    // AbortMultipartUpload signed for Uppy 6.
+    for method in ["PUT", "POST", "GET", "DELETE"] {
+        assert!(methods.contains(&method), "AllowedMethods lacks {method}");
+    }
+    let headers = strings(&rule["AllowedHeaders"]);
+    for header in [
+        "content-type",
+        "content-md5",
+        "if-none-match",
+        "x-amz-checksum-*",
+        "x-amz-sdk-checksum-algorithm",
+        "x-amz-server-side-encryption",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-meta-*",
+    ] {
+        assert!(headers.contains(&header), "AllowedHeaders lacks {header}");
+    }
+    for header in &headers {
+        assert!(
+            header.matches('*').count() <= 1,
+            "{header}: one wildcard at most"
+        );
+    }
+    let exposed = strings(&rule["ExposeHeaders"]);
+    // A browser reads each part's ETag to complete the upload.
+    assert!(exposed.contains(&"ETag"));
+    assert!(exposed.contains(&"Location"));
+}
+
+#[test]
+fn the_lifecycle_rule_aborts_incomplete_multipart_uploads() {
+    let lifecycle = load(&policies_dir().join("bucket-lifecycle.json"));
+    let rules = lifecycle["Rules"].as_array().expect("Rules");
+    let rule = rules
+        .iter()
+        .find(|r| r.get("AbortIncompleteMultipartUpload").is_some())
+        .expect("a rule aborting incomplete multipart uploads");
+    assert_eq!(rule["Status"], "Enabled");
+    assert_eq!(
+        rule["Filter"]["Prefix"], "",
+        "the rule covers the whole bucket"
+    );
+    let days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        .as_u64()
+        .expect("DaysAfterInitiation");
+    // Never before the longest ticket lifetime (multipart.ticket_ttl_secs <= 7 days) ends.
+    assert!(days >= 7, "{days} days");
 }

@@ -321,7 +321,18 @@ async fn health_endpoints(broker: &'static Broker) {
             "/healthz",
             "/openapi.json",
             "/readyz",
+            "/s3/multipart",
+            "/s3/multipart/{uploadId}",
+            "/s3/multipart/{uploadId}/batch",
+            "/s3/multipart/{uploadId}/complete",
+            "/s3/multipart/{uploadId}/{partNumber}",
+            "/s3/params",
+            "/s3/sign",
             "/v1/downloads",
+            "/v1/multipart",
+            "/v1/multipart/abort",
+            "/v1/multipart/complete",
+            "/v1/multipart/parts",
             "/v1/objects",
             "/v1/uploads"
         ]
