@@ -443,6 +443,33 @@ async fn routes_check_ownership_and_speak_companion_errors(b: &'static Broker) {
             .header("www-authenticate")
             .is_some_and(|c| c.starts_with("Bearer"))
     );
+    // Uppy adds `name` and `type` to every file's metadata: ignored; other keys are checked.
+    let reply = b
+        .call("GET", "/s3/params?filename=a.txt&type=text/plain&metadata[name]=a.txt&metadata[type]=text/plain")
+        .bearer(&alice)
+        .send()
+        .await;
+    reply.assert_status(200, "Uppy's implicit metadata");
+    assert!(reply.json()["fields"].get("x-amz-meta-name").is_none());
+    let reply = b
+        .call(
+            "GET",
+            "/s3/params?filename=a.txt&type=text/plain&metadata[owner]=x",
+        )
+        .bearer(&alice)
+        .send()
+        .await;
+    companion_error(
+        &reply,
+        400,
+        "metadata_not_allowed",
+        "metadata the profile does not allow",
+    );
+    assert_eq!(
+        reply.json()["message"],
+        reply.json()["error"],
+        "Uppy 5 shows `message`"
+    );
     let reply = b
         .call("GET", "/s3/params?filename=a.txt&type=text/html")
         .bearer(&alice)

@@ -1,6 +1,6 @@
-//! Errors in Companion's shape: `{"error": "..."}` (plus our stable `code`), with the same
-//! status and headers (`WWW-Authenticate`, `Retry-After`, `Allow`) as everywhere else.
-//! Uppy's clients read `error` (or `message`) from a failed response.
+//! Errors in Companion's shape: `{"error": "...", "message": "..."}` (plus our stable `code`),
+//! with the same status and headers (`WWW-Authenticate`, `Retry-After`, `Allow`) as
+//! everywhere else. Uppy 5's client shows `message` to the user; Companion sends `error`.
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -39,8 +39,10 @@ pub async fn companion_errors(
             out.append_header((name.clone(), value.clone()));
         }
     }
+    let detail = problem["detail"].as_str().unwrap_or("request failed");
     let mut response = out.json(json!({
-        "error": problem["detail"].as_str().unwrap_or("request failed"),
+        "error": detail,
+        "message": detail,
         "code": problem["code"].as_str().unwrap_or("error"),
     }));
     response.extensions_mut().insert(CompanionShaped);

@@ -3,12 +3,12 @@
 //! so part URLs cannot sign a length; instead the broker, which completes the upload itself,
 //! checks the total size of the parts S3 holds against the profile before completing.
 
-use super::owned::{content_type_or_default, owned_multipart, upload_id};
+use super::owned::{content_type_or_default, owned_multipart, upload_id, uppy_metadata};
 use crate::domain::{ObjectKey, PartNumber, Principal};
 use crate::http::grant::{grant_response, signing_now, signing_window};
 use crate::http::multipart_finish::quoted_etag;
-use crate::http::part_url::PartSigning;
 use crate::http::{ApiError, AppState, Caller};
+use crate::multipart::PartSigning;
 use crate::policy::{MultipartIntent, PolicyError, Profile};
 use crate::s3::{NewUpload, PartToComplete, UploadRef};
 use actix_web::{HttpResponse, web};
@@ -45,7 +45,7 @@ pub async fn create(
     let intent = MultipartIntent {
         filename: body.filename,
         content_type: content_type_or_default(body.content_type.as_deref()),
-        metadata: body.metadata,
+        metadata: uppy_metadata(profile, body.metadata),
         ..MultipartIntent::default()
     };
     let decision = profile.decide_multipart(&principal, &intent, Uuid::new_v4(), signing_now())?;

@@ -6,6 +6,7 @@
 use crate::domain::{ObjectKey, Principal, UploadId};
 use crate::http::{ApiError, AppState};
 use crate::policy::Profile;
+use std::collections::BTreeMap;
 
 /// The profile and key of a multipart upload the caller may act on.
 pub fn owned_multipart<'a>(
@@ -29,6 +30,25 @@ pub fn upload_id(raw: &str) -> Result<UploadId, ApiError> {
 /// The file name of a client-chosen key: its last `/` segment.
 pub fn last_segment(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
+}
+
+/// Uppy's metadata without the `name` and `type` entries it adds to every file by default
+/// (they repeat `filename` and `type`), unless the profile allows them as metadata keys.
+/// Every other key is still checked against the profile.
+pub fn uppy_metadata(
+    profile: &Profile,
+    mut metadata: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    for implicit in ["name", "type"] {
+        if !profile
+            .metadata_keys()
+            .iter()
+            .any(|k| k.as_str() == implicit)
+        {
+            metadata.remove(implicit);
+        }
+    }
+    metadata
 }
 
 /// The content type Uppy reports for a file, `application/octet-stream` when it has none.

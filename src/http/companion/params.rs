@@ -2,7 +2,7 @@
 //! POST policy for an exact key in the caller's namespace, binding the type, the profile's
 //! size range and every other limit as conditions.
 
-use super::owned::content_type_or_default;
+use super::owned::{content_type_or_default, uppy_metadata};
 use crate::http::grant::{grant_response, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::policy::FormIntent;
@@ -75,7 +75,7 @@ pub async fn upload_params(
     let intent = FormIntent {
         content_type: Some(content_type_or_default(query.content_type.as_deref())),
         path: None,
-        metadata: query.metadata,
+        metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
     let decision = profile.decide_form_upload(&principal, &intent, Uuid::new_v4(), now, None)?;
