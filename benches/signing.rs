@@ -12,13 +12,15 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 use criterion::Criterion;
 use s3_broker::domain::{
-    AddressingStyle, BucketName, ContentType, Credentials, Endpoint, Expiry, ObjectKey, Region,
-    SecretAccessKey,
+    AddressingStyle, BucketName, ContentType, Credentials, Endpoint, Expiry, ObjectKey, PartNumber,
+    Region, SecretAccessKey, UploadId,
 };
+use s3_broker::multipart::{PartPlan, PartSigning};
 use s3_broker::sigv4::{
     ContentTypeRule, KeyRule, PostPolicyRequest, PresignRequest, QueryParams, S3Operation,
     SignedHeaders, Signer, derive_signing_key,
 };
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,6 +30,8 @@ const REGION: &str = "eu-central-1";
 const BUCKET: &str = "acme-user-uploads";
 const KEY: &str = "users/alice/3f2b9c1e-8d4a-4b7e-9f21-6a0c5d7e8b13/holiday photo.jpg";
 const CONTENT_TYPE: &str = "image/jpeg";
+/// An upload id of the length and alphabet AWS returns.
+const UPLOAD_ID: &str = "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA.Xk2jLmQ_9rTz-0";
 const CONTENT_LENGTH: u64 = 2_483_117;
 const EXPIRES_SECS: u64 = 900;
 /// 2026-05-01T12:00:00Z.
@@ -183,6 +187,37 @@ fn benches(c: &mut Criterion) {
                 .expect("post policy")
         });
     });
+
+    // The core of `POST /v1/multipart/parts` for the largest batch S3 allows: 10,000 part
+    // URLs, each signing its exact Content-Length, serialized to the JSON the client gets.
+    let bucket = BucketName::new(BUCKET).expect("valid bucket");
+    let key = ObjectKey::new(KEY).expect("valid key");
+    let upload_id = UploadId::new(UPLOAD_ID).expect("valid upload id");
+    let plan =
+        PartPlan::new(10_000 * 5 * 1024 * 1024 - 123, Some(5 * 1024 * 1024)).expect("a plan");
+    let numbers: Vec<PartNumber> = plan.part_numbers().collect();
+    assert_eq!(numbers.len(), 10_000);
+    let parts = PartSigning {
+        signer: &signer,
+        credentials: &credentials,
+        bucket: &bucket,
+        key: &key,
+        upload_id: &upload_id,
+        expires: Expiry::from_secs(EXPIRES_SECS).expect("valid expiry"),
+        now: at,
+    };
+    let no_checksums = BTreeMap::new();
+    let mut group = c.benchmark_group("multipart");
+    group.sample_size(20);
+    group.bench_function("sign_10000_part_urls_to_json", |b| {
+        b.iter(|| {
+            let grants = parts
+                .sign_planned(black_box(&plan), black_box(&numbers), &no_checksums)
+                .expect("part URLs");
+            serde_json::to_vec(&grants).expect("JSON")
+        });
+    });
+    group.finish();
 
     let secret = SecretAccessKey::new(SECRET).expect("valid secret");
     c.bench_function("signing_key_derivation", |b| {

@@ -74,6 +74,7 @@ struct DevSecrets {
     hs_secret: String,
     store_access_key: String,
     store_secret_key: String,
+    ticket_secret: String,
 }
 
 fn random_hex(bytes_of_uuid: usize) -> String {
@@ -86,25 +87,40 @@ fn load_or_create_secrets(dir: &Path) -> Result<DevSecrets, DevError> {
     let path = dir.join("secrets");
     if let Ok(text) = std::fs::read_to_string(&path) {
         let lines: Vec<&str> = text.lines().collect();
-        if let [hs, ak, sk] = lines[..] {
-            return Ok(DevSecrets {
+        // Directories from before multipart tickets have three lines: keep them, add a key.
+        if let [hs, ak, sk, ref rest @ ..] = lines[..]
+            && rest.len() <= 1
+        {
+            let secrets = DevSecrets {
                 hs_secret: hs.to_owned(),
                 store_access_key: ak.to_owned(),
                 store_secret_key: sk.to_owned(),
-            });
+                ticket_secret: rest
+                    .first()
+                    .map_or_else(|| random_hex(2), |t| (*t).to_owned()),
+            };
+            if rest.is_empty() {
+                write_private(&path, &secrets_text(&secrets))?;
+            }
+            return Ok(secrets);
         }
     }
     let secrets = DevSecrets {
         hs_secret: random_hex(2),
         store_access_key: format!("DEV{}", &random_hex(1)[..17].to_ascii_uppercase()),
         store_secret_key: random_hex(1),
+        ticket_secret: random_hex(2),
     };
-    let text = format!(
-        "{}\n{}\n{}\n",
-        secrets.hs_secret, secrets.store_access_key, secrets.store_secret_key
-    );
+    let text = secrets_text(&secrets);
     write_private(&path, &text)?;
     Ok(secrets)
+}
+
+fn secrets_text(s: &DevSecrets) -> String {
+    format!(
+        "{}\n{}\n{}\n{}\n",
+        s.hs_secret, s.store_access_key, s.store_secret_key, s.ticket_secret
+    )
 }
 
 /// Writes a file readable by its owner only.
@@ -154,6 +170,9 @@ audience = "s3-broker"
 algorithms = ["HS256"]
 hs_secrets = [{{ secret = {hs} }}]
 
+[multipart]
+ticket_keys = [{{ id = "dev", secret = {ticket} }}]
+
 [policies]
 dir = {policies}
 default_profile = "default"
@@ -162,6 +181,7 @@ default_profile = "default"
         access_key = toml_string(&secrets.store_access_key),
         secret_key = toml_string(&secrets.store_secret_key),
         hs = toml_string(&secrets.hs_secret),
+        ticket = toml_string(&secrets.ticket_secret),
         policies = toml_string(&dir.join("policies").to_string_lossy()),
         origins = cors_origins
             .iter()

@@ -15,7 +15,6 @@ mod multipart_finish;
 mod multipart_parts;
 mod multipart_ticket;
 mod objects;
-mod part_url;
 mod plain_errors;
 mod routes;
 mod state;

@@ -3,9 +3,9 @@
 
 use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
 use super::multipart_ticket::open_ticket;
-use super::part_url::PartSigning;
 use super::{ApiError, AppState, Caller};
 use crate::domain::{Checksum, Expiry, PartNumber};
+use crate::multipart::{PartGrant, PartSigning, PartSigningError};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,20 +26,6 @@ pub struct SignPartsRequest {
     /// Wished lifetime of the URLs in seconds (capped by the profile, the ticket and the
     /// credentials).
     pub expires_in: Option<u64>,
-}
-
-/// One presigned part.
-#[derive(Debug, Serialize)]
-pub struct PartGrant {
-    /// The part number.
-    pub part_number: u16,
-    /// Where to PUT the part's bytes.
-    pub url: String,
-    /// Headers to send with exactly these values (`content-length` is the exact part size;
-    /// HTTP clients set it from the body).
-    pub headers: BTreeMap<String, String>,
-    /// The part's exact size in bytes.
-    pub size: u64,
 }
 
 /// The signed parts.
@@ -121,12 +107,13 @@ pub async fn sign_parts(
         })?;
         let checksum = Checksum::new(algorithm, value)
             .map_err(|e| ApiError::bad_request("invalid_checksum", format!("part {part}: {e}")))?;
-        checksums.insert(part, checksum);
+        checksums.insert(
+            u16::try_from(part).map_err(|_| ApiError::internal())?,
+            checksum,
+        );
     }
     if open.ticket.checksum_algorithm.is_some()
-        && let Some(missing) = numbers
-            .iter()
-            .find(|p| !checksums.contains_key(&u64::from(p.get())))
+        && let Some(missing) = numbers.iter().find(|p| !checksums.contains_key(&p.get()))
     {
         return Err(ApiError::bad_request(
             "checksum_required",
@@ -148,23 +135,15 @@ pub async fn sign_parts(
         expires,
         now,
     };
-    let mut parts = Vec::with_capacity(numbers.len());
-    let mut expires_at = now;
-    for number in numbers {
-        let size = plan.part_length(number).ok_or_else(ApiError::internal)?;
-        let presigned =
-            signing.sign(number, Some(size), checksums.get(&u64::from(number.get())))?;
-        expires_at = presigned.expires_at;
-        parts.push(PartGrant {
-            part_number: number.get(),
-            url: presigned.url,
-            headers: presigned.headers.into_iter().collect(),
-            size,
-        });
-    }
+    let parts = signing
+        .sign_planned(&plan, &numbers, &checksums)
+        .map_err(|e| match e {
+            PartSigningError::Signing(e) => ApiError::from(e),
+            PartSigningError::NotInPlan(_) => ApiError::internal(),
+        })?;
     Ok(grant_response(&PartGrants {
         parts,
-        expires_at,
+        expires_at: now + chrono::Duration::seconds(i64::from(expires.as_secs())),
         server_time: now,
     }))
 }
