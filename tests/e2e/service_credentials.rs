@@ -30,6 +30,7 @@ async fn grants_end_before_the_credentials(t: Ctx) {
         t.bucket.as_str(),
         Options {
             expiring_credentials: Some(end),
+            ..Options::default()
         },
     )
     .await;
@@ -77,6 +78,7 @@ async fn expired_credentials_sign_nothing(t: Ctx) {
         t.bucket.as_str(),
         Options {
             expiring_credentials: Some(Utc::now() + Duration::hours(2)),
+            ..Options::default()
         },
     )
     .await;
@@ -107,6 +109,7 @@ async fn expired_credentials_sign_nothing(t: Ctx) {
             t.bucket.as_str(),
             Options {
                 expiring_credentials: Some(end),
+                ..Options::default()
             },
         )
         .await;

@@ -2,7 +2,7 @@
 //! the broker's part URLs, completed by the broker; and every refusal, which must touch
 //! nothing.
 
-use crate::support::broker::Broker;
+use crate::support::broker::{Broker, Options};
 use crate::support::multipart::{MIB, assert_part_refused, bytes, upload_parts};
 use crate::support::{Ctx, Server};
 use serde_json::{Value, json};
@@ -14,6 +14,7 @@ on_both_servers!(
     complete_refuses_parts_that_do_not_match_the_plan,
     abort_removes_the_upload,
     complete_does_not_overwrite_an_existing_object,
+    s3_down_or_slow_is_a_503_and_grants_keep_working,
 );
 
 with_shared_broker!(create_refuses_bad_plans);
@@ -371,4 +372,75 @@ async fn create_refuses_bad_plans(b: &'static Broker) {
     b.multipart_create(&reader, with(json!({ "size": 10 })))
         .await
         .problem(403, "insufficient_scope", "create without the upload scope");
+}
+
+async fn s3_down_or_slow_is_a_503_and_grants_keep_working(t: Ctx) {
+    // A port that accepts connections and never answers (the backlog completes the
+    // handshake), and a port nobody listens on.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a port")
+        .local_addr()
+        .expect("its address");
+    let real = Broker::start(&t).await;
+    let alice = real.token("alice");
+    let upload = real.create_upload(&alice, "later.bin", SIZE).await;
+    for endpoint in [
+        format!("http://{}", silent.local_addr().expect("its address")),
+        format!("http://{closed}"),
+    ] {
+        let broker = Broker::start_with(
+            t.bed,
+            t.bucket.as_str(),
+            Options {
+                s3_calls_to: Some(endpoint.clone()),
+                ..Options::default()
+            },
+        )
+        .await;
+        let token = broker.token("alice");
+        let started = std::time::Instant::now();
+        let replies = [
+            broker
+                .multipart_create(
+                    &token,
+                    json!({ "filename": "a.bin", "content_type": "application/octet-stream", "size": SIZE }),
+                )
+                .await,
+            broker.multipart_list(&token, &upload.ticket).await,
+            broker.multipart_abort(&token, &upload.ticket).await,
+            broker
+                .multipart_complete(&token, &upload.ticket, json!([{ "part_number": 1, "etag": "e" }, { "part_number": 2, "etag": "e" }, { "part_number": 3, "etag": "e" }]))
+                .await,
+        ];
+        for reply in &replies {
+            reply.problem(503, "s3_unavailable", &format!("S3 at {endpoint}"));
+            assert!(
+                reply.header("retry-after").is_some(),
+                "503 carries Retry-After"
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "bounded: {:?}",
+            started.elapsed()
+        );
+        // Signing needs no S3 call: single-request grants keep working.
+        let grant = broker
+            .upload(
+                &token,
+                json!({ "filename": "ok.txt", "content_type": "text/plain", "size": 2 }),
+            )
+            .await
+            .grant("a PUT grant while S3 is unreachable");
+        grant
+            .put(b"ok")
+            .await
+            .assert_ok("the grant works once S3 is back");
+    }
+    let keys = t.keys().await;
+    assert!(
+        keys.len() == 2 && keys.iter().all(|k| k.ends_with("/ok.txt")),
+        "only the two PUT uploads are stored: {keys:?}"
+    );
 }

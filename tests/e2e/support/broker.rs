@@ -70,6 +70,9 @@ methods = ["PUT", "POST"]
 pub struct Options {
     /// Signing credentials with an expiry, instead of the bed's static ones (same keys).
     pub expiring_credentials: Option<DateTime<Utc>>,
+    /// Send the broker's own S3 calls (listing, multipart) to this endpoint instead of the
+    /// bed's, with a 1 s operation timeout (grants are still signed for the bed).
+    pub s3_calls_to: Option<String>,
 }
 
 /// A running broker.
@@ -140,6 +143,9 @@ principal = "svc-old"
 scopes = ["upload", "download", "list"]
 revoked = true
 
+[multipart]
+ticket_keys = [{{ id = "e2e", secret = "e2e-ticket-key-0123456789abcdef-0123456789abcdef" }}]
+
 [policies]
 dir = {policies}
 default_profile = "default"
@@ -180,11 +186,23 @@ impl Broker {
         ] {
             std::fs::write(policies.path().join(name), text).expect("a profile file");
         }
-        let settings = Settings::from_toml(&config_toml(bed, bucket, policies.path()))
+        let mut settings = Settings::from_toml(&config_toml(bed, bucket, policies.path()))
             .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
+        let signing_endpoint = settings.s3.endpoint.clone();
+        if let Some(endpoint) = &options.s3_calls_to {
+            settings.s3.endpoint = endpoint.parse().expect("an endpoint URL");
+            settings.s3.operation_timeout = std::time::Duration::from_secs(1);
+        }
         let mut state = build_state(&settings)
             .await
             .unwrap_or_else(|e| panic!("the broker state cannot be built: {e}"));
+        if options.s3_calls_to.is_some() {
+            state.signer = s3_broker::sigv4::Signer::new(
+                settings.s3.region.clone(),
+                signing_endpoint,
+                s3_broker::domain::AddressingStyle::Path,
+            );
+        }
         if let Some(expiry) = options.expiring_credentials {
             let credentials = aws_credential_types::Credentials::new(
                 bed.credentials.access_key_id.as_str(),
