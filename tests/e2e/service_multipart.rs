@@ -166,6 +166,25 @@ async fn tampered_or_foreign_tickets_touch_nothing(t: Ctx) {
         "not_owner",
         "bob aborts alice's upload",
     );
+    // A genuine ticket (sealed with the broker's key) past its expiry.
+    let keys = s3_broker::multipart::TicketKeys::new(vec![(
+        s3_broker::multipart::TicketKeyId::new("e2e").unwrap(),
+        crate::support::broker::TICKET_SECRET.as_bytes().to_vec(),
+    )])
+    .unwrap();
+    let mut ticket = keys
+        .open(&upload.ticket, chrono::Utc::now())
+        .expect("the broker's key");
+    ticket.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let expired = keys.seal(&ticket);
+    broker
+        .multipart_sign(&alice, json!({ "upload": expired }))
+        .await
+        .problem(403, "ticket_expired", "sign with an expired ticket");
+    broker
+        .multipart_complete(&alice, &expired, receipts.clone())
+        .await
+        .problem(403, "ticket_expired", "complete with an expired ticket");
     // Bob's own ticket does not reach alice's key either: keys come from the ticket only.
     t.assert_keys(&[], "after the refusals").await;
     assert_eq!(held_parts(&broker, &alice, &upload.ticket).await, [1, 2, 3]);

@@ -47,6 +47,9 @@ pub const API_KEY_PRINCIPAL: &str = "svc-backup";
 /// A revoked API key.
 pub const REVOKED_API_KEY: &str = "e2e-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
 /// The `max_expiry_secs` of the `brief` profile.
+/// The secret of the test brokers' multipart ticket key `e2e`.
+pub const TICKET_SECRET: &str = "e2e-ticket-key-0123456789abcdef-0123456789abcdef";
+/// Grant lifetime of the `brief` profile.
 pub const BRIEF_MAX_EXPIRY_SECS: i64 = 2;
 /// The `max_expiry_secs` of the shipped default profile.
 pub const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
@@ -144,7 +147,7 @@ scopes = ["upload", "download", "list"]
 revoked = true
 
 [multipart]
-ticket_keys = [{{ id = "e2e", secret = "e2e-ticket-key-0123456789abcdef-0123456789abcdef" }}]
+ticket_keys = [{{ id = "e2e", secret = {ticket_secret} }}]
 
 [policies]
 dir = {policies}
@@ -164,6 +167,7 @@ default_profile = "default"
         api_principal = toml_string(API_KEY_PRINCIPAL),
         revoked = sha256_hex(REVOKED_API_KEY),
         policies = toml_string(&policies.to_string_lossy()),
+        ticket_secret = toml_string(TICKET_SECRET),
     )
 }
 
