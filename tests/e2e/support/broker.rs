@@ -46,10 +46,9 @@ pub const API_KEY: &str = "e2e-api-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
 pub const API_KEY_PRINCIPAL: &str = "svc-backup";
 /// A revoked API key.
 pub const REVOKED_API_KEY: &str = "e2e-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
-/// The `max_expiry_secs` of the `brief` profile.
 /// The secret of the test brokers' multipart ticket key `e2e`.
 pub const TICKET_SECRET: &str = "e2e-ticket-key-0123456789abcdef-0123456789abcdef";
-/// Grant lifetime of the `brief` profile.
+/// The `max_expiry_secs` of the `brief` profile.
 pub const BRIEF_MAX_EXPIRY_SECS: i64 = 2;
 /// The `max_expiry_secs` of the shipped default profile.
 pub const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
