@@ -654,6 +654,32 @@ fn an_upload_decision_carries_every_limit() {
         "invalid_checksum"
     );
     assert_eq!(
+        refused(&|i| i.checksum_crc32c = Some("yZRlqg==".into())),
+        "invalid_checksum",
+        "one x-amz-checksum per upload"
+    );
+    let md5 = "XUFAKrxLKna5cZ2REBfFkg==";
+    let mut md5_only = i.clone();
+    md5_only.checksum_sha256 = None;
+    md5_only.content_md5 = Some(md5.into());
+    let d = p
+        .decide_upload(&alice, &md5_only, UUID, now(), None)
+        .unwrap();
+    assert_eq!(
+        (d.checksum, d.content_md5.unwrap().as_str()),
+        (None, md5),
+        "Content-MD5 satisfies require_checksum"
+    );
+    md5_only.method = Some(UploadMethod::Post);
+    let err = p
+        .decide_upload(&alice, &md5_only, UUID, now(), None)
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.status()),
+        ("checksum_not_supported", 400),
+        "a POST policy cannot bind Content-MD5"
+    );
+    assert_eq!(
         refused(&|i| {
             i.metadata.insert("owner".into(), "x".into());
         }),

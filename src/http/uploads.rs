@@ -26,6 +26,16 @@ pub struct UploadRequest {
     pub size: u64,
     /// Base64 SHA-256 of the bytes; S3 then refuses other bytes.
     pub checksum_sha256: Option<String>,
+    /// Base64 CRC-32 of the bytes (at most one `checksum_*` per request).
+    pub checksum_crc32: Option<String>,
+    /// Base64 CRC-32C of the bytes.
+    pub checksum_crc32c: Option<String>,
+    /// Base64 CRC-64/NVME of the bytes.
+    pub checksum_crc64nvme: Option<String>,
+    /// Base64 SHA-1 of the bytes.
+    pub checksum_sha1: Option<String>,
+    /// Base64 MD5 of the bytes, bound as a signed `Content-MD5` header (PUT only).
+    pub content_md5: Option<String>,
     /// Client folders under the caller's namespace, when the profile allows them.
     pub path: Option<String>,
     /// `x-amz-meta-*` values, for the keys the profile allows.
@@ -75,6 +85,11 @@ pub async fn create_upload(
         content_type: request.content_type,
         size: request.size,
         checksum_sha256: request.checksum_sha256,
+        checksum_crc32: request.checksum_crc32,
+        checksum_crc32c: request.checksum_crc32c,
+        checksum_crc64nvme: request.checksum_crc64nvme,
+        checksum_sha1: request.checksum_sha1,
+        content_md5: request.content_md5,
         path: request.path,
         metadata: request.metadata,
         method: request.method,
@@ -130,6 +145,9 @@ fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequ
         .content_length(decision.size);
     if let Some(checksum) = &decision.checksum {
         headers = headers.checksum(checksum);
+    }
+    if let Some(md5) = &decision.content_md5 {
+        headers = headers.content_md5(md5);
     }
     if decision.if_none_match() {
         headers = headers.if_none_match_any();

@@ -65,11 +65,19 @@ pub enum PolicyError {
     #[error("invalid metadata: {0}")]
     InvalidMetadata(String),
     /// The profile requires a checksum and none was given (400 `checksum_required`).
-    #[error("the profile {0:?} requires `checksum_sha256` (base64 of the file's SHA-256)")]
+    #[error(
+        "the profile {0:?} requires a checksum of the file: one of checksum_sha256, \
+         checksum_crc32, checksum_crc32c, checksum_crc64nvme, checksum_sha1 or content_md5 \
+         (base64 of the digest)"
+    )]
     ChecksumRequired(String),
-    /// The checksum did not decode (400 `invalid_checksum`).
-    #[error("invalid checksum_sha256: {0}")]
+    /// A checksum did not decode, or several were given (400 `invalid_checksum`).
+    #[error("invalid checksum: {0}")]
     InvalidChecksum(String),
+    /// The checksum cannot be enforced for this upload: the method cannot bind it, or the
+    /// backend does not verify the algorithm (400 `checksum_not_supported`).
+    #[error("{0}")]
+    ChecksumNotSupported(String),
     /// The object key is malformed or too long (400 `invalid_key`).
     #[error("invalid key: {0}")]
     InvalidKey(String),
@@ -108,6 +116,7 @@ impl PolicyError {
             Self::InvalidMetadata(_) => "invalid_metadata",
             Self::ChecksumRequired(_) => "checksum_required",
             Self::InvalidChecksum(_) => "invalid_checksum",
+            Self::ChecksumNotSupported(_) => "checksum_not_supported",
             Self::InvalidKey(_) => "invalid_key",
             Self::InvalidPrefix(_) => "invalid_prefix",
             Self::DispositionNotAllowed(_) => "disposition_not_allowed",

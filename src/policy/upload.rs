@@ -8,8 +8,8 @@ use super::{
     ServerSideEncryption, UploadMethod,
 };
 use crate::domain::{
-    BucketName, Checksum, ChecksumAlgorithm, ContentType, DomainError, Expiry, ObjectKey,
-    Principal, Scope,
+    BucketName, Checksum, ChecksumAlgorithm, ContentMd5, ContentType, DomainError, Expiry,
+    ObjectKey, Principal, Scope,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -26,6 +26,17 @@ pub struct UploadIntent {
     pub size: u64,
     /// Base64 SHA-256 of the file, bound as `x-amz-checksum-sha256`.
     pub checksum_sha256: Option<String>,
+    /// Base64 CRC-32 (`x-amz-checksum-crc32`); at most one `checksum_*` per upload.
+    pub checksum_crc32: Option<String>,
+    /// Base64 CRC-32C (`x-amz-checksum-crc32c`).
+    pub checksum_crc32c: Option<String>,
+    /// Base64 CRC-64/NVME (`x-amz-checksum-crc64nvme`).
+    pub checksum_crc64nvme: Option<String>,
+    /// Base64 SHA-1 (`x-amz-checksum-sha1`).
+    pub checksum_sha1: Option<String>,
+    /// Base64 MD5 of the file, bound as `Content-MD5` (PUT only). May accompany one
+    /// `checksum_*`.
+    pub content_md5: Option<String>,
     /// Client folders, for templates with `{path}`.
     pub path: Option<String>,
     /// `x-amz-meta-*` values, by key (without the prefix).
@@ -67,8 +78,10 @@ pub struct UploadDecision {
     ///
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>
     pub no_overwrite: bool,
-    /// `x-amz-checksum-sha256`, when given.
+    /// The `x-amz-checksum-<algorithm>` value, when given (at most one algorithm).
     pub checksum: Option<Checksum>,
+    /// The `Content-MD5` value, when given (PUT only: see [`check_integrity`]).
+    pub content_md5: Option<ContentMd5>,
 }
 
 impl UploadDecision {
@@ -81,6 +94,74 @@ impl UploadDecision {
     pub fn if_none_match(&self) -> bool {
         self.no_overwrite && self.method == UploadMethod::Put
     }
+}
+
+/// The `checksum_*` fields of an upload, by algorithm, in S3's order.
+fn requested_checksums(intent: &UploadIntent) -> [(ChecksumAlgorithm, Option<&String>); 5] {
+    [
+        (ChecksumAlgorithm::Crc32, intent.checksum_crc32.as_ref()),
+        (ChecksumAlgorithm::Crc32c, intent.checksum_crc32c.as_ref()),
+        (
+            ChecksumAlgorithm::Crc64Nvme,
+            intent.checksum_crc64nvme.as_ref(),
+        ),
+        (ChecksumAlgorithm::Sha1, intent.checksum_sha1.as_ref()),
+        (ChecksumAlgorithm::Sha256, intent.checksum_sha256.as_ref()),
+    ]
+}
+
+/// The JSON field of an algorithm's value, e.g. `checksum_crc32c`.
+pub fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
+    match algorithm {
+        ChecksumAlgorithm::Crc32 => "checksum_crc32",
+        ChecksumAlgorithm::Crc32c => "checksum_crc32c",
+        ChecksumAlgorithm::Crc64Nvme => "checksum_crc64nvme",
+        ChecksumAlgorithm::Sha1 => "checksum_sha1",
+        ChecksumAlgorithm::Sha256 => "checksum_sha256",
+    }
+}
+
+/// Decodes the integrity values of an upload: at most one `x-amz-checksum-*` value (S3
+/// verifies one flexible checksum per request) and, besides it or alone, a `Content-MD5`.
+/// Each must be standard base64 of its digest's length.
+///
+/// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
+pub fn check_integrity(
+    intent: &UploadIntent,
+) -> Result<(Option<Checksum>, Option<ContentMd5>), PolicyError> {
+    let given: Vec<(ChecksumAlgorithm, &String)> = requested_checksums(intent)
+        .into_iter()
+        .filter_map(|(algorithm, value)| value.map(|v| (algorithm, v)))
+        .collect();
+    let checksum = match given.as_slice() {
+        [] => None,
+        [(algorithm, value)] => Some(Checksum::new(*algorithm, value).map_err(|_| {
+            PolicyError::InvalidChecksum(format!(
+                "{} must be standard base64 of {} bytes",
+                checksum_field(*algorithm),
+                algorithm.digest_len()
+            ))
+        })?),
+        several => {
+            let names: Vec<&str> = several.iter().map(|(a, _)| checksum_field(*a)).collect();
+            return Err(PolicyError::InvalidChecksum(format!(
+                "give at most one of checksum_crc32, checksum_crc32c, checksum_crc64nvme, \
+                 checksum_sha1 and checksum_sha256 (S3 verifies one per upload); got {}",
+                names.join(", ")
+            )));
+        }
+    };
+    let content_md5 = intent
+        .content_md5
+        .as_deref()
+        .map(ContentMd5::new)
+        .transpose()
+        .map_err(|_| {
+            PolicyError::InvalidChecksum(
+                "content_md5 must be standard base64 of 16 bytes (the file's MD5)".into(),
+            )
+        })?;
+    Ok((checksum, content_md5))
 }
 
 /// Parses the client's media type; errors name the rule without echoing the value.
@@ -188,16 +269,18 @@ impl Profile {
         if intent.size > MAX_SINGLE_UPLOAD_BYTES {
             return Err(PolicyError::MultipartRequired(intent.size));
         }
-        let checksum =
-            match &intent.checksum_sha256 {
-                Some(value) => Some(Checksum::new(ChecksumAlgorithm::Sha256, value).map_err(
-                    |_| PolicyError::InvalidChecksum("expected standard base64 of 32 bytes".into()),
-                )?),
-                None if self.require_checksum => {
-                    return Err(PolicyError::ChecksumRequired(self.name.clone()));
-                }
-                None => None,
-            };
+        let (checksum, content_md5) = check_integrity(intent)?;
+        if checksum.is_none() && content_md5.is_none() && self.require_checksum {
+            return Err(PolicyError::ChecksumRequired(self.name.clone()));
+        }
+        if content_md5.is_some() && method == UploadMethod::Post {
+            return Err(PolicyError::ChecksumNotSupported(
+                "content_md5 is bound as a signed Content-MD5 header, which only PUT has: the \
+                 POST policy conditions S3 documents do not include Content-MD5; upload with \
+                 \"method\": \"PUT\" or send an x-amz-checksum (checksum_sha256, ...) instead"
+                    .into(),
+            ));
+        }
         let metadata = check_metadata(&self.metadata_keys, &intent.metadata)?;
         let rendered = self.key_template.render(&RenderInput {
             principal: &principal.segment,
@@ -220,6 +303,91 @@ impl Profile {
             server_side_encryption: self.server_side_encryption.clone(),
             no_overwrite: !self.allow_overwrite,
             checksum,
+            content_md5,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA256: &str = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+    const MD5: &str = "XUFAKrxLKna5cZ2REBfFkg==";
+
+    fn with(change: impl FnOnce(&mut UploadIntent)) -> UploadIntent {
+        let mut intent = UploadIntent::default();
+        change(&mut intent);
+        intent
+    }
+
+    #[test]
+    fn one_checksum_of_any_algorithm() {
+        for (algorithm, value) in [
+            (ChecksumAlgorithm::Crc32, "AAAAAA=="),
+            (ChecksumAlgorithm::Crc32c, "yZRlqg=="),
+            (ChecksumAlgorithm::Crc64Nvme, "AAAAAAAAAAA="),
+            (ChecksumAlgorithm::Sha1, "qvTGHdzF6KLavt4PO0gs2a6pQ00="),
+            (ChecksumAlgorithm::Sha256, SHA256),
+        ] {
+            let intent = with(|i| match algorithm {
+                ChecksumAlgorithm::Crc32 => i.checksum_crc32 = Some(value.into()),
+                ChecksumAlgorithm::Crc32c => i.checksum_crc32c = Some(value.into()),
+                ChecksumAlgorithm::Crc64Nvme => i.checksum_crc64nvme = Some(value.into()),
+                ChecksumAlgorithm::Sha1 => i.checksum_sha1 = Some(value.into()),
+                ChecksumAlgorithm::Sha256 => i.checksum_sha256 = Some(value.into()),
+            });
+            let (checksum, md5) = check_integrity(&intent).unwrap();
+            let checksum = checksum.unwrap();
+            assert_eq!((checksum.algorithm(), checksum.value()), (algorithm, value));
+            assert!(md5.is_none());
+            assert!(checksum_field(algorithm).ends_with(&algorithm.as_str().to_lowercase()));
+        }
+        assert_eq!(
+            check_integrity(&UploadIntent::default()).unwrap(),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn several_checksums_are_refused() {
+        let err = check_integrity(&with(|i| {
+            i.checksum_sha256 = Some(SHA256.into());
+            i.checksum_crc32 = Some("AAAAAA==".into());
+        }))
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_checksum");
+        assert!(
+            err.to_string().contains("checksum_crc32, checksum_sha256"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_must_have_the_digest_length() {
+        for intent in [
+            with(|i| i.checksum_crc32 = Some(SHA256.into())),
+            with(|i| i.checksum_crc64nvme = Some("AAAAAA==".into())),
+            with(|i| i.checksum_sha1 = Some("not base64".into())),
+            with(|i| i.checksum_crc32c = Some("yZRlqg".into())),
+            with(|i| i.content_md5 = Some(SHA256.into())),
+            with(|i| i.content_md5 = Some("XUFAKrxLKna5cZ2REBfFkg".into())),
+        ] {
+            let err = check_integrity(&intent).unwrap_err();
+            assert_eq!(err.code(), "invalid_checksum", "{intent:?}");
+        }
+    }
+
+    #[test]
+    fn content_md5_alone_or_beside_one_checksum() {
+        let (checksum, md5) = check_integrity(&with(|i| i.content_md5 = Some(MD5.into()))).unwrap();
+        assert!(checksum.is_none());
+        assert_eq!(md5.unwrap().as_str(), MD5);
+        let (checksum, md5) = check_integrity(&with(|i| {
+            i.content_md5 = Some(MD5.into());
+            i.checksum_sha256 = Some(SHA256.into());
+        }))
+        .unwrap();
+        assert!(checksum.is_some() && md5.is_some());
     }
 }

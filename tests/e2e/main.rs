@@ -63,6 +63,7 @@ mod post_upload;
 mod presign_round_trip;
 mod service_auth;
 mod service_authz;
+mod service_checksums;
 mod service_cheats;
 mod service_credentials;
 mod service_errors;
