@@ -139,7 +139,10 @@ pub async fn sign_parts(
         .sign_planned(&plan, &numbers, &checksums)
         .map_err(|e| match e {
             PartSigningError::Signing(e) => ApiError::from(e),
-            PartSigningError::NotInPlan(_) => ApiError::internal(),
+            other => {
+                tracing::error!(error = %other, "planned part URLs failed");
+                ApiError::internal()
+            }
         })?;
     Ok(grant_response(&PartGrants {
         parts,

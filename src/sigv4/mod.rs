@@ -8,6 +8,7 @@ mod canonical_request;
 mod encoding;
 mod error;
 mod operation;
+mod part_batch;
 mod post_form;
 mod post_policy;
 mod presign;
@@ -24,6 +25,7 @@ pub use canonical_request::{CanonicalRequest, UNSIGNED_PAYLOAD};
 pub use encoding::{encode_path, encode_query_component, push_query_component};
 pub use error::SigningError;
 pub use operation::{HttpMethod, S3Operation};
+pub use part_batch::{PartBatchError, PartHeaderShape, PartUrlBatch, SignedPart};
 pub use post_form::{FormField, PostForm};
 pub use post_policy::{
     ContentTypeRule, KeyRule, PolicyCondition, PolicyDocument, PostPolicyRequest,

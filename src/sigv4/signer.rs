@@ -3,20 +3,22 @@
 
 use super::canonical_request::HexDigest;
 use super::post_policy::{MAX_SINGLE_UPLOAD_BYTES, validate_field, validate_prefix};
-use super::string_to_sign::{string_to_sign, write_string_to_sign};
+use super::string_to_sign::{string_to_sign, write_string_to_sign, write_string_to_sign_prefix};
 use super::time::within_four_digit_years;
 use super::{
-    ALGORITHM, CanonicalRequest, ContentTypeRule, DailyKey, FormField, KeyRule, PolicyCondition,
-    PolicyDocument, PostForm, PostPolicyRequest, PresignRequest, PresignedRequest, SigningError,
-    SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD, encode_query_component,
-    push_query_component, resolve_bucket, resolve_object,
+    ALGORITHM, CanonicalRequest, ContentTypeRule, DailyKey, FormField, KeyRule, PartHeaderShape,
+    PartUrlBatch, PolicyCondition, PolicyDocument, PostForm, PostPolicyRequest, PresignRequest,
+    PresignedRequest, S3Operation, SigningError, SigningKeyCache, SigningTime, SigningTrace,
+    UNSIGNED_PAYLOAD, encode_query_component, push_query_component, resolve_bucket, resolve_object,
 };
 use crate::domain::{
-    AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, Region,
+    AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, PartNumber, Region,
+    UploadId,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -122,6 +124,73 @@ impl Signer {
     ) -> Result<PresignedRequest, SigningError> {
         self.sign_request(credentials, request, at, false)
             .map(|signed| signed.presigned)
+    }
+
+    /// A batch signer for UploadPart URLs of one upload: each URL it makes equals
+    /// [`Signer::presign`] of the same UploadPart with the headers `shape` names, at about
+    /// half the cost (see [`PartUrlBatch`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn part_url_batch(
+        &self,
+        credentials: &Credentials,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &UploadId,
+        expires: Expiry,
+        at: DateTime<Utc>,
+        shape: PartHeaderShape,
+    ) -> Result<PartUrlBatch, SigningError> {
+        let ctx = self.context(credentials, at, expires)?;
+        let address = resolve_object(&self.endpoint, &self.region, self.addressing, bucket, key);
+        let mut names: Vec<&str> = Vec::with_capacity(4);
+        if shape.content_length {
+            names.push("content-length");
+        }
+        names.push("host");
+        if let Some(algorithm) = shape.checksum {
+            names.push(algorithm.header_name());
+            names.push("x-amz-sdk-checksum-algorithm");
+        }
+        let headers: Vec<(&str, &str)> = names.iter().map(|n| (*n, "")).collect();
+        // The query of part 1, cut around its part number: `...&partNumber=` | `1` | `&uploadId=...`.
+        let template = PresignRequest::new(
+            S3Operation::UploadPart {
+                upload_id: upload_id.clone(),
+                part_number: PartNumber::new(1)?,
+            },
+            bucket.clone(),
+            key.clone(),
+            expires,
+        );
+        let query = canonical_query(credentials, &template, &ctx, &headers);
+        let marker = "partNumber=1&uploadId=";
+        let at_marker = query.find(marker).ok_or_else(|| {
+            SigningError::QueryValue("the UploadPart query lost its part number".into())
+        })?;
+        let (query_prefix, rest) = query.split_at(at_marker + "partNumber=".len());
+        let query_suffix = rest[1..].to_owned();
+        let mut canonical_prefix = Sha256::new();
+        for part in ["PUT\n", address.path.as_str(), "\n", query_prefix] {
+            Digest::update(&mut canonical_prefix, part.as_bytes());
+        }
+        let mut string_to_sign_prefix = ctx.key.key.keyed_mac();
+        write_string_to_sign_prefix(&mut string_to_sign_prefix, &ctx.time, &ctx.key.scope);
+        let url_prefix = format!(
+            "{}://{}{}?{query_prefix}",
+            address.scheme.as_str(),
+            address.authority,
+            address.path
+        );
+        Ok(PartUrlBatch {
+            shape,
+            canonical_prefix,
+            query_suffix,
+            authority: address.authority,
+            signed_names: names.join(";"),
+            string_to_sign_prefix,
+            url_prefix,
+            expires_at: ctx.expires_at,
+        })
     }
 
     /// As [`Signer::presign`], also returning the intermediate texts.
@@ -235,6 +304,19 @@ impl Signer {
         request: &PostPolicyRequest,
         at: DateTime<Utc>,
     ) -> Result<PostForm, SigningError> {
+        self.post_policy_with_client_fields(credentials, request, &[], at)
+    }
+
+    /// As [`Signer::post_policy`], with fields the client fills in itself, each covered by
+    /// `["starts-with", "$name", ""]` (S3 refuses a form field no condition covers) and left
+    /// out of the returned fields: a secret only the client holds, such as an SSE-C key.
+    pub fn post_policy_with_client_fields(
+        &self,
+        credentials: &Credentials,
+        request: &PostPolicyRequest,
+        client_fields: &[&str],
+        at: DateTime<Utc>,
+    ) -> Result<PostForm, SigningError> {
         let ctx = self.context(credentials, at, request.expires)?;
         let mut conditions = vec![PolicyCondition::Bucket(request.bucket.as_str().to_owned())];
         let mut fields: Vec<FormField> = Vec::with_capacity(request.fields.len() + 8);
@@ -296,6 +378,23 @@ impl Signer {
                 value: value.clone(),
             });
             push_field(&mut fields, name, value);
+        }
+        for (i, name) in client_fields.iter().enumerate() {
+            validate_field(name, "", request.content_type.is_some())?;
+            let taken = request.fields.iter().map(|(n, _)| n.as_str());
+            if taken
+                .chain(client_fields[..i].iter().copied())
+                .any(|n| n.eq_ignore_ascii_case(name))
+            {
+                return Err(SigningError::FormField {
+                    name: (*name).to_owned(),
+                    reason: "given twice",
+                });
+            }
+            conditions.push(PolicyCondition::StartsWith {
+                field: (*name).to_owned(),
+                prefix: String::new(),
+            });
         }
         let mut sigv4_fields = vec![
             ("x-amz-algorithm", ALGORITHM),

@@ -47,6 +47,11 @@ impl SigningKey {
             .to_owned()
     }
 
+    /// A fresh HMAC-SHA256 keyed with this key (to resume from a shared prefix).
+    pub(crate) fn keyed_mac(&self) -> HmacSha256 {
+        self.mac.clone()
+    }
+
     /// The signature of whatever `write` feeds into the keyed HMAC (no text is built).
     pub(crate) fn sign_with(&self, write: impl FnOnce(&mut HmacSha256)) -> HexDigest {
         let mut mac = self.mac.clone();

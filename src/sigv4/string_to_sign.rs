@@ -51,11 +51,20 @@ pub(crate) fn write_string_to_sign(
     scope: &CredentialScope,
     canonical_hash: &str,
 ) {
+    write_string_to_sign_prefix(out, time, scope);
+    out.put(canonical_hash);
+}
+
+/// The part of the string to sign before the canonical request's hash.
+pub(crate) fn write_string_to_sign_prefix(
+    out: &mut impl Sink,
+    time: &SigningTime,
+    scope: &CredentialScope,
+) {
     out.put(ALGORITHM);
     out.put("\n");
     out.put(time.amz_date());
     out.put("\n");
     out.put(scope.as_str());
     out.put("\n");
-    out.put(canonical_hash);
 }

@@ -147,10 +147,13 @@ async fn sign_parts(
         expires,
         now,
     };
-    let urls = numbers
-        .iter()
-        .map(|&n| signing.sign(n, None, None).map(|p| p.url))
-        .collect::<Result<Vec<_>, _>>()?;
+    let urls = signing.sign_unsized(numbers).map_err(|e| match e {
+        crate::multipart::PartSigningError::Signing(e) => ApiError::from(e),
+        other => {
+            tracing::error!(error = %other, "unsized part URLs failed");
+            ApiError::internal()
+        }
+    })?;
     Ok((urls, now, i64::from(expires.as_secs())))
 }
 

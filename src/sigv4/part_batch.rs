@@ -1,0 +1,173 @@
+//! Many UploadPart URLs of one upload, signed at once. Every URL of a batch shares its method,
+//! path, `X-Amz-*` parameters, upload id and signed header names; only the part number, the
+//! `Content-Length` and the part checksum differ. The batch hashes the shared prefix of the
+//! canonical request and of the string to sign once, and each URL resumes from a copy of
+//! those hash states, so a URL costs about half of an independent signature. The output is
+//! byte-identical to [`Signer::presign`](super::Signer::presign) of the same UploadPart
+//! (property-tested).
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
+
+use super::canonical_request::{HexDigest, UNSIGNED_PAYLOAD};
+use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+/// Which headers every URL of a batch signs (besides `host`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartHeaderShape {
+    /// Sign each part's exact `Content-Length`.
+    pub content_length: bool,
+    /// Sign each part's `x-amz-checksum-<algo>` (and `x-amz-sdk-checksum-algorithm`).
+    pub checksum: Option<ChecksumAlgorithm>,
+}
+
+/// Why one URL of a batch cannot be signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartBatchError {
+    /// The part's length or checksum does not match the batch's header shape.
+    #[error("part {0}: its length or checksum does not match the batch's signed headers")]
+    ShapeMismatch(PartNumber),
+}
+
+/// A signed part URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPart {
+    /// The presigned URL.
+    pub url: String,
+    /// The headers the client must send with exactly these values (`host` excluded), sorted.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// The shared state of a batch (built by [`Signer::part_url_batch`](super::Signer::part_url_batch)).
+pub struct PartUrlBatch {
+    pub(super) shape: PartHeaderShape,
+    /// SHA-256 state after `PUT\n<path>\n<X-Amz-* parameters>&partNumber=`.
+    pub(super) canonical_prefix: Sha256,
+    /// `&uploadId=<encoded id>`, which follows the part number in the query.
+    pub(super) query_suffix: String,
+    /// `host` header value.
+    pub(super) authority: String,
+    /// The signed header names joined by `;`.
+    pub(super) signed_names: String,
+    /// HMAC state after `AWS4-HMAC-SHA256\n<date>\n<scope>\n`.
+    pub(super) string_to_sign_prefix: Hmac<Sha256>,
+    /// `<scheme>://<authority><path>?<X-Amz-* parameters>&partNumber=`.
+    pub(super) url_prefix: String,
+    /// When the URLs stop working.
+    pub(super) expires_at: DateTime<Utc>,
+}
+
+impl PartUrlBatch {
+    /// When every URL of the batch stops working.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+
+    /// The URL of part `number`; `length` and `checksum` must be given exactly when the
+    /// batch's shape signs them.
+    pub fn sign(
+        &self,
+        number: PartNumber,
+        length: Option<u64>,
+        checksum: Option<&Checksum>,
+    ) -> Result<SignedPart, PartBatchError> {
+        let checksum = match (self.shape.checksum, checksum) {
+            (Some(algorithm), Some(c)) if c.algorithm() == algorithm => Some(c),
+            (None, None) => None,
+            _ => return Err(PartBatchError::ShapeMismatch(number)),
+        };
+        if self.shape.content_length != length.is_some() {
+            return Err(PartBatchError::ShapeMismatch(number));
+        }
+        let mut digits = itoa_buffer();
+        let number_text = format_u64(&mut digits, u64::from(number.get()));
+        let mut length_digits = itoa_buffer();
+        let length_text = length.map(|l| format_u64(&mut length_digits, l).to_owned());
+
+        let mut sha = self.canonical_prefix.clone();
+        sha.update(number_text.as_bytes());
+        sha.update(self.query_suffix.as_bytes());
+        sha.update(b"\n");
+        let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(3);
+        if let Some(length) = &length_text {
+            sha.update(b"content-length:");
+            sha.update(length.as_bytes());
+            sha.update(b"\n");
+            headers.push(("content-length", length.clone()));
+        }
+        sha.update(b"host:");
+        sha.update(self.authority.as_bytes());
+        sha.update(b"\n");
+        if let Some(checksum) = checksum {
+            let algorithm = checksum.algorithm();
+            for (name, value) in [
+                (algorithm.header_name(), checksum.value()),
+                ("x-amz-sdk-checksum-algorithm", algorithm.as_str()),
+            ] {
+                sha.update(name.as_bytes());
+                sha.update(b":");
+                sha.update(value.as_bytes());
+                sha.update(b"\n");
+                headers.push((name, value.to_owned()));
+            }
+        }
+        sha.update(b"\n");
+        sha.update(self.signed_names.as_bytes());
+        sha.update(b"\n");
+        sha.update(UNSIGNED_PAYLOAD.as_bytes());
+        let canonical_hash = HexDigest::of(sha.finalize().into());
+
+        let mut mac = self.string_to_sign_prefix.clone();
+        mac.update(canonical_hash.as_str().as_bytes());
+        let signature = HexDigest::of(mac.finalize().into_bytes().into());
+
+        let mut url = String::with_capacity(
+            self.url_prefix.len() + self.query_suffix.len() + number_text.len() + 96,
+        );
+        for part in [
+            self.url_prefix.as_str(),
+            number_text,
+            &self.query_suffix,
+            "&X-Amz-Signature=",
+            signature.as_str(),
+        ] {
+            url.push_str(part);
+        }
+        Ok(SignedPart { url, headers })
+    }
+}
+
+/// A stack buffer for a decimal `u64`.
+fn itoa_buffer() -> [u8; 20] {
+    [0; 20]
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn format_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Decimal digits are ASCII.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal() {
+        for n in [0, 7, 10, 10_000, u64::MAX] {
+            let mut buf = itoa_buffer();
+            assert_eq!(format_u64(&mut buf, n), n.to_string());
+        }
+    }
+}
