@@ -703,6 +703,118 @@ fn an_upload_decision_carries_every_limit() {
 }
 
 #[test]
+fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
+    let p = profile(
+        r#"
+        key_template = "vault/{principal}/{uuid}/{filename}"
+        content_types = ["text/plain"]
+        max_size = "1 MiB"
+        server_side_encryption = "SSE-C"
+        "#,
+    );
+    let alice = user("alice");
+    let md5 = "XUFAKrxLKna5cZ2REBfFkg==";
+    let mut i = intent("secret.txt", None);
+    let err = p.decide_upload(&alice, &i, UUID, now(), None).unwrap_err();
+    assert_eq!(
+        (err.code(), err.status()),
+        ("sse_customer_key_required", 400)
+    );
+    i.sse_customer_key_md5 = Some("AAAA".into());
+    assert_eq!(
+        p.decide_upload(&alice, &i, UUID, now(), None)
+            .unwrap_err()
+            .code(),
+        "invalid_sse_customer_key_md5"
+    );
+    i.sse_customer_key_md5 = Some(md5.into());
+    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
+    assert!(d.client_supplies_key());
+    assert_eq!(
+        d.encryption_headers(),
+        [
+            (
+                "x-amz-server-side-encryption-customer-algorithm",
+                "AES256".to_owned()
+            ),
+            (
+                "x-amz-server-side-encryption-customer-key-md5",
+                md5.to_owned()
+            ),
+        ]
+    );
+    i.method = Some(UploadMethod::Post);
+    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
+    assert_eq!(
+        d.encryption_fields()[1],
+        (
+            "x-amz-server-side-encryption-customer-key-MD5",
+            md5.to_owned()
+        ),
+        "form field names as S3 documents them"
+    );
+
+    let form = p
+        .decide_form_upload(&alice, &FormIntent::default(), UUID, now(), None)
+        .unwrap_err();
+    assert_eq!(
+        form.code(),
+        "method_not_allowed",
+        "a form cannot add the key"
+    );
+    let multipart = p.check_multipart(&alice).unwrap_err();
+    assert_eq!(multipart.code(), "method_not_allowed");
+    assert!(multipart.to_string().contains("SSE-C"), "{multipart}");
+
+    let download = |md5: Option<&str>| {
+        p.decide_download(
+            &alice,
+            &DownloadIntent {
+                key: format!("vault/alice/{UUID}/secret.txt"),
+                sse_customer_key_md5: md5.map(Into::into),
+                ..DownloadIntent::default()
+            },
+            None,
+        )
+    };
+    assert_eq!(
+        download(None).unwrap_err().code(),
+        "sse_customer_key_required"
+    );
+    assert_eq!(
+        download(Some(md5)).unwrap().encryption_headers[1],
+        (
+            "x-amz-server-side-encryption-customer-key-md5",
+            md5.to_owned()
+        )
+    );
+
+    let plain = profile(FOLDERS);
+    let mut i = intent("a.txt", Some("docs"));
+    i.sse_customer_key_md5 = Some(md5.into());
+    assert_eq!(
+        plain
+            .decide_upload(&alice, &i, UUID, now(), None)
+            .unwrap_err()
+            .code(),
+        "sse_customer_key_not_allowed"
+    );
+    assert_eq!(
+        Profile::from_toml(
+            "t",
+            "key_template = \"u/{principal}/{filename}\"\ncontent_types = [\"text/plain\"]\n\
+             max_size = 1\nmethods = [\"PUT\"]\nserver_side_encryption = \"SSE-C\"\n\
+             kms_key_id = \"k\"",
+            Some(&bucket("uploads"))
+        )
+        .unwrap_err()
+        .key
+        .as_deref(),
+        Some("server_side_encryption")
+    );
+}
+
+#[test]
 fn form_uploads_bind_a_fresh_prefix() {
     let registry = shipped();
     let alice = user("alice");
@@ -748,6 +860,7 @@ fn downloads_choose_a_safe_disposition() {
                 key: key.into(),
                 disposition,
                 filename: filename.map(Into::into),
+                ..DownloadIntent::default()
             },
             Some(Expiry::from_secs(60).unwrap()),
         )

@@ -4,11 +4,12 @@
 
 use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
-use crate::policy::{Disposition, DownloadIntent};
+use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
 use crate::sigv4::{PresignRequest, S3Operation};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The request body. Unknown fields are refused.
 #[derive(Debug, Deserialize)]
@@ -24,6 +25,8 @@ pub struct DownloadRequest {
     pub profile: Option<String>,
     /// Wished lifetime in seconds.
     pub expires_in: Option<u64>,
+    /// SSE-C profiles: base64 MD5 of the key the object was uploaded with.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// A GET grant.
@@ -33,6 +36,13 @@ pub struct DownloadGrant {
     pub method: &'static str,
     /// The presigned URL.
     pub url: String,
+    /// SSE-C: headers to send with exactly these values (the algorithm and the key's MD5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// SSE-C: headers the client adds with values only it knows
+    /// (`x-amz-server-side-encryption-customer-key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_headers: Option<Vec<&'static str>>,
     /// The key.
     pub key: String,
     /// How the browser will be told to treat the file: `attachment` for active content
@@ -57,6 +67,7 @@ pub async fn create_download(
         key: request.key,
         disposition: request.disposition,
         filename: request.filename,
+        sse_customer_key_md5: request.sse_customer_key_md5,
     };
     let decision = state.profiles.decide_download(
         &principal,
@@ -78,10 +89,19 @@ pub async fn create_download(
     if let Some(content_type) = &decision.response_content_type {
         get.query.insert("response-content-type", content_type)?;
     }
+    for (name, value) in &decision.encryption_headers {
+        get.headers.insert(name, value).map_err(|e| {
+            tracing::error!(error = %e, "policy produced an unsignable header");
+            ApiError::internal()
+        })?;
+    }
     let presigned = state.signer.presign(&credentials, &get, now)?;
+    let sse_c = !decision.encryption_headers.is_empty();
     Ok(grant_response(&DownloadGrant {
         method: "GET",
         url: presigned.url,
+        headers: sse_c.then(|| presigned.headers.into_iter().collect()),
+        client_headers: sse_c.then(|| vec![SSE_C_KEY_HEADER]),
         key: decision.key.as_str().to_owned(),
         disposition: decision.disposition,
         expires_at: presigned.expires_at,

@@ -62,6 +62,20 @@ pub fn bound_fields(
     fields
 }
 
+/// Encryption values (as decided, e.g. [`crate::policy::UploadDecision::encryption_headers`])
+/// followed by the `x-amz-meta-*` values: what a PUT signs or a POST binds exactly.
+pub fn encryption_and_metadata(
+    encryption: Vec<(&'static str, String)>,
+    metadata: &[(MetadataKey, String)],
+) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = encryption
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    fields.extend(metadata.iter().map(|(k, v)| (k.header_name(), v.clone())));
+    fields
+}
+
 /// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets).
 pub fn grant_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()

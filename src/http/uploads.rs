@@ -1,10 +1,14 @@
 //! `POST /v1/uploads`: a PUT or POST grant for one file, with key, size, type, checksum,
 //! encryption, metadata and no-overwrite bound into the signature.
 
-use super::grant::{bound_fields, grant_response, requested_expiry, signing_now, signing_window};
+use super::grant::{
+    encryption_and_metadata, grant_response, requested_expiry, signing_now, signing_window,
+};
 use super::{ApiError, AppState, Caller};
 use crate::domain::Expiry;
-use crate::policy::{UploadDecision, UploadIntent, UploadMethod};
+use crate::policy::{
+    SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
+};
 use crate::sigv4::{KeyRule, PostPolicyRequest, PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -36,6 +40,9 @@ pub struct UploadRequest {
     pub checksum_sha1: Option<String>,
     /// Base64 MD5 of the bytes, bound as a signed `Content-MD5` header (PUT only).
     pub content_md5: Option<String>,
+    /// SSE-C profiles: base64 MD5 of the client's 256-bit key (the key itself never reaches
+    /// the broker).
+    pub sse_customer_key_md5: Option<String>,
     /// Client folders under the caller's namespace, when the profile allows them.
     pub path: Option<String>,
     /// `x-amz-meta-*` values, for the keys the profile allows.
@@ -60,6 +67,15 @@ pub struct UploadGrant {
     /// POST: form fields to send in order, then the file as the last field `file`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// PUT with SSE-C: headers the client adds with values only it knows (the
+    /// `x-amz-server-side-encryption-customer-key`). Not in `headers`, which holds exactly
+    /// the values to send; not signed, so the broker never needs them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_headers: Option<Vec<&'static str>>,
+    /// POST with SSE-C: fields the client adds (after `fields`, before the file) with values
+    /// only it knows; the policy covers each with `starts-with ""`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_fields: Option<Vec<&'static str>>,
     /// The object key.
     pub key: String,
     /// The bucket.
@@ -90,6 +106,7 @@ pub async fn create_upload(
         checksum_crc64nvme: request.checksum_crc64nvme,
         checksum_sha1: request.checksum_sha1,
         content_md5: request.content_md5,
+        sse_customer_key_md5: request.sse_customer_key_md5,
         path: request.path,
         metadata: request.metadata,
         method: request.method,
@@ -107,6 +124,10 @@ pub async fn create_upload(
                 url: presigned.url,
                 headers: Some(presigned.headers.into_iter().collect()),
                 fields: None,
+                client_headers: decision
+                    .client_supplies_key()
+                    .then(|| vec![SSE_C_KEY_HEADER]),
+                client_fields: None,
                 key: decision.key.as_str().to_owned(),
                 bucket: decision.bucket.as_str().to_owned(),
                 expires_at: presigned.expires_at,
@@ -114,10 +135,17 @@ pub async fn create_upload(
             }
         }
         UploadMethod::Post => {
-            let form =
-                state
-                    .signer
-                    .post_policy(&credentials, &post_request(&decision, expires), now)?;
+            let client_fields: &[&'static str] = if decision.client_supplies_key() {
+                &[SSE_C_KEY_FIELD]
+            } else {
+                &[]
+            };
+            let form = state.signer.post_policy_with_client_fields(
+                &credentials,
+                &post_request(&decision, expires),
+                client_fields,
+                now,
+            )?;
             UploadGrant {
                 method: UploadMethod::Post,
                 url: form.url,
@@ -128,6 +156,8 @@ pub async fn create_upload(
                         .map(|f| (f.name, serde_json::Value::String(f.value)))
                         .collect(),
                 ),
+                client_headers: None,
+                client_fields: (!client_fields.is_empty()).then(|| client_fields.to_vec()),
                 key: decision.key.as_str().to_owned(),
                 bucket: decision.bucket.as_str().to_owned(),
                 expires_at: form.expires_at,
@@ -152,7 +182,7 @@ fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequ
     if decision.if_none_match() {
         headers = headers.if_none_match_any();
     }
-    for (name, value) in bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata)
+    for (name, value) in encryption_and_metadata(decision.encryption_headers(), &decision.metadata)
     {
         headers.insert(&name, &value).map_err(|e| {
             tracing::error!(error = %e, "policy produced an unsignable header");
@@ -172,7 +202,7 @@ fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequ
 /// A POST policy with the exact key and type, the size range and every other limit as an
 /// exact-match field.
 fn post_request(decision: &UploadDecision, expires: Expiry) -> PostPolicyRequest {
-    let mut fields = bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata);
+    let mut fields = encryption_and_metadata(decision.encryption_fields(), &decision.metadata);
     if let Some(checksum) = &decision.checksum {
         fields.push((
             "x-amz-checksum-algorithm".into(),

@@ -37,6 +37,8 @@ pub struct DownloadIntent {
     pub disposition: Option<Disposition>,
     /// The name the browser should save the file as; the key's last segment when absent.
     pub filename: Option<String>,
+    /// Base64 MD5 of the SSE-C key the object was uploaded with (SSE-C profiles only).
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// An accepted download.
@@ -60,6 +62,8 @@ pub struct DownloadDecision {
     pub response_content_type: Option<String>,
     /// The grant's lifetime: `min(requested or profile default, profile max, 7 days)`.
     pub expires: Expiry,
+    /// SSE-C: the headers the GET signs (algorithm and key MD5); the client adds the key.
+    pub encryption_headers: Vec<(&'static str, String)>,
 }
 
 impl Profile {
@@ -73,6 +77,7 @@ impl Profile {
     ) -> Result<DownloadDecision, PolicyError> {
         require_scope(principal, Scope::Download)?;
         let key = parse_key(&intent.key)?;
+        let key_md5 = self.customer_key_md5(intent.sse_customer_key_md5.as_deref())?;
         match self.namespace(principal).check_key(key.as_str()) {
             KeyOwnership::Owned => {}
             KeyOwnership::Outside => return Err(PolicyError::NotOwner),
@@ -113,6 +118,10 @@ impl Profile {
             content_disposition,
             response_content_type: response_content_type.map(str::to_owned),
             expires: self.grant_expiry(requested_expiry),
+            encryption_headers: match (&self.server_side_encryption, &key_md5) {
+                (Some(sse), Some(md5)) => sse.bound_headers(Some(md5)),
+                _ => Vec::new(),
+            },
         })
     }
 }

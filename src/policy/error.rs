@@ -78,6 +78,21 @@ pub enum PolicyError {
     /// backend does not verify the algorithm (400 `checksum_not_supported`).
     #[error("{0}")]
     ChecksumNotSupported(String),
+    /// The profile uses SSE-C and the request names no customer key
+    /// (400 `sse_customer_key_required`).
+    #[error(
+        "the profile {0:?} encrypts with a key you provide (SSE-C): give sse_customer_key_md5, \
+         the base64 MD5 of your 256-bit key, and send the key itself in the \
+         x-amz-server-side-encryption-customer-key header"
+    )]
+    SseCustomerKeyRequired(String),
+    /// A customer key was named for a profile without SSE-C
+    /// (400 `sse_customer_key_not_allowed`).
+    #[error("the profile {0:?} does not use SSE-C: leave out sse_customer_key_md5")]
+    SseCustomerKeyNotAllowed(String),
+    /// The customer key's MD5 did not decode (400 `invalid_sse_customer_key_md5`).
+    #[error("invalid sse_customer_key_md5: expected standard base64 of 16 bytes (the key's MD5)")]
+    InvalidSseCustomerKeyMd5,
     /// The object key is malformed or too long (400 `invalid_key`).
     #[error("invalid key: {0}")]
     InvalidKey(String),
@@ -117,6 +132,9 @@ impl PolicyError {
             Self::ChecksumRequired(_) => "checksum_required",
             Self::InvalidChecksum(_) => "invalid_checksum",
             Self::ChecksumNotSupported(_) => "checksum_not_supported",
+            Self::SseCustomerKeyRequired(_) => "sse_customer_key_required",
+            Self::SseCustomerKeyNotAllowed(_) => "sse_customer_key_not_allowed",
+            Self::InvalidSseCustomerKeyMd5 => "invalid_sse_customer_key_md5",
             Self::InvalidKey(_) => "invalid_key",
             Self::InvalidPrefix(_) => "invalid_prefix",
             Self::DispositionNotAllowed(_) => "disposition_not_allowed",

@@ -94,6 +94,14 @@ impl Profile {
         if self.require_checksum {
             return Err(PolicyError::ChecksumRequired(self.name.clone()));
         }
+        if self.uses_customer_key() {
+            return Err(PolicyError::MethodNotAllowed(format!(
+                "the profile {:?} encrypts with a key each client provides (SSE-C), which a \
+                 browser form or Uppy cannot add: use POST /v1/uploads with \
+                 sse_customer_key_md5",
+                self.name
+            )));
+        }
         let uses_filename = self.key_template.uses(Placeholder::Filename);
         if uses_filename && !self.key_template.ends_with_filename() {
             return Err(PolicyError::MethodNotAllowed(format!(

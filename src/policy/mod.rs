@@ -40,7 +40,10 @@ pub use disposition::{
     passive_type_of_name,
 };
 pub use download::{DownloadDecision, DownloadIntent};
-pub use encryption::ServerSideEncryption;
+pub use encryption::{
+    CustomerKeyMd5, SSE_C, SSE_C_ALGORITHM_FIELD, SSE_C_ALGORITHM_HEADER, SSE_C_KEY_FIELD,
+    SSE_C_KEY_HEADER, SSE_C_KEY_MD5_FIELD, SSE_C_KEY_MD5_HEADER, ServerSideEncryption,
+};
 pub use error::PolicyError;
 pub use filename::Filename;
 pub use form::{FormContentType, FormIntent, FormKey, FormUploadDecision};

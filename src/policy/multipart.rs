@@ -64,6 +64,17 @@ impl Profile {
     /// not upload.
     pub fn check_multipart(&self, principal: &Principal) -> Result<(), PolicyError> {
         require_scope(principal, Scope::Upload)?;
+        if self.uses_customer_key() {
+            // The broker calls CreateMultipartUpload itself (and signs Uppy's), which needs
+            // the customer key in SSE-C; the broker must never see it.
+            return Err(PolicyError::MethodNotAllowed(format!(
+                "the profile {:?} encrypts with a key each client provides (SSE-C): \
+                 CreateMultipartUpload would need that key, which the broker never sees, so \
+                 multipart uploads are not available; upload with POST /v1/uploads (up to \
+                 5 GiB)",
+                self.name
+            )));
+        }
         if self.multipart {
             Ok(())
         } else {

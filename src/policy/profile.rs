@@ -3,9 +3,9 @@
 use super::PolicyError;
 use super::spec::ProfileSpec;
 use super::{
-    ContentTypePattern, ContentTypes, Disposition, KeyTemplate, MAX_SINGLE_UPLOAD_BYTES,
-    MetadataKey, Namespace, Placeholder, ProfileError, ServerSideEncryption, SizeRange,
-    UploadMethod,
+    ContentTypePattern, ContentTypes, CustomerKeyMd5, Disposition, KeyTemplate,
+    MAX_SINGLE_UPLOAD_BYTES, MetadataKey, Namespace, Placeholder, ProfileError,
+    ServerSideEncryption, SizeRange, UploadMethod,
 };
 use crate::domain::{BucketName, Expiry, Principal, Scope};
 use crate::multipart::MAX_OBJECT_SIZE;
@@ -320,6 +320,29 @@ impl Profile {
         self.server_side_encryption.as_ref()
     }
 
+    /// Whether objects are encrypted with a key each client provides (SSE-C).
+    pub fn uses_customer_key(&self) -> bool {
+        self.server_side_encryption
+            .as_ref()
+            .is_some_and(ServerSideEncryption::is_customer_key)
+    }
+
+    /// Checks a request's `sse_customer_key_md5` against the profile: required (and valid)
+    /// for SSE-C profiles, refused for the others.
+    pub fn customer_key_md5(
+        &self,
+        given: Option<&str>,
+    ) -> Result<Option<CustomerKeyMd5>, PolicyError> {
+        match (self.uses_customer_key(), given) {
+            (true, Some(md5)) => CustomerKeyMd5::new(md5)
+                .map(Some)
+                .map_err(|_| PolicyError::InvalidSseCustomerKeyMd5),
+            (true, None) => Err(PolicyError::SseCustomerKeyRequired(self.name.clone())),
+            (false, Some(_)) => Err(PolicyError::SseCustomerKeyNotAllowed(self.name.clone())),
+            (false, None) => Ok(None),
+        }
+    }
+
     /// The allowed `x-amz-meta-*` keys.
     pub fn metadata_keys(&self) -> &BTreeSet<MetadataKey> {
         &self.metadata_keys
@@ -330,7 +353,7 @@ impl Profile {
         self.allow_overwrite
     }
 
-    /// Whether uploads must carry `checksum_sha256`.
+    /// Whether uploads must carry a checksum (`checksum_*` or `content_md5`).
     pub fn require_checksum(&self) -> bool {
         self.require_checksum
     }

@@ -4,8 +4,8 @@ use super::metadata::check_metadata;
 use super::profile::require_scope;
 use super::template::RenderInput;
 use super::{
-    ClientPath, Filename, KeyOwnership, MAX_SINGLE_UPLOAD_BYTES, MetadataKey, PolicyError, Profile,
-    ServerSideEncryption, UploadMethod,
+    ClientPath, CustomerKeyMd5, Filename, KeyOwnership, MAX_SINGLE_UPLOAD_BYTES, MetadataKey,
+    PolicyError, Profile, ServerSideEncryption, UploadMethod,
 };
 use crate::domain::{
     BucketName, Checksum, ChecksumAlgorithm, ContentMd5, ContentType, DomainError, Expiry,
@@ -37,6 +37,8 @@ pub struct UploadIntent {
     /// Base64 MD5 of the file, bound as `Content-MD5` (PUT only). May accompany one
     /// `checksum_*`.
     pub content_md5: Option<String>,
+    /// Base64 MD5 of the client's SSE-C key: required by SSE-C profiles, refused by others.
+    pub sse_customer_key_md5: Option<String>,
     /// Client folders, for templates with `{path}`.
     pub path: Option<String>,
     /// `x-amz-meta-*` values, by key (without the prefix).
@@ -71,6 +73,9 @@ pub struct UploadDecision {
     pub metadata: Vec<(MetadataKey, String)>,
     /// Required encryption headers / fields.
     pub server_side_encryption: Option<ServerSideEncryption>,
+    /// SSE-C: the MD5 of the client's key, signed beside the algorithm so the grant works
+    /// with that key only (see [`ServerSideEncryption::bound_headers`]).
+    pub sse_customer_key_md5: Option<CustomerKeyMd5>,
     /// Whether the upload must not replace an existing object. For PUT, bind
     /// `If-None-Match: *` ([`UploadDecision::if_none_match`]); POST has no conditional write,
     /// so profiles that allow POST without overwrite are required at load time to put
@@ -93,6 +98,28 @@ impl UploadDecision {
     /// Whether to sign `If-None-Match: *` (PUT uploads that must not overwrite).
     pub fn if_none_match(&self) -> bool {
         self.no_overwrite && self.method == UploadMethod::Put
+    }
+
+    /// The encryption headers a PUT signs (SSE-C: algorithm and key MD5).
+    pub fn encryption_headers(&self) -> Vec<(&'static str, String)> {
+        self.server_side_encryption
+            .as_ref()
+            .map(|sse| sse.bound_headers(self.sse_customer_key_md5.as_ref()))
+            .unwrap_or_default()
+    }
+
+    /// The encryption fields a POST policy binds exactly.
+    pub fn encryption_fields(&self) -> Vec<(&'static str, String)> {
+        self.server_side_encryption
+            .as_ref()
+            .map(|sse| sse.bound_fields(self.sse_customer_key_md5.as_ref()))
+            .unwrap_or_default()
+    }
+
+    /// Whether the client must add the SSE-C key itself (header for PUT, form field for
+    /// POST), unsigned and unseen by the broker.
+    pub fn client_supplies_key(&self) -> bool {
+        self.sse_customer_key_md5.is_some()
     }
 }
 
@@ -269,6 +296,7 @@ impl Profile {
         if intent.size > MAX_SINGLE_UPLOAD_BYTES {
             return Err(PolicyError::MultipartRequired(intent.size));
         }
+        let sse_customer_key_md5 = self.customer_key_md5(intent.sse_customer_key_md5.as_deref())?;
         let (checksum, content_md5) = check_integrity(intent)?;
         if checksum.is_none() && content_md5.is_none() && self.require_checksum {
             return Err(PolicyError::ChecksumRequired(self.name.clone()));
@@ -301,6 +329,7 @@ impl Profile {
             expires: self.grant_expiry(requested_expiry),
             metadata,
             server_side_encryption: self.server_side_encryption.clone(),
+            sse_customer_key_md5,
             no_overwrite: !self.allow_overwrite,
             checksum,
             content_md5,

@@ -68,5 +68,6 @@ mod service_cheats;
 mod service_credentials;
 mod service_errors;
 mod service_flows;
+mod service_sse_c;
 mod service_multipart;
 mod service_uppy;

@@ -2,10 +2,10 @@
 //! and a small HTTP client for its JSON API.
 //!
 //! [`Broker::start`] writes a temporary policies directory (the shipped `default.toml` and
-//! `avatars.toml`, plus a test profile `brief` whose grants live 2 seconds), builds the
-//! settings from a TOML text (static credentials of the bed, an HS256 secret, an RS256 public
-//! key and two API keys) and serves the application on the process-wide runtime. The server
-//! stops when the [`Broker`] is dropped.
+//! `avatars.toml`, plus test profiles: `brief`, whose grants live 2 seconds, and `vault`, with
+//! SSE-C), builds the settings from a TOML text (static credentials of the bed, an HS256
+//! secret, an RS256 public key and two API keys) and serves the application on the
+//! process-wide runtime. The server stops when the [`Broker`] is dropped.
 //!
 //! Tests that never reach S3 through the broker's grants (authentication, input errors) share
 //! one broker for the whole process: see [`run_shared`].
@@ -65,6 +65,17 @@ max_size = "1 MiB"
 default_expiry_secs = 2
 max_expiry_secs = 2
 methods = ["PUT", "POST"]
+"#;
+
+/// A profile whose objects are encrypted with a key each client provides (SSE-C): uploads
+/// and downloads name the key's MD5 (`sse_customer_key_md5`) and send the key themselves.
+const SSE_C_PROFILE: &str = r#"
+description = "SSE-C: objects only readable with the key the uploader chose"
+key_template = "vault/{principal}/{uuid}/{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+methods = ["PUT", "POST"]
+server_side_encryption = "SSE-C"
 "#;
 
 /// How to start a broker beyond the defaults.
@@ -186,6 +197,7 @@ impl Broker {
             ("default.toml", SHIPPED_DEFAULT),
             ("avatars.toml", SHIPPED_AVATARS),
             ("brief.toml", BRIEF_PROFILE),
+            ("vault.toml", SSE_C_PROFILE),
         ] {
             std::fs::write(policies.path().join(name), text).expect("a profile file");
         }
