@@ -76,6 +76,8 @@ pub struct S3Settings {
 #[derive(Debug, Clone)]
 pub struct S3Client {
     pub(crate) client: aws_sdk_s3::Client,
+    /// The configured bound of one operation (also the wait for a first response byte).
+    pub(crate) operation_timeout: Duration,
 }
 
 impl S3Client {
@@ -111,6 +113,7 @@ impl S3Client {
         }
         Self {
             client: aws_sdk_s3::Client::from_conf(config.build()),
+            operation_timeout: settings.operation_timeout,
         }
     }
 

@@ -6,8 +6,17 @@
 use super::{S3Client, S3Error, classify};
 use crate::domain::{BucketName, ChecksumAlgorithm, ContentType, ObjectKey, PartNumber, UploadId};
 use crate::policy::{MetadataKey, ServerSideEncryption};
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::types::{self, CompletedMultipartUpload, CompletedPart};
 use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// How long a CompleteMultipartUpload may run once S3 has started answering: S3 may take
+/// minutes to assemble many parts, keeping the connection alive with whitespace, while the
+/// first byte must still come within the configured operation timeout.
+///
+/// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>
+const COMPLETE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// ListParts pages hold at most this many parts.
 const LIST_PAGE: i32 = 1000;
@@ -206,6 +215,16 @@ impl S3Client {
             .upload_id(upload.upload_id.as_str())
             .multipart_upload(completed)
             .set_if_none_match(if_none_match.then(|| "*".to_owned()))
+            .customize()
+            .config_override(
+                aws_sdk_s3::config::Builder::default().timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(3))
+                        .read_timeout(self.operation_timeout)
+                        .operation_timeout(COMPLETE_TIMEOUT.max(self.operation_timeout))
+                        .build(),
+                ),
+            )
             .send()
             .await
             .map_err(classify)?;
