@@ -2,7 +2,7 @@
 //! `Content-Disposition` (`attachment` by default, always for active content, which is also
 //! served as `application/octet-stream`).
 
-use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
+use super::grant::{grant_response, requested_expiry, sign_decided, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
 use crate::sigv4::{PresignRequest, S3Operation};
@@ -89,12 +89,10 @@ pub async fn create_download(
     if let Some(content_type) = &decision.response_content_type {
         get.query.insert("response-content-type", content_type)?;
     }
-    for (name, value) in &decision.encryption_headers {
-        get.headers.insert(name, value).map_err(|e| {
-            tracing::error!(error = %e, "policy produced an unsignable header");
-            ApiError::internal()
-        })?;
-    }
+    sign_decided(
+        &mut get.headers,
+        decision.encryption_headers.iter().map(|(n, v)| (n, v)),
+    )?;
     let presigned = state.signer.presign(&credentials, &get, now)?;
     let sse_c = !decision.encryption_headers.is_empty();
     Ok(grant_response(&DownloadGrant {

@@ -3,6 +3,7 @@
 use super::{ApiError, AppState};
 use crate::domain::{Credentials, Expiry};
 use crate::policy::{MetadataKey, ServerSideEncryption};
+use crate::sigv4::SignedHeaders;
 use actix_web::HttpResponse;
 use actix_web::http::header::CACHE_CONTROL;
 use chrono::{DateTime, Utc};
@@ -81,4 +82,19 @@ pub fn grant_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(body)
+}
+
+/// Adds headers the policy layer decided to `headers`. They were validated there, so a
+/// refusal here is a bug: logged, and answered as an internal error.
+pub fn sign_decided<N: AsRef<str>, V: AsRef<str>>(
+    headers: &mut SignedHeaders,
+    decided: impl IntoIterator<Item = (N, V)>,
+) -> Result<(), ApiError> {
+    for (name, value) in decided {
+        headers.insert(name.as_ref(), value.as_ref()).map_err(|e| {
+            tracing::error!(error = %e, "policy produced an unsignable header");
+            ApiError::internal()
+        })?;
+    }
+    Ok(())
 }

@@ -82,6 +82,9 @@ pub async fn create_multipart(
     let now = signing_now();
     let request = body.into_inner();
     let checksum_algorithm = parse_algorithm(request.checksum_algorithm.as_deref())?;
+    if let Some(algorithm) = checksum_algorithm {
+        state.backend.check_part_checksum(algorithm)?;
+    }
     let profile = state.profiles.profile(request.profile.as_deref())?;
     let intent = MultipartIntent {
         filename: request.filename,
@@ -96,14 +99,7 @@ pub async fn create_multipart(
     let plan = decision.plan.ok_or_else(ApiError::internal)?;
     let upload_id = state
         .s3
-        .create_multipart(&NewUpload {
-            bucket: &decision.bucket,
-            key: &decision.key,
-            content_type: &decision.content_type,
-            metadata: &decision.metadata,
-            server_side_encryption: decision.server_side_encryption.as_ref(),
-            checksum_algorithm,
-        })
+        .create_multipart(&NewUpload::of(&decision, checksum_algorithm))
         .await?;
     let ticket = UploadTicket {
         principal: principal.segment.clone(),

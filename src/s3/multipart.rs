@@ -5,7 +5,7 @@
 
 use super::{S3Client, S3Error, classify};
 use crate::domain::{BucketName, ChecksumAlgorithm, ContentType, ObjectKey, PartNumber, UploadId};
-use crate::policy::{MetadataKey, ServerSideEncryption};
+use crate::policy::{MetadataKey, MultipartDecision, ServerSideEncryption};
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::types::{self, CompletedMultipartUpload, CompletedPart};
 use chrono::{DateTime, Utc};
@@ -38,6 +38,23 @@ pub struct NewUpload<'a> {
     pub server_side_encryption: Option<&'a ServerSideEncryption>,
     /// The checksum algorithm every part must carry.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
+impl<'a> NewUpload<'a> {
+    /// What `decision` sets at create time, with `checksum_algorithm` for every part.
+    pub fn of(
+        decision: &'a MultipartDecision,
+        checksum_algorithm: Option<ChecksumAlgorithm>,
+    ) -> Self {
+        Self {
+            bucket: &decision.bucket,
+            key: &decision.key,
+            content_type: &decision.content_type,
+            metadata: &decision.metadata,
+            server_side_encryption: decision.server_side_encryption.as_ref(),
+            checksum_algorithm,
+        }
+    }
 }
 
 /// Which upload a call is about.

@@ -51,14 +51,7 @@ pub async fn create(
     let decision = profile.decide_multipart(&principal, &intent, Uuid::new_v4(), signing_now())?;
     let upload_id = state
         .s3
-        .create_multipart(&NewUpload {
-            bucket: &decision.bucket,
-            key: &decision.key,
-            content_type: &decision.content_type,
-            metadata: &decision.metadata,
-            server_side_encryption: decision.server_side_encryption.as_ref(),
-            checksum_algorithm: None,
-        })
+        .create_multipart(&NewUpload::of(&decision, None))
         .await?;
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),

@@ -17,7 +17,7 @@
 use super::multipart::check_total_size;
 use super::owned::{content_type_or_default, last_segment, owned_multipart, upload_id};
 use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
-use crate::http::grant::{bound_fields, grant_response, signing_now, signing_window};
+use crate::http::grant::{bound_fields, grant_response, sign_decided, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
 use crate::s3::UploadRef;
@@ -203,13 +203,10 @@ async fn create_multipart(
     };
     let decision = profile.decide_multipart(principal, &intent, Uuid::new_v4(), signing_now())?;
     let mut headers = SignedHeaders::new().content_type(&decision.content_type);
-    for (name, value) in bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata)
-    {
-        headers.insert(&name, &value).map_err(|e| {
-            tracing::error!(error = %e, "policy produced an unsignable header");
-            ApiError::internal()
-        })?;
-    }
+    sign_decided(
+        &mut headers,
+        bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata),
+    )?;
     let mut signed = presign(
         state,
         S3Operation::CreateMultipartUpload,
