@@ -27,6 +27,9 @@ pub enum StartupError {
     /// A profile file is invalid.
     #[error(transparent)]
     Profiles(#[from] LoadError),
+    /// A profile needs what the configured storage backend cannot enforce.
+    #[error("s3.backend: {0}")]
+    Backend(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -150,6 +153,13 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
             default_bucket: settings.s3.bucket.clone(),
         },
     )?;
+    for profile in profiles.profiles() {
+        settings
+            .s3
+            .backend
+            .check_profile(profile)
+            .map_err(StartupError::Backend)?;
+    }
     let margin = chrono::Duration::from_std(settings.s3.credential_margin).unwrap_or_default();
     let credentials = match &settings.s3.credentials {
         CredentialsSetting::Static(c) => CredentialSource::fixed(c.clone(), margin),
@@ -193,6 +203,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         }
     };
     Ok(AppState {
+        backend: settings.s3.backend,
         signer,
         credentials,
         s3,

@@ -3,6 +3,7 @@
 //! names the key and the problem. `examples/config.toml` documents every key.
 
 use crate::auth::AuthConfig;
+use crate::backend::Backend;
 use crate::domain::{
     AccessKeyId, BucketName, Credentials, Endpoint, Region, SecretAccessKey, SessionToken,
 };
@@ -111,8 +112,10 @@ struct RawS3 {
     /// Bucket of the profiles that name none.
     bucket: Option<String>,
     endpoint: Option<String>,
-    #[serde(default)]
-    path_style: bool,
+    /// `aws` (default), `minio`, `ceph`, `r2` or `gcs`.
+    backend: Option<String>,
+    /// Default: the backend's (path-style for minio and ceph).
+    path_style: Option<bool>,
     #[serde(default)]
     credentials: RawCredentials,
     #[serde(default = "default_margin")]
@@ -183,7 +186,9 @@ pub struct S3Section {
     pub bucket: Option<BucketName>,
     /// Endpoint.
     pub endpoint: Endpoint,
-    /// Force path-style addressing.
+    /// What the store behind the endpoint enforces (and so what grants may bind).
+    pub backend: Backend,
+    /// Path-style addressing: `path_style`, else the backend's default.
     pub path_style: bool,
     /// Credentials.
     pub credentials: CredentialsSetting,
@@ -323,6 +328,10 @@ impl Settings {
         if !(1..=120).contains(&raw.s3.operation_timeout_secs) {
             return Err(invalid("s3.operation_timeout_secs", "between 1 and 120"));
         }
+        let backend = match raw.s3.backend.as_deref() {
+            None => Backend::default(),
+            Some(name) => Backend::parse(name).map_err(|e| invalid("s3.backend", e))?,
+        };
         let multipart = validate_multipart(raw.multipart)?;
         Ok(Self {
             multipart,
@@ -338,7 +347,11 @@ impl Settings {
                     .transpose()
                     .map_err(|e| invalid("s3.bucket", e))?,
                 endpoint,
-                path_style: raw.s3.path_style,
+                path_style: raw
+                    .s3
+                    .path_style
+                    .unwrap_or_else(|| backend.default_path_style()),
+                backend,
                 credentials,
                 credential_margin: Duration::from_secs(raw.s3.credential_margin_secs),
                 operation_timeout: Duration::from_secs(raw.s3.operation_timeout_secs),
@@ -410,6 +423,35 @@ hs_secrets = [{ secret = "0123456789abcdef0123456789abcdef" }]
     }
 
     #[test]
+    fn backend_sets_the_default_addressing() {
+        let with = |lines: &str| {
+            Settings::from_toml(&MINIMAL.replace("[s3]", &format!("[s3]\n{lines}"))).unwrap()
+        };
+        let aws = Settings::from_toml(MINIMAL).unwrap();
+        assert_eq!((aws.s3.backend, aws.s3.path_style), (Backend::Aws, false));
+        for (lines, backend, path_style) in [
+            ("backend = \"minio\"", Backend::Minio, true),
+            ("backend = \"ceph\"", Backend::Ceph, true),
+            ("backend = \"r2\"", Backend::R2, false),
+            ("backend = \"gcs\"", Backend::Gcs, false),
+            (
+                "backend = \"minio\"\npath_style = false",
+                Backend::Minio,
+                false,
+            ),
+            ("backend = \"r2\"\npath_style = true", Backend::R2, true),
+            ("path_style = true", Backend::Aws, true),
+        ] {
+            let s = with(lines);
+            assert_eq!(
+                (s.s3.backend, s.s3.path_style),
+                (backend, path_style),
+                "{lines}"
+            );
+        }
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let cases = [
             (MINIMAL.replace("eu-west-3", "EU WEST"), "s3.region"),
@@ -430,6 +472,7 @@ hs_secrets = [{ secret = "0123456789abcdef0123456789abcdef" }]
                 "s3.credentials.secret_access_key",
             ),
             (MINIMAL.replace("[s3]", "[s3]\nbucket = \"B\""), "s3.bucket"),
+            (MINIMAL.replace("[s3]", "[s3]\nbackend = \"s3\""), "s3.backend"),
             (MINIMAL.replace("[s3]", "[s3]\nbuckett = \"x\""), "buckett"),
         ];
         for (text, key) in cases {

@@ -10,6 +10,8 @@ use crate::sigv4::Signer;
 
 /// Shared application state.
 pub struct AppState {
+    /// What the store enforces; grants adapt to it (see [`crate::backend`]).
+    pub backend: crate::backend::Backend,
     /// Signs grants.
     pub signer: Signer,
     /// The broker's own AWS credentials.

@@ -2,9 +2,11 @@
 //! encryption, metadata and no-overwrite bound into the signature.
 
 use super::grant::{
-    encryption_and_metadata, grant_response, requested_expiry, signing_now, signing_window,
+    encryption_and_metadata, grant_response, requested_expiry, sign_decided, signing_now,
+    signing_window,
 };
 use super::{ApiError, AppState, Caller};
+use crate::backend::Backend;
 use crate::domain::Expiry;
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
@@ -109,16 +111,17 @@ pub async fn create_upload(
         sse_customer_key_md5: request.sse_customer_key_md5,
         path: request.path,
         metadata: request.metadata,
-        method: request.method,
+        method: state.backend.upload_method(profile, request.method)?,
     };
     let decision = profile.decide_upload(&principal, &intent, Uuid::new_v4(), now, requested)?;
+    if let Some(checksum) = &decision.checksum {
+        state.backend.check_checksum(checksum.algorithm())?;
+    }
     let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
     let grant = match decision.method {
         UploadMethod::Put => {
-            let presigned =
-                state
-                    .signer
-                    .presign(&credentials, &put_request(&decision, expires)?, now)?;
+            let put = put_request(&decision, state.backend, expires)?;
+            let presigned = state.signer.presign(&credentials, &put, now)?;
             UploadGrant {
                 method: UploadMethod::Put,
                 url: presigned.url,
@@ -168,8 +171,13 @@ pub async fn create_upload(
     Ok(grant_response(&grant))
 }
 
-/// PutObject signing every limit of the decision as a header.
-fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequest, ApiError> {
+/// PutObject signing every limit of the decision as a header (`If-None-Match: *` where the
+/// backend honours it; elsewhere the profile's keys are unique, checked at startup).
+fn put_request(
+    decision: &UploadDecision,
+    backend: Backend,
+    expires: Expiry,
+) -> Result<PresignRequest, ApiError> {
     let mut headers = SignedHeaders::new()
         .content_type(&decision.content_type)
         .content_length(decision.size);
@@ -179,16 +187,13 @@ fn put_request(decision: &UploadDecision, expires: Expiry) -> Result<PresignRequ
     if let Some(md5) = &decision.content_md5 {
         headers = headers.content_md5(md5);
     }
-    if decision.if_none_match() {
+    if decision.if_none_match() && backend.conditional_put() {
         headers = headers.if_none_match_any();
     }
-    for (name, value) in encryption_and_metadata(decision.encryption_headers(), &decision.metadata)
-    {
-        headers.insert(&name, &value).map_err(|e| {
-            tracing::error!(error = %e, "policy produced an unsignable header");
-            ApiError::internal()
-        })?;
-    }
+    sign_decided(
+        &mut headers,
+        encryption_and_metadata(decision.encryption_headers(), &decision.metadata),
+    )?;
     let mut request = PresignRequest::new(
         S3Operation::PutObject,
         decision.bucket.clone(),

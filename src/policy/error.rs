@@ -53,6 +53,9 @@ pub enum PolicyError {
     /// The upload method is not allowed by the profile (400 `method_not_allowed`).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The storage backend cannot serve the upload method (400 `method_not_supported`).
+    #[error("{0}")]
+    MethodNotSupported(String),
     /// A metadata key is not in the profile's list (400 `metadata_not_allowed`).
     #[error("metadata key {key:?} is not allowed; allowed: {allowed}")]
     MetadataNotAllowed {
@@ -127,6 +130,7 @@ impl PolicyError {
             Self::ContentTypeRequired(_) => "content_type_required",
             Self::SizeOutOfRange { .. } => "size_out_of_range",
             Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::MethodNotSupported(_) => "method_not_supported",
             Self::MetadataNotAllowed { .. } => "metadata_not_allowed",
             Self::InvalidMetadata(_) => "invalid_metadata",
             Self::ChecksumRequired(_) => "checksum_required",
