@@ -118,6 +118,24 @@ async fn companion_multipart_upload(t: Ctx) {
     assert_eq!(numbers, [1, 2, 3]);
     assert_eq!(listed[2]["Size"], MIB);
 
+    // An ETag S3 does not hold for that part: refused by the broker on every server.
+    let mut forged = parts.clone();
+    forged[1]["ETag"] = json!("\"0123456789abcdef0123456789abcdef\"");
+    let refused = broker
+        .call(
+            "POST",
+            &format!("{base}/complete?{}", query(&[("key", &key)])),
+        )
+        .bearer(&alice)
+        .json(&json!({ "parts": forged }))
+        .send()
+        .await;
+    companion_error(
+        &refused,
+        400,
+        "parts_mismatch",
+        "complete with an unknown ETag",
+    );
     // Uppy 6 strips the ETag quotes; both forms are accepted.
     let mut unquoted = parts.clone();
     unquoted[0]["ETag"] = json!(parts[0]["ETag"].as_str().unwrap().trim_matches('"'));

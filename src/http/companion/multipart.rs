@@ -281,20 +281,38 @@ fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiErro
         .collect()
 }
 
-/// Refuses an upload whose parts S3 holds add up to more (or less) than the profile allows;
-/// a too-large upload is aborted, since it can never be completed.
+/// Refuses an upload whose parts add up to more (or less) than the profile allows; a
+/// too-large upload is aborted, since it can never be completed. With `parts` (the parts a
+/// complete will name), each must be held by S3 with that very ETag, so a part replaced
+/// after this check no longer matches and S3 refuses the complete; without, every part S3
+/// holds counts.
 pub async fn check_total_size(
     state: &AppState,
     profile: &Profile,
     upload: UploadRef<'_>,
-    included: impl Fn(u16) -> bool,
+    parts: Option<&[PartToComplete]>,
 ) -> Result<u64, ApiError> {
     let held = state.s3.list_parts(upload).await?;
-    let total: u64 = held
-        .iter()
-        .filter(|p| included(p.part_number))
-        .map(|p| p.size)
-        .sum();
+    let total: u64 = match parts {
+        None => held.iter().map(|p| p.size).sum(),
+        Some(parts) => {
+            let mut total = 0;
+            for part in parts {
+                let number = part.part_number.get();
+                let found = held.iter().find(|h| {
+                    h.part_number == number && quoted_etag(&h.etag).as_deref() == Some(&part.etag)
+                });
+                let Some(found) = found else {
+                    return Err(ApiError::bad_request(
+                        "parts_mismatch",
+                        format!("S3 holds no part {number} with the ETag given"),
+                    ));
+                };
+                total += found.size;
+            }
+            total
+        }
+    };
     let range = profile.size_range();
     if total > range.max
         && let Err(err) = state.s3.abort_multipart(upload).await
@@ -323,8 +341,7 @@ pub async fn complete(
     let checked = check(&state, &principal, &path, &query.key)?;
     let parts = receipts(body.into_inner().parts)?;
     let upload = checked.upload();
-    let listed: Vec<u16> = parts.iter().map(|p| p.part_number.get()).collect();
-    check_total_size(&state, checked.profile, upload, |n| listed.contains(&n)).await?;
+    check_total_size(&state, checked.profile, upload, Some(&parts)).await?;
     let object = state
         .s3
         .complete_multipart(upload, &parts, None, !checked.profile.allow_overwrite())

@@ -32,18 +32,18 @@ pub fn last_segment(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
 
-/// Uppy's metadata without the `name` and `type` entries it adds to every file by default
-/// (they repeat `filename` and `type`), unless the profile allows them as metadata keys.
-/// Every other key is still checked against the profile.
+/// Uppy's metadata without the entries it adds to every file by default (`name` and `type`,
+/// which repeat `filename` and `type`, and `relativePath` for files of a dropped folder),
+/// unless the profile allows them as metadata keys. Every other key is still checked.
 pub fn uppy_metadata(
     profile: &Profile,
     mut metadata: BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
-    for implicit in ["name", "type"] {
+    for implicit in ["name", "type", "relativePath"] {
         if !profile
             .metadata_keys()
             .iter()
-            .any(|k| k.as_str() == implicit)
+            .any(|k| k.as_str().eq_ignore_ascii_case(implicit))
         {
             metadata.remove(implicit);
         }

@@ -276,7 +276,7 @@ async fn multipart_call(
                 key: &key,
                 upload_id: &upload_id,
             };
-            check_total_size(state, profile, upload, |_| true).await?;
+            check_total_size(state, profile, upload, None).await?;
             let mut headers = SignedHeaders::new();
             if !profile.allow_overwrite() {
                 headers = headers.if_none_match_any();
