@@ -1,8 +1,15 @@
 //! `GET /s3/params?filename=&type=&metadata[k]=v`: Companion's single-upload parameters, a
 //! POST policy for an exact key in the caller's namespace, binding the type, the profile's
 //! size range and every other limit as conditions.
+//!
+//! On a backend without POST Object (R2, GCS: see [`crate::backend`]) the answer is a PUT
+//! grant instead, `{method: "PUT", url, headers, expires}`, which Uppy 5 sends as is: the
+//! exact key, the signed type and every other header limit, but no size limit (Uppy does not
+//! declare the size; use its multipart uploads, whose size the broker checks before it
+//! completes, where that matters).
 
 use super::owned::{content_type_or_default, uppy_metadata};
+use crate::http::form_grant::unsized_put_request;
 use crate::http::grant::{grant_response, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::policy::FormIntent;
@@ -14,12 +21,16 @@ use uuid::Uuid;
 /// Companion's answer.
 #[derive(Debug, Serialize)]
 pub struct UploadParams {
-    /// Always `POST`.
+    /// `POST`, or `PUT` on a backend without POST Object.
     pub method: &'static str,
-    /// The bucket URL.
+    /// The bucket URL (POST) or the presigned object URL (PUT).
     pub url: String,
-    /// Form fields to send before the file.
-    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// POST: form fields to send before the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// PUT: headers to send with exactly these values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
     /// Lifetime in seconds (Uppy uses it as its upload timeout).
     pub expires: i64,
 }
@@ -78,6 +89,20 @@ pub async fn upload_params(
         metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
+    if !state.backend.supports_post_object() {
+        let decision =
+            profile.decide_unsized_put(&principal, &intent, Uuid::new_v4(), now, None)?;
+        let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
+        let put = unsized_put_request(&decision, state.backend, expires)?;
+        let presigned = state.signer.presign(&credentials, &put, now)?;
+        return Ok(grant_response(&UploadParams {
+            method: "PUT",
+            url: presigned.url,
+            fields: None,
+            headers: Some(presigned.headers.into_iter().collect()),
+            expires: (presigned.expires_at - now).num_seconds(),
+        }));
+    }
     let decision = profile.decide_form_upload(&principal, &intent, Uuid::new_v4(), now, None)?;
     let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
     let form = state.signer.post_policy(
@@ -88,11 +113,13 @@ pub async fn upload_params(
     Ok(grant_response(&UploadParams {
         method: "POST",
         url: form.url,
-        fields: form
-            .fields
-            .into_iter()
-            .map(|f| (f.name, serde_json::Value::String(f.value)))
-            .collect(),
+        fields: Some(
+            form.fields
+                .into_iter()
+                .map(|f| (f.name, serde_json::Value::String(f.value)))
+                .collect(),
+        ),
+        headers: None,
         expires: (form.expires_at - now).num_seconds(),
     }))
 }

@@ -5,7 +5,9 @@
 //!
 //! - `PUT` without `uploadId` (PutObject): answered with a POST policy for a key the broker
 //!   chooses (Uppy posts a form when `fields` are returned), since a PUT without a declared
-//!   size could not bind one; the policy binds the type and the profile's size range.
+//!   size could not bind one; the policy binds the type and the profile's size range. On a
+//!   backend without POST Object (R2, GCS) it is a presigned PUT with `headers` (the signed
+//!   type, encryption, metadata, `If-None-Match`), which binds no size.
 //! - `POST` without `uploadId` (CreateMultipartUpload): a key the broker chooses, returned as
 //!   `key`, with the type, encryption and metadata headers it must send.
 //! - `PUT` with `uploadId` and `partNumber` (UploadPart), `GET` (ListParts), `POST`
@@ -17,6 +19,7 @@
 use super::multipart::check_total_size;
 use super::owned::{content_type_or_default, last_segment, owned_multipart, upload_id};
 use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
+use crate::http::form_grant::unsized_put_request;
 use crate::http::grant::{bound_fields, grant_response, sign_decided, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
@@ -143,6 +146,18 @@ async fn put_object(
         ..FormIntent::default()
     };
     let profile = state.profiles.default_profile();
+    if !state.backend.supports_post_object() {
+        let decision = profile.decide_unsized_put(principal, &intent, Uuid::new_v4(), now, None)?;
+        let (credentials, expires) = signing_window(state, decision.expires, now).await?;
+        let put = unsized_put_request(&decision, state.backend, expires)?;
+        let presigned = state.signer.presign(&credentials, &put, now)?;
+        return Ok(SignedRequest {
+            url: presigned.url,
+            key: Some(put.key.as_str().to_owned()),
+            headers: Some(presigned.headers.into_iter().collect()),
+            fields: None,
+        });
+    }
     let decision = profile.decide_form_upload(principal, &intent, Uuid::new_v4(), now, None)?;
     let (credentials, expires) = signing_window(state, decision.expires, now).await?;
     let form = state.signer.post_policy(

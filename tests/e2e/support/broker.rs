@@ -86,6 +86,10 @@ pub struct Options {
     /// Send the broker's own S3 calls (listing, multipart) to this endpoint instead of the
     /// bed's, with a 1 s operation timeout (grants are still signed for the bed).
     pub s3_calls_to: Option<String>,
+    /// `[s3] backend` (default: none, so `aws`); addressing stays path-style.
+    pub backend: Option<&'static str>,
+    /// More profile files: (file stem, TOML text).
+    pub extra_profiles: Vec<(&'static str, &'static str)>,
 }
 
 /// A running broker.
@@ -201,7 +205,19 @@ impl Broker {
         ] {
             std::fs::write(policies.path().join(name), text).expect("a profile file");
         }
-        let mut settings = Settings::from_toml(&config_toml(bed, bucket, policies.path()))
+        for (stem, text) in &options.extra_profiles {
+            std::fs::write(policies.path().join(format!("{stem}.toml")), text)
+                .expect("a profile file");
+        }
+        let mut text = config_toml(bed, bucket, policies.path());
+        if let Some(backend) = options.backend {
+            text = text.replacen(
+                "path_style = true\n",
+                &format!("path_style = true\nbackend = {}\n", toml_string(backend)),
+                1,
+            );
+        }
+        let mut settings = Settings::from_toml(&text)
             .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
         let signing_endpoint = settings.s3.endpoint.clone();
         if let Some(endpoint) = &options.s3_calls_to {
