@@ -384,6 +384,69 @@ async fn sign_request_multipart_upload(t: Ctx) {
     .assert_ok("CompleteMultipartUpload");
     assert!(t.stored(&key).await.bytes == data, "the stored bytes");
 
+    // AbortMultipartUpload of a second upload, through a signed URL.
+    let second = sign(
+        &broker,
+        &alice,
+        json!({ "method": "POST", "key": "77-other.bin" }),
+    )
+    .await;
+    let second_key = second["key"].as_str().unwrap().to_owned();
+    let reply = send_raw(
+        "POST",
+        second["url"].as_str().unwrap(),
+        &headers_of(&second),
+        None,
+    )
+    .await;
+    reply.assert_ok("create the second upload");
+    let second_id = xml_text(&String::from_utf8_lossy(&reply.body), "UploadId").to_owned();
+    let abort = sign(
+        &broker,
+        &alice,
+        json!({ "method": "DELETE", "key": second_key, "uploadId": second_id }),
+    )
+    .await;
+    send_raw(
+        "DELETE",
+        abort["url"].as_str().unwrap(),
+        &headers_of(&abort),
+        None,
+    )
+    .await
+    .assert_ok("AbortMultipartUpload");
+    let list = sign(
+        &broker,
+        &alice,
+        json!({ "method": "GET", "key": second_key, "uploadId": second_id }),
+    )
+    .await;
+    let listed = send_raw(
+        "GET",
+        list["url"].as_str().unwrap(),
+        &headers_of(&list),
+        None,
+    )
+    .await;
+    assert!(
+        listed.status == 404 || !String::from_utf8_lossy(&listed.body).contains("<PartNumber>"),
+        "nothing is left of the aborted upload: {} {}",
+        listed.status,
+        listed.text()
+    );
+
+    // DeleteObject of the completed file (the token has the delete scope).
+    let delete = sign(&broker, &alice, json!({ "method": "DELETE", "key": key })).await;
+    send_raw(
+        "DELETE",
+        delete["url"].as_str().unwrap(),
+        &headers_of(&delete),
+        None,
+    )
+    .await
+    .assert_ok("DeleteObject");
+    assert!(t.object(&key).await.is_none(), "the object is deleted");
+
     // Another principal cannot touch alice's key, and nobody signs a key outside a namespace.
     let bob = broker.token("bob");
     for request in [
