@@ -159,7 +159,9 @@ pub async fn complete_multipart(
             open.upload(),
             &parts,
             ticket.checksum_algorithm,
-            ticket.no_overwrite,
+            // Where the backend does not document a conditional complete, the profile's keys
+            // are unique instead (checked at startup).
+            ticket.no_overwrite && state.backend.conditional_complete(),
         )
         .await?;
     Ok(HttpResponse::Ok()

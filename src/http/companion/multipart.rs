@@ -344,7 +344,12 @@ pub async fn complete(
     check_total_size(&state, checked.profile, upload, Some(&parts)).await?;
     let object = state
         .s3
-        .complete_multipart(upload, &parts, None, !checked.profile.allow_overwrite())
+        .complete_multipart(
+            upload,
+            &parts,
+            None,
+            !checked.profile.allow_overwrite() && state.backend.conditional_complete(),
+        )
         .await?;
     let bucket = checked.profile.bucket();
     Ok(grant_response(&json!({

@@ -293,7 +293,7 @@ async fn multipart_call(
             };
             check_total_size(state, profile, upload, None).await?;
             let mut headers = SignedHeaders::new();
-            if !profile.allow_overwrite() {
+            if !profile.allow_overwrite() && state.backend.conditional_complete() {
                 headers = headers.if_none_match_any();
             }
             let short = Expiry::from_secs(COMPLETE_URL_SECS).map_err(|_| ApiError::internal())?;
