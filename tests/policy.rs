@@ -815,49 +815,6 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
 }
 
 #[test]
-fn unsized_puts_stand_in_for_forms() {
-    let p = profile(FOLDERS);
-    let alice = user("alice");
-    let intent = FormIntent {
-        content_type: Some("text/plain".into()),
-        filename: Some("a.txt".into()),
-        path: Some("docs".into()),
-        ..FormIntent::default()
-    };
-    assert_eq!(
-        p.decide_form_upload(&alice, &intent, UUID, now(), None)
-            .unwrap_err()
-            .code(),
-        "method_not_allowed",
-        "a PUT-only profile serves no form"
-    );
-    let d = p
-        .decide_unsized_put(&alice, &intent, UUID, now(), None)
-        .unwrap();
-    assert_eq!(
-        d.key,
-        FormKey::Exact(s3_broker::domain::ObjectKey::new("users/alice/docs/a.txt").unwrap())
-    );
-    assert!(d.no_overwrite);
-    let mut nameless = intent.clone();
-    nameless.filename = None;
-    assert_eq!(
-        p.decide_unsized_put(&alice, &nameless, UUID, now(), None)
-            .unwrap_err()
-            .code(),
-        "invalid_filename"
-    );
-    let mut typeless = intent;
-    typeless.content_type = None;
-    assert_eq!(
-        p.decide_unsized_put(&alice, &typeless, UUID, now(), None)
-            .unwrap_err()
-            .code(),
-        "content_type_required"
-    );
-}
-
-#[test]
 fn form_uploads_bind_a_fresh_prefix() {
     let registry = shipped();
     let alice = user("alice");

@@ -2,14 +2,10 @@
 //! (and Uppy's `/s3/params`). Key and content type may be prefixes, since the browser picks
 //! the file after the form is rendered.
 
-use super::ApiError;
-use super::grant::{bound_fields, sign_decided};
-use crate::backend::Backend;
+use super::grant::bound_fields;
 use crate::domain::Expiry;
 use crate::policy::{FormContentType, FormKey, FormUploadDecision};
-use crate::sigv4::{
-    ContentTypeRule, KeyRule, PostPolicyRequest, PresignRequest, S3Operation, SignedHeaders,
-};
+use crate::sigv4::{ContentTypeRule, KeyRule, PostPolicyRequest};
 
 /// Binds every limit of `decision` as a policy condition; `extra` adds exact-match fields
 /// (e.g. `success_action_redirect`).
@@ -34,38 +30,4 @@ pub fn form_policy_request(
         fields,
         expires,
     }
-}
-
-/// The PUT that stands in for a form on a backend without POST Object (Uppy's single
-/// uploads, from [`crate::policy::Profile::decide_unsized_put`]): the exact key, a signed
-/// `Content-Type`, encryption and metadata headers, and `If-None-Match: *` for profiles that
-/// must not overwrite where the backend honours it. No `Content-Length`: the client did not
-/// declare a size, so this grant does not limit it.
-pub fn unsized_put_request(
-    decision: &FormUploadDecision,
-    backend: Backend,
-    expires: Expiry,
-) -> Result<PresignRequest, ApiError> {
-    let (FormKey::Exact(key), FormContentType::Exact(content_type)) =
-        (&decision.key, &decision.content_type)
-    else {
-        tracing::error!("an unsized PUT decision without an exact key and type");
-        return Err(ApiError::internal());
-    };
-    let mut headers = SignedHeaders::new().content_type(content_type);
-    if decision.no_overwrite && backend.conditional_put() {
-        headers = headers.if_none_match_any();
-    }
-    sign_decided(
-        &mut headers,
-        bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata),
-    )?;
-    let mut request = PresignRequest::new(
-        S3Operation::PutObject,
-        decision.bucket.clone(),
-        key.clone(),
-        expires,
-    );
-    request.headers = headers;
-    Ok(request)
 }

@@ -165,7 +165,8 @@ pub struct UploadedPart {
     /// Its number.
     pub part_number: u16,
     /// Its ETag (quoted, as S3 returns it): pass it to complete.
-    pub etag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
     /// Its size in bytes.
     pub size: u64,
     /// When it was uploaded.

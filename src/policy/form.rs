@@ -73,9 +73,6 @@ pub struct FormUploadDecision {
     pub metadata: Vec<(MetadataKey, String)>,
     /// Exact encryption fields.
     pub server_side_encryption: Option<ServerSideEncryption>,
-    /// Whether the upload must not replace an existing object (a PUT signs
-    /// `If-None-Match: *` where the backend honours it; a POST relies on `{uuid}` keys).
-    pub no_overwrite: bool,
 }
 
 impl Profile {
@@ -92,60 +89,19 @@ impl Profile {
         now: DateTime<Utc>,
         requested_expiry: Option<Expiry>,
     ) -> Result<FormUploadDecision, PolicyError> {
-        self.decide_unsized(
-            principal,
-            intent,
-            uuid,
-            now,
-            requested_expiry,
-            UploadMethod::Post,
-        )
+        self.decide_form(principal, intent, uuid, now, requested_expiry)
     }
 
-    /// Decides a PUT of a file whose name and type are known but not its size: Uppy's
-    /// single uploads (`/s3/params`, `/s3/sign`) on a backend without POST Object. Same rules
-    /// as [`Profile::decide_form_upload`] with a file name (an exact key, an exact type), but
-    /// for [`UploadMethod::Put`]; the size cannot be bound (Uppy does not declare it), so
-    /// `size` is only the profile's range, which S3 does not enforce on such a PUT.
-    pub fn decide_unsized_put(
+    fn decide_form(
         &self,
         principal: &Principal,
         intent: &FormIntent,
         uuid: Uuid,
         now: DateTime<Utc>,
         requested_expiry: Option<Expiry>,
-    ) -> Result<FormUploadDecision, PolicyError> {
-        if intent.filename.is_none() {
-            return Err(PolicyError::InvalidFilename(
-                "a PUT needs the file's name to fix its key".into(),
-            ));
-        }
-        if intent.content_type.is_none() {
-            return Err(PolicyError::ContentTypeRequired(
-                "a PUT signs the exact Content-Type".into(),
-            ));
-        }
-        self.decide_unsized(
-            principal,
-            intent,
-            uuid,
-            now,
-            requested_expiry,
-            UploadMethod::Put,
-        )
-    }
-
-    fn decide_unsized(
-        &self,
-        principal: &Principal,
-        intent: &FormIntent,
-        uuid: Uuid,
-        now: DateTime<Utc>,
-        requested_expiry: Option<Expiry>,
-        method: UploadMethod,
     ) -> Result<FormUploadDecision, PolicyError> {
         require_scope(principal, Scope::Upload)?;
-        check_method(self, method)?;
+        check_method(self, UploadMethod::Post)?;
         if self.require_checksum {
             return Err(PolicyError::ChecksumRequired(self.name.clone()));
         }
@@ -158,9 +114,8 @@ impl Profile {
             )));
         }
         let uses_filename = self.key_template.uses(Placeholder::Filename);
-        // A form's key can only end with S3's `${filename}`; a PUT's is exact.
-        if uses_filename && !self.key_template.ends_with_filename() && method == UploadMethod::Post
-        {
+        // A form's key can only end with S3's `${filename}`.
+        if uses_filename && !self.key_template.ends_with_filename() {
             return Err(PolicyError::MethodNotAllowed(format!(
                 "the profile {:?} cannot serve a browser form: its key template must end with \
                  {{filename}}",
@@ -212,7 +167,6 @@ impl Profile {
             expires: self.grant_expiry(requested_expiry),
             metadata,
             server_side_encryption: self.server_side_encryption.clone(),
-            no_overwrite: !self.allow_overwrite,
         })
     }
 }

@@ -73,8 +73,9 @@ pub struct UploadRef<'a> {
 pub struct ListedPart {
     /// Its number.
     pub part_number: u16,
-    /// Its ETag, as S3 returned it (quoted).
-    pub etag: String,
+    /// Its ETag, as S3 returned it (quoted); `None` from stores that list none (the embedded
+    /// dev store, s3s-fs 0.14).
+    pub etag: Option<String>,
     /// Its size in bytes.
     pub size: u64,
     /// When it was uploaded.
@@ -122,7 +123,7 @@ fn completed_part(part: &PartToComplete, algorithm: Option<ChecksumAlgorithm>) -
 fn listed_part(part: &types::Part) -> Option<ListedPart> {
     Some(ListedPart {
         part_number: u16::try_from(part.part_number()?).ok()?,
-        etag: part.e_tag()?.to_owned(),
+        etag: part.e_tag().map(str::to_owned),
         size: u64::try_from(part.size().unwrap_or(0)).unwrap_or(0),
         last_modified: part
             .last_modified()

@@ -58,3 +58,15 @@ pub fn content_type_or_default(value: Option<&str>) -> String {
         _ => "application/octet-stream".to_owned(),
     }
 }
+
+/// Uppy's single uploads declare no size, so only a POST policy (`content-length-range`) can
+/// bound them; a backend without POST Object gets a clear refusal instead of a PUT that
+/// would accept any size up to 5 GB.
+pub fn single_upload_needs_post_object() -> ApiError {
+    ApiError::bad_request(
+        "multipart_required",
+        "this storage backend has no POST Object, so a single upload of undeclared size \
+         cannot be bounded: configure Uppy with `shouldUseMultipart: true` (the broker checks \
+         the size before it completes the upload), or use POST /v1/uploads with the size",
+    )
+}

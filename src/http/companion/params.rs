@@ -8,8 +8,7 @@
 //! declare the size; use its multipart uploads, whose size the broker checks before it
 //! completes, where that matters).
 
-use super::owned::{content_type_or_default, uppy_metadata};
-use crate::http::form_grant::unsized_put_request;
+use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
 use crate::http::grant::{grant_response, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::policy::FormIntent;
@@ -21,16 +20,12 @@ use uuid::Uuid;
 /// Companion's answer.
 #[derive(Debug, Serialize)]
 pub struct UploadParams {
-    /// `POST`, or `PUT` on a backend without POST Object.
+    /// Always `POST`: only a POST policy can bound a size Uppy does not declare.
     pub method: &'static str,
-    /// The bucket URL (POST) or the presigned object URL (PUT).
+    /// The bucket URL.
     pub url: String,
-    /// POST: form fields to send before the file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
-    /// PUT: headers to send with exactly these values.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub headers: Option<BTreeMap<String, String>>,
+    /// Form fields to send before the file.
+    pub fields: serde_json::Map<String, serde_json::Value>,
     /// Lifetime in seconds (Uppy uses it as its upload timeout).
     pub expires: i64,
 }
@@ -82,6 +77,9 @@ pub async fn upload_params(
     let filename = query
         .filename
         .ok_or_else(|| ApiError::bad_request("invalid_query", "filename is required"))?;
+    if !state.backend.supports_post_object() {
+        return Err(single_upload_needs_post_object());
+    }
     let profile = state.profiles.profile(query.profile.as_deref())?;
     let intent = FormIntent {
         content_type: Some(content_type_or_default(query.content_type.as_deref())),
@@ -89,20 +87,6 @@ pub async fn upload_params(
         metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
-    if !state.backend.supports_post_object() {
-        let decision =
-            profile.decide_unsized_put(&principal, &intent, Uuid::new_v4(), now, None)?;
-        let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
-        let put = unsized_put_request(&decision, state.backend, expires)?;
-        let presigned = state.signer.presign(&credentials, &put, now)?;
-        return Ok(grant_response(&UploadParams {
-            method: "PUT",
-            url: presigned.url,
-            fields: None,
-            headers: Some(presigned.headers.into_iter().collect()),
-            expires: (presigned.expires_at - now).num_seconds(),
-        }));
-    }
     let decision = profile.decide_form_upload(&principal, &intent, Uuid::new_v4(), now, None)?;
     let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
     let form = state.signer.post_policy(
@@ -113,13 +97,11 @@ pub async fn upload_params(
     Ok(grant_response(&UploadParams {
         method: "POST",
         url: form.url,
-        fields: Some(
-            form.fields
-                .into_iter()
-                .map(|f| (f.name, serde_json::Value::String(f.value)))
-                .collect(),
-        ),
-        headers: None,
+        fields: form
+            .fields
+            .into_iter()
+            .map(|f| (f.name, serde_json::Value::String(f.value)))
+            .collect(),
         expires: (form.expires_at - now).num_seconds(),
     }))
 }

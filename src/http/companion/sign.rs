@@ -17,9 +17,11 @@
 //! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
 
 use super::multipart::check_total_size;
-use super::owned::{content_type_or_default, last_segment, owned_multipart, upload_id};
+use super::owned::{
+    content_type_or_default, last_segment, owned_multipart, single_upload_needs_post_object,
+    upload_id,
+};
 use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
-use crate::http::form_grant::unsized_put_request;
 use crate::http::grant::{bound_fields, grant_response, sign_decided, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
@@ -147,16 +149,7 @@ async fn put_object(
     };
     let profile = state.profiles.default_profile();
     if !state.backend.supports_post_object() {
-        let decision = profile.decide_unsized_put(principal, &intent, Uuid::new_v4(), now, None)?;
-        let (credentials, expires) = signing_window(state, decision.expires, now).await?;
-        let put = unsized_put_request(&decision, state.backend, expires)?;
-        let presigned = state.signer.presign(&credentials, &put, now)?;
-        return Ok(SignedRequest {
-            url: presigned.url,
-            key: Some(put.key.as_str().to_owned()),
-            headers: Some(presigned.headers.into_iter().collect()),
-            fields: None,
-        });
+        return Err(single_upload_needs_post_object());
     }
     let decision = profile.decide_form_upload(principal, &intent, Uuid::new_v4(), now, None)?;
     let (credentials, expires) = signing_window(state, decision.expires, now).await?;
