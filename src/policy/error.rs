@@ -71,7 +71,8 @@ pub enum PolicyError {
     #[error(
         "the profile {0:?} requires a checksum of the file: one of checksum_sha256, \
          checksum_crc32, checksum_crc32c, checksum_crc64nvme, checksum_sha1 or content_md5 \
-         (base64 of the digest)"
+         (base64 of the digest); for POST /v1/multipart, a checksum_algorithm (every part then \
+         carries its checksum)"
     )]
     ChecksumRequired(String),
     /// A checksum did not decode, or several were given (400 `invalid_checksum`).
