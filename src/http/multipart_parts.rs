@@ -1,7 +1,9 @@
 //! `POST /v1/multipart/parts` (presigned UploadPart URLs, batched) and
 //! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
 
-use super::grant::{grant_response, requested_expiry, signing_now, signing_window};
+use super::grant::{
+    grant_response, large_grant_response, requested_expiry, signing_now, signing_window,
+};
 use super::multipart_ticket::open_ticket;
 use super::{ApiError, AppState, Caller};
 use crate::domain::{Checksum, Expiry, PartNumber};
@@ -144,11 +146,15 @@ pub async fn sign_parts(
                 ApiError::internal()
             }
         })?;
-    Ok(grant_response(&PartGrants {
-        parts,
-        expires_at: now + chrono::Duration::seconds(i64::from(expires.as_secs())),
-        server_time: now,
-    }))
+    let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
+    Ok(large_grant_response(
+        &PartGrants {
+            parts,
+            expires_at: now + chrono::Duration::seconds(i64::from(expires.as_secs())),
+            server_time: now,
+        },
+        size_hint,
+    ))
 }
 
 /// The query of `GET /v1/multipart/parts`.

@@ -47,6 +47,19 @@ pub struct PartGrant {
     pub size: u64,
 }
 
+impl PartGrant {
+    /// About the length of this grant in JSON, to size a response buffer once.
+    pub fn json_size_hint(&self) -> usize {
+        self.url.len()
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 6)
+                .sum::<usize>()
+            + 64
+    }
+}
+
 /// Why a batch cannot be signed.
 #[derive(Debug, thiserror::Error)]
 pub enum PartSigningError {
