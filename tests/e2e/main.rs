@@ -70,5 +70,6 @@ mod service_credentials;
 mod service_errors;
 mod service_flows;
 mod service_multipart;
+mod service_sse;
 mod service_sse_c;
 mod service_uppy;
