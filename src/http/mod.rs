@@ -9,6 +9,7 @@ mod extractors;
 mod form_grant;
 mod grant;
 mod health;
+mod held_parts;
 mod mapping;
 mod multipart_create;
 mod multipart_finish;

@@ -2,6 +2,7 @@
 //! upload in S3 itself, after checking the parts list against the plan in the ticket.
 
 use super::grant::signing_now;
+use super::held_parts::{HeldPart, match_held};
 use super::multipart_ticket::open_ticket;
 use super::{ApiError, AppState, Caller};
 use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
@@ -153,6 +154,24 @@ pub async fn complete_multipart(
         ticket.plan.part_count(),
         ticket.checksum_algorithm,
     )?;
+    // Only this broker's part URLs sign the planned length; check what S3 really holds.
+    let held = state.s3.list_parts(open.upload()).await?;
+    for HeldPart { part, size } in match_held(&parts, &held)? {
+        let planned = ticket
+            .plan
+            .part_length(part.part_number)
+            .unwrap_or_default();
+        if size != planned {
+            return Err(ApiError::bad_request(
+                "parts_mismatch",
+                format!(
+                    "part {} holds {size} bytes where the plan has {planned}: upload it again \
+                     with its part URL",
+                    part.part_number
+                ),
+            ));
+        }
+    }
     let object = state
         .s3
         .complete_multipart(

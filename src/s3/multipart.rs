@@ -124,7 +124,7 @@ fn listed_part(part: &types::Part) -> Option<ListedPart> {
     Some(ListedPart {
         part_number: u16::try_from(part.part_number()?).ok()?,
         etag: part.e_tag().map(str::to_owned),
-        size: u64::try_from(part.size().unwrap_or(0)).unwrap_or(0),
+        size: u64::try_from(part.size()?).ok()?,
         last_modified: part
             .last_modified()
             .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
@@ -191,7 +191,12 @@ impl S3Client {
                 .send()
                 .await
                 .map_err(classify)?;
-            parts.extend(output.parts().iter().filter_map(listed_part));
+            for part in output.parts() {
+                // A part without a valid number or size would slip past the size checks.
+                parts.push(listed_part(part).ok_or_else(|| {
+                    S3Error::Refused("ListParts returned a part without a number or size".into())
+                })?);
+            }
             match (output.is_truncated(), output.next_part_number_marker()) {
                 (Some(true), Some(next)) if !next.is_empty() => marker = Some(next.to_owned()),
                 _ => {

@@ -6,6 +6,7 @@
 use super::owned::{content_type_or_default, owned_multipart, upload_id, uppy_metadata};
 use crate::domain::{ObjectKey, PartNumber, Principal};
 use crate::http::grant::{grant_response, signing_now, signing_window};
+use crate::http::held_parts::match_held;
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::PartSigning;
@@ -295,27 +296,7 @@ pub async fn check_total_size(
     let held = state.s3.list_parts(upload).await?;
     let total: u64 = match parts {
         None => held.iter().map(|p| p.size).sum(),
-        Some(parts) => {
-            let mut total = 0;
-            for part in parts {
-                let number = part.part_number.get();
-                let found = held.iter().find(|h| {
-                    // A store that lists no ETags (the dev store) is matched by number only.
-                    h.part_number == number
-                        && h.etag.as_deref().is_none_or(|etag| {
-                            quoted_etag(etag).as_deref() == Some(part.etag.as_str())
-                        })
-                });
-                let Some(found) = found else {
-                    return Err(ApiError::bad_request(
-                        "parts_mismatch",
-                        format!("S3 holds no part {number} with the ETag given"),
-                    ));
-                };
-                total += found.size;
-            }
-            total
-        }
+        Some(parts) => match_held(parts, &held)?.iter().map(|h| h.size).sum(),
     };
     let range = profile.size_range();
     if total > range.max
