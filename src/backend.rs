@@ -448,7 +448,7 @@ mod tests {
             )
             .unwrap()
         };
-        let no_overwrite = fixed_key("");
+        let no_overwrite = fixed_key("multipart = true");
         assert!(Backend::Aws.check_profile(&no_overwrite).is_ok());
         assert!(
             Backend::Gcs
@@ -464,9 +464,8 @@ mod tests {
             "R2 does not document a conditional complete"
         );
         assert!(
-            Backend::R2
-                .check_profile(&fixed_key("multipart = false"))
-                .is_ok()
+            Backend::R2.check_profile(&fixed_key("")).is_ok(),
+            "multipart is off by default"
         );
         assert!(
             Backend::Gcs

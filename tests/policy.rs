@@ -200,7 +200,11 @@ fn a_default_profile_is_required() {
         "one",
         "a single profile is the default"
     );
-    write(dir.path(), "two.toml", FOLDERS);
+    write(
+        dir.path(),
+        "two.toml",
+        &FOLDERS.replace("users/{principal}", "docs/{principal}"),
+    );
     let err = ProfileRegistry::load_dir_with(dir.path(), &options())
         .unwrap_err()
         .to_string();
@@ -274,7 +278,16 @@ fn overlapping_namespaces_are_refused() {
         None,
     )
     .unwrap_err();
-    assert!(err.contains("different buckets"), "{err}");
+    assert!(err.contains("both keep files under"), "{err}");
+    let err = ProfileRegistry::new(
+        vec![
+            p("default", "users/{principal}/{filename}", "b1b"),
+            p("same", "users/{principal}/{uuid}/{filename}", "b1b"),
+        ],
+        None,
+    )
+    .unwrap_err();
+    assert!(err.contains("one profile"), "{err}");
     assert!(
         ProfileRegistry::new(
             vec![

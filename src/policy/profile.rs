@@ -171,7 +171,7 @@ impl Profile {
             .map_err(|e| ProfileError::at("content_types", e))?;
         let content_types = ContentTypes::new(patterns)
             .ok_or_else(|| ProfileError::at("content_types", "must list at least one type"))?;
-        let multipart = spec.multipart.unwrap_or(true);
+        let multipart = spec.multipart.unwrap_or(false);
         let size = parse_size_range(&spec, multipart)?;
         let max_expiry = expiry(
             "max_expiry_secs",
@@ -478,13 +478,14 @@ mod tests {
 
     #[test]
     fn sizes_fit_a_single_upload_or_multipart() {
-        let size = |s: &str| MINIMAL.replace("\"1 MiB\"", s);
-        let single_only = |s: &str| format!("{}\nmultipart = false", size(s));
+        let single_only = |s: &str| MINIMAL.replace("\"1 MiB\"", s);
+        let size = |s: &str| format!("{}\nmultipart = true", single_only(s));
         assert_eq!(
             load(&single_only("\"6 GiB\"")).unwrap_err().key.as_deref(),
-            Some("max_size")
+            Some("max_size"),
+            "multipart is opt-in"
         );
-        assert!(load(&single_only("\"5 GiB\"")).is_ok());
+        assert!(!load(&single_only("\"5 GiB\"")).unwrap().allows_multipart());
         let big = load(&size("\"6 GiB\"")).unwrap();
         assert!(big.allows_multipart());
         assert_eq!(big.single_upload_size().max, MAX_SINGLE_UPLOAD_BYTES);

@@ -25,10 +25,10 @@ pub struct RegistryOptions {
 /// All profiles, sorted by name, and the default one.
 ///
 /// Invariants checked when it is built: names are unique; a default exists; and the fixed
-/// prefixes before `{principal}` of any two profiles are either equal (then in the same
-/// bucket) or differ in some segment. A profile `{principal}/...` next to `users/{principal}/`
-/// would let the principal named `users` own every other principal's files, and equal
-/// prefixes in two buckets would make a download, which names only a key, ambiguous.
+/// prefixes before `{principal}` of any two profiles differ in some segment. A profile
+/// `{principal}/...` next to `users/{principal}/` would let the principal named `users` own
+/// every other principal's files; equal prefixes would leave a key (which is all a download,
+/// a Companion route or a complete names) with two sets of rules.
 #[derive(Debug, Clone)]
 pub struct ProfileRegistry {
     profiles: Vec<Profile>,
@@ -44,18 +44,14 @@ fn describe(base: &[String]) -> String {
 fn check_pair(a: &Profile, b: &Profile) -> Result<(), String> {
     let (ba, bb) = (a.key_template.base(), b.key_template.base());
     if ba == bb {
-        if a.bucket != b.bucket {
-            return Err(format!(
-                "profiles `{}` and `{}` both keep files under `{}` but in different buckets \
-                 ({} and {}); a download names only a key, so give them different prefixes",
-                a.name,
-                b.name,
-                describe(ba),
-                a.bucket,
-                b.bucket
-            ));
-        }
-        return Ok(());
+        return Err(format!(
+            "profiles `{}` and `{}` both keep files under `{}`: the rules of a key (size, \
+             overwrite, encryption, downloads, multipart) must come from one profile, and a \
+             download names only a key; give them different prefixes",
+            a.name,
+            b.name,
+            describe(ba),
+        ));
     }
     let (short, long) = if ba.len() < bb.len() { (a, b) } else { (b, a) };
     let (bs, bl) = (short.key_template.base(), long.key_template.base());

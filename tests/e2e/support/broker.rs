@@ -65,6 +65,7 @@ max_size = "1 MiB"
 default_expiry_secs = 2
 max_expiry_secs = 2
 methods = ["PUT", "POST"]
+multipart = true
 "#;
 
 /// A profile whose objects are encrypted with a key each client provides (SSE-C): uploads
