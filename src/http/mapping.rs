@@ -3,6 +3,7 @@
 use super::ApiError;
 use crate::auth::AuthError;
 use crate::credentials::CredentialsUnavailable;
+use crate::multipart::TicketError;
 use crate::policy::PolicyError;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
@@ -97,5 +98,15 @@ impl From<S3Error> for ApiError {
                 ),
             ),
         }
+    }
+}
+
+impl From<TicketError> for ApiError {
+    fn from(err: TicketError) -> Self {
+        let code = match err {
+            TicketError::Invalid => "invalid_ticket",
+            TicketError::Expired => "ticket_expired",
+        };
+        ApiError::new(StatusCode::FORBIDDEN, code, err.to_string())
     }
 }

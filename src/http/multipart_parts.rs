@@ -89,12 +89,15 @@ pub async fn sign_parts(
     let open = open_ticket(&state, &principal, &request.upload, now)?;
     let plan = open.ticket.plan;
     let numbers = part_numbers(request.part_numbers, plan.part_count())?;
+    let requested_numbers: std::collections::BTreeSet<u64> =
+        numbers.iter().map(|p| u64::from(p.get())).collect();
     let mut checksums = BTreeMap::new();
     for (number, value) in &request.checksums {
+        // Canonical decimal only, so `"1"`, `"01"` and `"+1"` cannot name one part twice.
         let part = number
             .parse::<u64>()
             .ok()
-            .filter(|n| numbers.iter().any(|p| u64::from(p.get()) == *n))
+            .filter(|n| n.to_string() == *number && requested_numbers.contains(n))
             .ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid_checksum",

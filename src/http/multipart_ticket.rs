@@ -5,7 +5,6 @@ use crate::domain::Principal;
 use crate::multipart::{TicketError, UploadTicket};
 use crate::policy::{PolicyError, Profile};
 use crate::s3::UploadRef;
-use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 
 /// A ticket the caller may act on, with the profile that issued it.
@@ -24,16 +23,6 @@ impl OpenTicket<'_> {
             key: &self.ticket.key,
             upload_id: &self.ticket.upload_id,
         }
-    }
-}
-
-impl From<TicketError> for ApiError {
-    fn from(err: TicketError) -> Self {
-        let code = match err {
-            TicketError::Invalid => "invalid_ticket",
-            TicketError::Expired => "ticket_expired",
-        };
-        ApiError::new(StatusCode::FORBIDDEN, code, err.to_string())
     }
 }
 

@@ -84,7 +84,7 @@ async fn r2_gets_put_grants_where_it_would_get_forms_and_uppy_singles_are_refuse
         let reply = call.send().await;
         reply.assert_status(400, path);
         let json = reply.json();
-        assert_eq!(json["code"], "multipart_required", "{path}: {json}");
+        assert_eq!(json["code"], "method_not_supported", "{path}: {json}");
         assert!(
             json["message"]
                 .as_str()

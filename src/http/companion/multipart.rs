@@ -180,6 +180,13 @@ pub async fn sign_batch(
         .split(',')
         .map(part_number)
         .collect::<Result<Vec<_>, _>>()?;
+    let distinct: std::collections::BTreeSet<PartNumber> = numbers.iter().copied().collect();
+    if distinct.len() != numbers.len() {
+        return Err(ApiError::bad_request(
+            "invalid_part_numbers",
+            "partNumbers lists a part twice",
+        ));
+    }
     let (urls, _, _) = sign_parts(&state, &checked, &numbers).await?;
     let presigned: serde_json::Map<String, Value> = numbers
         .iter()

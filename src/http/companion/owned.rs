@@ -64,7 +64,7 @@ pub fn content_type_or_default(value: Option<&str>) -> String {
 /// would accept any size up to 5 GB.
 pub fn single_upload_needs_post_object() -> ApiError {
     ApiError::bad_request(
-        "multipart_required",
+        "method_not_supported",
         "this storage backend has no POST Object, so a single upload of undeclared size \
          cannot be bounded: configure Uppy with `shouldUseMultipart: true` (the broker checks \
          the size before it completes the upload), or use POST /v1/uploads with the size",

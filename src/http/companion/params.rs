@@ -2,11 +2,9 @@
 //! POST policy for an exact key in the caller's namespace, binding the type, the profile's
 //! size range and every other limit as conditions.
 //!
-//! On a backend without POST Object (R2, GCS: see [`crate::backend`]) the answer is a PUT
-//! grant instead, `{method: "PUT", url, headers, expires}`, which Uppy 5 sends as is: the
-//! exact key, the signed type and every other header limit, but no size limit (Uppy does not
-//! declare the size; use its multipart uploads, whose size the broker checks before it
-//! completes, where that matters).
+//! On a backend without POST Object (R2, GCS: see [`crate::backend`]) the answer is
+//! `400 method_not_supported`: Uppy declares no size and a PUT could not bound one; Uppy's
+//! multipart uploads, whose size the broker checks before it completes, work there.
 
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
 use crate::http::grant::{grant_response, signing_now, signing_window};

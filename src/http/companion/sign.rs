@@ -5,9 +5,9 @@
 //!
 //! - `PUT` without `uploadId` (PutObject): answered with a POST policy for a key the broker
 //!   chooses (Uppy posts a form when `fields` are returned), since a PUT without a declared
-//!   size could not bind one; the policy binds the type and the profile's size range. On a
-//!   backend without POST Object (R2, GCS) it is a presigned PUT with `headers` (the signed
-//!   type, encryption, metadata, `If-None-Match`), which binds no size.
+//!   size could not bind one; the policy binds the type and the profile's size range. A
+//!   backend without POST Object (R2, GCS) gets `400 method_not_supported`: no grant could
+//!   bound the size there.
 //! - `POST` without `uploadId` (CreateMultipartUpload): a key the broker chooses, returned as
 //!   `key`, with the type, encryption and metadata headers it must send.
 //! - `PUT` with `uploadId` and `partNumber` (UploadPart), `GET` (ListParts), `POST`
