@@ -3,10 +3,12 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
+mod completion;
 mod part_urls;
 mod plan;
 mod ticket;
 
+pub use completion::CompletionGrant;
 pub use part_urls::{PartGrant, PartSigning, PartSigningError};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,

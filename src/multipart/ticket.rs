@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fmt;
@@ -151,14 +152,9 @@ impl TicketKeys {
         Self::new(vec![(id, secret.to_vec())]).expect("a valid key")
     }
 
-    /// The id of the sealing key.
-    pub fn sealing_key_id(&self) -> &TicketKeyId {
-        &self.keys[0].id
-    }
-
-    fn tag(key: &TicketKey, payload_b64: &str) -> HmacSha256 {
+    fn tag(key: &TicketKey, label: &[u8], payload_b64: &str) -> HmacSha256 {
         let mut mac = key.mac.clone();
-        mac.update(MAC_LABEL);
+        mac.update(label);
         mac.update(key.id.as_str().as_bytes());
         mac.update(b".");
         mac.update(payload_b64.as_bytes());
@@ -179,15 +175,38 @@ impl TicketKeys {
             no: ticket.no_overwrite,
             exp: ticket.expires_at.timestamp(),
         };
-        let json = serde_json::to_vec(&payload).expect("a payload always serializes");
+        self.seal_json(MAC_LABEL, &payload)
+    }
+
+    /// `v1.<key id>.<base64url(JSON of payload)>.<base64url(MAC)>`, the MAC covering `label`
+    /// (one per kind of sealed record, so one kind can never pass for another), the key id and
+    /// the payload.
+    pub(super) fn seal_json(&self, label: &[u8], payload: &impl Serialize) -> String {
+        let json = serde_json::to_vec(payload).expect("a payload always serializes");
         let payload_b64 = URL_SAFE_NO_PAD.encode(json);
         let key = &self.keys[0];
-        let tag = URL_SAFE_NO_PAD.encode(Self::tag(key, &payload_b64).finalize().into_bytes());
+        let tag =
+            URL_SAFE_NO_PAD.encode(Self::tag(key, label, &payload_b64).finalize().into_bytes());
         format!("{VERSION}.{}.{payload_b64}.{tag}", key.id.as_str())
     }
 
     /// Opens a ticket: checks its MAC in constant time, then its fields and its expiry.
     pub fn open(&self, text: &str, now: DateTime<Utc>) -> Result<UploadTicket, TicketError> {
+        let payload: Payload = self.open_json(MAC_LABEL, text)?;
+        let ticket = Self::fields(payload).ok_or(TicketError::Invalid)?;
+        if now >= ticket.expires_at {
+            return Err(TicketError::Expired);
+        }
+        Ok(ticket)
+    }
+
+    /// The payload of a record sealed by [`TicketKeys::seal_json`] with `label`, after its MAC
+    /// is checked in constant time.
+    pub(super) fn open_json<T: DeserializeOwned>(
+        &self,
+        label: &[u8],
+        text: &str,
+    ) -> Result<T, TicketError> {
         if text.len() > MAX_TICKET_LEN {
             return Err(TicketError::Invalid);
         }
@@ -209,18 +228,13 @@ impl TicketKeys {
         let tag = URL_SAFE_NO_PAD
             .decode(tag)
             .map_err(|_| TicketError::Invalid)?;
-        Self::tag(key, payload_b64)
+        Self::tag(key, label, payload_b64)
             .verify_slice(&tag)
             .map_err(|_| TicketError::Invalid)?;
         let json = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| TicketError::Invalid)?;
-        let payload: Payload = serde_json::from_slice(&json).map_err(|_| TicketError::Invalid)?;
-        let ticket = Self::fields(payload).ok_or(TicketError::Invalid)?;
-        if now >= ticket.expires_at {
-            return Err(TicketError::Expired);
-        }
-        Ok(ticket)
+        serde_json::from_slice(&json).map_err(|_| TicketError::Invalid)
     }
 
     /// The typed fields of a genuine payload (a payload this broker sealed always passes).

@@ -321,6 +321,7 @@ async fn health_endpoints(broker: &'static Broker) {
             "/healthz",
             "/openapi.json",
             "/readyz",
+            "/s3/complete",
             "/s3/multipart",
             "/s3/multipart/{uploadId}",
             "/s3/multipart/{uploadId}/batch",

@@ -4,6 +4,7 @@
 //!
 //! Protocol facts: <https://uppy.io/docs/aws-s3/>.
 
+mod complete;
 mod errors;
 mod multipart;
 mod owned;
@@ -30,6 +31,11 @@ pub fn scope() -> actix_web::Scope<
         .wrap(from_fn(errors::companion_errors))
         .route("/params", web::get().to(params::upload_params))
         .route("/sign", web::post().to(sign::sign))
+        .service(
+            web::resource("/complete")
+                .app_data(web::PayloadConfig::new(MAX_PARTS_JSON_BODY))
+                .route(web::post().to(complete::complete)),
+        )
         .route("/multipart", web::post().to(multipart::create))
         .route(
             "/multipart/{upload_id}/batch",

@@ -252,7 +252,7 @@ pub struct CompleteBody {
 }
 
 /// Checks Companion's parts list: ascending, each once, valid numbers and ETags.
-fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiError> {
+pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiError> {
     if parts.is_empty() {
         return Err(ApiError::bad_request(
             "parts_mismatch",
@@ -289,22 +289,18 @@ fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiErro
         .collect()
 }
 
-/// Refuses an upload whose parts add up to more (or less) than the profile allows; a
-/// too-large upload is aborted, since it can never be completed. With `parts` (the parts a
-/// complete will name), each must be held by S3 with that very ETag, so a part replaced
-/// after this check no longer matches and S3 refuses the complete; without, every part S3
-/// holds counts.
-pub async fn check_total_size(
+/// Refuses an upload whose named parts add up to more (or less) than the profile allows; a
+/// too-large upload is aborted, since it can never be completed. Each named part must be held
+/// by S3 with that very ETag, and its size is the one S3 reports, so a part replaced after
+/// this check no longer matches and S3 refuses the complete.
+async fn check_total_size(
     state: &AppState,
     profile: &Profile,
     upload: UploadRef<'_>,
-    parts: Option<&[PartToComplete]>,
+    parts: &[PartToComplete],
 ) -> Result<u64, ApiError> {
     let held = state.s3.list_parts(upload).await?;
-    let total: u64 = match parts {
-        None => held.iter().map(|p| p.size).sum(),
-        Some(parts) => match_held(parts, &held)?.iter().map(|h| h.size).sum(),
-    };
+    let total: u64 = match_held(parts, &held)?.iter().map(|h| h.size).sum();
     let range = profile.size_range();
     if total > range.max
         && let Err(err) = state.s3.abort_multipart(upload).await
@@ -332,25 +328,47 @@ pub async fn complete(
 ) -> Result<HttpResponse, ApiError> {
     let checked = check(&state, &principal, &path, &query.key)?;
     let parts = receipts(body.into_inner().parts)?;
-    let upload = checked.upload();
-    check_total_size(&state, checked.profile, upload, Some(&parts)).await?;
+    let done = complete_checked(&state, checked.profile, checked.upload(), &parts).await?;
+    Ok(grant_response(&json!({
+        "location": done.location,
+        "key": checked.key.as_str(),
+        "bucket": checked.profile.bucket().as_str(),
+    })))
+}
+
+/// A multipart upload the broker completed.
+pub(super) struct Done {
+    /// The object's URL.
+    pub location: String,
+    /// The object's ETag.
+    pub etag: Option<String>,
+}
+
+/// Completes `upload` with `parts` after checking them against the parts S3 holds and their
+/// total against `profile` (with `If-None-Match: *` for no-overwrite profiles where the
+/// backend honours it).
+pub(super) async fn complete_checked(
+    state: &AppState,
+    profile: &Profile,
+    upload: UploadRef<'_>,
+    parts: &[PartToComplete],
+) -> Result<Done, ApiError> {
+    check_total_size(state, profile, upload, parts).await?;
     let object = state
         .s3
         .complete_multipart(
             upload,
-            &parts,
+            parts,
             None,
-            !checked.profile.allow_overwrite() && state.backend.conditional_complete(),
+            !profile.allow_overwrite() && state.backend.conditional_complete(),
         )
         .await?;
-    let bucket = checked.profile.bucket();
-    Ok(grant_response(&json!({
-        "location": object
+    Ok(Done {
+        location: object
             .location
-            .unwrap_or_else(|| state.signer.object_url(bucket, &checked.key)),
-        "key": checked.key.as_str(),
-        "bucket": bucket.as_str(),
-    })))
+            .unwrap_or_else(|| state.signer.object_url(upload.bucket, upload.key)),
+        etag: object.etag,
+    })
 }
 
 /// `DELETE /s3/multipart/{uploadId}?key=` → `{}`.

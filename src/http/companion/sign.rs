@@ -16,7 +16,6 @@
 //!   `uploadId`: the caller's own keys only.
 //! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
 
-use super::multipart::check_total_size;
 use super::owned::{
     content_type_or_default, last_segment, owned_multipart, single_upload_needs_post_object,
     upload_id,
@@ -24,10 +23,10 @@ use super::owned::{
 use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
 use crate::http::grant::{bound_fields, grant_response, sign_decided, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
+use crate::multipart::CompletionGrant;
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
-use crate::s3::UploadRef;
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -117,21 +116,27 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
     )
 }
 
-/// How long a Complete URL lives: Uppy uses it at once.
-const COMPLETE_URL_SECS: u64 = 300;
+/// How long a completion grant lives: Uppy uses it at once.
+const COMPLETE_URL_SECS: i64 = 300;
 
 /// The handler.
 pub async fn sign(
     state: web::Data<AppState>,
     Caller(principal): Caller,
+    req: HttpRequest,
     body: web::Json<SignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
+    // Where this request reached the broker (behind a proxy: its Forwarded headers).
+    let broker_url = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
     let answer = match operation(&request)? {
         Operation::PutObject => put_object(&state, &principal, &request).await?,
         Operation::CreateMultipart => create_multipart(&state, &principal, &request).await?,
         Operation::DeleteObject => delete_object(&state, &principal, &request).await?,
-        op => multipart_call(&state, &principal, &request, op).await?,
+        op => multipart_call(&state, &principal, &request, op, &broker_url).await?,
     };
     Ok(grant_response(&answer))
 }
@@ -255,6 +260,7 @@ async fn multipart_call(
     principal: &Principal,
     request: &SignRequest,
     op: Operation,
+    broker_url: &str,
 ) -> Result<SignedRequest, ApiError> {
     let (profile, key) = owned_multipart(state, principal, &request.key)?;
     let upload_id = upload_id(request.upload_id.as_deref().unwrap_or_default())?;
@@ -279,22 +285,25 @@ async fn multipart_call(
             lifetime,
         ),
         Operation::Complete => {
-            let upload = UploadRef {
-                bucket: profile.bucket(),
-                key: &key,
-                upload_id: &upload_id,
+            // Not a presigned S3 URL, with which any parts list could be completed: the
+            // broker's own URL, where it checks the parts before completing.
+            let grant = CompletionGrant {
+                principal: principal.segment.clone(),
+                profile: profile.name().to_owned(),
+                bucket: profile.bucket().clone(),
+                key,
+                upload_id,
+                expires_at: signing_now() + chrono::Duration::seconds(COMPLETE_URL_SECS),
             };
-            check_total_size(state, profile, upload, None).await?;
-            let mut headers = SignedHeaders::new();
-            if !profile.allow_overwrite() && state.backend.conditional_complete() {
-                headers = headers.if_none_match_any();
-            }
-            let short = Expiry::from_secs(COMPLETE_URL_SECS).map_err(|_| ApiError::internal())?;
-            (
-                S3Operation::CompleteMultipartUpload { upload_id },
-                headers,
-                lifetime.min(short),
-            )
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant", &state.tickets.seal_completion(&grant))
+                .finish();
+            return Ok(SignedRequest {
+                url: format!("{broker_url}/s3/complete?{query}"),
+                key: None,
+                headers: None,
+                fields: None,
+            });
         }
         Operation::PutObject | Operation::CreateMultipart | Operation::DeleteObject => {
             return Err(ApiError::internal());

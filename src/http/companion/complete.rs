@@ -1,0 +1,87 @@
+//! `POST /s3/complete?grant=`: where Uppy 6 sends its CompleteMultipartUpload request when
+//! `POST /s3/sign` answered with a completion grant instead of a presigned S3 URL. Uppy posts
+//! the same XML it would send to S3; the broker checks each part (ETag and size, as S3 holds
+//! them) and the total against the profile, completes the upload, and answers with S3's
+//! `CompleteMultipartUploadResult` XML. No `Authorization` header: the sealed grant in the
+//! query (short-lived, one upload of one principal) is the credential.
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>.
+
+use super::multipart::{CompanionReceipt, complete_checked, receipts};
+use crate::http::grant::signing_now;
+use crate::http::{ApiError, AppState};
+use crate::s3::UploadRef;
+use actix_web::http::header::{CACHE_CONTROL, ContentType};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+/// The query: the sealed completion grant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteQuery {
+    /// From `POST /s3/sign`.
+    pub grant: String,
+}
+
+/// The XML body S3 takes (and Uppy sends).
+#[derive(Debug, Deserialize)]
+#[serde(rename = "CompleteMultipartUpload")]
+struct CompleteXml {
+    #[serde(rename = "Part", default)]
+    parts: Vec<CompanionReceipt>,
+}
+
+/// S3's answer, which Uppy reads `Location` and `Key` from.
+#[derive(Debug, Serialize)]
+#[serde(rename = "CompleteMultipartUploadResult", rename_all = "PascalCase")]
+struct CompleteResultXml<'a> {
+    location: &'a str,
+    bucket: &'a str,
+    key: &'a str,
+    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
+    etag: Option<&'a str>,
+}
+
+/// The handler.
+pub async fn complete(
+    state: web::Data<AppState>,
+    query: web::Query<CompleteQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let grant = state.tickets.open_completion(&query.grant, signing_now())?;
+    let profile = state
+        .profiles
+        .get(&grant.profile)
+        .map_err(|_| ApiError::from(crate::multipart::TicketError::Invalid))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("malformed_body", "the parts list is not UTF-8"))?;
+    let xml: CompleteXml = quick_xml::de::from_str(text).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_body",
+            format!("the body is not a CompleteMultipartUpload document: {e}"),
+        )
+    })?;
+    let parts = receipts(xml.parts)?;
+    let upload = UploadRef {
+        bucket: &grant.bucket,
+        key: &grant.key,
+        upload_id: &grant.upload_id,
+    };
+    let done = complete_checked(&state, profile, upload, &parts).await?;
+    let result = quick_xml::se::to_string(&CompleteResultXml {
+        location: &done.location,
+        bucket: grant.bucket.as_str(),
+        key: grant.key.as_str(),
+        etag: done.etag.as_deref(),
+    })
+    .map_err(|e| {
+        tracing::error!(error = %e, "the completion result did not serialize");
+        ApiError::internal()
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .content_type(ContentType::xml())
+        .body(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{result}"
+        )))
+}

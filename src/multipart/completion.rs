@@ -1,0 +1,138 @@
+//! The completion grant of Uppy 6's `signRequest` mode: instead of a presigned
+//! CompleteMultipartUpload URL (with which a client could complete any parts list, whatever
+//! their size), the broker answers with a URL of its own carrying this sealed grant. Uppy posts
+//! its parts list there; the broker checks the parts S3 holds against the profile and completes
+//! the upload itself. The grant is a short-lived bearer capability for one upload of one
+//! principal, sealed like an upload ticket but under its own MAC label.
+
+use super::{TicketError, TicketKeys};
+use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Distinguishes completion grants from upload tickets under the same keys.
+const MAC_LABEL: &[u8] = b"s3-broker uppy completion v1\n";
+
+/// What a completion grant allows: completing one upload, for one principal, until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletionGrant {
+    /// The principal that asked for it.
+    pub principal: NamespaceSegment,
+    /// The profile whose rules apply.
+    pub profile: String,
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The key.
+    pub key: ObjectKey,
+    /// S3's upload id.
+    pub upload_id: UploadId,
+    /// When it stops being accepted (whole seconds).
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payload {
+    p: String,
+    pr: String,
+    b: String,
+    k: String,
+    u: String,
+    exp: i64,
+}
+
+impl TicketKeys {
+    /// The sealed form of `grant`.
+    pub fn seal_completion(&self, grant: &CompletionGrant) -> String {
+        self.seal_json(
+            MAC_LABEL,
+            &Payload {
+                p: grant.principal.as_str().to_owned(),
+                pr: grant.profile.clone(),
+                b: grant.bucket.as_str().to_owned(),
+                k: grant.key.as_str().to_owned(),
+                u: grant.upload_id.as_str().to_owned(),
+                exp: grant.expires_at.timestamp(),
+            },
+        )
+    }
+
+    /// Opens a completion grant: its MAC, its fields, its expiry.
+    pub fn open_completion(
+        &self,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CompletionGrant, TicketError> {
+        let p: Payload = self.open_json(MAC_LABEL, text)?;
+        let grant = (|| {
+            Some(CompletionGrant {
+                principal: NamespaceSegment::from_sealed(p.p)?,
+                profile: p.pr,
+                bucket: BucketName::new(p.b).ok()?,
+                key: ObjectKey::new(p.k).ok()?,
+                upload_id: UploadId::new(p.u).ok()?,
+                expires_at: DateTime::from_timestamp(p.exp, 0)?,
+            })
+        })()
+        .ok_or(TicketError::Invalid)?;
+        if now >= grant.expires_at {
+            return Err(TicketError::Expired);
+        }
+        Ok(grant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::multipart::{PartPlan, TicketKeyId, UploadTicket};
+
+    fn keys() -> TicketKeys {
+        TicketKeys::new(vec![(TicketKeyId::new("k").unwrap(), vec![7; 32])]).unwrap()
+    }
+
+    fn grant(now: DateTime<Utc>) -> CompletionGrant {
+        CompletionGrant {
+            principal: NamespaceSegment::for_subject(None, "alice"),
+            profile: "default".into(),
+            bucket: BucketName::new("uploads").unwrap(),
+            key: ObjectKey::new("users/alice/x/a.bin").unwrap(),
+            upload_id: UploadId::new("u1").unwrap(),
+            expires_at: DateTime::from_timestamp(now.timestamp() + 300, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_expires() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let sealed = keys().seal_completion(&grant(now));
+        assert_eq!(keys().open_completion(&sealed, now), Ok(grant(now)));
+        assert_eq!(
+            keys().open_completion(&sealed, grant(now).expires_at),
+            Err(TicketError::Expired)
+        );
+    }
+
+    #[test]
+    fn an_upload_ticket_is_not_a_completion_grant_nor_the_reverse() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let g = grant(now);
+        let ticket = keys().seal(&UploadTicket {
+            principal: g.principal.clone(),
+            profile: g.profile.clone(),
+            bucket: g.bucket.clone(),
+            key: g.key.clone(),
+            upload_id: g.upload_id.clone(),
+            plan: PartPlan::new(10, None).unwrap(),
+            checksum_algorithm: None,
+            no_overwrite: true,
+            expires_at: g.expires_at,
+        });
+        assert_eq!(
+            keys().open_completion(&ticket, now),
+            Err(TicketError::Invalid)
+        );
+        let completion = keys().seal_completion(&g);
+        assert_eq!(keys().open(&completion, now), Err(TicketError::Invalid));
+    }
+}
