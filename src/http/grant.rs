@@ -113,3 +113,13 @@ pub fn sign_decided<N: AsRef<str>, V: AsRef<str>>(
     }
     Ok(())
 }
+
+/// A POST form's fields as the JSON object of a grant, in order.
+pub fn form_fields_json(
+    fields: Vec<crate::sigv4::FormField>,
+) -> serde_json::Map<String, serde_json::Value> {
+    fields
+        .into_iter()
+        .map(|f| (f.name, serde_json::Value::String(f.value)))
+        .collect()
+}

@@ -2,8 +2,8 @@
 //! encryption, metadata and no-overwrite bound into the signature.
 
 use super::grant::{
-    encryption_and_metadata, grant_response, requested_expiry, sign_decided, signing_now,
-    signing_window,
+    encryption_and_metadata, form_fields_json, grant_response, requested_expiry, sign_decided,
+    signing_now, signing_window,
 };
 use super::{ApiError, AppState, Caller};
 use crate::backend::Backend;
@@ -153,12 +153,7 @@ pub async fn create_upload(
                 method: UploadMethod::Post,
                 url: form.url,
                 headers: None,
-                fields: Some(
-                    form.fields
-                        .into_iter()
-                        .map(|f| (f.name, serde_json::Value::String(f.value)))
-                        .collect(),
-                ),
+                fields: Some(form_fields_json(form.fields)),
                 client_headers: None,
                 client_fields: (!client_fields.is_empty()).then(|| client_fields.to_vec()),
                 key: decision.key.as_str().to_owned(),

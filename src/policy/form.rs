@@ -89,17 +89,6 @@ impl Profile {
         now: DateTime<Utc>,
         requested_expiry: Option<Expiry>,
     ) -> Result<FormUploadDecision, PolicyError> {
-        self.decide_form(principal, intent, uuid, now, requested_expiry)
-    }
-
-    fn decide_form(
-        &self,
-        principal: &Principal,
-        intent: &FormIntent,
-        uuid: Uuid,
-        now: DateTime<Utc>,
-        requested_expiry: Option<Expiry>,
-    ) -> Result<FormUploadDecision, PolicyError> {
         require_scope(principal, Scope::Upload)?;
         check_method(self, UploadMethod::Post)?;
         if self.require_checksum {

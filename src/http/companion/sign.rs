@@ -21,7 +21,9 @@ use super::owned::{
     upload_id,
 };
 use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
-use crate::http::grant::{bound_fields, grant_response, sign_decided, signing_now, signing_window};
+use crate::http::grant::{
+    bound_fields, form_fields_json, grant_response, sign_decided, signing_now, signing_window,
+};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::multipart::CompletionGrant;
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
@@ -172,12 +174,7 @@ async fn put_object(
         url: form.url,
         key,
         headers: None,
-        fields: Some(
-            form.fields
-                .into_iter()
-                .map(|f| (f.name, serde_json::Value::String(f.value)))
-                .collect(),
-        ),
+        fields: Some(form_fields_json(form.fields)),
     })
 }
 
