@@ -131,24 +131,33 @@ pub async fn sign_parts(
         .grant_expiry(requested)
         .min(Expiry::from_secs(ticket_left.clamp(1, 604_800)).map_err(|_| ApiError::internal())?);
     let (credentials, expires) = signing_window(&state, decided, now).await?;
-    let signing = PartSigning {
-        signer: &state.signer,
-        credentials: &credentials,
-        bucket: &open.ticket.bucket,
-        key: &open.ticket.key,
-        upload_id: &open.ticket.upload_id,
-        expires,
-        now,
-    };
-    let parts = signing
+    // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
+    let ticket = open.ticket;
+    let signer_state = state.clone();
+    let signed = web::block(move || {
+        PartSigning {
+            signer: &signer_state.signer,
+            credentials: &credentials,
+            bucket: &ticket.bucket,
+            key: &ticket.key,
+            upload_id: &ticket.upload_id,
+            expires,
+            now,
+        }
         .sign_planned(&plan, &numbers, &checksums)
-        .map_err(|e| match e {
-            PartSigningError::Signing(e) => ApiError::from(e),
-            other => {
-                tracing::error!(error = %other, "planned part URLs failed");
-                ApiError::internal()
-            }
-        })?;
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "the part-signing task failed");
+        ApiError::internal()
+    })?;
+    let parts = signed.map_err(|e| match e {
+        PartSigningError::Signing(e) => ApiError::from(e),
+        other => {
+            tracing::error!(error = %other, "planned part URLs failed");
+            ApiError::internal()
+        }
+    })?;
     let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
     Ok(large_grant_response(
         &PartGrants {
