@@ -60,7 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The 405 of a resource that supports `allow` only.
-async fn only(allow: &'static str) -> Result<HttpResponse, ApiError> {
+pub(super) async fn only(allow: &'static str) -> Result<HttpResponse, ApiError> {
     Err(ApiError::method_not_allowed(allow))
 }
 

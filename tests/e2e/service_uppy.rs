@@ -544,6 +544,22 @@ async fn routes_check_ownership_and_speak_companion_errors(b: &'static Broker) {
             .header("www-authenticate")
             .is_some_and(|c| c.starts_with("Bearer"))
     );
+    // A wrong method is a 405 naming the allowed ones, in Companion's shape.
+    for (method, path, allow) in [
+        ("POST", "/s3/params", "GET"),
+        ("GET", "/s3/sign", "POST"),
+        ("PUT", "/s3/multipart/abc", "GET, DELETE"),
+        ("DELETE", "/s3/multipart/abc/1", "GET"),
+    ] {
+        let reply = b.call(method, path).bearer(&alice).send().await;
+        companion_error(
+            &reply,
+            405,
+            "method_not_allowed",
+            &format!("{method} {path}"),
+        );
+        assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
+    }
     // Uppy adds `name` and `type` to every file's metadata: ignored; other keys are checked.
     let reply = b
         .call("GET", "/s3/params?filename=a.txt&type=text/plain&metadata[name]=a.txt&metadata[type]=text/plain")

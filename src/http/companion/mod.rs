@@ -14,6 +14,7 @@ mod sign;
 pub use errors::CompanionShaped;
 
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
+use super::routes::only;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
@@ -29,27 +30,47 @@ pub fn scope() -> actix_web::Scope<
 > {
     web::scope("/s3")
         .wrap(from_fn(errors::companion_errors))
-        .route("/params", web::get().to(params::upload_params))
-        .route("/sign", web::post().to(sign::sign))
+        .service(
+            web::resource("/params")
+                .route(web::get().to(params::upload_params))
+                .default_service(web::to(|| only("GET"))),
+        )
+        .service(
+            web::resource("/sign")
+                .route(web::post().to(sign::sign))
+                .default_service(web::to(|| only("POST"))),
+        )
         .service(
             web::resource("/complete")
                 .app_data(web::PayloadConfig::new(MAX_PARTS_JSON_BODY))
-                .route(web::post().to(complete::complete)),
+                .route(web::post().to(complete::complete))
+                .default_service(web::to(|| only("POST"))),
         )
-        .route("/multipart", web::post().to(multipart::create))
-        .route(
-            "/multipart/{upload_id}/batch",
-            web::get().to(multipart::sign_batch),
+        .service(
+            web::resource("/multipart")
+                .route(web::post().to(multipart::create))
+                .default_service(web::to(|| only("POST"))),
+        )
+        .service(
+            web::resource("/multipart/{upload_id}/batch")
+                .route(web::get().to(multipart::sign_batch))
+                .default_service(web::to(|| only("GET"))),
         )
         .service(
             web::resource("/multipart/{upload_id}/complete")
                 .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
-                .route(web::post().to(multipart::complete)),
+                .route(web::post().to(multipart::complete))
+                .default_service(web::to(|| only("POST"))),
         )
-        .route(
-            "/multipart/{upload_id}/{part_number}",
-            web::get().to(multipart::sign_part),
+        .service(
+            web::resource("/multipart/{upload_id}/{part_number}")
+                .route(web::get().to(multipart::sign_part))
+                .default_service(web::to(|| only("GET"))),
         )
-        .route("/multipart/{upload_id}", web::get().to(multipart::list))
-        .route("/multipart/{upload_id}", web::delete().to(multipart::abort))
+        .service(
+            web::resource("/multipart/{upload_id}")
+                .route(web::get().to(multipart::list))
+                .route(web::delete().to(multipart::abort))
+                .default_service(web::to(|| only("GET, DELETE"))),
+        )
 }
