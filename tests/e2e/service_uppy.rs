@@ -6,6 +6,7 @@ use crate::support::Ctx;
 use crate::support::broker::{ApiReply, Broker};
 use crate::support::multipart::{MIB, bytes};
 use crate::support::{FilePart, send_raw};
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 on_both_servers!(
@@ -14,6 +15,7 @@ on_both_servers!(
     companion_refuses_oversized_uploads_and_aborts_them,
     sign_request_multipart_upload,
     sign_request_put_object_is_a_form,
+    listing_follows_list_parts_pages,
 );
 
 with_shared_broker!(routes_check_ownership_and_speak_companion_errors);
@@ -622,4 +624,73 @@ async fn routes_check_ownership_and_speak_companion_errors(b: &'static Broker) {
         "insufficient_scope",
         "DeleteObject without the delete scope",
     );
+}
+
+/// ListParts answers at most 1,000 parts a page: 1,001 one-byte parts (through Uppy's unsized
+/// part URLs) must all be listed.
+async fn listing_follows_list_parts_pages(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let created = broker
+        .call("POST", "/s3/multipart")
+        .bearer(&alice)
+        .json(&json!({ "filename": "many.bin", "type": "application/octet-stream" }))
+        .send()
+        .await;
+    created.assert_status(200, "create");
+    let created = created.json();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let base = format!(
+        "/s3/multipart/{}",
+        urlencoding(created["uploadId"].as_str().unwrap())
+    );
+    let numbers: Vec<String> = (1..=1001).map(|n| n.to_string()).collect();
+    let batch = get(
+        &broker,
+        &alice,
+        &format!(
+            "{base}/batch?{}",
+            query(&[("key", &key), ("partNumbers", &numbers.join(","))])
+        ),
+    )
+    .await;
+    batch.assert_status(200, "a batch of 1,001 part URLs");
+    let urls = batch.json()["presignedUrls"].clone();
+    let client = reqwest::Client::new();
+    let sends = numbers.iter().map(|n| {
+        let request = client
+            .put(urls[n].as_str().unwrap())
+            .body(vec![b'x'])
+            .send();
+        async move { request.await.map(|r| r.status()) }
+    });
+    let mut pending = futures_util::stream::iter(sends).buffer_unordered(16);
+    while let Some(status) = futures_util::StreamExt::next(&mut pending).await {
+        assert!(status.expect("an answer").is_success());
+    }
+    let listed = get(
+        &broker,
+        &alice,
+        &format!("{base}?{}", query(&[("key", &key)])),
+    )
+    .await;
+    listed.assert_status(200, "list");
+    let listed: Vec<u64> = listed
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["PartNumber"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        (1..=1001).collect::<Vec<u64>>(),
+        "every page, in order"
+    );
+    broker
+        .call("DELETE", &format!("{base}?{}", query(&[("key", &key)])))
+        .bearer(&alice)
+        .send()
+        .await
+        .assert_status(200, "abort");
 }
