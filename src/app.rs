@@ -212,5 +212,6 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         tickets,
         ticket_ttl: chrono::Duration::from_std(settings.multipart.ticket_ttl)
             .unwrap_or_else(|_| chrono::Duration::days(1)),
+        public_url: settings.public_url.clone(),
     })
 }

@@ -93,6 +93,7 @@ struct RawServer {
     bind: String,
     cors_origins: Vec<String>,
     workers: Option<usize>,
+    public_url: Option<String>,
 }
 
 impl Default for RawServer {
@@ -101,6 +102,7 @@ impl Default for RawServer {
             bind: "127.0.0.1:8080".into(),
             cors_origins: Vec::new(),
             workers: None,
+            public_url: None,
         }
     }
 }
@@ -207,6 +209,9 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// The broker's URL as clients reach it (no trailing `/`), for URLs it hands out that point
+    /// at itself (Uppy 6's completion URL); default: the scheme and host of each request.
+    pub public_url: Option<String>,
     /// S3.
     pub s3: S3Section,
     /// Authentication (validated into an `Authenticator` at startup).
@@ -273,6 +278,25 @@ impl Settings {
                 ));
             }
         }
+        let public_url = raw
+            .server
+            .public_url
+            .map(|url| {
+                let ok = url::Url::parse(&url).ok().is_some_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                });
+                if ok {
+                    Ok(url.trim_end_matches('/').to_owned())
+                } else {
+                    Err(invalid(
+                        "server.public_url",
+                        "expected the broker's URL as browsers reach it, e.g. https://uploads.example.com",
+                    ))
+                }
+            })
+            .transpose()?;
         if raw.server.workers == Some(0) {
             return Err(invalid("server.workers", "must be at least 1"));
         }
@@ -337,6 +361,7 @@ impl Settings {
             multipart,
             bind,
             cors_origins: raw.server.cors_origins,
+            public_url,
             workers: raw.server.workers,
             s3: S3Section {
                 region,
@@ -411,6 +436,24 @@ audience = "s3-broker"
 algorithms = ["HS256"]
 hs_secrets = [{ secret = "0123456789abcdef0123456789abcdef" }]
 "#;
+
+    #[test]
+    fn public_url_is_an_http_url_without_query() {
+        let with = |url: &str| {
+            Settings::from_toml(&format!("{MINIMAL}\n[server]\npublic_url = \"{url}\"\n"))
+        };
+        assert_eq!(
+            with("https://uploads.example.com/")
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("https://uploads.example.com")
+        );
+        for bad in ["ftp://x", "https://x/?a=1", "not a url"] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Settings::from_toml(MINIMAL).unwrap().public_url, None);
+    }
 
     #[test]
     fn minimal_configuration_gets_defaults() {

@@ -26,4 +26,7 @@ pub struct AppState {
     pub tickets: std::sync::Arc<TicketKeys>,
     /// How long a multipart upload ticket lives.
     pub ticket_ttl: chrono::Duration,
+    /// The broker's own URL for URLs that point at it (`[server] public_url`); `None`: each
+    /// request's scheme and host.
+    pub public_url: Option<String>,
 }

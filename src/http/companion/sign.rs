@@ -129,11 +129,12 @@ pub async fn sign(
     body: web::Json<SignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
-    // Where this request reached the broker (behind a proxy: its Forwarded headers).
-    let broker_url = {
+    // The configured public URL, else where this request reached the broker (behind a proxy:
+    // its Forwarded / X-Forwarded-* headers). The URL goes back to this caller only.
+    let broker_url = state.public_url.clone().unwrap_or_else(|| {
         let info = req.connection_info();
         format!("{}://{}", info.scheme(), info.host())
-    };
+    });
     let answer = match operation(&request)? {
         Operation::PutObject => put_object(&state, &principal, &request).await?,
         Operation::CreateMultipart => create_multipart(&state, &principal, &request).await?,
