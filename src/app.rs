@@ -192,6 +192,12 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         },
         credentials.sdk_provider(),
     );
+    if settings.public_url.is_none() && profiles.profiles().any(|p| p.allows_multipart()) {
+        tracing::warn!(
+            "no [server] public_url configured: Uppy 6 completion URLs follow each request's \
+             Host and X-Forwarded-* headers; set it to the URL browsers use for the broker"
+        );
+    }
     let tickets = match &settings.multipart.ticket_keys {
         Some(keys) => keys.clone(),
         None => {

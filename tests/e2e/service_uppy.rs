@@ -383,9 +383,42 @@ async fn sign_request_multipart_upload(t: Ctx) {
         };
     let xml_header = vec![("content-type".to_owned(), "application/xml".to_owned())];
     // A forged grant, or parts S3 does not hold with those ETags, complete nothing.
-    let forged = complete_url.replacen("grant=v1.", "grant=v1.x", 1);
-    let reply = send_raw("POST", &forged, &xml_header, Some(xml_of(&parts))).await;
-    assert_eq!(reply.status, 403, "a forged grant: {}", reply.text());
+    // Forged grants: a byte of the payload changed (the MAC must catch it), an upload
+    // ticket's format under the same key, and a genuine grant past its expiry.
+    let grant_start = complete_url.find("grant=").unwrap() + "grant=".len();
+    let payload_at = grant_start + complete_url[grant_start..].find('.').unwrap() + 1;
+    let payload_at = payload_at + complete_url[payload_at..].find('.').unwrap() + 5;
+    let mut forged = complete_url.clone().into_bytes();
+    forged[payload_at] = if forged[payload_at] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let forged = String::from_utf8(forged).unwrap();
+    let keys = s3_broker::multipart::TicketKeys::new(vec![(
+        s3_broker::multipart::TicketKeyId::new("e2e").unwrap(),
+        crate::support::broker::TICKET_SECRET.as_bytes().to_vec(),
+    )])
+    .unwrap();
+    let sealed = url::Url::parse(&complete_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "grant")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut grant = keys.open_completion(&sealed, chrono::Utc::now()).unwrap();
+    grant.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let expired = format!(
+        "{}/s3/complete?{}",
+        broker.url,
+        query(&[("grant", &keys.seal_completion(&grant))])
+    );
+    for (url, code) in [(&forged, "invalid_ticket"), (&expired, "ticket_expired")] {
+        let reply = send_raw("POST", url, &xml_header, Some(xml_of(&parts))).await;
+        assert_eq!(reply.status, 403, "{code}: {}", reply.text());
+        assert!(reply.text().contains(code), "{code}: {}", reply.text());
+    }
     let mut wrong = parts.clone();
     wrong[0].1 = "\"0123456789abcdef0123456789abcdef\"".to_owned();
     let reply = send_raw("POST", &complete_url, &xml_header, Some(xml_of(&wrong))).await;
@@ -423,6 +456,20 @@ async fn sign_request_multipart_upload(t: Ctx) {
     .await;
     reply.assert_ok("create the second upload");
     let second_id = xml_text(&String::from_utf8_lossy(&reply.body), "UploadId").to_owned();
+    let part = sign(
+        &broker,
+        &alice,
+        json!({ "method": "PUT", "key": second_key, "uploadId": second_id, "partNumber": 1 }),
+    )
+    .await;
+    send_raw(
+        "PUT",
+        part["url"].as_str().unwrap(),
+        &headers_of(&part),
+        Some(vec![b'x']),
+    )
+    .await
+    .assert_ok("a part of the second upload");
     let abort = sign(
         &broker,
         &alice,

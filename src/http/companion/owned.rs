@@ -5,7 +5,7 @@
 
 use crate::domain::{ObjectKey, Principal, UploadId};
 use crate::http::{ApiError, AppState};
-use crate::policy::Profile;
+use crate::policy::{PolicyError, Profile};
 use std::collections::BTreeMap;
 
 /// The profile and key of a multipart upload the caller may act on.
@@ -18,6 +18,11 @@ pub fn owned_multipart<'a>(
         .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
     let profile = state.profiles.profile_for_key(principal, key)?;
     profile.check_multipart(principal)?;
+    // Uppy sends no checksums, so these routes must not continue or finish an upload of a
+    // profile that requires them (a native upload with a checksum algorithm, for instance).
+    if profile.require_checksum() {
+        return Err(PolicyError::ChecksumRequired(profile.name().to_owned()).into());
+    }
     Ok((profile, object_key))
 }
 
