@@ -1,8 +1,9 @@
 // Uppy 6 (@uppy/core 6, @uppy/aws-s3 6) uploading straight to S3 through s3-broker.
 // Uppy 6 asks for one signed S3 request at a time; s3-broker's POST /s3/sign answers with a
 // POST policy for a small file, and with presigned URLs (and the headers they were signed
-// with) for the steps of a multipart upload. The broker chooses every key (under the caller's
-// namespace; Uppy uses the key it returns) and signs only what S3 enforces.
+// with) for the steps of a multipart upload, except the last: Uppy sends CompleteMultipartUpload
+// to the broker's own /s3/complete URL, where the broker checks the parts and completes. The
+// broker chooses every key (under the caller's namespace; Uppy uses the key it returns).
 // The test tests/uppy.rs bundles and runs exactly this file against `s3-broker dev`.
 import Uppy from '@uppy/core'
 import AwsS3 from '@uppy/aws-s3'
