@@ -16,6 +16,7 @@ on_both_servers!(
     complete_does_not_overwrite_an_existing_object,
     s3_down_or_slow_is_a_503_and_grants_keep_working,
     a_part_sent_through_another_route_must_still_fit_the_plan,
+    parts_carry_their_signed_checksums,
 );
 
 with_shared_broker!(create_refuses_bad_plans);
@@ -500,4 +501,67 @@ async fn a_part_sent_through_another_route_must_still_fit_the_plan(t: Ctx) {
         .await
         .problem(400, "parts_mismatch", "an ETag S3 does not hold");
     t.assert_keys(&[], "nothing is completed").await;
+}
+
+async fn parts_carry_their_signed_checksums(t: Ctx) {
+    use base64::Engine;
+    use sha2::Digest;
+    let sha256 = |bytes: &[u8]| {
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+    };
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+    let data = bytes(SIZE, 17);
+    let reply = broker
+        .multipart_create(
+            &alice,
+            json!({
+                "filename": "sums.bin",
+                "content_type": "application/octet-stream",
+                "size": SIZE,
+                "part_size": 5 * MIB,
+                "checksum_algorithm": "SHA256",
+            }),
+        )
+        .await;
+    reply.assert_status(200, "create with a checksum algorithm");
+    let ticket = reply.json()["upload"].as_str().unwrap().to_owned();
+    let key = reply.json()["key"].as_str().unwrap().to_owned();
+    let chunks: Vec<&[u8]> = data.chunks(5 * MIB).collect();
+    broker
+        .multipart_sign(&alice, json!({ "upload": ticket }))
+        .await
+        .problem(400, "checksum_required", "parts without their checksums");
+    let checksums: serde_json::Map<String, Value> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ((i + 1).to_string(), Value::String(sha256(c))))
+        .collect();
+    let signed = broker
+        .multipart_sign(&alice, json!({ "upload": ticket, "checksums": checksums }))
+        .await;
+    signed.assert_status(200, "parts with their checksums");
+    let grants = signed.json()["parts"].as_array().unwrap().clone();
+    assert_eq!(
+        grants[0]["headers"]["x-amz-checksum-sha256"],
+        sha256(chunks[0])
+    );
+    // Other bytes of the planned length under part 1's signed checksum.
+    let mut other = chunks[0].to_vec();
+    other[0] ^= 1;
+    let reply = crate::support::multipart::put_part(&grants[0], &other).await;
+    match t.bed.server {
+        Server::S3sFs => reply.assert_rejected("part 1 with other bytes than its checksum"),
+        // Ceph 16 ignores x-amz-checksum-* (Content-MD5 is what it verifies).
+        Server::Ceph => reply.assert_ok("ceph-rgw 16 ignores x-amz-checksum-sha256"),
+    };
+    let mut receipts = upload_parts(&grants, &data).await;
+    for (receipt, chunk) in receipts.iter_mut().zip(&chunks) {
+        receipt["checksum"] = Value::String(sha256(chunk));
+    }
+    let done = broker
+        .multipart_complete(&alice, &ticket, Value::Array(receipts))
+        .await;
+    done.assert_status(200, "complete with every part's checksum");
+    assert!(t.stored(&key).await.bytes == data, "the stored bytes");
 }
