@@ -192,7 +192,13 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         },
         credentials.sdk_provider(),
     );
-    if settings.public_url.is_none() && profiles.profiles().any(|p| p.allows_multipart()) {
+    let multipart: Vec<&str> = profiles
+        .profiles()
+        .filter(|p| p.allows_multipart())
+        .map(|p| p.name())
+        .collect();
+    tracing::info!(profiles = ?multipart, "profiles that allow multipart uploads (multipart = true)");
+    if settings.public_url.is_none() && !multipart.is_empty() {
         tracing::warn!(
             "no [server] public_url configured: Uppy 6 completion URLs follow each request's \
              Host and X-Forwarded-* headers; set it to the URL browsers use for the broker"

@@ -8,9 +8,11 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>.
 
 use super::multipart::{CompanionReceipt, complete_checked, receipts};
+use crate::http::extractors::MAX_PARTS_JSON_BODY;
 use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState};
 use crate::s3::UploadRef;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -46,13 +48,28 @@ struct CompleteResultXml<'a> {
 pub async fn complete(
     state: web::Data<AppState>,
     query: web::Query<CompleteQuery>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // The grant is checked before a byte of the body is read: this route has no other
+    // authentication.
     let grant = state.tickets.open_completion(&query.grant, signing_now())?;
     let profile = state
         .profiles
         .get(&grant.profile)
         .map_err(|_| ApiError::from(crate::multipart::TicketError::Invalid))?;
+    let body = payload
+        .to_bytes_limited(MAX_PARTS_JSON_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the parts list is limited to {MAX_PARTS_JSON_BODY} bytes"),
+            )
+        })?;
+    let body = body.map_err(|_| {
+        ApiError::bad_request("malformed_body", "the request body could not be read")
+    })?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("malformed_body", "the parts list is not UTF-8"))?;
     let xml: CompleteXml = quick_xml::de::from_str(text).map_err(|e| {

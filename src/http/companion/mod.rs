@@ -42,7 +42,6 @@ pub fn scope() -> actix_web::Scope<
         )
         .service(
             web::resource("/complete")
-                .app_data(web::PayloadConfig::new(MAX_PARTS_JSON_BODY))
                 .route(web::post().to(complete::complete))
                 .default_service(web::to(|| only("POST"))),
         )
