@@ -414,6 +414,19 @@ async fn sign_request_multipart_upload(t: Ctx) {
         broker.url,
         query(&[("grant", &keys.seal_completion(&grant))])
     );
+    let reply = send_raw(
+        "POST",
+        &complete_url,
+        &xml_header,
+        Some(vec![b' '; 2 * 1024 * 1024 + 1]),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        413,
+        "a parts list over 2 MiB: {}",
+        reply.text()
+    );
     for (url, code) in [(&forged, "invalid_ticket"), (&expired, "ticket_expired")] {
         let reply = send_raw("POST", url, &xml_header, Some(xml_of(&parts))).await;
         assert_eq!(reply.status, 403, "{code}: {}", reply.text());
