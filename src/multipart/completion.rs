@@ -28,6 +28,25 @@ pub struct CompletionGrant {
     pub upload_id: UploadId,
     /// When it stops being accepted (whole seconds).
     pub expires_at: DateTime<Utc>,
+    /// [`parts_digest`] of the parts S3 held when the grant was made: the completion must
+    /// name exactly those parts.
+    pub parts_digest: String,
+    /// Whether the digest covers ETags (false only for stores that list none).
+    pub etags_bound: bool,
+}
+
+/// Hex SHA-256 of a parts list, `number:etag` lines in order (the ETag quoted as S3 returns it,
+/// or empty when ETags are not bound).
+pub fn parts_digest<'a>(parts: impl IntoIterator<Item = (u16, &'a str)>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sha = Sha256::new();
+    for (number, etag) in parts {
+        sha.update(number.to_string().as_bytes());
+        sha.update(b":");
+        sha.update(etag.as_bytes());
+        sha.update(b"\n");
+    }
+    hex::encode(sha.finalize())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,6 +58,8 @@ struct Payload {
     k: String,
     u: String,
     exp: i64,
+    d: String,
+    e: bool,
 }
 
 impl TicketKeys {
@@ -53,6 +74,8 @@ impl TicketKeys {
                 k: grant.key.as_str().to_owned(),
                 u: grant.upload_id.as_str().to_owned(),
                 exp: grant.expires_at.timestamp(),
+                d: grant.parts_digest.clone(),
+                e: grant.etags_bound,
             },
         )
     }
@@ -72,6 +95,8 @@ impl TicketKeys {
                 key: ObjectKey::new(p.k).ok()?,
                 upload_id: UploadId::new(p.u).ok()?,
                 expires_at: DateTime::from_timestamp(p.exp, 0)?,
+                parts_digest: p.d,
+                etags_bound: p.e,
             })
         })()
         .ok_or(TicketError::Invalid)?;
@@ -99,7 +124,19 @@ mod tests {
             key: ObjectKey::new("users/alice/x/a.bin").unwrap(),
             upload_id: UploadId::new("u1").unwrap(),
             expires_at: DateTime::from_timestamp(now.timestamp() + 300, 0).unwrap(),
+            parts_digest: parts_digest([(1, "\"e1\""), (2, "\"e2\"")]),
+            etags_bound: true,
         }
+    }
+
+    #[test]
+    fn the_digest_depends_on_every_number_and_etag() {
+        let base = parts_digest([(1, "\"a\""), (2, "\"b\"")]);
+        assert_ne!(base, parts_digest([(1, "\"a\"")]));
+        assert_ne!(base, parts_digest([(1, "\"a\""), (2, "\"c\"")]));
+        assert_ne!(base, parts_digest([(2, "\"b\""), (1, "\"a\"")]));
+        assert_ne!(base, parts_digest([(1, "\"a\""), (3, "\"b\"")]));
+        assert_eq!(base, parts_digest([(1, "\"a\""), (2, "\"b\"")]));
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod part_urls;
 mod plan;
 mod ticket;
 
-pub use completion::CompletionGrant;
+pub use completion::{CompletionGrant, parts_digest};
 pub use part_urls::{PartGrant, PartSigning, PartSigningError};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,

@@ -432,6 +432,16 @@ async fn sign_request_multipart_upload(t: Ctx) {
         assert_eq!(reply.status, 403, "{code}: {}", reply.text());
         assert!(reply.text().contains(code), "{code}: {}", reply.text());
     }
+    // The grant binds the parts S3 held when it was made: a shorter list is refused.
+    let reply = send_raw(
+        "POST",
+        &complete_url,
+        &xml_header,
+        Some(xml_of(&parts[..1])),
+    )
+    .await;
+    assert_eq!(reply.status, 400, "fewer parts: {}", reply.text());
+    assert!(reply.text().contains("parts_mismatch"), "{}", reply.text());
     let mut wrong = parts.clone();
     wrong[0].1 = "\"0123456789abcdef0123456789abcdef\"".to_owned();
     let reply = send_raw("POST", &complete_url, &xml_header, Some(xml_of(&wrong))).await;

@@ -11,6 +11,7 @@ use super::multipart::{CompanionReceipt, complete_checked, receipts};
 use crate::http::extractors::MAX_PARTS_JSON_BODY;
 use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState};
+use crate::multipart::parts_digest;
 use crate::s3::UploadRef;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, ContentType};
@@ -79,6 +80,21 @@ pub async fn complete(
         )
     })?;
     let parts = receipts(xml.parts)?;
+    let named = parts_digest(parts.iter().map(|p| {
+        let etag = if grant.etags_bound {
+            p.etag.as_str()
+        } else {
+            ""
+        };
+        (p.part_number.get(), etag)
+    }));
+    if named != grant.parts_digest {
+        return Err(ApiError::bad_request(
+            "parts_mismatch",
+            "the parts differ from those S3 held when this completion was granted: ask \
+             POST /s3/sign for a new one",
+        ));
+    }
     let upload = UploadRef {
         bucket: &grant.bucket,
         key: &grant.key,

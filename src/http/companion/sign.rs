@@ -24,9 +24,11 @@ use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
 use crate::http::grant::{
     bound_fields, form_fields_json, grant_response, sign_decided, signing_now, signing_window,
 };
+use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
-use crate::multipart::CompletionGrant;
+use crate::multipart::{CompletionGrant, parts_digest};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
+use crate::s3::UploadRef;
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -284,8 +286,30 @@ async fn multipart_call(
         ),
         Operation::Complete => {
             // Not a presigned S3 URL, with which any parts list could be completed: the
-            // broker's own URL, where it checks the parts before completing.
+            // broker's own URL, where it checks the parts before completing. Uppy asks once
+            // every part is up; the grant binds exactly the parts S3 holds now.
+            let held = state
+                .s3
+                .list_parts(UploadRef {
+                    bucket: profile.bucket(),
+                    key: &key,
+                    upload_id: &upload_id,
+                })
+                .await?;
+            let etags_bound = !held.is_empty() && held.iter().all(|p| p.etag.is_some());
+            let quoted: Vec<(u16, String)> = held
+                .iter()
+                .map(|p| {
+                    let etag = match (&p.etag, etags_bound) {
+                        (Some(etag), true) => quoted_etag(etag).unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    (p.part_number, etag)
+                })
+                .collect();
             let grant = CompletionGrant {
+                parts_digest: parts_digest(quoted.iter().map(|(n, e)| (*n, e.as_str()))),
+                etags_bound,
                 principal: principal.segment.clone(),
                 profile: profile.name().to_owned(),
                 bucket: profile.bucket().clone(),
