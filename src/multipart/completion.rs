@@ -5,6 +5,7 @@
 //! the upload itself. The grant is a short-lived bearer capability for one upload of one
 //! principal, sealed like an upload ticket but under its own MAC label.
 
+use super::sealed_upload::{NamedUpload, SealedUpload};
 use super::{TicketError, TicketKeys};
 use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
 use chrono::{DateTime, Utc};
@@ -50,14 +51,9 @@ pub fn parts_digest<'a>(parts: impl IntoIterator<Item = (u16, &'a str)>) -> Stri
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Payload {
-    p: String,
-    pr: String,
-    b: String,
-    k: String,
-    u: String,
-    exp: i64,
+    #[serde(flatten)]
+    upload: SealedUpload,
     d: String,
     e: bool,
 }
@@ -68,12 +64,14 @@ impl TicketKeys {
         self.seal_json(
             MAC_LABEL,
             &Payload {
-                p: grant.principal.as_str().to_owned(),
-                pr: grant.profile.clone(),
-                b: grant.bucket.as_str().to_owned(),
-                k: grant.key.as_str().to_owned(),
-                u: grant.upload_id.as_str().to_owned(),
-                exp: grant.expires_at.timestamp(),
+                upload: SealedUpload::of(NamedUpload {
+                    principal: grant.principal.clone(),
+                    profile: grant.profile.clone(),
+                    bucket: grant.bucket.clone(),
+                    key: grant.key.clone(),
+                    upload_id: grant.upload_id.clone(),
+                    expires_at: grant.expires_at,
+                }),
                 d: grant.parts_digest.clone(),
                 e: grant.etags_bound,
             },
@@ -87,23 +85,17 @@ impl TicketKeys {
         now: DateTime<Utc>,
     ) -> Result<CompletionGrant, TicketError> {
         let p: Payload = self.open_json(MAC_LABEL, text)?;
-        let grant = (|| {
-            Some(CompletionGrant {
-                principal: NamespaceSegment::from_sealed(p.p)?,
-                profile: p.pr,
-                bucket: BucketName::new(p.b).ok()?,
-                key: ObjectKey::new(p.k).ok()?,
-                upload_id: UploadId::new(p.u).ok()?,
-                expires_at: DateTime::from_timestamp(p.exp, 0)?,
-                parts_digest: p.d,
-                etags_bound: p.e,
-            })
-        })()
-        .ok_or(TicketError::Invalid)?;
-        if now >= grant.expires_at {
-            return Err(TicketError::Expired);
-        }
-        Ok(grant)
+        let upload = p.upload.open(now)?;
+        Ok(CompletionGrant {
+            principal: upload.principal,
+            profile: upload.profile,
+            bucket: upload.bucket,
+            key: upload.key,
+            upload_id: upload.upload_id,
+            expires_at: upload.expires_at,
+            parts_digest: p.d,
+            etags_bound: p.e,
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 mod completion;
 mod part_urls;
 mod plan;
+mod sealed_upload;
 mod ticket;
 
 pub use completion::{CompletionGrant, parts_digest};

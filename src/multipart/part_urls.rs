@@ -15,6 +15,18 @@ const PARALLEL_FROM: usize = 256;
 /// At most this many signing threads per batch.
 const MAX_THREADS: usize = 4;
 
+/// Threads for a large batch: the cores available to the process (at most [`MAX_THREADS`]),
+/// read once; `available_parallelism` reads cgroup files on Linux, which a request should
+/// not pay for.
+fn signing_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS)
+    })
+}
+
 /// The upload a batch of part URLs is for, and their shared lifetime.
 pub struct PartSigning<'a> {
     /// The broker's signer.
@@ -113,9 +125,7 @@ impl PartSigning<'_> {
             content_length: true,
             checksum: checksums.values().next().map(Checksum::algorithm),
         })?;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS);
+        let threads = signing_threads();
         if threads < 2 || numbers.len() < PARALLEL_FROM {
             return sign_sequentially(&batch, plan, numbers, checksums);
         }

@@ -6,6 +6,7 @@
 //! seals, every configured key opens.
 
 use super::PartPlan;
+use super::sealed_upload::{NamedUpload, SealedUpload};
 use crate::domain::{BucketName, ChecksumAlgorithm, NamespaceSegment, ObjectKey, UploadId};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -52,19 +53,14 @@ pub struct UploadTicket {
 
 /// The JSON payload (short names: the ticket travels in URLs).
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Payload {
-    p: String,
-    pr: String,
-    b: String,
-    k: String,
-    u: String,
+    #[serde(flatten)]
+    upload: SealedUpload,
     s: u64,
     ps: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     ca: Option<String>,
     no: bool,
-    exp: i64,
 }
 
 /// Why a ticket is refused. The reason is never more specific than needed: a forged
@@ -164,16 +160,18 @@ impl TicketKeys {
     /// The wire form of `ticket`, sealed with the first key.
     pub fn seal(&self, ticket: &UploadTicket) -> String {
         let payload = Payload {
-            p: ticket.principal.as_str().to_owned(),
-            pr: ticket.profile.clone(),
-            b: ticket.bucket.as_str().to_owned(),
-            k: ticket.key.as_str().to_owned(),
-            u: ticket.upload_id.as_str().to_owned(),
+            upload: SealedUpload::of(NamedUpload {
+                principal: ticket.principal.clone(),
+                profile: ticket.profile.clone(),
+                bucket: ticket.bucket.clone(),
+                key: ticket.key.clone(),
+                upload_id: ticket.upload_id.clone(),
+                expires_at: ticket.expires_at,
+            }),
             s: ticket.plan.size(),
             ps: ticket.plan.part_size(),
             ca: ticket.checksum_algorithm.map(|a| a.as_str().to_owned()),
             no: ticket.no_overwrite,
-            exp: ticket.expires_at.timestamp(),
         };
         self.seal_json(MAC_LABEL, &payload)
     }
@@ -192,12 +190,23 @@ impl TicketKeys {
 
     /// Opens a ticket: checks its MAC in constant time, then its fields and its expiry.
     pub fn open(&self, text: &str, now: DateTime<Utc>) -> Result<UploadTicket, TicketError> {
-        let payload: Payload = self.open_json(MAC_LABEL, text)?;
-        let ticket = Self::fields(payload).ok_or(TicketError::Invalid)?;
-        if now >= ticket.expires_at {
-            return Err(TicketError::Expired);
-        }
-        Ok(ticket)
+        let p: Payload = self.open_json(MAC_LABEL, text)?;
+        let upload = p.upload.open(now)?;
+        Ok(UploadTicket {
+            principal: upload.principal,
+            profile: upload.profile,
+            bucket: upload.bucket,
+            key: upload.key,
+            upload_id: upload.upload_id,
+            plan: PartPlan::new(p.s, Some(p.ps)).map_err(|_| TicketError::Invalid)?,
+            checksum_algorithm: p
+                .ca
+                .map(|a| a.parse())
+                .transpose()
+                .map_err(|_| TicketError::Invalid)?,
+            no_overwrite: p.no,
+            expires_at: upload.expires_at,
+        })
     }
 
     /// The payload of a record sealed by [`TicketKeys::seal_json`] with `label`, after its MAC
@@ -235,21 +244,6 @@ impl TicketKeys {
             .decode(payload_b64)
             .map_err(|_| TicketError::Invalid)?;
         serde_json::from_slice(&json).map_err(|_| TicketError::Invalid)
-    }
-
-    /// The typed fields of a genuine payload (a payload this broker sealed always passes).
-    fn fields(p: Payload) -> Option<UploadTicket> {
-        Some(UploadTicket {
-            principal: NamespaceSegment::from_sealed(p.p)?,
-            profile: p.pr,
-            bucket: BucketName::new(p.b).ok()?,
-            key: ObjectKey::new(p.k).ok()?,
-            upload_id: UploadId::new(p.u).ok()?,
-            plan: PartPlan::new(p.s, Some(p.ps)).ok()?,
-            checksum_algorithm: p.ca.map(|a| a.parse()).transpose().ok()?,
-            no_overwrite: p.no,
-            expires_at: DateTime::from_timestamp(p.exp, 0)?,
-        })
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::support::Ctx;
 use crate::support::broker::{ApiReply, Broker};
+use crate::support::http::Reply;
 use crate::support::multipart::{MIB, bytes};
 use crate::support::{FilePart, send_raw};
 use futures_util::StreamExt as _;
@@ -287,6 +288,13 @@ fn headers_of(signed: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// Sends a request `POST /s3/sign` answered, as Uppy does: `method` to its URL with its
+/// headers and `body`.
+async fn send_signed(method: &str, signed: &Value, body: Option<Vec<u8>>) -> Reply {
+    let url = signed["url"].as_str().expect("a signed URL");
+    send_raw(method, url, &headers_of(signed), body).await
+}
+
 /// The text of the first `<tag>` in `xml`.
 fn xml_text<'a>(xml: &'a str, tag: &str) -> &'a str {
     let open = format!("<{tag}>");
@@ -312,13 +320,7 @@ async fn sign_request_multipart_upload(t: Ctx) {
         key.starts_with("users/alice/") && key.ends_with("/2f1c-clip.bin"),
         "{key}"
     );
-    let reply = send_raw(
-        "POST",
-        created["url"].as_str().unwrap(),
-        &headers_of(&created),
-        None,
-    )
-    .await;
+    let reply = send_signed("POST", &created, None).await;
     reply.assert_ok("CreateMultipartUpload with the signed URL");
     let upload_id = xml_text(&String::from_utf8_lossy(&reply.body), "UploadId").to_owned();
 
@@ -331,13 +333,7 @@ async fn sign_request_multipart_upload(t: Ctx) {
             json!({ "method": "PUT", "key": key, "uploadId": upload_id, "partNumber": n }),
         )
         .await;
-        let reply = send_raw(
-            "PUT",
-            signed["url"].as_str().unwrap(),
-            &headers_of(&signed),
-            Some(piece.to_vec()),
-        )
-        .await;
+        let reply = send_signed("PUT", &signed, Some(piece.to_vec())).await;
         reply.assert_ok(&format!("UploadPart {n}"));
         parts.push((n, reply.header("etag").unwrap().to_owned()));
     }
@@ -347,13 +343,7 @@ async fn sign_request_multipart_upload(t: Ctx) {
         json!({ "method": "GET", "key": key, "uploadId": upload_id }),
     )
     .await;
-    let reply = send_raw(
-        "GET",
-        listed["url"].as_str().unwrap(),
-        &headers_of(&listed),
-        None,
-    )
-    .await;
+    let reply = send_signed("GET", &listed, None).await;
     reply.assert_ok("ListParts");
     let listing = String::from_utf8_lossy(&reply.body).into_owned();
     assert_eq!(listing.matches("<PartNumber>").count(), 2, "{listing}");
@@ -470,13 +460,7 @@ async fn sign_request_multipart_upload(t: Ctx) {
     )
     .await;
     let second_key = second["key"].as_str().unwrap().to_owned();
-    let reply = send_raw(
-        "POST",
-        second["url"].as_str().unwrap(),
-        &headers_of(&second),
-        None,
-    )
-    .await;
+    let reply = send_signed("POST", &second, None).await;
     reply.assert_ok("create the second upload");
     let second_id = xml_text(&String::from_utf8_lossy(&reply.body), "UploadId").to_owned();
     let part = sign(
@@ -485,41 +469,25 @@ async fn sign_request_multipart_upload(t: Ctx) {
         json!({ "method": "PUT", "key": second_key, "uploadId": second_id, "partNumber": 1 }),
     )
     .await;
-    send_raw(
-        "PUT",
-        part["url"].as_str().unwrap(),
-        &headers_of(&part),
-        Some(vec![b'x']),
-    )
-    .await
-    .assert_ok("a part of the second upload");
+    send_signed("PUT", &part, Some(vec![b'x']))
+        .await
+        .assert_ok("a part of the second upload");
     let abort = sign(
         &broker,
         &alice,
         json!({ "method": "DELETE", "key": second_key, "uploadId": second_id }),
     )
     .await;
-    send_raw(
-        "DELETE",
-        abort["url"].as_str().unwrap(),
-        &headers_of(&abort),
-        None,
-    )
-    .await
-    .assert_ok("AbortMultipartUpload");
+    send_signed("DELETE", &abort, None)
+        .await
+        .assert_ok("AbortMultipartUpload");
     let list = sign(
         &broker,
         &alice,
         json!({ "method": "GET", "key": second_key, "uploadId": second_id }),
     )
     .await;
-    let listed = send_raw(
-        "GET",
-        list["url"].as_str().unwrap(),
-        &headers_of(&list),
-        None,
-    )
-    .await;
+    let listed = send_signed("GET", &list, None).await;
     assert!(
         listed.status == 404 || !String::from_utf8_lossy(&listed.body).contains("<PartNumber>"),
         "nothing is left of the aborted upload: {} {}",
@@ -529,14 +497,9 @@ async fn sign_request_multipart_upload(t: Ctx) {
 
     // DeleteObject of the completed file (the token has the delete scope).
     let delete = sign(&broker, &alice, json!({ "method": "DELETE", "key": key })).await;
-    send_raw(
-        "DELETE",
-        delete["url"].as_str().unwrap(),
-        &headers_of(&delete),
-        None,
-    )
-    .await
-    .assert_ok("DeleteObject");
+    send_signed("DELETE", &delete, None)
+        .await
+        .assert_ok("DeleteObject");
     assert!(t.object(&key).await.is_none(), "the object is deleted");
 
     // Another principal cannot touch alice's key, and nobody signs a key outside a namespace.

@@ -1,0 +1,62 @@
+//! What every sealed record of one upload names (the upload ticket and the completion grant),
+//! in the short JSON names of the wire form, and its typed reading with the expiry check.
+
+use super::TicketError;
+use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The shared fields, flattened into each record's payload.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SealedUpload {
+    p: String,
+    pr: String,
+    b: String,
+    k: String,
+    u: String,
+    exp: i64,
+}
+
+/// The upload a genuine record names.
+pub(super) struct NamedUpload {
+    pub principal: NamespaceSegment,
+    pub profile: String,
+    pub bucket: BucketName,
+    pub key: ObjectKey,
+    pub upload_id: UploadId,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl SealedUpload {
+    /// The wire fields of `upload`.
+    pub(super) fn of(upload: NamedUpload) -> Self {
+        Self {
+            p: upload.principal.as_str().to_owned(),
+            pr: upload.profile,
+            b: upload.bucket.as_str().to_owned(),
+            k: upload.key.as_str().to_owned(),
+            u: upload.upload_id.as_str().to_owned(),
+            exp: upload.expires_at.timestamp(),
+        }
+    }
+
+    /// The typed fields (a record this broker sealed always has valid ones), refused once
+    /// expired at `now`.
+    pub(super) fn open(self, now: DateTime<Utc>) -> Result<NamedUpload, TicketError> {
+        let upload = (|| {
+            Some(NamedUpload {
+                principal: NamespaceSegment::from_sealed(self.p)?,
+                profile: self.pr,
+                bucket: BucketName::new(self.b).ok()?,
+                key: ObjectKey::new(self.k).ok()?,
+                upload_id: UploadId::new(self.u).ok()?,
+                expires_at: DateTime::from_timestamp(self.exp, 0)?,
+            })
+        })()
+        .ok_or(TicketError::Invalid)?;
+        if now >= upload.expires_at {
+            return Err(TicketError::Expired);
+        }
+        Ok(upload)
+    }
+}
