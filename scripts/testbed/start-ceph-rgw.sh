@@ -11,7 +11,9 @@
 # rgw zone/zonegroup stay unset; "rgw crypt require ssl = false" lets SSE headers through over
 # plain HTTP; short paxos intervals bring the start from ~13 s down to ~2 s (each of the ~15
 # osdmap changes rgw causes while creating its pools otherwise waits a 1 s propose interval),
-# and so does starting radosgw without waiting for the OSD (it waits by itself).
+# and so does starting radosgw without waiting for the OSD (it waits by itself). The monitor
+# refuses to start when its filesystem has less than 5% free ("mon data avail crit"), which a
+# CI disk full of build output can reach: objects live in memory, so that check is off.
 set -euo pipefail
 USAGE="usage: start-ceph-rgw.sh PORT DATA_DIR"
 PORT="${1:?$USAGE}"; DIR="${2:?$USAGE}"
@@ -57,6 +59,8 @@ mon max pg per osd = 1000
 osd crush chooseleaf type = 0
 osd objectstore = memstore
 memstore device bytes = 1073741824
+mon data avail warn = 0
+mon data avail crit = 0
 ms bind port min = $((PORT + 10))
 ms bind port max = $((PORT + 40))
 run dir = $DATA_DIR/run
@@ -80,7 +84,10 @@ monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$MONV2,v1:127.0.0.1:$
 ceph-mon -c "$CONF" --mkfs -i a --monmap "$DATA_DIR/monmap" --keyring "$DATA_DIR/keyring" >&2
 spawn "$DATA_DIR/log/mon.stdout" ceph-mon -c "$CONF" -i a -f
 MON_PID=$SPAWNED_PID
-"${C[@]}" -s >/dev/null
+if ! "${C[@]}" -s >/dev/null; then
+  kill -0 "$MON_PID" 2>/dev/null || log "ceph-mon exited: $(cat "$DATA_DIR/log/mon.stdout")"
+  exit 1
+fi
 OSD_UUID="$(new_uuid)"
 OSD_ID="$("${C[@]}" osd create "$OSD_UUID")"
 ceph-osd -c "$CONF" -i "$OSD_ID" --mkfs --osd-uuid "$OSD_UUID" >"$DATA_DIR/log/osd-mkfs.stdout" 2>&1
