@@ -5,15 +5,17 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::credentials::CredentialSource;
 use crate::domain::AddressingStyle;
-use crate::http::{AppState, configure, not_found, problem_errors};
+use crate::http::{AppState, configure, not_found, observe, problem_errors};
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
+use crate::telemetry::request_id::REQUEST_ID_HEADER;
+use crate::telemetry::{Metrics, RequestId};
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{Logger, NormalizePath};
-use actix_web::{App, HttpServer, web};
+use actix_web::middleware::{Logger, NormalizePath, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::net::{SocketAddr, TcpListener};
@@ -47,7 +49,7 @@ pub struct Application {
 }
 
 /// Access log format: no query string (it could carry a misplaced credential) and no headers.
-const ACCESS_LOG: &str = "%a \"%{request}xi\" %s %b %Dms";
+const ACCESS_LOG: &str = "%a \"%{request}xi\" %s %b %Dms id=%{request_id}xi";
 
 impl Application {
     /// Validates the settings into state and binds the listener (port 0: any free port).
@@ -92,7 +94,13 @@ impl Application {
             let cors = origins.iter().fold(
                 Cors::default()
                     .allowed_methods(["GET", "POST", "DELETE"])
-                    .allowed_headers(["authorization", "content-type", "x-api-key"])
+                    .allowed_headers([
+                        "authorization",
+                        "content-type",
+                        "x-api-key",
+                        REQUEST_ID_HEADER,
+                    ])
+                    .expose_headers([REQUEST_ID_HEADER])
                     .max_age(600),
                 |cors, origin| cors.allowed_origin(origin),
             );
@@ -102,10 +110,17 @@ impl Application {
                 .wrap(problem_errors())
                 .wrap(NormalizePath::trim())
                 .wrap(
-                    Logger::new(ACCESS_LOG).custom_request_replace("request", |req| {
-                        format!("{} {}", req.method(), req.path())
-                    }),
+                    Logger::new(ACCESS_LOG)
+                        .custom_request_replace("request", |req| {
+                            format!("{} {}", req.method(), req.path())
+                        })
+                        .custom_request_replace("request_id", |req| {
+                            req.extensions()
+                                .get::<RequestId>()
+                                .map_or_else(String::new, |id| id.as_str().to_owned())
+                        }),
                 )
+                .wrap(from_fn(observe))
                 .configure(extra.clone())
                 .configure(configure)
                 .default_service(web::to(not_found))
@@ -183,6 +198,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         settings.s3.endpoint.clone(),
         addressing,
     );
+    let metrics = std::sync::Arc::new(Metrics::new());
     let s3 = S3Client::new(
         &S3Settings {
             region: settings.s3.region.clone(),
@@ -191,7 +207,8 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
             operation_timeout: settings.s3.operation_timeout,
         },
         credentials.sdk_provider(),
-    );
+    )
+    .with_metrics(metrics.s3_calls());
     let multipart: Vec<&str> = profiles
         .profiles()
         .filter(|p| p.allows_multipart())
@@ -225,5 +242,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         ticket_ttl: chrono::Duration::from_std(settings.multipart.ticket_ttl)
             .unwrap_or_else(|_| chrono::Duration::days(1)),
         public_url: settings.public_url.clone(),
+        metrics,
+        serve_metrics: settings.metrics,
     })
 }

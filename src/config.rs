@@ -94,6 +94,7 @@ struct RawServer {
     cors_origins: Vec<String>,
     workers: Option<usize>,
     public_url: Option<String>,
+    metrics: bool,
 }
 
 impl Default for RawServer {
@@ -103,6 +104,7 @@ impl Default for RawServer {
             cors_origins: Vec::new(),
             workers: None,
             public_url: None,
+            metrics: true,
         }
     }
 }
@@ -212,6 +214,8 @@ pub struct Settings {
     /// The broker's URL as clients reach it (no trailing `/`), for URLs it hands out that point
     /// at itself (Uppy 6's completion URL); default: the scheme and host of each request.
     pub public_url: Option<String>,
+    /// Serve Prometheus metrics at `GET /metrics` (default: true).
+    pub metrics: bool,
     /// S3.
     pub s3: S3Section,
     /// Authentication (validated into an `Authenticator` at startup).
@@ -362,6 +366,7 @@ impl Settings {
             bind,
             cors_origins: raw.server.cors_origins,
             public_url,
+            metrics: raw.server.metrics,
             workers: raw.server.workers,
             s3: S3Section {
                 region,

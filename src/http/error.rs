@@ -22,6 +22,11 @@ pub struct ApiError {
     allow: Option<&'static str>,
 }
 
+/// The stable code of an error response, kept in the response's extensions so the metrics
+/// middleware can count it (`s3_broker_problems_total`) whatever shape the body takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemCode(pub &'static str);
+
 /// The problem document (RFC 9457 §3) plus the stable `code` extension member.
 #[derive(Serialize)]
 struct Problem<'a> {
@@ -165,7 +170,9 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        response.json(problem)
+        let mut response = response.json(problem);
+        response.extensions_mut().insert(ProblemCode(self.code));
+        response
     }
 }
 

@@ -1,4 +1,5 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (it can sign right now).
+//! Operations endpoints, unauthenticated: `GET /healthz` (the process answers), `GET /readyz`
+//! (it can sign right now), `GET /metrics` (Prometheus) and `GET /openapi.json`.
 
 use super::{ApiError, AppState};
 use actix_web::{HttpResponse, route, web};
@@ -30,4 +31,20 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         .await
         .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+}
+
+/// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes; 404 when
+/// `[server] metrics = false`. Labels name routes and codes, never callers or keys.
+#[route("/metrics", method = "GET", method = "HEAD")]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.serve_metrics {
+        return super::not_found().await;
+    }
+    if let Some(expires_at) = state.credentials.cached_expiry() {
+        state.metrics.set_credentials_expiry(expires_at);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type(crate::telemetry::metrics::OPENMETRICS_CONTENT_TYPE)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(state.metrics.render()))
 }

@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::healthz)
         .service(health::readyz)
         .service(health::openapi)
+        .service(health::metrics)
         .service(
             web::resource("/v1/uploads")
                 .route(web::post().to(create_upload))

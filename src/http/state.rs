@@ -29,4 +29,9 @@ pub struct AppState {
     /// The broker's own URL for URLs that point at it (`[server] public_url`); `None`: each
     /// request's scheme and host.
     pub public_url: Option<String>,
+    /// Prometheus metrics of this instance; `GET /metrics` renders them when
+    /// `serve_metrics` is set.
+    pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
+    /// Whether `GET /metrics` answers (`[server] metrics`).
+    pub serve_metrics: bool,
 }

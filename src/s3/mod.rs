@@ -6,10 +6,12 @@ mod multipart;
 pub use multipart::{CompletedObject, ListedPart, NewUpload, PartToComplete, UploadRef};
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
+use crate::telemetry::S3Calls;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::config::BehaviorVersion;
 use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -35,6 +37,20 @@ pub enum S3Error {
     /// `InvalidPartOrder`, `EntityTooSmall`, `BadDigest`).
     #[error("S3 refused the parts: {0}")]
     PartsRejected(String),
+}
+
+impl S3Error {
+    /// A short, stable name of the kind of failure (a metric label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "unavailable",
+            Self::Refused(_) => "refused",
+            Self::NoSuchUpload => "no_such_upload",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::Conflict => "conflict",
+            Self::PartsRejected(_) => "parts_rejected",
+        }
+    }
 }
 
 /// One object in a listing.
@@ -78,6 +94,8 @@ pub struct S3Client {
     pub(crate) client: aws_sdk_s3::Client,
     /// The configured bound of one operation (also the wait for a first response byte).
     pub(crate) operation_timeout: Duration,
+    /// Counts and times every call (`s3_broker_s3_requests_total`).
+    calls: S3Calls,
 }
 
 impl S3Client {
@@ -114,7 +132,34 @@ impl S3Client {
         Self {
             client: aws_sdk_s3::Client::from_conf(config.build()),
             operation_timeout: settings.operation_timeout,
+            calls: S3Calls::detached(),
         }
+    }
+
+    /// Records every call in `calls` (a service's [`crate::telemetry::Metrics`]).
+    pub fn with_metrics(mut self, calls: S3Calls) -> Self {
+        self.calls = calls;
+        self
+    }
+
+    /// Awaits one SDK call, classifies its error and records its outcome and duration under
+    /// `operation` (the S3 API name, e.g. `ListParts`).
+    pub(crate) async fn timed<T, E>(
+        &self,
+        operation: &'static str,
+        call: impl std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T, S3Error>
+    where
+        E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + Send + Sync + 'static,
+    {
+        let started = std::time::Instant::now();
+        let result = call.await.map_err(classify);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(err) => err.kind(),
+        };
+        self.calls.record(operation, outcome, started.elapsed());
+        result
     }
 
     /// Lists one page under `prefix` with delimiter `/` (ListObjectsV2).
@@ -135,9 +180,8 @@ impl S3Client {
             .delimiter("/")
             .max_keys(max_keys)
             .set_continuation_token(continuation)
-            .send()
-            .await
-            .map_err(classify)?;
+            .send();
+        let output = self.timed("ListObjectsV2", output).await?;
         let objects = output
             .contents()
             .iter()
@@ -175,7 +219,7 @@ pub(crate) fn classify<E>(err: aws_sdk_s3::error::SdkError<E, HttpResponse>) -> 
 where
     E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + Send + Sync + 'static,
 {
-    use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+    use aws_sdk_s3::error::DisplayErrorContext;
     let message = DisplayErrorContext(&err).to_string();
     match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {

@@ -3,7 +3,7 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
-use super::{S3Client, S3Error, classify};
+use super::{S3Client, S3Error};
 use crate::domain::{BucketName, ChecksumAlgorithm, ContentType, ObjectKey, PartNumber, UploadId};
 use crate::policy::{MetadataKey, MultipartDecision, ServerSideEncryption};
 use aws_config::timeout::TimeoutConfig;
@@ -166,7 +166,7 @@ impl S3Client {
             request =
                 request.checksum_algorithm(types::ChecksumAlgorithm::from(algorithm.as_str()));
         }
-        let output = request.send().await.map_err(classify)?;
+        let output = self.timed("CreateMultipartUpload", request.send()).await?;
         output
             .upload_id()
             .and_then(|id| UploadId::new(id).ok())
@@ -180,7 +180,7 @@ impl S3Client {
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_LIST_PAGES {
-            let output = self
+            let page = self
                 .client
                 .list_parts()
                 .bucket(upload.bucket.as_str())
@@ -188,9 +188,8 @@ impl S3Client {
                 .upload_id(upload.upload_id.as_str())
                 .max_parts(LIST_PAGE)
                 .set_part_number_marker(marker.take())
-                .send()
-                .await
-                .map_err(classify)?;
+                .send();
+            let output = self.timed("ListParts", page).await?;
             for part in output.parts() {
                 // A part without a valid number or size would slip past the size checks.
                 parts.push(listed_part(part).ok_or_else(|| {
@@ -230,7 +229,7 @@ impl S3Client {
                     .collect(),
             ))
             .build();
-        let output = self
+        let request = self
             .client
             .complete_multipart_upload()
             .bucket(upload.bucket.as_str())
@@ -248,9 +247,8 @@ impl S3Client {
                         .build(),
                 ),
             )
-            .send()
-            .await
-            .map_err(classify)?;
+            .send();
+        let output = self.timed("CompleteMultipartUpload", request).await?;
         Ok(CompletedObject {
             etag: output.e_tag().filter(|e| !e.is_empty()).map(str::to_owned),
             location: output.location().map(str::to_owned),
@@ -261,14 +259,14 @@ impl S3Client {
     ///
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html>
     pub async fn abort_multipart(&self, upload: UploadRef<'_>) -> Result<(), S3Error> {
-        self.client
+        let request = self
+            .client
             .abort_multipart_upload()
             .bucket(upload.bucket.as_str())
             .key(upload.key.as_str())
             .upload_id(upload.upload_id.as_str())
-            .send()
-            .await
-            .map_err(classify)?;
+            .send();
+        self.timed("AbortMultipartUpload", request).await?;
         Ok(())
     }
 }

@@ -72,4 +72,5 @@ mod service_flows;
 mod service_multipart;
 mod service_sse;
 mod service_sse_c;
+mod service_telemetry;
 mod service_uppy;

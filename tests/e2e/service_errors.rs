@@ -303,6 +303,11 @@ async fn health_endpoints(broker: &'static Broker) {
         reply.assert_status(200, path);
         assert_eq!(reply.json()["status"], status, "{path}");
     }
+    broker
+        .call("GET", "/metrics")
+        .send()
+        .await
+        .assert_status(200, "/metrics, unauthenticated like the probes");
     // The served API description names every route the broker answers, and no other.
     let reply = broker.call("GET", "/openapi.json").send().await;
     reply.assert_status(200, "/openapi.json");
@@ -319,6 +324,7 @@ async fn health_endpoints(broker: &'static Broker) {
         paths,
         [
             "/healthz",
+            "/metrics",
             "/openapi.json",
             "/readyz",
             "/s3/complete",

@@ -2,6 +2,7 @@
 //! with the same status and headers (`WWW-Authenticate`, `Retry-After`, `Allow`) as
 //! everywhere else. Uppy 5's client shows `message` to the user; Companion sends `error`.
 
+use crate::http::ProblemCode;
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -30,6 +31,7 @@ pub async fn companion_errors(
     }
     let (req, res) = res.into_parts();
     let status = res.status();
+    let code = res.extensions().get::<ProblemCode>().copied();
     let headers = res.headers().clone();
     let body = to_bytes(res.into_body()).await.unwrap_or_default();
     let problem: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -46,5 +48,8 @@ pub async fn companion_errors(
         "code": problem["code"].as_str().unwrap_or("error"),
     }));
     response.extensions_mut().insert(CompanionShaped);
+    if let Some(code) = code {
+        response.extensions_mut().insert(code);
+    }
     Ok(ServiceResponse::new(req, response))
 }

@@ -91,6 +91,8 @@ pub struct Options {
     pub backend: Option<&'static str>,
     /// More profile files: (file stem, TOML text).
     pub extra_profiles: Vec<(&'static str, &'static str)>,
+    /// `[server] metrics = false`: no `GET /metrics`.
+    pub metrics_disabled: bool,
 }
 
 /// A running broker.
@@ -220,6 +222,7 @@ impl Broker {
         }
         let mut settings = Settings::from_toml(&text)
             .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
+        settings.metrics = !options.metrics_disabled;
         let signing_endpoint = settings.s3.endpoint.clone();
         if let Some(endpoint) = &options.s3_calls_to {
             settings.s3.endpoint = endpoint.parse().expect("an endpoint URL");

@@ -1,0 +1,49 @@
+//! The outermost middleware: gives each request an id (`X-Request-Id`, kept when a proxy sent
+//! a well-formed one), runs it inside a tracing span carrying that id, and records the answer
+//! in the metrics (route pattern, status, duration, problem code).
+
+use super::{AppState, ProblemCode};
+use crate::telemetry::RequestId;
+use crate::telemetry::metrics::method_label;
+use crate::telemetry::request_id::REQUEST_ID_HEADER;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use std::time::Instant;
+use tracing::Instrument;
+
+/// The middleware (`actix_web::middleware::from_fn(observe)`).
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = RequestId::from_request_header(
+        req.headers()
+            .get(REQUEST_ID_HEADER)
+            .map(HeaderValue::as_bytes),
+    );
+    req.extensions_mut().insert(id.clone());
+    let method = method_label(req.method());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.metrics.clone());
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut res = next.call(req).instrument(span).await?;
+    if let Some(metrics) = metrics {
+        let status = res.status().as_u16();
+        metrics.record_request(method, res.request().match_pattern().as_deref(), status, {
+            started.elapsed()
+        });
+        if let Some(ProblemCode(code)) = res.response().extensions().get::<ProblemCode>() {
+            metrics.record_problem(code);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(res)
+}

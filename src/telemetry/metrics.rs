@@ -1,0 +1,284 @@
+//! Prometheus metrics, served by `GET /metrics` in the OpenMetrics text format.
+//!
+//! Labels are bounded by construction: a route is the matched route *pattern* (never a path,
+//! so no key or upload id), a problem is its stable code, an S3 call is its operation name.
+//! Nothing identifies a caller. See <https://prometheus.io/docs/practices/naming/>.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the latency buckets: grants take well under a millisecond to
+/// sign, S3 calls tens of milliseconds, and a large CompleteMultipartUpload up to minutes.
+const LATENCY_BUCKETS: [f64; 17] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 600.0,
+];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// The HTTP method as a label: the ones the API serves, everything else is `other`.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProblemLabels {
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct S3CallLabels {
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+type LatencyFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The broker's calls to S3 (aws-sdk-s3): count by operation and outcome, and latency.
+/// Cloning shares the counters.
+#[derive(Clone, Debug)]
+pub struct S3Calls {
+    calls: Family<S3CallLabels, Counter>,
+    duration: LatencyFamily<OperationLabels>,
+}
+
+impl S3Calls {
+    /// Counters registered nowhere (a client built without a [`Metrics`]).
+    pub fn detached() -> Self {
+        Self {
+            calls: Family::default(),
+            duration: Family::new_with_constructor(latency_histogram),
+        }
+    }
+
+    /// Records one call: `operation` as S3 names it (`ListParts`), `outcome` `ok` or the
+    /// error kind, and how long it took (retries included).
+    pub fn record(&self, operation: &'static str, outcome: &'static str, elapsed: Duration) {
+        self.calls
+            .get_or_create(&S3CallLabels { operation, outcome })
+            .inc();
+        self.duration
+            .get_or_create(&OperationLabels { operation })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Every metric of one service instance, and the registry that renders them.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: LatencyFamily<RouteLabels>,
+    problems: Family<ProblemLabels, Counter>,
+    s3: S3Calls,
+    credentials_expiry: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric, prefixed `s3_broker_`.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("s3_broker");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, matched route pattern and status",
+            requests.clone(),
+        );
+        let request_duration: LatencyFamily<RouteLabels> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time from request to response head, by matched route pattern",
+            Unit::Seconds,
+            request_duration.clone(),
+        );
+        let problems = Family::<ProblemLabels, Counter>::default();
+        registry.register(
+            "problems",
+            "Error responses by stable problem code (401 invalid_token, 403 key_not_owned...)",
+            problems.clone(),
+        );
+        let s3 = S3Calls::detached();
+        registry.register(
+            "s3_requests",
+            "Calls to S3 by operation and outcome (ok, unavailable, refused...)",
+            s3.calls.clone(),
+        );
+        registry.register_with_unit(
+            "s3_request_duration",
+            "Duration of calls to S3 by operation, retries included",
+            Unit::Seconds,
+            s3.duration.clone(),
+        );
+        let credentials_expiry = Gauge::<f64, AtomicU64>::default();
+        registry.register_with_unit(
+            "credentials_expiry_timestamp",
+            "When the broker's current AWS credentials expire (Unix time; 0: they do not)",
+            Unit::Seconds,
+            credentials_expiry.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("build_info", "The running version", build);
+        Self {
+            registry,
+            requests,
+            request_duration,
+            problems,
+            s3,
+            credentials_expiry,
+        }
+    }
+
+    /// Records one answered request. `route` is the matched pattern, or `None` when no route
+    /// matched (recorded as `unmatched`, so unknown paths cannot grow the label set).
+    pub fn record_request(
+        &self,
+        method: &'static str,
+        route: Option<&str>,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let route = route.unwrap_or("unmatched").to_owned();
+        self.request_duration
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
+
+    /// Records an error response by its stable problem code.
+    pub fn record_problem(&self, code: &'static str) {
+        self.problems.get_or_create(&ProblemLabels { code }).inc();
+    }
+
+    /// The S3 call counters, to hand to the S3 client.
+    pub fn s3_calls(&self) -> S3Calls {
+        self.s3.clone()
+    }
+
+    /// Sets when the current credentials expire (`None`: they do not).
+    pub fn set_credentials_expiry(&self, expires_at: Option<chrono::DateTime<chrono::Utc>>) {
+        let unix = expires_at.map_or(0.0, |t| t.timestamp() as f64);
+        self.credentials_expiry.set(unix);
+    }
+
+    /// Every metric in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut text = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// The content type of [`Metrics::render`]'s output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_labels_and_counts() {
+        let metrics = Metrics::new();
+        metrics.record_request("POST", Some("/v1/uploads"), 200, Duration::from_micros(300));
+        metrics.record_request("POST", Some("/v1/uploads"), 200, Duration::from_millis(2));
+        metrics.record_request("GET", None, 404, Duration::from_micros(50));
+        metrics.record_problem("not_found");
+        metrics
+            .s3_calls()
+            .record("ListParts", "unavailable", Duration::from_secs(3));
+        let text = metrics.render();
+        assert!(text.contains(
+            "s3_broker_http_requests_total{method=\"POST\",route=\"/v1/uploads\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "s3_broker_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"
+        ));
+        assert!(text.contains(
+            "s3_broker_http_request_duration_seconds_bucket{le=\"0.0005\",route=\"/v1/uploads\"} 1"
+        ));
+        assert!(text.contains("s3_broker_problems_total{code=\"not_found\"} 1"));
+        assert!(text.contains(
+            "s3_broker_s3_requests_total{operation=\"ListParts\",outcome=\"unavailable\"} 1"
+        ));
+        assert!(text.contains("s3_broker_build_info{version=\""));
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn credentials_expiry_is_unix_seconds_or_zero() {
+        let metrics = Metrics::new();
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        metrics.set_credentials_expiry(Some(at));
+        assert!(
+            metrics
+                .render()
+                .contains("s3_broker_credentials_expiry_timestamp_seconds 1800000000.0")
+        );
+        metrics.set_credentials_expiry(None);
+        assert!(
+            metrics
+                .render()
+                .contains("s3_broker_credentials_expiry_timestamp_seconds 0.0")
+        );
+    }
+}

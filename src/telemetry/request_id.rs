@@ -1,0 +1,83 @@
+//! Request ids: every response carries `X-Request-Id`, every log line of the request and every
+//! problem document names it, so a client's error report leads to the log lines.
+
+use std::fmt;
+
+/// The header carrying the id, in both directions.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The longest id accepted from a client or proxy.
+const MAX_LEN: usize = 64;
+
+/// A request id: 1 to 64 characters from `A-Z a-z 0-9 - _ . :` (so it is safe in a header,
+/// a log line and a JSON string as is).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// A fresh random id (a UUIDv4 without dashes).
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// The id a proxy or client sent, when it is well formed; `None` otherwise (a new one is
+    /// generated then, so a hostile value never reaches a log line).
+    pub fn parse(value: &[u8]) -> Option<Self> {
+        let well_formed = !value.is_empty()
+            && value.len() <= MAX_LEN
+            && value
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        well_formed.then(|| Self(String::from_utf8_lossy(value).into_owned()))
+    }
+
+    /// The id a request carries, or a new one.
+    pub fn from_request_header(value: Option<&[u8]>) -> Self {
+        value.and_then(Self::parse).unwrap_or_else(Self::generate)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_formed_ids_are_kept() {
+        for id in ["abc", "0f8fad5b-d9cb-469f-a165-70867728950e", "req_1.2:3"] {
+            assert_eq!(RequestId::parse(id.as_bytes()).unwrap().as_str(), id);
+        }
+        assert!(RequestId::parse("a".repeat(64).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn hostile_or_oversized_ids_are_replaced() {
+        for bad in [
+            &b""[..],
+            b"has space",
+            b"line\r\nbreak",
+            b"quote\"",
+            "\u{202e}bidi".as_bytes(),
+            &[b'a'; 65],
+        ] {
+            assert!(RequestId::parse(bad).is_none(), "{bad:?}");
+            let fresh = RequestId::from_request_header(Some(bad));
+            assert_eq!(fresh.as_str().len(), 32);
+        }
+    }
+
+    #[test]
+    fn generated_ids_differ() {
+        assert_ne!(RequestId::generate(), RequestId::generate());
+    }
+}
