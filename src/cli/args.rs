@@ -29,6 +29,8 @@ pub enum Command {
     PostPolicy(PostPolicyArgs),
     /// Decode a presigned URL: operation, bucket, key, headers to send, issue time, expiry.
     Explain(ExplainArgs),
+    /// Check a deployment before serving: configuration, profiles, credentials, clock, buckets.
+    Doctor(DoctorArgs),
 }
 
 /// Where and how to sign: shared by `presign` and `post-policy`.
@@ -187,6 +189,15 @@ pub struct ExplainArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Configuration file (TOML); `S3_BROKER__SECTION__KEY` variables override it.
+    #[arg(long, short, env = "S3_BROKER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Configuration file (TOML), as given to `serve`; `S3_BROKER__SECTION__KEY` variables
+    /// override it.
     #[arg(long, short, env = "S3_BROKER_CONFIG")]
     pub config: Option<std::path::PathBuf>,
 }

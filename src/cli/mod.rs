@@ -1,10 +1,12 @@
-//! The command line of DESIGN.md §4: `presign`, `post-policy` and `explain`.
+//! The command line of DESIGN.md §4: `presign`, `post-policy`, `explain` and `doctor`.
 //!
 //! Parsing lives in [`args`]; each command has its own file; every failure becomes a
-//! [`CliError`] printed as one line, with exit status 2 for usage errors and 1 otherwise.
+//! [`CliError`] printed as one line, with exit status 2 for usage errors and 1 otherwise
+//! (`doctor` prints its report as it goes, and exits with 1 when a check failed).
 
 mod args;
 mod aws_env;
+mod doctor_cmd;
 mod error;
 mod explain;
 mod html_form;
@@ -28,6 +30,9 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return report_clap_error(&err),
     };
+    if let Command::Doctor(args) = cli.command {
+        return doctor_cmd::main(args);
+    }
     match execute(cli) {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();
@@ -42,7 +47,8 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Runs a parsed command and returns what it prints on stdout.
+/// Runs a parsed command and returns what it prints on stdout (`doctor`: its report,
+/// whatever the outcome of its checks).
 pub fn execute(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Presign(args) => presign_cmd::run(args),
@@ -53,6 +59,7 @@ pub fn execute(cli: Cli) -> Result<String, CliError> {
             .map(|()| String::new())
             .map_err(|e| CliError::Startup(e.to_string())),
         Command::Token(args) => token_cmd::run(args),
+        Command::Doctor(args) => doctor_cmd::run(args),
     }
 }
 

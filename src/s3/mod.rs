@@ -1,8 +1,10 @@
 //! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
 //! objects; multipart create, list, complete and abort). Every call has a bounded timeout.
 
+mod inspect;
 mod multipart;
 
+pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
 pub use multipart::{CompletedObject, ListedPart, NewUpload, PartToComplete, UploadRef};
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};

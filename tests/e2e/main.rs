@@ -58,6 +58,7 @@ mod support;
 
 mod cheats_post;
 mod cheats_presign;
+mod doctor;
 mod integrity;
 mod post_upload;
 mod presign_round_trip;

@@ -1,0 +1,441 @@
+//! `s3-broker doctor` as an operator runs it: the built binary, a configuration file and
+//! profiles on disk, against the test's bucket on a real server. s3s-fs implements neither
+//! GetBucketCors nor GetBucketLifecycleConfiguration (so those checks warn); Ceph radosgw
+//! implements both.
+
+use crate::support::broker::{HS_SECRET, TICKET_SECRET};
+use crate::support::{Ctx, Server, TestBed};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
+    ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+};
+use std::path::Path;
+use std::process::Output;
+
+const ORIGIN: &str = "https://app.example.com";
+
+/// A multipart profile under `users/`, using the configuration's bucket.
+const PROFILE: &str = r#"
+key_template = "users/{principal}/{uuid}/{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+methods = ["PUT", "POST"]
+multipart = true
+"#;
+
+/// What a test changes in the configuration.
+struct Setup<'a> {
+    bucket: &'a str,
+    secret_key: &'a str,
+    /// Extra `[server]` lines.
+    server: &'a str,
+}
+
+fn toml_string(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
+}
+
+/// Writes `config.toml` and `policies/` into `dir` and returns the configuration's path.
+fn write_config(dir: &Path, bed: &TestBed, setup: &Setup<'_>) -> std::path::PathBuf {
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("default.toml"), PROFILE).unwrap();
+    let text = format!(
+        r#"
+[server]
+{server}
+
+[s3]
+region = {region}
+bucket = {bucket}
+endpoint = {endpoint}
+path_style = true
+
+[s3.credentials]
+source = "static"
+access_key_id = {access_key}
+secret_access_key = {secret_key}
+
+[auth]
+issuer = "https://issuer.e2e.test/"
+audience = "s3-broker-e2e"
+algorithms = ["HS256"]
+hs_secrets = [{{ secret = {hs_secret} }}]
+
+[multipart]
+ticket_keys = [{{ id = "e2e", secret = {ticket_secret} }}]
+
+[policies]
+dir = {policies}
+"#,
+        server = setup.server,
+        region = toml_string(bed.region.as_str()),
+        bucket = toml_string(setup.bucket),
+        endpoint = toml_string(&bed.endpoint),
+        access_key = toml_string(bed.credentials.access_key_id.as_str()),
+        secret_key = toml_string(setup.secret_key),
+        hs_secret = toml_string(HS_SECRET),
+        ticket_secret = toml_string(TICKET_SECRET),
+        policies = toml_string(&policies.to_string_lossy()),
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `s3-broker doctor --config PATH` with no AWS or broker variables from the test's
+/// environment.
+async fn doctor(config: &Path) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_s3-broker"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") || name.starts_with("S3_BROKER") {
+            cmd.env_remove(name);
+        }
+    }
+    // No instance metadata service to wait for when a test uses the default chain.
+    cmd.env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["doctor", "--config"])
+        .arg(config);
+    cmd.output().await.expect("run s3-broker doctor")
+}
+
+/// The report, after checking that nothing secret was printed and nothing panicked.
+fn report(out: &Output, secrets: &[&str]) -> String {
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Shown when a test fails (or with --nocapture).
+    eprintln!("{stdout}{stderr}");
+    for secret in secrets.iter().chain(&[HS_SECRET, TICKET_SECRET]) {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "a secret was printed:\n{stdout}{stderr}"
+        );
+    }
+    assert!(
+        !stdout.contains("X-Amz-Signature"),
+        "a signed URL was printed"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stdout
+}
+
+/// The line of `check` (`bucket NAME`, `cors NAME`...), which must exist.
+fn line<'a>(report: &'a str, check: &str) -> &'a str {
+    report
+        .lines()
+        .find(|l| {
+            l.get(5..)
+                .is_some_and(|rest| rest.starts_with(&format!("{check}: ")))
+        })
+        .unwrap_or_else(|| panic!("no {check:?} line in:\n{report}"))
+}
+
+fn healthy<'a>(t: &'a Ctx) -> Setup<'a> {
+    Setup {
+        bucket: t.bucket.as_str(),
+        secret_key: t.bed.credentials.secret_access_key.expose(),
+        server: "cors_origins = [\"https://app.example.com\"]\npublic_url = \"https://uploads.example.com\"",
+    }
+}
+
+/// Gives the bucket the project's recommended CORS rule (for [`ORIGIN`]) and lifecycle rule.
+async fn prepare_bucket(t: &Ctx) {
+    let cors = CorsRule::builder()
+        .allowed_origins(ORIGIN)
+        .allowed_methods("PUT")
+        .allowed_methods("POST")
+        .allowed_methods("GET")
+        .allowed_headers("content-type")
+        .allowed_headers("if-none-match")
+        .expose_headers("ETag")
+        .expose_headers("Location")
+        .max_age_seconds(3000)
+        .build()
+        .unwrap();
+    t.bed
+        .s3
+        .put_bucket_cors()
+        .bucket(t.bucket.as_str())
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(cors)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutBucketCors");
+    let rule = LifecycleRule::builder()
+        .id("abort-incomplete-multipart-uploads")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(7)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    t.bed
+        .s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(t.bucket.as_str())
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutBucketLifecycleConfiguration");
+}
+
+/// A correct configuration passes: exit 0, no FAIL; the bucket and clock are checked. On
+/// s3s-fs, which has no bucket CORS or lifecycle calls, those two checks warn (not fail).
+async fn healthy_configuration_passes(t: Ctx) {
+    if t.bed.server == Server::Ceph {
+        prepare_bucket(&t).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), t.bed, &healthy(&t));
+    let out = doctor(&config).await;
+    let secret = t.bed.credentials.secret_access_key.expose();
+    let report = report(&out, &[secret]);
+    assert!(out.status.success(), "exit {:?}:\n{report}", out.status);
+    assert!(!report.contains("FAIL"), "{report}");
+    let name = t.bucket.as_str();
+    for check in [
+        "config",
+        "profiles",
+        "credentials",
+        "clock",
+        &format!("bucket {name}"),
+    ] {
+        assert!(line(&report, check).starts_with("ok "), "{report}");
+    }
+    let cors = line(&report, &format!("cors {name}"));
+    let lifecycle = line(&report, &format!("lifecycle {name}"));
+    match t.bed.server {
+        Server::Ceph => {
+            assert!(cors.starts_with("ok "), "{report}");
+            assert!(cors.contains("ETag exposed"), "{report}");
+            assert!(lifecycle.starts_with("ok "), "{report}");
+            assert!(lifecycle.contains("after 7 d"), "{report}");
+        }
+        Server::S3sFs => {
+            assert!(cors.starts_with("warn "), "{report}");
+            assert!(
+                cors.contains("does not implement GetBucketCors"),
+                "{report}"
+            );
+            assert!(lifecycle.starts_with("warn "), "{report}");
+        }
+    }
+    assert!(line(&report, "ticket-keys").starts_with("ok "), "{report}");
+    assert!(line(&report, "public-url").starts_with("ok "), "{report}");
+    assert!(
+        report.trim_end().ends_with("nothing failed"),
+        "summary: {report}"
+    );
+}
+
+/// A bucket that does not exist fails, naming it.
+async fn missing_bucket_fails(t: Ctx) {
+    let missing = format!(
+        "{}-gone",
+        &t.bucket.as_str()[..40.min(t.bucket.as_str().len())]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        t.bed,
+        &Setup {
+            bucket: &missing,
+            ..healthy(&t)
+        },
+    );
+    let out = doctor(&config).await;
+    let report = report(&out, &[t.bed.credentials.secret_access_key.expose()]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let bucket = line(&report, &format!("bucket {missing}"));
+    assert!(bucket.starts_with("FAIL "), "{report}");
+    assert!(bucket.contains("does not exist"), "{report}");
+    // Its CORS and lifecycle are not inspected.
+    assert!(!report.contains(&format!("cors {missing}")), "{report}");
+}
+
+/// A wrong secret key fails the bucket check with S3's code, and is never printed.
+async fn bad_credentials_fail(t: Ctx) {
+    let wrong = "wrong-secret-key-0123456789-abcdefghij";
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        t.bed,
+        &Setup {
+            secret_key: wrong,
+            ..healthy(&t)
+        },
+    );
+    let out = doctor(&config).await;
+    let report = report(&out, &[wrong, t.bed.credentials.secret_access_key.expose()]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    // Static keys resolve; S3 is what refuses them.
+    assert!(line(&report, "credentials").starts_with("ok "), "{report}");
+    let bucket = line(&report, &format!("bucket {}", t.bucket.as_str()));
+    assert!(bucket.starts_with("FAIL "), "{report}");
+    assert!(
+        bucket.contains("SignatureDoesNotMatch") || bucket.contains("AccessDenied"),
+        "S3's code expected: {report}"
+    );
+    assert!(bucket.contains("credentials"), "{report}");
+}
+
+/// On a store with bucket CORS and lifecycle rules, a bare bucket gets a warning for each,
+/// with the fix; warnings alone exit 0.
+async fn missing_cors_and_lifecycle_warn(t: Ctx) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), t.bed, &healthy(&t));
+    let out = doctor(&config).await;
+    let report = report(&out, &[t.bed.credentials.secret_access_key.expose()]);
+    assert!(out.status.success(), "{report}");
+    let name = t.bucket.as_str();
+    let cors = line(&report, &format!("cors {name}"));
+    assert!(cors.starts_with("warn "), "{report}");
+    assert!(cors.contains("no CORS rules"), "{report}");
+    assert!(cors.contains("policies/bucket-cors.json"), "{report}");
+    let lifecycle = line(&report, &format!("lifecycle {name}"));
+    assert!(lifecycle.starts_with("warn "), "{report}");
+    assert!(lifecycle.contains("\"users/\""), "{report}");
+    assert!(
+        lifecycle.contains("policies/bucket-lifecycle.json"),
+        "{report}"
+    );
+}
+
+/// A CORS rule without `ETag` exposed, for multipart profiles, is a warning naming it.
+async fn cors_without_etag_warns(t: Ctx) {
+    let rule = CorsRule::builder()
+        .allowed_origins(ORIGIN)
+        .allowed_methods("PUT")
+        .allowed_methods("POST")
+        .allowed_headers("*")
+        .build()
+        .unwrap();
+    t.bed
+        .s3
+        .put_bucket_cors()
+        .bucket(t.bucket.as_str())
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutBucketCors");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), t.bed, &healthy(&t));
+    let out = doctor(&config).await;
+    let report = report(&out, &[t.bed.credentials.secret_access_key.expose()]);
+    let cors = line(&report, &format!("cors {}", t.bucket.as_str()));
+    assert!(cors.starts_with("warn "), "{report}");
+    assert!(cors.contains("does not expose ETag"), "{report}");
+}
+
+/// With the default chain and no credentials anywhere, the credentials check fails and no
+/// S3 call is attempted.
+async fn no_credentials_fail(t: Ctx) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), t.bed, &healthy(&t));
+    let text = std::fs::read_to_string(&config).unwrap();
+    let default_chain: String = text
+        .lines()
+        .filter(|l| {
+            ![
+                "[s3.credentials]",
+                "source =",
+                "access_key_id =",
+                "secret_access_key =",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, default_chain).unwrap();
+    let out = doctor(&config).await;
+    let report = report(&out, &[t.bed.credentials.secret_access_key.expose()]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let credentials = line(&report, "credentials");
+    assert!(credentials.starts_with("FAIL "), "{report}");
+    assert!(credentials.contains("default credential chain"), "{report}");
+    assert!(!report.contains("bucket "), "{report}");
+}
+
+on_both_servers!(
+    healthy_configuration_passes,
+    missing_bucket_fails,
+    bad_credentials_fail
+);
+
+mod s3s_fs_only {
+    #[test]
+    fn no_credentials_fail() {
+        crate::support::run(crate::support::Server::S3sFs, super::no_credentials_fail);
+    }
+}
+
+/// Tests that need bucket CORS and lifecycle calls, which only Ceph implements.
+mod ceph_only {
+    #[test]
+    fn missing_cors_and_lifecycle_warn() {
+        crate::support::run(
+            crate::support::Server::Ceph,
+            super::missing_cors_and_lifecycle_warn,
+        );
+    }
+
+    #[test]
+    fn cors_without_etag_warns() {
+        crate::support::run(crate::support::Server::Ceph, super::cors_without_etag_warns);
+    }
+}
+
+/// A configuration error is one FAIL line and exit 1, with the key named and the (possibly
+/// secret) value left out; no server is needed.
+#[test]
+fn configuration_error_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "hunter2-is-not-a-list-of-secrets";
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[s3]\nregion = \"eu-west-3\"\n\n[auth]\nissuer = \"https://i.example\"\n\
+             audience = \"a\"\nalgorithms = [\"HS256\"]\nhs_secrets = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = crate::support::runtime().block_on(doctor(&config));
+    let text = report(&out, &[secret]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fails.len(), 1, "{text}");
+    assert!(fails[0].starts_with("FAIL config: "), "{text}");
+    assert!(fails[0].contains("hs_secrets"), "{text}");
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "the failure and the summary: {text}"
+    );
+
+    let missing = dir.path().join("nowhere.toml");
+    let out = crate::support::runtime().block_on(doctor(&missing));
+    let text = report(&out, &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(line(&text, "config").contains("does not exist"), "{text}");
+}
