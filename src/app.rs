@@ -161,33 +161,8 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
     if let Err(err) = authenticator.warm_up(chrono::Utc::now()).await {
         tracing::warn!(error = %err, "JWKS warm-up failed; will retry on demand");
     }
-    let profiles = ProfileRegistry::load_dir_with(
-        &settings.policies_dir,
-        &RegistryOptions {
-            default_profile: Some(settings.default_profile.clone()),
-            default_bucket: settings.s3.bucket.clone(),
-        },
-    )?;
-    for profile in profiles.profiles() {
-        settings
-            .s3
-            .backend
-            .check_profile(profile)
-            .map_err(StartupError::Backend)?;
-    }
-    let margin = chrono::Duration::from_std(settings.s3.credential_margin).unwrap_or_default();
-    let credentials = match &settings.s3.credentials {
-        CredentialsSetting::Static(c) => CredentialSource::fixed(c.clone(), margin),
-        CredentialsSetting::DefaultChain => {
-            let chain = DefaultCredentialsChain::builder()
-                .region(aws_config::Region::new(
-                    settings.s3.region.as_str().to_owned(),
-                ))
-                .build()
-                .await;
-            CredentialSource::from_provider(SharedCredentialsProvider::new(chain), margin)
-        }
-    };
+    let profiles = load_profiles(settings)?;
+    let credentials = credential_source(settings).await;
     let addressing = if settings.s3.path_style {
         AddressingStyle::Path
     } else {
@@ -199,16 +174,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         addressing,
     );
     let metrics = std::sync::Arc::new(Metrics::new());
-    let s3 = S3Client::new(
-        &S3Settings {
-            region: settings.s3.region.clone(),
-            endpoint: settings.s3.endpoint.clone(),
-            path_style: settings.s3.path_style,
-            operation_timeout: settings.s3.operation_timeout,
-        },
-        credentials.sdk_provider(),
-    )
-    .with_metrics(metrics.s3_calls());
+    let s3 = s3_client(settings, &credentials).with_metrics(metrics.s3_calls());
     let multipart: Vec<&str> = profiles
         .profiles()
         .filter(|p| p.allows_multipart())
@@ -245,4 +211,55 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         metrics,
         serve_metrics: settings.metrics,
     })
+}
+
+/// The upload profiles of `settings`, each checked against what the storage backend can
+/// enforce ([`crate::backend::Backend::check_profile`]).
+pub fn load_profiles(settings: &Settings) -> Result<ProfileRegistry, StartupError> {
+    let profiles = ProfileRegistry::load_dir_with(
+        &settings.policies_dir,
+        &RegistryOptions {
+            default_profile: Some(settings.default_profile.clone()),
+            default_bucket: settings.s3.bucket.clone(),
+        },
+    )?;
+    for profile in profiles.profiles() {
+        settings
+            .s3
+            .backend
+            .check_profile(profile)
+            .map_err(StartupError::Backend)?;
+    }
+    Ok(profiles)
+}
+
+/// The broker's own credentials as configured: static keys, or the default chain
+/// (environment, profile, web identity/IRSA, ECS, IMDS) with refresh.
+pub async fn credential_source(settings: &Settings) -> CredentialSource {
+    let margin = chrono::Duration::from_std(settings.s3.credential_margin).unwrap_or_default();
+    match &settings.s3.credentials {
+        CredentialsSetting::Static(c) => CredentialSource::fixed(c.clone(), margin),
+        CredentialsSetting::DefaultChain => {
+            let chain = DefaultCredentialsChain::builder()
+                .region(aws_config::Region::new(
+                    settings.s3.region.as_str().to_owned(),
+                ))
+                .build()
+                .await;
+            CredentialSource::from_provider(SharedCredentialsProvider::new(chain), margin)
+        }
+    }
+}
+
+/// The aws-sdk-s3 client of `settings`, drawing credentials from `credentials`.
+pub fn s3_client(settings: &Settings, credentials: &CredentialSource) -> S3Client {
+    S3Client::new(
+        &S3Settings {
+            region: settings.s3.region.clone(),
+            endpoint: settings.s3.endpoint.clone(),
+            path_style: settings.s3.path_style,
+            operation_timeout: settings.s3.operation_timeout,
+        },
+        credentials.sdk_provider(),
+    )
 }

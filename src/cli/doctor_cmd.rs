@@ -21,15 +21,14 @@
 
 use super::CliError;
 use super::args::DoctorArgs;
+use crate::app::{StartupError, credential_source, load_profiles, s3_client};
 use crate::auth::Authenticator;
 use crate::backend::Backend;
 use crate::config::{CredentialsSetting, Settings};
 use crate::credentials::{CredentialSource, CredentialsUnavailable};
 use crate::domain::BucketName;
-use crate::policy::{ProfileRegistry, RegistryOptions, UploadMethod};
-use crate::s3::{CorsRule, InspectError, LifecycleRule, S3Client, S3Settings, ServerTime};
-use aws_config::default_provider::credentials::DefaultCredentialsChain;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use crate::policy::{ProfileRegistry, UploadMethod};
+use crate::s3::{CorsRule, InspectError, LifecycleRule, S3Client, ServerTime};
 use chrono::{DateTime, Duration, Utc};
 use std::fmt;
 use std::io::Write;
@@ -233,15 +232,7 @@ async fn diagnose(config: Option<&Path>, reporter: &mut Reporter<'_>) -> Result<
             "no bucket to check: set s3.bucket or give the profiles a bucket",
         ))?;
     } else {
-        let s3 = S3Client::new(
-            &S3Settings {
-                region: settings.s3.region.clone(),
-                endpoint: settings.s3.endpoint.clone(),
-                path_style: settings.s3.path_style,
-                operation_timeout: settings.s3.operation_timeout,
-            },
-            source.sdk_provider(),
-        );
+        let s3 = s3_client(&settings, &source);
         check_buckets(&settings, &s3, &buckets, reporter).await?;
     }
 
@@ -345,14 +336,11 @@ fn redact_strings(text: &str) -> String {
 /// Check 2: the profiles load (with the options `serve` uses) and the backend can enforce
 /// each of them ([`Backend::check_profile`]).
 fn check_profiles(settings: &Settings) -> (Finding, Option<ProfileRegistry>) {
-    let profiles = match ProfileRegistry::load_dir_with(
-        &settings.policies_dir,
-        &RegistryOptions {
-            default_profile: Some(settings.default_profile.clone()),
-            default_bucket: settings.s3.bucket.clone(),
-        },
-    ) {
+    let profiles = match load_profiles(settings) {
         Ok(profiles) => profiles,
+        Err(err @ StartupError::Backend(_)) => {
+            return (Finding::fail("profiles", err.to_string()), None);
+        }
         Err(err) => {
             return (
                 Finding::fail("profiles", one_line_redacted(&err.to_string())),
@@ -360,14 +348,6 @@ fn check_profiles(settings: &Settings) -> (Finding, Option<ProfileRegistry>) {
             );
         }
     };
-    for profile in profiles.profiles() {
-        if let Err(problem) = settings.s3.backend.check_profile(profile) {
-            return (
-                Finding::fail("profiles", format!("s3.backend: {problem}")),
-                None,
-            );
-        }
-    }
     let names: Vec<&str> = profiles.profiles().map(|p| p.name()).collect();
     let finding = Finding::ok(
         "profiles",
@@ -380,23 +360,6 @@ fn check_profiles(settings: &Settings) -> (Finding, Option<ProfileRegistry>) {
         ),
     );
     (finding, Some(profiles))
-}
-
-/// The broker's credential source, built as `serve` builds it.
-async fn credential_source(settings: &Settings) -> CredentialSource {
-    let margin = Duration::from_std(settings.s3.credential_margin).unwrap_or_default();
-    match &settings.s3.credentials {
-        CredentialsSetting::Static(c) => CredentialSource::fixed(c.clone(), margin),
-        CredentialsSetting::DefaultChain => {
-            let chain = DefaultCredentialsChain::builder()
-                .region(aws_config::Region::new(
-                    settings.s3.region.as_str().to_owned(),
-                ))
-                .build()
-                .await;
-            CredentialSource::from_provider(SharedCredentialsProvider::new(chain), margin)
-        }
-    }
 }
 
 /// Check 3: the credentials resolve. Returns whether S3 calls can be signed at all.

@@ -1,5 +1,7 @@
 //! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
-//! objects; multipart create, list, complete and abort). Every call has a bounded timeout.
+//! objects; multipart create, list, complete and abort; the read-only bucket checks of
+//! `s3-broker doctor`). Every call has a bounded timeout; the service's calls are counted and
+//! timed in its metrics.
 
 mod inspect;
 mod multipart;
