@@ -6,7 +6,7 @@
 
 mod args;
 mod aws_env;
-mod doctor_cmd;
+mod doctor;
 mod error;
 mod explain;
 mod html_form;
@@ -31,7 +31,7 @@ pub fn run() -> ExitCode {
         Err(err) => return report_clap_error(&err),
     };
     if let Command::Doctor(args) = cli.command {
-        return doctor_cmd::main(args);
+        return doctor::main(args);
     }
     match execute(cli) {
         Ok(output) => {
@@ -59,7 +59,7 @@ pub fn execute(cli: Cli) -> Result<String, CliError> {
             .map(|()| String::new())
             .map_err(|e| CliError::Startup(e.to_string())),
         Command::Token(args) => token_cmd::run(args),
-        Command::Doctor(args) => doctor_cmd::run(args),
+        Command::Doctor(args) => doctor::run(args),
     }
 }
 

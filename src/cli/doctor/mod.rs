@@ -1,0 +1,224 @@
+//! `s3-broker doctor [--config FILE]`: checks a deployment before it serves, with the same
+//! configuration as `serve`, and prints one line per check: `ok`, `warn` or `FAIL` and a
+//! short explanation. It never prints a secret, a token or a signed URL. The exit status is
+//! 1 when a check failed.
+//!
+//! The checks, in order (a check whose prerequisite failed is left out):
+//!
+//! 1. `config`: the file and `S3_BROKER__*` overrides load and validate, `[auth]` included.
+//! 2. `profiles`: the profiles load and the configured backend can enforce them.
+//! 3. `credentials`: the broker's credentials resolve, and how long they have left.
+//! 4. `clock`: the local clock against the `Date` of S3's answer; SigV4 requests fail beyond
+//!    15 minutes of skew, and grants are signed with this clock.
+//! 5. `bucket NAME`: each bucket the profiles use exists and the credentials reach it.
+//! 6. `cors NAME`: with `[server] cors_origins`, the bucket's CORS lets those origins send
+//!    what the grants ask for, and exposes `ETag` for multipart uploads.
+//! 7. `lifecycle NAME`: with multipart profiles, a rule aborts incomplete uploads.
+//! 8. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
+//!
+//! Each judgement is a pure function of what was read (tested next to it); the S3 calls are in
+//! [`crate::s3::S3Client::probe_bucket`] and its neighbours.
+
+mod buckets;
+mod clock;
+mod config;
+mod cors;
+mod credentials;
+mod duration;
+mod finding;
+mod lifecycle;
+mod profiles;
+mod redact;
+mod startup;
+
+use super::CliError;
+use super::args::DoctorArgs;
+use crate::app::{credential_source, s3_client};
+use crate::config::Settings;
+use crate::s3::{InspectError, S3Client};
+use buckets::{BucketUse, buckets_in_use, judge_bucket};
+use chrono::Duration;
+use clock::judge_clock;
+use config::check_config;
+use cors::judge_cors;
+use credentials::check_credentials;
+use finding::{Finding, Reporter, Status};
+use lifecycle::judge_lifecycle;
+use profiles::check_profiles;
+use startup::{judge_public_url, judge_ticket_keys};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Why the doctor could not run its checks (a failed check is not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The report could not be written.
+    #[error("cannot write the report: {0}")]
+    Output(std::io::Error),
+}
+
+impl From<DoctorError> for CliError {
+    fn from(err: DoctorError) -> Self {
+        match err {
+            DoctorError::Runtime(e) | DoctorError::Output(e) => CliError::Io(e),
+        }
+    }
+}
+
+/// `s3-broker doctor` from the process's main: the report on stdout, line by line, then a
+/// summary; exit status 1 when a check failed.
+pub fn main(args: DoctorArgs) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match run_into(&args, &mut stdout) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {}", CliError::from(err));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The whole report as text (for [`super::execute`]); the exit status comes from [`main`].
+pub fn run(args: DoctorArgs) -> Result<String, CliError> {
+    let mut buffer = Vec::new();
+    run_into(&args, &mut buffer)?;
+    Ok(String::from_utf8_lossy(&buffer).into_owned())
+}
+
+/// Runs every check, writing to `out`; returns how many failed.
+fn run_into(args: &DoctorArgs, out: &mut dyn Write) -> Result<usize, DoctorError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DoctorError::Runtime)?;
+    let mut reporter = Reporter {
+        out,
+        failed: 0,
+        warned: 0,
+        passed: 0,
+    };
+    runtime.block_on(diagnose(args.config.as_deref(), &mut reporter))?;
+    let summary = reporter.summary();
+    writeln!(reporter.out, "{summary}").map_err(DoctorError::Output)?;
+    Ok(reporter.failed)
+}
+
+async fn diagnose(config: Option<&Path>, reporter: &mut Reporter<'_>) -> Result<(), DoctorError> {
+    let (finding, settings) = check_config(config);
+    reporter.report(finding)?;
+    let Some(settings) = settings else {
+        return Ok(());
+    };
+    let (finding, profiles) = check_profiles(&settings);
+    reporter.report(finding)?;
+
+    let source = credential_source(&settings).await;
+    let longest_grant = profiles
+        .as_ref()
+        .and_then(|p| p.profiles().map(|p| p.max_expiry().as_secs()).max())
+        .map(|secs| Duration::seconds(i64::from(secs)));
+    let (finding, resolved) = check_credentials(&settings, &source, longest_grant).await;
+    reporter.report(finding)?;
+
+    let buckets = buckets_in_use(&settings, profiles.as_ref());
+    if !resolved {
+        // Without credentials no S3 call can be signed; the credentials line says why.
+    } else if buckets.is_empty() {
+        reporter.report(Finding::warn(
+            "buckets",
+            "no bucket to check: set s3.bucket or give the profiles a bucket",
+        ))?;
+    } else {
+        let s3 = s3_client(&settings, &source);
+        check_buckets(&settings, &s3, &buckets, reporter).await?;
+    }
+
+    let multipart = profiles
+        .as_ref()
+        .is_some_and(|p| p.profiles().any(|p| p.allows_multipart()));
+    reporter.report(judge_ticket_keys(
+        settings.multipart.ticket_keys.is_some(),
+        multipart,
+    ))?;
+    reporter.report(judge_public_url(settings.public_url.as_deref(), multipart))?;
+    Ok(())
+}
+
+/// Checks 4 to 7: clock, then each bucket, its CORS and its lifecycle.
+async fn check_buckets(
+    settings: &Settings,
+    s3: &S3Client,
+    buckets: &[BucketUse],
+    reporter: &mut Reporter<'_>,
+) -> Result<(), DoctorError> {
+    let mut probes = Vec::with_capacity(buckets.len());
+    for bucket in buckets {
+        probes.push(s3.probe_bucket(&bucket.bucket).await);
+    }
+    reporter.report(judge_clock(probes.iter().find_map(|p| p.time)))?;
+    for (bucket, probe) in buckets.iter().zip(probes) {
+        let name = bucket.bucket.as_str();
+        let listing = match &probe.result {
+            // HEAD error answers have no body: list where the broker lists to learn S3's code.
+            Err(InspectError::Refused { .. }) => {
+                let prefix = bucket.prefixes.first().map_or("", String::as_str);
+                Some((prefix, s3.probe_listing(&bucket.bucket, prefix).await))
+            }
+            _ => None,
+        };
+        let finding = judge_bucket(name, &probe.result, listing.as_ref().map(|(p, r)| (*p, r)));
+        let reachable = finding.status != Status::Fail;
+        reporter.report(finding)?;
+        if !reachable {
+            continue;
+        }
+        if !settings.cors_origins.is_empty() {
+            let finding = match s3.bucket_cors(&bucket.bucket).await {
+                Ok(rules) => judge_cors(name, &rules, &settings.cors_origins, &bucket.needs),
+                Err(err) => unreadable(&format!("cors {name}"), "GetBucketCors", "CORS", &err),
+            };
+            reporter.report(finding)?;
+        }
+        if !bucket.multipart_prefixes.is_empty() {
+            let finding = match s3.bucket_lifecycle(&bucket.bucket).await {
+                Ok(rules) => judge_lifecycle(
+                    name,
+                    &rules,
+                    &bucket.multipart_prefixes,
+                    settings.multipart.ticket_ttl,
+                ),
+                Err(err) => unreadable(
+                    &format!("lifecycle {name}"),
+                    "GetBucketLifecycleConfiguration",
+                    "the lifecycle rules",
+                    &err,
+                ),
+            };
+            reporter.report(finding)?;
+        }
+    }
+    Ok(())
+}
+
+/// An inspection call that gave no answer: a warning (the store may not implement it, or
+/// the broker's least-privilege role may not read bucket settings), never a failure.
+fn unreadable(check: &str, call: &str, what: &str, err: &InspectError) -> Finding {
+    match err {
+        InspectError::NotImplemented => Finding::warn(
+            check,
+            format!("the store does not implement {call}: check {what} with its own tools"),
+        ),
+        err => Finding::warn(
+            check,
+            format!(
+                "{call} answered {err}: not checked (the broker's role need not read bucket \
+                 settings; run doctor with credentials that may, or check {what} by hand)"
+            ),
+        ),
+    }
+}
