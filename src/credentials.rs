@@ -87,12 +87,6 @@ impl CredentialSource {
         self.margin
     }
 
-    /// When the cached credentials expire: `None` when none are cached yet, `Some(None)` for
-    /// credentials that do not expire. Never asks the provider.
-    pub fn cached_expiry(&self) -> Option<Option<DateTime<Utc>>> {
-        self.cached().map(|fetched| fetched.credentials.expires_at)
-    }
-
     fn cached(&self) -> Option<Fetched> {
         self.current.read().ok().and_then(|guard| guard.clone())
     }

@@ -13,7 +13,8 @@
 # osdmap changes rgw causes while creating its pools otherwise waits a 1 s propose interval),
 # and so does starting radosgw without waiting for the OSD (it waits by itself). The monitor
 # refuses to start when its filesystem has less than 5% free ("mon data avail crit"), which a
-# CI disk full of build output can reach: objects live in memory, so that check is off.
+# CI disk full of build output can reach. Objects live in memory and the monitor's own store
+# is a few MB, so that check is off (a disk that is really full still stops the monitor).
 set -euo pipefail
 USAGE="usage: start-ceph-rgw.sh PORT DATA_DIR"
 PORT="${1:?$USAGE}"; DIR="${2:?$USAGE}"

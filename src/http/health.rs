@@ -40,8 +40,10 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     if !state.serve_metrics {
         return super::not_found().await;
     }
-    if let Some(expires_at) = state.credentials.cached_expiry() {
-        state.metrics.set_credentials_expiry(expires_at);
+    // As /readyz: fetches credentials when none are cached or they are due (rate-bounded by
+    // the source); a failure leaves the last known value (readiness reports the failure).
+    if let Ok(credentials) = state.credentials.current(Utc::now()).await {
+        state.metrics.set_credentials_expiry(credentials.expires_at);
     }
     Ok(HttpResponse::Ok()
         .content_type(crate::telemetry::metrics::OPENMETRICS_CONTENT_TYPE)

@@ -31,7 +31,24 @@ pub async fn observe(
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
     let span = tracing::info_span!("request", request_id = %id);
-    let mut res = next.call(req).instrument(span).await?;
+    let mut res = match next.call(req).instrument(span).await {
+        Ok(res) => res,
+        Err(err) => {
+            // No inner layer answers with an error today (CORS, the problem+json safety net
+            // and the handlers all turn errors into responses); should one, its answer is
+            // still counted, though actix renders it without the id (the request is gone).
+            if let Some(metrics) = metrics {
+                let response = err.error_response();
+                metrics.record_request(method, None, response.status().as_u16(), {
+                    started.elapsed()
+                });
+                if let Some(ProblemCode(code)) = response.extensions().get::<ProblemCode>() {
+                    metrics.record_problem(code);
+                }
+            }
+            return Err(err);
+        }
+    };
     if let Some(metrics) = metrics {
         let status = res.status().as_u16();
         metrics.record_request(method, res.request().match_pattern().as_deref(), status, {

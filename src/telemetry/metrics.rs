@@ -9,6 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -110,8 +111,11 @@ pub struct Metrics {
     request_duration: LatencyFamily<RouteLabels>,
     problems: Family<ProblemLabels, Counter>,
     s3: S3Calls,
-    credentials_expiry: Gauge<f64, AtomicU64>,
+    credentials_expiry: ExpiryFamily,
 }
+
+/// A gauge that can be absent: a family whose only series has no labels.
+type ExpiryFamily = Family<Vec<(String, String)>, Gauge<f64, AtomicU64>>;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -155,20 +159,21 @@ impl Metrics {
             Unit::Seconds,
             s3.duration.clone(),
         );
-        let credentials_expiry = Gauge::<f64, AtomicU64>::default();
+        let credentials_expiry = ExpiryFamily::default();
         registry.register_with_unit(
             "credentials_expiry_timestamp",
-            "When the broker's current AWS credentials expire (Unix time; 0: they do not)",
+            "When the broker's current AWS credentials expire (Unix time); absent when they \
+             do not expire or are not known yet",
             Unit::Seconds,
             credentials_expiry.clone(),
         );
-        let build = Family::<BuildLabels, Gauge>::default();
-        build
-            .get_or_create(&BuildLabels {
+        registry.register(
+            "build",
+            "The running version",
+            Info::new(BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
-            })
-            .set(1);
-        registry.register("build_info", "The running version", build);
+            }),
+        );
         Self {
             registry,
             requests,
@@ -213,10 +218,17 @@ impl Metrics {
         self.s3.clone()
     }
 
-    /// Sets when the current credentials expire (`None`: they do not).
+    /// Sets when the current credentials expire. `None` (they do not) removes the series, so
+    /// an alert on `expiry - time() < X` cannot fire for static keys.
     pub fn set_credentials_expiry(&self, expires_at: Option<chrono::DateTime<chrono::Utc>>) {
-        let unix = expires_at.map_or(0.0, |t| t.timestamp() as f64);
-        self.credentials_expiry.set(unix);
+        match expires_at {
+            Some(t) => {
+                self.credentials_expiry
+                    .get_or_create(&Vec::new())
+                    .set(t.timestamp() as f64);
+            }
+            None => self.credentials_expiry.clear(),
+        }
     }
 
     /// Every metric in the OpenMetrics text format.
@@ -260,25 +272,30 @@ mod tests {
         assert!(text.contains(
             "s3_broker_s3_requests_total{operation=\"ListParts\",outcome=\"unavailable\"} 1"
         ));
+        assert!(text.contains("# TYPE s3_broker_build info"));
         assert!(text.contains("s3_broker_build_info{version=\""));
         assert!(text.ends_with("# EOF\n"));
     }
 
     #[test]
-    fn credentials_expiry_is_unix_seconds_or_zero() {
+    fn credentials_expiry_is_unix_seconds_or_absent() {
         let metrics = Metrics::new();
+        let series = "\ns3_broker_credentials_expiry_timestamp_seconds";
+        assert!(
+            !metrics.render().contains(series),
+            "unknown before the first read"
+        );
         let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         metrics.set_credentials_expiry(Some(at));
+        let text = metrics.render();
         assert!(
-            metrics
-                .render()
-                .contains("s3_broker_credentials_expiry_timestamp_seconds 1800000000.0")
+            text.contains("s3_broker_credentials_expiry_timestamp_seconds{} 1800000000.0"),
+            "{text}"
         );
         metrics.set_credentials_expiry(None);
         assert!(
-            metrics
-                .render()
-                .contains("s3_broker_credentials_expiry_timestamp_seconds 0.0")
+            !metrics.render().contains(series),
+            "static keys do not expire"
         );
     }
 }

@@ -1,5 +1,7 @@
-//! Request ids: every response carries `X-Request-Id`, every log line of the request and every
-//! problem document names it, so a client's error report leads to the log lines.
+//! Request ids: every response carries `X-Request-Id` and every log line of the request names
+//! it, so a client's error report leads to the log lines. An id sent by a proxy (or by the
+//! client: the broker cannot tell them apart) is kept when well formed; it correlates, it
+//! does not identify.
 
 use std::fmt;
 

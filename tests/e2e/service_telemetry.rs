@@ -9,6 +9,8 @@ use serde_json::json;
 
 on_both_servers!(
     metrics_count_routes_problems_and_s3_calls,
+    unknown_paths_preflights_and_head_are_counted,
+    expiring_credentials_show_their_expiry,
     failed_s3_calls_are_counted_by_outcome,
     every_response_has_a_request_id,
     metrics_can_be_turned_off,
@@ -137,10 +139,9 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
         count("s3_broker_http_request_duration_seconds_count{route=\"/v1/uploads\"}"),
         3.0
     );
-    assert_eq!(
-        count("s3_broker_credentials_expiry_timestamp_seconds"),
-        0.0,
-        "static credentials do not expire"
+    assert!(
+        !text.contains("\ns3_broker_credentials_expiry_timestamp_seconds"),
+        "static credentials do not expire: no series"
     );
     assert!(text.contains("s3_broker_build_info{version="));
     for secret in [
@@ -158,6 +159,72 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
         .send()
         .await
         .assert_status(200, "abort");
+}
+
+async fn unknown_paths_preflights_and_head_are_counted(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    for path in ["/v1/nothing-here", "/users/alice/secret.txt"] {
+        broker
+            .call("GET", path)
+            .send()
+            .await
+            .problem(404, "not_found", path);
+    }
+    // A CORS preflight from an origin the broker does not allow: answered by the CORS layer
+    // before any handler, still counted and given an id.
+    let preflight = broker
+        .call("OPTIONS", "/v1/uploads")
+        .header("Origin", "https://elsewhere.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await;
+    assert!(preflight.status >= 400, "{}", preflight.status);
+    assert!(preflight.header("x-request-id").is_some());
+    let head = broker.call("HEAD", "/metrics").send().await;
+    head.assert_status(200, "HEAD /metrics");
+    assert!(head.body.is_empty());
+    let text = scrape(&broker).await;
+    assert_eq!(
+        sample(
+            &text,
+            "s3_broker_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}"
+        ),
+        Some(2.0),
+        "unknown paths share one series, whatever they name: {text}"
+    );
+    assert!(!text.contains("alice") && !text.contains("nothing"));
+    assert!(
+        text.lines().any(|line| line
+            .starts_with("s3_broker_http_requests_total{method=\"OPTIONS\",route=\"/v1/uploads\"")),
+        "the preflight: {text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "s3_broker_http_requests_total{method=\"HEAD\",route=\"/metrics\",status=\"200\"}"
+        ),
+        Some(1.0)
+    );
+}
+
+async fn expiring_credentials_show_their_expiry(t: Ctx) {
+    let expiry = chrono::Utc::now() + chrono::Duration::hours(6);
+    let broker = Broker::start_with(
+        t.bed,
+        t.bucket.as_str(),
+        Options {
+            expiring_credentials: Some(expiry),
+            ..Options::default()
+        },
+    )
+    .await;
+    // The first scrape reads the credentials (as /readyz does): no grant was asked for yet.
+    let text = scrape(&broker).await;
+    assert_eq!(
+        sample(&text, "s3_broker_credentials_expiry_timestamp_seconds{}"),
+        Some(expiry.timestamp() as f64),
+        "{text}"
+    );
 }
 
 async fn failed_s3_calls_are_counted_by_outcome(t: Ctx) {
