@@ -145,6 +145,10 @@ fn the_bucket_cors_lets_browsers_upload_in_parts() {
         "x-amz-sdk-checksum-algorithm",
         "x-amz-server-side-encryption",
         "x-amz-server-side-encryption-aws-kms-key-id",
+        // SSE-C: the algorithm and key MD5 the grants sign, and the key the client adds.
+        "x-amz-server-side-encryption-customer-algorithm",
+        "x-amz-server-side-encryption-customer-key",
+        "x-amz-server-side-encryption-customer-key-md5",
         "x-amz-meta-*",
     ] {
         assert!(headers.contains(&header), "AllowedHeaders lacks {header}");

@@ -30,6 +30,11 @@ pub enum Command {
     /// Decode a presigned URL: operation, bucket, key, headers to send, issue time, expiry.
     Explain(ExplainArgs),
     /// Check a deployment before serving: configuration, profiles, credentials, clock, buckets.
+    #[command(
+        after_help = "Exit status: 0 when no check failed (warnings allowed), 1 when a \
+                            check failed, 2 when doctor itself could not run (the runtime did \
+                            not start, the report could not be written)."
+    )]
     Doctor(DoctorArgs),
 }
 

@@ -29,6 +29,8 @@ struct Setup<'a> {
     secret_key: &'a str,
     /// Extra `[server]` lines.
     server: &'a str,
+    /// Extra `[multipart]` lines.
+    multipart: &'a str,
 }
 
 fn toml_string(value: &str) -> String {
@@ -64,11 +66,13 @@ hs_secrets = [{{ secret = {hs_secret} }}]
 
 [multipart]
 ticket_keys = [{{ id = "e2e", secret = {ticket_secret} }}]
+{multipart}
 
 [policies]
 dir = {policies}
 "#,
         server = setup.server,
+        multipart = setup.multipart,
         region = toml_string(bed.region.as_str()),
         bucket = toml_string(setup.bucket),
         endpoint = toml_string(&bed.endpoint),
@@ -137,60 +141,92 @@ fn healthy<'a>(t: &'a Ctx) -> Setup<'a> {
         bucket: t.bucket.as_str(),
         secret_key: t.bed.credentials.secret_access_key.expose(),
         server: "cors_origins = [\"https://app.example.com\"]\npublic_url = \"https://uploads.example.com\"",
+        multipart: "",
     }
 }
 
-/// Gives the bucket the project's recommended CORS rule (for [`ORIGIN`]) and lifecycle rule.
-async fn prepare_bucket(t: &Ctx) {
-    let cors = CorsRule::builder()
+/// The rule of policies/bucket-cors.json, for [`ORIGIN`].
+fn recommended_cors() -> CorsRule {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/bucket-cors.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let rule = &json["CORSRules"][0];
+    let list = |field: &str| -> Vec<String> {
+        rule[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(list("AllowedOrigins"), [ORIGIN]);
+    CorsRule::builder()
         .allowed_origins(ORIGIN)
-        .allowed_methods("PUT")
-        .allowed_methods("POST")
-        .allowed_methods("GET")
-        .allowed_headers("content-type")
-        .allowed_headers("if-none-match")
-        .expose_headers("ETag")
-        .expose_headers("Location")
+        .set_allowed_methods(Some(list("AllowedMethods")))
+        .set_allowed_headers(Some(list("AllowedHeaders")))
+        .set_expose_headers(Some(list("ExposeHeaders")))
         .max_age_seconds(3000)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Replaces the bucket's CORS rules with `rules`, in order.
+async fn put_cors(t: &Ctx, rules: Vec<CorsRule>) {
     t.bed
         .s3
         .put_bucket_cors()
         .bucket(t.bucket.as_str())
         .cors_configuration(
             CorsConfiguration::builder()
-                .cors_rules(cors)
+                .set_cors_rules(Some(rules))
                 .build()
                 .unwrap(),
         )
         .send()
         .await
         .expect("PutBucketCors");
-    let rule = LifecycleRule::builder()
-        .id("abort-incomplete-multipart-uploads")
+}
+
+/// An enabled rule aborting incomplete multipart uploads under `prefix` after `days`.
+fn abort_rule(id: &str, prefix: &str, days: i32) -> LifecycleRule {
+    LifecycleRule::builder()
+        .id(id)
         .status(ExpirationStatus::Enabled)
-        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
         .abort_incomplete_multipart_upload(
             AbortIncompleteMultipartUpload::builder()
-                .days_after_initiation(7)
+                .days_after_initiation(days)
                 .build(),
         )
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Replaces the bucket's lifecycle rules with `rules`.
+async fn put_lifecycle(t: &Ctx, rules: Vec<LifecycleRule>) {
     t.bed
         .s3
         .put_bucket_lifecycle_configuration()
         .bucket(t.bucket.as_str())
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
-                .rules(rule)
+                .set_rules(Some(rules))
                 .build()
                 .unwrap(),
         )
         .send()
         .await
         .expect("PutBucketLifecycleConfiguration");
+}
+
+/// Gives the bucket the project's recommended CORS rule (for [`ORIGIN`]) and lifecycle rule.
+async fn prepare_bucket(t: &Ctx) {
+    put_cors(t, vec![recommended_cors()]).await;
+    put_lifecycle(
+        t,
+        vec![abort_rule("abort-incomplete-multipart-uploads", "", 7)],
+    )
+    .await;
 }
 
 /// A correct configuration passes: exit 0, no FAIL; the bucket and clock are checked. On
@@ -324,19 +360,7 @@ async fn cors_without_etag_warns(t: Ctx) {
         .allowed_headers("*")
         .build()
         .unwrap();
-    t.bed
-        .s3
-        .put_bucket_cors()
-        .bucket(t.bucket.as_str())
-        .cors_configuration(
-            CorsConfiguration::builder()
-                .cors_rules(rule)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("PutBucketCors");
+    put_cors(&t, vec![rule]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), t.bed, &healthy(&t));
     let out = doctor(&config).await;
@@ -344,6 +368,84 @@ async fn cors_without_etag_warns(t: Ctx) {
     let cors = line(&report, &format!("cors {}", t.bucket.as_str()));
     assert!(cors.starts_with("warn "), "{report}");
     assert!(cors.contains("does not expose ETag"), "{report}");
+}
+
+/// S3 answers a preflight with the first rule matching origin, method and every requested
+/// header: a first rule for PUT that lacks the signed headers is skipped when a later rule
+/// allows them all, and a warning naming the lacking headers when none does.
+async fn cors_rules_must_allow_every_signed_header(t: Ctx) {
+    let all_methods = ["PUT", "POST", "GET", "DELETE"].map(String::from).to_vec();
+    let narrow = CorsRule::builder()
+        .allowed_origins(ORIGIN)
+        .set_allowed_methods(Some(all_methods.clone()))
+        .allowed_headers("content-type")
+        .expose_headers("ETag")
+        .build()
+        .unwrap();
+    let wide = CorsRule::builder()
+        .allowed_origins(ORIGIN)
+        .set_allowed_methods(Some(all_methods))
+        .allowed_headers("*")
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), t.bed, &healthy(&t));
+    let check = format!("cors {}", t.bucket.as_str());
+    let secret = t.bed.credentials.secret_access_key.expose();
+
+    put_cors(&t, vec![narrow.clone()]).await;
+    let out = doctor(&config).await;
+    let first = report(&out, &[secret]);
+    assert!(out.status.success(), "warnings only: {first}");
+    let cors = line(&first, &check);
+    assert!(cors.starts_with("warn "), "{first}");
+    assert!(
+        cors.contains(&format!(
+            "the first rule for PUT from {ORIGIN} does not allow the headers content-md5, \
+             if-none-match, x-amz-checksum-crc32,"
+        )),
+        "{first}"
+    );
+
+    // The preflight passes with the second rule; the PUT itself is answered with the first,
+    // which exposes ETag.
+    put_cors(&t, vec![narrow, wide]).await;
+    let out = doctor(&config).await;
+    let report = report(&out, &[secret]);
+    let cors = line(&report, &check);
+    assert!(cors.starts_with("ok "), "{report}");
+    assert!(
+        cors.contains("PUT, POST, GET and DELETE allowed"),
+        "{report}"
+    );
+}
+
+/// With overlapping lifecycle rules, S3 applies the shortest: a 1-day rule under `users/`
+/// aborts uploads whose 7-day tickets still live, even next to a 7-day rule for the bucket.
+async fn the_shortest_overlapping_lifecycle_rule_counts(t: Ctx) {
+    put_cors(&t, vec![recommended_cors()]).await;
+    put_lifecycle(
+        &t,
+        vec![abort_rule("R1", "", 7), abort_rule("R2", "users/", 1)],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        t.bed,
+        &Setup {
+            multipart: "ticket_ttl_secs = 604800",
+            ..healthy(&t)
+        },
+    );
+    let out = doctor(&config).await;
+    let report = report(&out, &[t.bed.credentials.secret_access_key.expose()]);
+    assert!(out.status.success(), "warnings only: {report}");
+    let lifecycle = line(&report, &format!("lifecycle {}", t.bucket.as_str()));
+    assert!(lifecycle.starts_with("warn "), "{report}");
+    assert!(lifecycle.contains("rule \"R2\""), "{report}");
+    assert!(lifecycle.contains("after 1 d"), "{report}");
+    assert!(lifecycle.contains("at least 7"), "{report}");
 }
 
 /// With the default chain and no credentials anywhere, the credentials check fails and no
@@ -390,20 +492,25 @@ mod s3s_fs_only {
 }
 
 /// Tests that need bucket CORS and lifecycle calls, which only Ceph implements.
-mod ceph_only {
-    #[test]
-    fn missing_cors_and_lifecycle_warn() {
-        crate::support::run(
-            crate::support::Server::Ceph,
-            super::missing_cors_and_lifecycle_warn,
-        );
-    }
-
-    #[test]
-    fn cors_without_etag_warns() {
-        crate::support::run(crate::support::Server::Ceph, super::cors_without_etag_warns);
-    }
+macro_rules! ceph_only {
+    ($($name:ident),* $(,)?) => {
+        mod ceph_only {
+            $(
+                #[test]
+                fn $name() {
+                    crate::support::run(crate::support::Server::Ceph, super::$name);
+                }
+            )*
+        }
+    };
 }
+
+ceph_only!(
+    missing_cors_and_lifecycle_warn,
+    cors_without_etag_warns,
+    cors_rules_must_allow_every_signed_header,
+    the_shortest_overlapping_lifecycle_rule_counts,
+);
 
 /// A configuration error is one FAIL line and exit 1, with the key named and the (possibly
 /// secret) value left out; no server is needed.
@@ -438,4 +545,27 @@ fn configuration_error_fails_cleanly() {
     let text = report(&out, &[]);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(line(&text, "config").contains("does not exist"), "{text}");
+}
+
+/// When the report cannot be written (stdout full), doctor exits 2, not 1: it did not run,
+/// whatever the checks would have said.
+#[test]
+fn an_unwritable_report_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere.toml");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3-broker"))
+        .env("HOME", dir.path())
+        .args(["doctor", "--config"])
+        .arg(&missing)
+        .stdout(full)
+        .output()
+        .expect("run s3-broker doctor");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write the report"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -10,7 +10,7 @@ use crate::s3::InspectError;
 /// One bucket and the profiles that use it.
 pub(super) struct BucketUse {
     pub(super) bucket: BucketName,
-    /// The fixed key prefixes of its profiles (e.g. `users/`), for the listing probe.
+    /// The fixed key prefixes of its profiles (e.g. `users/`), for the listing probes.
     pub(super) prefixes: Vec<String>,
     /// The prefixes of its profiles that allow multipart uploads.
     pub(super) multipart_prefixes: Vec<String>,
@@ -62,11 +62,7 @@ pub(super) fn buckets_in_use(
         if !entry.prefixes.contains(&prefix) {
             entry.prefixes.push(prefix.clone());
         }
-        entry.needs.add_profile(
-            profile.methods(),
-            profile.allows_multipart(),
-            settings.s3.backend,
-        );
+        entry.needs.add_profile(profile, settings.s3.backend);
         if profile.allows_multipart() && !entry.multipart_prefixes.contains(&prefix) {
             entry.multipart_prefixes.push(prefix);
         }
@@ -74,31 +70,49 @@ pub(super) fn buckets_in_use(
     buckets
 }
 
-/// Check 5: what HeadBucket (and, after a refusal, the listing under `prefix`) said.
+/// Check 5: what HeadBucket said and, after a refusal, the listing under each prefix the
+/// profiles use in the bucket (`listings`, in order).
 pub(super) fn judge_bucket(
     name: &str,
     head: &Result<(), InspectError>,
-    listing: Option<(&str, &Result<(), InspectError>)>,
+    listings: &[(String, Result<(), InspectError>)],
 ) -> Finding {
     let check = format!("bucket {name}");
-    match (head, listing) {
-        (Ok(()), _) => Finding::ok(check, "exists and the credentials reach it (HeadBucket)"),
-        (Err(InspectError::NotImplemented), _) => Finding::warn(
-            check,
-            "the store does not implement HeadBucket: the bucket was not checked",
-        ),
-        (Err(_), Some((prefix, Ok(())))) => Finding::ok(
+    let head_err = match head {
+        Ok(()) => return Finding::ok(check, "exists and the credentials reach it (HeadBucket)"),
+        Err(InspectError::NotImplemented) => {
+            return Finding::warn(
+                check,
+                "the store does not implement HeadBucket: the bucket was not checked",
+            );
+        }
+        Err(err) => err,
+    };
+    let refused = listings.iter().find_map(|(prefix, listing)| match listing {
+        Err(err @ InspectError::Refused { .. }) => Some((prefix, err)),
+        _ => None,
+    });
+    if let Some((prefix, err)) = refused {
+        return Finding::fail(
             check,
             format!(
-                "reachable: listing under {prefix:?} works (HeadBucket is denied, as with the \
-                 least-privilege policies/iam-policy.json)"
+                "listing under {prefix:?} (HeadBucket is denied): {}",
+                bucket_refusal(name, prefix, err)
             ),
-        ),
-        (Err(_), Some((prefix, Err(err @ InspectError::Refused { .. })))) => {
-            Finding::fail(check, bucket_refusal(name, prefix, err))
-        }
-        (Err(err), _) => Finding::fail(check, bucket_refusal(name, "", err)),
+        );
     }
+    if !listings.is_empty() && listings.iter().all(|(_, listing)| listing.is_ok()) {
+        let prefixes: Vec<String> = listings.iter().map(|(p, _)| format!("{p:?}")).collect();
+        return Finding::ok(
+            check,
+            format!(
+                "reachable: listing under {} works (HeadBucket is denied, as with the \
+                 least-privilege policies/iam-policy.json)",
+                prefixes.join(", ")
+            ),
+        );
+    }
+    Finding::fail(check, bucket_refusal(name, "", head_err))
 }
 
 /// What a refusal on a bucket means, by S3 error code (or status, for HEAD answers).
@@ -142,49 +156,78 @@ mod tests {
     use super::super::finding::Status;
     use super::*;
 
+    fn refused(status: u16, code: Option<&str>) -> Result<(), InspectError> {
+        Err(InspectError::Refused {
+            status,
+            code: code.map(str::to_owned),
+        })
+    }
+
+    fn listing(
+        prefix: &str,
+        result: Result<(), InspectError>,
+    ) -> (String, Result<(), InspectError>) {
+        (prefix.to_owned(), result)
+    }
+
     #[test]
     fn bucket_refusals_name_the_bucket_and_the_fix() {
         let missing = judge_bucket(
             "photos",
-            &Err(InspectError::Refused {
-                status: 404,
-                code: None,
-            }),
-            Some((
-                "users/",
-                &Err(InspectError::Refused {
-                    status: 404,
-                    code: Some("NoSuchBucket".into()),
-                }),
-            )),
+            &refused(404, None),
+            &[listing("users/", refused(404, Some("NoSuchBucket")))],
         );
         assert_eq!(missing.status, Status::Fail);
         assert_eq!(
             missing.to_string(),
-            "FAIL bucket photos: NoSuchBucket (HTTP 404): bucket photos does not exist: create \
-             it, or fix s3.bucket / the profiles' bucket"
+            "FAIL bucket photos: listing under \"users/\" (HeadBucket is denied): NoSuchBucket \
+             (HTTP 404): bucket photos does not exist: create it, or fix s3.bucket / the \
+             profiles' bucket"
         );
-        let denied_head = Err(InspectError::Refused {
-            status: 403,
-            code: None,
-        });
-        let listed = judge_bucket("photos", &denied_head, Some(("users/", &Ok(()))));
+        let denied_head = refused(403, None);
+        let listed = judge_bucket("photos", &denied_head, &[listing("users/", Ok(()))]);
         assert_eq!(listed.status, Status::Ok, "{listed}");
         let bad_key = judge_bucket(
             "photos",
             &denied_head,
-            Some((
-                "users/",
-                &Err(InspectError::Refused {
-                    status: 403,
-                    code: Some("InvalidAccessKeyId".into()),
-                }),
-            )),
+            &[listing("users/", refused(403, Some("InvalidAccessKeyId")))],
         );
         assert!(bad_key.message.contains("access key id"), "{bad_key}");
         assert_eq!(
-            judge_bucket("photos", &Err(InspectError::NotImplemented), None).status,
+            judge_bucket("photos", &Err(InspectError::NotImplemented), &[]).status,
             Status::Warn
         );
+    }
+
+    #[test]
+    fn every_prefix_of_the_bucket_is_listed_after_a_head_refusal() {
+        let denied_head = refused(403, None);
+        // The role reaches users/ but not avatars/: the bucket fails, naming avatars/.
+        let partial = judge_bucket(
+            "photos",
+            &denied_head,
+            &[
+                listing("users/", Ok(())),
+                listing("avatars/", refused(403, Some("AccessDenied"))),
+            ],
+        );
+        assert_eq!(partial.status, Status::Fail, "{partial}");
+        assert!(
+            partial.message.starts_with("listing under \"avatars/\""),
+            "{partial}"
+        );
+        assert!(
+            partial
+                .message
+                .contains("may not list \"avatars/\" in photos: grant s3:ListBucket"),
+            "{partial}"
+        );
+        let both = judge_bucket(
+            "photos",
+            &denied_head,
+            &[listing("users/", Ok(())), listing("avatars/", Ok(()))],
+        );
+        assert_eq!(both.status, Status::Ok, "{both}");
+        assert!(both.message.contains("\"users/\", \"avatars/\""), "{both}");
     }
 }

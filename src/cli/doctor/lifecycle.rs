@@ -6,7 +6,14 @@ use crate::s3::LifecycleRule;
 /// Check 7: whether an enabled rule aborts incomplete multipart uploads under every prefix
 /// of `prefixes`, no sooner than the tickets of those uploads expire.
 ///
+/// Coverage asks, per prefix, for a rule whose prefix contains it (`""` or `users/` for
+/// `users/`). When several enabled rules apply to an upload, S3 applies the shortest
+/// `DaysAfterInitiation`, so the comparison with the ticket lifetime takes the minimum over
+/// every enabled abort rule whose prefix overlaps one of `prefixes`, narrower ones (such as
+/// `users/alice/` for `users/`) included.
+///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpu-abort-incomplete-mpu-lifecycle-config.html>
+/// and <https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-conflicts.html>
 pub fn judge_lifecycle(
     bucket: &str,
     rules: &[LifecycleRule],
@@ -14,20 +21,25 @@ pub fn judge_lifecycle(
     ticket_ttl: std::time::Duration,
 ) -> Finding {
     let check = format!("lifecycle {bucket}");
-    let covering = |prefix: &str| {
-        rules.iter().find_map(|rule| {
-            let days = rule.abort_incomplete_after_days?;
-            let covers = rule.enabled
-                && rule
-                    .prefix
-                    .as_deref()
-                    .is_some_and(|p| prefix.starts_with(p));
-            covers.then_some((rule, days))
+    // Enabled rules that abort incomplete uploads, with their prefix and days.
+    let aborting: Vec<(&LifecycleRule, &str, i32)> = rules
+        .iter()
+        .filter(|rule| rule.enabled)
+        .filter_map(|rule| {
+            Some((
+                rule,
+                rule.prefix.as_deref()?,
+                rule.abort_incomplete_after_days?,
+            ))
         })
-    };
+        .collect();
     let uncovered: Vec<String> = prefixes
         .iter()
-        .filter(|p| covering(p).is_none())
+        .filter(|p| {
+            !aborting
+                .iter()
+                .any(|(_, rule_prefix, _)| p.starts_with(rule_prefix))
+        })
         .map(|p| format!("{p:?}"))
         .collect();
     if !uncovered.is_empty() {
@@ -42,21 +54,28 @@ pub fn judge_lifecycle(
         );
     }
     let ttl_days = ticket_ttl.as_secs().div_ceil(86_400);
-    let shortest = prefixes
+    let shortest = aborting
         .iter()
-        .filter_map(|p| covering(p))
-        .min_by_key(|(_, d)| *d);
+        .filter(|(_, rule_prefix, _)| {
+            prefixes
+                .iter()
+                .any(|p| p.starts_with(rule_prefix) || rule_prefix.starts_with(p.as_str()))
+        })
+        .min_by_key(|(_, _, days)| *days);
     match shortest {
-        Some((rule, days)) if u64::try_from(days).unwrap_or(0) < ttl_days => Finding::warn(
-            check,
-            format!(
-                "{} aborts uploads after {days} d, before their tickets expire \
-                 (multipart.ticket_ttl_secs = {}): set DaysAfterInitiation to at least {ttl_days}",
-                rule_name(rule),
-                ticket_ttl.as_secs()
-            ),
-        ),
-        Some((rule, days)) => Finding::ok(
+        Some((rule, prefix, days)) if u64::try_from(*days).unwrap_or(0) < ttl_days => {
+            Finding::warn(
+                check,
+                format!(
+                    "{} (prefix {prefix:?}) aborts uploads after {days} d, before their tickets \
+                     expire (multipart.ticket_ttl_secs = {}), and S3 applies the shortest of \
+                     the rules that match: set its DaysAfterInitiation to at least {ttl_days}",
+                    rule_name(rule),
+                    ticket_ttl.as_secs()
+                ),
+            )
+        }
+        Some((rule, _, days)) => Finding::ok(
             check,
             format!(
                 "{} aborts incomplete multipart uploads after {days} d",
@@ -126,6 +145,44 @@ mod tests {
         let early = judge_lifecycle("b", &[lifecycle(Some(""), true, Some(1))], &users, 7 * DAY);
         assert_eq!(early.status, Status::Warn, "{early}");
         assert!(early.message.contains("at least 7"), "{early}");
+    }
+
+    #[test]
+    fn the_shortest_overlapping_rule_is_compared_with_the_ticket_lifetime() {
+        let users = ["users/".to_owned()];
+        let named = |id: &str, prefix: &str, days: i32| LifecycleRule {
+            id: Some(id.into()),
+            ..lifecycle(Some(prefix), true, Some(days))
+        };
+        // S3 applies the shortest of the rules that match an upload: R2's single day.
+        for narrower in ["users/", "users/alice/"] {
+            let rules = [named("R1", "", 7), named("R2", narrower, 1)];
+            let finding = judge_lifecycle("b", &rules, &users, 7 * DAY);
+            assert_eq!(finding.status, Status::Warn, "{narrower}: {finding}");
+            assert!(finding.message.contains("rule \"R2\""), "{finding}");
+            assert!(finding.message.contains("after 1 d"), "{finding}");
+            assert!(finding.message.contains("at least 7"), "{finding}");
+        }
+        // Rules elsewhere, disabled, or without the abort action do not count.
+        let rules = [
+            named("R1", "", 7),
+            named("other", "avatars/", 1),
+            LifecycleRule {
+                enabled: false,
+                ..named("off", "users/", 1)
+            },
+            LifecycleRule {
+                abort_incomplete_after_days: None,
+                ..named("expire", "users/", 7)
+            },
+        ];
+        let finding = judge_lifecycle("b", &rules, &users, 7 * DAY);
+        assert_eq!(finding.status, Status::Ok, "{finding}");
+        assert!(finding.message.contains("rule \"R1\""), "{finding}");
+        // A narrower rule alone does not cover the prefix.
+        let finding = judge_lifecycle("b", &[named("R2", "users/alice/", 7)], &users, DAY);
+        assert_eq!(finding.status, Status::Warn, "{finding}");
+        assert!(finding.message.contains("no enabled rule"), "{finding}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `s3-broker doctor [--config FILE]`: checks a deployment before it serves, with the same
 //! configuration as `serve`, and prints one line per check: `ok`, `warn` or `FAIL` and a
 //! short explanation. It never prints a secret, a token or a signed URL. The exit status is
-//! 1 when a check failed.
+//! 0 when no check failed (warnings allowed), 1 when a check failed, and 2 when the doctor
+//! itself could not run (the async runtime did not start, the report could not be written).
 //!
 //! The checks, in order (a check whose prerequisite failed is left out):
 //!
@@ -10,10 +11,17 @@
 //! 3. `credentials`: the broker's credentials resolve, and how long they have left.
 //! 4. `clock`: the local clock against the `Date` of S3's answer; SigV4 requests fail beyond
 //!    15 minutes of skew, and grants are signed with this clock.
-//! 5. `bucket NAME`: each bucket the profiles use exists and the credentials reach it.
-//! 6. `cors NAME`: with `[server] cors_origins`, the bucket's CORS lets those origins send
-//!    what the grants ask for, and exposes `ETag` for multipart uploads.
-//! 7. `lifecycle NAME`: with multipart profiles, a rule aborts incomplete uploads.
+//! 5. `bucket NAME`: each bucket the profiles use exists and the credentials reach it
+//!    (HeadBucket; when that is refused, a listing under every prefix the profiles use).
+//! 6. `cors NAME`: with `[server] cors_origins`, for each origin and each request the
+//!    profiles' browser uploads send (method and every header their grants may sign or ask
+//!    for), a rule matches origin, method and all those headers, as S3 requires to answer a
+//!    preflight; with multipart profiles, the first rule matching origin and `PUT` (the one
+//!    S3 answers the upload itself with) exposes `ETag`, and `GET` and `DELETE` (sent by
+//!    Uppy 6 only) are allowed.
+//! 7. `lifecycle NAME`: with multipart profiles, a rule aborts incomplete uploads under each
+//!    multipart prefix, and the shortest of the overlapping rules (the one S3 applies) not
+//!    before the tickets expire.
 //! 8. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
 //!
 //! Each judgement is a pure function of what was read (tested next to it); the S3 calls are in
@@ -69,16 +77,27 @@ impl From<DoctorError> for CliError {
     }
 }
 
+/// The exit status when a check failed.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// The exit status when the doctor itself could not run (no runtime, no way to write).
+pub const EXIT_CANNOT_RUN: u8 = 2;
+
 /// `s3-broker doctor` from the process's main: the report on stdout, line by line, then a
-/// summary; exit status 1 when a check failed.
+/// summary; exit status 1 when a check failed, 2 when the doctor could not run.
 pub fn main(args: DoctorArgs) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    match run_into(&args, &mut stdout) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
+    ExitCode::from(exit_status(run_into(&args, &mut stdout)))
+}
+
+/// The exit status of a run: 0, [`EXIT_CHECK_FAILED`] or [`EXIT_CANNOT_RUN`] (whose reason
+/// goes to stderr).
+fn exit_status(outcome: Result<usize, DoctorError>) -> u8 {
+    match outcome {
+        Ok(0) => 0,
+        Ok(_) => EXIT_CHECK_FAILED,
         Err(err) => {
-            eprintln!("error: {}", CliError::from(err));
-            ExitCode::from(1)
+            eprintln!("error: {err}");
+            EXIT_CANNOT_RUN
         }
     }
 }
@@ -163,15 +182,17 @@ async fn check_buckets(
     reporter.report(judge_clock(probes.iter().find_map(|p| p.time)))?;
     for (bucket, probe) in buckets.iter().zip(probes) {
         let name = bucket.bucket.as_str();
-        let listing = match &probe.result {
-            // HEAD error answers have no body: list where the broker lists to learn S3's code.
-            Err(InspectError::Refused { .. }) => {
-                let prefix = bucket.prefixes.first().map_or("", String::as_str);
-                Some((prefix, s3.probe_listing(&bucket.bucket, prefix).await))
+        let mut listings = Vec::new();
+        if let Err(InspectError::Refused { .. }) = &probe.result {
+            // HEAD error answers have no body: list where the broker lists, under every
+            // prefix of the bucket's profiles (a role may reach one and not another), to
+            // learn S3's code.
+            for prefix in &bucket.prefixes {
+                let listing = s3.probe_listing(&bucket.bucket, prefix).await;
+                listings.push((prefix.clone(), listing));
             }
-            _ => None,
-        };
-        let finding = judge_bucket(name, &probe.result, listing.as_ref().map(|(p, r)| (*p, r)));
+        }
+        let finding = judge_bucket(name, &probe.result, &listings);
         let reachable = finding.status != Status::Fail;
         reporter.report(finding)?;
         if !reachable {
@@ -220,5 +241,51 @@ fn unreadable(check: &str, call: &str, what: &str, err: &InspectError) -> Findin
                  settings; run doctor with credentials that may, or check {what} by hand)"
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report nobody can read: stdout closed or full.
+    struct Broken;
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_doctor_that_cannot_run_exits_2_and_a_failed_check_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = DoctorArgs {
+            config: Some(dir.path().join("nowhere.toml")),
+        };
+        let mut report = Vec::new();
+        let failed = run_into(&args, &mut report);
+        assert!(matches!(failed, Ok(1)), "{failed:?}");
+        assert_eq!(exit_status(failed), EXIT_CHECK_FAILED);
+        let broken = run_into(&args, &mut Broken);
+        assert!(matches!(broken, Err(DoctorError::Output(_))), "{broken:?}");
+        assert_eq!(exit_status(broken), EXIT_CANNOT_RUN);
+        assert_eq!(exit_status(Ok(0)), 0);
+    }
+
+    #[test]
+    fn the_help_documents_the_exit_statuses() {
+        use clap::CommandFactory;
+        let mut cli = super::super::args::Cli::command();
+        let doctor = cli.find_subcommand_mut("doctor").unwrap();
+        let help = doctor.render_help().to_string();
+        assert!(help.contains("1 when a check failed"), "{help}");
+        assert!(
+            help.contains("2 when doctor itself could not run"),
+            "{help}"
+        );
     }
 }
