@@ -489,6 +489,93 @@ mod s3s_fs_only {
     fn no_credentials_fail() {
         crate::support::run(crate::support::Server::S3sFs, super::no_credentials_fail);
     }
+
+    #[test]
+    fn the_jwks_must_answer_with_a_usable_key() {
+        crate::support::run(
+            crate::support::Server::S3sFs,
+            super::the_jwks_must_answer_with_a_usable_key,
+        );
+    }
+}
+
+/// Serves `body` with `status` to every request on 127.0.0.1 until the process ends; returns
+/// the URL of its `/jwks.json`.
+fn serve_forever(status: &'static str, body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// With `[auth] jwks_url`, the issuer's key set must answer with a key usable for the
+/// configured algorithms: a served EC key passes; an empty set, an error status and a closed
+/// port fail (exit 1), naming only the issuer's origin.
+async fn the_jwks_must_answer_with_a_usable_key(t: Ctx) {
+    let mut key: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/auth/ec1.jwk.json")).unwrap();
+    key["kid"] = serde_json::json!("ec-1");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cases = [
+        (
+            serve_forever("200 OK", serde_json::json!({ "keys": [key] }).to_string()),
+            "ok ",
+        ),
+        (
+            serve_forever("200 OK", r#"{"keys":[]}"#.to_owned()),
+            "FAIL ",
+        ),
+        (
+            serve_forever("503 Service Unavailable", "{}".to_owned()),
+            "FAIL ",
+        ),
+        (
+            format!("http://{closed}/jwks.json?token=not-for-logs"),
+            "FAIL ",
+        ),
+    ];
+    for (url, verdict) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), t.bed, &healthy(&t));
+        let text = std::fs::read_to_string(&config).unwrap().replacen(
+            "algorithms = [\"HS256\"]",
+            &format!(
+                "algorithms = [\"HS256\", \"ES256\"]\njwks_url = {}\njwks_timeout_secs = 2",
+                toml_string(&url)
+            ),
+            1,
+        );
+        std::fs::write(&config, text).unwrap();
+        let out = doctor(&config).await;
+        let report = report(&out, &["not-for-logs"]);
+        let jwks = line(&report, "jwks");
+        assert!(jwks.starts_with(verdict), "{url}: {report}");
+        assert!(
+            !jwks.contains("jwks.json"),
+            "only the origin is named: {jwks}"
+        );
+        let failed = verdict.starts_with("FAIL");
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(failed)),
+            "{url}: {report}"
+        );
+    }
 }
 
 /// Tests that need bucket CORS and lifecycle calls, which only Ceph implements.

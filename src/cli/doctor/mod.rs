@@ -7,7 +7,8 @@
 //! The checks, in order (a check whose prerequisite failed is left out):
 //!
 //! 1. `config`: the file and `S3_BROKER__*` overrides load and validate, `[auth]` included.
-//! 2. `profiles`: the profiles load and the configured backend can enforce them.
+//! 2. `profiles`: the profiles load and the configured backend can enforce them; `jwks`: with
+//!    `[auth] jwks_url`, the issuer's key set answers and has a usable key.
 //! 3. `credentials`: the broker's credentials resolve, and how long they have left.
 //! 4. `clock`: the local clock against the `Date` of S3's answer; SigV4 requests fail beyond
 //!    15 minutes of skew, and grants are signed with this clock.
@@ -34,6 +35,7 @@ mod cors;
 mod credentials;
 mod duration;
 mod finding;
+mod jwks;
 mod lifecycle;
 mod profiles;
 mod redact;
@@ -51,6 +53,7 @@ use config::check_config;
 use cors::judge_cors;
 use credentials::check_credentials;
 use finding::{Finding, Reporter, Status};
+use jwks::check_jwks;
 use lifecycle::judge_lifecycle;
 use profiles::check_profiles;
 use startup::{judge_public_url, judge_ticket_keys};
@@ -135,6 +138,9 @@ async fn diagnose(config: Option<&Path>, reporter: &mut Reporter<'_>) -> Result<
     };
     let (finding, profiles) = check_profiles(&settings);
     reporter.report(finding)?;
+    if let Some(finding) = check_jwks(&settings).await {
+        reporter.report(finding)?;
+    }
 
     let source = credential_source(&settings).await;
     let longest_grant = profiles
