@@ -2,7 +2,9 @@
 //! `Content-Disposition` (`attachment` by default, always for active content, which is also
 //! served as `application/octet-stream`).
 
-use super::grant::{grant_response, requested_expiry, sign_decided, signing_now, signing_window};
+use super::grant::{
+    grant_response, granted, requested_expiry, sign_decided, signing_now, signing_window,
+};
 use super::{ApiError, AppState, Caller};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
 use crate::sigv4::{PresignRequest, S3Operation};
@@ -95,7 +97,7 @@ pub async fn create_download(
     )?;
     let presigned = state.signer.presign(&credentials, &get, now)?;
     let sse_c = !decision.encryption_headers.is_empty();
-    Ok(grant_response(&DownloadGrant {
+    let grant = grant_response(&DownloadGrant {
         method: "GET",
         url: presigned.url,
         headers: sse_c.then(|| presigned.headers.into_iter().collect()),
@@ -104,5 +106,6 @@ pub async fn create_download(
         disposition: decision.disposition,
         expires_at: presigned.expires_at,
         server_time: now,
-    }))
+    });
+    Ok(granted(grant, "GetObject", 1))
 }

@@ -77,6 +77,24 @@ pub fn encryption_and_metadata(
     fields
 }
 
+/// What a response grants: `count` signed requests of one S3 operation (`PostObject` for a
+/// POST policy), kept in the response's extensions for `s3_broker_grants_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted {
+    /// The S3 operation, e.g. `UploadPart`.
+    pub operation: &'static str,
+    /// How many signed requests (URLs or forms) the response holds.
+    pub count: usize,
+}
+
+/// Marks `response` as granting `count` signed `operation` requests.
+pub fn granted(mut response: HttpResponse, operation: &'static str, count: usize) -> HttpResponse {
+    response
+        .extensions_mut()
+        .insert(Granted { operation, count });
+    response
+}
+
 /// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets).
 pub fn grant_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()

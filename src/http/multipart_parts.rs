@@ -2,7 +2,7 @@
 //! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
 
 use super::grant::{
-    grant_response, large_grant_response, requested_expiry, signing_now, signing_window,
+    grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
 use super::multipart_ticket::open_ticket;
 use super::{ApiError, AppState, Caller};
@@ -159,14 +159,16 @@ pub async fn sign_parts(
         }
     })?;
     let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
-    Ok(large_grant_response(
+    let count = parts.len();
+    let response = large_grant_response(
         &PartGrants {
             parts,
             expires_at: now + chrono::Duration::seconds(i64::from(expires.as_secs())),
             server_time: now,
         },
         size_hint,
-    ))
+    );
+    Ok(granted(response, "UploadPart", count))
 }
 
 /// The query of `GET /v1/multipart/parts`.

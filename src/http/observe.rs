@@ -2,6 +2,7 @@
 //! a well-formed one), runs it inside a tracing span carrying that id, and records the answer
 //! in the metrics (route pattern, status, duration, problem code).
 
+use super::grant::Granted;
 use super::{AppState, ProblemCode};
 use crate::telemetry::RequestId;
 use crate::telemetry::metrics::method_label;
@@ -54,8 +55,12 @@ pub async fn observe(
         metrics.record_request(method, res.request().match_pattern().as_deref(), status, {
             started.elapsed()
         });
-        if let Some(ProblemCode(code)) = res.response().extensions().get::<ProblemCode>() {
+        let extensions = res.response().extensions();
+        if let Some(ProblemCode(code)) = extensions.get::<ProblemCode>() {
             metrics.record_problem(code);
+        }
+        if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
+            metrics.record_grants(operation, *count);
         }
     }
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {

@@ -2,8 +2,8 @@
 //! encryption, metadata and no-overwrite bound into the signature.
 
 use super::grant::{
-    encryption_and_metadata, form_fields_json, grant_response, requested_expiry, sign_decided,
-    signing_now, signing_window,
+    encryption_and_metadata, form_fields_json, grant_response, granted, requested_expiry,
+    sign_decided, signing_now, signing_window,
 };
 use super::{ApiError, AppState, Caller};
 use crate::backend::Backend;
@@ -163,7 +163,11 @@ pub async fn create_upload(
             }
         }
     };
-    Ok(grant_response(&grant))
+    let operation = match grant.method {
+        UploadMethod::Put => "PutObject",
+        UploadMethod::Post => "PostObject",
+    };
+    Ok(granted(grant_response(&grant), operation, 1))
 }
 
 /// PutObject signing every limit of the decision as a header (`If-None-Match: *` where the

@@ -110,6 +110,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_duration: LatencyFamily<RouteLabels>,
     problems: Family<ProblemLabels, Counter>,
+    grants: Family<OperationLabels, Counter>,
     s3: S3Calls,
     credentials_expiry: ExpiryFamily,
 }
@@ -147,6 +148,13 @@ impl Metrics {
             "Error responses by stable problem code (401 invalid_token, 403 key_not_owned...)",
             problems.clone(),
         );
+        let grants = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "grants",
+            "Signed requests handed to clients, by S3 operation (PostObject: a POST policy; \
+             CompleteMultipartUpload: a broker completion grant); a batch counts each part",
+            grants.clone(),
+        );
         let s3 = S3Calls::detached();
         registry.register(
             "s3_requests",
@@ -179,6 +187,7 @@ impl Metrics {
             requests,
             request_duration,
             problems,
+            grants,
             s3,
             credentials_expiry,
         }
@@ -211,6 +220,13 @@ impl Metrics {
     /// Records an error response by its stable problem code.
     pub fn record_problem(&self, code: &'static str) {
         self.problems.get_or_create(&ProblemLabels { code }).inc();
+    }
+
+    /// Records `count` signed requests of `operation` handed to a client.
+    pub fn record_grants(&self, operation: &'static str, count: usize) {
+        self.grants
+            .get_or_create(&OperationLabels { operation })
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
     }
 
     /// The S3 call counters, to hand to the S3 client.
@@ -255,6 +271,7 @@ mod tests {
         metrics.record_request("POST", Some("/v1/uploads"), 200, Duration::from_millis(2));
         metrics.record_request("GET", None, 404, Duration::from_micros(50));
         metrics.record_problem("not_found");
+        metrics.record_grants("UploadPart", 3);
         metrics
             .s3_calls()
             .record("ListParts", "unavailable", Duration::from_secs(3));
@@ -269,6 +286,7 @@ mod tests {
             "s3_broker_http_request_duration_seconds_bucket{le=\"0.0005\",route=\"/v1/uploads\"} 1"
         ));
         assert!(text.contains("s3_broker_problems_total{code=\"not_found\"} 1"));
+        assert!(text.contains("s3_broker_grants_total{operation=\"UploadPart\"} 3"));
         assert!(text.contains(
             "s3_broker_s3_requests_total{operation=\"ListParts\",outcome=\"unavailable\"} 1"
         ));

@@ -38,11 +38,11 @@ async fn scrape(broker: &Broker) -> String {
 async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    for _ in 0..2 {
+    for method in ["PUT", "POST", "PUT"] {
         broker
             .upload(
                 &alice,
-                json!({ "filename": "a.txt", "content_type": "text/plain", "size": 3 }),
+                json!({ "filename": "a.txt", "content_type": "text/plain", "size": 3, "method": method }),
             )
             .await
             .grant("an upload grant");
@@ -80,6 +80,26 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
         .send()
         .await
         .assert_status(200, "its parts");
+    broker
+        .call(
+            "GET",
+            &format!(
+                "/s3/multipart/{}/batch?key={}&partNumbers=1,2",
+                encode(&upload_id),
+                encode(&key)
+            ),
+        )
+        .bearer(&alice)
+        .send()
+        .await
+        .assert_status(200, "two part URLs");
+    broker
+        .call("POST", "/s3/sign")
+        .bearer(&alice)
+        .json(&json!({ "method": "GET", "key": key, "uploadId": upload_id }))
+        .send()
+        .await
+        .assert_status(200, "Uppy 6's signed ListParts");
     // Bob names Alice's upload: a Companion-shaped error, counted by its code all the same.
     let refused = broker
         .call("GET", &parts)
@@ -95,7 +115,7 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
         count(
             "s3_broker_http_requests_total{method=\"POST\",route=\"/v1/uploads\",status=\"200\"}"
         ),
-        2.0,
+        3.0,
         "{text}"
     );
     assert_eq!(
@@ -120,6 +140,25 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
         1.0,
         "Companion errors count by code"
     );
+    for (operation, granted) in [
+        ("PutObject", 2.0),
+        ("PostObject", 1.0),
+        ("UploadPart", 2.0),
+        ("ListParts", 1.0),
+    ] {
+        assert_eq!(
+            count(&format!(
+                "s3_broker_grants_total{{operation=\"{operation}\"}}"
+            )),
+            granted,
+            "{operation}: {text}"
+        );
+    }
+    assert_eq!(
+        count("s3_broker_grants_total{operation=\"CreateMultipartUpload\"}"),
+        0.0,
+        "the broker creates uploads itself"
+    );
     for operation in ["ListObjectsV2", "CreateMultipartUpload", "ListParts"] {
         assert_eq!(
             count(&format!(
@@ -137,7 +176,7 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
     }
     assert_eq!(
         count("s3_broker_http_request_duration_seconds_count{route=\"/v1/uploads\"}"),
-        3.0
+        4.0
     );
     assert!(
         !text.contains("\ns3_broker_credentials_expiry_timestamp_seconds"),

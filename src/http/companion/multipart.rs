@@ -5,7 +5,7 @@
 
 use super::owned::{content_type_or_default, owned_multipart, upload_id, uppy_metadata};
 use crate::domain::{ObjectKey, PartNumber, Principal};
-use crate::http::grant::{grant_response, signing_now, signing_window};
+use crate::http::grant::{grant_response, granted, signing_now, signing_window};
 use crate::http::held_parts::match_held;
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller};
@@ -162,8 +162,10 @@ pub async fn sign_part(
     let checked = check(&state, &principal, &raw_id, &query.key)?;
     let number = part_number(&raw_part)?;
     let (urls, _, expires) = sign_parts(&state, &checked, &[number]).await?;
-    Ok(grant_response(
-        &json!({ "url": urls[0], "expires": expires }),
+    Ok(granted(
+        grant_response(&json!({ "url": urls[0], "expires": expires })),
+        "UploadPart",
+        1,
     ))
 }
 
@@ -188,12 +190,17 @@ pub async fn sign_batch(
         ));
     }
     let (urls, _, _) = sign_parts(&state, &checked, &numbers).await?;
+    let count = urls.len();
     let presigned: serde_json::Map<String, Value> = numbers
         .iter()
         .zip(urls)
         .map(|(n, url)| (n.to_string(), Value::String(url)))
         .collect();
-    Ok(grant_response(&json!({ "presignedUrls": presigned })))
+    Ok(granted(
+        grant_response(&json!({ "presignedUrls": presigned })),
+        "UploadPart",
+        count,
+    ))
 }
 
 /// One part as Companion lists it.

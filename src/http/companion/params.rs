@@ -7,7 +7,7 @@
 //! multipart uploads, whose size the broker checks before it completes, work there.
 
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
-use crate::http::grant::{form_fields_json, grant_response, signing_now, signing_window};
+use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
 use crate::policy::FormIntent;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -92,10 +92,11 @@ pub async fn upload_params(
         &form_policy_request(&decision, expires, Vec::new()),
         now,
     )?;
-    Ok(grant_response(&UploadParams {
+    let params = grant_response(&UploadParams {
         method: "POST",
         url: form.url,
         fields: form_fields_json(form.fields),
         expires: (form.expires_at - now).num_seconds(),
-    }))
+    });
+    Ok(granted(params, "PostObject", 1))
 }

@@ -22,7 +22,8 @@ use super::owned::{
 };
 use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
 use crate::http::grant::{
-    bound_fields, form_fields_json, grant_response, sign_decided, signing_now, signing_window,
+    bound_fields, form_fields_json, grant_response, granted, sign_decided, signing_now,
+    signing_window,
 };
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller, form_policy_request};
@@ -137,13 +138,33 @@ pub async fn sign(
         let info = req.connection_info();
         format!("{}://{}", info.scheme(), info.host())
     });
-    let answer = match operation(&request)? {
+    let operation = operation(&request)?;
+    let granted_operation = match operation {
+        // The broker calls S3 itself and answers a key: nothing signed for the client.
+        Operation::CreateMultipart => None,
+        Operation::PutObject => Some("PutObject"),
+        Operation::UploadPart(_) => Some("UploadPart"),
+        Operation::ListParts => Some("ListParts"),
+        Operation::Complete => Some("CompleteMultipartUpload"),
+        Operation::Abort => Some("AbortMultipartUpload"),
+        Operation::DeleteObject => Some("DeleteObject"),
+    };
+    let answer = match operation {
         Operation::PutObject => put_object(&state, &principal, &request).await?,
         Operation::CreateMultipart => create_multipart(&state, &principal, &request).await?,
         Operation::DeleteObject => delete_object(&state, &principal, &request).await?,
         op => multipart_call(&state, &principal, &request, op, &broker_url).await?,
     };
-    Ok(grant_response(&answer))
+    // PutObject is answered with a POST policy where the store has POST Object.
+    let granted_operation = match granted_operation {
+        Some("PutObject") if answer.fields.is_some() => Some("PostObject"),
+        other => other,
+    };
+    let response = grant_response(&answer);
+    Ok(match granted_operation {
+        Some(name) => granted(response, name, 1),
+        None => response,
+    })
 }
 
 async fn put_object(
