@@ -87,11 +87,14 @@ pub struct Granted {
     pub count: usize,
 }
 
-/// Marks `response` as granting `count` signed `operation` requests.
+/// Marks `response` as granting `count` signed `operation` requests, unless it is an error
+/// (a grant that failed to serialize is answered 500 and grants nothing).
 pub fn granted(mut response: HttpResponse, operation: &'static str, count: usize) -> HttpResponse {
-    response
-        .extensions_mut()
-        .insert(Granted { operation, count });
+    if response.status().is_success() {
+        response
+            .extensions_mut()
+            .insert(Granted { operation, count });
+    }
     response
 }
 

@@ -152,7 +152,8 @@ impl Metrics {
         registry.register(
             "grants",
             "Signed requests handed to clients, by S3 operation (PostObject: a POST policy; \
-             CompleteMultipartUpload: a broker completion grant); a batch counts each part",
+             CompleteMultipartUpload: a broker completion grant; the others presigned URLs); \
+             a batch counts each part",
             grants.clone(),
         );
         let s3 = S3Calls::detached();

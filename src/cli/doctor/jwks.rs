@@ -1,6 +1,6 @@
 //! Check 2b: `jwks`: with `[auth] jwks_url`, the issuer's key set answers now. While it does
-//! not, `serve` refuses every token signed with a key it has not cached (all of them, on a
-//! fresh start).
+//! not, `serve` refuses every token signed with a key it has not cached (all of the issuer's
+//! tokens, on a fresh start; configured static keys and API keys keep working).
 
 use super::finding::Finding;
 use crate::auth::{Authenticator, JwksError};
@@ -30,7 +30,7 @@ pub(super) fn judge_jwks(origin: &str, outcome: Result<usize, JwksError>) -> Fin
             "jwks",
             format!(
                 "{origin} answered a key set without a usable key for the configured \
-                 algorithms: every token will be refused"
+                 algorithms: tokens signed by the issuer will be refused"
             ),
         ),
         Ok(keys) => Finding::ok("jwks", format!("{keys} usable key(s) from {origin}")),

@@ -140,14 +140,13 @@ pub async fn sign(
     });
     let operation = operation(&request)?;
     let granted_operation = match operation {
-        // The broker calls S3 itself and answers a key: nothing signed for the client.
-        Operation::CreateMultipart => None,
-        Operation::PutObject => Some("PutObject"),
-        Operation::UploadPart(_) => Some("UploadPart"),
-        Operation::ListParts => Some("ListParts"),
-        Operation::Complete => Some("CompleteMultipartUpload"),
-        Operation::Abort => Some("AbortMultipartUpload"),
-        Operation::DeleteObject => Some("DeleteObject"),
+        Operation::CreateMultipart => "CreateMultipartUpload",
+        Operation::PutObject => "PutObject",
+        Operation::UploadPart(_) => "UploadPart",
+        Operation::ListParts => "ListParts",
+        Operation::Complete => "CompleteMultipartUpload",
+        Operation::Abort => "AbortMultipartUpload",
+        Operation::DeleteObject => "DeleteObject",
     };
     let answer = match operation {
         Operation::PutObject => put_object(&state, &principal, &request).await?,
@@ -157,14 +156,10 @@ pub async fn sign(
     };
     // PutObject is answered with a POST policy where the store has POST Object.
     let granted_operation = match granted_operation {
-        Some("PutObject") if answer.fields.is_some() => Some("PostObject"),
+        "PutObject" if answer.fields.is_some() => "PostObject",
         other => other,
     };
-    let response = grant_response(&answer);
-    Ok(match granted_operation {
-        Some(name) => granted(response, name, 1),
-        None => response,
-    })
+    Ok(granted(grant_response(&answer), granted_operation, 1))
 }
 
 async fn put_object(
