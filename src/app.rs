@@ -181,22 +181,16 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         .map(|p| p.name())
         .collect();
     tracing::info!(profiles = ?multipart, "profiles that allow multipart uploads (multipart = true)");
-    if settings.public_url.is_none() && !multipart.is_empty() {
-        tracing::warn!(
-            "no [server] public_url configured: Uppy 6 completion URLs follow each request's \
-             Host and X-Forwarded-* headers; set it to the URL browsers use for the broker"
-        );
-    }
-    let tickets = match &settings.multipart.ticket_keys {
-        Some(keys) => keys.clone(),
-        None => {
-            tracing::warn!(
-                "no [multipart] ticket_keys configured: using a random key, so multipart uploads \
-                 cannot be continued after a restart or on another replica"
-            );
-            std::sync::Arc::new(TicketKeys::ephemeral())
+    for warning in [NO_PUBLIC_URL, NO_TICKET_KEYS] {
+        if warning.applies(settings, !multipart.is_empty()) {
+            tracing::warn!("{}", warning.text);
         }
-    };
+    }
+    let tickets = settings
+        .multipart
+        .ticket_keys
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(TicketKeys::ephemeral()));
     Ok(AppState {
         backend: settings.s3.backend,
         signer,
@@ -263,3 +257,37 @@ pub fn s3_client(settings: &Settings, credentials: &CredentialSource) -> S3Clien
         credentials.sdk_provider(),
     )
 }
+
+/// A configuration that works but weakens the service: `serve` logs it at startup and
+/// `s3-broker doctor` reports it as a warning.
+#[derive(Debug, Clone, Copy)]
+pub struct StartupWarning {
+    /// The doctor's name for the check.
+    pub check: &'static str,
+    /// What is wrong and what to do.
+    pub text: &'static str,
+    applies: fn(&Settings, bool) -> bool,
+}
+
+impl StartupWarning {
+    /// Whether it applies to `settings`, given whether any profile allows multipart uploads.
+    pub fn applies(&self, settings: &Settings, multipart: bool) -> bool {
+        (self.applies)(settings, multipart)
+    }
+}
+
+/// Without shared ticket keys each process seals with its own random key.
+pub const NO_TICKET_KEYS: StartupWarning = StartupWarning {
+    check: "ticket-keys",
+    text: "no [multipart] ticket_keys: each process draws a random key, so multipart uploads \
+           cannot be continued after a restart or on another replica; configure shared keys",
+    applies: |settings, multipart| multipart && settings.multipart.ticket_keys.is_none(),
+};
+
+/// Without `public_url`, Uppy 6 completion URLs follow each request's headers.
+pub const NO_PUBLIC_URL: StartupWarning = StartupWarning {
+    check: "public-url",
+    text: "no [server] public_url: Uppy 6 completion URLs follow each request's Host and \
+           X-Forwarded-* headers; set it to the URL browsers use for the broker",
+    applies: |settings, multipart| multipart && settings.public_url.is_none(),
+};

@@ -46,7 +46,7 @@ pub struct CredentialSource {
 const RETRY_EVERY: Duration = Duration::seconds(30);
 
 /// New credentials are fetched this long before the safety margin is reached.
-const REFRESH_AHEAD: Duration = Duration::minutes(15);
+pub const REFRESH_AHEAD: Duration = Duration::minutes(15);
 
 impl CredentialSource {
     /// Fixed credentials from configuration.

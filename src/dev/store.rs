@@ -195,18 +195,11 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
     String::from_utf8(body[at..at + len].to_vec()).ok()
 }
 
-/// The object URL S3 reports: path-style, the key percent-encoded but for its slashes.
+/// The object URL S3 reports: path-style, the key encoded as in a signed path (slashes kept).
 fn object_url(endpoint: &str, bucket: &str, key: &str) -> String {
-    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    format!(
-        "{endpoint}/{bucket}/{}",
-        percent_encoding::utf8_percent_encode(key, KEEP)
-    )
+    let mut url = format!("{endpoint}/{bucket}/");
+    crate::sigv4::encode_path(&mut url, key);
+    url
 }
 
 /// S3 answers a POST-form upload with the object's `ETag` and `Location` headers; s3s 0.14.1

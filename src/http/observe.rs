@@ -4,14 +4,14 @@
 
 use super::grant::Granted;
 use super::{AppState, ProblemCode};
-use crate::telemetry::RequestId;
 use crate::telemetry::metrics::method_label;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
+use crate::telemetry::{Metrics, RequestId};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -40,32 +40,37 @@ pub async fn observe(
             // still counted, though actix renders it without the id (the request is gone).
             if let Some(metrics) = metrics {
                 let response = err.error_response();
-                metrics.record_request(method, None, response.status().as_u16(), {
-                    started.elapsed()
-                });
-                if let Some(ProblemCode(code)) = response.extensions().get::<ProblemCode>() {
-                    metrics.record_problem(code);
-                }
+                record(&metrics, method, None, &response, started);
             }
             return Err(err);
         }
     };
     if let Some(metrics) = metrics {
-        let status = res.status().as_u16();
-        metrics.record_request(method, res.request().match_pattern().as_deref(), status, {
-            started.elapsed()
-        });
-        let extensions = res.response().extensions();
-        if let Some(ProblemCode(code)) = extensions.get::<ProblemCode>() {
-            metrics.record_problem(code);
-        }
-        if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
-            metrics.record_grants(operation, *count);
-        }
+        let route = res.request().match_pattern();
+        record(&metrics, method, route, res.response(), started);
     }
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(res)
+}
+
+/// Counts one answer: its route and status, its problem code and what it granted (both kept in
+/// the response's extensions by [`super::ApiError`] and [`super::grant::granted`]).
+fn record<B>(
+    metrics: &Metrics,
+    method: &'static str,
+    route: Option<String>,
+    response: &HttpResponse<B>,
+    started: Instant,
+) {
+    metrics.record_request(method, route, response.status().as_u16(), started.elapsed());
+    let extensions = response.extensions();
+    if let Some(ProblemCode(code)) = extensions.get::<ProblemCode>() {
+        metrics.record_problem(code);
+    }
+    if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
+        metrics.record_grants(operation, *count);
+    }
 }

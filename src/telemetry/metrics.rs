@@ -199,11 +199,11 @@ impl Metrics {
     pub fn record_request(
         &self,
         method: &'static str,
-        route: Option<&str>,
+        route: Option<String>,
         status: u16,
         elapsed: Duration,
     ) {
-        let route = route.unwrap_or("unmatched").to_owned();
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
         self.request_duration
             .get_or_create(&RouteLabels {
                 route: route.clone(),
@@ -268,8 +268,18 @@ mod tests {
     #[test]
     fn renders_labels_and_counts() {
         let metrics = Metrics::new();
-        metrics.record_request("POST", Some("/v1/uploads"), 200, Duration::from_micros(300));
-        metrics.record_request("POST", Some("/v1/uploads"), 200, Duration::from_millis(2));
+        metrics.record_request(
+            "POST",
+            Some("/v1/uploads".into()),
+            200,
+            Duration::from_micros(300),
+        );
+        metrics.record_request(
+            "POST",
+            Some("/v1/uploads".into()),
+            200,
+            Duration::from_millis(2),
+        );
         metrics.record_request("GET", None, 404, Duration::from_micros(50));
         metrics.record_problem("not_found");
         metrics.record_grants("UploadPart", 3);

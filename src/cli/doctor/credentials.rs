@@ -3,12 +3,8 @@
 use super::duration::human;
 use super::finding::Finding;
 use crate::config::{CredentialsSetting, Settings};
-use crate::credentials::{CredentialSource, CredentialsUnavailable};
+use crate::credentials::{CredentialSource, CredentialsUnavailable, REFRESH_AHEAD};
 use chrono::{DateTime, Duration, Utc};
-
-/// How long before the margin the broker fetches new credentials (as
-/// [`CredentialSource`] does): less than this left means grants are being shortened.
-const REFRESH_AHEAD: Duration = Duration::minutes(15);
 
 /// Check 3: the credentials resolve. Returns whether S3 calls can be signed at all.
 pub(super) async fn check_credentials(

@@ -1,6 +1,8 @@
-//! Check 8: the warnings `serve` logs at startup (`ticket-keys`, `public-url`).
+//! Check 8: the warnings `serve` logs at startup (`ticket-keys`, `public-url`), with the same
+//! text ([`crate::app::StartupWarning`]).
 
 use super::finding::Finding;
+use crate::app::{NO_PUBLIC_URL, NO_TICKET_KEYS};
 
 /// Check 8: `[multipart] ticket_keys`, which every replica must share (the startup warning
 /// of `serve`).
@@ -11,11 +13,7 @@ pub fn judge_ticket_keys(configured: bool, multipart: bool) -> Finding {
             "ticket-keys",
             "not configured, and no profile allows multipart uploads",
         ),
-        (false, true) => Finding::warn(
-            "ticket-keys",
-            "no [multipart] ticket_keys: each process draws a random key, so multipart uploads \
-             cannot be continued after a restart or on another replica; configure shared keys",
-        ),
+        (false, true) => Finding::warn(NO_TICKET_KEYS.check, NO_TICKET_KEYS.text),
     }
 }
 
@@ -28,11 +26,7 @@ pub fn judge_public_url(public_url: Option<&str>, multipart: bool) -> Finding {
             "public-url",
             "not set, and no profile allows multipart uploads (Uppy 6 completion URLs)",
         ),
-        (None, true) => Finding::warn(
-            "public-url",
-            "no [server] public_url: Uppy 6 completion URLs follow each request's Host and \
-             X-Forwarded-* headers; set it to the URL browsers use for the broker",
-        ),
+        (None, true) => Finding::warn(NO_PUBLIC_URL.check, NO_PUBLIC_URL.text),
     }
 }
 
