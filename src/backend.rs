@@ -187,19 +187,27 @@ impl Backend {
 
     /// Refuses an `x-amz-checksum-*` algorithm the store would not verify on a single upload.
     pub fn check_checksum(self, algorithm: ChecksumAlgorithm) -> Result<(), PolicyError> {
-        self.check_algorithm(algorithm, self.checksums(), "uploads")
+        let note = if self.verifies_content_md5() {
+            " (content_md5 is always verified)"
+        } else {
+            ""
+        };
+        self.check_algorithm(algorithm, self.checksums(), "uploads", note)
     }
 
     /// Refuses a part checksum algorithm the store would not verify.
     pub fn check_part_checksum(self, algorithm: ChecksumAlgorithm) -> Result<(), PolicyError> {
-        self.check_algorithm(algorithm, self.part_checksums(), "multipart parts")
+        self.check_algorithm(algorithm, self.part_checksums(), "multipart parts", "")
     }
 
+    /// Refuses `algorithm` unless `supported` lists it; the error names `what` is checked and
+    /// ends with `note`.
     fn check_algorithm(
         self,
         algorithm: ChecksumAlgorithm,
         supported: &[ChecksumAlgorithm],
         what: &str,
+        note: &str,
     ) -> Result<(), PolicyError> {
         if supported.contains(&algorithm) {
             return Ok(());
@@ -207,17 +215,12 @@ impl Backend {
         let names: Vec<&str> = supported.iter().map(|a| a.as_str()).collect();
         Err(PolicyError::ChecksumNotSupported(format!(
             "the storage backend ({self}) does not verify {algorithm} checksums of {what}, so \
-             S3 would not refuse other bytes; supported: {}{}",
+             S3 would not refuse other bytes; supported: {}{note}",
             if names.is_empty() {
                 "none".to_owned()
             } else {
                 names.join(", ")
             },
-            if self.verifies_content_md5() && what == "uploads" {
-                " (content_md5 is always verified)"
-            } else {
-                ""
-            }
         )))
     }
 

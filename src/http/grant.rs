@@ -54,13 +54,10 @@ pub fn bound_fields(
     sse: Option<&ServerSideEncryption>,
     metadata: &[(MetadataKey, String)],
 ) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = sse
-        .into_iter()
-        .flat_map(ServerSideEncryption::headers)
-        .map(|(name, value)| (name.to_owned(), value))
-        .collect();
-    fields.extend(metadata.iter().map(|(k, v)| (k.header_name(), v.clone())));
-    fields
+    encryption_and_metadata(
+        sse.map(ServerSideEncryption::headers).unwrap_or_default(),
+        metadata,
+    )
 }
 
 /// Encryption values (as decided, e.g. [`crate::policy::UploadDecision::encryption_headers`])

@@ -99,17 +99,13 @@ impl Profile {
         let content_type = parse_content_type(&intent.content_type)?;
         check_content_type(self, &content_type)?;
         let plan = match intent.size {
-            Some(size) if !self.size.contains(size) => {
-                return Err(PolicyError::SizeOutOfRange {
-                    size,
-                    min: self.size.min,
-                    max: self.size.max,
-                });
+            Some(size) => {
+                self.size.check(size)?;
+                Some(
+                    PartPlan::new(size, intent.part_size)
+                        .map_err(|e| PolicyError::InvalidPartPlan(e.to_string()))?,
+                )
             }
-            Some(size) => Some(
-                PartPlan::new(size, intent.part_size)
-                    .map_err(|e| PolicyError::InvalidPartPlan(e.to_string()))?,
-            ),
             None => None,
         };
         if self.require_checksum && intent.checksum_algorithm.is_none() {

@@ -1,5 +1,6 @@
 //! Object sizes in profiles: a number of bytes or a text such as `"10 MiB"`.
 
+use super::PolicyError;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
@@ -97,6 +98,19 @@ impl SizeRange {
     /// Whether `size` is inside.
     pub fn contains(self, size: u64) -> bool {
         (self.min..=self.max).contains(&size)
+    }
+
+    /// Refuses a `size` outside the range (400 `size_out_of_range`, naming the range).
+    pub fn check(self, size: u64) -> Result<(), PolicyError> {
+        if self.contains(size) {
+            Ok(())
+        } else {
+            Err(PolicyError::SizeOutOfRange {
+                size,
+                min: self.min,
+                max: self.max,
+            })
+        }
     }
 }
 

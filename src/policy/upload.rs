@@ -286,13 +286,7 @@ impl Profile {
         let path = parse_path(self, intent.path.as_deref())?;
         let content_type = parse_content_type(&intent.content_type)?;
         check_content_type(self, &content_type)?;
-        if !self.size.contains(intent.size) {
-            return Err(PolicyError::SizeOutOfRange {
-                size: intent.size,
-                min: self.size.min,
-                max: self.size.max,
-            });
-        }
+        self.size.check(intent.size)?;
         if intent.size > MAX_SINGLE_UPLOAD_BYTES {
             return Err(PolicyError::MultipartRequired(intent.size));
         }

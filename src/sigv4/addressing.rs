@@ -18,6 +18,13 @@ pub struct ObjectAddress {
     pub style: AddressingStyle,
 }
 
+impl ObjectAddress {
+    /// The unsigned URL: `scheme://authority/path`.
+    pub fn url(&self) -> String {
+        format!("{}://{}{}", self.scheme.as_str(), self.authority, self.path)
+    }
+}
+
 /// The URL of a bucket (the target of a POST form upload).
 pub type BucketAddress = ObjectAddress;
 

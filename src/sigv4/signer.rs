@@ -71,13 +71,7 @@ impl Signer {
 
     /// The unsigned URL of an object (what S3 reports as an upload's `Location`).
     pub fn object_url(&self, bucket: &BucketName, key: &ObjectKey) -> String {
-        let address = resolve_object(&self.endpoint, &self.region, self.addressing, bucket, key);
-        format!(
-            "{}://{}{}",
-            address.scheme.as_str(),
-            address.authority,
-            address.path
-        )
+        resolve_object(&self.endpoint, &self.region, self.addressing, bucket, key).url()
     }
 
     fn context(
@@ -175,12 +169,7 @@ impl Signer {
         }
         let mut string_to_sign_prefix = ctx.key.key.keyed_mac();
         write_string_to_sign_prefix(&mut string_to_sign_prefix, &ctx.time, &ctx.key.scope);
-        let url_prefix = format!(
-            "{}://{}{}?{query_prefix}",
-            address.scheme.as_str(),
-            address.authority,
-            address.path
-        );
+        let url_prefix = format!("{}?{query_prefix}", address.url());
         Ok(PartUrlBatch {
             shape,
             canonical_prefix,
@@ -429,12 +418,7 @@ impl Signer {
             &request.bucket,
         );
         Ok(PostForm {
-            url: format!(
-                "{}://{}{}",
-                address.scheme.as_str(),
-                address.authority,
-                address.path
-            ),
+            url: address.url(),
             fields,
             expires_at,
         })

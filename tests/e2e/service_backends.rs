@@ -4,7 +4,7 @@
 //! adapted grants still work against a real S3 server.
 
 use crate::support::Ctx;
-use crate::support::broker::{Broker, Grant, Options};
+use crate::support::broker::{Broker, Grant, Options, text_upload};
 use serde_json::{Value, json};
 
 on_both_servers!(
@@ -104,13 +104,7 @@ async fn ceph_refuses_checksums_it_would_ignore(t: Ctx) {
     let broker = broker(&t, "ceph").await;
     let alice = broker.token("alice");
     let body = b"hello world";
-    let upload = |extra: Value| {
-        let mut request = json!({ "filename": "a.txt", "content_type": "text/plain", "size": 11 });
-        for (name, value) in extra.as_object().expect("an object") {
-            request[name] = value.clone();
-        }
-        request
-    };
+    let upload = |extra: Value| text_upload("a.txt", body.len(), extra);
     let refused = broker
         .upload(
             &alice,

@@ -3,7 +3,7 @@
 //! stores nothing. Every test first uses an honest grant of the same kind, so a refusal proves
 //! the binding and not a broken setup.
 
-use crate::support::broker::{BRIEF_MAX_EXPIRY_SECS, Broker, Grant};
+use crate::support::broker::{BRIEF_MAX_EXPIRY_SECS, Broker, text_upload};
 use crate::support::tamper::{conditions, flip_signature, rewrite_policy, tamper_url_signature};
 use crate::support::{Ctx, FilePart, post_fields, send_raw, set_field};
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ on_both_servers!(
 );
 
 fn text_file(filename: &str, size: usize) -> Value {
-    json!({ "filename": filename, "content_type": "text/plain", "size": size })
+    text_upload(filename, size, json!({}))
 }
 
 fn form_file(filename: &str, size: usize) -> Value {
@@ -29,23 +29,16 @@ fn form_file(filename: &str, size: usize) -> Value {
     request
 }
 
-async fn grant(broker: &Broker, token: &str, request: Value) -> Grant {
-    broker
-        .upload(token, request.clone())
-        .await
-        .grant(&format!("grant for {request}"))
-}
-
 async fn put_grant_binds_the_size(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    let honest = grant(&broker, &alice, text_file("good.txt", 10)).await;
+    let honest = broker.upload_grant(&alice, text_file("good.txt", 10)).await;
     honest
         .put(&[b'a'; 10])
         .await
         .assert_ok("PUT of the granted size");
     for len in [11, 9, 0, 1000] {
-        let cheat = grant(&broker, &alice, text_file("evil.txt", 10)).await;
+        let cheat = broker.upload_grant(&alice, text_file("evil.txt", 10)).await;
         cheat
             .put(&vec![b'a'; len])
             .await
@@ -69,13 +62,13 @@ fn with_content_type(headers: &[(String, String)], value: &str) -> Vec<(String, 
 async fn put_grant_binds_the_content_type(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    let honest = grant(&broker, &alice, text_file("good.txt", 4)).await;
+    let honest = broker.upload_grant(&alice, text_file("good.txt", 4)).await;
     honest
         .put(b"good")
         .await
         .assert_ok("PUT with the granted type");
     for other in ["text/html", "image/svg+xml", "text/plain; charset=utf-8"] {
-        let cheat = grant(&broker, &alice, text_file("evil.txt", 4)).await;
+        let cheat = broker.upload_grant(&alice, text_file("evil.txt", 4)).await;
         let headers = with_content_type(&cheat.put_headers(), other);
         send_raw("PUT", cheat.url(), &headers, Some(b"evil".to_vec()))
             .await
@@ -89,13 +82,13 @@ async fn put_grant_binds_the_key_and_bucket(t: Ctx) {
     let broker = Broker::start(&t).await;
     let other_bucket = t.extra_bucket("other").await;
     let alice = broker.token("alice");
-    let honest = grant(&broker, &alice, text_file("good.txt", 4)).await;
+    let honest = broker.upload_grant(&alice, text_file("good.txt", 4)).await;
     honest
         .put(b"good")
         .await
         .assert_ok("PUT to the granted key");
 
-    let cheat = grant(&broker, &alice, text_file("mine.txt", 4)).await;
+    let cheat = broker.upload_grant(&alice, text_file("mine.txt", 4)).await;
     let url = cheat.url();
     let bucket_path = format!("/{}/", t.bucket.as_str());
     let retargeted = [
@@ -131,9 +124,9 @@ async fn put_grant_binds_the_key_and_bucket(t: Ctx) {
 async fn put_grant_signature_cannot_be_tampered(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    let honest = grant(&broker, &alice, text_file("good.txt", 4)).await;
+    let honest = broker.upload_grant(&alice, text_file("good.txt", 4)).await;
     honest.put(b"good").await.assert_ok("PUT as granted");
-    let cheat = grant(&broker, &alice, text_file("evil.txt", 4)).await;
+    let cheat = broker.upload_grant(&alice, text_file("evil.txt", 4)).await;
     let tampered = tamper_url_signature(cheat.url());
     send_raw(
         "PUT",
@@ -144,7 +137,7 @@ async fn put_grant_signature_cannot_be_tampered(t: Ctx) {
     .await
     .assert_rejected("PUT with a tampered signature");
     // A signature of one grant on the URL of another.
-    let donor = grant(&broker, &alice, text_file("donor.txt", 4)).await;
+    let donor = broker.upload_grant(&alice, text_file("donor.txt", 4)).await;
     let signature = |url: &str| url.rsplit_once("X-Amz-Signature=").unwrap().1.to_owned();
     let (head, _) = cheat.url().rsplit_once("X-Amz-Signature=").unwrap();
     let swapped = format!("{head}X-Amz-Signature={}", signature(donor.url()));
@@ -172,21 +165,21 @@ fn content_type_field(fields: &[(String, String)]) -> String {
 async fn post_grant_binds_size_type_and_key(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    let honest = grant(&broker, &alice, form_file("good.txt", 10)).await;
+    let honest = broker.upload_grant(&alice, form_file("good.txt", 10)).await;
     honest
         .post(&FilePart::new("good.txt", &[b'a'; 10]))
         .await
         .assert_ok("form POST of the granted size");
 
     for len in [11, 9, 0] {
-        let cheat = grant(&broker, &alice, form_file("evil.txt", 10)).await;
+        let cheat = broker.upload_grant(&alice, form_file("evil.txt", 10)).await;
         cheat
             .post(&FilePart::new("evil.txt", &vec![b'a'; len]))
             .await
             .assert_rejected(&format!("form POST of {len} bytes with a grant for 10"));
     }
 
-    let cheat = grant(&broker, &alice, form_file("evil.txt", 4)).await;
+    let cheat = broker.upload_grant(&alice, form_file("evil.txt", 4)).await;
     let ct = content_type_field(&cheat.fields());
     for other in ["text/html", "image/svg+xml"] {
         let mut fields = cheat.fields();
@@ -196,7 +189,7 @@ async fn post_grant_binds_size_type_and_key(t: Ctx) {
             .assert_rejected(&format!("form POST as {other} with a grant for text/plain"));
     }
 
-    let cheat = grant(&broker, &alice, form_file("mine.txt", 4)).await;
+    let cheat = broker.upload_grant(&alice, form_file("mine.txt", 4)).await;
     let key = cheat.key();
     for other in [
         key.replace("/mine.txt", "/evil.txt"),
@@ -217,13 +210,13 @@ async fn post_grant_binds_size_type_and_key(t: Ctx) {
 async fn post_grant_signature_and_policy_cannot_be_tampered(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    let honest = grant(&broker, &alice, form_file("good.txt", 4)).await;
+    let honest = broker.upload_grant(&alice, form_file("good.txt", 4)).await;
     honest
         .post(&FilePart::new("good.txt", b"good"))
         .await
         .assert_ok("form POST as granted");
 
-    let cheat = grant(&broker, &alice, form_file("evil.txt", 4)).await;
+    let cheat = broker.upload_grant(&alice, form_file("evil.txt", 4)).await;
     let mut fields = cheat.fields();
     let signature = fields
         .iter()
@@ -275,10 +268,12 @@ fn without_param(url: &str, name: &str) -> String {
 async fn download_grant_binds_key_and_disposition(t: Ctx) {
     let broker = Broker::start(&t).await;
     let (alice, bob) = (broker.token("alice"), broker.token("bob"));
-    let mine = grant(&broker, &alice, text_file("mine.txt", 4)).await;
+    let mine = broker.upload_grant(&alice, text_file("mine.txt", 4)).await;
     mine.put(b"mine").await.assert_ok("alice's upload");
     let secret = b"bob-only-7c41e9";
-    let theirs = grant(&broker, &bob, text_file("b.txt", secret.len())).await;
+    let theirs = broker
+        .upload_grant(&bob, text_file("b.txt", secret.len()))
+        .await;
     theirs.put(secret).await.assert_ok("bob's upload");
 
     let download = broker.download(&alice, mine.key()).await.grant("download");
@@ -334,13 +329,17 @@ async fn expired_grants_are_refused(t: Ctx) {
     };
     // Honest: each kind of grant used at once works, though it lives only 2 seconds. The
     // late grants are taken meanwhile, so their wait overlaps the honest requests.
-    let put = grant(&broker, &alice, brief("put.txt", "PUT")).await;
+    let put = broker.upload_grant(&alice, brief("put.txt", "PUT")).await;
     assert_eq!(put.lifetime_secs(), BRIEF_MAX_EXPIRY_SECS);
     put.put(b"good").await.assert_ok("PUT within the lifetime");
-    let late_put = grant(&broker, &alice, brief("late-put.txt", "PUT")).await;
-    let late_post = grant(&broker, &alice, brief("late-post.txt", "POST")).await;
+    let late_put = broker
+        .upload_grant(&alice, brief("late-put.txt", "PUT"))
+        .await;
+    let late_post = broker
+        .upload_grant(&alice, brief("late-post.txt", "POST"))
+        .await;
     let late_get = broker.download(&alice, put.key()).await.grant("download");
-    let post = grant(&broker, &alice, brief("post.txt", "POST")).await;
+    let post = broker.upload_grant(&alice, brief("post.txt", "POST")).await;
     assert_eq!(post.lifetime_secs(), BRIEF_MAX_EXPIRY_SECS);
     post.post(&FilePart::new("post.txt", b"good"))
         .await

@@ -6,7 +6,7 @@
 //! whatever their `x-amz-checksum-*` says (see `integrity.rs` for the evidence): those cases
 //! are pinned per server, so a change in either server shows up here.
 
-use crate::support::broker::{Broker, Grant};
+use crate::support::broker::{Broker, Grant, text_upload};
 use crate::support::{Ctx, FilePart, Server, send_raw};
 use aws_smithy_checksums::ChecksumAlgorithm as Algo;
 use base64::Engine;
@@ -38,23 +38,9 @@ fn digest(algorithm: &str, bytes: &[u8]) -> String {
 /// Base64 MD5 of [`BODY`].
 const BODY_MD5: &str = "xwNU1d7kTurMB+Nfe6DviA==";
 
+/// An upload of a file of `BODY`'s size, with `extra` fields.
 fn upload(filename: &str, extra: Value) -> Value {
-    let mut request = json!({
-        "filename": filename,
-        "content_type": "text/plain",
-        "size": BODY.len(),
-    });
-    for (name, value) in extra.as_object().expect("an object") {
-        request[name] = value.clone();
-    }
-    request
-}
-
-async fn grant(broker: &Broker, token: &str, request: Value) -> Grant {
-    broker
-        .upload(token, request.clone())
-        .await
-        .grant(&format!("grant for {request}"))
+    text_upload(filename, BODY.len(), extra)
 }
 
 async fn put_grants_bind_every_checksum_algorithm(t: Ctx) {
@@ -65,12 +51,9 @@ async fn put_grants_bind_every_checksum_algorithm(t: Ctx) {
         let field = format!("checksum_{algorithm}");
         let header = format!("x-amz-checksum-{algorithm}");
         let value = digest(algorithm, BODY);
-        let honest = grant(
-            &broker,
-            &alice,
-            upload("good.txt", json!({ &field: value })),
-        )
-        .await;
+        let honest = broker
+            .upload_grant(&alice, upload("good.txt", json!({ &field: value })))
+            .await;
         assert_eq!(
             honest.json["headers"][&header], value,
             "{algorithm}: the grant signs {header}: {}",
@@ -88,12 +71,9 @@ async fn put_grants_bind_every_checksum_algorithm(t: Ctx) {
             .assert_ok(&format!("PUT matching its signed {header}"));
         honest_keys.push(honest.key().to_owned());
 
-        let cheat = grant(
-            &broker,
-            &alice,
-            upload("evil.txt", json!({ &field: value })),
-        )
-        .await;
+        let cheat = broker
+            .upload_grant(&alice, upload("evil.txt", json!({ &field: value })))
+            .await;
         let reply = cheat.put(OTHER).await;
         match t.bed.server {
             Server::S3sFs => {
@@ -115,19 +95,21 @@ async fn put_grant_binds_content_md5(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
     let md5 = json!({ "content_md5": BODY_MD5 });
-    let honest = grant(&broker, &alice, upload("good.txt", md5.clone())).await;
+    let honest = broker
+        .upload_grant(&alice, upload("good.txt", md5.clone()))
+        .await;
     assert_eq!(honest.json["headers"]["content-md5"], BODY_MD5);
     honest
         .put(BODY)
         .await
         .assert_ok("PUT matching its signed Content-MD5");
-    let cheat = grant(&broker, &alice, upload("evil.txt", md5)).await;
+    let cheat = broker.upload_grant(&alice, upload("evil.txt", md5)).await;
     cheat
         .put(OTHER)
         .await
         .assert_rejected("PUT of other bytes than its signed Content-MD5");
     let both = json!({ "content_md5": BODY_MD5, "checksum_crc32c": digest("crc32c", BODY) });
-    let cheat = grant(&broker, &alice, upload("both.txt", both)).await;
+    let cheat = broker.upload_grant(&alice, upload("both.txt", both)).await;
     cheat
         .put(OTHER)
         .await
@@ -160,7 +142,7 @@ async fn put_without_a_signed_integrity_header_is_refused(t: Ctx) {
         ),
         (json!({ "content_md5": BODY_MD5 }), "content-md5"),
     ] {
-        let cheat = grant(&broker, &alice, upload("evil.txt", extra)).await;
+        let cheat = broker.upload_grant(&alice, upload("evil.txt", extra)).await;
         let headers = headers_without(&cheat, header);
         assert_eq!(
             headers.len() + 1,
@@ -178,7 +160,9 @@ async fn post_grant_binds_the_checksum_fields(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
     let crc32c = json!({ "method": "POST", "checksum_crc32c": digest("crc32c", BODY) });
-    let honest = grant(&broker, &alice, upload("good.txt", crc32c.clone())).await;
+    let honest = broker
+        .upload_grant(&alice, upload("good.txt", crc32c.clone()))
+        .await;
     let fields = honest.fields();
     let field = |name: &str| {
         fields
@@ -192,7 +176,9 @@ async fn post_grant_binds_the_checksum_fields(t: Ctx) {
         .post(&FilePart::new("good.txt", BODY))
         .await
         .assert_ok("POST matching its x-amz-checksum-crc32c field");
-    let cheat = grant(&broker, &alice, upload("evil.txt", crc32c)).await;
+    let cheat = broker
+        .upload_grant(&alice, upload("evil.txt", crc32c))
+        .await;
     let reply = cheat.post(&FilePart::new("evil.txt", OTHER)).await;
     match t.bed.server {
         Server::S3sFs => {

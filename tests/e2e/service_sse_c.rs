@@ -43,13 +43,6 @@ fn upload(filename: &str, key_md5: &str) -> Value {
     })
 }
 
-async fn grant(broker: &Broker, token: &str, request: Value) -> Grant {
-    broker
-        .upload(token, request.clone())
-        .await
-        .grant(&format!("grant for {request}"))
-}
-
 /// The grant's headers with `name` set to `value` (replacing a signed one when present).
 fn with_header(headers: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = headers
@@ -106,7 +99,9 @@ async fn readable_without_the_key(t: &Ctx, key: &str) -> bool {
 async fn sse_c_put_then_download_with_the_key(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    let put = grant(&broker, &alice, upload("secret.txt", KEY_MD5)).await;
+    let put = broker
+        .upload_grant(&alice, upload("secret.txt", KEY_MD5))
+        .await;
     assert_eq!(put.json["headers"][MD5_HEADER], KEY_MD5, "{}", put.json);
     assert_eq!(
         put.json["headers"]["x-amz-server-side-encryption-customer-algorithm"],
@@ -159,7 +154,9 @@ async fn sse_c_grant_works_with_its_key_only(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
     // Another key with its own MD5: the MD5 header is signed, so the signature breaks.
-    let cheat = grant(&broker, &alice, upload("evil.txt", KEY_MD5)).await;
+    let cheat = broker
+        .upload_grant(&alice, upload("evil.txt", KEY_MD5))
+        .await;
     let headers = with_header(
         with_header(cheat.put_headers(), MD5_HEADER, OTHER_KEY_MD5),
         KEY_HEADER,
@@ -199,7 +196,7 @@ async fn sse_c_post_form_binds_the_key_md5(t: Ctx) {
     let alice = broker.token("alice");
     let mut request = upload("form.txt", KEY_MD5);
     request["method"] = "POST".into();
-    let form = grant(&broker, &alice, request.clone()).await;
+    let form = broker.upload_grant(&alice, request.clone()).await;
     let fields = form.fields();
     let field = |name: &str| {
         fields
@@ -224,7 +221,7 @@ async fn sse_c_post_form_binds_the_key_md5(t: Ctx) {
     };
     let file = FilePart::new("form.txt", BODY);
 
-    let cheat = grant(&broker, &alice, request.clone()).await;
+    let cheat = broker.upload_grant(&alice, request.clone()).await;
     let mut cheat_fields = cheat.fields();
     cheat_fields.push((KEY_HEADER.to_owned(), OTHER_KEY.to_owned()));
     let reply = post_fields(cheat.url(), &cheat_fields, &file).await;

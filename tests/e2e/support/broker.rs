@@ -293,6 +293,13 @@ impl Broker {
             .await
     }
 
+    /// `POST /v1/uploads` of `body` as `token`, expecting a grant (the failure names the
+    /// request).
+    pub async fn upload_grant(&self, token: &str, body: Value) -> Grant {
+        let what = format!("grant for {body}");
+        self.upload(token, body).await.grant(&what)
+    }
+
     /// `POST /v1/downloads` of `key`, as `token`.
     pub async fn download(&self, token: &str, key: &str) -> ApiReply {
         self.call("POST", "/v1/downloads")
@@ -321,6 +328,16 @@ impl Broker {
         };
         self.call("GET", &path).bearer(token).send().await
     }
+}
+
+/// A `POST /v1/uploads` body for a `text/plain` file of `size` bytes named `filename`, with
+/// the fields of `extra` (a JSON object) added or replaced.
+pub fn text_upload(filename: &str, size: usize, extra: Value) -> Value {
+    let mut request = json!({ "filename": filename, "content_type": "text/plain", "size": size });
+    for (name, value) in extra.as_object().expect("extra is a JSON object") {
+        request[name] = value.clone();
+    }
+    request
 }
 
 /// An HS256 token of `subject` with `scopes`, valid 10 minutes.
