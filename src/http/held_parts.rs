@@ -4,6 +4,7 @@
 //! routes sign no length) cannot then slip a larger part into an upload.
 
 use super::ApiError;
+use super::multipart_finish::{mismatch, quoted_etag};
 use crate::s3::{ListedPart, PartToComplete};
 use std::collections::BTreeMap;
 
@@ -14,10 +15,6 @@ pub struct HeldPart<'a> {
     pub part: &'a PartToComplete,
     /// Its size in S3.
     pub size: u64,
-}
-
-fn mismatch(detail: String) -> ApiError {
-    ApiError::bad_request("parts_mismatch", detail)
 }
 
 /// Matches each of `parts` with the part S3 holds under its number and ETag. A store that
@@ -37,10 +34,7 @@ pub fn match_held<'a>(
                 .get(&number)
                 .ok_or_else(|| mismatch(format!("S3 holds no part {number}")))?;
             let etag_matches = match &found.etag {
-                Some(etag) => {
-                    super::multipart_finish::quoted_etag(etag).as_deref()
-                        == Some(part.etag.as_str())
-                }
+                Some(etag) => quoted_etag(etag).as_deref() == Some(part.etag.as_str()),
                 None => !etags_listed,
             };
             if !etag_matches {

@@ -4,7 +4,7 @@
 use super::grant::{grant_response, signing_now};
 use super::{ApiError, AppState, Caller};
 use crate::domain::ChecksumAlgorithm;
-use crate::multipart::UploadTicket;
+use crate::multipart::{NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
 use crate::s3::NewUpload;
 use actix_web::{HttpResponse, web};
@@ -102,24 +102,27 @@ pub async fn create_multipart(
         .create_multipart(&NewUpload::of(&decision, checksum_algorithm))
         .await?;
     let ticket = UploadTicket {
-        principal: principal.segment.clone(),
-        profile: decision.profile,
-        bucket: decision.bucket,
-        key: decision.key,
-        upload_id,
+        upload: NamedUpload {
+            principal: principal.segment.clone(),
+            profile: decision.profile,
+            bucket: decision.bucket,
+            key: decision.key,
+            upload_id,
+            expires_at: now + state.ticket_ttl,
+        },
         plan,
         checksum_algorithm,
         no_overwrite: decision.no_overwrite,
-        expires_at: now + state.ticket_ttl,
     };
+    let upload = &ticket.upload;
     Ok(grant_response(&CreatedMultipart {
         upload: state.tickets.seal(&ticket),
-        key: ticket.key.as_str().to_owned(),
-        bucket: ticket.bucket.as_str().to_owned(),
-        upload_id: ticket.upload_id.as_str().to_owned(),
+        key: upload.key.as_str().to_owned(),
+        bucket: upload.bucket.as_str().to_owned(),
+        upload_id: upload.upload_id.as_str().to_owned(),
         part_size: plan.part_size(),
         part_count: plan.part_count(),
-        expires_at: ticket.expires_at,
+        expires_at: upload.expires_at,
         server_time: now,
     }))
 }

@@ -55,7 +55,8 @@ pub struct Completed {
     pub size: u64,
 }
 
-fn mismatch(detail: String) -> ApiError {
+/// 400 `parts_mismatch`: the parts named do not fit the plan or what S3 holds.
+pub(super) fn mismatch(detail: String) -> ApiError {
     ApiError::bad_request("parts_mismatch", detail)
 }
 
@@ -162,14 +163,11 @@ pub async fn complete_multipart(
             .part_length(part.part_number)
             .unwrap_or_default();
         if size != planned {
-            return Err(ApiError::bad_request(
-                "parts_mismatch",
-                format!(
-                    "part {} holds {size} bytes where the plan has {planned}: upload it again \
-                     with its part URL",
-                    part.part_number
-                ),
-            ));
+            return Err(mismatch(format!(
+                "part {} holds {size} bytes where the plan has {planned}: upload it again with \
+                 its part URL",
+                part.part_number
+            )));
         }
     }
     let object = state
@@ -186,8 +184,8 @@ pub async fn complete_multipart(
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(Completed {
-            key: ticket.key.as_str().to_owned(),
-            bucket: ticket.bucket.as_str().to_owned(),
+            key: ticket.upload.key.as_str().to_owned(),
+            bucket: ticket.upload.bucket.as_str().to_owned(),
             etag: object.etag,
             size: ticket.plan.size(),
         }))

@@ -7,7 +7,7 @@ use super::grant::{
 use super::multipart_ticket::open_ticket;
 use super::{ApiError, AppState, Caller};
 use crate::domain::{Checksum, Expiry, PartNumber};
-use crate::multipart::{PartGrant, PartSigning, PartSigningError};
+use crate::multipart::{PartGrant, PartPlan, PartSigning, PartSigningError};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -41,12 +41,13 @@ pub struct PartGrants {
     pub server_time: DateTime<Utc>,
 }
 
-fn part_numbers(requested: Option<Vec<u64>>, count: u64) -> Result<Vec<PartNumber>, ApiError> {
+/// The requested part numbers, each once and in `plan`; every part of the plan when none are
+/// named.
+fn part_numbers(requested: Option<Vec<u64>>, plan: &PartPlan) -> Result<Vec<PartNumber>, ApiError> {
     let Some(requested) = requested else {
-        return (1..=count)
-            .map(|n| PartNumber::new(n).map_err(|_| ApiError::internal()))
-            .collect();
+        return Ok(plan.part_numbers().collect());
     };
+    let count = plan.part_count();
     if requested.is_empty() {
         return Err(ApiError::bad_request(
             "invalid_part_numbers",
@@ -88,7 +89,7 @@ pub async fn sign_parts(
     let requested = requested_expiry(request.expires_in)?;
     let open = open_ticket(&state, &principal, &request.upload, now)?;
     let plan = open.ticket.plan;
-    let numbers = part_numbers(request.part_numbers, plan.part_count())?;
+    let numbers = part_numbers(request.part_numbers, &plan)?;
     let requested_numbers: std::collections::BTreeSet<u64> =
         numbers.iter().map(|p| u64::from(p.get())).collect();
     let mut checksums = BTreeMap::new();
@@ -125,11 +126,14 @@ pub async fn sign_parts(
             format!("part {missing} needs its checksum: the upload has a checksum algorithm"),
         ));
     }
-    let ticket_left = u64::try_from((open.ticket.expires_at - now).num_seconds()).unwrap_or(1);
+    // URLs live no longer than the ticket (an open ticket has at least a second left).
+    let ticket_left = u64::try_from((open.ticket.upload.expires_at - now).num_seconds())
+        .unwrap_or(1)
+        .clamp(1, u64::from(Expiry::MAX.as_secs()));
     let decided = open
         .profile
         .grant_expiry(requested)
-        .min(Expiry::from_secs(ticket_left.clamp(1, 604_800)).map_err(|_| ApiError::internal())?);
+        .min(Expiry::from_secs(ticket_left).map_err(|_| ApiError::internal())?);
     let (credentials, expires) = signing_window(&state, decided, now).await?;
     // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
     let ticket = open.ticket;
@@ -138,9 +142,9 @@ pub async fn sign_parts(
         PartSigning {
             signer: &signer_state.signer,
             credentials: &credentials,
-            bucket: &ticket.bucket,
-            key: &ticket.key,
-            upload_id: &ticket.upload_id,
+            bucket: &ticket.upload.bucket,
+            key: &ticket.upload.key,
+            upload_id: &ticket.upload.upload_id,
             expires,
             now,
         }

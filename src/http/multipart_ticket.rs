@@ -19,9 +19,9 @@ impl OpenTicket<'_> {
     /// The upload the ticket names, for S3 calls.
     pub fn upload(&self) -> UploadRef<'_> {
         UploadRef {
-            bucket: &self.ticket.bucket,
-            key: &self.ticket.key,
-            upload_id: &self.ticket.upload_id,
+            bucket: &self.ticket.upload.bucket,
+            key: &self.ticket.upload.key,
+            upload_id: &self.ticket.upload.upload_id,
         }
     }
 }
@@ -36,12 +36,12 @@ pub fn open_ticket<'a>(
     now: DateTime<Utc>,
 ) -> Result<OpenTicket<'a>, ApiError> {
     let ticket = state.tickets.open(text, now)?;
-    if ticket.principal != principal.segment {
+    if ticket.upload.principal != principal.segment {
         return Err(PolicyError::NotOwner.into());
     }
     let profile = state
         .profiles
-        .get(&ticket.profile)
+        .get(&ticket.upload.profile)
         .map_err(|_| ApiError::from(TicketError::Invalid))?;
     profile.check_multipart(principal)?;
     Ok(OpenTicket { ticket, profile })

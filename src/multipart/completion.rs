@@ -64,7 +64,7 @@ impl TicketKeys {
         self.seal_json(
             MAC_LABEL,
             &Payload {
-                upload: SealedUpload::of(NamedUpload {
+                upload: SealedUpload::of(&NamedUpload {
                     principal: grant.principal.clone(),
                     profile: grant.profile.clone(),
                     bucket: grant.bucket.clone(),
@@ -147,15 +147,17 @@ mod tests {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let g = grant(now);
         let ticket = keys().seal(&UploadTicket {
-            principal: g.principal.clone(),
-            profile: g.profile.clone(),
-            bucket: g.bucket.clone(),
-            key: g.key.clone(),
-            upload_id: g.upload_id.clone(),
+            upload: NamedUpload {
+                principal: g.principal.clone(),
+                profile: g.profile.clone(),
+                bucket: g.bucket.clone(),
+                key: g.key.clone(),
+                upload_id: g.upload_id.clone(),
+                expires_at: g.expires_at,
+            },
             plan: PartPlan::new(10, None).unwrap(),
             checksum_algorithm: None,
             no_overwrite: true,
-            expires_at: g.expires_at,
         });
         assert_eq!(
             keys().open_completion(&ticket, now),

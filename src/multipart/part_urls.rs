@@ -88,7 +88,7 @@ pub enum PartSigningError {
 
 impl PartSigning<'_> {
     /// The batch signer of this upload for URLs signing `shape`'s headers.
-    pub fn batch(&self, shape: PartHeaderShape) -> Result<PartUrlBatch, SigningError> {
+    fn batch(&self, shape: PartHeaderShape) -> Result<PartUrlBatch, SigningError> {
         self.signer.part_url_batch(
             self.credentials,
             self.bucket,

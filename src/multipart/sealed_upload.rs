@@ -17,22 +17,29 @@ pub(super) struct SealedUpload {
     exp: i64,
 }
 
-/// The upload a genuine record names.
-pub(super) struct NamedUpload {
+/// The upload a sealed record names: whose it is, under which profile, where, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedUpload {
+    /// The namespace segment of the principal the record was sealed for.
     pub principal: NamespaceSegment,
+    /// The profile whose rules apply.
     pub profile: String,
+    /// The bucket.
     pub bucket: BucketName,
+    /// The object key.
     pub key: ObjectKey,
+    /// S3's upload id.
     pub upload_id: UploadId,
+    /// When the record stops being accepted (whole seconds).
     pub expires_at: DateTime<Utc>,
 }
 
 impl SealedUpload {
     /// The wire fields of `upload`.
-    pub(super) fn of(upload: NamedUpload) -> Self {
+    pub(super) fn of(upload: &NamedUpload) -> Self {
         Self {
             p: upload.principal.as_str().to_owned(),
-            pr: upload.profile,
+            pr: upload.profile.clone(),
             b: upload.bucket.as_str().to_owned(),
             k: upload.key.as_str().to_owned(),
             u: upload.upload_id.as_str().to_owned(),

@@ -7,7 +7,7 @@
 
 use super::PartPlan;
 use super::sealed_upload::{NamedUpload, SealedUpload};
-use crate::domain::{BucketName, ChecksumAlgorithm, NamespaceSegment, ObjectKey, UploadId};
+use crate::domain::ChecksumAlgorithm;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -31,24 +31,15 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// What an upload ticket binds. Every field is checked again by the handlers that open it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadTicket {
-    /// The namespace segment of the principal that created the upload.
-    pub principal: NamespaceSegment,
-    /// The profile that decided the upload.
-    pub profile: String,
-    /// The bucket.
-    pub bucket: BucketName,
-    /// The object key.
-    pub key: ObjectKey,
-    /// S3's upload id.
-    pub upload_id: UploadId,
+    /// The upload, the principal that created it, the profile that decided it, and when the
+    /// ticket stops being accepted.
+    pub upload: NamedUpload,
     /// The declared size and its part plan.
     pub plan: PartPlan,
     /// The checksum algorithm set at create time: every part must carry it.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// Whether complete must send `If-None-Match: *`.
     pub no_overwrite: bool,
-    /// When the ticket stops being accepted (whole seconds).
-    pub expires_at: DateTime<Utc>,
 }
 
 /// The JSON payload (short names: the ticket travels in URLs).
@@ -160,14 +151,7 @@ impl TicketKeys {
     /// The wire form of `ticket`, sealed with the first key.
     pub fn seal(&self, ticket: &UploadTicket) -> String {
         let payload = Payload {
-            upload: SealedUpload::of(NamedUpload {
-                principal: ticket.principal.clone(),
-                profile: ticket.profile.clone(),
-                bucket: ticket.bucket.clone(),
-                key: ticket.key.clone(),
-                upload_id: ticket.upload_id.clone(),
-                expires_at: ticket.expires_at,
-            }),
+            upload: SealedUpload::of(&ticket.upload),
             s: ticket.plan.size(),
             ps: ticket.plan.part_size(),
             ca: ticket.checksum_algorithm.map(|a| a.as_str().to_owned()),
@@ -191,13 +175,8 @@ impl TicketKeys {
     /// Opens a ticket: checks its MAC in constant time, then its fields and its expiry.
     pub fn open(&self, text: &str, now: DateTime<Utc>) -> Result<UploadTicket, TicketError> {
         let p: Payload = self.open_json(MAC_LABEL, text)?;
-        let upload = p.upload.open(now)?;
         Ok(UploadTicket {
-            principal: upload.principal,
-            profile: upload.profile,
-            bucket: upload.bucket,
-            key: upload.key,
-            upload_id: upload.upload_id,
+            upload: p.upload.open(now)?,
             plan: PartPlan::new(p.s, Some(p.ps)).map_err(|_| TicketError::Invalid)?,
             checksum_algorithm: p
                 .ca
@@ -205,7 +184,6 @@ impl TicketKeys {
                 .transpose()
                 .map_err(|_| TicketError::Invalid)?,
             no_overwrite: p.no,
-            expires_at: upload.expires_at,
         })
     }
 
@@ -250,6 +228,7 @@ impl TicketKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
     use chrono::TimeZone;
 
     fn keys(ids: &[(&str, u8)]) -> TicketKeys {
@@ -267,15 +246,17 @@ mod tests {
 
     fn ticket() -> UploadTicket {
         UploadTicket {
-            principal: NamespaceSegment::for_subject(None, "alice"),
-            profile: "default".into(),
-            bucket: BucketName::new("uploads").unwrap(),
-            key: ObjectKey::new("users/alice/1/a.bin").unwrap(),
-            upload_id: UploadId::new("2~abc").unwrap(),
+            upload: NamedUpload {
+                principal: NamespaceSegment::for_subject(None, "alice"),
+                profile: "default".into(),
+                bucket: BucketName::new("uploads").unwrap(),
+                key: ObjectKey::new("users/alice/1/a.bin").unwrap(),
+                upload_id: UploadId::new("2~abc").unwrap(),
+                expires_at: now() + chrono::Duration::hours(1),
+            },
             plan: PartPlan::new(12 << 20, Some(5 << 20)).unwrap(),
             checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
             no_overwrite: true,
-            expires_at: now() + chrono::Duration::hours(1),
         }
     }
 
@@ -315,7 +296,7 @@ mod tests {
         let k = keys(&[("k1", 1)]);
         let sealed = k.seal(&ticket());
         assert_eq!(
-            k.open(&sealed, ticket().expires_at),
+            k.open(&sealed, ticket().upload.expires_at),
             Err(TicketError::Expired)
         );
     }

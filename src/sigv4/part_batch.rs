@@ -81,21 +81,21 @@ impl PartUrlBatch {
         if self.shape.content_length != length.is_some() {
             return Err(PartBatchError::ShapeMismatch(number));
         }
-        let mut digits = itoa_buffer();
+        let mut digits = [0; 20];
         let number_text = format_u64(&mut digits, u64::from(number.get()));
-        let mut length_digits = itoa_buffer();
-        let length_text = length.map(|l| format_u64(&mut length_digits, l).to_owned());
 
         let mut sha = self.canonical_prefix.clone();
         sha.update(number_text.as_bytes());
         sha.update(self.query_suffix.as_bytes());
         sha.update(b"\n");
         let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(3);
-        if let Some(length) = &length_text {
+        if let Some(length) = length {
+            let mut length_digits = [0; 20];
+            let length = format_u64(&mut length_digits, length);
             sha.update(b"content-length:");
             sha.update(length.as_bytes());
             sha.update(b"\n");
-            headers.push(("content-length", length.clone()));
+            headers.push(("content-length", length.to_owned()));
         }
         sha.update(b"host:");
         sha.update(self.authority.as_bytes());
@@ -139,12 +139,7 @@ impl PartUrlBatch {
     }
 }
 
-/// A stack buffer for a decimal `u64`.
-fn itoa_buffer() -> [u8; 20] {
-    [0; 20]
-}
-
-/// `n` in decimal, written at the end of `buf`.
+/// `n` in decimal, written at the end of `buf` (a `u64` has at most 20 digits).
 fn format_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
     let mut i = buf.len();
     loop {
@@ -166,7 +161,7 @@ mod tests {
     #[test]
     fn decimal() {
         for n in [0, 7, 10, 10_000, u64::MAX] {
-            let mut buf = itoa_buffer();
+            let mut buf = [0; 20];
             assert_eq!(format_u64(&mut buf, n), n.to_string());
         }
     }
