@@ -14,7 +14,6 @@
 
 mod support_browser;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use fantoccini::Client;
 use fantoccini::wd::{TimeoutConfiguration, WebDriverCompatibleCommand};
 use s3_broker::dev::DevEnvironment;
@@ -23,7 +22,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use support_browser::{
-    CHROMIUM, ChromeDriver, Context, INSTALL_HINT, R, Store, in_session, on_path, tail,
+    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, in_session, serve_static,
+    tail,
 };
 
 const BUILD_HINT: &str = "build them with `tests/uppy/build.sh` (needs node and npm; \
@@ -223,40 +223,18 @@ const PAGE: &str = r#"<!doctype html>
 
 /// Serves `/<dir>/` (the page) and `/<dir>/bundle.js` for every version, on 127.0.0.1:0.
 fn serve_harness(bundles: BTreeMap<&'static str, Vec<u8>>) -> R<(String, actix_web::dev::Server)> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").ctx("binding the harness")?;
-    let origin = format!("http://{}", listener.local_addr().ctx("harness address")?);
-    let bundles = web::Data::new(bundles);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(bundles.clone())
-            .route(
-                "/{dir}/",
-                web::get().to(|| async {
-                    HttpResponse::Ok()
-                        .content_type("text/html; charset=utf-8")
-                        .body(PAGE)
-                }),
-            )
-            .route(
-                "/{dir}/bundle.js",
-                web::get().to(
-                    |dir: web::Path<String>,
-                     bundles: web::Data<BTreeMap<&'static str, Vec<u8>>>| async move {
-                        match bundles.get(dir.as_str()) {
-                            Some(js) => HttpResponse::Ok()
-                                .content_type("text/javascript; charset=utf-8")
-                                .body(js.clone()),
-                            None => HttpResponse::NotFound().finish(),
-                        }
-                    },
-                ),
-            )
-    })
-    .workers(1)
-    .listen(listener)
-    .ctx("serving the harness")?
-    .run();
-    Ok((origin, server))
+    let mut files = StaticFiles::new();
+    for (dir, js) in bundles {
+        files.insert(
+            format!("/{dir}/"),
+            ("text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
+        );
+        files.insert(
+            format!("/{dir}/bundle.js"),
+            ("text/javascript; charset=utf-8", js),
+        );
+    }
+    serve_static(files, "the harness")
 }
 
 /// chromedriver's `se/log`: the browser's log, which has what the page cannot see itself,
@@ -516,10 +494,7 @@ async fn scenario(driver: &ChromeDriver, dir: &Path, site: &Site) -> R<()> {
 
 #[test]
 fn uppy_5_and_6_upload_small_and_multipart_files_through_the_broker() {
-    let chromedriver = on_path("chromedriver");
-    let (true, Some(chromedriver)) = (Path::new(CHROMIUM).is_file(), chromedriver) else {
-        panic!("this test needs {CHROMIUM} and chromedriver on PATH: {INSTALL_HINT}");
-    };
+    let chromedriver = chromedriver_or_panic();
     let bundles: BTreeMap<&'static str, Vec<u8>> = VERSIONS
         .iter()
         .map(|v| bundle(v).map(|js| (v.dir, js)))

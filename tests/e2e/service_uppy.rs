@@ -27,8 +27,74 @@ fn query(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// The `?key=` query of most Companion routes.
+fn key_query(key: &str) -> String {
+    query(&[("key", key)])
+}
+
 async fn get(broker: &Broker, token: &str, path: &str) -> ApiReply {
     broker.call("GET", path).bearer(token).send().await
+}
+
+/// An upload created with `POST /s3/multipart`.
+struct Created {
+    /// The whole answer.
+    json: Value,
+    /// The key the broker chose.
+    key: String,
+    /// `/s3/multipart/{uploadId}`, the base of the later routes.
+    base: String,
+}
+
+/// `POST /s3/multipart` with `body`, which must succeed.
+async fn create(broker: &Broker, token: &str, body: Value, what: &str) -> Created {
+    let reply = broker
+        .call("POST", "/s3/multipart")
+        .bearer(token)
+        .json(&body)
+        .send()
+        .await;
+    reply.assert_status(200, what);
+    let json = reply.json();
+    let key = json["key"].as_str().expect("a key").to_owned();
+    let base = format!(
+        "/s3/multipart/{}",
+        urlencoding(json["uploadId"].as_str().expect("an uploadId"))
+    );
+    Created { json, key, base }
+}
+
+/// `POST {base}/complete?key=` with `parts` (`[{PartNumber, ETag}]`).
+async fn complete(broker: &Broker, token: &str, upload: &Created, parts: &[Value]) -> ApiReply {
+    broker
+        .call(
+            "POST",
+            &format!("{}/complete?{}", upload.base, key_query(&upload.key)),
+        )
+        .bearer(token)
+        .json(&json!({ "parts": parts }))
+        .send()
+        .await
+}
+
+/// The `PartNumber`s of a Companion parts listing.
+fn listed_numbers(listed: &Value) -> Vec<u64> {
+    listed
+        .as_array()
+        .expect("a parts array")
+        .iter()
+        .map(|p| p["PartNumber"].as_u64().unwrap())
+        .collect()
+}
+
+/// A POST form's `fields` object as name/value pairs.
+fn form_fields(fields: &Value) -> Vec<(String, String)> {
+    fields
+        .as_object()
+        .expect("a fields object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
 }
 
 /// Asserts a Companion error: `status`, `{"error": ..., "code": code}`.
@@ -56,42 +122,32 @@ async fn companion_multipart_upload(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
     let data = bytes(11 * MIB, 21);
-    let created = broker
-        .call("POST", "/s3/multipart")
-        .bearer(&alice)
-        .json(
-            &json!({ "filename": "movie.bin", "type": "application/octet-stream", "metadata": {} }),
-        )
-        .send()
-        .await;
-    created.assert_status(200, "create");
-    let created = created.json();
-    let key = created["key"].as_str().unwrap().to_owned();
-    let upload_id = created["uploadId"].as_str().unwrap().to_owned();
+    let upload = create(
+        &broker,
+        &alice,
+        json!({ "filename": "movie.bin", "type": "application/octet-stream", "metadata": {} }),
+        "create",
+    )
+    .await;
+    let (key, base) = (&upload.key, &upload.base);
     assert!(
         key.starts_with("users/alice/") && key.ends_with("/movie.bin"),
         "{key}"
     );
-    assert_eq!(created["bucket"], t.bucket.as_str());
-    let base = format!("/s3/multipart/{}", urlencoding(&upload_id));
+    assert_eq!(upload.json["bucket"], t.bucket.as_str());
 
     let batch = get(
         &broker,
         &alice,
         &format!(
             "{base}/batch?{}",
-            query(&[("key", &key), ("partNumbers", "1,2")])
+            query(&[("key", key), ("partNumbers", "1,2")])
         ),
     )
     .await;
     batch.assert_status(200, "batch");
     let batch = batch.json();
-    let single = get(
-        &broker,
-        &alice,
-        &format!("{base}/3?{}", query(&[("key", &key)])),
-    )
-    .await;
+    let single = get(&broker, &alice, &format!("{base}/3?{}", key_query(key))).await;
     single.assert_status(200, "one part");
     assert!(
         single.json()["expires"].as_i64().unwrap() >= 300,
@@ -104,35 +160,16 @@ async fn companion_multipart_upload(t: Ctx) {
     ];
     let parts = put_chunks(&urls, &data, 5 * MIB).await;
 
-    let listed = get(
-        &broker,
-        &alice,
-        &format!("{base}?{}", query(&[("key", &key)])),
-    )
-    .await;
+    let listed = get(&broker, &alice, &format!("{base}?{}", key_query(key))).await;
     listed.assert_status(200, "list");
     let listed = listed.json();
-    let numbers: Vec<u64> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["PartNumber"].as_u64().unwrap())
-        .collect();
-    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(listed_numbers(&listed), [1, 2, 3]);
     assert_eq!(listed[2]["Size"], MIB);
 
     // An ETag S3 does not hold for that part: refused by the broker on every server.
     let mut forged = parts.clone();
     forged[1]["ETag"] = json!("\"0123456789abcdef0123456789abcdef\"");
-    let refused = broker
-        .call(
-            "POST",
-            &format!("{base}/complete?{}", query(&[("key", &key)])),
-        )
-        .bearer(&alice)
-        .json(&json!({ "parts": forged }))
-        .send()
-        .await;
+    let refused = complete(&broker, &alice, &upload, &forged).await;
     companion_error(
         &refused,
         400,
@@ -142,15 +179,7 @@ async fn companion_multipart_upload(t: Ctx) {
     // Uppy 6 strips the ETag quotes; both forms are accepted.
     let mut unquoted = parts.clone();
     unquoted[0]["ETag"] = json!(parts[0]["ETag"].as_str().unwrap().trim_matches('"'));
-    let done = broker
-        .call(
-            "POST",
-            &format!("{base}/complete?{}", query(&[("key", &key)])),
-        )
-        .bearer(&alice)
-        .json(&json!({ "parts": unquoted }))
-        .send()
-        .await;
+    let done = complete(&broker, &alice, &upload, &unquoted).await;
     done.assert_status(200, "complete");
     assert_eq!(done.json()["key"], key.as_str());
     assert!(
@@ -158,7 +187,7 @@ async fn companion_multipart_upload(t: Ctx) {
             .as_str()
             .is_some_and(|l| l.contains("movie.bin"))
     );
-    assert!(t.stored(&key).await.bytes == data, "the stored bytes");
+    assert!(t.stored(key).await.bytes == data, "the stored bytes");
 }
 
 /// `encodeURIComponent` of an upload id.
@@ -186,12 +215,7 @@ async fn companion_form_upload(t: Ctx) {
     let params = reply.json();
     assert_eq!(params["method"], "POST");
     assert!(params["expires"].as_i64().unwrap() >= 300);
-    let fields: Vec<(String, String)> = params["fields"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let fields = form_fields(&params["fields"]);
     let key = params["fields"]["key"].as_str().unwrap().to_owned();
     assert!(
         key.starts_with("users/alice/") && key.ends_with("/notes.txt"),
@@ -214,36 +238,19 @@ async fn companion_refuses_oversized_uploads_and_aborts_them(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
     // The `brief` profile allows 1 MiB; Uppy never declares the size.
-    let created = broker
-        .call("POST", "/s3/multipart")
-        .bearer(&alice)
-        .json(&json!({ "filename": "big.txt", "type": "text/plain", "profile": "brief" }))
-        .send()
-        .await;
-    created.assert_status(200, "create in brief");
-    let created = created.json();
-    let key = created["key"].as_str().unwrap().to_owned();
-    let base = format!(
-        "/s3/multipart/{}",
-        urlencoding(created["uploadId"].as_str().unwrap())
-    );
-    let part = get(
+    let upload = create(
         &broker,
         &alice,
-        &format!("{base}/1?{}", query(&[("key", &key)])),
+        json!({ "filename": "big.txt", "type": "text/plain", "profile": "brief" }),
+        "create in brief",
     )
     .await;
+    let (key, base) = (&upload.key, &upload.base);
+    let part = get(&broker, &alice, &format!("{base}/1?{}", key_query(key))).await;
+    part.assert_status(200, "a part URL");
     let url = part.json()["url"].as_str().unwrap().to_owned();
     let parts = put_chunks(&[url], &bytes(2 * MIB, 1), 2 * MIB).await;
-    let done = broker
-        .call(
-            "POST",
-            &format!("{base}/complete?{}", query(&[("key", &key)])),
-        )
-        .bearer(&alice)
-        .json(&json!({ "parts": parts }))
-        .send()
-        .await;
+    let done = complete(&broker, &alice, &upload, &parts).await;
     companion_error(
         &done,
         400,
@@ -251,12 +258,7 @@ async fn companion_refuses_oversized_uploads_and_aborts_them(t: Ctx) {
         "complete 2 MiB in a 1 MiB profile",
     );
     t.assert_keys(&[], "nothing is stored").await;
-    let listed = get(
-        &broker,
-        &alice,
-        &format!("{base}?{}", query(&[("key", &key)])),
-    )
-    .await;
+    let listed = get(&broker, &alice, &format!("{base}?{}", key_query(key))).await;
     assert!(
         listed.status == 404 || listed.json() == json!([]),
         "the oversized upload was aborted: {} {}",
@@ -300,6 +302,66 @@ fn xml_text<'a>(xml: &'a str, tag: &str) -> &'a str {
     let open = format!("<{tag}>");
     let start = xml.find(&open).map(|i| i + open.len()).expect("the tag");
     &xml[start..start + xml[start..].find('<').expect("its end")]
+}
+
+/// Uppy 6's CompleteMultipartUpload body for `(PartNumber, ETag)` pairs.
+fn complete_xml(parts: &[(usize, String)]) -> Vec<u8> {
+    std::iter::once("<CompleteMultipartUpload>".to_owned())
+        .chain(
+            parts
+                .iter()
+                .map(|(n, e)| format!("<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>")),
+        )
+        .chain(std::iter::once("</CompleteMultipartUpload>".to_owned()))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Completion URLs that must be refused, with the code of the refusal: `complete_url` with a
+/// byte of its payload changed (the MAC must catch it), a genuine upload ticket of
+/// `POST /v1/multipart` (sealed under the same key, with another MAC label), and a genuine
+/// grant past its expiry.
+async fn forged_grants(
+    broker: &Broker,
+    token: &str,
+    complete_url: &str,
+) -> [(String, &'static str); 3] {
+    let grant_start = complete_url.find("grant=").unwrap() + "grant=".len();
+    let payload_at = grant_start + complete_url[grant_start..].find('.').unwrap() + 1;
+    let payload_at = payload_at + complete_url[payload_at..].find('.').unwrap() + 5;
+    let mut tampered = complete_url.to_owned().into_bytes();
+    tampered[payload_at] = if tampered[payload_at] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let ticket = broker.create_upload(token, "ticket.bin", MIB).await.ticket;
+    broker
+        .multipart_abort(token, &ticket)
+        .await
+        .assert_status(204, "abort the ticket's upload");
+    let keys = s3_broker::multipart::TicketKeys::new(vec![(
+        s3_broker::multipart::TicketKeyId::new("e2e").unwrap(),
+        crate::support::broker::TICKET_SECRET.as_bytes().to_vec(),
+    )])
+    .unwrap();
+    let sealed = url::Url::parse(complete_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "grant")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut grant = keys.open_completion(&sealed, chrono::Utc::now()).unwrap();
+    grant.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let url_of =
+        |sealed: &str| format!("{}/s3/complete?{}", broker.url, query(&[("grant", sealed)]));
+    [
+        (tampered, "invalid_ticket"),
+        (url_of(&ticket), "invalid_ticket"),
+        (url_of(&keys.seal_completion(&grant)), "ticket_expired"),
+    ]
 }
 
 async fn sign_request_multipart_upload(t: Ctx) {
@@ -361,49 +423,8 @@ async fn sign_request_multipart_upload(t: Ctx) {
         complete_url.starts_with(&format!("{}/s3/complete?grant=", broker.url)),
         "{complete}"
     );
-    let xml_of =
-        |parts: &[(usize, String)]| -> Vec<u8> {
-            std::iter::once("<CompleteMultipartUpload>".to_owned())
-                .chain(parts.iter().map(|(n, e)| {
-                    format!("<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>")
-                }))
-                .chain(std::iter::once("</CompleteMultipartUpload>".to_owned()))
-                .collect::<String>()
-                .into_bytes()
-        };
     let xml_header = vec![("content-type".to_owned(), "application/xml".to_owned())];
     // A forged grant, or parts S3 does not hold with those ETags, complete nothing.
-    // Forged grants: a byte of the payload changed (the MAC must catch it), an upload
-    // ticket's format under the same key, and a genuine grant past its expiry.
-    let grant_start = complete_url.find("grant=").unwrap() + "grant=".len();
-    let payload_at = grant_start + complete_url[grant_start..].find('.').unwrap() + 1;
-    let payload_at = payload_at + complete_url[payload_at..].find('.').unwrap() + 5;
-    let mut forged = complete_url.clone().into_bytes();
-    forged[payload_at] = if forged[payload_at] == b'A' {
-        b'B'
-    } else {
-        b'A'
-    };
-    let forged = String::from_utf8(forged).unwrap();
-    let keys = s3_broker::multipart::TicketKeys::new(vec![(
-        s3_broker::multipart::TicketKeyId::new("e2e").unwrap(),
-        crate::support::broker::TICKET_SECRET.as_bytes().to_vec(),
-    )])
-    .unwrap();
-    let sealed = url::Url::parse(&complete_url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "grant")
-        .unwrap()
-        .1
-        .into_owned();
-    let mut grant = keys.open_completion(&sealed, chrono::Utc::now()).unwrap();
-    grant.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
-    let expired = format!(
-        "{}/s3/complete?{}",
-        broker.url,
-        query(&[("grant", &keys.seal_completion(&grant))])
-    );
     let reply = send_raw(
         "POST",
         &complete_url,
@@ -417,8 +438,8 @@ async fn sign_request_multipart_upload(t: Ctx) {
         "a parts list over 2 MiB: {}",
         reply.text()
     );
-    for (url, code) in [(&forged, "invalid_ticket"), (&expired, "ticket_expired")] {
-        let reply = send_raw("POST", url, &xml_header, Some(xml_of(&parts))).await;
+    for (url, code) in forged_grants(&broker, &alice, &complete_url).await {
+        let reply = send_raw("POST", &url, &xml_header, Some(complete_xml(&parts))).await;
         assert_eq!(reply.status, 403, "{code}: {}", reply.text());
         assert!(reply.text().contains(code), "{code}: {}", reply.text());
     }
@@ -427,14 +448,20 @@ async fn sign_request_multipart_upload(t: Ctx) {
         "POST",
         &complete_url,
         &xml_header,
-        Some(xml_of(&parts[..1])),
+        Some(complete_xml(&parts[..1])),
     )
     .await;
     assert_eq!(reply.status, 400, "fewer parts: {}", reply.text());
     assert!(reply.text().contains("parts_mismatch"), "{}", reply.text());
     let mut wrong = parts.clone();
     wrong[0].1 = "\"0123456789abcdef0123456789abcdef\"".to_owned();
-    let reply = send_raw("POST", &complete_url, &xml_header, Some(xml_of(&wrong))).await;
+    let reply = send_raw(
+        "POST",
+        &complete_url,
+        &xml_header,
+        Some(complete_xml(&wrong)),
+    )
+    .await;
     assert_eq!(reply.status, 400, "an unknown ETag: {}", reply.text());
     t.assert_keys(&[], "nothing completed yet").await;
     // Uppy 6 strips the ETag quotes.
@@ -442,7 +469,13 @@ async fn sign_request_multipart_upload(t: Ctx) {
         .iter()
         .map(|(n, e)| (*n, e.trim_matches('"').to_owned()))
         .collect();
-    let reply = send_raw("POST", &complete_url, &xml_header, Some(xml_of(&unquoted))).await;
+    let reply = send_raw(
+        "POST",
+        &complete_url,
+        &xml_header,
+        Some(complete_xml(&unquoted)),
+    )
+    .await;
     reply.assert_ok("CompleteMultipartUpload through the broker");
     let result = String::from_utf8_lossy(&reply.body).into_owned();
     assert_eq!(xml_text(&result, "Key"), key, "{result}");
@@ -532,12 +565,7 @@ async fn sign_request_put_object_is_a_form(t: Ctx) {
     let key = signed["key"].as_str().unwrap().to_owned();
     assert_eq!(signed["fields"]["key"], key.as_str());
     assert_eq!(signed["fields"]["Content-Type"], "image/png");
-    let fields: Vec<(String, String)> = signed["fields"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let fields = form_fields(&signed["fields"]);
     let mut file = FilePart::new("photo.png", b"\x89PNG not really");
     file.content_type = "image/png".into();
     crate::support::post_fields(signed["url"].as_str().unwrap(), &fields, &file)
@@ -551,7 +579,7 @@ async fn routes_check_ownership_and_speak_companion_errors(b: &'static Broker) {
     let other = "users/bob/0b5c0f4e-5a57-4a53-9d4b-2f0b0b0b0b0b/x.bin";
     let outside = "elsewhere/x.bin";
     for key in [other, outside] {
-        let q = query(&[("key", key)]);
+        let q = key_query(key);
         for (method, path) in [
             ("GET", format!("/s3/multipart/abc?{q}")),
             ("GET", format!("/s3/multipart/abc/1?{q}")),
@@ -664,26 +692,21 @@ async fn routes_check_ownership_and_speak_companion_errors(b: &'static Broker) {
 async fn listing_follows_list_parts_pages(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
-    let created = broker
-        .call("POST", "/s3/multipart")
-        .bearer(&alice)
-        .json(&json!({ "filename": "many.bin", "type": "application/octet-stream" }))
-        .send()
-        .await;
-    created.assert_status(200, "create");
-    let created = created.json();
-    let key = created["key"].as_str().unwrap().to_owned();
-    let base = format!(
-        "/s3/multipart/{}",
-        urlencoding(created["uploadId"].as_str().unwrap())
-    );
+    let upload = create(
+        &broker,
+        &alice,
+        json!({ "filename": "many.bin", "type": "application/octet-stream" }),
+        "create",
+    )
+    .await;
+    let (key, base) = (&upload.key, &upload.base);
     let numbers: Vec<String> = (1..=1001).map(|n| n.to_string()).collect();
     let batch = get(
         &broker,
         &alice,
         &format!(
             "{base}/batch?{}",
-            query(&[("key", &key), ("partNumbers", &numbers.join(","))])
+            query(&[("key", key), ("partNumbers", &numbers.join(","))])
         ),
     )
     .await;
@@ -701,27 +724,15 @@ async fn listing_follows_list_parts_pages(t: Ctx) {
     while let Some(status) = futures_util::StreamExt::next(&mut pending).await {
         assert!(status.expect("an answer").is_success());
     }
-    let listed = get(
-        &broker,
-        &alice,
-        &format!("{base}?{}", query(&[("key", &key)])),
-    )
-    .await;
+    let listed = get(&broker, &alice, &format!("{base}?{}", key_query(key))).await;
     listed.assert_status(200, "list");
-    let listed: Vec<u64> = listed
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["PartNumber"].as_u64().unwrap())
-        .collect();
     assert_eq!(
-        listed,
+        listed_numbers(&listed.json()),
         (1..=1001).collect::<Vec<u64>>(),
         "every page, in order"
     );
     broker
-        .call("DELETE", &format!("{base}?{}", query(&[("key", &key)])))
+        .call("DELETE", &format!("{base}?{}", key_query(key)))
         .bearer(&alice)
         .send()
         .await

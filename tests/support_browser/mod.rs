@@ -1,11 +1,13 @@
-//! What the headless-browser tests (tests/browser.rs, tests/uppy.rs) share: chromedriver and
-//! Debian's Chromium on 127.0.0.1, polling with a deadline, and direct reads of the embedded
-//! store of `s3-broker dev`.
+//! What the headless-browser tests (tests/browser.rs, tests/browser_e2ee.rs, tests/uppy.rs)
+//! share: chromedriver and Debian's Chromium on 127.0.0.1, a static server for test pages,
+//! polling with a deadline, and direct reads of the embedded store of `s3-broker dev`.
 
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use s3_broker::dev::DEV_BUCKET;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,52 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
     })
+}
+
+/// chromedriver's path; panics (the browser tests never skip) when it or [`CHROMIUM`] is
+/// missing. tests/browser.rs and tests/browser_e2ee.rs can call it too.
+#[allow(dead_code)]
+pub fn chromedriver_or_panic() -> PathBuf {
+    match (Path::new(CHROMIUM).is_file(), on_path("chromedriver")) {
+        (true, Some(chromedriver)) => chromedriver,
+        _ => panic!("this test needs {CHROMIUM} and chromedriver on PATH: {INSTALL_HINT}"),
+    }
+}
+
+/// What a test page server holds: URL path (`/v5/bundle.js`) → content type and bytes.
+#[allow(dead_code)]
+pub type StaticFiles = BTreeMap<String, (&'static str, Vec<u8>)>;
+
+/// Serves `files` on 127.0.0.1:0 with one worker (any other path: 404); returns its origin
+/// and the server, for the caller to spawn and stop. tests/browser_e2ee.rs's example server
+/// can be this too.
+#[allow(dead_code)]
+pub fn serve_static(files: StaticFiles, what: &str) -> R<(String, actix_web::dev::Server)> {
+    let listener = TcpListener::bind("127.0.0.1:0").ctx(&format!("binding {what}"))?;
+    let origin = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .ctx(&format!("the address of {what}"))?
+    );
+    let files = web::Data::new(files);
+    let server = HttpServer::new(move || {
+        App::new().app_data(files.clone()).default_service(web::to(
+            |req: HttpRequest, files: web::Data<StaticFiles>| async move {
+                match files.get(req.path()) {
+                    Some((content_type, body)) => HttpResponse::Ok()
+                        .content_type(*content_type)
+                        .body(body.clone()),
+                    None => HttpResponse::NotFound().finish(),
+                }
+            },
+        ))
+    })
+    .workers(1)
+    .listen(listener)
+    .ctx(&format!("serving {what}"))?
+    .run();
+    Ok((origin, server))
 }
 
 /// A chromedriver on 127.0.0.1, in its own process group with the browsers it starts; the

@@ -45,6 +45,19 @@ struct CompleteResultXml<'a> {
     etag: Option<&'a str>,
 }
 
+/// The digest a completion grant binds: [`parts_digest`] of the part numbers, with their
+/// quoted ETags when `etags_bound` (else empty: a store that lists no ETags).
+pub(super) fn bound_digest<'a>(
+    parts: impl IntoIterator<Item = (u16, &'a str)>,
+    etags_bound: bool,
+) -> String {
+    parts_digest(
+        parts
+            .into_iter()
+            .map(|(number, etag)| (number, if etags_bound { etag } else { "" })),
+    )
+}
+
 /// The handler.
 pub async fn complete(
     state: web::Data<AppState>,
@@ -80,14 +93,10 @@ pub async fn complete(
         )
     })?;
     let parts = receipts(xml.parts)?;
-    let named = parts_digest(parts.iter().map(|p| {
-        let etag = if grant.etags_bound {
-            p.etag.as_str()
-        } else {
-            ""
-        };
-        (p.part_number.get(), etag)
-    }));
+    let named = bound_digest(
+        parts.iter().map(|p| (p.part_number.get(), p.etag.as_str())),
+        grant.etags_bound,
+    );
     if named != grant.parts_digest {
         return Err(ApiError::bad_request(
             "parts_mismatch",
@@ -117,4 +126,17 @@ pub async fn complete(
         .body(format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{result}"
         )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_binds_etags_only_when_bound() {
+        let parts = [(1, "\"a\""), (2, "\"b\"")];
+        assert_eq!(bound_digest(parts, true), parts_digest(parts));
+        assert_eq!(bound_digest(parts, false), parts_digest([(1, ""), (2, "")]));
+        assert_ne!(bound_digest(parts, true), bound_digest(parts, false));
+    }
 }

@@ -6,6 +6,7 @@
 
 mod complete;
 mod errors;
+mod form;
 mod multipart;
 mod owned;
 mod params;

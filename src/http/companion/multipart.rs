@@ -3,13 +3,15 @@
 //! so part URLs cannot sign a length; instead the broker, which completes the upload itself,
 //! checks the total size of the parts S3 holds against the profile before completing.
 
-use super::owned::{content_type_or_default, owned_multipart, upload_id, uppy_metadata};
-use crate::domain::{ObjectKey, PartNumber, Principal};
-use crate::http::grant::{grant_response, granted, signing_now, signing_window};
+use super::owned::{OwnedUpload, content_type_or_default, uppy_metadata};
+use crate::domain::PartNumber;
+use crate::http::grant::{
+    grant_response, granted, large_grant_response, signing_now, signing_window,
+};
 use crate::http::held_parts::match_held;
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::PartSigning;
+use crate::multipart::{PartSigning, PartSigningError};
 use crate::policy::{MultipartIntent, PolicyError, Profile};
 use crate::s3::{NewUpload, PartToComplete, UploadRef};
 use actix_web::{HttpResponse, web};
@@ -79,35 +81,11 @@ pub struct BatchQuery {
     pub part_numbers: String,
 }
 
-/// The upload of a route, checked: the caller's key, a multipart profile, a valid id.
-struct Checked<'a> {
-    profile: &'a Profile,
-    key: ObjectKey,
-    upload_id: crate::domain::UploadId,
-}
-
-impl Checked<'_> {
-    fn upload(&self) -> UploadRef<'_> {
-        UploadRef {
-            bucket: self.profile.bucket(),
-            key: &self.key,
-            upload_id: &self.upload_id,
-        }
-    }
-}
-
-fn check<'a>(
-    state: &'a AppState,
-    principal: &Principal,
-    raw_upload_id: &str,
-    key: &str,
-) -> Result<Checked<'a>, ApiError> {
-    let (profile, key) = owned_multipart(state, principal, key)?;
-    Ok(Checked {
-        profile,
-        key,
-        upload_id: upload_id(raw_upload_id)?,
-    })
+fn invalid_part_number(raw: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_part_numbers",
+        format!("{raw:?} is not a part number from 1 to 10000"),
+    )
 }
 
 fn part_number(raw: &str) -> Result<PartNumber, ApiError> {
@@ -115,40 +93,36 @@ fn part_number(raw: &str) -> Result<PartNumber, ApiError> {
         .parse::<u64>()
         .ok()
         .and_then(|n| PartNumber::new(n).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_part_numbers",
-                format!("{raw:?} is not a part number from 1 to 10000"),
-            )
-        })
+        .ok_or_else(|| invalid_part_number(raw))
 }
 
-/// Signs UploadPart URLs for `numbers` with the profile's default lifetime.
+/// Signs UploadPart URLs for `numbers` with the profile's default lifetime; returns them
+/// with that lifetime in seconds.
 async fn sign_parts(
     state: &AppState,
-    checked: &Checked<'_>,
+    owned: &OwnedUpload<'_>,
     numbers: &[PartNumber],
-) -> Result<(Vec<String>, DateTime<Utc>, i64), ApiError> {
+) -> Result<(Vec<String>, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
-        signing_window(state, checked.profile.grant_expiry(None), now).await?;
+        signing_window(state, owned.profile.grant_expiry(None), now).await?;
     let signing = PartSigning {
         signer: &state.signer,
         credentials: &credentials,
-        bucket: checked.profile.bucket(),
-        key: &checked.key,
-        upload_id: &checked.upload_id,
+        bucket: owned.profile.bucket(),
+        key: &owned.key,
+        upload_id: &owned.upload_id,
         expires,
         now,
     };
     let urls = signing.sign_unsized(numbers).map_err(|e| match e {
-        crate::multipart::PartSigningError::Signing(e) => ApiError::from(e),
+        PartSigningError::Signing(e) => ApiError::from(e),
         other => {
             tracing::error!(error = %other, "unsized part URLs failed");
             ApiError::internal()
         }
     })?;
-    Ok((urls, now, i64::from(expires.as_secs())))
+    Ok((urls, i64::from(expires.as_secs())))
 }
 
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
@@ -159,9 +133,9 @@ pub async fn sign_part(
     query: web::Query<KeyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_id, raw_part) = path.into_inner();
-    let checked = check(&state, &principal, &raw_id, &query.key)?;
+    let owned = OwnedUpload::check(&state, &principal, &query.key, &raw_id)?;
     let number = part_number(&raw_part)?;
-    let (urls, _, expires) = sign_parts(&state, &checked, &[number]).await?;
+    let (urls, expires) = sign_parts(&state, &owned, &[number]).await?;
     Ok(granted(
         grant_response(&json!({ "url": urls[0], "expires": expires })),
         "UploadPart",
@@ -176,7 +150,7 @@ pub async fn sign_batch(
     path: web::Path<String>,
     query: web::Query<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let checked = check(&state, &principal, &path, &query.key)?;
+    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
     let numbers = query
         .part_numbers
         .split(',')
@@ -189,15 +163,17 @@ pub async fn sign_batch(
             "partNumbers lists a part twice",
         ));
     }
-    let (urls, _, _) = sign_parts(&state, &checked, &numbers).await?;
+    let (urls, _) = sign_parts(&state, &owned, &numbers).await?;
     let count = urls.len();
+    // Up to 10,000 URLs (~4 MB): `"12345":"url",` each, in a buffer allocated once.
+    let size_hint = urls.iter().map(|url| url.len() + 12).sum::<usize>() + 32;
     let presigned: serde_json::Map<String, Value> = numbers
         .iter()
         .zip(urls)
         .map(|(n, url)| (n.to_string(), Value::String(url)))
         .collect();
     Ok(granted(
-        grant_response(&json!({ "presignedUrls": presigned })),
+        large_grant_response(&json!({ "presignedUrls": presigned }), size_hint),
         "UploadPart",
         count,
     ))
@@ -226,8 +202,8 @@ pub async fn list(
     path: web::Path<String>,
     query: web::Query<KeyQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let checked = check(&state, &principal, &path, &query.key)?;
-    let parts = state.s3.list_parts(checked.upload()).await?;
+    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
+    let parts = state.s3.list_parts(owned.upload()).await?;
     let parts: Vec<CompanionPart> = parts
         .into_iter()
         .map(|p| CompanionPart {
@@ -280,7 +256,8 @@ pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplet
                 ));
             }
             previous = p.part_number;
-            let part_number = part_number(&p.part_number.to_string())?;
+            let part_number = PartNumber::new(p.part_number)
+                .map_err(|_| invalid_part_number(&p.part_number.to_string()))?;
             let etag = quoted_etag(&p.etag).ok_or_else(|| {
                 ApiError::bad_request(
                     "parts_mismatch",
@@ -305,7 +282,7 @@ async fn check_total_size(
     profile: &Profile,
     upload: UploadRef<'_>,
     parts: &[PartToComplete],
-) -> Result<u64, ApiError> {
+) -> Result<(), ApiError> {
     let held = state.s3.list_parts(upload).await?;
     let total: u64 = match_held(parts, &held)?.iter().map(|h| h.size).sum();
     let range = profile.size_range();
@@ -322,7 +299,7 @@ async fn check_total_size(
         }
         .into());
     }
-    Ok(total)
+    Ok(())
 }
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
@@ -333,13 +310,13 @@ pub async fn complete(
     query: web::Query<KeyQuery>,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let checked = check(&state, &principal, &path, &query.key)?;
+    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
     let parts = receipts(body.into_inner().parts)?;
-    let done = complete_checked(&state, checked.profile, checked.upload(), &parts).await?;
+    let done = complete_checked(&state, owned.profile, owned.upload(), &parts).await?;
     Ok(grant_response(&json!({
         "location": done.location,
-        "key": checked.key.as_str(),
-        "bucket": checked.profile.bucket().as_str(),
+        "key": owned.key.as_str(),
+        "bucket": owned.profile.bucket().as_str(),
     })))
 }
 
@@ -385,7 +362,60 @@ pub async fn abort(
     path: web::Path<String>,
     query: web::Query<KeyQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let checked = check(&state, &principal, &path, &query.key)?;
-    state.s3.abort_multipart(checked.upload()).await?;
+    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
+    state.s3.abort_multipart(owned.upload()).await?;
     Ok(grant_response(&json!({})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(part_number: u64, etag: &str) -> CompanionReceipt {
+        CompanionReceipt {
+            part_number,
+            etag: etag.to_owned(),
+        }
+    }
+
+    fn refusal(parts: Vec<CompanionReceipt>) -> (&'static str, String) {
+        let err = receipts(parts).expect_err("a refusal");
+        (err.code(), err.detail().to_owned())
+    }
+
+    #[test]
+    fn receipts_quote_etags_and_may_skip_numbers() {
+        let parts = receipts(vec![receipt(1, "a"), receipt(3, "\"b\"")]).unwrap();
+        let listed: Vec<(u16, &str)> = parts
+            .iter()
+            .map(|p| (p.part_number.get(), p.etag.as_str()))
+            .collect();
+        assert_eq!(listed, [(1, "\"a\""), (3, "\"b\"")]);
+    }
+
+    #[test]
+    fn receipts_refuse_what_s3_would() {
+        assert_eq!(refusal(vec![]).0, "parts_mismatch");
+        let (code, detail) = refusal(vec![receipt(2, "a"), receipt(1, "b")]);
+        assert_eq!(code, "parts_mismatch");
+        assert!(detail.contains("part 1 follows part 2"), "{detail}");
+        assert_eq!(
+            refusal(vec![receipt(1, "a"), receipt(1, "a")]).0,
+            "parts_mismatch"
+        );
+        assert_eq!(refusal(vec![receipt(0, "a")]).0, "parts_mismatch");
+        assert_eq!(
+            refusal(vec![receipt(10_001, "a")]).0,
+            "invalid_part_numbers"
+        );
+        assert_eq!(refusal(vec![receipt(1, "")]).0, "parts_mismatch");
+    }
+
+    #[test]
+    fn part_numbers_are_1_to_10000() {
+        assert_eq!(part_number(" 7 ").unwrap().get(), 7);
+        for raw in ["0", "10001", "x", "", "-1"] {
+            assert_eq!(part_number(raw).unwrap_err().code(), "invalid_part_numbers");
+        }
+    }
 }

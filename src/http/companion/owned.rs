@@ -6,30 +6,55 @@
 use crate::domain::{ObjectKey, Principal, UploadId};
 use crate::http::{ApiError, AppState};
 use crate::policy::{PolicyError, Profile};
+use crate::s3::UploadRef;
 use std::collections::BTreeMap;
 
-/// The profile and key of a multipart upload the caller may act on.
-pub fn owned_multipart<'a>(
-    state: &'a AppState,
-    principal: &Principal,
-    key: &str,
-) -> Result<(&'a Profile, ObjectKey), ApiError> {
-    let object_key = ObjectKey::new(key)
-        .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
-    let profile = state.profiles.profile_for_key(principal, key)?;
-    profile.check_multipart(principal)?;
-    // Uppy sends no checksums, so these routes must not continue or finish an upload of a
-    // profile that requires them (a native upload with a checksum algorithm, for instance).
-    if profile.require_checksum() {
-        return Err(PolicyError::ChecksumRequired(profile.name().to_owned()).into());
-    }
-    Ok((profile, object_key))
+/// A multipart upload the caller may act on: its key is the caller's, its profile allows
+/// multipart uploads without checksums, and its id is well-formed.
+pub struct OwnedUpload<'a> {
+    /// The key's profile.
+    pub profile: &'a Profile,
+    /// The key.
+    pub key: ObjectKey,
+    /// S3's upload id.
+    pub upload_id: UploadId,
 }
 
-/// Parses S3's upload id from a path or body.
-pub fn upload_id(raw: &str) -> Result<UploadId, ApiError> {
-    UploadId::new(raw)
-        .map_err(|e| ApiError::bad_request("invalid_upload_id", format!("invalid uploadId: {e}")))
+impl<'a> OwnedUpload<'a> {
+    /// Checks `key` (as the client sent it) and `raw_upload_id` for `principal`.
+    pub fn check(
+        state: &'a AppState,
+        principal: &Principal,
+        key: &str,
+        raw_upload_id: &str,
+    ) -> Result<Self, ApiError> {
+        let object_key = ObjectKey::new(key)
+            .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
+        let profile = state.profiles.profile_for_key(principal, key)?;
+        profile.check_multipart(principal)?;
+        // Uppy sends no checksums, so these routes must not continue or finish an upload of
+        // a profile that requires them (a native upload with a checksum algorithm, say).
+        if profile.require_checksum() {
+            return Err(PolicyError::ChecksumRequired(profile.name().to_owned()).into());
+        }
+        let upload_id = UploadId::new(raw_upload_id).map_err(|e| {
+            ApiError::bad_request("invalid_upload_id", format!("invalid uploadId: {e}"))
+        })?;
+        Ok(Self {
+            profile,
+            key: object_key,
+            upload_id,
+        })
+    }
+
+    /// The upload in S3.
+    pub fn upload(&self) -> UploadRef<'_> {
+        UploadRef {
+            bucket: self.profile.bucket(),
+            key: &self.key,
+            upload_id: &self.upload_id,
+        }
+    }
 }
 
 /// The file name of a client-chosen key: its last `/` segment.

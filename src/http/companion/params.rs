@@ -6,14 +6,14 @@
 //! `400 method_not_supported`: Uppy declares no size and a PUT could not bound one; Uppy's
 //! multipart uploads, whose size the broker checks before it completes, work there.
 
+use super::form::signed_form;
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
-use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
-use crate::http::{ApiError, AppState, Caller, form_policy_request};
+use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
+use crate::http::{ApiError, AppState, Caller};
 use crate::policy::FormIntent;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use uuid::Uuid;
 
 /// Companion's answer.
 #[derive(Debug, Serialize)]
@@ -85,13 +85,7 @@ pub async fn upload_params(
         metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
-    let decision = profile.decide_form_upload(&principal, &intent, Uuid::new_v4(), now, None)?;
-    let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
-    let form = state.signer.post_policy(
-        &credentials,
-        &form_policy_request(&decision, expires, Vec::new()),
-        now,
-    )?;
+    let form = signed_form(&state, &principal, profile, &intent, now).await?;
     let params = grant_response(&UploadParams {
         method: "POST",
         url: form.url,

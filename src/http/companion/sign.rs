@@ -16,20 +16,20 @@
 //!   `uploadId`: the caller's own keys only.
 //! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
 
+use super::complete::bound_digest;
+use super::form::signed_form;
 use super::owned::{
-    content_type_or_default, last_segment, owned_multipart, single_upload_needs_post_object,
-    upload_id,
+    OwnedUpload, content_type_or_default, last_segment, single_upload_needs_post_object,
 };
-use crate::domain::{Expiry, ObjectKey, PartNumber, Principal, Scope};
+use crate::domain::{BucketName, Expiry, ObjectKey, PartNumber, Principal, Scope};
 use crate::http::grant::{
     bound_fields, form_fields_json, grant_response, granted, sign_decided, signing_now,
     signing_window,
 };
 use crate::http::multipart_finish::quoted_etag;
-use crate::http::{ApiError, AppState, Caller, form_policy_request};
-use crate::multipart::{CompletionGrant, parts_digest};
+use crate::http::{ApiError, AppState, Caller};
+use crate::multipart::CompletionGrant;
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
-use crate::s3::UploadRef;
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ pub struct SignRequest {
 }
 
 /// What Uppy 6 expects back.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct SignedRequest {
     /// The presigned URL (or the bucket URL of a POST form).
     pub url: String,
@@ -72,33 +72,36 @@ pub struct SignedRequest {
 enum Operation {
     PutObject,
     CreateMultipart,
-    UploadPart(PartNumber),
-    ListParts,
+    DeleteObject,
+    /// A call on an existing multipart upload (`uploadId` given).
+    OnUpload(UploadCall),
+}
+
+/// The calls on an existing multipart upload.
+enum UploadCall {
+    Part(PartNumber),
+    List,
     Complete,
     Abort,
-    DeleteObject,
+}
+
+impl Operation {
+    /// The S3 operation the answer grants, for `s3_broker_grants_total`: PutObject is
+    /// answered with a POST policy.
+    fn granted(&self) -> &'static str {
+        match self {
+            Operation::PutObject => "PostObject",
+            Operation::CreateMultipart => "CreateMultipartUpload",
+            Operation::DeleteObject => "DeleteObject",
+            Operation::OnUpload(UploadCall::Part(_)) => "UploadPart",
+            Operation::OnUpload(UploadCall::List) => "ListParts",
+            Operation::OnUpload(UploadCall::Complete) => "CompleteMultipartUpload",
+            Operation::OnUpload(UploadCall::Abort) => "AbortMultipartUpload",
+        }
+    }
 }
 
 fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
-    let unsupported = || {
-        ApiError::bad_request(
-            "unsupported_operation",
-            format!(
-                "no S3 operation is {} {}an upload id{}",
-                request.method,
-                if request.upload_id.is_some() {
-                    "with "
-                } else {
-                    "without "
-                },
-                if request.part_number.is_some() {
-                    " and a part number"
-                } else {
-                    ""
-                }
-            ),
-        )
-    };
     let part = request
         .part_number
         .map(|n| {
@@ -111,12 +114,30 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
         match (request.method.as_str(), request.upload_id.is_some(), part) {
             ("PUT", false, None) => Operation::PutObject,
             ("POST", false, None) => Operation::CreateMultipart,
-            ("PUT", true, Some(n)) => Operation::UploadPart(n),
-            ("GET", true, None) => Operation::ListParts,
-            ("POST", true, None) => Operation::Complete,
-            ("DELETE", true, None) => Operation::Abort,
             ("DELETE", false, None) => Operation::DeleteObject,
-            _ => return Err(unsupported()),
+            ("PUT", true, Some(n)) => Operation::OnUpload(UploadCall::Part(n)),
+            ("GET", true, None) => Operation::OnUpload(UploadCall::List),
+            ("POST", true, None) => Operation::OnUpload(UploadCall::Complete),
+            ("DELETE", true, None) => Operation::OnUpload(UploadCall::Abort),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "unsupported_operation",
+                    format!(
+                        "no S3 operation is {} {}an upload id{}",
+                        request.method,
+                        if request.upload_id.is_some() {
+                            "with "
+                        } else {
+                            "without "
+                        },
+                        if part.is_some() {
+                            " and a part number"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
         },
     )
 }
@@ -132,34 +153,66 @@ pub async fn sign(
     body: web::Json<SignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
-    // The configured public URL, else where this request reached the broker (behind a proxy:
-    // its Forwarded / X-Forwarded-* headers). The URL goes back to this caller only.
-    let broker_url = state.public_url.clone().unwrap_or_else(|| {
-        let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
-    });
     let operation = operation(&request)?;
-    let granted_operation = match operation {
-        Operation::CreateMultipart => "CreateMultipartUpload",
-        Operation::PutObject => "PutObject",
-        Operation::UploadPart(_) => "UploadPart",
-        Operation::ListParts => "ListParts",
-        Operation::Complete => "CompleteMultipartUpload",
-        Operation::Abort => "AbortMultipartUpload",
-        Operation::DeleteObject => "DeleteObject",
-    };
-    let answer = match operation {
+    let answer = match &operation {
         Operation::PutObject => put_object(&state, &principal, &request).await?,
         Operation::CreateMultipart => create_multipart(&state, &principal, &request).await?,
         Operation::DeleteObject => delete_object(&state, &principal, &request).await?,
-        op => multipart_call(&state, &principal, &request, op, &broker_url).await?,
+        Operation::OnUpload(call) => {
+            upload_call(&state, &principal, &request, call, || {
+                broker_url(&state, &req)
+            })
+            .await?
+        }
     };
-    // PutObject is answered with a POST policy where the store has POST Object.
-    let granted_operation = match granted_operation {
-        "PutObject" if answer.fields.is_some() => "PostObject",
-        other => other,
+    Ok(granted(grant_response(&answer), operation.granted(), 1))
+}
+
+/// A call on the caller's own multipart upload; `broker_url` is only needed (and computed)
+/// for a completion.
+async fn upload_call(
+    state: &AppState,
+    principal: &Principal,
+    request: &SignRequest,
+    call: &UploadCall,
+    broker_url: impl FnOnce() -> String,
+) -> Result<SignedRequest, ApiError> {
+    let owned = OwnedUpload::check(
+        state,
+        principal,
+        &request.key,
+        request.upload_id.as_deref().unwrap_or_default(),
+    )?;
+    let upload_id = owned.upload_id.clone();
+    let operation = match *call {
+        UploadCall::Complete => {
+            return completion_url(state, principal, owned, &broker_url()).await;
+        }
+        UploadCall::Part(part_number) => S3Operation::UploadPart {
+            upload_id,
+            part_number,
+        },
+        UploadCall::List => S3Operation::ListParts { upload_id },
+        UploadCall::Abort => S3Operation::AbortMultipartUpload { upload_id },
     };
-    Ok(granted(grant_response(&answer), granted_operation, 1))
+    presign(
+        state,
+        operation,
+        owned.profile.bucket(),
+        &owned.key,
+        SignedHeaders::new(),
+        owned.profile.grant_expiry(None),
+    )
+    .await
+}
+
+/// The configured public URL, else where this request reached the broker (behind a proxy:
+/// its Forwarded / X-Forwarded-* headers). The URL goes back to this caller only.
+fn broker_url(state: &AppState, req: &HttpRequest) -> String {
+    state.public_url.clone().unwrap_or_else(|| {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    })
 }
 
 async fn put_object(
@@ -173,17 +226,11 @@ async fn put_object(
         filename: Some(last_segment(&request.key).to_owned()),
         ..FormIntent::default()
     };
-    let profile = state.profiles.default_profile();
     if !state.backend.supports_post_object() {
         return Err(single_upload_needs_post_object());
     }
-    let decision = profile.decide_form_upload(principal, &intent, Uuid::new_v4(), now, None)?;
-    let (credentials, expires) = signing_window(state, decision.expires, now).await?;
-    let form = state.signer.post_policy(
-        &credentials,
-        &form_policy_request(&decision, expires, Vec::new()),
-        now,
-    )?;
+    let profile = state.profiles.default_profile();
+    let form = signed_form(state, principal, profile, &intent, now).await?;
     let key = form
         .fields
         .iter()
@@ -192,8 +239,8 @@ async fn put_object(
     Ok(SignedRequest {
         url: form.url,
         key,
-        headers: None,
         fields: Some(form_fields_json(form.fields)),
+        ..SignedRequest::default()
     })
 }
 
@@ -201,7 +248,7 @@ async fn put_object(
 async fn presign(
     state: &AppState,
     operation: S3Operation,
-    bucket: &crate::domain::BucketName,
+    bucket: &BucketName,
     key: &ObjectKey,
     headers: SignedHeaders,
     lifetime: Expiry,
@@ -213,9 +260,8 @@ async fn presign(
     let signed = state.signer.presign(&credentials, &presign, now)?;
     Ok(SignedRequest {
         url: signed.url,
-        key: None,
         headers: (!signed.headers.is_empty()).then(|| signed.headers.into_iter().collect()),
-        fields: None,
+        ..SignedRequest::default()
     })
 }
 
@@ -271,81 +317,94 @@ async fn delete_object(
     .await
 }
 
-async fn multipart_call(
+/// CompleteMultipartUpload: not a presigned S3 URL, with which any parts list could be
+/// completed, but the broker's own `/s3/complete` URL, where it checks the parts before
+/// completing. Uppy asks once every part is up; the grant binds exactly the parts S3 holds
+/// now.
+async fn completion_url(
     state: &AppState,
     principal: &Principal,
-    request: &SignRequest,
-    op: Operation,
+    owned: OwnedUpload<'_>,
     broker_url: &str,
 ) -> Result<SignedRequest, ApiError> {
-    let (profile, key) = owned_multipart(state, principal, &request.key)?;
-    let upload_id = upload_id(request.upload_id.as_deref().unwrap_or_default())?;
-    let lifetime = profile.grant_expiry(None);
-    let (operation, headers, lifetime) = match op {
-        Operation::UploadPart(part_number) => (
-            S3Operation::UploadPart {
-                upload_id,
-                part_number,
-            },
-            SignedHeaders::new(),
-            lifetime,
-        ),
-        Operation::ListParts => (
-            S3Operation::ListParts { upload_id },
-            SignedHeaders::new(),
-            lifetime,
-        ),
-        Operation::Abort => (
-            S3Operation::AbortMultipartUpload { upload_id },
-            SignedHeaders::new(),
-            lifetime,
-        ),
-        Operation::Complete => {
-            // Not a presigned S3 URL, with which any parts list could be completed: the
-            // broker's own URL, where it checks the parts before completing. Uppy asks once
-            // every part is up; the grant binds exactly the parts S3 holds now.
-            let held = state
-                .s3
-                .list_parts(UploadRef {
-                    bucket: profile.bucket(),
-                    key: &key,
-                    upload_id: &upload_id,
-                })
-                .await?;
-            let etags_bound = !held.is_empty() && held.iter().all(|p| p.etag.is_some());
-            let quoted: Vec<(u16, String)> = held
-                .iter()
-                .map(|p| {
-                    let etag = match (&p.etag, etags_bound) {
-                        (Some(etag), true) => quoted_etag(etag).unwrap_or_default(),
-                        _ => String::new(),
-                    };
-                    (p.part_number, etag)
-                })
-                .collect();
-            let grant = CompletionGrant {
-                parts_digest: parts_digest(quoted.iter().map(|(n, e)| (*n, e.as_str()))),
-                etags_bound,
-                principal: principal.segment.clone(),
-                profile: profile.name().to_owned(),
-                bucket: profile.bucket().clone(),
-                key,
-                upload_id,
-                expires_at: signing_now() + chrono::Duration::seconds(COMPLETE_URL_SECS),
-            };
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("grant", &state.tickets.seal_completion(&grant))
-                .finish();
-            return Ok(SignedRequest {
-                url: format!("{broker_url}/s3/complete?{query}"),
-                key: None,
-                headers: None,
-                fields: None,
-            });
-        }
-        Operation::PutObject | Operation::CreateMultipart | Operation::DeleteObject => {
-            return Err(ApiError::internal());
-        }
+    let held = state.s3.list_parts(owned.upload()).await?;
+    let etags_bound = !held.is_empty() && held.iter().all(|p| p.etag.is_some());
+    let quoted: Vec<(u16, String)> = held
+        .iter()
+        .map(|p| {
+            let etag = p.etag.as_deref().and_then(quoted_etag).unwrap_or_default();
+            (p.part_number, etag)
+        })
+        .collect();
+    let OwnedUpload {
+        profile,
+        key,
+        upload_id,
+    } = owned;
+    let grant = CompletionGrant {
+        parts_digest: bound_digest(quoted.iter().map(|(n, e)| (*n, e.as_str())), etags_bound),
+        etags_bound,
+        principal: principal.segment.clone(),
+        profile: profile.name().to_owned(),
+        bucket: profile.bucket().clone(),
+        key,
+        upload_id,
+        expires_at: signing_now() + chrono::Duration::seconds(COMPLETE_URL_SECS),
     };
-    presign(state, operation, profile.bucket(), &key, headers, lifetime).await
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant", &state.tickets.seal_completion(&grant))
+        .finish();
+    Ok(SignedRequest {
+        url: format!("{broker_url}/s3/complete?{query}"),
+        ..SignedRequest::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, upload_id: Option<&str>, part_number: Option<u64>) -> SignRequest {
+        SignRequest {
+            method: method.to_owned(),
+            key: "k".to_owned(),
+            upload_id: upload_id.map(str::to_owned),
+            part_number,
+            content_type: None,
+        }
+    }
+
+    fn granted(method: &str, upload_id: Option<&str>, part: Option<u64>) -> &'static str {
+        operation(&request(method, upload_id, part)).map_or("refused", |op| op.granted())
+    }
+
+    #[test]
+    fn method_upload_id_and_part_select_the_operation() {
+        assert_eq!(granted("PUT", None, None), "PostObject");
+        assert_eq!(granted("POST", None, None), "CreateMultipartUpload");
+        assert_eq!(granted("DELETE", None, None), "DeleteObject");
+        assert_eq!(granted("PUT", Some("u"), Some(2)), "UploadPart");
+        assert_eq!(granted("GET", Some("u"), None), "ListParts");
+        assert_eq!(granted("POST", Some("u"), None), "CompleteMultipartUpload");
+        assert_eq!(granted("DELETE", Some("u"), None), "AbortMultipartUpload");
+    }
+
+    #[test]
+    fn other_combinations_are_refused_with_a_code() {
+        for (method, upload_id, part, code) in [
+            ("GET", None, None, "unsupported_operation"),
+            ("PUT", Some("u"), None, "unsupported_operation"),
+            ("PUT", None, Some(1), "unsupported_operation"),
+            ("HEAD", Some("u"), None, "unsupported_operation"),
+            ("PUT", Some("u"), Some(0), "invalid_part_numbers"),
+            ("PUT", Some("u"), Some(10_001), "invalid_part_numbers"),
+        ] {
+            let err = operation(&request(method, upload_id, part)).err();
+            assert_eq!(
+                err.as_ref().map(ApiError::code),
+                Some(code),
+                "{method} {upload_id:?} {part:?}"
+            );
+        }
+    }
 }
