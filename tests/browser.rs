@@ -14,7 +14,7 @@ use s3_broker::dev::DevEnvironment;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support_browser::{
-    CHROMIUM, ChromeDriver, Context, INSTALL_HINT, R, Store, eventually, in_session, on_path, tail,
+    ChromeDriver, Context, R, Store, chromedriver_or_panic, eventually, in_session, tail,
 };
 
 /// The whole browser part; a healthy run takes a few seconds.
@@ -385,10 +385,7 @@ async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
 
 #[test]
 fn demo_page_uploads_with_and_without_javascript_and_lists_both() {
-    let chromedriver = on_path("chromedriver");
-    let (true, Some(chromedriver)) = (Path::new(CHROMIUM).is_file(), chromedriver) else {
-        panic!("this test needs {CHROMIUM} and chromedriver on PATH: {INSTALL_HINT}");
-    };
+    let chromedriver = chromedriver_or_panic();
     let temp = tempfile::tempdir().expect("a temporary directory");
     let dir = temp.path().to_owned();
     let outcome: R<()> = actix_web::rt::System::new().block_on(async move {

@@ -10,7 +10,6 @@
 
 mod support_browser;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use fantoccini::{Client, Locator};
@@ -19,7 +18,8 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support_browser::{
-    CHROMIUM, ChromeDriver, Context, INSTALL_HINT, R, Store, eventually, in_session, on_path, tail,
+    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, eventually, in_session,
+    serve_static, tail,
 };
 
 /// The whole browser part; a healthy run takes a few seconds.
@@ -27,47 +27,18 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
 const IV_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
 
-/// The example's files: name, content type, bytes.
-type Files = [(&'static str, &'static str, Vec<u8>); 2];
-
 /// Serves examples/browser/ (read once, as committed) on 127.0.0.1:0; returns its origin.
 fn serve_example() -> R<(String, actix_web::dev::Server)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/browser");
-    let read = |name: &str| std::fs::read(dir.join(name)).ctx(&format!("reading {name}"));
-    let files: web::Data<Files> = web::Data::new([
-        (
-            "index.html",
-            "text/html; charset=utf-8",
-            read("index.html")?,
-        ),
-        (
-            "e2ee.js",
-            "text/javascript; charset=utf-8",
-            read("e2ee.js")?,
-        ),
-    ]);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").ctx("binding the static server")?;
-    let origin = format!("http://{}", listener.local_addr().ctx("its address")?);
-    let server = HttpServer::new(move || {
-        App::new().app_data(files.clone()).route(
-            "/{name}",
-            web::get().to(
-                |name: web::Path<String>, files: web::Data<Files>| async move {
-                    match files.iter().find(|(file, _, _)| *file == name.as_str()) {
-                        Some((_, content_type, body)) => HttpResponse::Ok()
-                            .content_type(*content_type)
-                            .body(body.clone()),
-                        None => HttpResponse::NotFound().finish(),
-                    }
-                },
-            ),
-        )
-    })
-    .workers(1)
-    .listen(listener)
-    .ctx("serving the example")?
-    .run();
-    Ok((origin, server))
+    let mut files = StaticFiles::new();
+    for (name, content_type) in [
+        ("index.html", "text/html; charset=utf-8"),
+        ("e2ee.js", "text/javascript; charset=utf-8"),
+    ] {
+        let body = std::fs::read(dir.join(name)).ctx(&format!("reading {name}"))?;
+        files.insert(format!("/{name}"), (content_type, body));
+    }
+    serve_static(files, "the example")
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -306,10 +277,7 @@ async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
 
 #[test]
 fn example_page_stores_only_ciphertext_and_decrypts_it_back() {
-    let chromedriver = on_path("chromedriver");
-    let (true, Some(chromedriver)) = (Path::new(CHROMIUM).is_file(), chromedriver) else {
-        panic!("this test needs {CHROMIUM} and chromedriver on PATH: {INSTALL_HINT}");
-    };
+    let chromedriver = chromedriver_or_panic();
     let temp = tempfile::tempdir().expect("a temporary directory");
     let dir = temp.path().to_owned();
     let outcome: R<()> = actix_web::rt::System::new().block_on(async move {

@@ -6,7 +6,7 @@ use super::{EmbeddedStore, start_embedded_store};
 use crate::app::{Application, StartupError, build_state};
 use crate::config::{ConfigError, Settings};
 use crate::domain::{Principal, Scopes};
-use crate::http::{ApiError, AppState, form_policy_request, signing_window};
+use crate::http::{ApiError, AppState, signed_form};
 use crate::policy::FormIntent;
 use actix_web::dev::Server;
 use actix_web::http::header::CACHE_CONTROL;
@@ -290,18 +290,11 @@ async fn demo_page(
         content_type: Some("application/octet-stream".into()),
         ..FormIntent::default()
     };
-    let decision =
-        profile.decide_form_upload(&context.principal, &intent, Uuid::new_v4(), now, None)?;
-    let (credentials, expires) = signing_window(&state, decision.expires, now).await?;
     let redirect = vec![(
         "success_action_redirect".to_owned(),
         format!("{}/?uploaded=1", context.url),
     )];
-    let form = state.signer.post_policy(
-        &credentials,
-        &form_policy_request(&decision, expires, redirect),
-        now,
-    )?;
+    let form = signed_form(&state, &context.principal, profile, &intent, now, redirect).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((CACHE_CONTROL, "no-store"))

@@ -18,11 +18,7 @@ pub struct OpenTicket<'a> {
 impl OpenTicket<'_> {
     /// The upload the ticket names, for S3 calls.
     pub fn upload(&self) -> UploadRef<'_> {
-        UploadRef {
-            bucket: &self.ticket.upload.bucket,
-            key: &self.ticket.upload.key,
-            upload_id: &self.ticket.upload.upload_id,
-        }
+        UploadRef::from(&self.ticket.upload)
     }
 }
 

@@ -7,7 +7,6 @@
 
 use super::sealed_upload::{NamedUpload, SealedUpload};
 use super::{TicketError, TicketKeys};
-use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -17,18 +16,9 @@ const MAC_LABEL: &[u8] = b"s3-broker uppy completion v1\n";
 /// What a completion grant allows: completing one upload, for one principal, until it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletionGrant {
-    /// The principal that asked for it.
-    pub principal: NamespaceSegment,
-    /// The profile whose rules apply.
-    pub profile: String,
-    /// The bucket.
-    pub bucket: BucketName,
-    /// The key.
-    pub key: ObjectKey,
-    /// S3's upload id.
-    pub upload_id: UploadId,
-    /// When it stops being accepted (whole seconds).
-    pub expires_at: DateTime<Utc>,
+    /// The upload, the principal that asked for the grant, the profile whose rules apply, and
+    /// when the grant stops being accepted (whole seconds).
+    pub upload: NamedUpload,
     /// [`parts_digest`] of the parts S3 held when the grant was made: the completion must
     /// name exactly those parts.
     pub parts_digest: String,
@@ -64,14 +54,7 @@ impl TicketKeys {
         self.seal_json(
             MAC_LABEL,
             &Payload {
-                upload: SealedUpload::of(&NamedUpload {
-                    principal: grant.principal.clone(),
-                    profile: grant.profile.clone(),
-                    bucket: grant.bucket.clone(),
-                    key: grant.key.clone(),
-                    upload_id: grant.upload_id.clone(),
-                    expires_at: grant.expires_at,
-                }),
+                upload: SealedUpload::of(&grant.upload),
                 d: grant.parts_digest.clone(),
                 e: grant.etags_bound,
             },
@@ -85,14 +68,8 @@ impl TicketKeys {
         now: DateTime<Utc>,
     ) -> Result<CompletionGrant, TicketError> {
         let p: Payload = self.open_json(MAC_LABEL, text)?;
-        let upload = p.upload.open(now)?;
         Ok(CompletionGrant {
-            principal: upload.principal,
-            profile: upload.profile,
-            bucket: upload.bucket,
-            key: upload.key,
-            upload_id: upload.upload_id,
-            expires_at: upload.expires_at,
+            upload: p.upload.open(now)?,
             parts_digest: p.d,
             etags_bound: p.e,
         })
@@ -102,6 +79,7 @@ impl TicketKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
     use crate::multipart::{PartPlan, TicketKeyId, UploadTicket};
 
     fn keys() -> TicketKeys {
@@ -110,12 +88,14 @@ mod tests {
 
     fn grant(now: DateTime<Utc>) -> CompletionGrant {
         CompletionGrant {
-            principal: NamespaceSegment::for_subject(None, "alice"),
-            profile: "default".into(),
-            bucket: BucketName::new("uploads").unwrap(),
-            key: ObjectKey::new("users/alice/x/a.bin").unwrap(),
-            upload_id: UploadId::new("u1").unwrap(),
-            expires_at: DateTime::from_timestamp(now.timestamp() + 300, 0).unwrap(),
+            upload: NamedUpload {
+                principal: NamespaceSegment::for_subject(None, "alice"),
+                profile: "default".into(),
+                bucket: BucketName::new("uploads").unwrap(),
+                key: ObjectKey::new("users/alice/x/a.bin").unwrap(),
+                upload_id: UploadId::new("u1").unwrap(),
+                expires_at: DateTime::from_timestamp(now.timestamp() + 300, 0).unwrap(),
+            },
             parts_digest: parts_digest([(1, "\"e1\""), (2, "\"e2\"")]),
             etags_bound: true,
         }
@@ -137,7 +117,7 @@ mod tests {
         let sealed = keys().seal_completion(&grant(now));
         assert_eq!(keys().open_completion(&sealed, now), Ok(grant(now)));
         assert_eq!(
-            keys().open_completion(&sealed, grant(now).expires_at),
+            keys().open_completion(&sealed, grant(now).upload.expires_at),
             Err(TicketError::Expired)
         );
     }
@@ -147,14 +127,7 @@ mod tests {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let g = grant(now);
         let ticket = keys().seal(&UploadTicket {
-            upload: NamedUpload {
-                principal: g.principal.clone(),
-                profile: g.profile.clone(),
-                bucket: g.bucket.clone(),
-                key: g.key.clone(),
-                upload_id: g.upload_id.clone(),
-                expires_at: g.expires_at,
-            },
+            upload: g.upload.clone(),
             plan: PartPlan::new(10, None).unwrap(),
             checksum_algorithm: None,
             no_overwrite: true,

@@ -5,6 +5,7 @@
 
 use super::{S3Client, S3Error};
 use crate::domain::{BucketName, ChecksumAlgorithm, ContentType, ObjectKey, PartNumber, UploadId};
+use crate::multipart::NamedUpload;
 use crate::policy::{MetadataKey, MultipartDecision, ServerSideEncryption};
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::types::{self, CompletedMultipartUpload, CompletedPart};
@@ -66,6 +67,17 @@ pub struct UploadRef<'a> {
     pub key: &'a ObjectKey,
     /// S3's upload id.
     pub upload_id: &'a UploadId,
+}
+
+impl<'a> From<&'a NamedUpload> for UploadRef<'a> {
+    /// The upload a sealed ticket or completion grant names.
+    fn from(upload: &'a NamedUpload) -> Self {
+        Self {
+            bucket: &upload.bucket,
+            key: &upload.key,
+            upload_id: &upload.upload_id,
+        }
+    }
 }
 
 /// One part S3 holds.

@@ -354,7 +354,7 @@ async fn forged_grants(
         .1
         .into_owned();
     let mut grant = keys.open_completion(&sealed, chrono::Utc::now()).unwrap();
-    grant.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    grant.upload.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
     let url_of =
         |sealed: &str| format!("{}/s3/complete?{}", broker.url, query(&[("grant", sealed)]));
     [

@@ -61,7 +61,6 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
 
 /// chromedriver's path; panics (the browser tests never skip) when it or [`CHROMIUM`] is
 /// missing. tests/browser.rs and tests/browser_e2ee.rs can call it too.
-#[allow(dead_code)]
 pub fn chromedriver_or_panic() -> PathBuf {
     match (Path::new(CHROMIUM).is_file(), on_path("chromedriver")) {
         (true, Some(chromedriver)) => chromedriver,
@@ -74,8 +73,8 @@ pub fn chromedriver_or_panic() -> PathBuf {
 pub type StaticFiles = BTreeMap<String, (&'static str, Vec<u8>)>;
 
 /// Serves `files` on 127.0.0.1:0 with one worker (any other path: 404); returns its origin
-/// and the server, for the caller to spawn and stop. tests/browser_e2ee.rs's example server
-/// can be this too.
+/// and the server, for the caller to spawn and stop (tests/browser.rs serves no page of its
+/// own, hence the `allow`).
 #[allow(dead_code)]
 pub fn serve_static(files: StaticFiles, what: &str) -> R<(String, actix_web::dev::Server)> {
     let listener = TcpListener::bind("127.0.0.1:0").ctx(&format!("binding {what}"))?;

@@ -69,7 +69,7 @@ pub async fn complete(
     let grant = state.tickets.open_completion(&query.grant, signing_now())?;
     let profile = state
         .profiles
-        .get(&grant.profile)
+        .get(&grant.upload.profile)
         .map_err(|_| ApiError::from(crate::multipart::TicketError::Invalid))?;
     let body = payload
         .to_bytes_limited(MAX_PARTS_JSON_BODY)
@@ -104,16 +104,11 @@ pub async fn complete(
              POST /s3/sign for a new one",
         ));
     }
-    let upload = UploadRef {
-        bucket: &grant.bucket,
-        key: &grant.key,
-        upload_id: &grant.upload_id,
-    };
-    let done = complete_checked(&state, profile, upload, &parts).await?;
+    let done = complete_checked(&state, profile, UploadRef::from(&grant.upload), &parts).await?;
     let result = quick_xml::se::to_string(&CompleteResultXml {
         location: &done.location,
-        bucket: grant.bucket.as_str(),
-        key: grant.key.as_str(),
+        bucket: grant.upload.bucket.as_str(),
+        key: grant.upload.key.as_str(),
         etag: done.etag.as_deref(),
     })
     .map_err(|e| {

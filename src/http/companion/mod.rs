@@ -6,7 +6,6 @@
 
 mod complete;
 mod errors;
-mod form;
 mod multipart;
 mod owned;
 mod params;

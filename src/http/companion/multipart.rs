@@ -12,7 +12,7 @@ use crate::http::held_parts::match_held;
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{PartSigning, PartSigningError};
-use crate::policy::{MultipartIntent, PolicyError, Profile};
+use crate::policy::{MultipartIntent, Profile};
 use crate::s3::{NewUpload, PartToComplete, UploadRef};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -291,14 +291,7 @@ async fn check_total_size(
     {
         tracing::warn!(error = %err, "aborting an oversized multipart upload failed");
     }
-    if !range.contains(total) {
-        return Err(PolicyError::SizeOutOfRange {
-            size: total,
-            min: range.min,
-            max: range.max,
-        }
-        .into());
-    }
+    range.check(total)?;
     Ok(())
 }
 

@@ -6,9 +6,9 @@
 //! `400 method_not_supported`: Uppy declares no size and a PUT could not bound one; Uppy's
 //! multipart uploads, whose size the broker checks before it completes, work there.
 
-use super::form::signed_form;
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
+use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller};
 use crate::policy::FormIntent;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -85,7 +85,7 @@ pub async fn upload_params(
         metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
-    let form = signed_form(&state, &principal, profile, &intent, now).await?;
+    let form = signed_form(&state, &principal, profile, &intent, now, Vec::new()).await?;
     let params = grant_response(&UploadParams {
         method: "POST",
         url: form.url,

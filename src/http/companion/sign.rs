@@ -17,7 +17,6 @@
 //! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
 
 use super::complete::bound_digest;
-use super::form::signed_form;
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, single_upload_needs_post_object,
 };
@@ -27,8 +26,9 @@ use crate::http::grant::{
     signing_window,
 };
 use crate::http::multipart_finish::quoted_etag;
+use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::CompletionGrant;
+use crate::multipart::{CompletionGrant, NamedUpload};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -230,7 +230,7 @@ async fn put_object(
         return Err(single_upload_needs_post_object());
     }
     let profile = state.profiles.default_profile();
-    let form = signed_form(state, principal, profile, &intent, now).await?;
+    let form = signed_form(state, principal, profile, &intent, now, Vec::new()).await?;
     let key = form
         .fields
         .iter()
@@ -344,12 +344,14 @@ async fn completion_url(
     let grant = CompletionGrant {
         parts_digest: bound_digest(quoted.iter().map(|(n, e)| (*n, e.as_str())), etags_bound),
         etags_bound,
-        principal: principal.segment.clone(),
-        profile: profile.name().to_owned(),
-        bucket: profile.bucket().clone(),
-        key,
-        upload_id,
-        expires_at: signing_now() + chrono::Duration::seconds(COMPLETE_URL_SECS),
+        upload: NamedUpload {
+            principal: principal.segment.clone(),
+            profile: profile.name().to_owned(),
+            bucket: profile.bucket().clone(),
+            key,
+            upload_id,
+            expires_at: signing_now() + chrono::Duration::seconds(COMPLETE_URL_SECS),
+        },
     };
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant", &state.tickets.seal_completion(&grant))
