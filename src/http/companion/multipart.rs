@@ -98,24 +98,45 @@ fn part_number(raw: &str) -> Result<PartNumber, ApiError> {
 
 /// Signs UploadPart URLs for `numbers` with the profile's default lifetime; returns them
 /// with that lifetime in seconds.
+/// Batches from this many parts are signed on actix's blocking pool.
+const OFF_WORKER_FROM: usize = 64;
+
 async fn sign_parts(
-    state: &AppState,
+    state: &web::Data<AppState>,
     owned: &OwnedUpload<'_>,
-    numbers: &[PartNumber],
+    numbers: Vec<PartNumber>,
 ) -> Result<(Vec<String>, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
         signing_window(state, owned.profile.grant_expiry(None), now).await?;
-    let signing = PartSigning {
-        signer: &state.signer,
-        credentials: &credentials,
-        bucket: owned.profile.bucket(),
-        key: &owned.key,
-        upload_id: &owned.upload_id,
-        expires,
-        now,
+    let in_place = numbers.len() < OFF_WORKER_FROM;
+    let sign = {
+        let (state, bucket) = (state.clone(), owned.profile.bucket().clone());
+        let (key, upload_id) = (owned.key.clone(), owned.upload_id.clone());
+        move || {
+            PartSigning {
+                signer: &state.signer,
+                credentials: &credentials,
+                bucket: &bucket,
+                key: &key,
+                upload_id: &upload_id,
+                expires,
+                now,
+            }
+            .sign_unsized(&numbers)
+        }
     };
-    let urls = signing.sign_unsized(numbers).map_err(|e| match e {
+    // A batch of up to 10,000 URLs takes milliseconds of CPU: off the async workers, as for
+    // POST /v1/multipart/parts; a single part is signed in place.
+    let signed = if in_place {
+        sign()
+    } else {
+        web::block(sign).await.map_err(|e| {
+            tracing::error!(error = %e, "the part-signing task failed");
+            ApiError::internal()
+        })?
+    };
+    let urls = signed.map_err(|e| match e {
         PartSigningError::Signing(e) => ApiError::from(e),
         other => {
             tracing::error!(error = %other, "unsized part URLs failed");
@@ -135,7 +156,7 @@ pub async fn sign_part(
     let (raw_id, raw_part) = path.into_inner();
     let owned = OwnedUpload::check(&state, &principal, &query.key, &raw_id)?;
     let number = part_number(&raw_part)?;
-    let (urls, expires) = sign_parts(&state, &owned, &[number]).await?;
+    let (urls, expires) = sign_parts(&state, &owned, vec![number]).await?;
     Ok(granted(
         grant_response(&json!({ "url": urls[0], "expires": expires })),
         "UploadPart",
@@ -163,7 +184,7 @@ pub async fn sign_batch(
             "partNumbers lists a part twice",
         ));
     }
-    let (urls, _) = sign_parts(&state, &owned, &numbers).await?;
+    let (urls, _) = sign_parts(&state, &owned, numbers.clone()).await?;
     let count = urls.len();
     // Up to 10,000 URLs (~4 MB): `"12345":"url",` each, in a buffer allocated once.
     let size_hint = urls.iter().map(|url| url.len() + 12).sum::<usize>() + 32;
