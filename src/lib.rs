@@ -11,6 +11,7 @@ pub mod config;
 pub mod credentials;
 pub mod dev;
 pub mod domain;
+pub mod grants;
 pub mod http;
 pub mod multipart;
 pub mod policy;

@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
+use s3_broker::backend::Backend;
 use s3_broker::domain::{BucketName, Expiry, Principal, Scope, Scopes};
+use s3_broker::grants::grant_lifetime;
 use s3_broker::policy::{
-    Disposition, DownloadIntent, FormContentType, FormIntent, FormKey, LoadError, Profile,
-    ProfileRegistry, RegistryOptions, UploadIntent, UploadMethod,
+    Disposition, DownloadIntent, FormContentType, FormIntent, FormKey, Lifetime, LoadError,
+    Profile, ProfileRegistry, RegistryOptions, UploadIntent, UploadMethod,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,6 +17,13 @@ const UUID: Uuid = Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 31, 23, 59, 59).unwrap()
+}
+
+/// A decision's lifetime in seconds, with credentials that do not expire.
+fn cut(lifetime: &Lifetime) -> u32 {
+    grant_lifetime(*lifetime, None, None, now())
+        .unwrap()
+        .as_secs()
 }
 
 fn bucket(name: &str) -> BucketName {
@@ -72,9 +81,16 @@ fn upload_key(
     filename: &str,
     path: Option<&str>,
 ) -> Result<String, String> {
-    p.decide_upload(who, &intent(filename, path), UUID, now(), None)
-        .map(|d| d.key.to_string())
-        .map_err(|e| e.code().to_owned())
+    p.decide_upload(
+        who,
+        &intent(filename, path),
+        Backend::Aws,
+        UUID,
+        now(),
+        None,
+    )
+    .map(|d| d.key.to_string())
+    .map_err(|e| e.code().to_owned())
 }
 
 // ---------------------------------------------------------------- loading
@@ -99,7 +115,7 @@ fn shipped_profiles_load() {
         i.content_type = ct.into();
         assert!(
             default
-                .decide_upload(&user("alice"), &i, UUID, now(), None)
+                .decide_upload(&user("alice"), &i, Backend::Aws, UUID, now(), None)
                 .is_ok(),
             "{ct}"
         );
@@ -308,7 +324,14 @@ fn alice_cannot_reach_bob_or_alice2() {
     let (alice, alice2, bob) = (user("alice"), user("alice2"), user("bob"));
     let key = registry
         .default_profile()
-        .decide_upload(&alice, &intent("a.txt", Some("docs")), UUID, now(), None)
+        .decide_upload(
+            &alice,
+            &intent("a.txt", Some("docs")),
+            Backend::Aws,
+            UUID,
+            now(),
+            None,
+        )
         .unwrap()
         .key;
     assert_eq!(key.as_str(), format!("users/alice/docs/{UUID}/a.txt"));
@@ -374,7 +397,14 @@ fn subjects_that_look_like_paths_get_their_own_segment() {
         let mallory = user(subject);
         let d = registry
             .default_profile()
-            .decide_upload(&mallory, &intent("a.txt", None), UUID, now(), None)
+            .decide_upload(
+                &mallory,
+                &intent("a.txt", None),
+                Backend::Aws,
+                UUID,
+                now(),
+                None,
+            )
             .unwrap();
         let seg = mallory.segment.as_str();
         assert!(
@@ -451,7 +481,14 @@ fn scopes_are_enforced() {
     let reader = Principal::new("alice", None, [Scope::Download].into_iter().collect());
     let err = registry
         .default_profile()
-        .decide_upload(&reader, &intent("a.txt", None), UUID, now(), None)
+        .decide_upload(
+            &reader,
+            &intent("a.txt", None),
+            Backend::Aws,
+            UUID,
+            now(),
+            None,
+        )
         .unwrap_err();
     assert_eq!(err.code(), "insufficient_scope");
 }
@@ -494,7 +531,14 @@ fn bad_paths_are_refused_with_400() {
         long.as_str(),
     ] {
         let err = p
-            .decide_upload(&alice, &intent("f.txt", Some(bad)), UUID, now(), None)
+            .decide_upload(
+                &alice,
+                &intent("f.txt", Some(bad)),
+                Backend::Aws,
+                UUID,
+                now(),
+                None,
+            )
             .unwrap_err();
         assert_eq!((err.code(), err.status()), ("invalid_path", 400), "{bad:?}");
     }
@@ -504,7 +548,7 @@ fn bad_paths_are_refused_with_400() {
     i.content_type = "image/png".into();
     assert_eq!(
         avatars
-            .decide_upload(&alice, &i, UUID, now(), None)
+            .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code(),
         "path_not_allowed"
@@ -534,7 +578,7 @@ fn bad_filenames_are_refused() {
         &"a".repeat(256),
     ] {
         let err = p
-            .decide_upload(&alice, &intent(bad, None), UUID, now(), None)
+            .decide_upload(&alice, &intent(bad, None), Backend::Aws, UUID, now(), None)
             .unwrap_err();
         assert_eq!(
             (err.code(), err.status()),
@@ -567,6 +611,7 @@ fn keys_longer_than_1024_bytes_are_refused() {
         .decide_upload(
             &user("alice"),
             &intent(&"f".repeat(100), Some(&path)),
+            Backend::Aws,
             UUID,
             now(),
             None,
@@ -607,7 +652,7 @@ fn an_upload_decision_carries_every_limit() {
         ..UploadIntent::default()
     };
     let d = p
-        .decide_upload(&alice, &i, UUID, now(), Some(Expiry::MAX))
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), Some(Expiry::MAX))
         .unwrap();
     assert_eq!(
         d.key.as_str(),
@@ -616,38 +661,38 @@ fn an_upload_decision_carries_every_limit() {
     assert_eq!(d.method, UploadMethod::Post);
     assert_eq!(d.content_type.as_str(), "Text/Plain; charset=utf-8");
     assert_eq!((d.size, d.content_length_range()), (5, (5, 5)));
-    assert_eq!(d.expires.as_secs(), 600, "min(requested, profile max)");
+    assert_eq!(cut(&d.lifetime), 600, "min(requested, profile max)");
     assert_eq!(d.metadata[0].0.header_name(), "x-amz-meta-title");
     assert_eq!(
         d.server_side_encryption.as_ref().unwrap().headers().len(),
         2
     );
-    assert!(
-        d.no_overwrite && !d.if_none_match(),
-        "POST relies on the unique {{uuid}} key"
-    );
+    assert!(!d.if_none_match, "POST relies on the unique {{uuid}} key");
     assert_eq!(d.checksum.as_ref().unwrap().value(), sha);
     assert_eq!(d.bucket.as_str(), "uploads");
 
     i.method = Some(UploadMethod::Put);
-    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
-    assert!(d.if_none_match());
-    assert_eq!(d.expires.as_secs(), 300, "the profile default");
+    let d = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap();
+    assert!(d.if_none_match);
+    assert_eq!(cut(&d.lifetime), 300, "the profile default");
     let d = p
         .decide_upload(
             &alice,
             &i,
+            Backend::Aws,
             UUID,
             now(),
             Some(Expiry::from_secs(30).unwrap()),
         )
         .unwrap();
-    assert_eq!(d.expires.as_secs(), 30);
+    assert_eq!(cut(&d.lifetime), 30);
 
     let refused = |change: &dyn Fn(&mut UploadIntent)| {
         let mut bad = i.clone();
         change(&mut bad);
-        p.decide_upload(&alice, &bad, UUID, now(), None)
+        p.decide_upload(&alice, &bad, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code()
     };
@@ -676,7 +721,7 @@ fn an_upload_decision_carries_every_limit() {
     md5_only.checksum_sha256 = None;
     md5_only.content_md5 = Some(md5.into());
     let d = p
-        .decide_upload(&alice, &md5_only, UUID, now(), None)
+        .decide_upload(&alice, &md5_only, Backend::Aws, UUID, now(), None)
         .unwrap();
     assert_eq!(
         (d.checksum, d.content_md5.unwrap().as_str()),
@@ -685,7 +730,7 @@ fn an_upload_decision_carries_every_limit() {
     );
     md5_only.method = Some(UploadMethod::Post);
     let err = p
-        .decide_upload(&alice, &md5_only, UUID, now(), None)
+        .decide_upload(&alice, &md5_only, Backend::Aws, UUID, now(), None)
         .unwrap_err();
     assert_eq!(
         (err.code(), err.status()),
@@ -710,7 +755,7 @@ fn an_upload_decision_carries_every_limit() {
     let mut post = intent("a.txt", None);
     post.method = Some(UploadMethod::Post);
     let err = put_only
-        .decide_upload(&alice, &post, UUID, now(), None)
+        .decide_upload(&alice, &post, Backend::Aws, UUID, now(), None)
         .unwrap_err();
     assert_eq!((err.code(), err.status()), ("method_not_allowed", 400));
 }
@@ -728,20 +773,24 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
     let alice = user("alice");
     let md5 = "XUFAKrxLKna5cZ2REBfFkg==";
     let mut i = intent("secret.txt", None);
-    let err = p.decide_upload(&alice, &i, UUID, now(), None).unwrap_err();
+    let err = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap_err();
     assert_eq!(
         (err.code(), err.status()),
         ("sse_customer_key_required", 400)
     );
     i.sse_customer_key_md5 = Some("AAAA".into());
     assert_eq!(
-        p.decide_upload(&alice, &i, UUID, now(), None)
+        p.decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code(),
         "invalid_sse_customer_key_md5"
     );
     i.sse_customer_key_md5 = Some(md5.into());
-    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
+    let d = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap();
     assert!(d.client_supplies_key());
     assert_eq!(
         d.encryption_headers(),
@@ -757,7 +806,9 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
         ]
     );
     i.method = Some(UploadMethod::Post);
-    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
+    let d = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap();
     assert_eq!(
         d.encryption_fields()[1],
         (
@@ -807,7 +858,7 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
     i.sse_customer_key_md5 = Some(md5.into());
     assert_eq!(
         plain
-            .decide_upload(&alice, &i, UUID, now(), None)
+            .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code(),
         "sse_customer_key_not_allowed"
@@ -884,7 +935,7 @@ fn downloads_choose_a_safe_disposition() {
         d.content_disposition,
         "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
     );
-    assert_eq!((d.profile.as_str(), d.expires.as_secs()), ("default", 60));
+    assert_eq!((d.profile.as_str(), cut(&d.lifetime)), ("default", 60));
     let err = ask("users/alice/x/a.html", Some(Disposition::Inline), None).unwrap_err();
     assert_eq!(err.code(), "disposition_not_allowed");
     let err = ask("users/alice/x/a.html", None, Some("a\u{202E}lmth.exe")).unwrap_err();
@@ -966,7 +1017,7 @@ proptest! {
         let p = profile(FOLDERS);
         let intent = intent(&filename, path.as_deref());
         for profile in [&p, registry.default_profile()] {
-            let Ok(d) = profile.decide_upload(&caller, &intent, Uuid::from_u128(uuid), now(), None) else {
+            let Ok(d) = profile.decide_upload(&caller, &intent, Backend::Aws, Uuid::from_u128(uuid), now(), None) else {
                 continue;
             };
             let key = d.key.as_str();

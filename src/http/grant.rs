@@ -2,8 +2,8 @@
 
 use super::{ApiError, AppState};
 use crate::domain::{Credentials, Expiry};
-use crate::policy::{MetadataKey, ServerSideEncryption};
-use crate::sigv4::SignedHeaders;
+use crate::grants::grant_lifetime;
+use crate::policy::Lifetime;
 use actix_web::HttpResponse;
 use actix_web::http::header::CACHE_CONTROL;
 use chrono::{DateTime, Utc};
@@ -17,20 +17,20 @@ pub fn signing_now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(0)
 }
 
-/// Usable credentials and the grant's real lifetime:
-/// `min(policy decision (requested, profile max, 7 days), credential expiry − margin)`.
+/// Usable credentials and the grant's real lifetime: `asked` (the request and the profile's
+/// limits) cut to 7 days, the credentials' expiry minus the safety margin and, for part URLs,
+/// the end of the multipart ticket (`ticket_end`).
 pub async fn signing_window(
     state: &AppState,
-    decided: Expiry,
+    asked: Lifetime,
+    ticket_end: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(Arc<Credentials>, Expiry), ApiError> {
     let credentials = state.credentials.current(now).await?;
-    let mut secs = u64::from(decided.as_secs());
-    if let Some(end) = credentials.expires_at {
-        let left = (end - state.credentials.margin() - now).num_seconds();
-        secs = secs.min(u64::try_from(left).unwrap_or(0));
-    }
-    let expiry = Expiry::from_secs(secs).map_err(|_| {
+    let credentials_end = credentials
+        .expires_at
+        .map(|end| end - state.credentials.margin());
+    let expiry = grant_lifetime(asked, credentials_end, ticket_end, now).map_err(|_| {
         ApiError::unavailable(
             "credentials_unavailable",
             "the broker's credentials expire too soon to sign",
@@ -46,32 +46,6 @@ pub fn requested_expiry(expires_in: Option<u64>) -> Result<Option<Expiry>, ApiEr
         .map(Expiry::from_secs)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))
-}
-
-/// The server-side encryption and `x-amz-meta-*` values a grant binds: signed headers for a
-/// PUT, exact-match fields for a POST.
-pub fn bound_fields(
-    sse: Option<&ServerSideEncryption>,
-    metadata: &[(MetadataKey, String)],
-) -> Vec<(String, String)> {
-    encryption_and_metadata(
-        sse.map(ServerSideEncryption::headers).unwrap_or_default(),
-        metadata,
-    )
-}
-
-/// Encryption values (as decided, e.g. [`crate::policy::UploadDecision::encryption_headers`])
-/// followed by the `x-amz-meta-*` values: what a PUT signs or a POST binds exactly.
-pub fn encryption_and_metadata(
-    encryption: Vec<(&'static str, String)>,
-    metadata: &[(MetadataKey, String)],
-) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = encryption
-        .into_iter()
-        .map(|(name, value)| (name.to_owned(), value))
-        .collect();
-    fields.extend(metadata.iter().map(|(k, v)| (k.header_name(), v.clone())));
-    fields
 }
 
 /// What a response grants: `count` signed requests of one S3 operation (`PostObject` for a
@@ -115,21 +89,6 @@ pub fn large_grant_response(body: &impl Serialize, size_hint: usize) -> HttpResp
         .insert_header((CACHE_CONTROL, "no-store"))
         .content_type(actix_web::http::header::ContentType::json())
         .body(bytes)
-}
-
-/// Adds headers the policy layer decided to `headers`. They were validated there, so a
-/// refusal here is a bug: logged, and answered as an internal error.
-pub fn sign_decided<N: AsRef<str>, V: AsRef<str>>(
-    headers: &mut SignedHeaders,
-    decided: impl IntoIterator<Item = (N, V)>,
-) -> Result<(), ApiError> {
-    for (name, value) in decided {
-        headers.insert(name.as_ref(), value.as_ref()).map_err(|e| {
-            tracing::error!(error = %e, "policy produced an unsignable header");
-            ApiError::internal()
-        })?;
-    }
-    Ok(())
 }
 
 /// A POST form's fields as the JSON object of a grant, in order.

@@ -110,3 +110,11 @@ impl From<TicketError> for ApiError {
         ApiError::new(StatusCode::FORBIDDEN, code, err.to_string())
     }
 }
+
+impl From<crate::grants::BuildError> for ApiError {
+    fn from(err: crate::grants::BuildError) -> Self {
+        // Inputs were validated by the policy layer, so this is a bug: log it.
+        tracing::error!(error = %err, "a decision did not become a signable request");
+        ApiError::internal()
+    }
+}

@@ -25,7 +25,7 @@ mod uploads;
 pub use caller::Caller;
 pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
-pub use form_grant::{form_policy_request, signed_form};
+pub use form_grant::signed_form;
 pub use grant::signing_window;
 pub use observe::observe;
 pub use plain_errors::problem_errors;

@@ -6,7 +6,7 @@ use super::grant::{
 };
 use super::multipart_ticket::open_ticket;
 use super::{ApiError, AppState, Caller};
-use crate::domain::{Checksum, Expiry, PartNumber};
+use crate::domain::{Checksum, PartNumber};
 use crate::multipart::{PartGrant, PartPlan, PartSigning, PartSigningError};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -126,15 +126,14 @@ pub async fn sign_parts(
             format!("part {missing} needs its checksum: the upload has a checksum algorithm"),
         ));
     }
-    // URLs live no longer than the ticket (an open ticket has at least a second left).
-    let ticket_left = u64::try_from((open.ticket.upload.expires_at - now).num_seconds())
-        .unwrap_or(1)
-        .clamp(1, u64::from(Expiry::MAX.as_secs()));
-    let decided = open
-        .profile
-        .grant_expiry(requested)
-        .min(Expiry::from_secs(ticket_left).map_err(|_| ApiError::internal())?);
-    let (credentials, expires) = signing_window(&state, decided, now).await?;
+    // URLs live no longer than the ticket.
+    let (credentials, expires) = signing_window(
+        &state,
+        open.profile.lifetime(requested),
+        Some(open.ticket.upload.expires_at),
+        now,
+    )
+    .await?;
     // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
     let ticket = open.ticket;
     let signer_state = state.clone();

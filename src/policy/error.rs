@@ -75,6 +75,10 @@ pub enum PolicyError {
          carries its checksum)"
     )]
     ChecksumRequired(String),
+    /// A multipart checksum algorithm that is not SHA256, SHA1, CRC32 or CRC32C
+    /// (400 `invalid_checksum_algorithm`).
+    #[error("checksum_algorithm must be SHA256, SHA1, CRC32 or CRC32C")]
+    InvalidChecksumAlgorithm,
     /// A checksum did not decode, or several were given (400 `invalid_checksum`).
     #[error("invalid checksum: {0}")]
     InvalidChecksum(String),
@@ -135,6 +139,7 @@ impl PolicyError {
             Self::MetadataNotAllowed { .. } => "metadata_not_allowed",
             Self::InvalidMetadata(_) => "invalid_metadata",
             Self::ChecksumRequired(_) => "checksum_required",
+            Self::InvalidChecksumAlgorithm => "invalid_checksum_algorithm",
             Self::InvalidChecksum(_) => "invalid_checksum",
             Self::ChecksumNotSupported(_) => "checksum_not_supported",
             Self::SseCustomerKeyRequired(_) => "sse_customer_key_required",

@@ -5,6 +5,7 @@
 
 use super::owned::{OwnedUpload, content_type_or_default, uppy_metadata};
 use crate::domain::PartNumber;
+use crate::grants::NewUpload;
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
@@ -13,7 +14,7 @@ use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{PartSigning, PartSigningError};
 use crate::policy::{MultipartIntent, Profile};
-use crate::s3::{NewUpload, PartToComplete, UploadRef};
+use crate::s3::{PartToComplete, UploadRef};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,11 +52,14 @@ pub async fn create(
         metadata: uppy_metadata(profile, body.metadata),
         ..MultipartIntent::default()
     };
-    let decision = profile.decide_multipart(&principal, &intent, Uuid::new_v4(), signing_now())?;
-    let upload_id = state
-        .s3
-        .create_multipart(&NewUpload::of(&decision, None))
-        .await?;
+    let decision = profile.decide_multipart(
+        &principal,
+        &intent,
+        state.backend,
+        Uuid::new_v4(),
+        signing_now(),
+    )?;
+    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),
         "uploadId": upload_id.as_str(),
@@ -108,7 +112,7 @@ async fn sign_parts(
 ) -> Result<(Vec<String>, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
-        signing_window(state, owned.profile.grant_expiry(None), now).await?;
+        signing_window(state, owned.profile.lifetime(None), None, now).await?;
     let in_place = numbers.len() < OFF_WORKER_FROM;
     let sign = {
         let (state, bucket) = (state.clone(), owned.profile.bucket().clone());

@@ -20,16 +20,14 @@ use super::complete::bound_digest;
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, single_upload_needs_post_object,
 };
-use crate::domain::{BucketName, Expiry, ObjectKey, PartNumber, Principal, Scope};
-use crate::http::grant::{
-    bound_fields, form_fields_json, grant_response, granted, sign_decided, signing_now,
-    signing_window,
-};
+use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
+use crate::grants::create_multipart_headers;
+use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{CompletionGrant, NamedUpload};
-use crate::policy::{FormIntent, MultipartIntent, PolicyError};
+use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -201,7 +199,7 @@ async fn upload_call(
         owned.profile.bucket(),
         &owned.key,
         SignedHeaders::new(),
-        owned.profile.grant_expiry(None),
+        owned.profile.lifetime(None),
     )
     .await
 }
@@ -251,10 +249,10 @@ async fn presign(
     bucket: &BucketName,
     key: &ObjectKey,
     headers: SignedHeaders,
-    lifetime: Expiry,
+    lifetime: Lifetime,
 ) -> Result<SignedRequest, ApiError> {
     let now = signing_now();
-    let (credentials, expires) = signing_window(state, lifetime, now).await?;
+    let (credentials, expires) = signing_window(state, lifetime, None, now).await?;
     let mut presign = PresignRequest::new(operation, bucket.clone(), key.clone(), expires);
     presign.headers = headers;
     let signed = state.signer.presign(&credentials, &presign, now)?;
@@ -276,19 +274,20 @@ async fn create_multipart(
         content_type: content_type_or_default(request.content_type.as_deref()),
         ..MultipartIntent::default()
     };
-    let decision = profile.decide_multipart(principal, &intent, Uuid::new_v4(), signing_now())?;
-    let mut headers = SignedHeaders::new().content_type(&decision.content_type);
-    sign_decided(
-        &mut headers,
-        bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata),
+    let decision = profile.decide_multipart(
+        principal,
+        &intent,
+        state.backend,
+        Uuid::new_v4(),
+        signing_now(),
     )?;
     let mut signed = presign(
         state,
         S3Operation::CreateMultipartUpload,
         &decision.bucket,
         &decision.key,
-        headers,
-        profile.grant_expiry(None),
+        create_multipart_headers(&decision)?,
+        profile.lifetime(None),
     )
     .await?;
     signed.key = Some(decision.key.as_str().to_owned());
@@ -312,7 +311,7 @@ async fn delete_object(
         profile.bucket(),
         &key,
         SignedHeaders::new(),
-        profile.grant_expiry(None),
+        profile.lifetime(None),
     )
     .await
 }
