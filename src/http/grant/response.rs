@@ -1,52 +1,10 @@
-//! What every grant shares: an honest lifetime and an uncacheable JSON response.
+//! Rendering a grant: an uncacheable JSON response, marked with what it grants for
+//! `s3_broker_grants_total`.
 
-use super::{ApiError, AppState};
-use crate::domain::{Credentials, Expiry};
-use crate::grants::grant_lifetime;
-use crate::policy::Lifetime;
+use crate::http::ApiError;
 use actix_web::HttpResponse;
 use actix_web::http::header::CACHE_CONTROL;
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::sync::Arc;
-
-/// The signing instant: now, at whole seconds like `X-Amz-Date`, so a grant's `expires_at`
-/// minus its `server_time` is exactly its lifetime.
-pub fn signing_now() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(0)
-}
-
-/// Usable credentials and the grant's real lifetime: `asked` (the request and the profile's
-/// limits) cut to 7 days, the credentials' expiry minus the safety margin and, for part URLs,
-/// the end of the multipart ticket (`ticket_end`).
-pub async fn signing_window(
-    state: &AppState,
-    asked: Lifetime,
-    ticket_end: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(Arc<Credentials>, Expiry), ApiError> {
-    let credentials = state.credentials.current(now).await?;
-    let credentials_end = credentials
-        .expires_at
-        .map(|end| end - state.credentials.margin());
-    let expiry = grant_lifetime(asked, credentials_end, ticket_end, now).map_err(|_| {
-        ApiError::unavailable(
-            "credentials_unavailable",
-            "the broker's credentials expire too soon to sign",
-            5,
-        )
-    })?;
-    Ok((credentials, expiry))
-}
-
-/// The client's wished lifetime (`expires_in`), validated: 1 s to 7 days.
-pub fn requested_expiry(expires_in: Option<u64>) -> Result<Option<Expiry>, ApiError> {
-    expires_in
-        .map(Expiry::from_secs)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))
-}
 
 /// What a response grants: `count` signed requests of one S3 operation (`PostObject` for a
 /// POST policy), kept in the response's extensions for `s3_broker_grants_total`.
