@@ -12,6 +12,7 @@
 mod bound;
 mod error;
 mod get;
+mod kind;
 mod lifetime;
 mod multipart_create;
 mod post;
@@ -23,6 +24,7 @@ mod test_support;
 pub use bound::{bound_fields, encryption_and_metadata, sign_decided};
 pub use error::{BuildError, LifetimeError};
 pub use get::get_request;
+pub use kind::GrantKind;
 pub use lifetime::grant_lifetime;
 pub use multipart_create::{NewEncryption, NewUpload, create_multipart_headers};
 pub use post::post_request;

@@ -4,7 +4,7 @@
 
 use super::grant::{grant_response, granted, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
-use crate::grants::get_request;
+use crate::grants::{GrantKind, get_request};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -65,5 +65,5 @@ pub async fn create_download(
         expires_at: presigned.expires_at,
         server_time: now,
     });
-    Ok(granted(grant, "GetObject", 1))
+    Ok(granted(grant, GrantKind::from(&get.operation), 1))
 }

@@ -7,6 +7,7 @@ use super::grant::{
 use super::multipart_ticket::open_ticket;
 use super::{ApiError, AppState, Caller};
 use crate::domain::{Checksum, PartNumber};
+use crate::grants::GrantKind;
 use crate::multipart::{PartGrant, PartPlan, PartSigning, PartSigningError};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -171,7 +172,7 @@ pub async fn sign_parts(
         },
         size_hint,
     );
-    Ok(granted(response, "UploadPart", count))
+    Ok(granted(response, GrantKind::UploadPart, count))
 }
 
 /// The query of `GET /v1/multipart/parts`.

@@ -6,7 +6,7 @@ use super::grant::{
     form_fields_json, grant_response, granted, requested_expiry, signing_now, signing_window,
 };
 use super::{ApiError, AppState, Caller};
-use crate::grants::{post_request, put_request};
+use crate::grants::{GrantKind, post_request, put_request};
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
@@ -113,7 +113,10 @@ pub async fn create_upload(
         UploadMethod::Put => {
             let put = put_request(&decision, expires)?;
             let presigned = state.signer.presign(&credentials, &put, now)?;
-            (UploadGrant::put(&decision, presigned, now), "PutObject")
+            (
+                UploadGrant::put(&decision, presigned, now),
+                GrantKind::PutObject,
+            )
         }
         UploadMethod::Post => {
             let client_fields: &[&'static str] = if decision.client_supplies_key() {
@@ -130,7 +133,7 @@ pub async fn create_upload(
             )?;
             (
                 UploadGrant::post(&decision, form, client_fields, now),
-                "PostObject",
+                GrantKind::PostObject,
             )
         }
     };

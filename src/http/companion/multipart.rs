@@ -5,7 +5,7 @@
 
 use super::owned::{OwnedUpload, content_type_or_default, uppy_metadata};
 use crate::domain::PartNumber;
-use crate::grants::NewUpload;
+use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
@@ -163,7 +163,7 @@ pub async fn sign_part(
     let (urls, expires) = sign_parts(&state, &owned, vec![number]).await?;
     Ok(granted(
         grant_response(&json!({ "url": urls[0], "expires": expires })),
-        "UploadPart",
+        GrantKind::UploadPart,
         1,
     ))
 }
@@ -199,7 +199,7 @@ pub async fn sign_batch(
         .collect();
     Ok(granted(
         large_grant_response(&json!({ "presignedUrls": presigned }), size_hint),
-        "UploadPart",
+        GrantKind::UploadPart,
         count,
     ))
 }

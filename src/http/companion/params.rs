@@ -7,6 +7,7 @@
 //! multipart uploads, whose size the broker checks before it completes, work there.
 
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
+use crate::grants::GrantKind;
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller};
@@ -92,5 +93,5 @@ pub async fn upload_params(
         fields: form_fields_json(form.fields),
         expires: (form.expires_at - now).num_seconds(),
     });
-    Ok(granted(params, "PostObject", 1))
+    Ok(granted(params, GrantKind::PostObject, 1))
 }

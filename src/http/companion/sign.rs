@@ -21,7 +21,7 @@ use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, single_upload_needs_post_object,
 };
 use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
-use crate::grants::create_multipart_headers;
+use crate::grants::{GrantKind, create_multipart_headers};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::signed_form;
@@ -86,15 +86,15 @@ enum UploadCall {
 impl Operation {
     /// The S3 operation the answer grants, for `s3_broker_grants_total`: PutObject is
     /// answered with a POST policy.
-    fn granted(&self) -> &'static str {
+    fn granted(&self) -> GrantKind {
         match self {
-            Operation::PutObject => "PostObject",
-            Operation::CreateMultipart => "CreateMultipartUpload",
-            Operation::DeleteObject => "DeleteObject",
-            Operation::OnUpload(UploadCall::Part(_)) => "UploadPart",
-            Operation::OnUpload(UploadCall::List) => "ListParts",
-            Operation::OnUpload(UploadCall::Complete) => "CompleteMultipartUpload",
-            Operation::OnUpload(UploadCall::Abort) => "AbortMultipartUpload",
+            Operation::PutObject => GrantKind::PostObject,
+            Operation::CreateMultipart => GrantKind::CreateMultipartUpload,
+            Operation::DeleteObject => GrantKind::DeleteObject,
+            Operation::OnUpload(UploadCall::Part(_)) => GrantKind::UploadPart,
+            Operation::OnUpload(UploadCall::List) => GrantKind::ListParts,
+            Operation::OnUpload(UploadCall::Complete) => GrantKind::CompleteMultipartUpload,
+            Operation::OnUpload(UploadCall::Abort) => GrantKind::AbortMultipartUpload,
         }
     }
 }
@@ -376,7 +376,7 @@ mod tests {
     }
 
     fn granted(method: &str, upload_id: Option<&str>, part: Option<u64>) -> &'static str {
-        operation(&request(method, upload_id, part)).map_or("refused", |op| op.granted())
+        operation(&request(method, upload_id, part)).map_or("refused", |op| op.granted().name())
     }
 
     #[test]

@@ -1,24 +1,25 @@
 //! Rendering a grant: an uncacheable JSON response, marked with what it grants for
 //! `s3_broker_grants_total`.
 
+use crate::grants::GrantKind;
 use crate::http::ApiError;
 use actix_web::HttpResponse;
 use actix_web::http::header::CACHE_CONTROL;
 use serde::Serialize;
 
-/// What a response grants: `count` signed requests of one S3 operation (`PostObject` for a
-/// POST policy), kept in the response's extensions for `s3_broker_grants_total`.
+/// What a response grants: `count` signed requests of one kind, kept in the response's
+/// extensions for `s3_broker_grants_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granted {
-    /// The S3 operation, e.g. `UploadPart`.
-    pub operation: &'static str,
+    /// The S3 operation, e.g. `UploadPart` (`PostObject` for a POST policy).
+    pub operation: GrantKind,
     /// How many signed requests (URLs or forms) the response holds.
     pub count: usize,
 }
 
 /// Marks `response` as granting `count` signed `operation` requests, unless it is an error
 /// (a grant that failed to serialize is answered 500 and grants nothing).
-pub fn granted(mut response: HttpResponse, operation: &'static str, count: usize) -> HttpResponse {
+pub fn granted(mut response: HttpResponse, operation: GrantKind, count: usize) -> HttpResponse {
     if response.status().is_success() {
         response
             .extensions_mut()
