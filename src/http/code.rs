@@ -239,6 +239,9 @@ impl fmt::Display for Code {
 }
 
 #[cfg(test)]
+mod docs;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
