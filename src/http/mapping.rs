@@ -4,10 +4,11 @@
 use super::{ApiError, Code};
 use crate::auth::AuthError;
 use crate::credentials::CredentialsUnavailable;
-use crate::multipart::TicketError;
+use crate::multipart::{PartSigningError, TicketError};
 use crate::policy::PolicyError;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
+use actix_web::error::BlockingError;
 
 impl From<&AuthError> for Code {
     fn from(err: &AuthError) -> Self {
@@ -95,6 +96,27 @@ impl From<SigningError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+impl From<PartSigningError> for ApiError {
+    fn from(err: PartSigningError) -> Self {
+        match err {
+            PartSigningError::Signing(e) => ApiError::from(e),
+            other => {
+                // The parts were checked against the plan first, so this is a bug: log it.
+                tracing::error!(error = %other, "part URLs failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// A task on actix's blocking pool that panicked or was cancelled.
+impl From<BlockingError> for ApiError {
+    fn from(err: BlockingError) -> Self {
+        tracing::error!(error = %err, "a blocking task failed");
+        ApiError::internal()
     }
 }
 

@@ -7,7 +7,7 @@ use super::grant::{
 use super::multipart_ticket::open_ticket;
 use super::{ApiError, AppState, Caller, Code};
 use crate::domain::{Checksum, Expiry, PartNumber};
-use crate::multipart::{PartGrant, PartPlan, PartSigning, PartSigningError};
+use crate::multipart::{PartGrant, PartPlan, PartSigning};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -150,18 +150,8 @@ pub async fn sign_parts(
         }
         .sign_planned(&plan, &numbers, &checksums)
     })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "the part-signing task failed");
-        ApiError::internal()
-    })?;
-    let parts = signed.map_err(|e| match e {
-        PartSigningError::Signing(e) => ApiError::from(e),
-        other => {
-            tracing::error!(error = %other, "planned part URLs failed");
-            ApiError::internal()
-        }
-    })?;
+    .await?;
+    let parts = signed?;
     let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
     let count = parts.len();
     let response = large_grant_response(

@@ -11,7 +11,7 @@ use crate::http::grant::{
 use crate::http::held_parts::match_held;
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::{ApiError, AppState, Caller, Code};
-use crate::multipart::{PartSigning, PartSigningError};
+use crate::multipart::PartSigning;
 use crate::policy::{MultipartIntent, Profile};
 use crate::s3::{NewUpload, PartToComplete, UploadRef};
 use actix_web::{HttpResponse, web};
@@ -131,18 +131,9 @@ async fn sign_parts(
     let signed = if in_place {
         sign()
     } else {
-        web::block(sign).await.map_err(|e| {
-            tracing::error!(error = %e, "the part-signing task failed");
-            ApiError::internal()
-        })?
+        web::block(sign).await?
     };
-    let urls = signed.map_err(|e| match e {
-        PartSigningError::Signing(e) => ApiError::from(e),
-        other => {
-            tracing::error!(error = %other, "unsized part URLs failed");
-            ApiError::internal()
-        }
-    })?;
+    let urls = signed?;
     Ok((urls, i64::from(expires.as_secs())))
 }
 
