@@ -3,9 +3,9 @@
 
 use super::{ApiError, Code};
 use crate::auth::AuthError;
-use crate::credentials::CredentialsUnavailable;
 use crate::multipart::{PartSigningError, TicketError};
 use crate::policy::PolicyError;
+use crate::s3::CredentialsUnavailable;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
 use actix_web::error::BlockingError;
