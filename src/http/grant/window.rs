@@ -3,7 +3,7 @@
 
 use crate::domain::{Credentials, Expiry};
 use crate::grants::grant_lifetime;
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppState, Code};
 use crate::policy::Lifetime;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -29,10 +29,9 @@ pub async fn signing_window(
         .expires_at
         .map(|end| end - state.credentials.margin());
     let expiry = grant_lifetime(asked, credentials_end, ticket_end, now).map_err(|_| {
-        ApiError::unavailable(
-            "credentials_unavailable",
+        ApiError::new(
+            Code::CredentialsUnavailable,
             "the broker's credentials expire too soon to sign",
-            5,
         )
     })?;
     Ok((credentials, expiry))
