@@ -8,7 +8,6 @@
 //! server on 127.0.0.1:0, whose origin the dev broker allows (CORS), like `python3 -m
 //! http.server` in the example's README.
 
-mod support_browser;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -17,7 +16,7 @@ use s3_broker::dev::DevEnvironment;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support_browser::{
+use crate::support::{
     ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, eventually, in_session,
     serve_static, tail,
 };
