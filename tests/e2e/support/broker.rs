@@ -14,16 +14,12 @@ use super::bed::{Server, TestBed};
 use super::http::{FilePart, Reply, post_fields, send_raw};
 use super::{Ctx, runtime};
 use actix_web::dev::ServerHandle;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use s3_broker::app::{Application, build_state};
 use s3_broker::config::ConfigBuilder;
 use s3_broker::credentials::CredentialSource;
 use s3_broker::domain::{Scope, Scopes};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use std::future::Future;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
@@ -36,9 +32,7 @@ pub const AUDIENCE: &str = "s3-broker-e2e";
 pub const HS_SECRET: &str = "e2e-hs256-secret-0123456789abcdef-0123456789";
 /// The kid of the configured RS256 public key.
 pub const RSA_KID: &str = "rsa-1";
-/// The RS256 key pair whose public half the broker trusts.
-pub const RSA_PRIVATE_PEM: &str = include_str!("../../fixtures/auth/rsa1.key.pem");
-/// The public half, as configured.
+/// The public half of the RS256 key pair `tests/fixtures/auth/rsa1`, trusted by the broker.
 pub const RSA_PUBLIC_PEM: &str = include_str!("../../fixtures/auth/rsa1.pub.pem");
 /// An API key with the `upload` and `list` scopes, for the principal [`API_KEY_PRINCIPAL`].
 pub const API_KEY: &str = "e2e-api-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
@@ -307,44 +301,6 @@ pub fn token(subject: &str, scopes: Scopes) -> String {
         Utc::now(),
     )
     .expect("a dev token")
-}
-
-/// Claims the broker accepts for `subject`: right `iss` and `aud`, valid 10 minutes, every
-/// scope. Tests change them to build the attacks.
-pub fn claims(subject: &str) -> Value {
-    let now = Utc::now().timestamp();
-    json!({
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": subject,
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-        "scope": "upload download list",
-    })
-}
-
-/// A compact JWS of `header` and `claims` signed with HMAC-SHA256 under `secret`, built by
-/// hand so that any header or claim, however wrong, can be sent.
-pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
-    mac.update(input.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{input}.{signature}")
-}
-
-/// `claims` as an RS256 token signed with the trusted private key, with `kid`.
-pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.kid = kid.map(str::to_owned);
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PRIVATE_PEM.as_bytes())
-        .expect("the fixture RSA key");
-    jsonwebtoken::encode(&header, claims, &key).expect("an RS256 token")
 }
 
 static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
