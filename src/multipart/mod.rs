@@ -15,7 +15,5 @@ pub use plan::{
     DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,
     PlanError,
 };
-pub use sealed_upload::NamedUpload;
-pub use ticket::{
-    MAX_TICKET_LEN, MIN_SECRET_LEN, TicketError, TicketKeyId, TicketKeys, UploadTicket,
-};
+pub use sealed_upload::{NamedUpload, TicketError};
+pub use ticket::{MAX_TICKET_LEN, MIN_SECRET_LEN, TicketKeyId, TicketKeys, UploadTicket};
