@@ -2,7 +2,7 @@
 //! returns the sealed ticket that later calls present.
 
 use super::grant::{grant_response, signing_now};
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Caller, Code};
 use crate::domain::ChecksumAlgorithm;
 use crate::multipart::{NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
@@ -65,8 +65,8 @@ pub struct CreatedMultipart {
 fn parse_algorithm(name: Option<&str>) -> Result<Option<ChecksumAlgorithm>, ApiError> {
     let Some(name) = name else { return Ok(None) };
     match name.parse::<ChecksumAlgorithm>() {
-        Ok(ChecksumAlgorithm::Crc64Nvme) | Err(_) => Err(ApiError::bad_request(
-            "invalid_checksum_algorithm",
+        Ok(ChecksumAlgorithm::Crc64Nvme) | Err(_) => Err(ApiError::new(
+            Code::InvalidChecksumAlgorithm,
             "checksum_algorithm must be SHA256, SHA1, CRC32 or CRC32C",
         )),
         Ok(algorithm) => Ok(Some(algorithm)),

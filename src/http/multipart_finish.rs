@@ -4,7 +4,7 @@
 use super::grant::signing_now;
 use super::held_parts::{HeldPart, match_held};
 use super::multipart_ticket::open_ticket;
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Caller, Code};
 use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
 use crate::s3::PartToComplete;
 use actix_web::http::header::CACHE_CONTROL;
@@ -57,7 +57,7 @@ pub struct Completed {
 
 /// 400 `parts_mismatch`: the parts named do not fit the plan or what S3 holds.
 pub(super) fn mismatch(detail: String) -> ApiError {
-    ApiError::bad_request("parts_mismatch", detail)
+    ApiError::new(Code::PartsMismatch, detail)
 }
 
 /// An ETag in the quoted form S3 returns: accepts `"abc"` and `abc` (Uppy 6 strips quotes);
@@ -217,7 +217,7 @@ mod tests {
     fn detail(parts: &[u64], count: u64) -> String {
         let err =
             checked_parts(parts.iter().map(|&n| receipt(n)).collect(), count, None).unwrap_err();
-        assert_eq!(err.code(), "parts_mismatch");
+        assert_eq!(err.code(), Code::PartsMismatch);
         err.detail().to_owned()
     }
 

@@ -5,9 +5,9 @@ use super::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
 use super::multipart_ticket::open_ticket;
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Caller, Code};
 use crate::domain::{Checksum, Expiry, PartNumber};
-use crate::multipart::{PartGrant, PartPlan, PartSigning, PartSigningError};
+use crate::multipart::{PartGrant, PartPlan, PartSigning};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -49,8 +49,8 @@ fn part_numbers(requested: Option<Vec<u64>>, plan: &PartPlan) -> Result<Vec<Part
     };
     let count = plan.part_count();
     if requested.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_part_numbers",
+        return Err(ApiError::new(
+            Code::InvalidPartNumbers,
             "part_numbers must name at least one part",
         ));
     }
@@ -62,14 +62,14 @@ fn part_numbers(requested: Option<Vec<u64>>, plan: &PartPlan) -> Result<Vec<Part
                 .ok()
                 .filter(|&i| i >= 1 && i < seen.len());
             let Some(i) = slot else {
-                return Err(ApiError::bad_request(
-                    "invalid_part_numbers",
+                return Err(ApiError::new(
+                    Code::InvalidPartNumbers,
                     format!("part {n} is not in the plan (parts 1 to {count})"),
                 ));
             };
             if std::mem::replace(&mut seen[i], true) {
-                return Err(ApiError::bad_request(
-                    "invalid_part_numbers",
+                return Err(ApiError::new(
+                    Code::InvalidPartNumbers,
                     format!("part {n} is listed twice"),
                 ));
             }
@@ -100,19 +100,19 @@ pub async fn sign_parts(
             .ok()
             .filter(|n| n.to_string() == *number && requested_numbers.contains(n))
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_checksum",
+                ApiError::new(
+                    Code::InvalidChecksum,
                     format!("checksums names part {number:?}, which is not requested"),
                 )
             })?;
         let algorithm = open.ticket.checksum_algorithm.ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_checksum",
+            ApiError::new(
+                Code::InvalidChecksum,
                 "this upload was created without checksum_algorithm, so parts carry no checksum",
             )
         })?;
         let checksum = Checksum::new(algorithm, value)
-            .map_err(|e| ApiError::bad_request("invalid_checksum", format!("part {part}: {e}")))?;
+            .map_err(|e| ApiError::new(Code::InvalidChecksum, format!("part {part}: {e}")))?;
         checksums.insert(
             u16::try_from(part).map_err(|_| ApiError::internal())?,
             checksum,
@@ -121,8 +121,8 @@ pub async fn sign_parts(
     if open.ticket.checksum_algorithm.is_some()
         && let Some(missing) = numbers.iter().find(|p| !checksums.contains_key(&p.get()))
     {
-        return Err(ApiError::bad_request(
-            "checksum_required",
+        return Err(ApiError::new(
+            Code::ChecksumRequired,
             format!("part {missing} needs its checksum: the upload has a checksum algorithm"),
         ));
     }
@@ -150,18 +150,8 @@ pub async fn sign_parts(
         }
         .sign_planned(&plan, &numbers, &checksums)
     })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "the part-signing task failed");
-        ApiError::internal()
-    })?;
-    let parts = signed.map_err(|e| match e {
-        PartSigningError::Signing(e) => ApiError::from(e),
-        other => {
-            tracing::error!(error = %other, "planned part URLs failed");
-            ApiError::internal()
-        }
-    })?;
+    .await?;
+    let parts = signed?;
     let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
     let count = parts.len();
     let response = large_grant_response(

@@ -7,8 +7,7 @@ use super::multipart_finish::{abort_multipart, complete_multipart};
 use super::multipart_parts::{list_parts, sign_parts};
 use super::objects::list_objects;
 use super::uploads::create_upload;
-use super::{ApiError, health, json_config, query_config};
-use actix_web::http::StatusCode;
+use super::{ApiError, Code, health, json_config, query_config};
 use actix_web::{HttpResponse, web};
 
 /// Registers every route, the extractor settings and the fallbacks.
@@ -67,9 +66,5 @@ pub(super) async fn only(allow: &'static str) -> Result<HttpResponse, ApiError> 
 
 /// The fallback for unknown paths.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such resource",
-    ))
+    Err(ApiError::new(Code::NotFound, "no such resource"))
 }

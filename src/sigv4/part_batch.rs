@@ -140,7 +140,7 @@ impl PartUrlBatch {
             let algorithm = checksum.algorithm();
             for (name, value) in [
                 (algorithm.header_name(), checksum.value()),
-                ("x-amz-sdk-checksum-algorithm", algorithm.as_str()),
+                (ChecksumAlgorithm::ALGORITHM_HEADER, algorithm.as_str()),
             ] {
                 sha.update(name.as_bytes());
                 sha.update(b":");

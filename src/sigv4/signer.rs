@@ -15,8 +15,8 @@ use super::{
     SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD, resolve_bucket, resolve_object,
 };
 use crate::domain::{
-    AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, PartNumber, Region,
-    UploadId,
+    AddressingStyle, BucketName, ChecksumAlgorithm, Credentials, Endpoint, Expiry, ObjectKey,
+    PartNumber, Region, UploadId,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -156,7 +156,7 @@ impl Signer {
         names.push("host");
         if let Some(algorithm) = shape.checksum {
             names.push(algorithm.header_name());
-            names.push("x-amz-sdk-checksum-algorithm");
+            names.push(ChecksumAlgorithm::ALGORITHM_HEADER);
         }
         let headers: Vec<(&str, &str)> = names.iter().map(|n| (*n, "")).collect();
         // The query of part 1, cut around its part number: `...&partNumber=` | `1` | `&uploadId=...`.

@@ -143,7 +143,10 @@ fn an_upload_decision_carries_every_limit() {
     let err = put_only
         .decide_upload(&alice, &post, UUID, now(), None)
         .unwrap_err();
-    assert_eq!((err.code(), err.status()), ("method_not_allowed", 400));
+    assert_eq!(
+        (err.code(), err.status()),
+        ("upload_method_not_allowed", 400)
+    );
 }
 
 #[test]
@@ -203,11 +206,11 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
         .unwrap_err();
     assert_eq!(
         form.code(),
-        "method_not_allowed",
+        "upload_method_not_allowed",
         "a form cannot add the key"
     );
     let multipart = p.check_multipart(&alice).unwrap_err();
-    assert_eq!(multipart.code(), "method_not_allowed");
+    assert_eq!(multipart.code(), "upload_method_not_allowed");
     assert!(multipart.to_string().contains("SSE-C"), "{multipart}");
 
     let download = |md5: Option<&str>| {

@@ -1,11 +1,28 @@
-//! What the cases share: a fixed time and UUID, principals, the shipped registry, profiles
-//! from text and upload intents.
+//! What the cases share: how a refusal is answered, a fixed time and UUID, principals, the
+//! shipped registry, profiles from text and upload intents.
 
 use chrono::{DateTime, TimeZone, Utc};
 use s3_broker::domain::{BucketName, Principal, Scopes};
-use s3_broker::policy::{Profile, ProfileRegistry, RegistryOptions, UploadIntent};
+use s3_broker::http::Code;
+use s3_broker::policy::{PolicyError, Profile, ProfileRegistry, RegistryOptions, UploadIntent};
 use std::path::Path;
 use uuid::Uuid;
+
+/// How the API answers a refusal: its stable code and HTTP status.
+pub trait Answered {
+    fn code(&self) -> &'static str;
+    fn status(&self) -> u16;
+}
+
+impl Answered for PolicyError {
+    fn code(&self) -> &'static str {
+        Code::from(self).as_str()
+    }
+
+    fn status(&self) -> u16 {
+        Code::from(self).status().as_u16()
+    }
+}
 
 pub const UUID: Uuid = Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
 

@@ -10,8 +10,8 @@ use crate::http::grant::{
 };
 use crate::http::held_parts::match_held;
 use crate::http::multipart_finish::quoted_etag;
-use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{PartSigning, PartSigningError};
+use crate::http::{ApiError, AppState, Caller, Code};
+use crate::multipart::PartSigning;
 use crate::policy::{MultipartIntent, Profile};
 use crate::s3::{NewUpload, PartToComplete, UploadRef};
 use actix_web::{HttpResponse, web};
@@ -82,8 +82,8 @@ pub struct BatchQuery {
 }
 
 fn invalid_part_number(raw: &str) -> ApiError {
-    ApiError::bad_request(
-        "invalid_part_numbers",
+    ApiError::new(
+        Code::InvalidPartNumbers,
         format!("{raw:?} is not a part number from 1 to 10000"),
     )
 }
@@ -131,18 +131,9 @@ async fn sign_parts(
     let signed = if in_place {
         sign()
     } else {
-        web::block(sign).await.map_err(|e| {
-            tracing::error!(error = %e, "the part-signing task failed");
-            ApiError::internal()
-        })?
+        web::block(sign).await?
     };
-    let urls = signed.map_err(|e| match e {
-        PartSigningError::Signing(e) => ApiError::from(e),
-        other => {
-            tracing::error!(error = %other, "unsized part URLs failed");
-            ApiError::internal()
-        }
-    })?;
+    let urls = signed?;
     Ok((urls, i64::from(expires.as_secs())))
 }
 
@@ -179,8 +170,8 @@ pub async fn sign_batch(
         .collect::<Result<Vec<_>, _>>()?;
     let distinct: std::collections::BTreeSet<PartNumber> = numbers.iter().copied().collect();
     if distinct.len() != numbers.len() {
-        return Err(ApiError::bad_request(
-            "invalid_part_numbers",
+        return Err(ApiError::new(
+            Code::InvalidPartNumbers,
             "partNumbers lists a part twice",
         ));
     }
@@ -258,18 +249,15 @@ pub struct CompleteBody {
 /// Checks Companion's parts list: ascending, each once, valid numbers and ETags.
 pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiError> {
     if parts.is_empty() {
-        return Err(ApiError::bad_request(
-            "parts_mismatch",
-            "no parts to complete",
-        ));
+        return Err(ApiError::new(Code::PartsMismatch, "no parts to complete"));
     }
     let mut previous = 0;
     parts
         .into_iter()
         .map(|p| {
             if p.part_number <= previous {
-                return Err(ApiError::bad_request(
-                    "parts_mismatch",
+                return Err(ApiError::new(
+                    Code::PartsMismatch,
                     format!(
                         "parts must be listed once each, in ascending order; part {} follows part {previous}",
                         p.part_number
@@ -280,8 +268,8 @@ pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplet
             let part_number = PartNumber::new(p.part_number)
                 .map_err(|_| invalid_part_number(&p.part_number.to_string()))?;
             let etag = quoted_etag(&p.etag).ok_or_else(|| {
-                ApiError::bad_request(
-                    "parts_mismatch",
+                ApiError::new(
+                    Code::PartsMismatch,
                     format!("part {part_number} has an invalid ETag"),
                 )
             })?;
@@ -392,7 +380,7 @@ mod tests {
         }
     }
 
-    fn refusal(parts: Vec<CompanionReceipt>) -> (&'static str, String) {
+    fn refusal(parts: Vec<CompanionReceipt>) -> (Code, String) {
         let err = receipts(parts).expect_err("a refusal");
         (err.code(), err.detail().to_owned())
     }
@@ -409,27 +397,30 @@ mod tests {
 
     #[test]
     fn receipts_refuse_what_s3_would() {
-        assert_eq!(refusal(vec![]).0, "parts_mismatch");
+        assert_eq!(refusal(vec![]).0, Code::PartsMismatch);
         let (code, detail) = refusal(vec![receipt(2, "a"), receipt(1, "b")]);
-        assert_eq!(code, "parts_mismatch");
+        assert_eq!(code, Code::PartsMismatch);
         assert!(detail.contains("part 1 follows part 2"), "{detail}");
         assert_eq!(
             refusal(vec![receipt(1, "a"), receipt(1, "a")]).0,
-            "parts_mismatch"
+            Code::PartsMismatch
         );
-        assert_eq!(refusal(vec![receipt(0, "a")]).0, "parts_mismatch");
+        assert_eq!(refusal(vec![receipt(0, "a")]).0, Code::PartsMismatch);
         assert_eq!(
             refusal(vec![receipt(10_001, "a")]).0,
-            "invalid_part_numbers"
+            Code::InvalidPartNumbers
         );
-        assert_eq!(refusal(vec![receipt(1, "")]).0, "parts_mismatch");
+        assert_eq!(refusal(vec![receipt(1, "")]).0, Code::PartsMismatch);
     }
 
     #[test]
     fn part_numbers_are_1_to_10000() {
         assert_eq!(part_number(" 7 ").unwrap().get(), 7);
         for raw in ["0", "10001", "x", "", "-1"] {
-            assert_eq!(part_number(raw).unwrap_err().code(), "invalid_part_numbers");
+            assert_eq!(
+                part_number(raw).unwrap_err().code(),
+                Code::InvalidPartNumbers
+            );
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::http::grant::{
 };
 use crate::http::multipart_finish::quoted_etag;
 use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, Caller, Code};
 use crate::multipart::{CompletionGrant, NamedUpload};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
@@ -106,7 +106,7 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
         .part_number
         .map(|n| {
             PartNumber::new(n).map_err(|_| {
-                ApiError::bad_request("invalid_part_numbers", "partNumber must be 1 to 10000")
+                ApiError::new(Code::InvalidPartNumbers, "partNumber must be 1 to 10000")
             })
         })
         .transpose()?;
@@ -120,8 +120,8 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
             ("POST", true, None) => Operation::OnUpload(UploadCall::Complete),
             ("DELETE", true, None) => Operation::OnUpload(UploadCall::Abort),
             _ => {
-                return Err(ApiError::bad_request(
-                    "unsupported_operation",
+                return Err(ApiError::new(
+                    Code::UnsupportedOperation,
                     format!(
                         "no S3 operation is {} {}an upload id{}",
                         request.method,
@@ -304,7 +304,7 @@ async fn delete_object(
         return Err(PolicyError::InsufficientScope(Scope::Delete).into());
     }
     let key = ObjectKey::new(request.key.as_str())
-        .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
+        .map_err(|e| ApiError::new(Code::InvalidKey, format!("invalid key: {e}")))?;
     let profile = state.profiles.profile_for_key(principal, key.as_str())?;
     presign(
         state,
@@ -394,12 +394,12 @@ mod tests {
     #[test]
     fn other_combinations_are_refused_with_a_code() {
         for (method, upload_id, part, code) in [
-            ("GET", None, None, "unsupported_operation"),
-            ("PUT", Some("u"), None, "unsupported_operation"),
-            ("PUT", None, Some(1), "unsupported_operation"),
-            ("HEAD", Some("u"), None, "unsupported_operation"),
-            ("PUT", Some("u"), Some(0), "invalid_part_numbers"),
-            ("PUT", Some("u"), Some(10_001), "invalid_part_numbers"),
+            ("GET", None, None, Code::UnsupportedOperation),
+            ("PUT", Some("u"), None, Code::UnsupportedOperation),
+            ("PUT", None, Some(1), Code::UnsupportedOperation),
+            ("HEAD", Some("u"), None, Code::UnsupportedOperation),
+            ("PUT", Some("u"), Some(0), Code::InvalidPartNumbers),
+            ("PUT", Some("u"), Some(10_001), Code::InvalidPartNumbers),
         ] {
             let err = operation(&request(method, upload_id, part)).err();
             assert_eq!(
