@@ -4,9 +4,19 @@
 
 use super::Code;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
-const API_MD: &str = include_str!("../../../doc/api.md");
-const OPENAPI: &str = include_str!("../../../doc/openapi.json");
+/// The documents are read from the checkout when the tests run, not embedded: `doc/api.md` is
+/// not part of the Docker build context (`tests/docker_context.rs`).
+static API_MD: LazyLock<String> = LazyLock::new(|| read_doc("api.md"));
+static OPENAPI: LazyLock<String> = LazyLock::new(|| read_doc("openapi.json"));
+
+fn read_doc(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("doc")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
 fn code_named(text: &str) -> Option<Code> {
     Code::ALL.iter().copied().find(|code| code.as_str() == text)
@@ -25,8 +35,8 @@ fn status_agrees(code: Code, status: &str) -> bool {
     }
 }
 
-/// The rows `| status | `code` | ...` of the tables under `## Error codes`.
-fn api_md_table_rows() -> Vec<(String, String)> {
+/// The rows `| status | `code` | title | ...` of the tables under `## Error codes`.
+fn api_md_table_rows() -> Vec<(String, String, String)> {
     let start = API_MD
         .find("\n## Error codes\n")
         .expect("doc/api.md has ## Error codes");
@@ -38,10 +48,11 @@ fn api_md_table_rows() -> Vec<(String, String)> {
             let cells: Vec<&str> = line.strip_prefix('|')?.split('|').map(str::trim).collect();
             let status = cells.first()?;
             let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let title = cells.get(2)?;
             let is_status = status.len() == 3
                 && status.starts_with(['4', '5'])
                 && (status[1..].bytes().all(|b| b.is_ascii_digit()) || &status[1..] == "xx");
-            is_status.then(|| ((*status).to_owned(), code.to_owned()))
+            is_status.then(|| ((*status).to_owned(), code.to_owned(), (*title).to_owned()))
         })
         .collect()
 }
@@ -80,9 +91,9 @@ fn api_md_mentions() -> Vec<(String, String)> {
 #[test]
 fn every_code_is_in_the_tables_of_api_md_and_back() {
     let rows = api_md_table_rows();
-    let mut documented: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (status, code) in &rows {
-        documented.entry(code).or_default().push(status);
+    let mut documented: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (status, code, title) in &rows {
+        documented.entry(code).or_default().push((status, title));
     }
     let undocumented: Vec<_> = all_codes()
         .into_iter()
@@ -95,12 +106,32 @@ fn every_code_is_in_the_tables_of_api_md_and_back() {
     for (code, statuses) in documented {
         let known = code_named(code)
             .unwrap_or_else(|| panic!("doc/api.md lists `{code}`, which is not a Code"));
-        for status in statuses {
+        for (status, title) in statuses {
             assert!(
                 status_agrees(known, status),
                 "doc/api.md lists `{code}` as {status}; it is {}",
                 known.status().as_u16()
             );
+            assert_eq!(
+                title,
+                known.title(),
+                "doc/api.md gives `{code}` another title than the Code"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_code_has_a_title_of_its_own() {
+    let mut seen = BTreeMap::new();
+    for code in Code::ALL {
+        let title = code.title();
+        assert!(
+            !title.is_empty() && title.len() <= 48 && !title.ends_with('.'),
+            "`{code}`: a title is a short phrase"
+        );
+        if let Some(other) = seen.insert(title, code) {
+            panic!("`{code}` and `{other}` share the title {title:?}");
         }
     }
 }
@@ -148,7 +179,7 @@ fn described_codes(description: &str) -> Option<Vec<String>> {
 
 #[test]
 fn every_code_is_in_openapi_and_back() {
-    let spec: serde_json::Value = serde_json::from_str(OPENAPI).expect("doc/openapi.json parses");
+    let spec: serde_json::Value = serde_json::from_str(&OPENAPI).expect("doc/openapi.json parses");
     let published: BTreeSet<&str> = spec["components"]["schemas"]["ProblemCode"]["enum"]
         .as_array()
         .expect("ProblemCode has an enum")
@@ -170,7 +201,7 @@ fn every_code_is_in_openapi_and_back() {
 
 #[test]
 fn every_error_response_of_openapi_names_codes_of_its_status() {
-    let spec: serde_json::Value = serde_json::from_str(OPENAPI).expect("doc/openapi.json parses");
+    let spec: serde_json::Value = serde_json::from_str(&OPENAPI).expect("doc/openapi.json parses");
     let shared = &spec["components"]["responses"];
     let mut checked = 0;
     for (path, operations) in spec["paths"].as_object().expect("paths") {
