@@ -6,6 +6,7 @@ mod companion;
 mod downloads;
 mod error;
 mod extractors;
+mod fallback;
 mod form_grant;
 mod grant;
 mod health;

@@ -2,6 +2,7 @@
 
 use super::downloads::create_download;
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
+use super::fallback::only;
 use super::multipart_create::create_multipart;
 use super::multipart_finish::{abort_multipart, complete_multipart};
 use super::multipart_parts::{list_parts, sign_parts};
@@ -58,11 +59,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(|| only("POST"))),
         )
         .service(super::companion::scope());
-}
-
-/// The 405 of a resource that supports `allow` only.
-pub(super) async fn only(allow: &'static str) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::method_not_allowed(allow))
 }
 
 /// The fallback for unknown paths.
