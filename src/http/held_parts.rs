@@ -4,7 +4,7 @@
 //! routes sign no length) cannot then slip a larger part into an upload.
 
 use super::ApiError;
-use super::multipart_finish::{mismatch, quoted_etag};
+use super::multipart::{mismatch, quoted_etag};
 use crate::s3::{ListedPart, PartToComplete};
 use std::collections::BTreeMap;
 

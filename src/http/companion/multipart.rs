@@ -9,7 +9,7 @@ use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
 use crate::http::held_parts::match_held;
-use crate::http::multipart_finish::quoted_etag;
+use crate::http::multipart::quoted_etag;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{PartSigning, PartSigningError};
 use crate::policy::{MultipartIntent, Profile};

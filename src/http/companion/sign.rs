@@ -25,7 +25,7 @@ use crate::http::grant::{
     bound_fields, form_fields_json, grant_response, granted, sign_decided, signing_now,
     signing_window,
 };
-use crate::http::multipart_finish::quoted_etag;
+use crate::http::multipart::quoted_etag;
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{CompletionGrant, NamedUpload};

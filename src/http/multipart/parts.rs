@@ -1,12 +1,12 @@
 //! `POST /v1/multipart/parts` (presigned UploadPart URLs, batched) and
 //! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
 
-use super::grant::{
+use super::ticket::open_ticket;
+use crate::domain::{Checksum, Expiry, PartNumber};
+use crate::http::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
-use super::multipart_ticket::open_ticket;
-use super::{ApiError, AppState, Caller};
-use crate::domain::{Checksum, Expiry, PartNumber};
+use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{PartGrant, PartPlan, PartSigning, PartSigningError};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};

@@ -1,11 +1,11 @@
 //! `POST /v1/multipart/complete` and `POST /v1/multipart/abort`: the broker finishes the
 //! upload in S3 itself, after checking the parts list against the plan in the ticket.
 
-use super::grant::signing_now;
-use super::held_parts::{HeldPart, match_held};
-use super::multipart_ticket::open_ticket;
-use super::{ApiError, AppState, Caller};
+use super::ticket::open_ticket;
 use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
+use crate::http::grant::signing_now;
+use crate::http::held_parts::{HeldPart, match_held};
+use crate::http::{ApiError, AppState, Caller};
 use crate::s3::PartToComplete;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
@@ -56,7 +56,7 @@ pub struct Completed {
 }
 
 /// 400 `parts_mismatch`: the parts named do not fit the plan or what S3 holds.
-pub(super) fn mismatch(detail: String) -> ApiError {
+pub(in crate::http) fn mismatch(detail: String) -> ApiError {
     ApiError::bad_request("parts_mismatch", detail)
 }
 
