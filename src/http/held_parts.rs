@@ -4,7 +4,8 @@
 //! routes sign no length) cannot then slip a larger part into an upload.
 
 use super::ApiError;
-use super::multipart::{mismatch, quoted_etag};
+use super::multipart::mismatch;
+use crate::domain::ETag;
 use crate::s3::{ListedPart, PartToComplete};
 use std::collections::BTreeMap;
 
@@ -34,7 +35,7 @@ pub fn match_held<'a>(
                 .get(&number)
                 .ok_or_else(|| mismatch(format!("S3 holds no part {number}")))?;
             let etag_matches = match &found.etag {
-                Some(etag) => quoted_etag(etag).as_deref() == Some(part.etag.as_str()),
+                Some(etag) => ETag::parse(etag).ok().as_ref() == Some(&part.etag),
                 None => !etags_listed,
             };
             if !etag_matches {

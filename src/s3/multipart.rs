@@ -4,7 +4,9 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
 use super::{S3Client, S3Error};
-use crate::domain::{BucketName, ChecksumAlgorithm, ContentType, ObjectKey, PartNumber, UploadId};
+use crate::domain::{
+    BucketName, ChecksumAlgorithm, ContentType, ETag, ObjectKey, PartNumber, UploadId,
+};
 use crate::multipart::NamedUpload;
 use crate::policy::{MetadataKey, MultipartDecision, ServerSideEncryption};
 use aws_config::timeout::TimeoutConfig;
@@ -102,7 +104,7 @@ pub struct PartToComplete {
     /// Its number.
     pub part_number: PartNumber,
     /// The ETag its upload returned.
-    pub etag: String,
+    pub etag: ETag,
     /// Its checksum (required when the upload has a checksum algorithm).
     pub checksum: Option<String>,
 }
@@ -119,7 +121,7 @@ pub struct CompletedObject {
 fn completed_part(part: &PartToComplete, algorithm: Option<ChecksumAlgorithm>) -> CompletedPart {
     let builder = CompletedPart::builder()
         .part_number(i32::from(part.part_number.get()))
-        .e_tag(&part.etag);
+        .e_tag(part.etag.as_str());
     let checksum = part.checksum.clone();
     match algorithm {
         Some(ChecksumAlgorithm::Crc32) => builder.set_checksum_crc32(checksum),

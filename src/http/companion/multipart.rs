@@ -4,12 +4,11 @@
 //! checks the total size of the parts S3 holds against the profile before completing.
 
 use super::owned::{OwnedUpload, content_type_or_default, uppy_metadata};
-use crate::domain::PartNumber;
+use crate::domain::{ETag, PartNumber};
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
 use crate::http::held_parts::match_held;
-use crate::http::multipart::quoted_etag;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{PartSigning, PartSigningError};
 use crate::policy::{MultipartIntent, Profile};
@@ -279,7 +278,7 @@ pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplet
             previous = p.part_number;
             let part_number = PartNumber::new(p.part_number)
                 .map_err(|_| invalid_part_number(&p.part_number.to_string()))?;
-            let etag = quoted_etag(&p.etag).ok_or_else(|| {
+            let etag = ETag::parse(&p.etag).map_err(|_| {
                 ApiError::bad_request(
                     "parts_mismatch",
                     format!("part {part_number} has an invalid ETag"),

@@ -10,7 +10,7 @@ mod finish;
 mod parts;
 mod ticket;
 
-pub(super) use finish::{mismatch, quoted_etag};
+pub(super) use finish::mismatch;
 
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
 use super::fallback::only;
