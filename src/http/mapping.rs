@@ -3,7 +3,7 @@
 use super::ApiError;
 use crate::auth::AuthError;
 use crate::credentials::CredentialsUnavailable;
-use crate::multipart::TicketError;
+use crate::multipart::{HeldPartError, TicketError};
 use crate::policy::PolicyError;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
@@ -108,5 +108,11 @@ impl From<TicketError> for ApiError {
             TicketError::Expired => "ticket_expired",
         };
         ApiError::new(StatusCode::FORBIDDEN, code, err.to_string())
+    }
+}
+
+impl From<HeldPartError> for ApiError {
+    fn from(err: HeldPartError) -> Self {
+        ApiError::bad_request("parts_mismatch", err.to_string())
     }
 }

@@ -10,7 +10,6 @@ mod fallback;
 mod form_grant;
 mod grant;
 mod health;
-mod held_parts;
 mod mapping;
 mod multipart;
 mod objects;

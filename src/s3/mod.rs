@@ -7,7 +7,7 @@ mod inspect;
 mod multipart;
 
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
-pub use multipart::{CompletedObject, ListedPart, NewUpload, PartToComplete, UploadRef};
+pub use multipart::{CompletedObject, NewUpload, UploadRef};
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use crate::telemetry::S3Calls;

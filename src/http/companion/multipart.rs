@@ -8,11 +8,10 @@ use crate::domain::{ETag, PartNumber};
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
-use crate::http::held_parts::match_held;
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{PartSigning, PartSigningError};
+use crate::multipart::{PartSigning, PartSigningError, PartToComplete, match_held};
 use crate::policy::{MultipartIntent, Profile};
-use crate::s3::{NewUpload, PartToComplete, UploadRef};
+use crate::s3::{NewUpload, UploadRef};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -20,7 +20,7 @@ use super::complete::bound_digest;
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, single_upload_needs_post_object,
 };
-use crate::domain::{BucketName, ETag, Expiry, ObjectKey, PartNumber, Principal, Scope};
+use crate::domain::{BucketName, Expiry, ObjectKey, PartNumber, Principal, Scope};
 use crate::http::grant::{
     bound_fields, form_fields_json, grant_response, granted, sign_decided, signing_now,
     signing_window,
@@ -331,8 +331,7 @@ async fn completion_url(
     let quoted: Vec<(u16, String)> = held
         .iter()
         .map(|p| {
-            let etag = p.etag.as_deref().and_then(|e| ETag::parse(e).ok());
-            let etag = etag.map(|e| e.as_str().to_owned()).unwrap_or_default();
+            let etag = p.etag().map(|e| e.as_str().to_owned()).unwrap_or_default();
             (p.part_number, etag)
         })
         .collect();

@@ -4,9 +4,8 @@
 use super::ticket::open_ticket;
 use crate::domain::{Checksum, ChecksumAlgorithm, ETag, PartNumber};
 use crate::http::grant::signing_now;
-use crate::http::held_parts::{HeldPart, match_held};
 use crate::http::{ApiError, AppState, Caller};
-use crate::s3::PartToComplete;
+use crate::multipart::{PartToComplete, check_planned, match_held};
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -56,7 +55,7 @@ pub struct Completed {
 }
 
 /// 400 `parts_mismatch`: the parts named do not fit the plan or what S3 holds.
-pub(in crate::http) fn mismatch(detail: String) -> ApiError {
+fn mismatch(detail: String) -> ApiError {
     ApiError::bad_request("parts_mismatch", detail)
 }
 
@@ -145,19 +144,7 @@ pub async fn complete_multipart(
     )?;
     // Only this broker's part URLs sign the planned length; check what S3 really holds.
     let held = state.s3.list_parts(open.upload()).await?;
-    for HeldPart { part, size } in match_held(&parts, &held)? {
-        let planned = ticket
-            .plan
-            .part_length(part.part_number)
-            .unwrap_or_default();
-        if size != planned {
-            return Err(mismatch(format!(
-                "part {} holds {size} bytes where the plan has {planned}: upload it again with \
-                 its part URL",
-                part.part_number
-            )));
-        }
-    }
+    check_planned(&match_held(&parts, &held)?, &ticket.plan)?;
     let object = state
         .s3
         .complete_multipart(

@@ -10,8 +10,6 @@ mod finish;
 mod parts;
 mod ticket;
 
-pub(super) use finish::mismatch;
-
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
 use super::fallback::only;
 use actix_web::web;
