@@ -3,7 +3,7 @@
 use super::ApiError;
 use crate::auth::AuthError;
 use crate::credentials::CredentialsUnavailable;
-use crate::multipart::{HeldPartError, TicketError};
+use crate::multipart::{HeldPartError, PartNumberError, TicketError};
 use crate::policy::PolicyError;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
@@ -114,5 +114,11 @@ impl From<TicketError> for ApiError {
 impl From<HeldPartError> for ApiError {
     fn from(err: HeldPartError) -> Self {
         ApiError::bad_request("parts_mismatch", err.to_string())
+    }
+}
+
+impl From<PartNumberError> for ApiError {
+    fn from(err: PartNumberError) -> Self {
+        ApiError::bad_request("invalid_part_numbers", err.to_string())
     }
 }

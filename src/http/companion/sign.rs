@@ -27,7 +27,7 @@ use crate::http::grant::{
 };
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{CompletionGrant, NamedUpload};
+use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -103,11 +103,7 @@ impl Operation {
 fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
     let part = request
         .part_number
-        .map(|n| {
-            PartNumber::new(n).map_err(|_| {
-                ApiError::bad_request("invalid_part_numbers", "partNumber must be 1 to 10000")
-            })
-        })
+        .map(|n| PartRange::Any.part(n))
         .transpose()?;
     Ok(
         match (request.method.as_str(), request.upload_id.is_some(), part) {

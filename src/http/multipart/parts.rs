@@ -2,12 +2,12 @@
 //! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
 
 use super::ticket::open_ticket;
-use crate::domain::{Checksum, Expiry, PartNumber};
+use crate::domain::{Checksum, Expiry};
 use crate::http::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{PartGrant, PartPlan, PartSigning, PartSigningError};
+use crate::multipart::{PartGrant, PartRange, PartSigning, PartSigningError};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -41,43 +41,6 @@ pub struct PartGrants {
     pub server_time: DateTime<Utc>,
 }
 
-/// The requested part numbers, each once and in `plan`; every part of the plan when none are
-/// named.
-fn part_numbers(requested: Option<Vec<u64>>, plan: &PartPlan) -> Result<Vec<PartNumber>, ApiError> {
-    let Some(requested) = requested else {
-        return Ok(plan.part_numbers().collect());
-    };
-    let count = plan.part_count();
-    if requested.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_part_numbers",
-            "part_numbers must name at least one part",
-        ));
-    }
-    let mut seen = vec![false; usize::try_from(count).unwrap_or(0) + 1];
-    requested
-        .into_iter()
-        .map(|n| {
-            let slot = usize::try_from(n)
-                .ok()
-                .filter(|&i| i >= 1 && i < seen.len());
-            let Some(i) = slot else {
-                return Err(ApiError::bad_request(
-                    "invalid_part_numbers",
-                    format!("part {n} is not in the plan (parts 1 to {count})"),
-                ));
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                return Err(ApiError::bad_request(
-                    "invalid_part_numbers",
-                    format!("part {n} is listed twice"),
-                ));
-            }
-            PartNumber::new(n).map_err(|_| ApiError::internal())
-        })
-        .collect()
-}
-
 /// The handler of `POST /v1/multipart/parts`.
 pub async fn sign_parts(
     state: web::Data<AppState>,
@@ -89,7 +52,11 @@ pub async fn sign_parts(
     let requested = requested_expiry(request.expires_in)?;
     let open = open_ticket(&state, &principal, &request.upload, now)?;
     let plan = open.ticket.plan;
-    let numbers = part_numbers(request.part_numbers, &plan)?;
+    // Every part of the plan when none are named.
+    let numbers = match request.part_numbers {
+        Some(requested) => PartRange::Plan(plan.part_count()).parts(requested)?,
+        None => plan.part_numbers().collect(),
+    };
     let requested_numbers: std::collections::BTreeSet<u64> =
         numbers.iter().map(|p| u64::from(p.get())).collect();
     let mut checksums = BTreeMap::new();
