@@ -3,7 +3,7 @@
 use super::ApiError;
 use crate::auth::AuthError;
 use crate::credentials::CredentialsUnavailable;
-use crate::multipart::{HeldPartError, PartNumberError, TicketError};
+use crate::multipart::{HeldPartError, PartNumberError, ReceiptError, TicketError};
 use crate::policy::PolicyError;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
@@ -120,5 +120,14 @@ impl From<HeldPartError> for ApiError {
 impl From<PartNumberError> for ApiError {
     fn from(err: PartNumberError) -> Self {
         ApiError::bad_request("invalid_part_numbers", err.to_string())
+    }
+}
+
+impl From<ReceiptError> for ApiError {
+    fn from(err: ReceiptError) -> Self {
+        match err {
+            ReceiptError::PartNumber(err) => err.into(),
+            other => ApiError::bad_request("parts_mismatch", other.to_string()),
+        }
     }
 }

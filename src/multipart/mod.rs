@@ -20,7 +20,7 @@ pub use plan::{
     DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,
     PlanError,
 };
-pub use receipts::PartToComplete;
+pub use receipts::{Expected, PartToComplete, Receipt, ReceiptError, check_receipts};
 pub use sealed_upload::NamedUpload;
 pub use ticket::{
     MAX_TICKET_LEN, MIN_SECRET_LEN, TicketError, TicketKeyId, TicketKeys, UploadTicket,

@@ -4,12 +4,15 @@
 //! checks the total size of the parts S3 holds against the profile before completing.
 
 use super::owned::{OwnedUpload, content_type_or_default, uppy_metadata};
-use crate::domain::{ETag, PartNumber};
+use crate::domain::PartNumber;
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{PartRange, PartSigning, PartSigningError, PartToComplete, match_held};
+use crate::multipart::{
+    Expected, PartRange, PartSigning, PartSigningError, PartToComplete, Receipt, check_receipts,
+    match_held,
+};
 use crate::policy::{MultipartIntent, Profile};
 use crate::s3::{NewUpload, UploadRef};
 use actix_web::{HttpResponse, web};
@@ -229,40 +232,15 @@ pub struct CompleteBody {
 
 /// Checks Companion's parts list: ascending, each once, valid numbers and ETags.
 pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiError> {
-    if parts.is_empty() {
-        return Err(ApiError::bad_request(
-            "parts_mismatch",
-            "no parts to complete",
-        ));
-    }
-    let mut previous = 0;
-    parts
+    let receipts = parts
         .into_iter()
-        .map(|p| {
-            if p.part_number <= previous {
-                return Err(ApiError::bad_request(
-                    "parts_mismatch",
-                    format!(
-                        "parts must be listed once each, in ascending order; part {} follows part {previous}",
-                        p.part_number
-                    ),
-                ));
-            }
-            previous = p.part_number;
-            let part_number = PartRange::Any.part(p.part_number)?;
-            let etag = ETag::parse(&p.etag).map_err(|_| {
-                ApiError::bad_request(
-                    "parts_mismatch",
-                    format!("part {part_number} has an invalid ETag"),
-                )
-            })?;
-            Ok(PartToComplete {
-                part_number,
-                etag,
-                checksum: None,
-            })
+        .map(|p| Receipt {
+            part_number: p.part_number,
+            etag: p.etag,
+            checksum: None,
         })
-        .collect()
+        .collect();
+    Ok(check_receipts(receipts, Expected::Unplanned)?)
 }
 
 /// Refuses an upload whose named parts add up to more (or less) than the profile allows; a

@@ -2,10 +2,12 @@
 //! upload in S3 itself, after checking the parts list against the plan in the ticket.
 
 use super::ticket::open_ticket;
-use crate::domain::{Checksum, ChecksumAlgorithm, ETag, PartNumber};
+use crate::domain::ChecksumAlgorithm;
 use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{PartToComplete, check_planned, match_held};
+use crate::multipart::{
+    Expected, PartToComplete, Receipt, check_planned, check_receipts, match_held,
+};
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -54,77 +56,28 @@ pub struct Completed {
     pub size: u64,
 }
 
-/// 400 `parts_mismatch`: the parts named do not fit the plan or what S3 holds.
-fn mismatch(detail: String) -> ApiError {
-    ApiError::bad_request("parts_mismatch", detail)
+impl From<PartReceipt> for Receipt {
+    fn from(part: PartReceipt) -> Self {
+        Receipt {
+            part_number: part.part_number,
+            etag: part.etag,
+            checksum: part.checksum,
+        }
+    }
 }
 
 /// Checks that `parts` are exactly the plan's parts 1..=`count`, in order, each with an ETag
 /// (and a checksum when the upload has an algorithm).
-pub fn checked_parts(
+fn checked_parts(
     parts: Vec<PartReceipt>,
     count: u64,
     algorithm: Option<ChecksumAlgorithm>,
 ) -> Result<Vec<PartToComplete>, ApiError> {
-    if let Some(pair) = parts
-        .windows(2)
-        .find(|pair| pair[0].part_number >= pair[1].part_number)
-    {
-        return Err(mismatch(format!(
-            "parts must be listed once each, in ascending order; part {} follows part {}",
-            pair[1].part_number, pair[0].part_number
-        )));
-    }
-    if let Some(extra) = parts
-        .iter()
-        .find(|p| p.part_number > count || p.part_number == 0)
-    {
-        return Err(mismatch(format!(
-            "part {} is not in the plan (parts 1 to {count})",
-            extra.part_number
-        )));
-    }
-    let mut out = Vec::with_capacity(parts.len());
-    for (expected, part) in (1u64..).zip(parts) {
-        if part.part_number != expected {
-            return Err(mismatch(format!(
-                "part {expected} is missing (the plan has {count} parts)"
-            )));
-        }
-        let etag = ETag::parse(&part.etag)
-            .map_err(|_| mismatch(format!("part {expected} has an invalid etag")))?;
-        let checksum = match (algorithm, part.checksum) {
-            (Some(algorithm), Some(value)) => Some(
-                Checksum::new(algorithm, &value)
-                    .map_err(|e| mismatch(format!("part {expected}: {e}")))?
-                    .value()
-                    .to_owned(),
-            ),
-            (Some(_), None) => {
-                return Err(mismatch(format!(
-                    "part {expected} needs its checksum: the upload has a checksum algorithm"
-                )));
-            }
-            (None, Some(_)) => {
-                return Err(mismatch(format!(
-                    "part {expected} has a checksum, but the upload has no checksum algorithm"
-                )));
-            }
-            (None, None) => None,
-        };
-        out.push(PartToComplete {
-            part_number: PartNumber::new(expected).map_err(|_| ApiError::internal())?,
-            etag,
-            checksum,
-        });
-    }
-    if (out.len() as u64) < count {
-        return Err(mismatch(format!(
-            "part {} is missing (the plan has {count} parts)",
-            out.len() + 1
-        )));
-    }
-    Ok(out)
+    let receipts = parts.into_iter().map(Receipt::from).collect();
+    Ok(check_receipts(
+        receipts,
+        Expected::Plan { count, algorithm },
+    )?)
 }
 
 /// The handler of `POST /v1/multipart/complete`. With no-overwrite profiles S3 gets
@@ -180,6 +133,7 @@ pub async fn abort_multipart(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Checksum;
 
     fn receipt(n: u64) -> PartReceipt {
         PartReceipt {
