@@ -3,7 +3,9 @@
 use super::ApiError;
 use crate::auth::AuthError;
 use crate::credentials::CredentialsUnavailable;
-use crate::multipart::{HeldPartError, PartNumberError, ReceiptError, TicketError};
+use crate::multipart::{
+    HeldPartError, PartNumberError, PartSigningError, ReceiptError, TicketError,
+};
 use crate::policy::PolicyError;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
@@ -128,6 +130,19 @@ impl From<ReceiptError> for ApiError {
         match err {
             ReceiptError::PartNumber(err) => err.into(),
             other => ApiError::bad_request("parts_mismatch", other.to_string()),
+        }
+    }
+}
+
+impl From<PartSigningError> for ApiError {
+    fn from(err: PartSigningError) -> Self {
+        match err {
+            PartSigningError::Signing(err) => err.into(),
+            other => {
+                // The part numbers and checksums were checked before signing: a bug.
+                tracing::error!(error = %other, "part URLs failed on checked input");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ mod mapping;
 mod multipart;
 mod objects;
 mod observe;
+mod part_signing;
 mod plain_errors;
 mod routes;
 mod state;

@@ -8,10 +8,10 @@ use crate::domain::PartNumber;
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
+use crate::http::part_signing::sign_off_worker;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{
-    Expected, PartRange, PartSigning, PartSigningError, PartToComplete, Receipt, check_receipts,
-    match_held,
+    Expected, PartRange, PartSigning, PartToComplete, Receipt, check_receipts, match_held,
 };
 use crate::policy::{MultipartIntent, Profile};
 use crate::s3::{NewUpload, UploadRef};
@@ -84,9 +84,6 @@ pub struct BatchQuery {
 
 /// Signs UploadPart URLs for `numbers` with the profile's default lifetime; returns them
 /// with that lifetime in seconds.
-/// Batches from this many parts are signed on actix's blocking pool.
-const OFF_WORKER_FROM: usize = 64;
-
 async fn sign_parts(
     state: &web::Data<AppState>,
     owned: &OwnedUpload<'_>,
@@ -95,7 +92,7 @@ async fn sign_parts(
     let now = signing_now();
     let (credentials, expires) =
         signing_window(state, owned.profile.grant_expiry(None), now).await?;
-    let in_place = numbers.len() < OFF_WORKER_FROM;
+    let count = numbers.len();
     let sign = {
         let (state, bucket) = (state.clone(), owned.profile.bucket().clone());
         let (key, upload_id) = (owned.key.clone(), owned.upload_id.clone());
@@ -112,23 +109,7 @@ async fn sign_parts(
             .sign_unsized(&numbers)
         }
     };
-    // A batch of up to 10,000 URLs takes milliseconds of CPU: off the async workers, as for
-    // POST /v1/multipart/parts; a single part is signed in place.
-    let signed = if in_place {
-        sign()
-    } else {
-        web::block(sign).await.map_err(|e| {
-            tracing::error!(error = %e, "the part-signing task failed");
-            ApiError::internal()
-        })?
-    };
-    let urls = signed.map_err(|e| match e {
-        PartSigningError::Signing(e) => ApiError::from(e),
-        other => {
-            tracing::error!(error = %other, "unsized part URLs failed");
-            ApiError::internal()
-        }
-    })?;
+    let urls = sign_off_worker(count, sign).await?;
     Ok((urls, i64::from(expires.as_secs())))
 }
 

@@ -6,8 +6,9 @@ use crate::domain::{Checksum, Expiry};
 use crate::http::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
+use crate::http::part_signing::sign_off_worker;
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{PartGrant, PartRange, PartSigning, PartSigningError};
+use crate::multipart::{PartGrant, PartRange, PartSigning};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -102,10 +103,9 @@ pub async fn sign_parts(
         .grant_expiry(requested)
         .min(Expiry::from_secs(ticket_left).map_err(|_| ApiError::internal())?);
     let (credentials, expires) = signing_window(&state, decided, now).await?;
-    // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
     let ticket = open.ticket;
     let signer_state = state.clone();
-    let signed = web::block(move || {
+    let parts = sign_off_worker(numbers.len(), move || {
         PartSigning {
             signer: &signer_state.signer,
             credentials: &credentials,
@@ -117,18 +117,7 @@ pub async fn sign_parts(
         }
         .sign_planned(&plan, &numbers, &checksums)
     })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "the part-signing task failed");
-        ApiError::internal()
-    })?;
-    let parts = signed.map_err(|e| match e {
-        PartSigningError::Signing(e) => ApiError::from(e),
-        other => {
-            tracing::error!(error = %other, "planned part URLs failed");
-            ApiError::internal()
-        }
-    })?;
+    .await?;
     let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
     let count = parts.len();
     let response = large_grant_response(
