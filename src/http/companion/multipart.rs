@@ -3,7 +3,7 @@
 //! so part URLs cannot sign a length; instead the broker, which completes the upload itself,
 //! checks the total size of the parts S3 holds against the profile before completing.
 
-use super::owned::{OwnedUpload, content_type_or_default, uppy_metadata};
+use super::owned::{OnUpload, OwnedUpload, UploadQuery, content_type_or_default, uppy_metadata};
 use crate::domain::PartNumber;
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
@@ -64,14 +64,6 @@ pub async fn create(
     })))
 }
 
-/// The `?key=` of most routes.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyQuery {
-    /// The object key, as `POST /s3/multipart` returned it.
-    pub key: String,
-}
-
 /// `GET /s3/multipart/{uploadId}/batch` query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -82,11 +74,24 @@ pub struct BatchQuery {
     pub part_numbers: String,
 }
 
+impl UploadQuery for BatchQuery {
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// The path of `GET /s3/multipart/{uploadId}/{partNumber}`.
+#[derive(Debug, Deserialize)]
+pub struct PartPath {
+    /// The part number, as text.
+    pub part_number: String,
+}
+
 /// Signs UploadPart URLs for `numbers` with the profile's default lifetime; returns them
 /// with that lifetime in seconds.
 async fn sign_parts(
     state: &web::Data<AppState>,
-    owned: &OwnedUpload<'_>,
+    owned: &OwnedUpload,
     numbers: Vec<PartNumber>,
 ) -> Result<(Vec<String>, i64), ApiError> {
     let now = signing_now();
@@ -116,14 +121,11 @@ async fn sign_parts(
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
 pub async fn sign_part(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<(String, String)>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
+    path: web::Path<PartPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (raw_id, raw_part) = path.into_inner();
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &raw_id)?;
-    let number = PartRange::Any.parse(&raw_part)?;
-    let (urls, expires) = sign_parts(&state, &owned, vec![number]).await?;
+    let number = PartRange::Any.parse(&path.part_number)?;
+    let (urls, expires) = sign_parts(&state, &upload, vec![number]).await?;
     Ok(granted(
         grant_response(&json!({ "url": urls[0], "expires": expires })),
         "UploadPart",
@@ -134,13 +136,10 @@ pub async fn sign_part(
 /// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls: {"1": url}}`.
 pub async fn sign_batch(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<BatchQuery>,
+    OnUpload { upload, query }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
     let numbers = PartRange::Any.parse_list(&query.part_numbers)?;
-    let (urls, _) = sign_parts(&state, &owned, numbers.clone()).await?;
+    let (urls, _) = sign_parts(&state, &upload, numbers.clone()).await?;
     let count = urls.len();
     // Up to 10,000 URLs (~4 MB): `"12345":"url",` each, in a buffer allocated once.
     let size_hint = urls.iter().map(|url| url.len() + 12).sum::<usize>() + 32;
@@ -175,12 +174,9 @@ pub struct CompanionPart {
 /// `GET /s3/multipart/{uploadId}?key=` → every part S3 holds (all pages).
 pub async fn list(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
-    let parts = state.s3.list_parts(owned.upload()).await?;
+    let parts = state.s3.list_parts(upload.upload()).await?;
     let parts: Vec<CompanionPart> = parts
         .into_iter()
         .map(|p| CompanionPart {
@@ -249,18 +245,15 @@ async fn check_total_size(
 /// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
 pub async fn complete(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
     let parts = receipts(body.into_inner().parts)?;
-    let done = complete_checked(&state, owned.profile, owned.upload(), &parts).await?;
+    let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
     Ok(grant_response(&json!({
         "location": done.location,
-        "key": owned.key.as_str(),
-        "bucket": owned.profile.bucket().as_str(),
+        "key": upload.key.as_str(),
+        "bucket": upload.profile.bucket().as_str(),
     })))
 }
 
@@ -302,12 +295,9 @@ pub(super) async fn complete_checked(
 /// `DELETE /s3/multipart/{uploadId}?key=` → `{}`.
 pub async fn abort(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
-    state.s3.abort_multipart(owned.upload()).await?;
+    state.s3.abort_multipart(upload.upload()).await?;
     Ok(grant_response(&json!({})))
 }
 

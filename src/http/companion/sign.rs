@@ -319,7 +319,7 @@ async fn delete_object(
 async fn completion_url(
     state: &AppState,
     principal: &Principal,
-    owned: OwnedUpload<'_>,
+    owned: OwnedUpload,
     broker_url: &str,
 ) -> Result<SignedRequest, ApiError> {
     let held = state.s3.list_parts(owned.upload()).await?;
