@@ -3,11 +3,11 @@
 
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
-use crate::credentials::CredentialSource;
 use crate::domain::AddressingStyle;
 use crate::http::{AppState, configure, not_found, observe, problem_errors};
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
+use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;

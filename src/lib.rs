@@ -8,7 +8,6 @@ pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod config;
-pub mod credentials;
 pub mod dev;
 pub mod domain;
 pub mod http;

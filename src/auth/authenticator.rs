@@ -9,12 +9,13 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::domain::{Principal, Scopes};
 
 use super::api_key::ApiKeys;
-use super::config::{AuthConfig, AuthConfigError};
-use super::credential::Credential;
+use super::config::AuthConfig;
 use super::dev_token::{self, DevClaims, MintError};
 use super::error::AuthError;
 use super::jwks::{JwksCache, JwksError, JwksStats};
 use super::jwt::JwtVerifier;
+use super::presented::PresentedCredential;
+use super::validate::AuthConfigError;
 
 /// Authenticates callers. Build it once at startup with [`Authenticator::from_config`] and share
 /// it (it is `Send + Sync`; the JWKS cache inside is shared by reference).
@@ -96,12 +97,12 @@ impl Authenticator {
     /// The principal of either kind of credential.
     pub async fn authenticate(
         &self,
-        credential: Credential<'_>,
+        credential: PresentedCredential<'_>,
         now: DateTime<Utc>,
     ) -> Result<Principal, AuthError> {
         match credential {
-            Credential::Bearer(token) => self.authenticate_bearer(token, now).await,
-            Credential::ApiKey(key) => self.authenticate_api_key(key),
+            PresentedCredential::Bearer(token) => self.authenticate_bearer(token, now).await,
+            PresentedCredential::ApiKey(key) => self.authenticate_api_key(key),
         }
     }
 

@@ -25,8 +25,6 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
-pub use super::validate::{AuthConfigError, MAX_LEEWAY_SECS};
-
 /// The `[auth]` configuration section, as written by the operator. Turn it into an
 /// [`Authenticator`](super::Authenticator) with
 /// [`Authenticator::from_config`](super::Authenticator::from_config), which validates every key.

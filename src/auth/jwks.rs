@@ -135,11 +135,6 @@ impl JwksCache {
         }
     }
 
-    /// How many fetches were attempted so far.
-    pub fn fetch_count(&self) -> u64 {
-        self.inner.fetches.load(Ordering::Relaxed)
-    }
-
     /// Fetches now unless the last fetch is more recent than `jwks_min_refetch_secs`; returns
     /// the number of usable keys. Call it at startup to warm the cache.
     pub async fn refresh(&self, now: DateTime<Utc>) -> Result<usize, JwksError> {

@@ -2,7 +2,7 @@
 //! [`Principal`](crate::domain::Principal), or refuses it with an [`AuthError`].
 //!
 //! This module knows nothing of HTTP frameworks: the HTTP layer reads the `Authorization` and
-//! `X-Api-Key` headers (see [`Credential::from_headers`]), calls [`Authenticator::authenticate`]
+//! `X-Api-Key` headers (see [`PresentedCredential::from_headers`]), calls [`Authenticator::authenticate`]
 //! and maps [`AuthError`] to 401 with [`AuthError::www_authenticate`] and [`AuthError::code`].
 //!
 //! - [`config`]: the `[auth]` configuration section ([`AuthConfig`]), validated into an
@@ -19,22 +19,23 @@ mod api_key;
 mod authenticator;
 mod claims;
 pub mod config;
-mod credential;
 mod dev_token;
 mod error;
 mod header;
 mod jwks;
 mod jwt;
 mod keys;
+mod presented;
 mod validate;
 
 pub use api_key::{API_KEY_HEADER, MAX_API_KEY_LEN};
 pub use authenticator::Authenticator;
-pub use config::{
-    ApiKeyConfig, AuthConfig, AuthConfigError, HsSecretConfig, MAX_LEEWAY_SECS, PublicKeyConfig,
-};
-pub use credential::{CREDENTIAL_QUERY_PARAMS, Credential, bearer_token, query_has_credentials};
+pub use config::{ApiKeyConfig, AuthConfig, HsSecretConfig, PublicKeyConfig};
 pub use dev_token::{MAX_DEV_TOKEN_TTL, MintError, mint_dev_token};
 pub use error::{AuthError, TokenRejection};
 pub use header::MAX_TOKEN_LEN;
 pub use jwks::{JwksCache, JwksError, JwksStats, MAX_JWKS_BYTES, MAX_JWKS_KEYS};
+pub use presented::{
+    CREDENTIAL_QUERY_PARAMS, PresentedCredential, bearer_token, query_has_credentials,
+};
+pub use validate::{AuthConfigError, MAX_LEEWAY_SECS};

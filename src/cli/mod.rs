@@ -1,4 +1,4 @@
-//! The command line of DESIGN.md §4: `presign`, `post-policy`, `explain` and `doctor`.
+//! The command line (its commands are shown in `README.md`): `presign`, `post-policy`, `explain` and `doctor`.
 //!
 //! Parsing lives in [`args`]; each command has its own file; every failure becomes a
 //! [`CliError`] printed as one line, with exit status 2 for usage errors and 1 otherwise

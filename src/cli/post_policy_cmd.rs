@@ -6,10 +6,8 @@ use super::aws_env::signing_setup;
 use super::html_form::render_html_form;
 use super::presign_cmd::quote;
 use super::to_pretty_json;
+use crate::domain::MAX_SINGLE_UPLOAD_BYTES;
 use crate::sigv4::{ContentTypeRule, KeyRule, PostForm, PostPolicyRequest};
-
-/// The largest single upload, the default upper bound when only `--min-size` is given.
-const FIVE_GIB: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Builds the policy request from the arguments, signs it and renders it.
 pub fn run(args: PostPolicyArgs) -> Result<String, CliError> {
@@ -52,7 +50,7 @@ pub(crate) fn build_request(args: &PostPolicyArgs) -> Result<PostPolicyRequest, 
     };
     let size = match (args.min_size, args.max_size) {
         (None, None) => None,
-        (min, max) => Some((min.unwrap_or(0), max.unwrap_or(FIVE_GIB))),
+        (min, max) => Some((min.unwrap_or(0), max.unwrap_or(MAX_SINGLE_UPLOAD_BYTES))),
     };
     let fields = args
         .fields

@@ -43,6 +43,12 @@ impl ChecksumAlgorithm {
         }
     }
 
+    /// The header naming the algorithm, which AWS SDKs send beside the value and a signed
+    /// checksum therefore signs too.
+    ///
+    /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
+    pub const ALGORITHM_HEADER: &'static str = "x-amz-sdk-checksum-algorithm";
+
     /// The lowercase header carrying the value, e.g. `x-amz-checksum-sha256`.
     pub fn header_name(self) -> &'static str {
         match self {

@@ -2,7 +2,7 @@
 //! a request with a valid bearer token or API key (in headers; never in the URL).
 
 use super::{ApiError, AppState};
-use crate::auth::{API_KEY_HEADER, Credential, query_has_credentials};
+use crate::auth::{API_KEY_HEADER, PresentedCredential, query_has_credentials};
 use crate::domain::Principal;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -40,7 +40,7 @@ impl FromRequest for Caller {
             }
             let state = state.ok_or_else(ApiError::internal)?;
             let credential =
-                Credential::from_headers(authorization.as_deref(), api_key.as_deref())?;
+                PresentedCredential::from_headers(authorization.as_deref(), api_key.as_deref())?;
             let principal = state
                 .authenticator
                 .authenticate(credential, Utc::now())

@@ -2,11 +2,11 @@
 
 use super::ApiError;
 use crate::auth::AuthError;
-use crate::credentials::CredentialsUnavailable;
 use crate::multipart::{
     HeldPartError, PartNumberError, PartSigningError, ReceiptError, TicketError,
 };
 use crate::policy::PolicyError;
+use crate::s3::CredentialsUnavailable;
 use crate::s3::S3Error;
 use crate::sigv4::SigningError;
 use actix_web::http::StatusCode;

@@ -1,4 +1,4 @@
-//! The route table of DESIGN.md §4, with problem+json for unknown routes and wrong methods.
+//! The route table (documented in `doc/api.md`), with problem+json for unknown routes and wrong methods.
 
 use super::downloads::create_download;
 use super::fallback::only;

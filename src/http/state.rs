@@ -2,9 +2,9 @@
 //! the credential and signing-key caches.
 
 use crate::auth::Authenticator;
-use crate::credentials::CredentialSource;
 use crate::multipart::TicketKeys;
 use crate::policy::ProfileRegistry;
+use crate::s3::CredentialSource;
 use crate::s3::S3Client;
 use crate::sigv4::Signer;
 

@@ -21,7 +21,5 @@ pub use plan::{
     PlanError,
 };
 pub use receipts::{Expected, PartToComplete, Receipt, ReceiptError, check_receipts};
-pub use sealed_upload::NamedUpload;
-pub use ticket::{
-    MAX_TICKET_LEN, MIN_SECRET_LEN, TicketError, TicketKeyId, TicketKeys, UploadTicket,
-};
+pub use sealed_upload::{NamedUpload, TicketError};
+pub use ticket::{MAX_TICKET_LEN, MIN_SECRET_LEN, TicketKeyId, TicketKeys, UploadTicket};

@@ -3,7 +3,7 @@
 //! Limits: parts of 5 MiB to 5 GiB (the last may be smaller), at most 10,000 parts.
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html>.
 
-use crate::domain::PartNumber;
+use crate::domain::{MAX_SINGLE_UPLOAD_BYTES, PartNumber};
 use serde::{Deserialize, Serialize};
 
 /// 1 MiB.
@@ -11,7 +11,7 @@ const MIB: u64 = 1024 * 1024;
 /// The smallest part S3 accepts (except the last one).
 pub const MIN_PART_SIZE: u64 = 5 * MIB;
 /// The largest part S3 accepts.
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
+pub const MAX_PART_SIZE: u64 = MAX_SINGLE_UPLOAD_BYTES;
 /// The most parts an upload may have.
 pub const MAX_PARTS: u64 = PartNumber::MAX as u64;
 /// The largest object a multipart upload can build here: 10,000 parts of 5 GiB would exceed

@@ -1,10 +1,21 @@
 //! What every sealed record of one upload names (the upload ticket and the completion grant),
 //! in the short JSON names of the wire form, and its typed reading with the expiry check.
 
-use super::TicketError;
 use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+/// Why a ticket is refused. The reason is never more specific than needed: a forged
+/// ticket learns nothing about the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    /// Not a ticket of this broker, or altered.
+    #[error("the upload ticket is invalid or was altered")]
+    Invalid,
+    /// Genuine but past its expiry.
+    #[error("the upload ticket has expired")]
+    Expired,
+}
 
 /// The shared fields, flattened into each record's payload.
 #[derive(Serialize, Deserialize)]

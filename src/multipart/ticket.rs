@@ -6,7 +6,7 @@
 //! seals, every configured key opens.
 
 use super::PartPlan;
-use super::sealed_upload::{NamedUpload, SealedUpload};
+use super::sealed_upload::{NamedUpload, SealedUpload, TicketError};
 use crate::domain::ChecksumAlgorithm;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -52,18 +52,6 @@ struct Payload {
     #[serde(skip_serializing_if = "Option::is_none")]
     ca: Option<String>,
     no: bool,
-}
-
-/// Why a ticket is refused. The reason is never more specific than needed: a forged
-/// ticket learns nothing about the keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TicketError {
-    /// Not a ticket of this broker, or altered.
-    #[error("the upload ticket is invalid or was altered")]
-    Invalid,
-    /// Genuine but past its expiry.
-    #[error("the upload ticket has expired")]
-    Expired,
 }
 
 /// A ticket key id: 1 to 32 of `A-Z a-z 0-9 _ -`.

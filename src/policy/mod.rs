@@ -33,6 +33,7 @@ mod spec;
 mod template;
 mod upload;
 
+pub use crate::domain::MAX_SINGLE_UPLOAD_BYTES;
 pub use client_path::{ClientPath, MAX_PATH_BYTES};
 pub use content_types::{ContentTypePattern, ContentTypes};
 pub use disposition::{
@@ -56,6 +57,6 @@ pub use name::MAX_NAME_BYTES;
 pub use namespace::{KeyOwnership, Namespace};
 pub use profile::{DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Profile};
 pub use registry::{DEFAULT_PROFILE, ProfileRegistry, RegistryOptions};
-pub use size::{ByteSize, MAX_SINGLE_UPLOAD_BYTES, SizeRange};
+pub use size::{ByteSize, SizeRange};
 pub use template::{KeyTemplate, Placeholder, RenderInput};
 pub use upload::{UploadDecision, UploadIntent};

@@ -4,11 +4,6 @@ use super::PolicyError;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
-/// The largest object a single PUT or POST may carry: 5 GiB.
-///
-/// Limit: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html>
-pub const MAX_SINGLE_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
-
 /// A number of bytes, written in a profile as an integer (`1048576`) or a text with a unit
 /// (`"1 MiB"`, `"1.5 GB"` is refused: whole numbers only). Units: `B`, decimal `KB` `MB` `GB`
 /// (powers of 1000) and binary `KiB` `MiB` `GiB` (powers of 1024), case-insensitive.
@@ -117,6 +112,7 @@ impl SizeRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MAX_SINGLE_UPLOAD_BYTES;
 
     #[test]
     fn parses_sizes() {

@@ -3,9 +3,11 @@
 //! `s3-broker doctor`). Every call has a bounded timeout; the service's calls are counted and
 //! timed in its metrics.
 
+mod credential_source;
 mod inspect;
 mod multipart;
 
+pub use credential_source::{CredentialSource, CredentialsUnavailable, REFRESH_AHEAD};
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
 pub use multipart::{CompletedObject, NewUpload, UploadRef};
 

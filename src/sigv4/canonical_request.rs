@@ -24,10 +24,11 @@ pub struct CanonicalRequest<'a> {
 }
 
 impl CanonicalRequest<'_> {
-    /// The `SignedHeaders` list: names joined by `;`.
+    /// The `SignedHeaders` list: names joined by `;` (the canonical request's last header
+    /// line, and a field of a header-signed request's `Authorization`).
     pub fn signed_headers(&self) -> String {
         let mut out = String::new();
-        push_names(&mut out, self.headers);
+        put_names(&mut out, self.headers);
         out
     }
 
@@ -67,24 +68,19 @@ impl CanonicalRequest<'_> {
             out.put("\n");
         }
         out.put("\n");
-        for (i, (name, _)) in self.headers.iter().enumerate() {
-            if i > 0 {
-                out.put(";");
-            }
-            out.put(name);
-        }
+        put_names(out, self.headers);
         out.put("\n");
         out.put(self.payload_hash);
     }
 }
 
 /// Appends header names joined by `;` to `out`.
-fn push_names(out: &mut String, headers: &[(&str, &str)]) {
+fn put_names(out: &mut impl Sink, headers: &[(&str, &str)]) {
     for (i, (name, _)) in headers.iter().enumerate() {
         if i > 0 {
-            out.push(';');
+            out.put(";");
         }
-        out.push_str(name);
+        out.put(name);
     }
 }
 

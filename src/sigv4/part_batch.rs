@@ -9,6 +9,8 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
 use super::canonical_request::{HexDigest, UNSIGNED_PAYLOAD};
+use super::string_to_sign::write_string_to_sign_prefix;
+use super::{DailyKey, ObjectAddress, SigningError, SigningTime};
 use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -42,24 +44,58 @@ pub struct SignedPart {
 
 /// The shared state of a batch (built by [`Signer::part_url_batch`](super::Signer::part_url_batch)).
 pub struct PartUrlBatch {
-    pub(super) shape: PartHeaderShape,
+    shape: PartHeaderShape,
     /// SHA-256 state after `PUT\n<path>\n<X-Amz-* parameters>&partNumber=`.
-    pub(super) canonical_prefix: Sha256,
+    canonical_prefix: Sha256,
     /// `&uploadId=<encoded id>`, which follows the part number in the query.
-    pub(super) query_suffix: String,
+    query_suffix: String,
     /// `host` header value.
-    pub(super) authority: String,
+    authority: String,
     /// The signed header names joined by `;`.
-    pub(super) signed_names: String,
+    signed_names: String,
     /// HMAC state after `AWS4-HMAC-SHA256\n<date>\n<scope>\n`.
-    pub(super) string_to_sign_prefix: Hmac<Sha256>,
+    string_to_sign_prefix: Hmac<Sha256>,
     /// `<scheme>://<authority><path>?<X-Amz-* parameters>&partNumber=`.
-    pub(super) url_prefix: String,
+    url_prefix: String,
     /// When the URLs stop working.
-    pub(super) expires_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
 }
 
 impl PartUrlBatch {
+    /// The batch of the upload at `address`, from the complete canonical query of its part 1
+    /// (`query`), cut around that part number: `...&partNumber=` | `1` | `&uploadId=...`.
+    pub(super) fn from_first_part_query(
+        shape: PartHeaderShape,
+        address: &ObjectAddress,
+        query: &str,
+        signed_names: String,
+        key: &DailyKey,
+        time: &SigningTime,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Self, SigningError> {
+        let marker = "partNumber=1&uploadId=";
+        let at_marker = query.find(marker).ok_or_else(|| {
+            SigningError::QueryValue("the UploadPart query lost its part number".into())
+        })?;
+        let (query_prefix, rest) = query.split_at(at_marker + "partNumber=".len());
+        let mut canonical_prefix = Sha256::new();
+        for part in ["PUT\n", address.path.as_str(), "\n", query_prefix] {
+            Digest::update(&mut canonical_prefix, part.as_bytes());
+        }
+        let mut string_to_sign_prefix = key.key.keyed_mac();
+        write_string_to_sign_prefix(&mut string_to_sign_prefix, time, &key.scope);
+        Ok(Self {
+            shape,
+            canonical_prefix,
+            query_suffix: rest[1..].to_owned(),
+            authority: address.authority.clone(),
+            signed_names,
+            string_to_sign_prefix,
+            url_prefix: format!("{}?{query_prefix}", address.url()),
+            expires_at,
+        })
+    }
+
     /// When every URL of the batch stops working.
     pub fn expires_at(&self) -> DateTime<Utc> {
         self.expires_at
@@ -104,7 +140,7 @@ impl PartUrlBatch {
             let algorithm = checksum.algorithm();
             for (name, value) in [
                 (algorithm.header_name(), checksum.value()),
-                ("x-amz-sdk-checksum-algorithm", algorithm.as_str()),
+                (ChecksumAlgorithm::ALGORITHM_HEADER, algorithm.as_str()),
             ] {
                 sha.update(name.as_bytes());
                 sha.update(b":");

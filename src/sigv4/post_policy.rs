@@ -2,13 +2,10 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html>
 
-use super::SigningError;
-use crate::domain::{BucketName, ContentType, Expiry, ObjectKey};
+use super::{ALGORITHM, FormField, SigningError};
+use crate::domain::{BucketName, ContentType, Expiry, MAX_SINGLE_UPLOAD_BYTES, ObjectKey};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
-
-/// The largest object a single POST (or PUT) may carry: 5 GiB.
-pub const MAX_SINGLE_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Which keys the form may upload to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +108,134 @@ impl PolicyDocument {
     }
 }
 
+/// The SigV4 values every POST form carries, each as a field and an exact condition.
+pub(super) struct SigV4Fields<'a> {
+    /// `x-amz-credential`: `AKID/scope`.
+    pub(super) credential: &'a str,
+    /// `x-amz-date`.
+    pub(super) amz_date: &'a str,
+    /// `x-amz-security-token`, with temporary credentials.
+    pub(super) session_token: Option<&'a str>,
+}
+
+/// The conditions of `request`'s policy and the form fields that satisfy them, before the
+/// `policy` and `x-amz-signature` fields.
+///
+/// The rule, both ways: every field is covered by a condition, and every condition except
+/// `bucket` (matched against the URL) and `content-length-range` (matched against the file)
+/// by a field. `client_fields` are covered by `["starts-with", "$name", ""]` and left out of
+/// the fields: the client fills them in (S3 refuses a form field no condition covers).
+///
+/// See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html>
+pub(super) fn conditions_and_fields(
+    request: &PostPolicyRequest,
+    client_fields: &[&str],
+    sigv4: &SigV4Fields<'_>,
+) -> Result<(Vec<PolicyCondition>, Vec<FormField>), SigningError> {
+    let mut conditions = vec![PolicyCondition::Bucket(request.bucket.as_str().to_owned())];
+    let mut fields: Vec<FormField> = Vec::with_capacity(request.fields.len() + 8);
+
+    match &request.key {
+        KeyRule::Exact(key) => {
+            conditions.push(PolicyCondition::Exact {
+                field: "key".into(),
+                value: key.as_str().to_owned(),
+            });
+            push_field(&mut fields, "key", key.as_str());
+        }
+        KeyRule::Prefix(prefix) => {
+            validate_prefix("key", prefix)?;
+            conditions.push(PolicyCondition::StartsWith {
+                field: "key".into(),
+                prefix: prefix.clone(),
+            });
+            push_field(&mut fields, "key", &format!("{prefix}${{filename}}"));
+        }
+    }
+    match &request.content_type {
+        Some(ContentTypeRule::Exact(ct)) => {
+            conditions.push(PolicyCondition::Exact {
+                field: "Content-Type".into(),
+                value: ct.as_str().to_owned(),
+            });
+            push_field(&mut fields, "Content-Type", ct.as_str());
+        }
+        Some(ContentTypeRule::Prefix(prefix)) => {
+            validate_prefix("Content-Type", prefix)?;
+            conditions.push(PolicyCondition::StartsWith {
+                field: "Content-Type".into(),
+                prefix: prefix.clone(),
+            });
+            push_field(&mut fields, "Content-Type", prefix);
+        }
+        None => {}
+    }
+    if let Some((min, max)) = request.size {
+        if min > max || max > MAX_SINGLE_UPLOAD_BYTES {
+            return Err(SigningError::SizeRange { min, max });
+        }
+        conditions.push(PolicyCondition::ContentLengthRange { min, max });
+    }
+    for (i, (name, value)) in request.fields.iter().enumerate() {
+        validate_field(name, value, request.content_type.is_some())?;
+        if request.fields[..i]
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            return Err(SigningError::FormField {
+                name: name.clone(),
+                reason: "given twice",
+            });
+        }
+        conditions.push(PolicyCondition::Exact {
+            field: name.clone(),
+            value: value.clone(),
+        });
+        push_field(&mut fields, name, value);
+    }
+    for (i, name) in client_fields.iter().enumerate() {
+        validate_field(name, "", request.content_type.is_some())?;
+        let taken = request.fields.iter().map(|(n, _)| n.as_str());
+        if taken
+            .chain(client_fields[..i].iter().copied())
+            .any(|n| n.eq_ignore_ascii_case(name))
+        {
+            return Err(SigningError::FormField {
+                name: (*name).to_owned(),
+                reason: "given twice",
+            });
+        }
+        conditions.push(PolicyCondition::StartsWith {
+            field: (*name).to_owned(),
+            prefix: String::new(),
+        });
+    }
+    let mut sigv4_fields = vec![
+        ("x-amz-algorithm", ALGORITHM),
+        ("x-amz-credential", sigv4.credential),
+        ("x-amz-date", sigv4.amz_date),
+    ];
+    if let Some(token) = sigv4.session_token {
+        sigv4_fields.push(("x-amz-security-token", token));
+    }
+    for (name, value) in sigv4_fields {
+        conditions.push(PolicyCondition::Exact {
+            field: name.into(),
+            value: value.into(),
+        });
+        push_field(&mut fields, name, value);
+    }
+    Ok((conditions, fields))
+}
+
+/// Appends one form field.
+pub(super) fn push_field(fields: &mut Vec<FormField>, name: &str, value: &str) {
+    fields.push(FormField {
+        name: name.to_owned(),
+        value: value.to_owned(),
+    });
+}
+
 /// Fields the signer sets itself or that S3 treats specially.
 const RESERVED_FIELDS: [&str; 9] = [
     "key",
@@ -125,7 +250,7 @@ const RESERVED_FIELDS: [&str; 9] = [
 ];
 
 /// Validates an extra form field given by the caller.
-pub(crate) fn validate_field(
+fn validate_field(
     name: &str,
     value: &str,
     has_content_type_rule: bool,
@@ -158,7 +283,7 @@ pub(crate) fn validate_field(
 }
 
 /// Validates a key or content-type prefix.
-pub(crate) fn validate_prefix(name: &str, prefix: &str) -> Result<(), SigningError> {
+fn validate_prefix(name: &str, prefix: &str) -> Result<(), SigningError> {
     if prefix.len() > 1024 || prefix.chars().any(char::is_control) {
         return Err(SigningError::FormField {
             name: name.to_owned(),

@@ -60,8 +60,12 @@ pub struct PresignedRequest {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The intermediate texts of one signature, for tests, `explain` and debugging.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The intermediate texts of one signature, which the known-answer and property tests compare
+/// step by step with AWS's examples and with `aws-sigv4`.
+///
+/// The canonical request holds the query, session token included: its `Debug` shows only
+/// lengths, so a trace that reaches a log reveals nothing.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SigningTrace {
     /// The canonical request.
     pub canonical_request: String,
@@ -69,4 +73,20 @@ pub struct SigningTrace {
     pub string_to_sign: String,
     /// The hex signature.
     pub signature: String,
+}
+
+impl std::fmt::Debug for SigningTrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningTrace")
+            .field(
+                "canonical_request",
+                &format_args!("[{} bytes]", self.canonical_request.len()),
+            )
+            .field(
+                "string_to_sign",
+                &format_args!("[{} bytes]", self.string_to_sign.len()),
+            )
+            .field("signature", &format_args!("[redacted]"))
+            .finish()
+    }
 }

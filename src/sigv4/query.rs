@@ -1,7 +1,9 @@
-//! Extra signed query parameters (`response-content-disposition`, `versionId`, `max-parts`...).
+//! The query of a presigned URL: the extra signed parameters (`response-content-disposition`,
+//! `versionId`, `max-parts`...) and the canonical query string around the SigV4 block.
 
-use super::SigningError;
+use super::{ALGORITHM, S3Operation, SigningError, encode_query_component, push_query_component};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// Query parameters added to a presigned URL and covered by its signature.
 ///
@@ -50,6 +52,82 @@ impl QueryParams {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// The SigV4 parameters of a presigned URL, which stand in the query in this fixed order.
+///
+/// See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>
+pub(super) struct SigV4Query<'a> {
+    /// `X-Amz-Credential`, already encoded.
+    pub(super) credential_query: &'a str,
+    /// `X-Amz-Date`.
+    pub(super) amz_date: &'a str,
+    /// `X-Amz-Expires`.
+    pub(super) lifetime_secs: u32,
+    /// `X-Amz-Security-Token`, unencoded, with temporary credentials.
+    pub(super) session_token: Option<&'a str>,
+}
+
+/// The canonical query string, which is also the URL's query before the signature: the
+/// operation's and the caller's parameters, encoded and sorted, around the SigV4 block.
+///
+/// Names starting with `X-Amz-` are reserved for SigV4 ([`QueryParams`] refuses them), so every
+/// other parameter sorts either before or after the whole SigV4 block, whose own order is
+/// fixed; only the few other parameters need sorting.
+pub(super) fn canonical_query(
+    operation: &S3Operation,
+    extra: &QueryParams,
+    sigv4: &SigV4Query<'_>,
+    headers: &[(&str, &str)],
+) -> String {
+    let encode = |k: &str, v: &str| (encode_query_component(k), encode_query_component(v));
+    let mut others: Vec<(String, String)> = operation
+        .query()
+        .into_iter()
+        .map(|(k, v)| encode(k, &v))
+        .chain(extra.iter().map(|(k, v)| encode(k, v)))
+        .collect();
+    others.sort_unstable();
+    let split = others.partition_point(|(k, _)| k.as_str() < "X-Amz-");
+    let token = sigv4.session_token;
+    let mut out = String::with_capacity(
+        256 + token.map_or(0, |t| 3 * t.len())
+            + others
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>(),
+    );
+    let pair = |out: &mut String, k: &str, v: &str| {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    };
+    for (k, v) in &others[..split] {
+        pair(&mut out, k, v);
+    }
+    pair(&mut out, "X-Amz-Algorithm", ALGORITHM);
+    pair(&mut out, "X-Amz-Credential", sigv4.credential_query);
+    pair(&mut out, "X-Amz-Date", sigv4.amz_date);
+    pair(&mut out, "X-Amz-Expires", "");
+    let _ = write!(out, "{}", sigv4.lifetime_secs);
+    if let Some(token) = token {
+        pair(&mut out, "X-Amz-Security-Token", "");
+        push_query_component(&mut out, token);
+    }
+    pair(&mut out, "X-Amz-SignedHeaders", "");
+    for (i, (name, _)) in headers.iter().enumerate() {
+        if i > 0 {
+            out.push_str("%3B");
+        }
+        push_query_component(&mut out, name);
+    }
+    for (k, v) in &others[split..] {
+        pair(&mut out, k, v);
+    }
+    out
 }
 
 #[cfg(test)]

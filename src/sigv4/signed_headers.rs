@@ -57,7 +57,7 @@ impl SignedHeaders {
     pub fn checksum(mut self, checksum: &Checksum) -> Self {
         self.put_trusted(checksum.algorithm().header_name(), checksum.value());
         self.put_trusted(
-            "x-amz-sdk-checksum-algorithm",
+            ChecksumAlgorithm::ALGORITHM_HEADER,
             checksum.algorithm().as_str(),
         );
         self

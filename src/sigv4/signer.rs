@@ -1,25 +1,26 @@
-//! The signer: ties addressing, the canonical request, the string to sign and the cached
-//! signing key together into presigned URLs and signed POST forms.
+//! The signer: ties addressing (`addressing.rs`), the query (`query.rs`), the canonical
+//! request, the string to sign and the cached signing key together into presigned URLs, batches
+//! of UploadPart URLs (`part_batch.rs`) and signed POST forms (`post_policy.rs`). It owns the
+//! one thing every signature shares: the signing time, the daily key and the lifetime, cut to
+//! the credentials' expiry.
 
 use super::canonical_request::HexDigest;
-use super::post_policy::{MAX_SINGLE_UPLOAD_BYTES, validate_field, validate_prefix};
-use super::string_to_sign::{string_to_sign, write_string_to_sign, write_string_to_sign_prefix};
+use super::post_policy::{SigV4Fields, conditions_and_fields, push_field};
+use super::query::{SigV4Query, canonical_query};
+use super::string_to_sign::{string_to_sign, write_string_to_sign};
 use super::time::within_four_digit_years;
 use super::{
-    ALGORITHM, CanonicalRequest, ContentTypeRule, DailyKey, FormField, KeyRule, PartHeaderShape,
-    PartUrlBatch, PolicyCondition, PolicyDocument, PostForm, PostPolicyRequest, PresignRequest,
-    PresignedRequest, S3Operation, SigningError, SigningKeyCache, SigningTime, SigningTrace,
-    UNSIGNED_PAYLOAD, encode_query_component, push_query_component, resolve_bucket, resolve_object,
+    CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
+    PostPolicyRequest, PresignRequest, PresignedRequest, S3Operation, SigningError,
+    SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD, resolve_bucket, resolve_object,
 };
 use crate::domain::{
-    AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, PartNumber, Region,
-    UploadId,
+    AddressingStyle, BucketName, ChecksumAlgorithm, Credentials, Endpoint, Expiry, ObjectKey,
+    PartNumber, Region, UploadId,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Signs S3 requests for one region and endpoint. Cheap to share; the daily signing keys of
@@ -46,6 +47,18 @@ struct Context {
     lifetime_secs: u32,
     /// Signing time plus the lifetime.
     expires_at: DateTime<Utc>,
+}
+
+impl Context {
+    /// The SigV4 parameters of a presigned URL's query.
+    fn query_params<'a>(&'a self, credentials: &'a Credentials) -> SigV4Query<'a> {
+        SigV4Query {
+            credential_query: &self.key.credential_query,
+            amz_date: self.time.amz_date(),
+            lifetime_secs: self.lifetime_secs,
+            session_token: credentials.session_token.as_ref().map(|t| t.expose()),
+        }
+    }
 }
 
 impl Signer {
@@ -143,7 +156,7 @@ impl Signer {
         names.push("host");
         if let Some(algorithm) = shape.checksum {
             names.push(algorithm.header_name());
-            names.push("x-amz-sdk-checksum-algorithm");
+            names.push(ChecksumAlgorithm::ALGORITHM_HEADER);
         }
         let headers: Vec<(&str, &str)> = names.iter().map(|n| (*n, "")).collect();
         // The query of part 1, cut around its part number: `...&partNumber=` | `1` | `&uploadId=...`.
@@ -156,30 +169,21 @@ impl Signer {
             key.clone(),
             expires,
         );
-        let query = canonical_query(credentials, &template, &ctx, &headers);
-        let marker = "partNumber=1&uploadId=";
-        let at_marker = query.find(marker).ok_or_else(|| {
-            SigningError::QueryValue("the UploadPart query lost its part number".into())
-        })?;
-        let (query_prefix, rest) = query.split_at(at_marker + "partNumber=".len());
-        let query_suffix = rest[1..].to_owned();
-        let mut canonical_prefix = Sha256::new();
-        for part in ["PUT\n", address.path.as_str(), "\n", query_prefix] {
-            Digest::update(&mut canonical_prefix, part.as_bytes());
-        }
-        let mut string_to_sign_prefix = ctx.key.key.keyed_mac();
-        write_string_to_sign_prefix(&mut string_to_sign_prefix, &ctx.time, &ctx.key.scope);
-        let url_prefix = format!("{}?{query_prefix}", address.url());
-        Ok(PartUrlBatch {
+        let query = canonical_query(
+            &template.operation,
+            &template.query,
+            &ctx.query_params(credentials),
+            &headers,
+        );
+        PartUrlBatch::from_first_part_query(
             shape,
-            canonical_prefix,
-            query_suffix,
-            authority: address.authority,
-            signed_names: names.join(";"),
-            string_to_sign_prefix,
-            url_prefix,
-            expires_at: ctx.expires_at,
-        })
+            &address,
+            &query,
+            names.join(";"),
+            &ctx.key,
+            &ctx.time,
+            ctx.expires_at,
+        )
     }
 
     /// As [`Signer::presign`], also returning the intermediate texts.
@@ -221,7 +225,12 @@ impl Signer {
         headers.push(("host", &address.authority));
         headers.extend(request.headers.iter());
         headers.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let canonical_query = canonical_query(credentials, request, &ctx, &headers);
+        let canonical_query = canonical_query(
+            &request.operation,
+            &request.query,
+            &ctx.query_params(credentials),
+            &headers,
+        );
 
         let method = request.operation.method();
         let canonical_request = CanonicalRequest {
@@ -307,99 +316,12 @@ impl Signer {
         at: DateTime<Utc>,
     ) -> Result<PostForm, SigningError> {
         let ctx = self.context(credentials, at, request.expires)?;
-        let mut conditions = vec![PolicyCondition::Bucket(request.bucket.as_str().to_owned())];
-        let mut fields: Vec<FormField> = Vec::with_capacity(request.fields.len() + 8);
-
-        match &request.key {
-            KeyRule::Exact(key) => {
-                conditions.push(PolicyCondition::Exact {
-                    field: "key".into(),
-                    value: key.as_str().to_owned(),
-                });
-                push_field(&mut fields, "key", key.as_str());
-            }
-            KeyRule::Prefix(prefix) => {
-                validate_prefix("key", prefix)?;
-                conditions.push(PolicyCondition::StartsWith {
-                    field: "key".into(),
-                    prefix: prefix.clone(),
-                });
-                push_field(&mut fields, "key", &format!("{prefix}${{filename}}"));
-            }
-        }
-        match &request.content_type {
-            Some(ContentTypeRule::Exact(ct)) => {
-                conditions.push(PolicyCondition::Exact {
-                    field: "Content-Type".into(),
-                    value: ct.as_str().to_owned(),
-                });
-                push_field(&mut fields, "Content-Type", ct.as_str());
-            }
-            Some(ContentTypeRule::Prefix(prefix)) => {
-                validate_prefix("Content-Type", prefix)?;
-                conditions.push(PolicyCondition::StartsWith {
-                    field: "Content-Type".into(),
-                    prefix: prefix.clone(),
-                });
-                push_field(&mut fields, "Content-Type", prefix);
-            }
-            None => {}
-        }
-        if let Some((min, max)) = request.size {
-            if min > max || max > MAX_SINGLE_UPLOAD_BYTES {
-                return Err(SigningError::SizeRange { min, max });
-            }
-            conditions.push(PolicyCondition::ContentLengthRange { min, max });
-        }
-        for (i, (name, value)) in request.fields.iter().enumerate() {
-            validate_field(name, value, request.content_type.is_some())?;
-            if request.fields[..i]
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
-                return Err(SigningError::FormField {
-                    name: name.clone(),
-                    reason: "given twice",
-                });
-            }
-            conditions.push(PolicyCondition::Exact {
-                field: name.clone(),
-                value: value.clone(),
-            });
-            push_field(&mut fields, name, value);
-        }
-        for (i, name) in client_fields.iter().enumerate() {
-            validate_field(name, "", request.content_type.is_some())?;
-            let taken = request.fields.iter().map(|(n, _)| n.as_str());
-            if taken
-                .chain(client_fields[..i].iter().copied())
-                .any(|n| n.eq_ignore_ascii_case(name))
-            {
-                return Err(SigningError::FormField {
-                    name: (*name).to_owned(),
-                    reason: "given twice",
-                });
-            }
-            conditions.push(PolicyCondition::StartsWith {
-                field: (*name).to_owned(),
-                prefix: String::new(),
-            });
-        }
-        let mut sigv4_fields = vec![
-            ("x-amz-algorithm", ALGORITHM),
-            ("x-amz-credential", ctx.key.credential.as_str()),
-            ("x-amz-date", ctx.time.amz_date()),
-        ];
-        if let Some(token) = &credentials.session_token {
-            sigv4_fields.push(("x-amz-security-token", token.expose()));
-        }
-        for (name, value) in sigv4_fields {
-            conditions.push(PolicyCondition::Exact {
-                field: name.into(),
-                value: value.into(),
-            });
-            push_field(&mut fields, name, value);
-        }
+        let sigv4 = SigV4Fields {
+            credential: &ctx.key.credential,
+            amz_date: ctx.time.amz_date(),
+            session_token: credentials.session_token.as_ref().map(|t| t.expose()),
+        };
+        let (conditions, mut fields) = conditions_and_fields(request, client_fields, &sigv4)?;
 
         let expires_at = ctx.expires_at;
         let document = PolicyDocument {
@@ -423,74 +345,4 @@ impl Signer {
             expires_at,
         })
     }
-}
-
-/// The canonical query string, which is also the URL's query before the signature: the
-/// operation's and the caller's parameters, encoded and sorted, around the SigV4 block.
-///
-/// Names starting with `X-Amz-` are reserved for SigV4 ([`QueryParams`] refuses them), so every
-/// other parameter sorts either before or after the whole SigV4 block, whose own order is
-/// fixed; only the few other parameters need sorting.
-fn canonical_query(
-    credentials: &Credentials,
-    request: &PresignRequest,
-    ctx: &Context,
-    headers: &[(&str, &str)],
-) -> String {
-    let encode = |k: &str, v: &str| (encode_query_component(k), encode_query_component(v));
-    let mut others: Vec<(String, String)> = request
-        .operation
-        .query()
-        .into_iter()
-        .map(|(k, v)| encode(k, &v))
-        .chain(request.query.iter().map(|(k, v)| encode(k, v)))
-        .collect();
-    others.sort_unstable();
-    let split = others.partition_point(|(k, _)| k.as_str() < "X-Amz-");
-    let token = credentials.session_token.as_ref().map(|t| t.expose());
-    let mut out = String::with_capacity(
-        256 + token.map_or(0, |t| 3 * t.len())
-            + others
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum::<usize>(),
-    );
-    let pair = |out: &mut String, k: &str, v: &str| {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
-    };
-    for (k, v) in &others[..split] {
-        pair(&mut out, k, v);
-    }
-    pair(&mut out, "X-Amz-Algorithm", ALGORITHM);
-    pair(&mut out, "X-Amz-Credential", &ctx.key.credential_query);
-    pair(&mut out, "X-Amz-Date", ctx.time.amz_date());
-    pair(&mut out, "X-Amz-Expires", "");
-    let _ = write!(out, "{}", ctx.lifetime_secs);
-    if let Some(token) = token {
-        pair(&mut out, "X-Amz-Security-Token", "");
-        push_query_component(&mut out, token);
-    }
-    pair(&mut out, "X-Amz-SignedHeaders", "");
-    for (i, (name, _)) in headers.iter().enumerate() {
-        if i > 0 {
-            out.push_str("%3B");
-        }
-        push_query_component(&mut out, name);
-    }
-    for (k, v) in &others[split..] {
-        pair(&mut out, k, v);
-    }
-    out
-}
-
-fn push_field(fields: &mut Vec<FormField>, name: &str, value: &str) {
-    fields.push(FormField {
-        name: name.to_owned(),
-        value: value.to_owned(),
-    });
 }

@@ -1,4 +1,5 @@
-//! The attacks of issue 3, each answered with an error.
+//! Token and API-key attacks (forged, confused, expired, oversized...), each answered with an
+//! error; `doc/security.md` lists the threats.
 
 use super::support::*;
 
@@ -10,10 +11,10 @@ async fn no_token_is_refused() {
         auth.authenticate_bearer("", now).await,
         Err(AuthError::MissingCredentials)
     );
-    let missing = Credential::from_headers(None, None);
+    let missing = PresentedCredential::from_headers(None, None);
     assert_eq!(missing, Err(AuthError::MissingCredentials));
     assert_eq!(
-        Credential::from_headers(Some(b"Bearer "), None),
+        PresentedCredential::from_headers(Some(b"Bearer "), None),
         Err(AuthError::MissingCredentials)
     );
     assert!(

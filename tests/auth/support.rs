@@ -17,7 +17,7 @@ pub use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub use chrono::{DateTime, Utc};
 pub use jsonwebtoken::{Algorithm, EncodingKey, Header};
 pub use s3_broker::auth::{
-    AuthConfig, AuthError, Authenticator, Credential, TokenRejection, mint_dev_token,
+    AuthConfig, AuthError, Authenticator, PresentedCredential, TokenRejection, mint_dev_token,
     query_has_credentials,
 };
 pub use s3_broker::domain::{Principal, Scope, Scopes};

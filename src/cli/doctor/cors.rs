@@ -153,7 +153,7 @@ impl BrowserNeeds {
 fn add_checksums(headers: &mut BTreeSet<String>, algorithms: &[ChecksumAlgorithm]) {
     headers.extend(algorithms.iter().map(|a| a.header_name().to_owned()));
     if !algorithms.is_empty() {
-        headers.insert("x-amz-sdk-checksum-algorithm".to_owned());
+        headers.insert(ChecksumAlgorithm::ALGORITHM_HEADER.to_owned());
     }
 }
 

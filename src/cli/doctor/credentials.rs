@@ -3,7 +3,7 @@
 use super::duration::human;
 use super::finding::Finding;
 use crate::config::{CredentialsSetting, Settings};
-use crate::credentials::{CredentialSource, CredentialsUnavailable, REFRESH_AHEAD};
+use crate::s3::{CredentialSource, CredentialsUnavailable, REFRESH_AHEAD};
 use chrono::{DateTime, Duration, Utc};
 
 /// Check 3: the credentials resolve. Returns whether S3 calls can be signed at all.

@@ -10,14 +10,14 @@ use super::error::{AuthError, TokenRejection};
 
 /// A presented credential, borrowed from the request.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Credential<'a> {
+pub enum PresentedCredential<'a> {
     /// A bearer token (a JWT).
     Bearer(&'a str),
     /// An API key.
     ApiKey(&'a str),
 }
 
-impl std::fmt::Debug for Credential<'_> {
+impl std::fmt::Debug for PresentedCredential<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Bearer(_) => f.write_str("Bearer([redacted])"),
@@ -26,7 +26,7 @@ impl std::fmt::Debug for Credential<'_> {
     }
 }
 
-impl<'a> Credential<'a> {
+impl<'a> PresentedCredential<'a> {
     /// The credential of a request, from the raw values of its `Authorization` and
     /// `X-Api-Key` headers. Exactly one must be present.
     pub fn from_headers(
@@ -41,13 +41,13 @@ impl<'a> Credential<'a> {
             (Some(value), None) => {
                 let value = std::str::from_utf8(value)
                     .map_err(|_| AuthError::InvalidToken(TokenRejection::Malformed))?;
-                bearer_token(value).map(Credential::Bearer)
+                bearer_token(value).map(PresentedCredential::Bearer)
             }
             (None, Some(value)) => std::str::from_utf8(value)
                 .ok()
                 .map(str::trim)
                 .filter(|key| !key.is_empty())
-                .map(Credential::ApiKey)
+                .map(PresentedCredential::ApiKey)
                 .ok_or(AuthError::InvalidApiKey),
         }
     }
@@ -138,31 +138,31 @@ mod tests {
     #[test]
     fn exactly_one_credential_is_accepted() {
         assert_eq!(
-            Credential::from_headers(None, None),
+            PresentedCredential::from_headers(None, None),
             Err(AuthError::MissingCredentials)
         );
         assert_eq!(
-            Credential::from_headers(Some(b"Bearer t.t.t"), None),
-            Ok(Credential::Bearer("t.t.t"))
+            PresentedCredential::from_headers(Some(b"Bearer t.t.t"), None),
+            Ok(PresentedCredential::Bearer("t.t.t"))
         );
         assert_eq!(
-            Credential::from_headers(None, Some(b" key ")),
-            Ok(Credential::ApiKey("key"))
+            PresentedCredential::from_headers(None, Some(b" key ")),
+            Ok(PresentedCredential::ApiKey("key"))
         );
         assert_eq!(
-            Credential::from_headers(None, Some(b"")),
+            PresentedCredential::from_headers(None, Some(b"")),
             Err(AuthError::InvalidApiKey)
         );
         assert_eq!(
-            Credential::from_headers(None, Some(b"\xff")),
+            PresentedCredential::from_headers(None, Some(b"\xff")),
             Err(AuthError::InvalidApiKey)
         );
         assert!(matches!(
-            Credential::from_headers(Some(b"Bearer t"), Some(b"k")),
+            PresentedCredential::from_headers(Some(b"Bearer t"), Some(b"k")),
             Err(AuthError::UnsupportedCredentials(_))
         ));
         assert_eq!(
-            format!("{:?}", Credential::ApiKey("secret")),
+            format!("{:?}", PresentedCredential::ApiKey("secret")),
             "ApiKey([redacted])"
         );
     }

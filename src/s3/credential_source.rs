@@ -2,7 +2,8 @@
 //! default chain (environment, profile, web identity/IRSA, ECS, IMDS) with refresh.
 //!
 //! The SDK's IMDS provider may hand out credentials past their expiry, so expiry is checked
-//! here, and a grant never outlives its credentials minus a margin (DESIGN.md principle 6).
+//! here, and a grant never outlives its credentials minus a margin: S3 refuses a presigned
+//! request once the credentials that signed it have expired, whatever its `X-Amz-Expires`.
 
 use crate::domain::{AccessKeyId, Credentials, SecretAccessKey, SessionToken};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -51,7 +52,7 @@ pub const REFRESH_AHEAD: Duration = Duration::minutes(15);
 impl CredentialSource {
     /// Fixed credentials from configuration.
     pub fn fixed(credentials: Credentials, margin: Duration) -> Self {
-        let provider = crate::s3::static_provider(&credentials);
+        let provider = super::static_provider(&credentials);
         Self {
             provider,
             current: RwLock::new(Some(Fetched {
