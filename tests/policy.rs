@@ -3,13 +3,30 @@
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use s3_broker::domain::{BucketName, Expiry, Principal, Scope, Scopes};
+use s3_broker::http::Code;
 use s3_broker::policy::{
-    Disposition, DownloadIntent, FormContentType, FormIntent, FormKey, LoadError, Profile,
-    ProfileRegistry, RegistryOptions, UploadIntent, UploadMethod,
+    Disposition, DownloadIntent, FormContentType, FormIntent, FormKey, LoadError, PolicyError,
+    Profile, ProfileRegistry, RegistryOptions, UploadIntent, UploadMethod,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
 use uuid::Uuid;
+
+/// How the API answers a refusal: its stable code and HTTP status.
+trait Answered {
+    fn code(&self) -> &'static str;
+    fn status(&self) -> u16;
+}
+
+impl Answered for PolicyError {
+    fn code(&self) -> &'static str {
+        Code::from(self).as_str()
+    }
+
+    fn status(&self) -> u16 {
+        Code::from(self).status().as_u16()
+    }
+}
 
 const UUID: Uuid = Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
 
@@ -712,7 +729,10 @@ fn an_upload_decision_carries_every_limit() {
     let err = put_only
         .decide_upload(&alice, &post, UUID, now(), None)
         .unwrap_err();
-    assert_eq!((err.code(), err.status()), ("method_not_allowed", 400));
+    assert_eq!(
+        (err.code(), err.status()),
+        ("upload_method_not_allowed", 400)
+    );
 }
 
 #[test]
@@ -772,11 +792,11 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
         .unwrap_err();
     assert_eq!(
         form.code(),
-        "method_not_allowed",
+        "upload_method_not_allowed",
         "a form cannot add the key"
     );
     let multipart = p.check_multipart(&alice).unwrap_err();
-    assert_eq!(multipart.code(), "method_not_allowed");
+    assert_eq!(multipart.code(), "upload_method_not_allowed");
     assert!(multipart.to_string().contains("SSE-C"), "{multipart}");
 
     let download = |md5: Option<&str>| {

@@ -81,8 +81,12 @@ impl fmt::Display for TokenRejection {
     }
 }
 
-/// A refused or absent credential. The HTTP layer answers every variant with 401; see
-/// [`AuthError::code`] and [`AuthError::www_authenticate`] for what to send.
+/// A refused or absent credential. The HTTP layer answers every variant with 401 and a
+/// `WWW-Authenticate` challenge ([RFC 6750 §3]): without an error code when no credential was
+/// sent, `error="invalid_request"` for one in an unsupported form, `error="invalid_token"` for
+/// a refused one.
+///
+/// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No credential was presented at all ([RFC 6750 §3.1]: answer without an error code).
@@ -103,32 +107,6 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// A stable, machine-readable code for `application/problem+json` bodies.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::MissingCredentials => "missing_credentials",
-            Self::UnsupportedCredentials(_) => "unsupported_credentials",
-            Self::InvalidToken(_) => "invalid_token",
-            Self::InvalidApiKey => "invalid_api_key",
-        }
-    }
-
-    /// The `WWW-Authenticate` value of the 401 answer ([RFC 6750 §3]): without an error code
-    /// when no credential was sent, `error="invalid_token"` for any refused credential.
-    ///
-    /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
-    pub fn www_authenticate(&self) -> &'static str {
-        match self {
-            Self::MissingCredentials => r#"Bearer realm="s3-broker""#,
-            Self::UnsupportedCredentials(_) => {
-                r#"Bearer realm="s3-broker", error="invalid_request""#
-            }
-            Self::InvalidToken(_) | Self::InvalidApiKey => {
-                r#"Bearer realm="s3-broker", error="invalid_token""#
-            }
-        }
-    }
-
     /// The rejection reason, when this is a refused bearer token.
     pub fn token_rejection(&self) -> Option<TokenRejection> {
         match self {
@@ -149,24 +127,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invalid_credentials_ask_for_a_new_token() {
-        for err in [
-            AuthError::InvalidToken(TokenRejection::Expired),
-            AuthError::InvalidApiKey,
-        ] {
-            assert!(err.www_authenticate().contains(r#"error="invalid_token""#));
-        }
-        assert!(
-            !AuthError::MissingCredentials
-                .www_authenticate()
-                .contains("error=")
-        );
-    }
-
-    #[test]
     fn messages_name_the_reason() {
         let err = AuthError::InvalidToken(TokenRejection::InvalidClaim("exp"));
         assert_eq!(err.to_string(), "invalid bearer token: invalid `exp` claim");
-        assert_eq!(err.code(), "invalid_token");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! This module knows nothing of HTTP frameworks: the HTTP layer reads the `Authorization` and
 //! `X-Api-Key` headers (see [`PresentedCredential::from_headers`]), calls [`Authenticator::authenticate`]
-//! and maps [`AuthError`] to 401 with [`AuthError::www_authenticate`] and [`AuthError::code`].
+//! and maps [`AuthError`] to 401 and its `WWW-Authenticate` challenge (in `http::mapping`).
 //!
 //! - [`config`]: the `[auth]` configuration section ([`AuthConfig`]), validated into an
 //!   [`Authenticator`] with errors that name the key ([`AuthConfigError`]).

@@ -1,7 +1,7 @@
 //! The authenticated caller as an extractor: a handler that takes a [`Caller`] only runs for
 //! a request with a valid bearer token or API key (in headers; never in the URL).
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Code};
 use crate::auth::{API_KEY_HEADER, PresentedCredential, query_has_credentials};
 use crate::domain::Principal;
 use actix_web::dev::Payload;
@@ -32,11 +32,9 @@ impl FromRequest for Caller {
         Box::pin(async move {
             if in_url {
                 return Err(ApiError::new(
-                    actix_web::http::StatusCode::UNAUTHORIZED,
-                    "credentials_in_url",
+                    Code::CredentialsInUrl,
                     "credentials are accepted in the Authorization or X-Api-Key header only, never in the URL",
-                )
-                .with_challenge("Bearer realm=\"s3-broker\", error=\"invalid_request\""));
+                ));
             }
             let state = state.ok_or_else(ApiError::internal)?;
             let credential =

@@ -1,7 +1,8 @@
-//! The one error type of the HTTP layer, mapped in one place to a status, a stable `code` and
-//! an RFC 9457 `application/problem+json` body. Messages never contain tokens, secrets or
-//! signed URLs.
+//! The one error type of the HTTP layer: a [`Code`] and a human explanation, answered as an
+//! RFC 9457 `application/problem+json` body with the code's status and headers. Messages
+//! never contain tokens, secrets or signed URLs.
 
+use super::Code;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -11,21 +12,18 @@ use std::fmt;
 /// An error answered to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    code: Code,
+    /// The code's status, except for the generic codes of [`ApiError::for_status`].
     status: StatusCode,
-    code: &'static str,
     detail: String,
-    /// `WWW-Authenticate` challenge for 401/403 from authentication.
-    challenge: Option<&'static str>,
-    /// Seconds for `Retry-After` on 503.
-    retry_after: Option<u32>,
     /// `Allow` on 405.
     allow: Option<&'static str>,
 }
 
-/// The stable code of an error response, kept in the response's extensions so the metrics
-/// middleware can count it (`s3_broker_problems_total`) whatever shape the body takes.
+/// The code of an error response, kept in the response's extensions so the metrics middleware
+/// can count it (`s3_broker_problems_total`) and the Companion middleware can reshape it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProblemCode(pub &'static str);
+pub struct ProblemCode(pub Code);
 
 /// The problem document (RFC 9457 §3) plus the stable `code` extension member.
 #[derive(Serialize)]
@@ -39,14 +37,12 @@ struct Problem<'a> {
 }
 
 impl ApiError {
-    /// An error with a status, a stable code and a human explanation.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    /// An error with a code (which decides the status) and a human explanation.
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
         Self {
-            status,
             code,
+            status: code.status(),
             detail: detail.into(),
-            challenge: None,
-            retry_after: None,
             allow: None,
         }
     }
@@ -56,75 +52,31 @@ impl ApiError {
         Self {
             allow: Some(allow),
             ..Self::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                Code::MethodNotAllowed,
                 format!("this resource supports {allow} only"),
             )
         }
     }
 
-    /// 400 with a code.
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
-    }
-
-    /// 401 without credentials: `WWW-Authenticate: Bearer` (RFC 6750 §3: no error code).
-    pub fn missing_credentials() -> Self {
+    /// An error status raised outside the handlers (by middleware or actix-web itself), with
+    /// the generic code of [`Code::for_status`]; the status is kept as it was.
+    pub fn for_status(status: StatusCode) -> Self {
         Self {
-            challenge: Some("Bearer realm=\"s3-broker\""),
+            status,
             ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_credentials",
-                "send 'Authorization: Bearer <token>' or 'X-Api-Key: <key>'",
+                Code::for_status(status),
+                status.canonical_reason().unwrap_or("error"),
             )
-        }
-    }
-
-    /// 401 for a bad token or key: `WWW-Authenticate: Bearer error="invalid_token"`.
-    pub fn invalid_credentials(detail: impl Into<String>) -> Self {
-        Self {
-            challenge: Some("Bearer realm=\"s3-broker\", error=\"invalid_token\""),
-            ..Self::new(StatusCode::UNAUTHORIZED, "invalid_token", detail)
-        }
-    }
-
-    /// Adds a `WWW-Authenticate` challenge.
-    pub fn with_challenge(mut self, challenge: &'static str) -> Self {
-        self.challenge = Some(challenge);
-        self
-    }
-
-    /// 403 for a missing scope (RFC 6750 §3.1 `insufficient_scope`).
-    pub fn insufficient_scope(scope: &str) -> Self {
-        Self {
-            challenge: Some("Bearer realm=\"s3-broker\", error=\"insufficient_scope\""),
-            ..Self::new(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                format!("this requires the '{scope}' scope"),
-            )
-        }
-    }
-
-    /// 503 with `Retry-After`.
-    pub fn unavailable(code: &'static str, detail: impl Into<String>, retry_after: u32) -> Self {
-        Self {
-            retry_after: Some(retry_after),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
         }
     }
 
     /// 500 without details (they go to the log).
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "an internal error occurred",
-        )
+        Self::new(Code::Internal, "an internal error occurred")
     }
 
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         self.code
     }
 
@@ -152,13 +104,13 @@ impl ResponseError for ApiError {
             title,
             status: self.status.as_u16(),
             detail: &self.detail,
-            code: self.code,
+            code: self.code.as_str(),
         };
         let mut response = HttpResponse::build(self.status);
         response
             .content_type("application/problem+json")
             .insert_header((header::CACHE_CONTROL, "no-store"));
-        if let Some(challenge) = self.challenge {
+        if let Some(challenge) = self.code.challenge() {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
@@ -167,7 +119,7 @@ impl ResponseError for ApiError {
         if let Some(allow) = self.allow {
             response.insert_header((header::ALLOW, allow));
         }
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = self.code.retry_after() {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         let mut response = response.json(problem);
@@ -183,7 +135,7 @@ mod tests {
 
     #[actix_web::test]
     async fn renders_problem_json_with_headers() {
-        let response = ApiError::invalid_credentials("the token has expired").error_response();
+        let response = ApiError::new(Code::InvalidToken, "the token has expired").error_response();
         assert_eq!(response.status(), 401);
         assert_eq!(
             response.headers().get(header::CONTENT_TYPE).unwrap(),
@@ -193,12 +145,34 @@ mod tests {
             response.headers().get(header::WWW_AUTHENTICATE).unwrap(),
             "Bearer realm=\"s3-broker\", error=\"invalid_token\""
         );
+        assert_eq!(
+            response.extensions().get::<ProblemCode>(),
+            Some(&ProblemCode(Code::InvalidToken))
+        );
         let body: serde_json::Value =
             serde_json::from_slice(&to_bytes(response.into_body()).await.unwrap()).unwrap();
         assert_eq!(body["code"], "invalid_token");
         assert_eq!(body["status"], 401);
+        assert_eq!(body["title"], "Unauthorized");
         assert_eq!(body["type"], "urn:s3-broker:problem:invalid_token");
-        let busy = ApiError::unavailable("s3_unavailable", "S3 timed out", 5).error_response();
+        let busy = ApiError::new(Code::S3Unavailable, "S3 timed out").error_response();
+        assert_eq!(busy.status(), 503);
         assert_eq!(busy.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        let wrong_verb = ApiError::method_not_allowed("GET, POST").error_response();
+        assert_eq!(
+            wrong_verb.headers().get(header::ALLOW).unwrap(),
+            "GET, POST"
+        );
+    }
+
+    #[actix_web::test]
+    async fn errors_from_outside_keep_their_status() {
+        let response = ApiError::for_status(StatusCode::GATEWAY_TIMEOUT).error_response();
+        assert_eq!(response.status(), 504);
+        let body: serde_json::Value =
+            serde_json::from_slice(&to_bytes(response.into_body()).await.unwrap()).unwrap();
+        assert_eq!(body["code"], "internal");
+        assert_eq!(body["title"], "Gateway Timeout");
+        assert_eq!(body["detail"], "Gateway Timeout");
     }
 }

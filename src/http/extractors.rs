@@ -1,9 +1,8 @@
 //! Body and query extractor settings: every way a request body or query can be wrong becomes
 //! an [`ApiError`] with a stable code, instead of actix-web's plain-text errors.
 
-use super::ApiError;
+use super::{ApiError, Code};
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
-use actix_web::http::StatusCode;
 use actix_web::web;
 
 /// JSON bodies are small: a grant request is a few hundred bytes.
@@ -35,42 +34,41 @@ pub fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     match err {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                Code::BodyTooLarge,
                 format!("this JSON body is limited to {limit} bytes"),
             )
         }
         JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send the body as 'Content-Type: application/json'",
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             let message = e.to_string();
             let code = if message.starts_with("unknown field") {
-                "unknown_field"
+                Code::UnknownField
             } else {
-                "invalid_field"
+                Code::InvalidField
             };
-            ApiError::bad_request(code, message)
+            ApiError::new(code, message)
         }
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-        }
-        _ => ApiError::bad_request("malformed_body", "the request body could not be read"),
+        JsonPayloadError::Deserialize(e) => ApiError::new(
+            Code::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        ),
+        _ => ApiError::new(Code::MalformedBody, "the request body could not be read"),
     }
 }
 
 /// Maps a query-string extraction failure to its problem.
 pub fn query_error(err: QueryPayloadError) -> ApiError {
     let QueryPayloadError::Deserialize(e) = err else {
-        return ApiError::bad_request("invalid_query", "the query string could not be read");
+        return ApiError::new(Code::InvalidQuery, "the query string could not be read");
     };
     let message = e.to_string();
     let code = if message.starts_with("unknown field") {
-        "unknown_parameter"
+        Code::UnknownParameter
     } else {
-        "invalid_query"
+        Code::InvalidQuery
     };
-    ApiError::bad_request(code, message)
+    ApiError::new(code, message)
 }

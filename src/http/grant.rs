@@ -1,6 +1,6 @@
 //! What every grant shares: an honest lifetime and an uncacheable JSON response.
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Code};
 use crate::domain::{Credentials, Expiry};
 use crate::policy::{MetadataKey, ServerSideEncryption};
 use crate::sigv4::SignedHeaders;
@@ -31,10 +31,9 @@ pub async fn signing_window(
         secs = secs.min(u64::try_from(left).unwrap_or(0));
     }
     let expiry = Expiry::from_secs(secs).map_err(|_| {
-        ApiError::unavailable(
-            "credentials_unavailable",
+        ApiError::new(
+            Code::CredentialsUnavailable,
             "the broker's credentials expire too soon to sign",
-            5,
         )
     })?;
     Ok((credentials, expiry))
@@ -45,7 +44,7 @@ pub fn requested_expiry(expires_in: Option<u64>) -> Result<Option<Expiry>, ApiEr
     expires_in
         .map(Expiry::from_secs)
         .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_expiry", e.to_string()))
+        .map_err(|e| ApiError::new(Code::InvalidExpiry, e.to_string()))
 }
 
 /// The server-side encryption and `x-amz-meta-*` values a grant binds: signed headers for a

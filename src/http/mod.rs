@@ -2,6 +2,8 @@
 //! error type mapped to problem+json.
 
 mod caller;
+mod challenge;
+mod code;
 mod companion;
 mod downloads;
 mod error;
@@ -21,6 +23,7 @@ mod state;
 mod uploads;
 
 pub use caller::Caller;
+pub use code::Code;
 pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
 pub use form_grant::{form_policy_request, signed_form};

@@ -1,7 +1,7 @@
 //! `GET /v1/objects?prefix=&cursor=`: the caller's own files and folders, one page at a time
 //! (ListObjectsV2 with delimiter `/`).
 
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Caller, Code};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -72,10 +72,7 @@ pub async fn list_objects(
         .listing(&principal, query.profile.as_deref(), prefix.as_deref())?;
     let cursor = query.cursor.filter(|c| !c.is_empty());
     if cursor.as_ref().is_some_and(|c| c.len() > 1024) {
-        return Err(ApiError::bad_request(
-            "invalid_cursor",
-            "the cursor is too long",
-        ));
+        return Err(ApiError::new(Code::InvalidCursor, "the cursor is too long"));
     }
     let page = state
         .s3

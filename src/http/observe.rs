@@ -68,7 +68,7 @@ fn record<B>(
     metrics.record_request(method, route, response.status().as_u16(), started.elapsed());
     let extensions = response.extensions();
     if let Some(ProblemCode(code)) = extensions.get::<ProblemCode>() {
-        metrics.record_problem(code);
+        metrics.record_problem(code.as_str());
     }
     if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
         metrics.record_grants(operation, *count);

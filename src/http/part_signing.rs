@@ -28,10 +28,7 @@ where
     let signed = if parts < OFF_WORKER_FROM {
         sign()
     } else {
-        web::block(sign).await.map_err(|e| {
-            tracing::error!(error = %e, "the part-signing task failed");
-            ApiError::internal()
-        })?
+        web::block(sign).await?
     };
     Ok(signed?)
 }

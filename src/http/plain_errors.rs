@@ -7,7 +7,6 @@ use super::ApiError;
 use super::companion::CompanionShaped;
 use actix_web::ResponseError;
 use actix_web::dev::ServiceResponse;
-use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 
@@ -27,31 +26,8 @@ fn to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRespo
     }
     let status = res.status();
     let (request, _) = res.into_parts();
-    let problem = ApiError::new(
-        status,
-        code_for(status),
-        status.canonical_reason().unwrap_or("error"),
-    )
-    .error_response();
+    let problem = ApiError::for_status(status).error_response();
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(request, problem).map_into_right_body(),
     ))
-}
-
-fn code_for(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "bad_request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        408 => "request_timeout",
-        413 => "body_too_large",
-        414 => "uri_too_long",
-        415 => "unsupported_media_type",
-        431 => "headers_too_large",
-        503 => "unavailable",
-        s if s >= 500 => "internal",
-        _ => "client_error",
-    }
 }

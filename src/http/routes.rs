@@ -4,8 +4,7 @@ use super::downloads::create_download;
 use super::fallback::only;
 use super::objects::list_objects;
 use super::uploads::create_upload;
-use super::{ApiError, health, json_config, query_config};
-use actix_web::http::StatusCode;
+use super::{ApiError, Code, health, json_config, query_config};
 use actix_web::{HttpResponse, web};
 
 /// Registers every route, the extractor settings and the fallbacks.
@@ -37,9 +36,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The fallback for unknown paths.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such resource",
-    ))
+    Err(ApiError::new(Code::NotFound, "no such resource"))
 }

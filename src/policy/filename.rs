@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn refuses_instead_of_rewriting() {
         let err = Filename::parse("invoice\u{202E}fdp.exe").unwrap_err();
-        assert_eq!(err.code(), "invalid_filename");
+        assert!(matches!(err, PolicyError::InvalidFilename(_)), "{err}");
         assert!(err.to_string().contains("U+202E"), "{err}");
         for bad in [
             "",

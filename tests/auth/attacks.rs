@@ -18,8 +18,9 @@ async fn no_token_is_refused() {
         Err(AuthError::MissingCredentials)
     );
     assert!(
-        !AuthError::MissingCredentials
-            .www_authenticate()
+        !Code::from(&AuthError::MissingCredentials)
+            .challenge()
+            .unwrap()
             .contains("error=")
     );
 }
@@ -337,8 +338,9 @@ async fn unknown_or_revoked_api_keys_are_refused() {
     }
     let error = AuthError::InvalidApiKey;
     assert!(
-        error
-            .www_authenticate()
+        Code::from(&error)
+            .challenge()
+            .unwrap()
             .contains(r#"error="invalid_token""#)
     );
     assert!(!error.to_string().contains("revoked-api-key"));

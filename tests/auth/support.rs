@@ -21,6 +21,7 @@ pub use s3_broker::auth::{
     query_has_credentials,
 };
 pub use s3_broker::domain::{Principal, Scope, Scopes};
+pub use s3_broker::http::Code;
 pub use serde_json::{Value, json};
 
 pub const ISSUER: &str = "https://issuer.test/";
@@ -177,10 +178,11 @@ pub async fn refused(auth: &Authenticator, token: &str, now: DateTime<Utc>) -> T
         !token.is_empty() && !text.contains(token),
         "the error echoes the token: {text}"
     );
-    assert_eq!(error.code(), "invalid_token");
+    let code = Code::from(&error);
+    assert_eq!(code, Code::InvalidToken);
     assert!(
-        error
-            .www_authenticate()
+        code.challenge()
+            .unwrap()
             .contains(r#"error="invalid_token""#)
     );
     error.token_rejection().expect("a token rejection")

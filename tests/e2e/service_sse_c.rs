@@ -278,7 +278,7 @@ async fn sse_c_requests_without_a_usable_key_are_refused(broker: &'static Broker
         .await
         .problem(
             400,
-            "method_not_allowed",
+            "upload_method_not_allowed",
             "multipart with SSE-C (the broker has no key)",
         );
     broker

@@ -10,10 +10,9 @@
 use super::multipart::{CompanionReceipt, complete_checked, receipts};
 use crate::http::extractors::MAX_PARTS_JSON_BODY;
 use crate::http::grant::signing_now;
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppState, Code};
 use crate::multipart::parts_digest;
 use crate::s3::UploadRef;
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -76,19 +75,17 @@ pub async fn complete(
         .await
         .map_err(|_| {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                Code::BodyTooLarge,
                 format!("the parts list is limited to {MAX_PARTS_JSON_BODY} bytes"),
             )
         })?;
-    let body = body.map_err(|_| {
-        ApiError::bad_request("malformed_body", "the request body could not be read")
-    })?;
+    let body =
+        body.map_err(|_| ApiError::new(Code::MalformedBody, "the request body could not be read"))?;
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("malformed_body", "the parts list is not UTF-8"))?;
+        .map_err(|_| ApiError::new(Code::MalformedBody, "the parts list is not UTF-8"))?;
     let xml: CompleteXml = quick_xml::de::from_str(text).map_err(|e| {
-        ApiError::bad_request(
-            "malformed_body",
+        ApiError::new(
+            Code::MalformedBody,
             format!("the body is not a CompleteMultipartUpload document: {e}"),
         )
     })?;
@@ -98,8 +95,8 @@ pub async fn complete(
         grant.etags_bound,
     );
     if named != grant.parts_digest {
-        return Err(ApiError::bad_request(
-            "parts_mismatch",
+        return Err(ApiError::new(
+            Code::PartsMismatch,
             "the parts differ from those S3 held when this completion was granted: ask \
              POST /s3/sign for a new one",
         ));

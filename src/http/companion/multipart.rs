@@ -304,6 +304,7 @@ pub async fn abort(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Code;
 
     fn receipt(part_number: u64, etag: &str) -> CompanionReceipt {
         CompanionReceipt {
@@ -312,7 +313,7 @@ mod tests {
         }
     }
 
-    fn refusal(parts: Vec<CompanionReceipt>) -> (&'static str, String) {
+    fn refusal(parts: Vec<CompanionReceipt>) -> (Code, String) {
         let err = receipts(parts).expect_err("a refusal");
         (err.code(), err.detail().to_owned())
     }
@@ -329,19 +330,19 @@ mod tests {
 
     #[test]
     fn receipts_refuse_what_s3_would() {
-        assert_eq!(refusal(vec![]).0, "parts_mismatch");
+        assert_eq!(refusal(vec![]).0, Code::PartsMismatch);
         let (code, detail) = refusal(vec![receipt(2, "a"), receipt(1, "b")]);
-        assert_eq!(code, "parts_mismatch");
+        assert_eq!(code, Code::PartsMismatch);
         assert!(detail.contains("part 1 follows part 2"), "{detail}");
         assert_eq!(
             refusal(vec![receipt(1, "a"), receipt(1, "a")]).0,
-            "parts_mismatch"
+            Code::PartsMismatch
         );
-        assert_eq!(refusal(vec![receipt(0, "a")]).0, "parts_mismatch");
+        assert_eq!(refusal(vec![receipt(0, "a")]).0, Code::PartsMismatch);
         assert_eq!(
             refusal(vec![receipt(10_001, "a")]).0,
-            "invalid_part_numbers"
+            Code::InvalidPartNumbers
         );
-        assert_eq!(refusal(vec![receipt(1, "")]).0, "parts_mismatch");
+        assert_eq!(refusal(vec![receipt(1, "")]).0, Code::PartsMismatch);
     }
 }

@@ -5,7 +5,7 @@
 //! which checks all of it before the handler runs.
 
 use crate::domain::{ObjectKey, Principal, UploadId};
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, Caller, Code};
 use crate::policy::{PolicyError, Profile};
 use crate::s3::UploadRef;
 use actix_web::dev::Payload;
@@ -35,7 +35,7 @@ impl OwnedUpload {
         raw_upload_id: &str,
     ) -> Result<Self, ApiError> {
         let object_key = ObjectKey::new(key)
-            .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
+            .map_err(|e| ApiError::new(Code::InvalidKey, format!("invalid key: {e}")))?;
         let profile = state.profiles.profile_for_key(principal, key)?;
         profile.check_multipart(principal)?;
         // Uppy sends no checksums, so these routes must not continue or finish an upload of
@@ -43,9 +43,8 @@ impl OwnedUpload {
         if profile.require_checksum() {
             return Err(PolicyError::ChecksumRequired(profile.name().to_owned()).into());
         }
-        let upload_id = UploadId::new(raw_upload_id).map_err(|e| {
-            ApiError::bad_request("invalid_upload_id", format!("invalid uploadId: {e}"))
-        })?;
+        let upload_id = UploadId::new(raw_upload_id)
+            .map_err(|e| ApiError::new(Code::InvalidUploadId, format!("invalid uploadId: {e}")))?;
         Ok(Self {
             profile: profile.clone(),
             key: object_key,
@@ -149,8 +148,8 @@ pub fn content_type_or_default(value: Option<&str>) -> String {
 /// bound them; a backend without POST Object gets a clear refusal instead of a PUT that
 /// would accept any size up to 5 GB.
 pub fn single_upload_needs_post_object() -> ApiError {
-    ApiError::bad_request(
-        "method_not_supported",
+    ApiError::new(
+        Code::MethodNotSupported,
         "this storage backend has no POST Object, so a single upload of undeclared size \
          cannot be bounded: configure Uppy with `shouldUseMultipart: true` (the broker checks \
          the size before it completes the upload), or use POST /v1/uploads with the size",

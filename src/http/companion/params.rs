@@ -9,7 +9,7 @@
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
 use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, Caller, Code};
 use crate::policy::FormIntent;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -53,8 +53,8 @@ fn parse_query(query: &str) -> Result<ParamsQuery, ApiError> {
                     out.metadata.insert(key.to_owned(), value);
                 }
                 None => {
-                    return Err(ApiError::bad_request(
-                        "unknown_parameter",
+                    return Err(ApiError::new(
+                        Code::UnknownParameter,
                         format!("unknown query parameter {other:?}"),
                     ));
                 }
@@ -74,7 +74,7 @@ pub async fn upload_params(
     let query = parse_query(req.query_string())?;
     let filename = query
         .filename
-        .ok_or_else(|| ApiError::bad_request("invalid_query", "filename is required"))?;
+        .ok_or_else(|| ApiError::new(Code::InvalidQuery, "filename is required"))?;
     if !state.backend.supports_post_object() {
         return Err(single_upload_needs_post_object());
     }

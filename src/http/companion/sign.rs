@@ -26,7 +26,7 @@ use crate::http::grant::{
     signing_window,
 };
 use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, Caller, Code};
 use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
@@ -115,8 +115,8 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
             ("POST", true, None) => Operation::OnUpload(UploadCall::Complete),
             ("DELETE", true, None) => Operation::OnUpload(UploadCall::Abort),
             _ => {
-                return Err(ApiError::bad_request(
-                    "unsupported_operation",
+                return Err(ApiError::new(
+                    Code::UnsupportedOperation,
                     format!(
                         "no S3 operation is {} {}an upload id{}",
                         request.method,
@@ -299,7 +299,7 @@ async fn delete_object(
         return Err(PolicyError::InsufficientScope(Scope::Delete).into());
     }
     let key = ObjectKey::new(request.key.as_str())
-        .map_err(|e| ApiError::bad_request("invalid_key", format!("invalid key: {e}")))?;
+        .map_err(|e| ApiError::new(Code::InvalidKey, format!("invalid key: {e}")))?;
     let profile = state.profiles.profile_for_key(principal, key.as_str())?;
     presign(
         state,
@@ -389,12 +389,12 @@ mod tests {
     #[test]
     fn other_combinations_are_refused_with_a_code() {
         for (method, upload_id, part, code) in [
-            ("GET", None, None, "unsupported_operation"),
-            ("PUT", Some("u"), None, "unsupported_operation"),
-            ("PUT", None, Some(1), "unsupported_operation"),
-            ("HEAD", Some("u"), None, "unsupported_operation"),
-            ("PUT", Some("u"), Some(0), "invalid_part_numbers"),
-            ("PUT", Some("u"), Some(10_001), "invalid_part_numbers"),
+            ("GET", None, None, Code::UnsupportedOperation),
+            ("PUT", Some("u"), None, Code::UnsupportedOperation),
+            ("PUT", None, Some(1), Code::UnsupportedOperation),
+            ("HEAD", Some("u"), None, Code::UnsupportedOperation),
+            ("PUT", Some("u"), Some(0), Code::InvalidPartNumbers),
+            ("PUT", Some("u"), Some(10_001), Code::InvalidPartNumbers),
         ] {
             let err = operation(&request(method, upload_id, part)).err();
             assert_eq!(

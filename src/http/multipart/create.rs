@@ -3,7 +3,7 @@
 
 use crate::domain::ChecksumAlgorithm;
 use crate::http::grant::{grant_response, signing_now};
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, Caller, Code};
 use crate::multipart::{NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
 use crate::s3::NewUpload;
@@ -65,8 +65,8 @@ pub struct CreatedMultipart {
 fn parse_algorithm(name: Option<&str>) -> Result<Option<ChecksumAlgorithm>, ApiError> {
     let Some(name) = name else { return Ok(None) };
     match name.parse::<ChecksumAlgorithm>() {
-        Ok(ChecksumAlgorithm::Crc64Nvme) | Err(_) => Err(ApiError::bad_request(
-            "invalid_checksum_algorithm",
+        Ok(ChecksumAlgorithm::Crc64Nvme) | Err(_) => Err(ApiError::new(
+            Code::InvalidChecksumAlgorithm,
             "checksum_algorithm must be SHA256, SHA1, CRC32 or CRC32C",
         )),
         Ok(algorithm) => Ok(Some(algorithm)),

@@ -134,6 +134,7 @@ pub async fn abort_multipart(
 mod tests {
     use super::*;
     use crate::domain::Checksum;
+    use crate::http::Code;
 
     fn receipt(n: u64) -> PartReceipt {
         PartReceipt {
@@ -146,7 +147,7 @@ mod tests {
     fn detail(parts: &[u64], count: u64) -> String {
         let err =
             checked_parts(parts.iter().map(|&n| receipt(n)).collect(), count, None).unwrap_err();
-        assert_eq!(err.code(), "parts_mismatch");
+        assert_eq!(err.code(), Code::PartsMismatch);
         err.detail().to_owned()
     }
 

@@ -7,7 +7,7 @@ use crate::http::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
 use crate::http::part_signing::sign_off_worker;
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, Caller, Code};
 use crate::multipart::{PartGrant, PartRange, PartSigning};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -68,19 +68,19 @@ pub async fn sign_parts(
             .ok()
             .filter(|n| n.to_string() == *number && requested_numbers.contains(n))
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_checksum",
+                ApiError::new(
+                    Code::InvalidChecksum,
                     format!("checksums names part {number:?}, which is not requested"),
                 )
             })?;
         let algorithm = open.ticket.checksum_algorithm.ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_checksum",
+            ApiError::new(
+                Code::InvalidChecksum,
                 "this upload was created without checksum_algorithm, so parts carry no checksum",
             )
         })?;
         let checksum = Checksum::new(algorithm, value)
-            .map_err(|e| ApiError::bad_request("invalid_checksum", format!("part {part}: {e}")))?;
+            .map_err(|e| ApiError::new(Code::InvalidChecksum, format!("part {part}: {e}")))?;
         checksums.insert(
             u16::try_from(part).map_err(|_| ApiError::internal())?,
             checksum,
@@ -89,8 +89,8 @@ pub async fn sign_parts(
     if open.ticket.checksum_algorithm.is_some()
         && let Some(missing) = numbers.iter().find(|p| !checksums.contains_key(&p.get()))
     {
-        return Err(ApiError::bad_request(
-            "checksum_required",
+        return Err(ApiError::new(
+            Code::ChecksumRequired,
             format!("part {missing} needs its checksum: the upload has a checksum algorithm"),
         ));
     }

@@ -1,0 +1,281 @@
+//! The vocabulary of error codes: every error the broker answers carries one [`Code`], the
+//! stable `code` member of its problem document ([RFC 9457 §3.2]) and the `code` of a
+//! Companion-shaped error. The code decides the HTTP status, the `WWW-Authenticate` challenge
+//! and the `Retry-After` of the answer; `doc/api.md` and `doc/openapi.json` list every code
+//! (a test keeps the three in step).
+//!
+//! [RFC 9457 §3.2]: https://www.rfc-editor.org/rfc/rfc9457#section-3.2
+
+use super::challenge;
+use actix_web::http::StatusCode;
+use std::fmt;
+
+/// Seconds a client should wait before retrying a 503 (`Retry-After`, [RFC 9110 §10.2.3]).
+///
+/// [RFC 9110 §10.2.3]: https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// Declares [`Code`] from one table: variant, wire string, status.
+macro_rules! problem_codes {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal, $status:ident;)+) => {
+        /// A stable, machine-readable error code. Its string never changes once published.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Code {
+            /// Every code, in the order of the table.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)+];
+
+            /// The string sent as `code` (and in `type`, `urn:s3-broker:problem:<code>`).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)+
+                }
+            }
+
+            /// The HTTP status the code is answered with.
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(Code::$variant => StatusCode::$status,)+
+                }
+            }
+        }
+    };
+}
+
+problem_codes! {
+    // Authentication (401).
+    /// No `Authorization` and no `X-Api-Key` header, or an empty bearer token.
+    MissingCredentials = "missing_credentials", UNAUTHORIZED;
+    /// An `Authorization` scheme other than `Bearer`, or both a token and an API key.
+    UnsupportedCredentials = "unsupported_credentials", UNAUTHORIZED;
+    /// The bearer token was refused.
+    InvalidToken = "invalid_token", UNAUTHORIZED;
+    /// A token or API key in the query string.
+    CredentialsInUrl = "credentials_in_url", UNAUTHORIZED;
+    /// The API key is unknown, revoked, empty or too long.
+    InvalidApiKey = "invalid_api_key", UNAUTHORIZED;
+
+    // Authorization and policy.
+    /// The caller lacks the operation's scope.
+    InsufficientScope = "insufficient_scope", FORBIDDEN;
+    /// A key, prefix or upload outside the caller's namespaces.
+    NotOwner = "not_owner", FORBIDDEN;
+    /// No profile has that name.
+    UnknownProfile = "unknown_profile", NOT_FOUND;
+    /// The file name breaks a rule.
+    InvalidFilename = "invalid_filename", BAD_REQUEST;
+    /// The client path breaks the path grammar.
+    InvalidPath = "invalid_path", BAD_REQUEST;
+    /// A client path for a profile whose key template has no `{path}`.
+    PathNotAllowed = "path_not_allowed", BAD_REQUEST;
+    /// The content type does not parse.
+    InvalidContentType = "invalid_content_type", BAD_REQUEST;
+    /// The profile does not accept the content type.
+    ContentTypeNotAllowed = "content_type_not_allowed", BAD_REQUEST;
+    /// A form needs a content type and none can be derived.
+    ContentTypeRequired = "content_type_required", BAD_REQUEST;
+    /// The size is outside the profile's range.
+    SizeOutOfRange = "size_out_of_range", BAD_REQUEST;
+    /// The profile does not allow the upload method (PUT, POST form or multipart).
+    UploadMethodNotAllowed = "upload_method_not_allowed", BAD_REQUEST;
+    /// The storage backend cannot serve the upload method.
+    MethodNotSupported = "method_not_supported", BAD_REQUEST;
+    /// A metadata key the profile does not list.
+    MetadataNotAllowed = "metadata_not_allowed", BAD_REQUEST;
+    /// A metadata value, or the metadata as a whole, breaks a rule.
+    InvalidMetadata = "invalid_metadata", BAD_REQUEST;
+    /// The profile or the upload requires a checksum and none was given.
+    ChecksumRequired = "checksum_required", BAD_REQUEST;
+    /// A checksum does not decode, or is given where none may be.
+    InvalidChecksum = "invalid_checksum", BAD_REQUEST;
+    /// The checksum cannot be enforced by the method or the backend.
+    ChecksumNotSupported = "checksum_not_supported", BAD_REQUEST;
+    /// An SSE-C profile and no `sse_customer_key_md5`.
+    SseCustomerKeyRequired = "sse_customer_key_required", BAD_REQUEST;
+    /// `sse_customer_key_md5` for a profile without SSE-C.
+    SseCustomerKeyNotAllowed = "sse_customer_key_not_allowed", BAD_REQUEST;
+    /// `sse_customer_key_md5` is not base64 of 16 bytes.
+    InvalidSseCustomerKeyMd5 = "invalid_sse_customer_key_md5", BAD_REQUEST;
+    /// A size a single PUT or POST cannot carry.
+    MultipartRequired = "multipart_required", BAD_REQUEST;
+    /// A malformed or too long object key.
+    InvalidKey = "invalid_key", BAD_REQUEST;
+    /// A malformed listing prefix.
+    InvalidPrefix = "invalid_prefix", BAD_REQUEST;
+    /// `inline` asked of a profile that serves attachments only.
+    DispositionNotAllowed = "disposition_not_allowed", BAD_REQUEST;
+    /// `expires_in` out of range.
+    InvalidExpiry = "invalid_expiry", BAD_REQUEST;
+    /// A listing cursor that is too long.
+    InvalidCursor = "invalid_cursor", BAD_REQUEST;
+
+    // Request format.
+    /// The body is not JSON.
+    MalformedJson = "malformed_json", BAD_REQUEST;
+    /// A body field the route does not define.
+    UnknownField = "unknown_field", BAD_REQUEST;
+    /// A missing required field, or a field of the wrong type or value.
+    InvalidField = "invalid_field", BAD_REQUEST;
+    /// The body could not be read.
+    MalformedBody = "malformed_body", BAD_REQUEST;
+    /// A query parameter the route does not define.
+    UnknownParameter = "unknown_parameter", BAD_REQUEST;
+    /// A query string that cannot be parsed.
+    InvalidQuery = "invalid_query", BAD_REQUEST;
+    /// A body over the route's limit.
+    BodyTooLarge = "body_too_large", PAYLOAD_TOO_LARGE;
+    /// A body without `Content-Type: application/json`.
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    /// No such route.
+    NotFound = "not_found", NOT_FOUND;
+    /// The route does not serve this HTTP method (`Allow` names those it serves).
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED;
+
+    // Multipart uploads and Uppy.
+    /// A multipart ticket (or completion grant) that is not this broker's or was altered.
+    InvalidTicket = "invalid_ticket", FORBIDDEN;
+    /// A multipart ticket (or completion grant) past its expiry.
+    TicketExpired = "ticket_expired", FORBIDDEN;
+    /// A part size or part count outside S3's limits.
+    InvalidPartSize = "invalid_part_size", BAD_REQUEST;
+    /// A checksum algorithm S3 cannot apply to parts.
+    InvalidChecksumAlgorithm = "invalid_checksum_algorithm", BAD_REQUEST;
+    /// Part numbers that are empty, outside the plan, or listed twice.
+    InvalidPartNumbers = "invalid_part_numbers", BAD_REQUEST;
+    /// The parts to complete are not exactly those expected.
+    PartsMismatch = "parts_mismatch", BAD_REQUEST;
+    /// S3 refused the parts at completion.
+    PartsRejected = "parts_rejected", BAD_REQUEST;
+    /// A malformed Uppy `uploadId`.
+    InvalidUploadId = "invalid_upload_id", BAD_REQUEST;
+    /// A `POST /s3/sign` request that names no supported S3 operation.
+    UnsupportedOperation = "unsupported_operation", BAD_REQUEST;
+    /// S3 has no such multipart upload.
+    NoSuchUpload = "no_such_upload", NOT_FOUND;
+    /// Another write to the key was in progress.
+    WriteConflict = "write_conflict", CONFLICT;
+    /// The key holds an object and the profile forbids overwriting it.
+    ObjectExists = "object_exists", PRECONDITION_FAILED;
+
+    // Service.
+    /// The broker has no credentials it may sign with right now.
+    CredentialsUnavailable = "credentials_unavailable", SERVICE_UNAVAILABLE;
+    /// S3 timed out or failed.
+    S3Unavailable = "s3_unavailable", SERVICE_UNAVAILABLE;
+    /// S3 refused the broker's own request.
+    S3Refused = "s3_refused", BAD_GATEWAY;
+    /// A bug; the details go to the log.
+    Internal = "internal", INTERNAL_SERVER_ERROR;
+
+    // Generic codes of errors raised outside the handlers, by status.
+    /// A 400 from outside the handlers (e.g. a refused CORS preflight).
+    BadRequest = "bad_request", BAD_REQUEST;
+    /// A 401 from outside the handlers.
+    Unauthorized = "unauthorized", UNAUTHORIZED;
+    /// A 403 from outside the handlers.
+    Forbidden = "forbidden", FORBIDDEN;
+    /// A 408 from outside the handlers.
+    RequestTimeout = "request_timeout", REQUEST_TIMEOUT;
+    /// A 414 from outside the handlers.
+    UriTooLong = "uri_too_long", URI_TOO_LONG;
+    /// A 431 from outside the handlers.
+    HeadersTooLarge = "headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE;
+    /// A 503 from outside the handlers.
+    Unavailable = "unavailable", SERVICE_UNAVAILABLE;
+    /// Any other 4xx from outside the handlers; it keeps its own status.
+    ClientError = "client_error", BAD_REQUEST;
+}
+
+impl Code {
+    /// The generic code of an error status raised outside the handlers. `client_error` (other
+    /// 4xx) and `internal` (other 5xx) then keep the status they were raised with.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => Self::BadRequest,
+            401 => Self::Unauthorized,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            408 => Self::RequestTimeout,
+            413 => Self::BodyTooLarge,
+            414 => Self::UriTooLong,
+            415 => Self::UnsupportedMediaType,
+            431 => Self::HeadersTooLarge,
+            503 => Self::Unavailable,
+            s if s >= 500 => Self::Internal,
+            _ => Self::ClientError,
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge sent with the code, if any.
+    pub fn challenge(self) -> Option<&'static str> {
+        match self {
+            Self::MissingCredentials => Some(challenge::BEARER),
+            Self::UnsupportedCredentials | Self::CredentialsInUrl => {
+                Some(challenge::INVALID_REQUEST)
+            }
+            Self::InvalidToken | Self::InvalidApiKey => Some(challenge::INVALID_TOKEN),
+            Self::InsufficientScope => Some(challenge::INSUFFICIENT_SCOPE),
+            _ => None,
+        }
+    }
+
+    /// The `Retry-After` seconds sent with the code, if any: the broker's own outages pass.
+    pub fn retry_after(self) -> Option<u32> {
+        match self {
+            Self::CredentialsUnavailable | Self::S3Unavailable => Some(RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod docs;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn strings_are_unique_snake_case() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert!(
+                text.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()),
+                "{text}"
+            );
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn generic_codes_follow_the_status() {
+        assert_eq!(Code::for_status(StatusCode::NOT_FOUND), Code::NotFound);
+        assert_eq!(
+            Code::for_status(StatusCode::METHOD_NOT_ALLOWED),
+            Code::MethodNotAllowed
+        );
+        assert_eq!(
+            Code::for_status(StatusCode::GATEWAY_TIMEOUT),
+            Code::Internal
+        );
+        assert_eq!(Code::for_status(StatusCode::IM_A_TEAPOT), Code::ClientError);
+        for status in [400, 401, 403, 404, 405, 408, 413, 414, 415, 431, 500, 503] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(Code::for_status(status).status(), status);
+        }
+    }
+}
