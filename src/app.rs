@@ -1,5 +1,6 @@
-//! Application startup: settings into state, state into an actix-web server. Tests build it
-//! with port 0 and read the bound port.
+//! Application startup: settings into state, state into an actix-web [`app`], the app into a
+//! server. Tests build the server with port 0 and read the bound port, or run [`app`]
+//! in-process without a server.
 
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
@@ -13,7 +14,8 @@ use crate::sigv4::Signer;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
 use crate::telemetry::{Metrics, RequestId};
 use actix_cors::Cors;
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Logger, NormalizePath, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -90,46 +92,13 @@ impl Application {
         })?;
         let state = web::Data::new(state);
         let origins = settings.cors_origins.clone();
-        let mut server = HttpServer::new(move || {
-            let cors = origins.iter().fold(
-                Cors::default()
-                    .allowed_methods(["GET", "POST", "DELETE"])
-                    .allowed_headers([
-                        "authorization",
-                        "content-type",
-                        "x-api-key",
-                        REQUEST_ID_HEADER,
-                    ])
-                    .expose_headers([REQUEST_ID_HEADER])
-                    .max_age(600),
-                |cors, origin| cors.allowed_origin(origin),
-            );
-            App::new()
-                .app_data(state.clone())
-                .wrap(cors)
-                .wrap(problem_errors())
-                .wrap(NormalizePath::trim())
-                .wrap(
-                    Logger::new(ACCESS_LOG)
-                        .custom_request_replace("request", |req| {
-                            format!("{} {}", req.method(), req.path())
-                        })
-                        .custom_request_replace("request_id", |req| {
-                            req.extensions()
-                                .get::<RequestId>()
-                                .map_or_else(String::new, |id| id.as_str().to_owned())
-                        }),
-                )
-                .wrap(from_fn(observe))
-                .configure(extra.clone())
-                .configure(configure)
-                .default_service(web::to(not_found))
-        })
-        .listen(listener)
-        .map_err(|source| StartupError::Bind {
-            addr: settings.bind,
-            source,
-        })?;
+        let mut server =
+            HttpServer::new(move || app(state.clone(), origins.clone(), extra.clone()))
+                .listen(listener)
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.bind,
+                    source,
+                })?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
@@ -153,6 +122,58 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+/// The application of `state`, as every worker of [`Application`] runs it: CORS for
+/// `cors_origins`, problem+json errors, path normalization, the access log, request ids and
+/// metrics, the `extra` routes, then the API's.
+///
+/// It binds nothing, so tests can run it in-process with `actix_web::test::init_service`
+/// (state from [`build_state`], no port, no server).
+pub fn app(
+    state: web::Data<AppState>,
+    cors_origins: Vec<String>,
+    extra: impl FnOnce(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = cors_origins.into_iter().fold(
+        Cors::default()
+            .allowed_methods(["GET", "POST", "DELETE"])
+            .allowed_headers([
+                "authorization",
+                "content-type",
+                "x-api-key",
+                REQUEST_ID_HEADER,
+            ])
+            .expose_headers([REQUEST_ID_HEADER])
+            .max_age(600),
+        |cors, origin| cors.allowed_origin(&origin),
+    );
+    App::new()
+        .app_data(state)
+        .wrap(cors)
+        .wrap(problem_errors())
+        .wrap(NormalizePath::trim())
+        .wrap(
+            Logger::new(ACCESS_LOG)
+                .custom_request_replace("request", |req| format!("{} {}", req.method(), req.path()))
+                .custom_request_replace("request_id", |req| {
+                    req.extensions()
+                        .get::<RequestId>()
+                        .map_or_else(String::new, |id| id.as_str().to_owned())
+                }),
+        )
+        .wrap(from_fn(observe))
+        .configure(extra)
+        .configure(configure)
+        .default_service(web::to(not_found))
 }
 
 /// Builds the shared state: authenticator, profiles, credentials, signer and S3 client.

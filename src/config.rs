@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod builder;
+pub use builder::{ConfigBuilder, sha256_hex};
+
 /// The prefix of environment overrides: `S3_BROKER__S3__REGION=eu-west-3` sets `s3.region`.
 pub const ENV_PREFIX: &str = "S3_BROKER__";
 

@@ -9,6 +9,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use s3_broker::config::sha256_hex;
 use s3_broker::domain::{
     AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, Region, SecretAccessKey,
 };
@@ -16,7 +17,6 @@ use s3_broker::sigv4::{
     CanonicalRequest, CredentialScope, PresignRequest, S3Operation, Signer, SigningTime,
     derive_signing_key, string_to_sign,
 };
-use sha2::{Digest, Sha256};
 
 const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -40,10 +40,6 @@ fn doc_signer() -> Signer {
 
 fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
     s.parse().unwrap()
-}
-
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 #[test]

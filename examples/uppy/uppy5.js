@@ -2,7 +2,7 @@
 // Uppy 5 speaks Companion's S3 protocol, which s3-broker answers under /s3/: small files go
 // up as one POST-policy form, larger ones as a multipart upload whose parts the broker signs.
 // The broker chooses every key (under the caller's namespace) and signs only what S3 enforces.
-// The test tests/uppy.rs bundles and runs exactly this file against `s3-broker dev`.
+// The test tests/browser/uppy.rs bundles and runs exactly this file against `s3-broker dev`.
 import Uppy from '@uppy/core'
 import AwsS3 from '@uppy/aws-s3'
 

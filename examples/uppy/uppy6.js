@@ -4,7 +4,7 @@
 // with) for the steps of a multipart upload, except the last: Uppy sends CompleteMultipartUpload
 // to the broker's own /s3/complete URL, where the broker checks the parts and completes. The
 // broker chooses every key (under the caller's namespace; Uppy uses the key it returns).
-// The test tests/uppy.rs bundles and runs exactly this file against `s3-broker dev`.
+// The test tests/browser/uppy.rs bundles and runs exactly this file against `s3-broker dev`.
 import Uppy from '@uppy/core'
 import AwsS3 from '@uppy/aws-s3'
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs the real S3 servers the end-to-end tests run against, the browser of
-# tests/browser.rs and tests/uppy.rs, and the Uppy bundles of tests/uppy.rs, when they are
-# missing.
+# Installs the real S3 servers the end-to-end tests run against, the browser of tests/browser/
+# (the demo page, end-to-end encryption and Uppy tests), and the Uppy bundles of
+# tests/browser/uppy.rs, when they are missing.
 # usage: install.sh [all|s3s-fs|ceph|chromium|uppy]      (default: all; usable from CI)
 #   s3s-fs    cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
 #   ceph      apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
 #   chromium  apt-get install chromium chromium-driver (needs root or sudo)
-#   uppy      tests/uppy/build.sh: npm ci of the pinned Uppy 5 and 6 projects, esbuild bundles
-#             in target/uppy/ (needs node and npm; rebuilt every time, a few seconds)
+#   uppy      tests/fixtures/uppy/build.sh: npm ci of the pinned Uppy 5 and 6 projects,
+#             esbuild bundles in target/uppy/ (needs node and npm; rebuilt every time, a few seconds)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "$0")/common.sh"
@@ -58,10 +58,10 @@ install_chromium() {
   log "installed chromium in $(( $(now_ms) - t0 )) ms"
 }
 
-# The pinned Uppy 5 and Uppy 6 bundles of tests/uppy.rs (fast once npm's cache is warm).
+# The pinned Uppy 5 and Uppy 6 bundles of tests/browser/uppy.rs (fast once npm's cache is warm).
 install_uppy() {
   local t0; t0=$(now_ms)
-  bash "$REPO_ROOT/tests/uppy/build.sh" >&2
+  bash "$REPO_ROOT/tests/fixtures/uppy/build.sh" >&2
   log "built the Uppy bundles in $(( $(now_ms) - t0 )) ms"
 }
 

@@ -15,9 +15,9 @@ use std::fmt;
 /// [RFC 9110 §10.2.3]: https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
 pub const RETRY_AFTER_SECS: u32 = 5;
 
-/// Declares [`Code`] from one table: variant, wire string, status.
+/// Declares [`Code`] from one table: variant, wire string, status, title.
 macro_rules! problem_codes {
-    ($($(#[$doc:meta])* $variant:ident = $text:literal, $status:ident;)+) => {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal, $status:ident, $title:literal;)+) => {
         /// A stable, machine-readable error code. Its string never changes once published.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Code {
@@ -41,6 +41,16 @@ macro_rules! problem_codes {
                     $(Code::$variant => StatusCode::$status,)+
                 }
             }
+
+            /// The problem type's `title`: a short summary that is the same for every
+            /// occurrence of the code ([RFC 9457 §3.1.3]).
+            ///
+            /// [RFC 9457 §3.1.3]: https://www.rfc-editor.org/rfc/rfc9457#section-3.1.3
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $title,)+
+                }
+            }
         }
     };
 }
@@ -48,145 +58,145 @@ macro_rules! problem_codes {
 problem_codes! {
     // Authentication (401).
     /// No `Authorization` and no `X-Api-Key` header, or an empty bearer token.
-    MissingCredentials = "missing_credentials", UNAUTHORIZED;
+    MissingCredentials = "missing_credentials", UNAUTHORIZED, "Credentials required";
     /// An `Authorization` scheme other than `Bearer`, or both a token and an API key.
-    UnsupportedCredentials = "unsupported_credentials", UNAUTHORIZED;
+    UnsupportedCredentials = "unsupported_credentials", UNAUTHORIZED, "Unsupported credentials";
     /// The bearer token was refused.
-    InvalidToken = "invalid_token", UNAUTHORIZED;
+    InvalidToken = "invalid_token", UNAUTHORIZED, "Invalid token";
     /// A token or API key in the query string.
-    CredentialsInUrl = "credentials_in_url", UNAUTHORIZED;
+    CredentialsInUrl = "credentials_in_url", UNAUTHORIZED, "Credentials in the URL";
     /// The API key is unknown, revoked, empty or too long.
-    InvalidApiKey = "invalid_api_key", UNAUTHORIZED;
+    InvalidApiKey = "invalid_api_key", UNAUTHORIZED, "Invalid API key";
 
     // Authorization and policy.
     /// The caller lacks the operation's scope.
-    InsufficientScope = "insufficient_scope", FORBIDDEN;
+    InsufficientScope = "insufficient_scope", FORBIDDEN, "Insufficient scope";
     /// A key, prefix or upload outside the caller's namespaces.
-    NotOwner = "not_owner", FORBIDDEN;
+    NotOwner = "not_owner", FORBIDDEN, "Not your namespace";
     /// No profile has that name.
-    UnknownProfile = "unknown_profile", NOT_FOUND;
+    UnknownProfile = "unknown_profile", NOT_FOUND, "Unknown profile";
     /// The file name breaks a rule.
-    InvalidFilename = "invalid_filename", BAD_REQUEST;
+    InvalidFilename = "invalid_filename", BAD_REQUEST, "Invalid file name";
     /// The client path breaks the path grammar.
-    InvalidPath = "invalid_path", BAD_REQUEST;
+    InvalidPath = "invalid_path", BAD_REQUEST, "Invalid path";
     /// A client path for a profile whose key template has no `{path}`.
-    PathNotAllowed = "path_not_allowed", BAD_REQUEST;
+    PathNotAllowed = "path_not_allowed", BAD_REQUEST, "Path not allowed";
     /// The content type does not parse.
-    InvalidContentType = "invalid_content_type", BAD_REQUEST;
+    InvalidContentType = "invalid_content_type", BAD_REQUEST, "Invalid content type";
     /// The profile does not accept the content type.
-    ContentTypeNotAllowed = "content_type_not_allowed", BAD_REQUEST;
+    ContentTypeNotAllowed = "content_type_not_allowed", BAD_REQUEST, "Content type not allowed";
     /// A form needs a content type and none can be derived.
-    ContentTypeRequired = "content_type_required", BAD_REQUEST;
+    ContentTypeRequired = "content_type_required", BAD_REQUEST, "Content type required";
     /// The size is outside the profile's range.
-    SizeOutOfRange = "size_out_of_range", BAD_REQUEST;
+    SizeOutOfRange = "size_out_of_range", BAD_REQUEST, "Size out of range";
     /// The profile does not allow the upload method (PUT, POST form or multipart).
-    UploadMethodNotAllowed = "upload_method_not_allowed", BAD_REQUEST;
+    UploadMethodNotAllowed = "upload_method_not_allowed", BAD_REQUEST, "Upload method not allowed";
     /// The storage backend cannot serve the upload method.
-    MethodNotSupported = "method_not_supported", BAD_REQUEST;
+    MethodNotSupported = "method_not_supported", BAD_REQUEST, "Upload method not supported by the store";
     /// A metadata key the profile does not list.
-    MetadataNotAllowed = "metadata_not_allowed", BAD_REQUEST;
+    MetadataNotAllowed = "metadata_not_allowed", BAD_REQUEST, "Metadata not allowed";
     /// A metadata value, or the metadata as a whole, breaks a rule.
-    InvalidMetadata = "invalid_metadata", BAD_REQUEST;
+    InvalidMetadata = "invalid_metadata", BAD_REQUEST, "Invalid metadata";
     /// The profile or the upload requires a checksum and none was given.
-    ChecksumRequired = "checksum_required", BAD_REQUEST;
+    ChecksumRequired = "checksum_required", BAD_REQUEST, "Checksum required";
     /// A checksum does not decode, or is given where none may be.
-    InvalidChecksum = "invalid_checksum", BAD_REQUEST;
+    InvalidChecksum = "invalid_checksum", BAD_REQUEST, "Invalid checksum";
     /// The checksum cannot be enforced by the method or the backend.
-    ChecksumNotSupported = "checksum_not_supported", BAD_REQUEST;
+    ChecksumNotSupported = "checksum_not_supported", BAD_REQUEST, "Checksum not supported";
     /// An SSE-C profile and no `sse_customer_key_md5`.
-    SseCustomerKeyRequired = "sse_customer_key_required", BAD_REQUEST;
+    SseCustomerKeyRequired = "sse_customer_key_required", BAD_REQUEST, "SSE-C key digest required";
     /// `sse_customer_key_md5` for a profile without SSE-C.
-    SseCustomerKeyNotAllowed = "sse_customer_key_not_allowed", BAD_REQUEST;
+    SseCustomerKeyNotAllowed = "sse_customer_key_not_allowed", BAD_REQUEST, "SSE-C key digest not allowed";
     /// `sse_customer_key_md5` is not base64 of 16 bytes.
-    InvalidSseCustomerKeyMd5 = "invalid_sse_customer_key_md5", BAD_REQUEST;
+    InvalidSseCustomerKeyMd5 = "invalid_sse_customer_key_md5", BAD_REQUEST, "Invalid SSE-C key digest";
     /// A size a single PUT or POST cannot carry.
-    MultipartRequired = "multipart_required", BAD_REQUEST;
+    MultipartRequired = "multipart_required", BAD_REQUEST, "Multipart upload required";
     /// A malformed or too long object key.
-    InvalidKey = "invalid_key", BAD_REQUEST;
+    InvalidKey = "invalid_key", BAD_REQUEST, "Invalid key";
     /// A malformed listing prefix.
-    InvalidPrefix = "invalid_prefix", BAD_REQUEST;
+    InvalidPrefix = "invalid_prefix", BAD_REQUEST, "Invalid prefix";
     /// `inline` asked of a profile that serves attachments only.
-    DispositionNotAllowed = "disposition_not_allowed", BAD_REQUEST;
+    DispositionNotAllowed = "disposition_not_allowed", BAD_REQUEST, "Disposition not allowed";
     /// `expires_in` out of range.
-    InvalidExpiry = "invalid_expiry", BAD_REQUEST;
+    InvalidExpiry = "invalid_expiry", BAD_REQUEST, "Invalid lifetime";
     /// A listing cursor that is too long.
-    InvalidCursor = "invalid_cursor", BAD_REQUEST;
+    InvalidCursor = "invalid_cursor", BAD_REQUEST, "Invalid cursor";
 
     // Request format.
     /// The body is not JSON.
-    MalformedJson = "malformed_json", BAD_REQUEST;
+    MalformedJson = "malformed_json", BAD_REQUEST, "Malformed JSON";
     /// A body field the route does not define.
-    UnknownField = "unknown_field", BAD_REQUEST;
+    UnknownField = "unknown_field", BAD_REQUEST, "Unknown field";
     /// A missing required field, or a field of the wrong type or value.
-    InvalidField = "invalid_field", BAD_REQUEST;
+    InvalidField = "invalid_field", BAD_REQUEST, "Invalid field";
     /// The body could not be read.
-    MalformedBody = "malformed_body", BAD_REQUEST;
+    MalformedBody = "malformed_body", BAD_REQUEST, "Malformed body";
     /// A query parameter the route does not define.
-    UnknownParameter = "unknown_parameter", BAD_REQUEST;
+    UnknownParameter = "unknown_parameter", BAD_REQUEST, "Unknown query parameter";
     /// A query string that cannot be parsed.
-    InvalidQuery = "invalid_query", BAD_REQUEST;
+    InvalidQuery = "invalid_query", BAD_REQUEST, "Invalid query";
     /// A body over the route's limit.
-    BodyTooLarge = "body_too_large", PAYLOAD_TOO_LARGE;
+    BodyTooLarge = "body_too_large", PAYLOAD_TOO_LARGE, "Body too large";
     /// A body without `Content-Type: application/json`.
-    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
     /// No such route.
-    NotFound = "not_found", NOT_FOUND;
+    NotFound = "not_found", NOT_FOUND, "Not found";
     /// The route does not serve this HTTP method (`Allow` names those it serves).
-    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED;
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed";
 
     // Multipart uploads and Uppy.
     /// A multipart ticket (or completion grant) that is not this broker's or was altered.
-    InvalidTicket = "invalid_ticket", FORBIDDEN;
+    InvalidTicket = "invalid_ticket", FORBIDDEN, "Invalid upload ticket";
     /// A multipart ticket (or completion grant) past its expiry.
-    TicketExpired = "ticket_expired", FORBIDDEN;
+    TicketExpired = "ticket_expired", FORBIDDEN, "Upload ticket expired";
     /// A part size or part count outside S3's limits.
-    InvalidPartSize = "invalid_part_size", BAD_REQUEST;
+    InvalidPartSize = "invalid_part_size", BAD_REQUEST, "Invalid part size";
     /// A checksum algorithm S3 cannot apply to parts.
-    InvalidChecksumAlgorithm = "invalid_checksum_algorithm", BAD_REQUEST;
+    InvalidChecksumAlgorithm = "invalid_checksum_algorithm", BAD_REQUEST, "Invalid checksum algorithm";
     /// Part numbers that are empty, outside the plan, or listed twice.
-    InvalidPartNumbers = "invalid_part_numbers", BAD_REQUEST;
+    InvalidPartNumbers = "invalid_part_numbers", BAD_REQUEST, "Invalid part numbers";
     /// The parts to complete are not exactly those expected.
-    PartsMismatch = "parts_mismatch", BAD_REQUEST;
+    PartsMismatch = "parts_mismatch", BAD_REQUEST, "Parts do not match";
     /// S3 refused the parts at completion.
-    PartsRejected = "parts_rejected", BAD_REQUEST;
+    PartsRejected = "parts_rejected", BAD_REQUEST, "Parts rejected by S3";
     /// A malformed Uppy `uploadId`.
-    InvalidUploadId = "invalid_upload_id", BAD_REQUEST;
+    InvalidUploadId = "invalid_upload_id", BAD_REQUEST, "Invalid upload id";
     /// A `POST /s3/sign` request that names no supported S3 operation.
-    UnsupportedOperation = "unsupported_operation", BAD_REQUEST;
+    UnsupportedOperation = "unsupported_operation", BAD_REQUEST, "Unsupported operation";
     /// S3 has no such multipart upload.
-    NoSuchUpload = "no_such_upload", NOT_FOUND;
+    NoSuchUpload = "no_such_upload", NOT_FOUND, "No such upload";
     /// Another write to the key was in progress.
-    WriteConflict = "write_conflict", CONFLICT;
+    WriteConflict = "write_conflict", CONFLICT, "Write conflict";
     /// The key holds an object and the profile forbids overwriting it.
-    ObjectExists = "object_exists", PRECONDITION_FAILED;
+    ObjectExists = "object_exists", PRECONDITION_FAILED, "Object exists";
 
     // Service.
     /// The broker has no credentials it may sign with right now.
-    CredentialsUnavailable = "credentials_unavailable", SERVICE_UNAVAILABLE;
+    CredentialsUnavailable = "credentials_unavailable", SERVICE_UNAVAILABLE, "Credentials unavailable";
     /// S3 timed out or failed.
-    S3Unavailable = "s3_unavailable", SERVICE_UNAVAILABLE;
+    S3Unavailable = "s3_unavailable", SERVICE_UNAVAILABLE, "S3 unavailable";
     /// S3 refused the broker's own request.
-    S3Refused = "s3_refused", BAD_GATEWAY;
+    S3Refused = "s3_refused", BAD_GATEWAY, "S3 refused the request";
     /// A bug; the details go to the log.
-    Internal = "internal", INTERNAL_SERVER_ERROR;
+    Internal = "internal", INTERNAL_SERVER_ERROR, "Internal error";
 
     // Generic codes of errors raised outside the handlers, by status.
     /// A 400 from outside the handlers (e.g. a refused CORS preflight).
-    BadRequest = "bad_request", BAD_REQUEST;
+    BadRequest = "bad_request", BAD_REQUEST, "Bad request";
     /// A 401 from outside the handlers.
-    Unauthorized = "unauthorized", UNAUTHORIZED;
+    Unauthorized = "unauthorized", UNAUTHORIZED, "Unauthorized";
     /// A 403 from outside the handlers.
-    Forbidden = "forbidden", FORBIDDEN;
+    Forbidden = "forbidden", FORBIDDEN, "Forbidden";
     /// A 408 from outside the handlers.
-    RequestTimeout = "request_timeout", REQUEST_TIMEOUT;
+    RequestTimeout = "request_timeout", REQUEST_TIMEOUT, "Request timeout";
     /// A 414 from outside the handlers.
-    UriTooLong = "uri_too_long", URI_TOO_LONG;
+    UriTooLong = "uri_too_long", URI_TOO_LONG, "URI too long";
     /// A 431 from outside the handlers.
-    HeadersTooLarge = "headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE;
+    HeadersTooLarge = "headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE, "Headers too large";
     /// A 503 from outside the handlers.
-    Unavailable = "unavailable", SERVICE_UNAVAILABLE;
+    Unavailable = "unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
     /// Any other 4xx from outside the handlers; it keeps its own status.
-    ClientError = "client_error", BAD_REQUEST;
+    ClientError = "client_error", BAD_REQUEST, "Client error";
 }
 
 impl Code {

@@ -98,10 +98,9 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let title = self.status.canonical_reason().unwrap_or("Error");
         let problem = Problem {
             kind: format!("urn:s3-broker:problem:{}", self.code),
-            title,
+            title: self.code.title(),
             status: self.status.as_u16(),
             detail: &self.detail,
             code: self.code.as_str(),
@@ -153,7 +152,7 @@ mod tests {
             serde_json::from_slice(&to_bytes(response.into_body()).await.unwrap()).unwrap();
         assert_eq!(body["code"], "invalid_token");
         assert_eq!(body["status"], 401);
-        assert_eq!(body["title"], "Unauthorized");
+        assert_eq!(body["title"], "Invalid token");
         assert_eq!(body["type"], "urn:s3-broker:problem:invalid_token");
         let busy = ApiError::new(Code::S3Unavailable, "S3 timed out").error_response();
         assert_eq!(busy.status(), 503);
@@ -172,7 +171,7 @@ mod tests {
         let body: serde_json::Value =
             serde_json::from_slice(&to_bytes(response.into_body()).await.unwrap()).unwrap();
         assert_eq!(body["code"], "internal");
-        assert_eq!(body["title"], "Gateway Timeout");
+        assert_eq!(body["title"], "Internal error");
         assert_eq!(body["detail"], "Gateway Timeout");
     }
 }

@@ -3,7 +3,6 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -20,6 +19,7 @@ pub use s3_broker::auth::{
     AuthConfig, AuthError, Authenticator, PresentedCredential, TokenRejection, mint_dev_token,
     query_has_credentials,
 };
+pub use s3_broker::config::sha256_hex;
 pub use s3_broker::domain::{Principal, Scope, Scopes};
 pub use s3_broker::http::Code;
 pub use serde_json::{Value, json};
@@ -93,10 +93,6 @@ jwks_min_refetch_secs = 1
 jwks_timeout_secs = 2
 "#
     )
-}
-
-pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 pub fn claims(now: DateTime<Utc>) -> Value {

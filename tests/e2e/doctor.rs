@@ -9,6 +9,7 @@ use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
     ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
 };
+use s3_broker::config::ConfigBuilder;
 use std::path::Path;
 use std::process::Output;
 
@@ -27,14 +28,10 @@ multipart = true
 struct Setup<'a> {
     bucket: &'a str,
     secret_key: &'a str,
-    /// Extra `[server]` lines.
-    server: &'a str,
-    /// Extra `[multipart]` lines.
-    multipart: &'a str,
-}
-
-fn toml_string(value: &str) -> String {
-    toml::Value::String(value.to_owned()).to_string()
+    /// `[multipart] ticket_ttl_secs`, when not the default.
+    ticket_ttl_secs: Option<i64>,
+    /// `[auth] jwks_url` (with ES256 and a 2-second timeout), besides the HS256 secret.
+    jwks_url: Option<&'a str>,
 }
 
 /// Writes `config.toml` and `policies/` into `dir` and returns the configuration's path.
@@ -42,48 +39,25 @@ fn write_config(dir: &Path, bed: &TestBed, setup: &Setup<'_>) -> std::path::Path
     let policies = dir.join("policies");
     std::fs::create_dir_all(&policies).unwrap();
     std::fs::write(policies.join("default.toml"), PROFILE).unwrap();
-    let text = format!(
-        r#"
-[server]
-{server}
-
-[s3]
-region = {region}
-bucket = {bucket}
-endpoint = {endpoint}
-path_style = true
-
-[s3.credentials]
-source = "static"
-access_key_id = {access_key}
-secret_access_key = {secret_key}
-
-[auth]
-issuer = "https://issuer.e2e.test/"
-audience = "s3-broker-e2e"
-algorithms = ["HS256"]
-hs_secrets = [{{ secret = {hs_secret} }}]
-
-[multipart]
-ticket_keys = [{{ id = "e2e", secret = {ticket_secret} }}]
-{multipart}
-
-[policies]
-dir = {policies}
-"#,
-        server = setup.server,
-        multipart = setup.multipart,
-        region = toml_string(bed.region.as_str()),
-        bucket = toml_string(setup.bucket),
-        endpoint = toml_string(&bed.endpoint),
-        access_key = toml_string(bed.credentials.access_key_id.as_str()),
-        secret_key = toml_string(setup.secret_key),
-        hs_secret = toml_string(HS_SECRET),
-        ticket_secret = toml_string(TICKET_SECRET),
-        policies = toml_string(&policies.to_string_lossy()),
-    );
+    let mut config = ConfigBuilder::new()
+        .set("server", "cors_origins", vec![ORIGIN])
+        .set("server", "public_url", "https://uploads.example.com")
+        .store(bed.region.as_str(), setup.bucket, &bed.endpoint)
+        .static_credentials(bed.credentials.access_key_id.as_str(), setup.secret_key)
+        .hs256("https://issuer.e2e.test/", "s3-broker-e2e", HS_SECRET)
+        .ticket_key("e2e", TICKET_SECRET)
+        .set("policies", "dir", policies.to_string_lossy().as_ref());
+    if let Some(ttl) = setup.ticket_ttl_secs {
+        config = config.set("multipart", "ticket_ttl_secs", ttl);
+    }
+    if let Some(url) = setup.jwks_url {
+        config = config
+            .set("auth", "algorithms", vec!["HS256", "ES256"])
+            .set("auth", "jwks_url", url)
+            .set("auth", "jwks_timeout_secs", 2);
+    }
     let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, config.text()).unwrap();
     path
 }
 
@@ -140,8 +114,8 @@ fn healthy<'a>(t: &'a Ctx) -> Setup<'a> {
     Setup {
         bucket: t.bucket.as_str(),
         secret_key: t.bed.credentials.secret_access_key.expose(),
-        server: "cors_origins = [\"https://app.example.com\"]\npublic_url = \"https://uploads.example.com\"",
-        multipart: "",
+        ticket_ttl_secs: None,
+        jwks_url: None,
     }
 }
 
@@ -434,7 +408,7 @@ async fn the_shortest_overlapping_lifecycle_rule_counts(t: Ctx) {
         dir.path(),
         t.bed,
         &Setup {
-            multipart: "ticket_ttl_secs = 604800",
+            ticket_ttl_secs: Some(604_800),
             ..healthy(&t)
         },
     );
@@ -551,16 +525,14 @@ async fn the_jwks_must_answer_with_a_usable_key(t: Ctx) {
     ];
     for (url, verdict) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let config = write_config(dir.path(), t.bed, &healthy(&t));
-        let text = std::fs::read_to_string(&config).unwrap().replacen(
-            "algorithms = [\"HS256\"]",
-            &format!(
-                "algorithms = [\"HS256\", \"ES256\"]\njwks_url = {}\njwks_timeout_secs = 2",
-                toml_string(&url)
-            ),
-            1,
+        let config = write_config(
+            dir.path(),
+            t.bed,
+            &Setup {
+                jwks_url: Some(&url),
+                ..healthy(&t)
+            },
         );
-        std::fs::write(&config, text).unwrap();
         let out = doctor(&config).await;
         let report = report(&out, &["not-for-logs"]);
         let jwks = line(&report, "jwks");

@@ -14,6 +14,7 @@
 //! the application on 127.0.0.1 port 0 in front of the test's server and bucket, and the
 //! tests ask it for grants over HTTP and send real bytes with them. Tests whose requests the
 //! broker refuses before any grant reaches S3 share one broker ([`with_shared_broker!`]).
+//! Authentication and input errors that need no S3 at all run in-process in `tests/api/`.
 
 /// Declares, for each listed `async fn name(t: Ctx)` of the calling module, one test per
 /// server: `s3s_fs::name` and `ceph::name`.
@@ -62,7 +63,6 @@ mod doctor;
 mod integrity;
 mod post_upload;
 mod presign_round_trip;
-mod service_auth;
 mod service_authz;
 mod service_backends;
 mod service_cheats;

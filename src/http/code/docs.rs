@@ -25,8 +25,8 @@ fn status_agrees(code: Code, status: &str) -> bool {
     }
 }
 
-/// The rows `| status | `code` | ...` of the tables under `## Error codes`.
-fn api_md_table_rows() -> Vec<(String, String)> {
+/// The rows `| status | `code` | title | ...` of the tables under `## Error codes`.
+fn api_md_table_rows() -> Vec<(String, String, String)> {
     let start = API_MD
         .find("\n## Error codes\n")
         .expect("doc/api.md has ## Error codes");
@@ -38,10 +38,11 @@ fn api_md_table_rows() -> Vec<(String, String)> {
             let cells: Vec<&str> = line.strip_prefix('|')?.split('|').map(str::trim).collect();
             let status = cells.first()?;
             let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let title = cells.get(2)?;
             let is_status = status.len() == 3
                 && status.starts_with(['4', '5'])
                 && (status[1..].bytes().all(|b| b.is_ascii_digit()) || &status[1..] == "xx");
-            is_status.then(|| ((*status).to_owned(), code.to_owned()))
+            is_status.then(|| ((*status).to_owned(), code.to_owned(), (*title).to_owned()))
         })
         .collect()
 }
@@ -80,9 +81,9 @@ fn api_md_mentions() -> Vec<(String, String)> {
 #[test]
 fn every_code_is_in_the_tables_of_api_md_and_back() {
     let rows = api_md_table_rows();
-    let mut documented: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (status, code) in &rows {
-        documented.entry(code).or_default().push(status);
+    let mut documented: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (status, code, title) in &rows {
+        documented.entry(code).or_default().push((status, title));
     }
     let undocumented: Vec<_> = all_codes()
         .into_iter()
@@ -95,12 +96,32 @@ fn every_code_is_in_the_tables_of_api_md_and_back() {
     for (code, statuses) in documented {
         let known = code_named(code)
             .unwrap_or_else(|| panic!("doc/api.md lists `{code}`, which is not a Code"));
-        for status in statuses {
+        for (status, title) in statuses {
             assert!(
                 status_agrees(known, status),
                 "doc/api.md lists `{code}` as {status}; it is {}",
                 known.status().as_u16()
             );
+            assert_eq!(
+                title,
+                known.title(),
+                "doc/api.md gives `{code}` another title than the Code"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_code_has_a_title_of_its_own() {
+    let mut seen = BTreeMap::new();
+    for code in Code::ALL {
+        let title = code.title();
+        assert!(
+            !title.is_empty() && title.len() <= 48 && !title.ends_with('.'),
+            "`{code}`: a title is a short phrase"
+        );
+        if let Some(other) = seen.insert(title, code) {
+            panic!("`{code}` and `{other}` share the title {title:?}");
         }
     }
 }

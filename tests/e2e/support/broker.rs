@@ -3,7 +3,7 @@
 //!
 //! [`Broker::start`] writes a temporary policies directory (the shipped `default.toml` and
 //! `avatars.toml`, plus test profiles: `brief`, whose grants live 2 seconds, and `vault`, with
-//! SSE-C), builds the settings from a TOML text (static credentials of the bed, an HS256
+//! SSE-C), builds the settings with a [`ConfigBuilder`] (static credentials of the bed, an HS256
 //! secret, an RS256 public key and two API keys) and serves the application on the
 //! process-wide runtime. The server stops when the [`Broker`] is dropped.
 //!
@@ -14,16 +14,12 @@ use super::bed::{Server, TestBed};
 use super::http::{FilePart, Reply, post_fields, send_raw};
 use super::{Ctx, runtime};
 use actix_web::dev::ServerHandle;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use s3_broker::app::{Application, build_state};
-use s3_broker::config::Settings;
+use s3_broker::config::ConfigBuilder;
 use s3_broker::domain::{Scope, Scopes};
 use s3_broker::s3::CredentialSource;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
@@ -36,9 +32,7 @@ pub const AUDIENCE: &str = "s3-broker-e2e";
 pub const HS_SECRET: &str = "e2e-hs256-secret-0123456789abcdef-0123456789";
 /// The kid of the configured RS256 public key.
 pub const RSA_KID: &str = "rsa-1";
-/// The RS256 key pair whose public half the broker trusts.
-pub const RSA_PRIVATE_PEM: &str = include_str!("../../fixtures/auth/rsa1.key.pem");
-/// The public half, as configured.
+/// The public half of the RS256 key pair `tests/fixtures/auth/rsa1`, trusted by the broker.
 pub const RSA_PUBLIC_PEM: &str = include_str!("../../fixtures/auth/rsa1.pub.pem");
 /// An API key with the `upload` and `list` scopes, for the principal [`API_KEY_PRINCIPAL`].
 pub const API_KEY: &str = "e2e-api-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
@@ -110,82 +104,40 @@ impl Drop for Broker {
     }
 }
 
-fn toml_string(value: &str) -> String {
-    toml::Value::String(value.to_owned()).to_string()
+/// The configuration of a test broker for `bucket` on `bed`: static credentials of the bed, an
+/// HS256 secret, an RS256 public key, two API keys and a ticket key.
+fn config(bed: &TestBed, bucket: &str, policies: &std::path::Path) -> ConfigBuilder {
+    ConfigBuilder::new()
+        .set("server", "bind", "127.0.0.1:0")
+        .set("server", "workers", 1)
+        .store(bed.region.as_str(), bucket, &bed.endpoint)
+        .set("s3", "credential_margin_secs", 300)
+        .static_credentials(
+            bed.credentials.access_key_id.as_str(),
+            bed.credentials.secret_access_key.expose(),
+        )
+        .hs256(ISSUER, AUDIENCE, HS_SECRET)
+        .set("auth", "algorithms", vec!["HS256", "RS256"])
+        .set("auth", "leeway_secs", 30)
+        .push("auth", "public_keys", rsa_public_key())
+        .api_key(API_KEY, API_KEY_PRINCIPAL, &["upload", "list"], false)
+        .api_key(
+            REVOKED_API_KEY,
+            "svc-old",
+            &["upload", "download", "list"],
+            true,
+        )
+        .ticket_key("e2e", TICKET_SECRET)
+        .set("policies", "dir", policies.to_string_lossy().as_ref())
+        .set("policies", "default_profile", "default")
 }
 
-/// Hex SHA-256, as API keys are configured.
-fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-fn config_toml(bed: &TestBed, bucket: &str, policies: &std::path::Path) -> String {
-    format!(
-        r#"
-[server]
-bind = "127.0.0.1:0"
-workers = 1
-
-[s3]
-region = {region}
-bucket = {bucket}
-endpoint = {endpoint}
-path_style = true
-credential_margin_secs = 300
-
-[s3.credentials]
-source = "static"
-access_key_id = {access_key}
-secret_access_key = {secret_key}
-
-[auth]
-issuer = {issuer}
-audience = {audience}
-algorithms = ["HS256", "RS256"]
-leeway_secs = 30
-
-[[auth.hs_secrets]]
-secret = {hs_secret}
-
-[[auth.public_keys]]
-kid = {rsa_kid}
-alg = "RS256"
-pem = {rsa_pem}
-
-[[auth.api_keys]]
-sha256 = "{api_key}"
-principal = {api_principal}
-scopes = ["upload", "list"]
-
-[[auth.api_keys]]
-sha256 = "{revoked}"
-principal = "svc-old"
-scopes = ["upload", "download", "list"]
-revoked = true
-
-[multipart]
-ticket_keys = [{{ id = "e2e", secret = {ticket_secret} }}]
-
-[policies]
-dir = {policies}
-default_profile = "default"
-"#,
-        region = toml_string(bed.region.as_str()),
-        bucket = toml_string(bucket),
-        endpoint = toml_string(&bed.endpoint),
-        access_key = toml_string(bed.credentials.access_key_id.as_str()),
-        secret_key = toml_string(bed.credentials.secret_access_key.expose()),
-        issuer = toml_string(ISSUER),
-        audience = toml_string(AUDIENCE),
-        hs_secret = toml_string(HS_SECRET),
-        rsa_kid = toml_string(RSA_KID),
-        rsa_pem = toml_string(RSA_PUBLIC_PEM),
-        api_key = sha256_hex(API_KEY),
-        api_principal = toml_string(API_KEY_PRINCIPAL),
-        revoked = sha256_hex(REVOKED_API_KEY),
-        policies = toml_string(&policies.to_string_lossy()),
-        ticket_secret = toml_string(TICKET_SECRET),
-    )
+/// `[[auth.public_keys]]`: the trusted RS256 key.
+fn rsa_public_key() -> toml::Table {
+    [("kid", RSA_KID), ("alg", "RS256"), ("pem", RSA_PUBLIC_PEM)]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.into()))
+        .collect()
 }
 
 impl Broker {
@@ -212,15 +164,12 @@ impl Broker {
             std::fs::write(policies.path().join(format!("{stem}.toml")), text)
                 .expect("a profile file");
         }
-        let mut text = config_toml(bed, bucket, policies.path());
+        let mut config = config(bed, bucket, policies.path());
         if let Some(backend) = options.backend {
-            text = text.replacen(
-                "path_style = true\n",
-                &format!("path_style = true\nbackend = {}\n", toml_string(backend)),
-                1,
-            );
+            config = config.set("s3", "backend", backend);
         }
-        let mut settings = Settings::from_toml(&text)
+        let mut settings = config
+            .settings()
             .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
         settings.metrics = !options.metrics_disabled;
         let signing_endpoint = settings.s3.endpoint.clone();
@@ -352,44 +301,6 @@ pub fn token(subject: &str, scopes: Scopes) -> String {
         Utc::now(),
     )
     .expect("a dev token")
-}
-
-/// Claims the broker accepts for `subject`: right `iss` and `aud`, valid 10 minutes, every
-/// scope. Tests change them to build the attacks.
-pub fn claims(subject: &str) -> Value {
-    let now = Utc::now().timestamp();
-    json!({
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": subject,
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-        "scope": "upload download list",
-    })
-}
-
-/// A compact JWS of `header` and `claims` signed with HMAC-SHA256 under `secret`, built by
-/// hand so that any header or claim, however wrong, can be sent.
-pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
-    mac.update(input.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{input}.{signature}")
-}
-
-/// `claims` as an RS256 token signed with the trusted private key, with `kid`.
-pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.kid = kid.map(str::to_owned);
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PRIVATE_PEM.as_bytes())
-        .expect("the fixture RSA key");
-    jsonwebtoken::encode(&header, claims, &key).expect("an RS256 token")
 }
 
 static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {

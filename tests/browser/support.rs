@@ -1,4 +1,4 @@
-//! What the headless-browser tests (tests/browser.rs, tests/browser_e2ee.rs, tests/uppy.rs)
+//! What the headless-browser tests (the demo page, the end-to-end encryption example and Uppy)
 //! share: chromedriver and Debian's Chromium on 127.0.0.1, a static server for test pages,
 //! polling with a deadline, and direct reads of the embedded store of `s3-broker dev`.
 
@@ -60,7 +60,7 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// chromedriver's path; panics (the browser tests never skip) when it or [`CHROMIUM`] is
-/// missing. tests/browser.rs and tests/browser_e2ee.rs can call it too.
+/// missing.
 pub fn chromedriver_or_panic() -> PathBuf {
     match (Path::new(CHROMIUM).is_file(), on_path("chromedriver")) {
         (true, Some(chromedriver)) => chromedriver,
@@ -69,13 +69,10 @@ pub fn chromedriver_or_panic() -> PathBuf {
 }
 
 /// What a test page server holds: URL path (`/v5/bundle.js`) → content type and bytes.
-#[allow(dead_code)]
 pub type StaticFiles = BTreeMap<String, (&'static str, Vec<u8>)>;
 
 /// Serves `files` on 127.0.0.1:0 with one worker (any other path: 404); returns its origin
-/// and the server, for the caller to spawn and stop (tests/browser.rs serves no page of its
-/// own, hence the `allow`).
-#[allow(dead_code)]
+/// and the server, for the caller to spawn and stop.
 pub fn serve_static(files: StaticFiles, what: &str) -> R<(String, actix_web::dev::Server)> {
     let listener = TcpListener::bind("127.0.0.1:0").ctx(&format!("binding {what}"))?;
     let origin = format!(

@@ -8,19 +8,17 @@
 //! server on 127.0.0.1:0, whose origin the dev broker allows (CORS), like `python3 -m
 //! http.server` in the example's README.
 
-mod support_browser;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use fantoccini::{Client, Locator};
-use s3_broker::dev::DevEnvironment;
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-use support_browser::{
+use crate::support::{
     ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, eventually, in_session,
     serve_static, tail,
 };
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use fantoccini::{Client, Locator};
+use s3_broker::config::sha256_hex;
+use s3_broker::dev::DevEnvironment;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The whole browser part; a healthy run takes a few seconds.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
@@ -39,10 +37,6 @@ fn serve_example() -> R<(String, actix_web::dev::Server)> {
         files.insert(format!("/{name}"), (content_type, body));
     }
     serve_static(files, "the example")
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 async fn text_of(browser: &Client, id: &str) -> R<String> {

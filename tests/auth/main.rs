@@ -2,13 +2,9 @@
 //! key kind, and a JWKS server started by the test (rotation, issuer down, unknown-`kid` flood).
 //!
 //! The keys under `tests/fixtures/auth/` were generated once with `generate.sh` (openssl) and are
-//! test keys only. Helpers live in `tests/auth/support.rs`; the cases are split by theme.
+//! test keys only. Helpers live in `support.rs`; the cases are split by theme.
 
-#[path = "auth/accepted.rs"]
 mod accepted;
-#[path = "auth/attacks.rs"]
 mod attacks;
-#[path = "auth/jwks.rs"]
 mod jwks;
-#[path = "auth/support.rs"]
 mod support;

@@ -8,12 +8,15 @@
 //!
 //! The page is served by the test itself from another origin than the broker's, so the
 //! broker's CORS (and the store's, which must expose `ETag`) is really exercised. The bundles
-//! come from `tests/uppy/build.sh` (pinned npm projects in `tests/uppy/v5` and `tests/uppy/v6`,
-//! built into `target/uppy/`); without them, or with stale ones, the test fails, it never
-//! skips. Needs Debian's `chromium` and `chromium-driver`, like tests/browser.rs.
+//! come from `tests/fixtures/uppy/build.sh` (pinned npm projects in `tests/fixtures/uppy/v5`
+//! and `tests/fixtures/uppy/v6`, built into `target/uppy/`); without them, or with stale ones,
+//! the test fails, it never skips. Needs Debian's `chromium` and `chromium-driver`, like the
+//! other browser tests.
 
-mod support_browser;
-
+use crate::support::{
+    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, in_session, serve_static,
+    tail,
+};
 use fantoccini::Client;
 use fantoccini::wd::{TimeoutConfiguration, WebDriverCompatibleCommand};
 use s3_broker::dev::DevEnvironment;
@@ -21,12 +24,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-use support_browser::{
-    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, in_session, serve_static,
-    tail,
-};
 
-const BUILD_HINT: &str = "build them with `tests/uppy/build.sh` (needs node and npm; \
+const BUILD_HINT: &str = "build them with `tests/fixtures/uppy/build.sh` (needs node and npm; \
      `scripts/testbed/install.sh uppy` and `scripts/test` run it too)";
 /// The whole browser part; a healthy run takes a few seconds.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(100);
@@ -38,7 +37,7 @@ const CHUNK: usize = 5 * MIB;
 
 /// One pinned Uppy major version.
 struct Version {
-    /// Folder under tests/uppy/ and target/uppy/.
+    /// Folder under tests/fixtures/uppy/ and target/uppy/.
     dir: &'static str,
     label: &'static str,
     core: &'static str,
@@ -67,7 +66,7 @@ const VERSIONS: [Version; 2] = [
     },
 ];
 
-/// A file the page builds from deterministic bytes (tests/uppy/harness.js, `testBytes`).
+/// A file the page builds from deterministic bytes (tests/fixtures/uppy/harness.js, `testBytes`).
 struct TestFile {
     name: String,
     content_type: &'static str,
@@ -98,7 +97,7 @@ impl TestFile {
         ]
     }
 
-    /// The same bytes as `testBytes` in tests/uppy/harness.js: a 32-bit LCG.
+    /// The same bytes as `testBytes` in tests/fixtures/uppy/harness.js: a 32-bit LCG.
     fn bytes(&self) -> Vec<u8> {
         let mut x = self.seed;
         (0..self.size)
@@ -157,9 +156,9 @@ fn bundle(version: &Version) -> R<Vec<u8>> {
     })?;
     let sources = [
         version.example.to_owned(),
-        "tests/uppy/harness.js".to_owned(),
-        format!("tests/uppy/{}/entry.js", version.dir),
-        format!("tests/uppy/{}/package-lock.json", version.dir),
+        "tests/fixtures/uppy/harness.js".to_owned(),
+        format!("tests/fixtures/uppy/{}/entry.js", version.dir),
+        format!("tests/fixtures/uppy/{}/package-lock.json", version.dir),
     ];
     for source in sources {
         if modified(&repo_path(&source))? > built {

@@ -7,15 +7,13 @@
 //! ports with a temporary directory; chromedriver runs on a free 127.0.0.1 port in its own
 //! process group, which is killed at the end, whatever happens.
 
-mod support_browser;
-
+use crate::support::{
+    ChromeDriver, Context, R, Store, chromedriver_or_panic, eventually, in_session, tail,
+};
 use fantoccini::{Client, Locator};
 use s3_broker::dev::DevEnvironment;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support_browser::{
-    ChromeDriver, Context, R, Store, chromedriver_or_panic, eventually, in_session, tail,
-};
 
 /// The whole browser part; a healthy run takes a few seconds.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);

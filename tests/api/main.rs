@@ -1,0 +1,15 @@
+//! The fast layer: the broker's HTTP API in-process, through `actix_web::test::init_service`,
+//! with static credentials and no S3 server. Authentication (every 401 and 403), input errors
+//! (problem+json shapes and codes: 400, 404, 405, 413, 415), authorization refusals and the
+//! Companion protocol's shapes, in seconds and without a test bed.
+//!
+//! Run with `cargo test --test api`. What needs real bytes or an S3 answer (grants used
+//! against a store, listings, multipart uploads) is in the end-to-end suite, `tests/e2e/`.
+//!
+//! Each test builds its own [`support::Broker`] (a few milliseconds): no state is shared.
+
+mod auth;
+mod authz;
+mod companion;
+mod errors;
+mod support;

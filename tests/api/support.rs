@@ -1,0 +1,485 @@
+//! The broker in-process: the application of `s3_broker::app::app` run by
+//! `actix_web::test::init_service`, with state built from a test configuration (static
+//! credentials, an HS256 secret, an RS256 public key, two API keys) and no S3 server behind it.
+//! Requests never cross a socket; each test builds its own broker in milliseconds.
+//!
+//! The store's endpoint is a closed local port: a test whose request reached S3 would fail, so
+//! only what the broker answers by itself belongs here (authentication, input errors, refusals,
+//! grants, which are signed without calling S3).
+
+use actix_web::body::to_bytes;
+use actix_web::dev::Service;
+use actix_web::test::{TestRequest, init_service};
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+use hmac::{Hmac, Mac};
+use s3_broker::app::{app, build_state};
+use s3_broker::config::ConfigBuilder;
+use s3_broker::domain::{Scope, Scopes};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// The only accepted `iss`.
+pub const ISSUER: &str = "https://issuer.api.test/";
+/// The only accepted `aud`.
+pub const AUDIENCE: &str = "s3-broker-api";
+/// The HS256 secret of the broker.
+pub const HS_SECRET: &str = "api-hs256-secret-0123456789abcdef-0123456789";
+/// The kid of the configured RS256 public key.
+pub const RSA_KID: &str = "rsa-1";
+/// The RS256 key pair whose public half the broker trusts.
+pub const RSA_PRIVATE_PEM: &str = include_str!("../fixtures/auth/rsa1.key.pem");
+/// The public half, as configured.
+pub const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/auth/rsa1.pub.pem");
+/// An API key with the `upload` and `list` scopes, for the principal [`API_KEY_PRINCIPAL`].
+pub const API_KEY: &str = "api-test-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
+/// The principal of [`API_KEY`].
+pub const API_KEY_PRINCIPAL: &str = "svc-backup";
+/// A revoked API key.
+pub const REVOKED_API_KEY: &str = "api-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+/// The `max_expiry_secs` of the shipped default profile.
+pub const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
+
+const SHIPPED_DEFAULT: &str = include_str!("../../policies/default.toml");
+const SHIPPED_AVATARS: &str = include_str!("../../policies/avatars.toml");
+/// Grants that live 2 seconds, under `brief/`.
+const BRIEF_PROFILE: &str = r#"
+key_template = "brief/{principal}/{uuid}/{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+default_expiry_secs = 2
+max_expiry_secs = 2
+methods = ["PUT", "POST"]
+multipart = true
+"#;
+
+/// Sends one request through the application and collects the answer.
+type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
+
+/// A broker running in this test's actix system.
+pub struct Broker {
+    send: Rc<Send>,
+    _policies: tempfile::TempDir,
+}
+
+impl Broker {
+    /// A broker with the shipped `default` and `avatars` profiles and `brief`.
+    pub async fn start() -> Self {
+        let policies = tempfile::Builder::new()
+            .prefix("s3-broker-api-policies-")
+            .tempdir()
+            .expect("a temporary policies directory");
+        for (name, text) in [
+            ("default.toml", SHIPPED_DEFAULT),
+            ("avatars.toml", SHIPPED_AVATARS),
+            ("brief.toml", BRIEF_PROFILE),
+        ] {
+            std::fs::write(policies.path().join(name), text).expect("a profile file");
+        }
+        let settings = config(policies.path())
+            .settings()
+            .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
+        let state = build_state(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("the broker state cannot be built: {e}"));
+        let service = Rc::new(init_service(app(web::Data::new(state), Vec::new(), |_| {})).await);
+        let send = move |request: TestRequest, described: String| {
+            let service = Rc::clone(&service);
+            Box::pin(async move {
+                let response: HttpResponse = match service.call(request.to_request()).await {
+                    Ok(response) => response.into_parts().1.map_into_boxed_body(),
+                    Err(error) => error.as_response_error().error_response(),
+                };
+                ApiReply::read(described, response).await
+            }) as LocalBoxFuture<'static, ApiReply>
+        };
+        Self {
+            send: Rc::new(send),
+            _policies: policies,
+        }
+    }
+
+    /// A token of `subject` with every scope, valid 10 minutes.
+    pub fn token(&self, subject: &str) -> String {
+        token(subject, Scopes::all())
+    }
+
+    /// A token of `subject` with exactly `scopes`.
+    pub fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
+        token(subject, scopes.iter().copied().collect())
+    }
+
+    /// A request to `path` (starting with `/`).
+    pub fn call(&self, method: &str, path: &str) -> Call {
+        let method =
+            actix_web::http::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        Call {
+            described: format!("{method} {path}"),
+            request: TestRequest::default().method(method).uri(path),
+            send: Rc::clone(&self.send),
+        }
+    }
+
+    /// `POST /v1/uploads` with `body`, as `token`.
+    pub async fn upload(&self, token: &str, body: Value) -> ApiReply {
+        self.call("POST", "/v1/uploads")
+            .bearer(token)
+            .json(&body)
+            .send()
+            .await
+    }
+
+    /// `POST /v1/downloads` of `key`, as `token`.
+    pub async fn download(&self, token: &str, key: &str) -> ApiReply {
+        self.call("POST", "/v1/downloads")
+            .bearer(token)
+            .json(&json!({ "key": key }))
+            .send()
+            .await
+    }
+
+    /// `GET /v1/objects` as `token` (only for refusals: an honest listing calls S3).
+    pub async fn list(&self, token: &str) -> ApiReply {
+        self.call("GET", "/v1/objects").bearer(token).send().await
+    }
+}
+
+/// The test configuration, with profiles in `policies`.
+fn config(policies: &std::path::Path) -> ConfigBuilder {
+    let rsa_key: toml::Table = [("kid", RSA_KID), ("alg", "RS256"), ("pem", RSA_PUBLIC_PEM)]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.into()))
+        .collect();
+    ConfigBuilder::new()
+        // Nothing listens there: a request that reaches S3 fails.
+        .store("us-east-1", "api-tests", "http://127.0.0.1:9")
+        .static_credentials(
+            "AKIAAPITESTS0000000",
+            "api-tests-secret-access-key-0123456789",
+        )
+        .hs256(ISSUER, AUDIENCE, HS_SECRET)
+        .set("auth", "algorithms", vec!["HS256", "RS256"])
+        .set("auth", "leeway_secs", 30)
+        .push("auth", "public_keys", rsa_key)
+        .api_key(API_KEY, API_KEY_PRINCIPAL, &["upload", "list"], false)
+        .api_key(
+            REVOKED_API_KEY,
+            "svc-old",
+            &["upload", "download", "list"],
+            true,
+        )
+        .ticket_key("api", "api-ticket-key-0123456789abcdef-0123456789abcdef")
+        .set("policies", "dir", policies.to_string_lossy().as_ref())
+        .set("policies", "default_profile", "default")
+}
+
+/// An HS256 token of `subject` with `scopes`, valid 10 minutes.
+pub fn token(subject: &str, scopes: Scopes) -> String {
+    s3_broker::auth::mint_dev_token(
+        HS_SECRET.as_bytes(),
+        ISSUER,
+        AUDIENCE,
+        subject,
+        scopes,
+        Duration::from_secs(600),
+        Utc::now(),
+    )
+    .expect("a dev token")
+}
+
+/// Claims the broker accepts for `subject`: right `iss` and `aud`, valid 10 minutes, every
+/// scope. Tests change them to build the attacks.
+pub fn claims(subject: &str) -> Value {
+    let now = Utc::now().timestamp();
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": subject,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "scope": "upload download list",
+    })
+}
+
+/// A compact JWS of `header` and `claims` signed with HMAC-SHA256 under `secret`, built by
+/// hand so that any header or claim, however wrong, can be sent.
+pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{input}.{signature}")
+}
+
+/// `claims` as an RS256 token signed with the trusted private key, with `kid`.
+pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = kid.map(str::to_owned);
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PRIVATE_PEM.as_bytes())
+        .expect("the fixture RSA key");
+    jsonwebtoken::encode(&header, claims, &key).expect("an RS256 token")
+}
+
+/// A request being built.
+pub struct Call {
+    described: String,
+    request: TestRequest,
+    send: Rc<Send>,
+}
+
+impl Call {
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Adds `X-Api-Key`.
+    pub fn api_key(self, key: &str) -> Self {
+        self.header("x-api-key", key)
+    }
+
+    /// Adds any header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request = self.request.append_header((name, value));
+        self
+    }
+
+    /// A JSON body with `Content-Type: application/json`.
+    pub fn json(mut self, body: &Value) -> Self {
+        self.described.push_str(&format!(" {body}"));
+        self.request = self
+            .request
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body.to_string());
+        self
+    }
+
+    /// Any body, with `content_type` if given.
+    pub fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
+        self.described.push_str(&format!(
+            " ({content_type:?}, {} bytes: {:?})",
+            body.len(),
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        ));
+        if let Some(content_type) = content_type {
+            self.request = self.request.insert_header(("content-type", content_type));
+        }
+        self.request = self.request.set_payload(body);
+        self
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> ApiReply {
+        (self.send)(self.request, self.described).await
+    }
+}
+
+/// The broker's answer.
+#[derive(Debug)]
+pub struct ApiReply {
+    /// What was sent, for messages.
+    pub request: String,
+    /// The status.
+    pub status: u16,
+    /// The headers, names in lowercase.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl ApiReply {
+    async fn read(request: String, response: HttpResponse) -> Self {
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        let body = to_bytes(response.into_body())
+            .await
+            .unwrap_or_else(|_| panic!("{request}: reading the body failed"))
+            .to_vec();
+        Self {
+            request,
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A header as text (the first, when repeated).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as text, cut for messages.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(800)
+            .collect()
+    }
+
+    /// The body as JSON (panics with the body when it is not).
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{}: the body is not JSON ({e}): {}",
+                self.request,
+                self.text()
+            )
+        })
+    }
+
+    /// Asserts the status.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16, what: &str) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{what}: expected {status} for {}, got {} with {:?}\n{}",
+            self.request,
+            self.status,
+            self.headers,
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts a 200 JSON grant (`Cache-Control: no-store`, a `url`, `expires_at` after
+    /// `server_time`) and returns it.
+    #[track_caller]
+    pub fn grant(&self, what: &str) -> Grant {
+        self.assert_status(200, what);
+        assert_eq!(
+            self.header("cache-control"),
+            Some("no-store"),
+            "{what}: a grant is a bearer secret and must not be cached"
+        );
+        assert!(
+            self.header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "{what}: content type {:?}",
+            self.header("content-type")
+        );
+        let json = self.json();
+        let time = |name: &str| -> DateTime<Utc> {
+            json[name]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .unwrap_or_else(|| panic!("{what}: `{name}` is not an RFC 3339 time in {json}"))
+                .with_timezone(&Utc)
+        };
+        let server_time = time("server_time");
+        let expires_at = time("expires_at");
+        let skew = (server_time - Utc::now()).num_seconds().abs();
+        assert!(
+            skew <= 5,
+            "{what}: server_time {server_time} is {skew} s off"
+        );
+        assert!(
+            expires_at > server_time,
+            "{what}: expires_at {expires_at} is not after server_time {server_time}"
+        );
+        assert!(
+            json["url"].as_str().is_some_and(|u| u.starts_with("http")),
+            "{what}: no url in {json}"
+        );
+        Grant {
+            json,
+            server_time,
+            expires_at,
+        }
+    }
+
+    /// Asserts an RFC 9457 problem with `status` and `code` and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str, what: &str) -> Value {
+        self.assert_status(status, what);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{what}: errors are application/problem+json"
+        );
+        let json = self.json();
+        assert_eq!(json["code"], code, "{what}: code in {json}");
+        assert_eq!(json["status"], status, "{what}: status member in {json}");
+        assert!(
+            json["title"].is_string() && json["detail"].is_string() && json["type"].is_string(),
+            "{what}: RFC 9457 members missing in {json}"
+        );
+        assert!(
+            json.get("url").is_none() && !self.text().contains("X-Amz-Signature"),
+            "{what}: an error must not carry a grant: {json}"
+        );
+        json
+    }
+
+    /// Asserts a 401 with `code`, a `WWW-Authenticate: Bearer ...` challenge and no grant.
+    #[track_caller]
+    pub fn unauthorized(&self, code: &str, what: &str) -> Value {
+        let json = self.problem(401, code, what);
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer "),
+            "{what}: WWW-Authenticate {challenge:?} is not a Bearer challenge"
+        );
+        if code != "missing_credentials" {
+            assert!(
+                challenge.contains("error="),
+                "{what}: a refused credential's challenge names the error: {challenge:?}"
+            );
+        }
+        json
+    }
+}
+
+/// A grant as answered.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The body.
+    pub json: Value,
+    /// Its `server_time`.
+    pub server_time: DateTime<Utc>,
+    /// Its `expires_at`.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Grant {
+    /// A string member.
+    #[track_caller]
+    pub fn str(&self, name: &str) -> &str {
+        self.json[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{name}` in {}", self.json))
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        self.str("key")
+    }
+
+    /// The lifetime, `expires_at - server_time`, rounded up to whole seconds: the signing
+    /// time is `server_time` truncated to the second, so this is the signed lifetime.
+    pub fn lifetime_secs(&self) -> i64 {
+        let millis = (self.expires_at - self.server_time).num_milliseconds();
+        (millis + 999).div_euclid(1000)
+    }
+}
