@@ -4,9 +4,19 @@
 
 use super::Code;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
-const API_MD: &str = include_str!("../../../doc/api.md");
-const OPENAPI: &str = include_str!("../../../doc/openapi.json");
+/// The documents are read from the checkout when the tests run, not embedded: `doc/api.md` is
+/// not part of the Docker build context (`tests/docker_context.rs`).
+static API_MD: LazyLock<String> = LazyLock::new(|| read_doc("api.md"));
+static OPENAPI: LazyLock<String> = LazyLock::new(|| read_doc("openapi.json"));
+
+fn read_doc(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("doc")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
 fn code_named(text: &str) -> Option<Code> {
     Code::ALL.iter().copied().find(|code| code.as_str() == text)
@@ -169,7 +179,7 @@ fn described_codes(description: &str) -> Option<Vec<String>> {
 
 #[test]
 fn every_code_is_in_openapi_and_back() {
-    let spec: serde_json::Value = serde_json::from_str(OPENAPI).expect("doc/openapi.json parses");
+    let spec: serde_json::Value = serde_json::from_str(&OPENAPI).expect("doc/openapi.json parses");
     let published: BTreeSet<&str> = spec["components"]["schemas"]["ProblemCode"]["enum"]
         .as_array()
         .expect("ProblemCode has an enum")
@@ -191,7 +201,7 @@ fn every_code_is_in_openapi_and_back() {
 
 #[test]
 fn every_error_response_of_openapi_names_codes_of_its_status() {
-    let spec: serde_json::Value = serde_json::from_str(OPENAPI).expect("doc/openapi.json parses");
+    let spec: serde_json::Value = serde_json::from_str(&OPENAPI).expect("doc/openapi.json parses");
     let shared = &spec["components"]["responses"];
     let mut checked = 0;
     for (path, operations) in spec["paths"].as_object().expect("paths") {
