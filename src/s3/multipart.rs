@@ -4,12 +4,12 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
 use super::{S3Client, S3Error};
-use crate::domain::{BucketName, ChecksumAlgorithm, ObjectKey, PartNumber, UploadId};
+use crate::domain::{BucketName, ChecksumAlgorithm, ObjectKey, UploadId};
 use crate::grants::NewUpload;
-use crate::multipart::NamedUpload;
+use crate::multipart::{ListedPart, NamedUpload, PartToComplete};
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::types::{self, CompletedMultipartUpload, CompletedPart};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use std::time::Duration;
 
 /// How long a CompleteMultipartUpload may run once S3 has started answering: S3 may take
@@ -46,33 +46,6 @@ impl<'a> From<&'a NamedUpload> for UploadRef<'a> {
     }
 }
 
-/// One part S3 holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedPart {
-    /// Its number.
-    pub part_number: u16,
-    /// Its ETag, as S3 returned it (quoted); `None` from stores that list none (the embedded
-    /// dev store, s3s-fs 0.14).
-    pub etag: Option<String>,
-    /// Its size in bytes.
-    pub size: u64,
-    /// When it was uploaded.
-    pub last_modified: Option<DateTime<Utc>>,
-    /// Its checksum, when the upload has a checksum algorithm.
-    pub checksum: Option<String>,
-}
-
-/// One part of a complete request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartToComplete {
-    /// Its number.
-    pub part_number: PartNumber,
-    /// The ETag its upload returned.
-    pub etag: String,
-    /// Its checksum (required when the upload has a checksum algorithm).
-    pub checksum: Option<String>,
-}
-
 /// The completed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedObject {
@@ -85,7 +58,7 @@ pub struct CompletedObject {
 fn completed_part(part: &PartToComplete, algorithm: Option<ChecksumAlgorithm>) -> CompletedPart {
     let builder = CompletedPart::builder()
         .part_number(i32::from(part.part_number.get()))
-        .e_tag(&part.etag);
+        .e_tag(part.etag.as_str());
     let checksum = part.checksum.clone();
     match algorithm {
         Some(ChecksumAlgorithm::Crc32) => builder.set_checksum_crc32(checksum),

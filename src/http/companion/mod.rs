@@ -14,7 +14,7 @@ mod sign;
 pub use errors::CompanionShaped;
 
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
-use super::routes::only;
+use super::fallback::only;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 

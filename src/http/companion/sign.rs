@@ -23,10 +23,9 @@ use super::owned::{
 use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
 use crate::grants::{GrantKind, create_multipart_headers};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
-use crate::http::multipart_finish::quoted_etag;
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
-use crate::multipart::{CompletionGrant, NamedUpload};
+use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
 use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -102,11 +101,7 @@ impl Operation {
 fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
     let part = request
         .part_number
-        .map(|n| {
-            PartNumber::new(n).map_err(|_| {
-                ApiError::new(Code::InvalidPartNumbers, "partNumber must be 1 to 10000")
-            })
-        })
+        .map(|n| PartRange::Any.part(n))
         .transpose()?;
     Ok(
         match (request.method.as_str(), request.upload_id.is_some(), part) {
@@ -323,7 +318,7 @@ async fn delete_object(
 async fn completion_url(
     state: &AppState,
     principal: &Principal,
-    owned: OwnedUpload<'_>,
+    owned: OwnedUpload,
     broker_url: &str,
 ) -> Result<SignedRequest, ApiError> {
     let held = state.s3.list_parts(owned.upload()).await?;
@@ -331,7 +326,7 @@ async fn completion_url(
     let quoted: Vec<(u16, String)> = held
         .iter()
         .map(|p| {
-            let etag = p.etag.as_deref().and_then(quoted_etag).unwrap_or_default();
+            let etag = p.etag().map(|e| e.as_str().to_owned()).unwrap_or_default();
             (p.part_number, etag)
         })
         .collect();

@@ -1,14 +1,15 @@
 //! `POST /v1/multipart/parts` (presigned UploadPart URLs, batched) and
 //! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
 
-use super::grant::{
+use super::ticket::open_ticket;
+use crate::domain::Checksum;
+use crate::grants::GrantKind;
+use crate::http::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
-use super::multipart_ticket::open_ticket;
-use super::{ApiError, AppState, Caller, Code};
-use crate::domain::{Checksum, PartNumber};
-use crate::grants::GrantKind;
-use crate::multipart::{PartGrant, PartPlan, PartSigning};
+use crate::http::part_signing::sign_off_worker;
+use crate::http::{ApiError, AppState, Caller, Code};
+use crate::multipart::{PartGrant, PartRange, PartSigning};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -42,43 +43,6 @@ pub struct PartGrants {
     pub server_time: DateTime<Utc>,
 }
 
-/// The requested part numbers, each once and in `plan`; every part of the plan when none are
-/// named.
-fn part_numbers(requested: Option<Vec<u64>>, plan: &PartPlan) -> Result<Vec<PartNumber>, ApiError> {
-    let Some(requested) = requested else {
-        return Ok(plan.part_numbers().collect());
-    };
-    let count = plan.part_count();
-    if requested.is_empty() {
-        return Err(ApiError::new(
-            Code::InvalidPartNumbers,
-            "part_numbers must name at least one part",
-        ));
-    }
-    let mut seen = vec![false; usize::try_from(count).unwrap_or(0) + 1];
-    requested
-        .into_iter()
-        .map(|n| {
-            let slot = usize::try_from(n)
-                .ok()
-                .filter(|&i| i >= 1 && i < seen.len());
-            let Some(i) = slot else {
-                return Err(ApiError::new(
-                    Code::InvalidPartNumbers,
-                    format!("part {n} is not in the plan (parts 1 to {count})"),
-                ));
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                return Err(ApiError::new(
-                    Code::InvalidPartNumbers,
-                    format!("part {n} is listed twice"),
-                ));
-            }
-            PartNumber::new(n).map_err(|_| ApiError::internal())
-        })
-        .collect()
-}
-
 /// The handler of `POST /v1/multipart/parts`.
 pub async fn sign_parts(
     state: web::Data<AppState>,
@@ -90,7 +54,11 @@ pub async fn sign_parts(
     let requested = requested_expiry(request.expires_in)?;
     let open = open_ticket(&state, &principal, &request.upload, now)?;
     let plan = open.ticket.plan;
-    let numbers = part_numbers(request.part_numbers, &plan)?;
+    // Every part of the plan when none are named.
+    let numbers = match request.part_numbers {
+        Some(requested) => PartRange::Plan(plan.part_count()).parts(requested)?,
+        None => plan.part_numbers().collect(),
+    };
     let requested_numbers: std::collections::BTreeSet<u64> =
         numbers.iter().map(|p| u64::from(p.get())).collect();
     let mut checksums = BTreeMap::new();
@@ -138,7 +106,7 @@ pub async fn sign_parts(
     // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
     let ticket = open.ticket;
     let signer_state = state.clone();
-    let signed = web::block(move || {
+    let parts = sign_off_worker(numbers.len(), move || {
         PartSigning {
             signer: &signer_state.signer,
             credentials: &credentials,
@@ -151,7 +119,6 @@ pub async fn sign_parts(
         .sign_planned(&plan, &numbers, &checksums)
     })
     .await?;
-    let parts = signed?;
     let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
     let count = parts.len();
     let response = large_grant_response(

@@ -1,9 +1,9 @@
 //! `POST /v1/multipart`: checks the profile, plans the parts, creates the upload in S3 and
 //! returns the sealed ticket that later calls present.
 
-use super::grant::{grant_response, signing_now};
-use super::{ApiError, AppState, Caller};
 use crate::grants::NewUpload;
+use crate::http::grant::{grant_response, signing_now};
+use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
 use actix_web::{HttpResponse, web};

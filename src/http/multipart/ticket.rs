@@ -1,7 +1,7 @@
 //! Opening the `upload` ticket of a multipart call: genuine, unexpired, and the caller's.
 
-use super::{ApiError, AppState};
 use crate::domain::Principal;
+use crate::http::{ApiError, AppState};
 use crate::multipart::{TicketError, UploadTicket};
 use crate::policy::{PolicyError, Profile};
 use crate::s3::UploadRef;
