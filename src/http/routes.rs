@@ -4,8 +4,8 @@ use super::downloads::create_download;
 use super::fallback::only;
 use super::objects::list_objects;
 use super::uploads::create_upload;
-use super::{ApiError, Code, health, json_config, query_config};
-use actix_web::{HttpResponse, web};
+use super::{health, json_config, query_config};
+use actix_web::web;
 
 /// Registers every route, the extractor settings and the fallbacks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,9 +32,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .configure(super::multipart::configure)
         .service(super::companion::scope());
-}
-
-/// The fallback for unknown paths.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(Code::NotFound, "no such resource"))
 }
