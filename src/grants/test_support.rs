@@ -7,28 +7,28 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 /// Base64 SHA-256 of `hello world`.
-pub const SHA256: &str = "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=";
+pub(super) const SHA256: &str = "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=";
 /// Base64 MD5 of 16 bytes.
-pub const MD5: &str = "XUFAKrxLKna5cZ2REBfFkg==";
+pub(super) const MD5: &str = "XUFAKrxLKna5cZ2REBfFkg==";
 
 /// The signing instant of every test.
-pub fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
 }
 
 /// A caller with every scope.
-pub fn alice() -> Principal {
+pub(super) fn alice() -> Principal {
     Principal::api_key("alice", Scopes::all())
 }
 
 /// A PUT profile for `text/plain` files up to 100 bytes at `users/{principal}/{filename}`
 /// with metadata key `project`, plus `extra` TOML lines.
-pub fn profile(extra: &str) -> Profile {
+pub(super) fn profile(extra: &str) -> Profile {
     profile_with("methods = [\"PUT\"]", extra)
 }
 
 /// A profile that also allows POST (and so overwriting, having no `{uuid}`).
-pub fn post_profile(extra: &str) -> Profile {
+pub(super) fn post_profile(extra: &str) -> Profile {
     profile_with(
         "methods = [\"PUT\", \"POST\"]\nallow_overwrite = true",
         extra,
@@ -49,7 +49,7 @@ fn profile_with(methods: &str, extra: &str) -> Profile {
 }
 
 /// `a.txt`, `text/plain`, 12 bytes.
-pub fn intent() -> UploadIntent {
+pub(super) fn intent() -> UploadIntent {
     UploadIntent {
         filename: "a.txt".into(),
         content_type: "text/plain".into(),
@@ -59,7 +59,7 @@ pub fn intent() -> UploadIntent {
 }
 
 /// `profile`'s decision on `intent` for [`alice`] over `backend`.
-pub fn decide(profile: &Profile, backend: Backend, intent: UploadIntent) -> UploadDecision {
+pub(super) fn decide(profile: &Profile, backend: Backend, intent: UploadIntent) -> UploadDecision {
     profile
         .decide_upload(&alice(), &intent, backend, Uuid::nil(), now(), None)
         .unwrap()

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// A GET grant.
 #[derive(Debug, Serialize)]
-pub struct DownloadGrant {
+pub(super) struct DownloadGrant {
     /// Always `GET`.
     pub method: &'static str,
     /// The presigned URL.
@@ -37,7 +37,7 @@ pub struct DownloadGrant {
 }
 
 /// The handler: intent → decide → signing window → build → sign → render.
-pub async fn create_download(
+pub(super) async fn create_download(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<DownloadIntent>,

@@ -28,7 +28,6 @@ pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
 pub use fallback::not_found;
 pub use form_grant::signed_form;
-pub use grant::signing_window;
 pub use observe::observe;
 pub use plain_errors::problem_errors;
 pub use routes::configure;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 /// A PUT or POST grant.
 #[derive(Debug, Serialize)]
-pub struct UploadGrant {
+pub(super) struct UploadGrant {
     /// `PUT` or `POST`.
     pub method: UploadMethod,
     /// Where to send the bytes.
@@ -91,7 +91,7 @@ impl UploadGrant {
 }
 
 /// The handler: intent → decide → signing window → build → sign → render.
-pub async fn create_upload(
+pub(super) async fn create_upload(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<UploadIntent>,

@@ -146,7 +146,7 @@ fn requested_checksums(intent: &UploadIntent) -> [(ChecksumAlgorithm, Option<&St
 }
 
 /// The JSON field of an algorithm's value, e.g. `checksum_crc32c`.
-pub fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
+pub(super) fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
     match algorithm {
         ChecksumAlgorithm::Crc32 => "checksum_crc32",
         ChecksumAlgorithm::Crc32c => "checksum_crc32c",
@@ -161,7 +161,7 @@ pub fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
 /// Each must be standard base64 of its digest's length.
 ///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
-pub fn check_integrity(
+pub(super) fn check_integrity(
     intent: &UploadIntent,
 ) -> Result<(Option<Checksum>, Option<ContentMd5>), PolicyError> {
     let given: Vec<(ChecksumAlgorithm, &String)> = requested_checksums(intent)

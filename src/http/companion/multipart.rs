@@ -26,7 +26,7 @@ use uuid::Uuid;
 /// `POST /s3/multipart` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBody {
+pub(super) struct CreateBody {
     /// The file's name.
     pub filename: String,
     /// The file's type (may be empty).
@@ -40,7 +40,7 @@ pub struct CreateBody {
 }
 
 /// `POST /s3/multipart`: decides the key in the caller's namespace and creates the upload.
-pub async fn create(
+pub(super) async fn create(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<CreateBody>,
@@ -71,7 +71,7 @@ pub async fn create(
 /// `GET /s3/multipart/{uploadId}/batch` query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BatchQuery {
+pub(super) struct BatchQuery {
     /// The object key.
     pub key: String,
     /// Comma-separated part numbers.
@@ -86,7 +86,7 @@ impl UploadQuery for BatchQuery {
 
 /// The path of `GET /s3/multipart/{uploadId}/{partNumber}`.
 #[derive(Debug, Deserialize)]
-pub struct PartPath {
+pub(super) struct PartPath {
     /// The part number, as text.
     pub part_number: String,
 }
@@ -123,7 +123,7 @@ async fn sign_parts(
 }
 
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
-pub async fn sign_part(
+pub(super) async fn sign_part(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
     path: web::Path<PartPath>,
@@ -138,7 +138,7 @@ pub async fn sign_part(
 }
 
 /// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls: {"1": url}}`.
-pub async fn sign_batch(
+pub(super) async fn sign_batch(
     state: web::Data<AppState>,
     OnUpload { upload, query }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -162,7 +162,7 @@ pub async fn sign_batch(
 /// One part as Companion lists it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CompanionPart {
+pub(super) struct CompanionPart {
     /// Its number.
     pub part_number: u16,
     /// Its quoted ETag.
@@ -176,7 +176,7 @@ pub struct CompanionPart {
 }
 
 /// `GET /s3/multipart/{uploadId}?key=` → every part S3 holds (all pages).
-pub async fn list(
+pub(super) async fn list(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
@@ -196,7 +196,7 @@ pub async fn list(
 /// One part of Companion's complete body.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CompanionReceipt {
+pub(super) struct CompanionReceipt {
     /// Its number.
     pub part_number: u64,
     /// Its ETag, quoted (Uppy 5) or not (Uppy 6).
@@ -206,7 +206,7 @@ pub struct CompanionReceipt {
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` body.
 #[derive(Debug, Deserialize)]
-pub struct CompleteBody {
+pub(super) struct CompleteBody {
     /// The parts, in order.
     pub parts: Vec<CompanionReceipt>,
 }
@@ -247,7 +247,7 @@ async fn check_total_size(
 }
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
-pub async fn complete(
+pub(super) async fn complete(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
     body: web::Json<CompleteBody>,
@@ -297,7 +297,7 @@ pub(super) async fn complete_checked(
 }
 
 /// `DELETE /s3/multipart/{uploadId}?key=` → `{}`.
-pub async fn abort(
+pub(super) async fn abort(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {

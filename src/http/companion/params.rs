@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// Companion's answer.
 #[derive(Debug, Serialize)]
-pub struct UploadParams {
+pub(super) struct UploadParams {
     /// Always `POST`: only a POST policy can bound a size Uppy does not declare.
     pub method: &'static str,
     /// The bucket URL.
@@ -66,7 +66,7 @@ fn parse_query(query: &str) -> Result<ParamsQuery, ApiError> {
 }
 
 /// The handler.
-pub async fn upload_params(
+pub(super) async fn upload_params(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     req: HttpRequest,

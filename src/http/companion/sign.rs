@@ -36,7 +36,7 @@ use uuid::Uuid;
 /// The request Uppy 6 hands to `signRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SignRequest {
+pub(super) struct SignRequest {
     /// `PUT`, `POST`, `GET` or `DELETE`.
     pub method: String,
     /// The key Uppy generated (first calls) or the broker returned (later calls).
@@ -51,7 +51,7 @@ pub struct SignRequest {
 
 /// What Uppy 6 expects back.
 #[derive(Debug, Default, Serialize)]
-pub struct SignedRequest {
+pub(super) struct SignedRequest {
     /// The presigned URL (or the bucket URL of a POST form).
     pub url: String,
     /// The key the broker chose, when it chose one.
@@ -139,7 +139,7 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
 const COMPLETE_URL_SECS: i64 = 300;
 
 /// The handler.
-pub async fn sign(
+pub(super) async fn sign(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     req: HttpRequest,

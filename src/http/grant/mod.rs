@@ -7,6 +7,8 @@ mod expires_in;
 mod response;
 mod window;
 
-pub use expires_in::requested_expiry;
-pub use response::{Granted, form_fields_json, grant_response, granted, large_grant_response};
-pub use window::{signing_now, signing_window};
+pub(super) use expires_in::requested_expiry;
+pub(super) use response::{
+    Granted, form_fields_json, grant_response, granted, large_grant_response,
+};
+pub(super) use window::{signing_now, signing_window};

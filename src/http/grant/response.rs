@@ -10,7 +10,7 @@ use serde::Serialize;
 /// What a response grants: `count` signed requests of one kind, kept in the response's
 /// extensions for `s3_broker_grants_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Granted {
+pub(crate) struct Granted {
     /// The S3 operation, e.g. `UploadPart` (`PostObject` for a POST policy).
     pub operation: GrantKind,
     /// How many signed requests (URLs or forms) the response holds.
@@ -19,7 +19,11 @@ pub struct Granted {
 
 /// Marks `response` as granting `count` signed `operation` requests, unless it is an error
 /// (a grant that failed to serialize is answered 500 and grants nothing).
-pub fn granted(mut response: HttpResponse, operation: GrantKind, count: usize) -> HttpResponse {
+pub(crate) fn granted(
+    mut response: HttpResponse,
+    operation: GrantKind,
+    count: usize,
+) -> HttpResponse {
     if response.status().is_success() {
         response
             .extensions_mut()
@@ -29,7 +33,7 @@ pub fn granted(mut response: HttpResponse, operation: GrantKind, count: usize) -
 }
 
 /// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets).
-pub fn grant_response(body: &impl Serialize) -> HttpResponse {
+pub(crate) fn grant_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(body)
@@ -38,7 +42,7 @@ pub fn grant_response(body: &impl Serialize) -> HttpResponse {
 /// As [`grant_response`], serialized into a buffer of about `size_hint` bytes allocated once
 /// (a batch of 10,000 part URLs is ~4 MB: growing the buffer by doubling would copy it and
 /// fault in its pages several times).
-pub fn large_grant_response(body: &impl Serialize, size_hint: usize) -> HttpResponse {
+pub(crate) fn large_grant_response(body: &impl Serialize, size_hint: usize) -> HttpResponse {
     let mut bytes = Vec::with_capacity(size_hint);
     if let Err(err) = serde_json::to_writer(&mut bytes, body) {
         tracing::error!(error = %err, "a grant did not serialize");
@@ -51,7 +55,7 @@ pub fn large_grant_response(body: &impl Serialize, size_hint: usize) -> HttpResp
 }
 
 /// A POST form's fields as the JSON object of a grant, in order.
-pub fn form_fields_json(
+pub(crate) fn form_fields_json(
     fields: Vec<crate::sigv4::FormField>,
 ) -> serde_json::Map<String, serde_json::Value> {
     fields

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// The signing instant: now, at whole seconds like `X-Amz-Date`, so a grant's `expires_at`
 /// minus its `server_time` is exactly its lifetime.
-pub fn signing_now() -> DateTime<Utc> {
+pub(crate) fn signing_now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(0)
 }
@@ -18,7 +18,7 @@ pub fn signing_now() -> DateTime<Utc> {
 /// Usable credentials and the grant's real lifetime: `asked` (the request and the profile's
 /// limits) cut to 7 days, the credentials' expiry minus the safety margin and, for part URLs,
 /// the end of the multipart ticket (`ticket_end`).
-pub async fn signing_window(
+pub(crate) async fn signing_window(
     state: &AppState,
     asked: Lifetime,
     ticket_end: Option<DateTime<Utc>>,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 /// A created multipart upload.
 #[derive(Debug, Serialize)]
-pub struct CreatedMultipart {
+pub(super) struct CreatedMultipart {
     /// The opaque ticket to present to every later multipart call.
     pub upload: String,
     /// The object key.
@@ -33,7 +33,7 @@ pub struct CreatedMultipart {
 }
 
 /// The handler.
-pub async fn create_multipart(
+pub(super) async fn create_multipart(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<MultipartIntent>,

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 /// The body of a part-signing request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SignPartsRequest {
+pub(super) struct SignPartsRequest {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
     /// The parts to sign (default: every part of the plan).
@@ -34,7 +34,7 @@ pub struct SignPartsRequest {
 
 /// The signed parts.
 #[derive(Debug, Serialize)]
-pub struct PartGrants {
+pub(super) struct PartGrants {
     /// One grant per requested part, in request order.
     pub parts: Vec<PartGrant>,
     /// When the URLs stop working.
@@ -44,7 +44,7 @@ pub struct PartGrants {
 }
 
 /// The handler of `POST /v1/multipart/parts`.
-pub async fn sign_parts(
+pub(super) async fn sign_parts(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<SignPartsRequest>,
@@ -135,14 +135,14 @@ pub async fn sign_parts(
 /// The query of `GET /v1/multipart/parts`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListPartsQuery {
+pub(super) struct ListPartsQuery {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
 }
 
 /// One part S3 holds.
 #[derive(Debug, Serialize)]
-pub struct UploadedPart {
+pub(super) struct UploadedPart {
     /// Its number.
     pub part_number: u16,
     /// Its ETag (quoted, as S3 returns it): pass it to complete.
@@ -160,7 +160,7 @@ pub struct UploadedPart {
 
 /// The parts S3 holds.
 #[derive(Debug, Serialize)]
-pub struct UploadedParts {
+pub(super) struct UploadedParts {
     /// Every part, in part-number order (all of ListParts' pages).
     pub parts: Vec<UploadedPart>,
     /// The plan's number of parts, to see which are missing.
@@ -168,7 +168,7 @@ pub struct UploadedParts {
 }
 
 /// The handler of `GET /v1/multipart/parts`.
-pub async fn list_parts(
+pub(super) async fn list_parts(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     query: web::Query<ListPartsQuery>,
