@@ -16,7 +16,6 @@ mod mapping;
 mod multipart;
 mod objects;
 mod observe;
-mod part_signing;
 mod plain_errors;
 mod routes;
 mod state;

@@ -15,7 +15,7 @@ mod ticket;
 pub use completion::{CompletionGrant, parts_digest};
 pub use held::{HeldPart, HeldPartError, ListedPart, check_planned, match_held};
 pub use part_numbers::{PartNumberError, PartRange};
-pub use part_urls::{PartGrant, PartSigning, PartSigningError};
+pub use part_urls::{PartGrant, PartSigning, PartSigningError, PlannedParts, UnsizedParts};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,
     PlanError,

@@ -10,23 +10,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Batches at least this large are signed on several threads.
-const PARALLEL_FROM: usize = 256;
-/// At most this many signing threads per batch.
-const MAX_THREADS: usize = 4;
-
-/// Threads for a large batch: the cores available to the process (at most [`MAX_THREADS`]),
-/// read once; `available_parallelism` reads cgroup files on Linux, which a request should
-/// not pay for.
-fn signing_threads() -> usize {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS)
-    })
-}
-
 /// The upload a batch of part URLs is for, and their shared lifetime.
 pub struct PartSigning<'a> {
     /// The broker's signer.
@@ -59,19 +42,6 @@ pub struct PartGrant {
     pub size: u64,
 }
 
-impl PartGrant {
-    /// About the length of this grant in JSON, to size a response buffer once.
-    pub fn json_size_hint(&self) -> usize {
-        self.url.len()
-            + self
-                .headers
-                .iter()
-                .map(|(n, v)| n.len() + v.len() + 6)
-                .sum::<usize>()
-            + 64
-    }
-}
-
 /// Why a batch cannot be signed.
 #[derive(Debug, thiserror::Error)]
 pub enum PartSigningError {
@@ -100,77 +70,130 @@ impl PartSigning<'_> {
         )
     }
 
-    /// URLs for `numbers` that sign no length (Uppy's parts: their sizes are unknown).
-    pub fn sign_unsized(&self, numbers: &[PartNumber]) -> Result<Vec<String>, PartSigningError> {
+    /// URLs for `numbers` that sign no length (Uppy's parts: their sizes are unknown), each
+    /// signed when it is read.
+    pub fn unsized_parts(
+        &self,
+        numbers: Vec<PartNumber>,
+    ) -> Result<UnsizedParts, PartSigningError> {
         let batch = self.batch(PartHeaderShape {
             content_length: false,
             checksum: None,
         })?;
-        numbers
-            .iter()
-            .map(|&n| Ok(batch.sign(n, None, None)?.url))
-            .collect()
+        Ok(UnsizedParts {
+            batch,
+            numbers: numbers.into_iter(),
+        })
     }
 
-    /// URLs for `numbers` of `plan`, each signing the part's exact length, and its checksum
-    /// from `checksums` (by part number) when the batch has checksums: then every part needs
-    /// one, of one algorithm. Large batches are split across the machine's cores.
-    pub fn sign_planned(
+    /// Grants for `numbers` of `plan`, each URL signing the part's exact length, and its
+    /// checksum from `checksums` (by part number) when the batch has checksums: then every
+    /// part needs one, of one algorithm. Every part is checked here, so that reading the
+    /// grants cannot fail; each is signed when it is read, so that a response can send the
+    /// first ones before the last ones are signed.
+    pub fn planned(
         &self,
-        plan: &PartPlan,
-        numbers: &[PartNumber],
-        checksums: &BTreeMap<u16, Checksum>,
-    ) -> Result<Vec<PartGrant>, PartSigningError> {
-        let batch = self.batch(PartHeaderShape {
+        plan: PartPlan,
+        numbers: Vec<PartNumber>,
+        checksums: BTreeMap<u16, Checksum>,
+    ) -> Result<PlannedParts, PartSigningError> {
+        let shape = PartHeaderShape {
             content_length: true,
             checksum: checksums.values().next().map(Checksum::algorithm),
-        })?;
-        let threads = signing_threads();
-        if threads < 2 || numbers.len() < PARALLEL_FROM {
-            return sign_sequentially(&batch, plan, numbers, checksums);
-        }
-        let chunk = numbers.len().div_ceil(threads);
-        let batch = &batch;
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = numbers
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || sign_sequentially(batch, plan, part, checksums)))
-                .collect();
-            let mut grants = Vec::with_capacity(numbers.len());
-            for handle in handles {
-                let signed = handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-                grants.extend(signed);
+        };
+        for &number in &numbers {
+            plan.part_length(number)
+                .ok_or(PartSigningError::NotInPlan(number))?;
+            let fits = match (shape.checksum, checksums.get(&number.get())) {
+                (Some(algorithm), Some(checksum)) => checksum.algorithm() == algorithm,
+                (None, None) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(PartBatchError::ShapeMismatch(number).into());
             }
-            Ok(grants)
+        }
+        Ok(PlannedParts {
+            batch: self.batch(shape)?,
+            plan,
+            numbers: numbers.into_iter(),
+            checksums,
         })
     }
 }
 
-fn sign_sequentially(
+/// The URLs of [`PartSigning::unsized_parts`], in the order asked, with their part numbers.
+pub struct UnsizedParts {
+    batch: PartUrlBatch,
+    numbers: std::vec::IntoIter<PartNumber>,
+}
+
+impl Iterator for UnsizedParts {
+    type Item = Result<(PartNumber, String), PartSigningError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let number = self.numbers.next()?;
+        Some(
+            self.batch
+                .sign(number, None, None)
+                .map(|signed| (number, signed.url))
+                .map_err(PartSigningError::from),
+        )
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.numbers.size_hint()
+    }
+}
+
+impl ExactSizeIterator for UnsizedParts {}
+
+/// The grants of [`PartSigning::planned`], in the order asked.
+pub struct PlannedParts {
+    batch: PartUrlBatch,
+    plan: PartPlan,
+    numbers: std::vec::IntoIter<PartNumber>,
+    checksums: BTreeMap<u16, Checksum>,
+}
+
+impl Iterator for PlannedParts {
+    type Item = Result<PartGrant, PartSigningError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let number = self.numbers.next()?;
+        Some(sign_planned_part(
+            &self.batch,
+            &self.plan,
+            number,
+            &self.checksums,
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.numbers.size_hint()
+    }
+}
+
+impl ExactSizeIterator for PlannedParts {}
+
+fn sign_planned_part(
     batch: &PartUrlBatch,
     plan: &PartPlan,
-    numbers: &[PartNumber],
+    number: PartNumber,
     checksums: &BTreeMap<u16, Checksum>,
-) -> Result<Vec<PartGrant>, PartSigningError> {
-    numbers
-        .iter()
-        .map(|&number| {
-            let size = plan
-                .part_length(number)
-                .ok_or(PartSigningError::NotInPlan(number))?;
-            let signed = batch.sign(number, Some(size), checksums.get(&number.get()))?;
-            Ok(PartGrant {
-                part_number: number.get(),
-                url: signed.url,
-                headers: signed
-                    .headers
-                    .into_iter()
-                    .map(|(name, value)| (name.to_owned(), value))
-                    .collect(),
-                size,
-            })
-        })
-        .collect()
+) -> Result<PartGrant, PartSigningError> {
+    let size = plan
+        .part_length(number)
+        .ok_or(PartSigningError::NotInPlan(number))?;
+    let signed = batch.sign(number, Some(size), checksums.get(&number.get()))?;
+    Ok(PartGrant {
+        part_number: number.get(),
+        url: signed.url,
+        headers: signed
+            .headers
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
+        size,
+    })
 }

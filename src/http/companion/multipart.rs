@@ -7,19 +7,19 @@ use super::owned::{OnUpload, OwnedUpload, UploadQuery, content_type_or_default, 
 use crate::domain::PartNumber;
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
-    grant_response, granted, large_grant_response, signing_now, signing_window,
+    JsonItems, grant_response, granted, signing_now, signing_window, streamed_grant_response,
 };
-use crate::http::part_signing::sign_off_worker;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{
-    Expected, PartRange, PartSigning, PartToComplete, Receipt, check_receipts, match_held,
+    Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts, check_receipts,
+    match_held,
 };
 use crate::policy::{MultipartIntent, Profile};
 use crate::s3::UploadRef;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -91,34 +91,26 @@ pub(super) struct PartPath {
     pub part_number: String,
 }
 
-/// Signs UploadPart URLs for `numbers` with the profile's default lifetime; returns them
-/// with that lifetime in seconds.
+/// UploadPart URLs for `numbers` with the profile's default lifetime, each signed when it
+/// is read; and that lifetime in seconds.
 async fn sign_parts(
     state: &web::Data<AppState>,
     owned: &OwnedUpload,
     numbers: Vec<PartNumber>,
-) -> Result<(Vec<String>, i64), ApiError> {
+) -> Result<(UnsizedParts, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
         signing_window(state, owned.profile.lifetime(None), None, now).await?;
-    let count = numbers.len();
-    let sign = {
-        let (state, bucket) = (state.clone(), owned.profile.bucket().clone());
-        let (key, upload_id) = (owned.key.clone(), owned.upload_id.clone());
-        move || {
-            PartSigning {
-                signer: &state.signer,
-                credentials: &credentials,
-                bucket: &bucket,
-                key: &key,
-                upload_id: &upload_id,
-                expires,
-                now,
-            }
-            .sign_unsized(&numbers)
-        }
-    };
-    let urls = sign_off_worker(count, sign).await?;
+    let urls = PartSigning {
+        signer: &state.signer,
+        credentials: &credentials,
+        bucket: owned.profile.bucket(),
+        key: &owned.key,
+        upload_id: &owned.upload_id,
+        expires,
+        now,
+    }
+    .unsized_parts(numbers)?;
     Ok((urls, i64::from(expires.as_secs())))
 }
 
@@ -129,34 +121,44 @@ pub(super) async fn sign_part(
     path: web::Path<PartPath>,
 ) -> Result<HttpResponse, ApiError> {
     let number = PartRange::Any.parse(&path.part_number)?;
-    let (urls, expires) = sign_parts(&state, &upload, vec![number]).await?;
+    let (mut urls, expires) = sign_parts(&state, &upload, vec![number]).await?;
+    let (_, url) = urls.next().ok_or_else(ApiError::internal)??;
     Ok(granted(
-        grant_response(&json!({ "url": urls[0], "expires": expires })),
+        grant_response(&json!({ "url": url, "expires": expires })),
         GrantKind::UploadPart,
         1,
     ))
 }
 
-/// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls: {"1": url}}`.
+/// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls: {"1": url}}`,
+/// in the order asked, each URL signed as the answer is written (`grant/streamed.rs`).
 pub(super) async fn sign_batch(
     state: web::Data<AppState>,
     OnUpload { upload, query }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let numbers = PartRange::Any.parse_list(&query.part_numbers)?;
-    let (urls, _) = sign_parts(&state, &upload, numbers.clone()).await?;
+    let (urls, _) = sign_parts(&state, &upload, numbers).await?;
     let count = urls.len();
-    // Up to 10,000 URLs (~4 MB): `"12345":"url",` each, in a buffer allocated once.
-    let size_hint = urls.iter().map(|url| url.len() + 12).sum::<usize>() + 32;
-    let presigned: serde_json::Map<String, Value> = numbers
-        .iter()
-        .zip(urls)
-        .map(|(n, url)| (n.to_string(), Value::String(url)))
-        .collect();
     Ok(granted(
-        large_grant_response(&json!({ "presignedUrls": presigned }), size_hint),
+        streamed_grant_response(presigned_urls(urls)),
         GrantKind::UploadPart,
         count,
     ))
+}
+
+/// `{"presignedUrls":{"1":"url",...}}`, as `serde_json` writes the map (numbers are distinct:
+/// `PartRange::parse_list` refuses a number named twice).
+fn presigned_urls(urls: UnsizedParts) -> JsonItems<UnsizedParts, (PartNumber, String)> {
+    JsonItems::new(
+        br#"{"presignedUrls":{"#.to_vec(),
+        urls,
+        |out, (number, url)| {
+            serde_json::to_writer(&mut *out, &number.to_string())?;
+            out.push(b':');
+            serde_json::to_writer(out, &url)
+        },
+        b"}}".to_vec(),
+    )
 }
 
 /// One part as Companion lists it.
@@ -348,5 +350,63 @@ mod tests {
             Code::InvalidPartNumbers
         );
         assert_eq!(refusal(vec![receipt(1, "")]).0, Code::PartsMismatch);
+    }
+
+    #[test]
+    fn a_streamed_batch_is_the_map_serde_json_writes() {
+        use crate::domain::{
+            AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, Region, UploadId,
+        };
+        let signer = crate::sigv4::Signer::new(
+            Region::new("us-east-1").unwrap(),
+            Endpoint::AwsRegional,
+            AddressingStyle::VirtualHosted,
+        );
+        let credentials = Credentials::from_parts(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+        )
+        .unwrap();
+        let (bucket, key) = (
+            BucketName::new("uploads").unwrap(),
+            ObjectKey::new("users/bob/x y.bin").unwrap(),
+        );
+        let upload_id = UploadId::new("abc~123").unwrap();
+        let signing = PartSigning {
+            signer: &signer,
+            credentials: &credentials,
+            bucket: &bucket,
+            key: &key,
+            upload_id: &upload_id,
+            expires: Expiry::from_secs(600).unwrap(),
+            now: chrono::DateTime::from_timestamp(1_777_636_800, 0).unwrap(),
+        };
+        // Not in part order: the answer keeps the order asked.
+        let numbers = PartRange::Any
+            .parse_list(
+                &(1..=300)
+                    .rev()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+            .unwrap();
+        let map: serde_json::Map<String, serde_json::Value> = signing
+            .unsized_parts(numbers.clone())
+            .unwrap()
+            .map(|signed| {
+                let (number, url) = signed.unwrap();
+                (number.to_string(), serde_json::Value::String(url))
+            })
+            .collect();
+        let whole = serde_json::to_vec(&json!({ "presignedUrls": map })).unwrap();
+        let urls = signing.unsized_parts(numbers).unwrap();
+        let (streamed, chunks) = crate::http::grant::collect(presigned_urls(urls)).unwrap();
+        assert!(
+            streamed == whole,
+            "the streamed answer differs from the whole document"
+        );
+        assert!(chunks > 1, "{chunks} chunks");
     }
 }

@@ -2,7 +2,6 @@
 //! `s3_broker_grants_total`.
 
 use crate::grants::GrantKind;
-use crate::http::ApiError;
 use actix_web::HttpResponse;
 use actix_web::http::header::CACHE_CONTROL;
 use serde::Serialize;
@@ -37,21 +36,6 @@ pub(crate) fn grant_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(body)
-}
-
-/// As [`grant_response`], serialized into a buffer of about `size_hint` bytes allocated once
-/// (a batch of 10,000 part URLs is ~4 MB: growing the buffer by doubling would copy it and
-/// fault in its pages several times).
-pub(crate) fn large_grant_response(body: &impl Serialize, size_hint: usize) -> HttpResponse {
-    let mut bytes = Vec::with_capacity(size_hint);
-    if let Err(err) = serde_json::to_writer(&mut bytes, body) {
-        tracing::error!(error = %err, "a grant did not serialize");
-        return actix_web::ResponseError::error_response(&ApiError::internal());
-    }
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .content_type(actix_web::http::header::ContentType::json())
-        .body(bytes)
 }
 
 /// A POST form's fields as the JSON object of a grant, in order.

@@ -5,9 +5,9 @@ use super::ticket::open_ticket;
 use crate::domain::Checksum;
 use crate::grants::GrantKind;
 use crate::http::grant::{
-    grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
+    JsonItems, grant_response, granted, requested_expiry, signing_now, signing_window,
+    streamed_grant_response,
 };
-use crate::http::part_signing::sign_off_worker;
 use crate::http::{ApiError, AppState, Caller, Code};
 use crate::multipart::{PartGrant, PartRange, PartSigning};
 use actix_web::{HttpResponse, web};
@@ -30,17 +30,6 @@ pub(super) struct SignPartsRequest {
     /// Wished lifetime of the URLs in seconds (capped by the profile, the ticket and the
     /// credentials).
     pub expires_in: Option<u64>,
-}
-
-/// The signed parts.
-#[derive(Debug, Serialize)]
-pub(super) struct PartGrants {
-    /// One grant per requested part, in request order.
-    pub parts: Vec<PartGrant>,
-    /// When the URLs stop working.
-    pub expires_at: DateTime<Utc>,
-    /// The server's clock.
-    pub server_time: DateTime<Utc>,
 }
 
 /// The handler of `POST /v1/multipart/parts`.
@@ -103,33 +92,50 @@ pub(super) async fn sign_parts(
         now,
     )
     .await?;
-    // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
-    let ticket = open.ticket;
-    let signer_state = state.clone();
-    let parts = sign_off_worker(numbers.len(), move || {
-        PartSigning {
-            signer: &signer_state.signer,
-            credentials: &credentials,
-            bucket: &ticket.upload.bucket,
-            key: &ticket.upload.key,
-            upload_id: &ticket.upload.upload_id,
-            expires,
-            now,
-        }
-        .sign_planned(&plan, &numbers, &checksums)
-    })
-    .await?;
-    let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
+    // Each URL is signed as the answer is written (`grant/streamed.rs`): the first of
+    // 10,000 parts leave long before the last one is signed.
+    let expires_at = now + chrono::Duration::seconds(i64::from(expires.as_secs()));
+    let parts = PartSigning {
+        signer: &state.signer,
+        credentials: &credentials,
+        bucket: &open.ticket.upload.bucket,
+        key: &open.ticket.upload.key,
+        upload_id: &open.ticket.upload.upload_id,
+        expires,
+        now,
+    }
+    .planned(plan, numbers, checksums)?;
     let count = parts.len();
-    let response = large_grant_response(
-        &PartGrants {
-            parts,
-            expires_at: now + chrono::Duration::seconds(i64::from(expires.as_secs())),
-            server_time: now,
-        },
-        size_hint,
-    );
-    Ok(granted(response, GrantKind::UploadPart, count))
+    let body = part_grants(parts, expires_at, now).map_err(|err| {
+        tracing::error!(error = %err, "a part grant did not serialize");
+        ApiError::internal()
+    })?;
+    Ok(granted(
+        streamed_grant_response(body),
+        GrantKind::UploadPart,
+        count,
+    ))
+}
+
+/// The answer of `POST /v1/multipart/parts`: `{"parts":[...],"expires_at":..,"server_time":..}`
+/// (one grant per requested part, in request order; when the URLs stop working; the server's
+/// clock), the parts signed as they are written.
+fn part_grants<I>(
+    parts: I,
+    expires_at: DateTime<Utc>,
+    server_time: DateTime<Utc>,
+) -> serde_json::Result<JsonItems<I, PartGrant>> {
+    let mut tail = br#"],"expires_at":"#.to_vec();
+    serde_json::to_writer(&mut tail, &expires_at)?;
+    tail.extend_from_slice(br#","server_time":"#);
+    serde_json::to_writer(&mut tail, &server_time)?;
+    tail.push(b'}');
+    Ok(JsonItems::new(
+        br#"{"parts":["#.to_vec(),
+        parts,
+        |out, grant| serde_json::to_writer(out, &grant),
+        tail,
+    ))
 }
 
 /// The query of `GET /v1/multipart/parts`.
@@ -188,4 +194,82 @@ pub(super) async fn list_parts(
             .collect(),
         part_count: open.ticket.plan.part_count(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, PartNumber, Region,
+        UploadId,
+    };
+    use crate::http::grant::collect;
+    use crate::multipart::PartPlan;
+    use crate::sigv4::Signer;
+
+    /// The answer as it was written before streaming: the whole document at once.
+    #[derive(Serialize)]
+    struct Whole {
+        parts: Vec<PartGrant>,
+        expires_at: DateTime<Utc>,
+        server_time: DateTime<Utc>,
+    }
+
+    #[test]
+    fn a_streamed_batch_of_10000_parts_is_the_whole_document_byte_for_byte() {
+        let signer = Signer::new(
+            Region::new("eu-central-1").unwrap(),
+            Endpoint::AwsRegional,
+            AddressingStyle::VirtualHosted,
+        );
+        let credentials = Credentials::from_parts(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+        )
+        .unwrap();
+        let (bucket, key) = (
+            BucketName::new("acme-uploads").unwrap(),
+            ObjectKey::new("users/alice/a b/video \"1\".bin").unwrap(),
+        );
+        let upload_id = UploadId::new("2~tGn4WjL7Q0sPxYvE1mK9bD3cR8aZ5uF").unwrap();
+        let now = DateTime::from_timestamp(1_777_636_800, 0).unwrap();
+        let expires = Expiry::from_secs(900).unwrap();
+        let signing = PartSigning {
+            signer: &signer,
+            credentials: &credentials,
+            bucket: &bucket,
+            key: &key,
+            upload_id: &upload_id,
+            expires,
+            now,
+        };
+        let plan = PartPlan::new(10_000 * 5 * 1024 * 1024 - 123, Some(5 * 1024 * 1024)).unwrap();
+        // Request order, not part order.
+        let mut numbers: Vec<PartNumber> = plan.part_numbers().collect();
+        numbers.reverse();
+        let planned = || {
+            signing
+                .planned(plan, numbers.clone(), BTreeMap::new())
+                .unwrap()
+        };
+        let expires_at = now + chrono::Duration::seconds(900);
+
+        let whole = serde_json::to_vec(&Whole {
+            parts: planned().collect::<Result<_, _>>().unwrap(),
+            expires_at,
+            server_time: now,
+        })
+        .unwrap();
+        let (streamed, chunks) = collect(part_grants(planned(), expires_at, now).unwrap()).unwrap();
+        assert!(
+            streamed == whole,
+            "the streamed answer differs from the whole document"
+        );
+        assert!(chunks > 100, "{chunks} chunks");
+        let parsed: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
+        assert_eq!(parsed["parts"].as_array().unwrap().len(), 10_000);
+        assert_eq!(parsed["parts"][0]["part_number"], 10_000);
+        assert_eq!(parsed["parts"][0]["size"], 5 * 1024 * 1024 - 123);
+    }
 }
