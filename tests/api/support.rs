@@ -9,6 +9,7 @@
 
 use actix_web::body::to_bytes;
 use actix_web::dev::Service;
+use actix_web::http::ConnectionType;
 use actix_web::test::{TestRequest, init_service};
 use actix_web::{HttpResponse, web};
 use base64::Engine;
@@ -19,6 +20,7 @@ use hmac::{Hmac, Mac};
 use s3_broker::app::{app, build_state};
 use s3_broker::config::ConfigBuilder;
 use s3_broker::domain::{Scope, Scopes};
+use s3_broker::http::Drain;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::rc::Rc;
@@ -64,6 +66,8 @@ type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
 /// A broker running in this test's actix system.
 pub struct Broker {
     send: Rc<Send>,
+    /// The state's drain flag: what SIGTERM starts in a real process.
+    pub drain: Drain,
     _policies: tempfile::TempDir,
 }
 
@@ -87,6 +91,7 @@ impl Broker {
         let state = build_state(&settings)
             .await
             .unwrap_or_else(|e| panic!("the broker state cannot be built: {e}"));
+        let drain = state.drain.clone();
         let service = Rc::new(init_service(app(web::Data::new(state), Vec::new(), |_| {})).await);
         let send = move |request: TestRequest, described: String| {
             let service = Rc::clone(&service);
@@ -100,6 +105,7 @@ impl Broker {
         };
         Self {
             send: Rc::new(send),
+            drain,
             _policies: policies,
         }
     }
@@ -295,11 +301,14 @@ pub struct ApiReply {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// Whether the server closes the connection after this answer (`Connection: close`).
+    pub closes_connection: bool,
 }
 
 impl ApiReply {
     async fn read(request: String, response: HttpResponse) -> Self {
         let status = response.status().as_u16();
+        let closes_connection = response.head().connection_type() == ConnectionType::Close;
         let headers = response
             .headers()
             .iter()
@@ -317,6 +326,7 @@ impl ApiReply {
             status,
             headers,
             body,
+            closes_connection,
         }
     }
 
