@@ -68,6 +68,7 @@ mod service_backends;
 mod service_cheats;
 mod service_checksums;
 mod service_credentials;
+mod service_drain;
 mod service_errors;
 mod service_flows;
 mod service_multipart;
