@@ -52,19 +52,25 @@ const PROBE_PERIOD: Duration = Duration::from_millis(100);
 
 #[test]
 fn sigterm_under_load_answers_every_request_and_exits_zero() {
-    runtime().block_on(async {
-        tokio::time::timeout(Duration::from_secs(90), sigterm_under_load())
-            .await
-            .expect("the drain test finishes within 90 s");
-    });
+    bounded(Duration::from_secs(90), sigterm_under_load());
 }
 
 #[test]
 fn a_second_sigint_ends_the_drain_early() {
-    runtime().block_on(async {
-        tokio::time::timeout(Duration::from_secs(60), second_signal_cuts_the_drain())
+    bounded(Duration::from_secs(60), second_signal_cuts_the_drain());
+}
+
+/// Runs `test` on a runtime of this module's own, away from the other tests' load.
+fn bounded(limit: Duration, test: impl Future<Output = ()>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(limit, test)
             .await
-            .expect("the test finishes within 60 s");
+            .unwrap_or_else(|_| panic!("the test did not finish within {limit:?}"));
     });
 }
 
@@ -199,15 +205,6 @@ async fn second_signal_cuts_the_drain() {
         "exited {:?} after the second SIGINT",
         signalled.elapsed()
     );
-}
-
-/// A runtime of this module's own, away from the other tests' load.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// `s3-broker serve` running as a child process.
