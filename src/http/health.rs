@@ -8,7 +8,7 @@ use chrono::Utc;
 
 /// Liveness: the process is up.
 #[route("/healthz", method = "GET", method = "HEAD")]
-pub async fn healthz() -> HttpResponse {
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
@@ -17,7 +17,7 @@ const OPENAPI: &str = include_str!("../../doc/openapi.json");
 
 /// `GET /openapi.json`: the API description, unauthenticated like the probes.
 #[route("/openapi.json", method = "GET", method = "HEAD")]
-pub async fn openapi() -> HttpResponse {
+pub(crate) async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(OPENAPI)
@@ -27,7 +27,7 @@ pub async fn openapi() -> HttpResponse {
 /// are available. While draining (after SIGTERM or SIGINT) it answers 503 `draining` at once,
 /// without looking at credentials, so load balancers stop routing here (see [`super::Drain`]).
 #[route("/readyz", method = "GET", method = "HEAD")]
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.drain.is_draining() {
         return Err(ApiError::new(
             Code::Draining,
@@ -45,7 +45,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes; 404 when
 /// `[server] metrics = false`. Labels name routes and codes, never callers or keys.
 #[route("/metrics", method = "GET", method = "HEAD")]
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.serve_metrics {
         return super::not_found().await;
     }

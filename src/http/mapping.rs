@@ -54,6 +54,7 @@ impl From<&PolicyError> for Code {
             PolicyError::MetadataNotAllowed { .. } => Code::MetadataNotAllowed,
             PolicyError::InvalidMetadata(_) => Code::InvalidMetadata,
             PolicyError::ChecksumRequired(_) => Code::ChecksumRequired,
+            PolicyError::InvalidChecksumAlgorithm => Code::InvalidChecksumAlgorithm,
             PolicyError::InvalidChecksum(_) => Code::InvalidChecksum,
             PolicyError::ChecksumNotSupported(_) => Code::ChecksumNotSupported,
             PolicyError::SseCustomerKeyRequired(_) => Code::SseCustomerKeyRequired,
@@ -185,6 +186,14 @@ impl From<ReceiptError> for ApiError {
             ReceiptError::PartNumber(err) => err.into(),
             other => ApiError::new(Code::PartsMismatch, other.to_string()),
         }
+    }
+}
+
+impl From<crate::grants::BuildError> for ApiError {
+    fn from(err: crate::grants::BuildError) -> Self {
+        // Inputs were validated by the policy layer, so this is a bug: log it.
+        tracing::error!(error = %err, "a decision did not become a signable request");
+        ApiError::internal()
     }
 }
 

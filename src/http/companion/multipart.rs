@@ -5,6 +5,7 @@
 
 use super::owned::{OnUpload, OwnedUpload, UploadQuery, content_type_or_default, uppy_metadata};
 use crate::domain::PartNumber;
+use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
@@ -14,7 +15,7 @@ use crate::multipart::{
     Expected, PartRange, PartSigning, PartToComplete, Receipt, check_receipts, match_held,
 };
 use crate::policy::{MultipartIntent, Profile};
-use crate::s3::{NewUpload, UploadRef};
+use crate::s3::UploadRef;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ use uuid::Uuid;
 /// `POST /s3/multipart` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBody {
+pub(super) struct CreateBody {
     /// The file's name.
     pub filename: String,
     /// The file's type (may be empty).
@@ -39,7 +40,7 @@ pub struct CreateBody {
 }
 
 /// `POST /s3/multipart`: decides the key in the caller's namespace and creates the upload.
-pub async fn create(
+pub(super) async fn create(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<CreateBody>,
@@ -52,11 +53,14 @@ pub async fn create(
         metadata: uppy_metadata(profile, body.metadata),
         ..MultipartIntent::default()
     };
-    let decision = profile.decide_multipart(&principal, &intent, Uuid::new_v4(), signing_now())?;
-    let upload_id = state
-        .s3
-        .create_multipart(&NewUpload::of(&decision, None))
-        .await?;
+    let decision = profile.decide_multipart(
+        &principal,
+        &intent,
+        state.backend,
+        Uuid::new_v4(),
+        signing_now(),
+    )?;
+    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),
         "uploadId": upload_id.as_str(),
@@ -67,7 +71,7 @@ pub async fn create(
 /// `GET /s3/multipart/{uploadId}/batch` query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BatchQuery {
+pub(super) struct BatchQuery {
     /// The object key.
     pub key: String,
     /// Comma-separated part numbers.
@@ -82,7 +86,7 @@ impl UploadQuery for BatchQuery {
 
 /// The path of `GET /s3/multipart/{uploadId}/{partNumber}`.
 #[derive(Debug, Deserialize)]
-pub struct PartPath {
+pub(super) struct PartPath {
     /// The part number, as text.
     pub part_number: String,
 }
@@ -96,7 +100,7 @@ async fn sign_parts(
 ) -> Result<(Vec<String>, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
-        signing_window(state, owned.profile.grant_expiry(None), now).await?;
+        signing_window(state, owned.profile.lifetime(None), None, now).await?;
     let count = numbers.len();
     let sign = {
         let (state, bucket) = (state.clone(), owned.profile.bucket().clone());
@@ -119,7 +123,7 @@ async fn sign_parts(
 }
 
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
-pub async fn sign_part(
+pub(super) async fn sign_part(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
     path: web::Path<PartPath>,
@@ -128,13 +132,13 @@ pub async fn sign_part(
     let (urls, expires) = sign_parts(&state, &upload, vec![number]).await?;
     Ok(granted(
         grant_response(&json!({ "url": urls[0], "expires": expires })),
-        "UploadPart",
+        GrantKind::UploadPart,
         1,
     ))
 }
 
 /// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls: {"1": url}}`.
-pub async fn sign_batch(
+pub(super) async fn sign_batch(
     state: web::Data<AppState>,
     OnUpload { upload, query }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -150,7 +154,7 @@ pub async fn sign_batch(
         .collect();
     Ok(granted(
         large_grant_response(&json!({ "presignedUrls": presigned }), size_hint),
-        "UploadPart",
+        GrantKind::UploadPart,
         count,
     ))
 }
@@ -158,7 +162,7 @@ pub async fn sign_batch(
 /// One part as Companion lists it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CompanionPart {
+pub(super) struct CompanionPart {
     /// Its number.
     pub part_number: u16,
     /// Its quoted ETag.
@@ -172,7 +176,7 @@ pub struct CompanionPart {
 }
 
 /// `GET /s3/multipart/{uploadId}?key=` → every part S3 holds (all pages).
-pub async fn list(
+pub(super) async fn list(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
@@ -192,7 +196,7 @@ pub async fn list(
 /// One part of Companion's complete body.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CompanionReceipt {
+pub(super) struct CompanionReceipt {
     /// Its number.
     pub part_number: u64,
     /// Its ETag, quoted (Uppy 5) or not (Uppy 6).
@@ -202,7 +206,7 @@ pub struct CompanionReceipt {
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` body.
 #[derive(Debug, Deserialize)]
-pub struct CompleteBody {
+pub(super) struct CompleteBody {
     /// The parts, in order.
     pub parts: Vec<CompanionReceipt>,
 }
@@ -243,7 +247,7 @@ async fn check_total_size(
 }
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
-pub async fn complete(
+pub(super) async fn complete(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
     body: web::Json<CompleteBody>,
@@ -293,7 +297,7 @@ pub(super) async fn complete_checked(
 }
 
 /// `DELETE /s3/multipart/{uploadId}?key=` → `{}`.
-pub async fn abort(
+pub(super) async fn abort(
     state: web::Data<AppState>,
     OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {

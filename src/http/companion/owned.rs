@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// A multipart upload the caller may act on: its key is the caller's, its profile allows
 /// multipart uploads without checksums, and its id is well-formed.
-pub struct OwnedUpload {
+pub(super) struct OwnedUpload {
     /// The key's profile (a copy: an extractor cannot borrow from the shared state).
     pub profile: Profile,
     /// The key.
@@ -28,7 +28,7 @@ pub struct OwnedUpload {
 
 impl OwnedUpload {
     /// Checks `key` (as the client sent it) and `raw_upload_id` for `principal`.
-    pub fn check(
+    pub(super) fn check(
         state: &AppState,
         principal: &Principal,
         key: &str,
@@ -53,7 +53,7 @@ impl OwnedUpload {
     }
 
     /// The upload in S3.
-    pub fn upload(&self) -> UploadRef<'_> {
+    pub(super) fn upload(&self) -> UploadRef<'_> {
         UploadRef {
             bucket: self.profile.bucket(),
             key: &self.key,
@@ -63,7 +63,7 @@ impl OwnedUpload {
 }
 
 /// The query of a route on one upload: `?key=` and whatever else the route reads.
-pub trait UploadQuery: DeserializeOwned + 'static {
+pub(super) trait UploadQuery: DeserializeOwned + 'static {
     /// The object key, as `POST /s3/multipart` returned it.
     fn key(&self) -> &str;
 }
@@ -71,7 +71,7 @@ pub trait UploadQuery: DeserializeOwned + 'static {
 /// The `?key=` of most routes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KeyQuery {
+pub(super) struct KeyQuery {
     /// The object key, as `POST /s3/multipart` returned it.
     pub key: String,
 }
@@ -85,7 +85,7 @@ impl UploadQuery for KeyQuery {
 /// The extractor of the routes on one upload (`/s3/multipart/{upload_id}...?key=`): it
 /// authenticates the caller, reads the query `Q` and checks the `{upload_id}` of the path and
 /// the query's key as [`OwnedUpload::check`] does, in that order, before the handler runs.
-pub struct OnUpload<Q = KeyQuery> {
+pub(super) struct OnUpload<Q = KeyQuery> {
     /// The checked upload.
     pub upload: OwnedUpload,
     /// The route's query.
@@ -113,14 +113,14 @@ impl<Q: UploadQuery> FromRequest for OnUpload<Q> {
 }
 
 /// The file name of a client-chosen key: its last `/` segment.
-pub fn last_segment(key: &str) -> &str {
+pub(super) fn last_segment(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
 
 /// Uppy's metadata without the entries it adds to every file by default (`name` and `type`,
 /// which repeat `filename` and `type`, and `relativePath` for files of a dropped folder),
 /// unless the profile allows them as metadata keys. Every other key is still checked.
-pub fn uppy_metadata(
+pub(super) fn uppy_metadata(
     profile: &Profile,
     mut metadata: BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
@@ -137,7 +137,7 @@ pub fn uppy_metadata(
 }
 
 /// The content type Uppy reports for a file, `application/octet-stream` when it has none.
-pub fn content_type_or_default(value: Option<&str>) -> String {
+pub(super) fn content_type_or_default(value: Option<&str>) -> String {
     match value.map(str::trim) {
         Some(t) if !t.is_empty() => t.to_owned(),
         _ => "application/octet-stream".to_owned(),
@@ -147,7 +147,7 @@ pub fn content_type_or_default(value: Option<&str>) -> String {
 /// Uppy's single uploads declare no size, so only a POST policy (`content-length-range`) can
 /// bound them; a backend without POST Object gets a clear refusal instead of a PUT that
 /// would accept any size up to 5 GB.
-pub fn single_upload_needs_post_object() -> ApiError {
+pub(super) fn single_upload_needs_post_object() -> ApiError {
     ApiError::new(
         Code::MethodNotSupported,
         "this storage backend has no POST Object, so a single upload of undeclared size \

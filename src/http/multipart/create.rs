@@ -1,45 +1,19 @@
 //! `POST /v1/multipart`: checks the profile, plans the parts, creates the upload in S3 and
 //! returns the sealed ticket that later calls present.
 
-use crate::domain::ChecksumAlgorithm;
+use crate::grants::NewUpload;
 use crate::http::grant::{grant_response, signing_now};
-use crate::http::{ApiError, AppState, Caller, Code};
+use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
-use crate::s3::NewUpload;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 use uuid::Uuid;
-
-/// The request body. Unknown fields are refused.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateMultipartRequest {
-    /// Upload profile (default: the configured default).
-    pub profile: Option<String>,
-    /// The file's display name; becomes the last key segment.
-    pub filename: String,
-    /// The object's media type.
-    pub content_type: String,
-    /// The exact size in bytes: every part URL signs its exact length from it.
-    pub size: u64,
-    /// Part size in bytes, 5 MiB to 5 GiB (default: 8 MiB, or more to stay within 10,000
-    /// parts).
-    pub part_size: Option<u64>,
-    /// `SHA256`, `SHA1`, `CRC32` or `CRC32C`: every part must then carry that checksum.
-    pub checksum_algorithm: Option<String>,
-    /// Client folders under the caller's namespace, when the profile allows them.
-    pub path: Option<String>,
-    /// `x-amz-meta-*` values, for the keys the profile allows.
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-}
 
 /// A created multipart upload.
 #[derive(Debug, Serialize)]
-pub struct CreatedMultipart {
+pub(super) struct CreatedMultipart {
     /// The opaque ticket to present to every later multipart call.
     pub upload: String,
     /// The object key.
@@ -58,49 +32,19 @@ pub struct CreatedMultipart {
     pub server_time: DateTime<Utc>,
 }
 
-/// Parses a multipart checksum algorithm. CRC64NVME is refused: S3 only offers it as a
-/// full-object checksum, which per-part checksums cannot express.
-///
-/// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
-fn parse_algorithm(name: Option<&str>) -> Result<Option<ChecksumAlgorithm>, ApiError> {
-    let Some(name) = name else { return Ok(None) };
-    match name.parse::<ChecksumAlgorithm>() {
-        Ok(ChecksumAlgorithm::Crc64Nvme) | Err(_) => Err(ApiError::new(
-            Code::InvalidChecksumAlgorithm,
-            "checksum_algorithm must be SHA256, SHA1, CRC32 or CRC32C",
-        )),
-        Ok(algorithm) => Ok(Some(algorithm)),
-    }
-}
-
 /// The handler.
-pub async fn create_multipart(
+pub(super) async fn create_multipart(
     state: web::Data<AppState>,
     Caller(principal): Caller,
-    body: web::Json<CreateMultipartRequest>,
+    body: web::Json<MultipartIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
-    let request = body.into_inner();
-    let checksum_algorithm = parse_algorithm(request.checksum_algorithm.as_deref())?;
-    if let Some(algorithm) = checksum_algorithm {
-        state.backend.check_part_checksum(algorithm)?;
-    }
-    let profile = state.profiles.profile(request.profile.as_deref())?;
-    let intent = MultipartIntent {
-        filename: request.filename,
-        content_type: request.content_type,
-        size: Some(request.size),
-        part_size: request.part_size,
-        checksum_algorithm,
-        path: request.path,
-        metadata: request.metadata,
-    };
-    let decision = profile.decide_multipart(&principal, &intent, Uuid::new_v4(), now)?;
+    let intent = body.into_inner();
+    let profile = state.profiles.profile(intent.profile.as_deref())?;
+    let decision =
+        profile.decide_multipart(&principal, &intent, state.backend, Uuid::new_v4(), now)?;
     let plan = decision.plan.ok_or_else(ApiError::internal)?;
-    let upload_id = state
-        .s3
-        .create_multipart(&NewUpload::of(&decision, checksum_algorithm))
-        .await?;
+    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
     let ticket = UploadTicket {
         upload: NamedUpload {
             principal: principal.segment.clone(),
@@ -111,7 +55,7 @@ pub async fn create_multipart(
             expires_at: now + state.ticket_ttl,
         },
         plan,
-        checksum_algorithm,
+        checksum_algorithm: decision.checksum_algorithm,
         no_overwrite: decision.no_overwrite,
     };
     let upload = &ticket.upload;

@@ -27,7 +27,7 @@ pub struct PartReceipt {
 /// The body of a complete request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CompleteRequest {
+pub(super) struct CompleteRequest {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
     /// Every part of the plan, in order.
@@ -37,14 +37,14 @@ pub struct CompleteRequest {
 /// The body of an abort request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AbortRequest {
+pub(super) struct AbortRequest {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
 }
 
 /// The completed object.
 #[derive(Debug, Serialize)]
-pub struct Completed {
+pub(super) struct Completed {
     /// The object key.
     pub key: String,
     /// The bucket.
@@ -82,7 +82,7 @@ fn checked_parts(
 
 /// The handler of `POST /v1/multipart/complete`. With no-overwrite profiles S3 gets
 /// `If-None-Match: *` and refuses (412 `object_exists`) to replace an existing object.
-pub async fn complete_multipart(
+pub(super) async fn complete_multipart(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<CompleteRequest>,
@@ -120,7 +120,7 @@ pub async fn complete_multipart(
 }
 
 /// The handler of `POST /v1/multipart/abort`: S3 drops every part; 204.
-pub async fn abort_multipart(
+pub(super) async fn abort_multipart(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<AbortRequest>,

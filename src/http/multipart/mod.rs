@@ -15,7 +15,7 @@ use super::fallback::only;
 use actix_web::web;
 
 /// Registers the `/v1/multipart` resources.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/v1/multipart")
             .route(web::post().to(create::create_multipart))

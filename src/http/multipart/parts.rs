@@ -2,7 +2,8 @@
 //! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
 
 use super::ticket::open_ticket;
-use crate::domain::{Checksum, Expiry};
+use crate::domain::Checksum;
+use crate::grants::GrantKind;
 use crate::http::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 /// The body of a part-signing request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SignPartsRequest {
+pub(super) struct SignPartsRequest {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
     /// The parts to sign (default: every part of the plan).
@@ -33,7 +34,7 @@ pub struct SignPartsRequest {
 
 /// The signed parts.
 #[derive(Debug, Serialize)]
-pub struct PartGrants {
+pub(super) struct PartGrants {
     /// One grant per requested part, in request order.
     pub parts: Vec<PartGrant>,
     /// When the URLs stop working.
@@ -43,7 +44,7 @@ pub struct PartGrants {
 }
 
 /// The handler of `POST /v1/multipart/parts`.
-pub async fn sign_parts(
+pub(super) async fn sign_parts(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<SignPartsRequest>,
@@ -94,15 +95,15 @@ pub async fn sign_parts(
             format!("part {missing} needs its checksum: the upload has a checksum algorithm"),
         ));
     }
-    // URLs live no longer than the ticket (an open ticket has at least a second left).
-    let ticket_left = u64::try_from((open.ticket.upload.expires_at - now).num_seconds())
-        .unwrap_or(1)
-        .clamp(1, u64::from(Expiry::MAX.as_secs()));
-    let decided = open
-        .profile
-        .grant_expiry(requested)
-        .min(Expiry::from_secs(ticket_left).map_err(|_| ApiError::internal())?);
-    let (credentials, expires) = signing_window(&state, decided, now).await?;
+    // URLs live no longer than the ticket.
+    let (credentials, expires) = signing_window(
+        &state,
+        open.profile.lifetime(requested),
+        Some(open.ticket.upload.expires_at),
+        now,
+    )
+    .await?;
+    // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
     let ticket = open.ticket;
     let signer_state = state.clone();
     let parts = sign_off_worker(numbers.len(), move || {
@@ -128,20 +129,20 @@ pub async fn sign_parts(
         },
         size_hint,
     );
-    Ok(granted(response, "UploadPart", count))
+    Ok(granted(response, GrantKind::UploadPart, count))
 }
 
 /// The query of `GET /v1/multipart/parts`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListPartsQuery {
+pub(super) struct ListPartsQuery {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
 }
 
 /// One part S3 holds.
 #[derive(Debug, Serialize)]
-pub struct UploadedPart {
+pub(super) struct UploadedPart {
     /// Its number.
     pub part_number: u16,
     /// Its ETag (quoted, as S3 returns it): pass it to complete.
@@ -159,7 +160,7 @@ pub struct UploadedPart {
 
 /// The parts S3 holds.
 #[derive(Debug, Serialize)]
-pub struct UploadedParts {
+pub(super) struct UploadedParts {
     /// Every part, in part-number order (all of ListParts' pages).
     pub parts: Vec<UploadedPart>,
     /// The plan's number of parts, to see which are missing.
@@ -167,7 +168,7 @@ pub struct UploadedParts {
 }
 
 /// The handler of `GET /v1/multipart/parts`.
-pub async fn list_parts(
+pub(super) async fn list_parts(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     query: web::Query<ListPartsQuery>,
