@@ -461,6 +461,8 @@ struct Probes {
     last_503: Option<Instant>,
     /// Connections refused after a 503 (the listener closed after the drain).
     refused_after_drain: bool,
+    /// The last probe was accepted as the listener closed, and reset.
+    closing: Option<String>,
     problems: Vec<String>,
 }
 
@@ -485,6 +487,14 @@ async fn prober(shared: Arc<Shared>) -> Probes {
             }
             Ok(mut conn) => match exchange(&mut conn, READYZ).await {
                 Ok(answer) => (answer.status, answer),
+                // A probe that lands in the accept queue as the listener closes is reset:
+                // inherent to closing a listening socket, and why the load balancer must have
+                // stopped routing by then. Only a health check may meet it here.
+                Err(err) if probes.first_503.is_some() => {
+                    probes.refused_after_drain = true;
+                    probes.closing = Some(err);
+                    break;
+                }
                 Err(err) => {
                     probes.problems.push(format!("/readyz not answered: {err}"));
                     break;
