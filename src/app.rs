@@ -192,6 +192,7 @@ pub fn app(
         |cors, origin| cors.allowed_origin(&origin),
     );
     App::new()
+        .app_data(state.drain.clone())
         .app_data(state)
         .wrap(cors)
         .wrap(problem_errors())

@@ -12,11 +12,10 @@
 //! [RFC 9112 §9.6]: https://www.rfc-editor.org/rfc/rfc9112#section-9.6
 //! [RFC 9112 §9.3.1]: https://www.rfc-editor.org/rfc/rfc9112#section-9.3.1
 
-use super::AppState;
+use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::ConnectionType;
-use actix_web::{Error, web};
 use futures_util::FutureExt;
 use futures_util::future::{Map, Ready, ready};
 use std::sync::Arc;
@@ -44,8 +43,9 @@ impl Drain {
     }
 }
 
-/// The middleware that answers `Connection: close` while the [`AppState`]'s [`Drain`] is on.
-/// One atomic load per response; no allocation.
+/// The middleware that answers `Connection: close` while the [`Drain`] registered as app data
+/// (`App::app_data`, the one in `AppState`) is on. One atomic load per response; no
+/// allocation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CloseWhenDraining;
 
@@ -98,8 +98,8 @@ fn close_if_draining<B>(answer: Answer<B>) -> Answer<B> {
     let mut res = answer?;
     let draining = res
         .request()
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.drain.is_draining());
+        .app_data::<Drain>()
+        .is_some_and(Drain::is_draining);
     if draining {
         res.response_mut()
             .head_mut()
