@@ -113,7 +113,11 @@ fn backoff(streak: u32) -> Duration {
 }
 
 impl CredentialSource {
-    fn build(provider: SharedCredentialsProvider, margin: Duration, reload_every: Duration) -> Self {
+    fn build(
+        provider: SharedCredentialsProvider,
+        margin: Duration,
+        reload_every: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 provider,
@@ -127,11 +131,7 @@ impl CredentialSource {
 
     /// Fixed credentials from configuration.
     pub fn fixed(credentials: Credentials, margin: Duration) -> Self {
-        let source = Self::build(
-            super::static_provider(&credentials),
-            margin,
-            Duration::MAX,
-        );
+        let source = Self::build(super::static_provider(&credentials), margin, Duration::MAX);
         source.inner.lock().cached = Some(Fetched {
             credentials: Arc::new(credentials),
             fetched_at: DateTime::<Utc>::MIN_UTC,
@@ -187,9 +187,7 @@ impl CredentialSource {
         let backing_off = state.failure.as_ref().filter(|f| now < f.until);
         if let Some(fetched) = state.cached.as_ref().filter(|f| self.inner.usable(f, now)) {
             let credentials = Arc::clone(&fetched.credentials);
-            let tried_recently = state
-                .last_attempt
-                .is_some_and(|t| now - t < RETRY_EVERY);
+            let tried_recently = state.last_attempt.is_some_and(|t| now - t < RETRY_EVERY);
             if self.inner.due(fetched, now)
                 && !tried_recently
                 && backing_off.is_none()

@@ -7,7 +7,10 @@ mod credential_source;
 mod inspect;
 mod multipart;
 
-pub use credential_source::{CredentialSource, CredentialsUnavailable, REFRESH_AHEAD};
+pub use credential_source::{
+    CredentialSource, CredentialsUnavailable, FIRST_BACKOFF, MAX_BACKOFF, PROVIDER_TIMEOUT,
+    REFRESH_AHEAD,
+};
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
 pub use multipart::{CompletedObject, ListedPart, NewUpload, PartToComplete, UploadRef};
 

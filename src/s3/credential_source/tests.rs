@@ -180,7 +180,11 @@ async fn concurrent_callers_share_one_hanging_call_then_fail_fast() {
         let outcome = source.current(now + Duration::seconds(offset)).await;
         assert!(matches!(outcome, Err(CredentialsUnavailable::Provider(_))));
     }
-    assert_eq!(tokio::time::Instant::now(), before, "no waiting in the backoff");
+    assert_eq!(
+        tokio::time::Instant::now(),
+        before,
+        "no waiting in the backoff"
+    );
     assert_eq!(calls(&counter), 1);
 
     // After it, one new call; its failure is remembered twice as long.
@@ -241,7 +245,10 @@ async fn the_sdk_provider_draws_from_the_same_window() {
     let now = Utc::now();
     let (source, counter) = Scripted::source(vec![Answer::Expiring(now + Duration::minutes(4))]);
     let sdk = source.sdk_provider();
-    assert!(sdk.provide_credentials().await.is_err(), "inside the margin");
+    assert!(
+        sdk.provide_credentials().await.is_err(),
+        "inside the margin"
+    );
     assert!(sdk.provide_credentials().await.is_err());
     assert_eq!(calls(&counter), 1, "the backoff holds for the SDK too");
     let (source, _) = Scripted::source(vec![Answer::Expiring(now + Duration::minutes(60))]);
