@@ -262,5 +262,11 @@ mod tests {
         );
         let busy = ApiError::from(S3Error::Unavailable("timeout".into()));
         assert_eq!(busy.error_response().status(), 503);
+        // No call made for want of credentials: the cause is named, not S3.
+        let unusable = ApiError::from(S3Error::Credentials(CredentialsUnavailable::Provider(
+            "no answer within 5 s".into(),
+        )));
+        assert_eq!(unusable.code(), Code::CredentialsUnavailable);
+        assert_eq!(unusable.error_response().status(), 503);
     }
 }
