@@ -229,7 +229,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
 }
 
 /// The upload profiles of `settings`, each checked against what the storage backend can
-/// enforce ([`crate::backend::Backend::check_profile`]).
+/// enforce ([`crate::policy::Profile::check_backend`]).
 pub fn load_profiles(settings: &Settings) -> Result<ProfileRegistry, StartupError> {
     let profiles = ProfileRegistry::load_dir_with(
         &settings.policies_dir,
@@ -239,10 +239,8 @@ pub fn load_profiles(settings: &Settings) -> Result<ProfileRegistry, StartupErro
         },
     )?;
     for profile in profiles.profiles() {
-        settings
-            .s3
-            .backend
-            .check_profile(profile)
+        profile
+            .check_backend(settings.s3.backend)
             .map_err(StartupError::Backend)?;
     }
     Ok(profiles)

@@ -12,7 +12,7 @@ pub use credential_source::{
     REFRESH_AHEAD,
 };
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
-pub use multipart::{CompletedObject, ListedPart, NewUpload, PartToComplete, UploadRef};
+pub use multipart::{CompletedObject, UploadRef};
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use crate::telemetry::S3Calls;

@@ -25,25 +25,25 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// The only accepted `iss`.
-pub const ISSUER: &str = "https://issuer.api.test/";
+pub(crate) const ISSUER: &str = "https://issuer.api.test/";
 /// The only accepted `aud`.
-pub const AUDIENCE: &str = "s3-broker-api";
+pub(crate) const AUDIENCE: &str = "s3-broker-api";
 /// The HS256 secret of the broker.
-pub const HS_SECRET: &str = "api-hs256-secret-0123456789abcdef-0123456789";
+pub(crate) const HS_SECRET: &str = "api-hs256-secret-0123456789abcdef-0123456789";
 /// The kid of the configured RS256 public key.
-pub const RSA_KID: &str = "rsa-1";
+pub(crate) const RSA_KID: &str = "rsa-1";
 /// The RS256 key pair whose public half the broker trusts.
-pub const RSA_PRIVATE_PEM: &str = include_str!("../fixtures/auth/rsa1.key.pem");
+pub(crate) const RSA_PRIVATE_PEM: &str = include_str!("../fixtures/auth/rsa1.key.pem");
 /// The public half, as configured.
-pub const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/auth/rsa1.pub.pem");
+pub(crate) const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/auth/rsa1.pub.pem");
 /// An API key with the `upload` and `list` scopes, for the principal [`API_KEY_PRINCIPAL`].
-pub const API_KEY: &str = "api-test-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
+pub(crate) const API_KEY: &str = "api-test-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
 /// The principal of [`API_KEY`].
-pub const API_KEY_PRINCIPAL: &str = "svc-backup";
+pub(crate) const API_KEY_PRINCIPAL: &str = "svc-backup";
 /// A revoked API key.
-pub const REVOKED_API_KEY: &str = "api-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+pub(crate) const REVOKED_API_KEY: &str = "api-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
 /// The `max_expiry_secs` of the shipped default profile.
-pub const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
+pub(crate) const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
 
 const SHIPPED_DEFAULT: &str = include_str!("../../policies/default.toml");
 const SHIPPED_AVATARS: &str = include_str!("../../policies/avatars.toml");
@@ -62,14 +62,14 @@ multipart = true
 type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
 
 /// A broker running in this test's actix system.
-pub struct Broker {
+pub(crate) struct Broker {
     send: Rc<Send>,
     _policies: tempfile::TempDir,
 }
 
 impl Broker {
     /// A broker with the shipped `default` and `avatars` profiles and `brief`.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let policies = tempfile::Builder::new()
             .prefix("s3-broker-api-policies-")
             .tempdir()
@@ -105,17 +105,17 @@ impl Broker {
     }
 
     /// A token of `subject` with every scope, valid 10 minutes.
-    pub fn token(&self, subject: &str) -> String {
+    pub(crate) fn token(&self, subject: &str) -> String {
         token(subject, Scopes::all())
     }
 
     /// A token of `subject` with exactly `scopes`.
-    pub fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
+    pub(crate) fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
         token(subject, scopes.iter().copied().collect())
     }
 
     /// A request to `path` (starting with `/`).
-    pub fn call(&self, method: &str, path: &str) -> Call {
+    pub(crate) fn call(&self, method: &str, path: &str) -> Call {
         let method =
             actix_web::http::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
         Call {
@@ -126,7 +126,7 @@ impl Broker {
     }
 
     /// `POST /v1/uploads` with `body`, as `token`.
-    pub async fn upload(&self, token: &str, body: Value) -> ApiReply {
+    pub(crate) async fn upload(&self, token: &str, body: Value) -> ApiReply {
         self.call("POST", "/v1/uploads")
             .bearer(token)
             .json(&body)
@@ -135,7 +135,7 @@ impl Broker {
     }
 
     /// `POST /v1/downloads` of `key`, as `token`.
-    pub async fn download(&self, token: &str, key: &str) -> ApiReply {
+    pub(crate) async fn download(&self, token: &str, key: &str) -> ApiReply {
         self.call("POST", "/v1/downloads")
             .bearer(token)
             .json(&json!({ "key": key }))
@@ -144,7 +144,7 @@ impl Broker {
     }
 
     /// `GET /v1/objects` as `token` (only for refusals: an honest listing calls S3).
-    pub async fn list(&self, token: &str) -> ApiReply {
+    pub(crate) async fn list(&self, token: &str) -> ApiReply {
         self.call("GET", "/v1/objects").bearer(token).send().await
     }
 }
@@ -179,7 +179,7 @@ fn config(policies: &std::path::Path) -> ConfigBuilder {
 }
 
 /// An HS256 token of `subject` with `scopes`, valid 10 minutes.
-pub fn token(subject: &str, scopes: Scopes) -> String {
+pub(crate) fn token(subject: &str, scopes: Scopes) -> String {
     s3_broker::auth::mint_dev_token(
         HS_SECRET.as_bytes(),
         ISSUER,
@@ -194,7 +194,7 @@ pub fn token(subject: &str, scopes: Scopes) -> String {
 
 /// Claims the broker accepts for `subject`: right `iss` and `aud`, valid 10 minutes, every
 /// scope. Tests change them to build the attacks.
-pub fn claims(subject: &str) -> Value {
+pub(crate) fn claims(subject: &str) -> Value {
     let now = Utc::now().timestamp();
     json!({
         "iss": ISSUER,
@@ -209,7 +209,7 @@ pub fn claims(subject: &str) -> Value {
 
 /// A compact JWS of `header` and `claims` signed with HMAC-SHA256 under `secret`, built by
 /// hand so that any header or claim, however wrong, can be sent.
-pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
+pub(crate) fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -222,7 +222,7 @@ pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
 }
 
 /// `claims` as an RS256 token signed with the trusted private key, with `kid`.
-pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
+pub(crate) fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = kid.map(str::to_owned);
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PRIVATE_PEM.as_bytes())
@@ -231,7 +231,7 @@ pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
 }
 
 /// A request being built.
-pub struct Call {
+pub(crate) struct Call {
     described: String,
     request: TestRequest,
     send: Rc<Send>,
@@ -239,23 +239,23 @@ pub struct Call {
 
 impl Call {
     /// Adds `Authorization: Bearer <token>`.
-    pub fn bearer(self, token: &str) -> Self {
+    pub(crate) fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
     /// Adds `X-Api-Key`.
-    pub fn api_key(self, key: &str) -> Self {
+    pub(crate) fn api_key(self, key: &str) -> Self {
         self.header("x-api-key", key)
     }
 
     /// Adds any header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.request = self.request.append_header((name, value));
         self
     }
 
     /// A JSON body with `Content-Type: application/json`.
-    pub fn json(mut self, body: &Value) -> Self {
+    pub(crate) fn json(mut self, body: &Value) -> Self {
         self.described.push_str(&format!(" {body}"));
         self.request = self
             .request
@@ -265,7 +265,7 @@ impl Call {
     }
 
     /// Any body, with `content_type` if given.
-    pub fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
+    pub(crate) fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
         self.described.push_str(&format!(
             " ({content_type:?}, {} bytes: {:?})",
             body.len(),
@@ -279,14 +279,14 @@ impl Call {
     }
 
     /// Sends it.
-    pub async fn send(self) -> ApiReply {
+    pub(crate) async fn send(self) -> ApiReply {
         (self.send)(self.request, self.described).await
     }
 }
 
 /// The broker's answer.
 #[derive(Debug)]
-pub struct ApiReply {
+pub(crate) struct ApiReply {
     /// What was sent, for messages.
     pub request: String,
     /// The status.
@@ -321,7 +321,7 @@ impl ApiReply {
     }
 
     /// A header as text (the first, when repeated).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -329,7 +329,7 @@ impl ApiReply {
     }
 
     /// The body as text, cut for messages.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body)
             .chars()
             .take(800)
@@ -338,7 +338,7 @@ impl ApiReply {
 
     /// The body as JSON (panics with the body when it is not).
     #[track_caller]
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "{}: the body is not JSON ({e}): {}",
@@ -350,7 +350,7 @@ impl ApiReply {
 
     /// Asserts the status.
     #[track_caller]
-    pub fn assert_status(&self, status: u16, what: &str) -> &Self {
+    pub(crate) fn assert_status(&self, status: u16, what: &str) -> &Self {
         assert_eq!(
             self.status,
             status,
@@ -366,7 +366,7 @@ impl ApiReply {
     /// Asserts a 200 JSON grant (`Cache-Control: no-store`, a `url`, `expires_at` after
     /// `server_time`) and returns it.
     #[track_caller]
-    pub fn grant(&self, what: &str) -> Grant {
+    pub(crate) fn grant(&self, what: &str) -> Grant {
         self.assert_status(200, what);
         assert_eq!(
             self.header("cache-control"),
@@ -411,7 +411,7 @@ impl ApiReply {
 
     /// Asserts an RFC 9457 problem with `status` and `code` and returns its body.
     #[track_caller]
-    pub fn problem(&self, status: u16, code: &str, what: &str) -> Value {
+    pub(crate) fn problem(&self, status: u16, code: &str, what: &str) -> Value {
         self.assert_status(status, what);
         assert_eq!(
             self.header("content-type"),
@@ -434,7 +434,7 @@ impl ApiReply {
 
     /// Asserts a 401 with `code`, a `WWW-Authenticate: Bearer ...` challenge and no grant.
     #[track_caller]
-    pub fn unauthorized(&self, code: &str, what: &str) -> Value {
+    pub(crate) fn unauthorized(&self, code: &str, what: &str) -> Value {
         let json = self.problem(401, code, what);
         let challenge = self.header("www-authenticate").unwrap_or_default();
         assert!(
@@ -453,7 +453,7 @@ impl ApiReply {
 
 /// A grant as answered.
 #[derive(Debug, Clone)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// The body.
     pub json: Value,
     /// Its `server_time`.
@@ -465,20 +465,20 @@ pub struct Grant {
 impl Grant {
     /// A string member.
     #[track_caller]
-    pub fn str(&self, name: &str) -> &str {
+    pub(crate) fn str(&self, name: &str) -> &str {
         self.json[name]
             .as_str()
             .unwrap_or_else(|| panic!("no string `{name}` in {}", self.json))
     }
 
     /// The key.
-    pub fn key(&self) -> &str {
+    pub(crate) fn key(&self) -> &str {
         self.str("key")
     }
 
     /// The lifetime, `expires_at - server_time`, rounded up to whole seconds: the signing
     /// time is `server_time` truncated to the second, so this is the signed lifetime.
-    pub fn lifetime_secs(&self) -> i64 {
+    pub(crate) fn lifetime_secs(&self) -> i64 {
         let millis = (self.expires_at - self.server_time).num_milliseconds();
         (millis + 999).div_euclid(1000)
     }
