@@ -171,14 +171,17 @@ impl CredentialSource {
             Next::Wait(mut outcome) => {
                 // Ends when the call does: it is bounded by the provider timeout.
                 let _ = outcome.wait_for(Option::is_some).await;
-                let outcome = outcome.borrow().clone();
-                outcome
-                    .unwrap_or_else(|| {
+                let answer = outcome.borrow().clone();
+                match answer {
+                    Some(answer) => answer.and_then(|c| self.inner.check(c, now)),
+                    None => {
+                        // The call's task ended without an outcome.
+                        forget(&self.inner, &outcome);
                         Err(CredentialsUnavailable::Provider(
                             "the credential refresh stopped".into(),
                         ))
-                    })
-                    .and_then(|credentials| self.inner.check(credentials, now))
+                    }
+                }
             }
         }
     }
@@ -214,7 +217,12 @@ impl CredentialSource {
         state.in_flight = Some(receiver.clone());
         state.last_attempt = Some(now);
         let inner = Arc::clone(&self.inner);
+        let guard = InFlight {
+            inner: Arc::clone(&self.inner),
+            receiver: receiver.clone(),
+        };
         tokio::spawn(async move {
+            let _guard = guard;
             let outcome = inner.fetch(now).await;
             let _ = sender.send(Some(outcome));
         });
@@ -228,6 +236,31 @@ impl CredentialSource {
         if let Some(mut outcome) = in_flight {
             let _ = outcome.wait_for(Option::is_some).await;
         }
+    }
+}
+
+/// Forgets the call in flight if its task ends without recording an outcome (a provider that
+/// panicked, a runtime shutting down), so that the next caller starts a new one.
+struct InFlight {
+    inner: Arc<Inner>,
+    receiver: watch::Receiver<Option<Outcome>>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        forget(&self.inner, &self.receiver);
+    }
+}
+
+/// Clears the call in flight if it is still the one of `receiver`.
+fn forget(inner: &Inner, receiver: &watch::Receiver<Option<Outcome>>) {
+    let mut state = inner.lock();
+    if state
+        .in_flight
+        .as_ref()
+        .is_some_and(|current| current.same_channel(receiver))
+    {
+        state.in_flight = None;
     }
 }
 

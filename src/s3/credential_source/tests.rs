@@ -25,6 +25,8 @@ enum Answer {
     Fail,
     /// Never answers.
     Hang,
+    /// Panics in the provider's future.
+    Panic,
 }
 
 /// A provider that counts its calls and answers the `n`-th with `script[n]` (the last entry
@@ -67,6 +69,7 @@ impl ProvideCredentials for Scripted {
                 )),
                 Answer::Fail => Err(CredentialsError::provider_error("issuer down")),
                 Answer::Hang => std::future::pending().await,
+                Answer::Panic => panic!("a provider bug"),
             }
         })
     }
@@ -254,4 +257,19 @@ async fn the_sdk_provider_draws_from_the_same_window() {
     let (source, _) = Scripted::source(vec![Answer::Expiring(now + Duration::minutes(60))]);
     let credentials = source.sdk_provider().provide_credentials().await.unwrap();
     assert_eq!(credentials.access_key_id(), "AKID0");
+}
+
+#[tokio::test]
+async fn a_provider_that_panics_does_not_wedge_the_single_flight() {
+    let now = at("2030-01-01T00:00:00Z");
+    let end = now + Duration::minutes(60);
+    let (source, counter) = Scripted::source(vec![Answer::Panic, Answer::Expiring(end)]);
+    assert!(matches!(
+        source.current(now).await,
+        Err(CredentialsUnavailable::Provider(_))
+    ));
+    // No outcome was recorded, so no backoff either: the next caller asks again.
+    let credentials = source.current(now).await.unwrap();
+    assert_eq!(credentials.access_key_id.as_str(), "AKID1");
+    assert_eq!(calls(&counter), 2);
 }
