@@ -7,6 +7,8 @@ pub(crate) mod ctx;
 pub(crate) mod http;
 pub(crate) mod multipart;
 pub(crate) mod ports;
+#[path = "../../common/reply.rs"]
+pub(crate) mod reply;
 pub(crate) mod script;
 pub(crate) mod tamper;
 
