@@ -1,0 +1,187 @@
+# Shared by scripts/loadtest-compare and scripts/soak (sourced, not run): building the release
+# binaries, writing the broker configurations, starting pinned servers, running wrk and reading
+# a server's CPU time and memory from /proc. Everything binds to 127.0.0.1.
+#
+# Settings (environment): SERVER_CORE (default 0) and WRK_CORE (default 1) are the cores of the
+# servers and of wrk; WRK_THREADS (default 1) the threads of wrk.
+
+SERVER_CORE="${SERVER_CORE:-0}"
+WRK_CORE="${WRK_CORE:-1}"
+WRK_THREADS="${WRK_THREADS:-1}"
+BODY='{"filename":"load.txt","content_type":"text/plain","size":1024}'
+pids=()
+
+lt_cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "${work:-}" ] && rm -rf "$work"
+}
+
+# wrk from Debian when missing (root or sudo).
+lt_ensure_wrk() {
+  command -v wrk >/dev/null && return
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk >&2
+}
+
+# The broker and the two helpers of examples/, release profile.
+lt_build() {
+  cargo build --release --locked --quiet --bin s3-broker --example hello_world \
+    --example loadtest_setup
+}
+
+# Fresh RSA and P-256 keys, then the four configurations and credentials.env in $work.
+lt_configure() {
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rsa.key.pem" 2>/dev/null
+  openssl pkey -in "$work/rsa.key.pem" -pubout -out "$work/rsa.pub.pem"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/ec.key.pem"
+  openssl pkey -in "$work/ec.key.pem" -pubout -out "$work/ec.pub.pem"
+  target/release/examples/loadtest_setup "$work" policies
+  # shellcheck disable=SC1091
+  source "$work/credentials.env"
+}
+
+# lt_start NAME COMMAND...: runs COMMAND on $SERVER_CORE with stdout and the first lines of
+# stderr kept in $work/NAME.{out,log} (the rest of stderr, the access log, is read and
+# dropped, as a log collector would: the log is written as in production); sets NAME_pid and
+# NAME_url once the server answers.
+lt_start() {
+  local name=$1 pid url=""
+  shift
+  taskset -c "$SERVER_CORE" "$@" > "$work/$name.out" \
+    2> >(taskset -c "$WRK_CORE" bash -c 'sed -u 100q > "$1"; cat > /dev/null' _ "$work/$name.log") &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 200); do
+    url=$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$work/$name.out" 2>/dev/null ||
+      grep -h 'is serving' "$work/$name.log" 2>/dev/null | grep -o -m1 '127\.0\.0\.1:[0-9]*' |
+      sed 's|^|http://|' || true)
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [ -z "$url" ]; then
+    echo "$name did not start:" >&2
+    cat "$work/$name.out" "$work/$name.log" >&2
+    exit 1
+  fi
+  printf -v "${name}_pid" '%s' "$pid"
+  printf -v "${name}_url" '%s' "$url"
+}
+
+# The brokers of the four configurations and the hello-world server.
+lt_start_all() {
+  lt_start hello target/release/examples/hello_world 0 1
+  local mode
+  for mode in hs256 rs256 es256 apikey; do
+    lt_start "$mode" target/release/s3-broker serve --config "$work/$mode.toml"
+  done
+}
+
+# lt_lua FILE METHOD [HEADER...]: a wrk script sending METHOD (with $BODY for POST) and the
+# headers given as "Name: value".
+lt_lua() {
+  local file=$1 method=$2 header
+  shift 2
+  {
+    echo "wrk.method = \"$method\""
+    if [ "$method" = POST ]; then
+      echo "wrk.body = '$BODY'"
+      echo 'wrk.headers["Content-Type"] = "application/json"'
+    fi
+    for header in "$@"; do
+      echo "wrk.headers[\"${header%%: *}\"] = \"${header#*: }\""
+    done
+    # A delay per request, for scripts/soak (milliseconds, set by WRK_DELAY_MS).
+    echo 'local pause = tonumber(os.getenv("WRK_DELAY_MS") or "0")'
+    echo 'if pause > 0 then function delay() return pause end end'
+  } > "$file"
+}
+
+# lt_target NAME: sets t_url, t_lua and t_pid of a measured target (hello, healthz, hs256,
+# rs256, es256, apikey), writing its wrk script on first use.
+lt_target() {
+  local name=$1
+  t_lua="$work/$name.lua"
+  case $name in
+    hello) t_pid=$hello_pid; t_url="$hello_url/"; [ -f "$t_lua" ] || lt_lua "$t_lua" GET ;;
+    healthz) t_pid=$hs256_pid; t_url="$hs256_url/healthz"; [ -f "$t_lua" ] || lt_lua "$t_lua" GET ;;
+    hs256 | rs256 | es256)
+      local var="${name^^}_TOKEN" pid_var="${name}_pid" url_var="${name}_url"
+      t_pid=${!pid_var}
+      t_url="${!url_var}/v1/uploads"
+      [ -f "$t_lua" ] || lt_lua "$t_lua" POST "Authorization: Bearer ${!var}"
+      ;;
+    apikey)
+      t_pid=$apikey_pid; t_url="$apikey_url/v1/uploads"
+      [ -f "$t_lua" ] || lt_lua "$t_lua" POST "X-Api-Key: $API_KEY"
+      ;;
+    *) echo "unknown target $name" >&2; exit 2 ;;
+  esac
+}
+
+# lt_check NAME: one request by hand, so a broken setup fails loudly instead of measuring errors.
+lt_check() {
+  lt_target "$1"
+  local args=() status
+  case $1 in
+    hello | healthz) ;;
+    apikey) args=(-X POST -H "X-Api-Key: $API_KEY" -H 'Content-Type: application/json' -d "$BODY") ;;
+    *)
+      local var="${1^^}_TOKEN"
+      args=(-X POST -H "Authorization: Bearer ${!var}" -H 'Content-Type: application/json' -d "$BODY")
+      ;;
+  esac
+  status=$(curl -s -o "$work/check.out" -w '%{http_code}' --max-time 10 "${args[@]}" "$t_url")
+  if [ "$status" != 200 ]; then
+    echo "$1: the first request answered $status:" >&2
+    cat "$work/check.out" >&2
+    exit 1
+  fi
+}
+
+# Server CPU time (user + system) of PID in clock ticks, from /proc/PID/stat fields 14 and 15
+# (counted after the parenthesised command name, which may hold spaces).
+lt_cpu_ticks() {
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# A /proc/PID/status field in KiB (VmHWM: peak resident set; VmRSS: current).
+lt_vm_kib() {
+  awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
+}
+
+# wrk's latency value (e.g. 680.00us, 4.05ms, 1.20s) in milliseconds.
+lt_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+
+# lt_wrk NAME SECONDS CONNECTIONS OUT: wrk on $WRK_CORE against target NAME; the report goes
+# to OUT; prints "requests/s requests p50_ms p99_ms errors cpu_us_per_request".
+lt_wrk() {
+  local name=$1 seconds=$2 connections=$3 out=$4 before after
+  lt_target "$name"
+  before=$(lt_cpu_ticks "$t_pid")
+  timeout $((seconds + 30)) taskset -c "$WRK_CORE" wrk -t"$WRK_THREADS" -c"$connections" \
+    -d"${seconds}s" --latency --timeout 5s -s "$t_lua" "$t_url" > "$out"
+  after=$(lt_cpu_ticks "$t_pid")
+  local rps requests p50 p99 non2xx socket
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+  requests=$(awk '/ requests in / { print $1 }' "$out")
+  p50=$(lt_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+  p99=$(lt_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+  socket=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$out")
+  local errors=$(( ${non2xx:-0} + ${socket:-0} ))
+  local ticks_per_s
+  ticks_per_s=$(getconf CLK_TCK)
+  awk -v rps="$rps" -v n="$requests" -v p50="$p50" -v p99="$p99" -v e="$errors" \
+    -v ticks=$((after - before)) -v hz="$ticks_per_s" 'BEGIN {
+      printf "%s %s %s %s %s %.2f\n", rps, n, p50, p99, e, (n > 0 ? ticks / hz * 1e6 / n : 0) }'
+}
