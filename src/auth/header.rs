@@ -7,12 +7,15 @@
 //! [RFC 7515 §4]: https://www.rfc-editor.org/rfc/rfc7515#section-4
 //! [RFC 8725 §3.1 and §3.10]: https://www.rfc-editor.org/rfc/rfc8725#section-3.10
 
+use std::borrow::Cow;
+use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde_json::{Map, Value};
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::error::TokenRejection;
 
@@ -32,11 +35,24 @@ pub(crate) struct TokenHeader {
     pub alg: Algorithm,
     /// The key id, if any.
     pub kid: Option<String>,
+    /// The header has parameters beyond `alg`, `typ` and `kid` (or repeats one, or `typ` is not
+    /// a string): it must also pass `jsonwebtoken`'s header parsing (see [`check_full`]).
+    pub unusual: bool,
 }
 
-/// Checks the token's shape and header: three base64url parts, a JSON object header whose `alg`
-/// is pinned, no key-carrying parameters, no critical extensions.
-pub(crate) fn inspect(token: &str, pinned: &[Algorithm]) -> Result<TokenHeader, TokenRejection> {
+/// The three parts of a compact JWS.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts<'a> {
+    /// `header.payload`, the signed message.
+    pub message: &'a str,
+    /// The base64url payload.
+    pub payload: &'a str,
+    /// The base64url signature.
+    pub signature: &'a str,
+}
+
+/// Splits a token into its parts: three base64url parts, the header not empty.
+fn split(token: &str) -> Result<(&str, Parts<'_>), TokenRejection> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenRejection::TooLong);
     }
@@ -53,34 +69,193 @@ pub(crate) fn inspect(token: &str, pinned: &[Algorithm]) -> Result<TokenHeader, 
     {
         return Err(TokenRejection::Malformed);
     }
+    let message = &token[..header.len() + 1 + payload.len()];
+    Ok((
+        header,
+        Parts {
+            message,
+            payload,
+            signature,
+        },
+    ))
+}
+
+/// The header alone, for tests.
+#[cfg(test)]
+pub(crate) fn inspect(token: &str, pinned: &[Algorithm]) -> Result<TokenHeader, TokenRejection> {
+    inspect_parts(token, pinned).map(|(header, _)| header)
+}
+
+/// Checks the token's shape and header: three base64url parts, a JSON object header whose `alg`
+/// is pinned, no key-carrying parameters, no critical extensions. Returns the header and the
+/// token's [`Parts`].
+pub(crate) fn inspect_parts<'t>(
+    token: &'t str,
+    pinned: &[Algorithm],
+) -> Result<(TokenHeader, Parts<'t>), TokenRejection> {
+    let (header, parts) = split(token)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| TokenRejection::Malformed)?;
-    let fields: Map<String, Value> =
+    let fields: HeaderFields<'_> =
         serde_json::from_slice(&bytes).map_err(|_| TokenRejection::Malformed)?;
 
-    let alg = match fields.get("alg") {
-        Some(Value::String(name)) => Algorithm::from_str(name).ok(),
-        Some(_) => return Err(TokenRejection::Malformed),
+    let alg = match &fields.alg {
+        Some(Field::Str(name)) => Algorithm::from_str(name).ok(),
+        Some(Field::Other) => return Err(TokenRejection::Malformed),
         None => None,
     };
     let alg = alg
         .filter(|a| pinned.contains(a))
         .ok_or(TokenRejection::AlgorithmNotAllowed)?;
-    if let Some(name) = KEY_HEADERS.iter().find(|h| fields.contains_key(**h)) {
+    if let Some(name) = KEY_HEADERS
+        .iter()
+        .zip(fields.key_headers)
+        .find_map(|(name, present)| present.then_some(*name))
+    {
         return Err(TokenRejection::UntrustedKeyHeader(name));
     }
-    if fields.contains_key("crit") {
+    if fields.crit {
         return Err(TokenRejection::CriticalHeader);
     }
-    let kid = match fields.get("kid") {
+    let kid = match fields.kid {
         None => None,
-        Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
-            Some(kid.clone())
+        Some(Field::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
+            Some(kid.into_owned())
         }
         Some(_) => return Err(TokenRejection::Malformed),
     };
-    Ok(TokenHeader { alg, kid })
+    let unusual = fields.unusual || matches!(fields.typ, Some(Field::Other));
+    Ok((TokenHeader { alg, kid, unusual }, parts))
+}
+
+/// For an [unusual](TokenHeader::unusual) header: the header must also parse as
+/// `jsonwebtoken`'s `Header` (typed registered parameters, none repeated), as it always had to.
+pub(crate) fn check_full(token: &str) -> Result<(), TokenRejection> {
+    jsonwebtoken::decode_header(token)
+        .map(|_| ())
+        .map_err(|_| TokenRejection::Malformed)
+}
+
+/// The header parameters the checks read; the others only mark the header unusual.
+#[derive(Debug, Default)]
+struct HeaderFields<'a> {
+    alg: Option<Field<'a>>,
+    typ: Option<Field<'a>>,
+    kid: Option<Field<'a>>,
+    /// Which of [`KEY_HEADERS`] are present.
+    key_headers: [bool; 4],
+    crit: bool,
+    unusual: bool,
+}
+
+/// A header value: a string, or anything else.
+#[derive(Debug)]
+enum Field<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for HeaderFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = HeaderFields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = HeaderFields::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "alg" => &mut fields.alg,
+                "typ" => &mut fields.typ,
+                "kid" => &mut fields.kid,
+                other => {
+                    if let Some(i) = KEY_HEADERS.iter().position(|h| *h == other) {
+                        fields.key_headers[i] = true;
+                    }
+                    fields.crit |= other == "crit";
+                    fields.unusual = true;
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            // A repeated parameter: the last one counts here, and `jsonwebtoken` refuses it.
+            fields.unusual |= slot.is_some();
+            *slot = Some(map.next_value::<Field<'de>>()?);
+        }
+        Ok(fields)
+    }
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
 }
 
 fn is_base64url(part: &str) -> bool {
@@ -105,7 +280,8 @@ mod tests {
             h,
             TokenHeader {
                 alg: Algorithm::RS256,
-                kid: Some("k1".into())
+                kid: Some("k1".into()),
+                unusual: false,
             }
         );
     }
