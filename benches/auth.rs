@@ -95,10 +95,13 @@ struct Claims {
     scope: String,
 }
 
-/// One named case: a closure returning a future that authenticates once.
+/// Runs a case `iters` times and returns the time taken.
+type Runner = Box<dyn Fn(&tokio::runtime::Runtime, u64) -> Duration>;
+
+/// One named case.
 struct Case {
     name: &'static str,
-    run: Box<dyn Fn(&tokio::runtime::Runtime, u64) -> Duration>,
+    run: Runner,
 }
 
 fn cases() -> Vec<Case> {
