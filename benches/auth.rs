@@ -121,7 +121,8 @@ fn cases() -> Vec<Case> {
         &EncodingKey::from_ec_pem(EC_KEY.as_bytes()).expect("EC key"),
     );
     let auth = std::rc::Rc::new(authenticator(""));
-    let bearer = |name: &'static str, token: String| {
+    let uncached = std::rc::Rc::new(authenticator("verified_token_cache = 0"));
+    let bearer = |name: &'static str, token: String, auth: &std::rc::Rc<Authenticator>| {
         let auth = auth.clone();
         Case {
             name,
@@ -138,10 +139,15 @@ fn cases() -> Vec<Case> {
             }),
         }
     };
+    // The same token every time: RS256 and ES256 are verified once, then found in the
+    // verified-token cache (a browser session's pattern); `_uncached` verifies every time
+    // (a first-seen token's cost).
     let mut cases = vec![
-        bearer("hs256", hs.clone()),
-        bearer("rs256", rs),
-        bearer("es256", es),
+        bearer("hs256", hs.clone(), &auth),
+        bearer("rs256", rs.clone(), &auth),
+        bearer("es256", es.clone(), &auth),
+        bearer("rs256_uncached", rs, &uncached),
+        bearer("es256_uncached", es, &uncached),
     ];
     let api = auth.clone();
     cases.push(Case {
