@@ -21,7 +21,11 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .fmt_fields(super::span_fields::JsonSpanFields)
+            .try_init(),
         LogFormat::Text => builder.compact().try_init(),
     };
 }

@@ -5,6 +5,7 @@
 pub mod logging;
 pub mod metrics;
 pub mod request_id;
+pub mod span_fields;
 
 pub use logging::{LogFormat, init};
 pub use metrics::{Metrics, S3Calls};
