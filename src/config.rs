@@ -98,6 +98,7 @@ struct RawServer {
     workers: Option<usize>,
     public_url: Option<String>,
     metrics: bool,
+    log_queue_lines: usize,
 }
 
 impl Default for RawServer {
@@ -108,6 +109,7 @@ impl Default for RawServer {
             workers: None,
             public_url: None,
             metrics: true,
+            log_queue_lines: crate::telemetry::DEFAULT_QUEUE_LINES,
         }
     }
 }
@@ -219,6 +221,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Serve Prometheus metrics at `GET /metrics` (default: true).
     pub metrics: bool,
+    /// Log lines held in memory while stderr is slower than the service; beyond them lines
+    /// are dropped and counted (`s3_broker_log_lines_dropped_total`).
+    pub log_queue_lines: usize,
     /// S3.
     pub s3: S3Section,
     /// Authentication (validated into an `Authenticator` at startup).
@@ -307,6 +312,9 @@ impl Settings {
         if raw.server.workers == Some(0) {
             return Err(invalid("server.workers", "must be at least 1"));
         }
+        if !(16..=1_048_576).contains(&raw.server.log_queue_lines) {
+            return Err(invalid("server.log_queue_lines", "between 16 and 1048576"));
+        }
         let region = Region::new(raw.s3.region).map_err(|e| invalid("s3.region", e))?;
         let endpoint = match raw.s3.endpoint.as_deref() {
             None | Some("") => Endpoint::AwsRegional,
@@ -370,6 +378,7 @@ impl Settings {
             cors_origins: raw.server.cors_origins,
             public_url,
             metrics: raw.server.metrics,
+            log_queue_lines: raw.server.log_queue_lines,
             workers: raw.server.workers,
             s3: S3Section {
                 region,
