@@ -70,6 +70,7 @@ mod service_checksums;
 mod service_credentials;
 mod service_errors;
 mod service_flows;
+mod service_logging;
 mod service_multipart;
 mod service_sse;
 mod service_sse_c;
