@@ -62,15 +62,18 @@ where
     ) -> fmt::Result {
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let mut fields = String::with_capacity(160);
+        event.record(&mut JsonFieldsVisitor {
+            out: &mut fields,
+            first: true,
+        });
         w.write_str("{\"timestamp\":\"")?;
         write_timestamp(&mut w, SystemTime::now());
-        write!(w, "\",\"level\":\"{}\",\"fields\":{{", meta.level())?;
-        let mut fields = JsonFieldsVisitor {
-            out: &mut w,
-            first: true,
-        };
-        event.record(&mut fields);
-        w.write_str("},\"target\":")?;
+        let level = caller_level(meta.target(), &fields).unwrap_or(*meta.level());
+        write!(
+            w,
+            "\",\"level\":\"{level}\",\"fields\":{{{fields}}},\"target\":"
+        )?;
         write_json_str(&mut w, meta.target());
         if let Some(scope) = ctx.event_scope() {
             w.write_str(",\"spans\":[")?;
@@ -96,6 +99,15 @@ where
         }
         w.write_str("}\n")
     }
+}
+
+/// The level of a dependency's event that reports a caller's mistake at ERROR: actix-http
+/// logs a request it cannot parse (and answers 400 without reaching the application) as
+/// `ERROR stream error: request parse error: ...`; it is the caller's doing, so INFO.
+fn caller_level(target: &str, fields: &str) -> Option<tracing::Level> {
+    (target == "actix_http::h1::dispatcher"
+        && fields.starts_with("\"message\":\"stream error: request parse error"))
+    .then_some(tracing::Level::INFO)
 }
 
 /// Writes an event's fields as JSON members, leaving out the `log.*` metadata fields.
@@ -231,13 +243,18 @@ mod tests {
                 .module_path(Some("actix_server::builder"))
                 .build();
             tracing_log::format_trace(&record).unwrap();
+            tracing::error!(
+                target: "actix_http::h1::dispatcher",
+                "stream error: {}",
+                "request parse error: invalid Header provided"
+            );
         });
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect();
-        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines.len(), 3, "{text}");
         assert_eq!(lines[0]["level"], "WARN");
         assert_eq!(lines[0]["fields"]["message"], "refused \"x\"");
         assert_eq!(lines[0]["fields"]["code"], "invalid_token");
@@ -247,6 +264,10 @@ mod tests {
         assert_eq!(lines[0]["spans"][0]["request_id"], "abc");
         assert_eq!(lines[1]["target"], "actix_server::builder");
         assert_eq!(lines[1]["fields"]["message"], "starting 2 workers");
+        assert_eq!(
+            lines[2]["level"], "INFO",
+            "a caller's malformed request: {text}"
+        );
         assert!(!text.contains("log."), "{text}");
         assert!(!text.contains(".rs"), "{text}");
     }
