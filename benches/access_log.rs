@@ -17,7 +17,8 @@
 use actix_web::middleware::Logger;
 use actix_web::{App, HttpMessage, HttpResponse, test, web};
 use criterion::Criterion;
-use s3_broker::telemetry::{AccessLog, LogFormat, RequestId};
+use s3_broker::http::AccessLog;
+use s3_broker::telemetry::{LogFormat, RequestId};
 use std::time::{Duration, Instant};
 
 /// The access log format of s3-broker before the log queue.

@@ -5,14 +5,14 @@
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
-use crate::http::{AppState, configure, not_found, observe, problem_errors};
+use crate::http::{AccessLog, AppState, configure, not_found, observe, problem_errors};
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
 use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
+use crate::telemetry::Metrics;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
-use crate::telemetry::{AccessLog, Metrics};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -218,7 +218,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
 }
 
 /// The upload profiles of `settings`, each checked against what the storage backend can
-/// enforce ([`crate::backend::Backend::check_profile`]).
+/// enforce ([`crate::policy::Profile::check_backend`]).
 pub fn load_profiles(settings: &Settings) -> Result<ProfileRegistry, StartupError> {
     let profiles = ProfileRegistry::load_dir_with(
         &settings.policies_dir,
@@ -228,10 +228,8 @@ pub fn load_profiles(settings: &Settings) -> Result<ProfileRegistry, StartupErro
         },
     )?;
     for profile in profiles.profiles() {
-        settings
-            .s3
-            .backend
-            .check_profile(profile)
+        profile
+            .check_backend(settings.s3.backend)
             .map_err(StartupError::Backend)?;
     }
     Ok(profiles)

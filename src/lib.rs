@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod domain;
+pub mod grants;
 pub mod http;
 pub mod multipart;
 pub mod policy;

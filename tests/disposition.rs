@@ -362,7 +362,7 @@ fn download(
             key: format!("{KEY_DIR}{last}"),
             disposition,
             filename: filename.map(str::to_owned),
-            sse_customer_key_md5: None,
+            ..DownloadIntent::default()
         },
         Some(Expiry::from_secs(60).unwrap()),
     )

@@ -33,7 +33,7 @@ pub(crate) struct ApiKeyEntry {
 
 impl ApiKeyEntry {
     /// Validates one `[[auth.api_keys]]` entry; on error, the field and the problem.
-    pub fn from_config(config: &ApiKeyConfig) -> Result<Self, (&'static str, String)> {
+    pub(crate) fn from_config(config: &ApiKeyConfig) -> Result<Self, (&'static str, String)> {
         let mut digest = [0u8; 32];
         hex::decode_to_slice(config.sha256.trim(), &mut digest).map_err(|_| {
             (
@@ -66,13 +66,13 @@ pub(crate) struct ApiKeys {
 
 impl ApiKeys {
     /// A store of `entries`.
-    pub fn new(entries: Vec<ApiKeyEntry>) -> Self {
+    pub(super) fn new(entries: Vec<ApiKeyEntry>) -> Self {
         Self { entries }
     }
 
     /// The principal of `key`. Every configured digest is compared, in constant time, so the
     /// answer time does not depend on which entry (if any) matched.
-    pub fn authenticate(&self, key: &str) -> Result<Principal, AuthError> {
+    pub(super) fn authenticate(&self, key: &str) -> Result<Principal, AuthError> {
         if key.is_empty() || key.len() > MAX_API_KEY_LEN {
             return Err(AuthError::InvalidApiKey);
         }

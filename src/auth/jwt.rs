@@ -48,7 +48,7 @@ pub(crate) struct JwtVerifier {
 
 impl JwtVerifier {
     /// A verifier for validated settings.
-    pub fn new(settings: JwtSettings, jwks: Option<JwksCache>) -> Self {
+    pub(super) fn new(settings: JwtSettings, jwks: Option<JwksCache>) -> Self {
         let families = [
             AlgorithmFamily::Hmac,
             AlgorithmFamily::Rsa,
@@ -75,12 +75,12 @@ impl JwtVerifier {
     }
 
     /// The JWKS cache, when one is configured.
-    pub fn jwks(&self) -> Option<&JwksCache> {
+    pub(super) fn jwks(&self) -> Option<&JwksCache> {
         self.jwks.as_ref()
     }
 
     /// The principal of a valid `token` at `now`.
-    pub async fn verify(
+    pub(super) async fn verify(
         &self,
         token: &str,
         now: DateTime<Utc>,

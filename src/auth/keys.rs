@@ -43,7 +43,7 @@ pub(crate) fn hmac_min_len(alg: Algorithm) -> usize {
 
 impl VerificationKey {
     /// An HMAC secret usable with every pinned HS algorithm.
-    pub fn hmac(kid: Option<String>, secret: &[u8], pinned: &[Algorithm]) -> Self {
+    pub(crate) fn hmac(kid: Option<String>, secret: &[u8], pinned: &[Algorithm]) -> Self {
         Self {
             kid,
             algorithms: in_family(pinned, AlgorithmFamily::Hmac),
@@ -52,7 +52,11 @@ impl VerificationKey {
     }
 
     /// A PEM public key for exactly one algorithm, `alg`.
-    pub fn from_pem(kid: Option<String>, alg: Algorithm, pem: &str) -> Result<Self, &'static str> {
+    pub(crate) fn from_pem(
+        kid: Option<String>,
+        alg: Algorithm,
+        pem: &str,
+    ) -> Result<Self, &'static str> {
         if pem.contains("PRIVATE KEY") {
             return Err("is a private key: configure the public key only");
         }
@@ -78,7 +82,7 @@ impl VerificationKey {
     /// (`oct`) keys are never taken from a JWKS.
     ///
     /// [RFC 7517]: https://www.rfc-editor.org/rfc/rfc7517
-    pub fn from_jwk(jwk: &Jwk, pinned: &[Algorithm]) -> Result<Self, &'static str> {
+    pub(crate) fn from_jwk(jwk: &Jwk, pinned: &[Algorithm]) -> Result<Self, &'static str> {
         if let Some(usage) = &jwk.common.public_key_use
             && *usage != PublicKeyUse::Signature
         {
@@ -121,7 +125,7 @@ impl VerificationKey {
     }
 
     /// Whether the key may verify a signature made with `alg`.
-    pub fn verifies(&self, alg: Algorithm) -> bool {
+    pub(crate) fn verifies(&self, alg: Algorithm) -> bool {
         self.algorithms.contains(&alg)
     }
 }
@@ -143,19 +147,19 @@ pub(crate) struct KeySet {
 
 impl KeySet {
     /// A set of `keys`.
-    pub fn new(keys: Vec<VerificationKey>) -> Self {
+    pub(crate) fn new(keys: Vec<VerificationKey>) -> Self {
         Self {
             keys: keys.into_iter().map(Arc::new).collect(),
         }
     }
 
     /// How many keys the set holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Keys for `alg` whose `kid` is exactly `kid`.
-    pub fn with_kid<'a>(
+    pub(crate) fn with_kid<'a>(
         &'a self,
         alg: Algorithm,
         kid: &'a str,
@@ -166,14 +170,17 @@ impl KeySet {
     }
 
     /// Keys for `alg` that have no `kid`.
-    pub fn without_kid(&self, alg: Algorithm) -> impl Iterator<Item = &Arc<VerificationKey>> {
+    pub(crate) fn without_kid(
+        &self,
+        alg: Algorithm,
+    ) -> impl Iterator<Item = &Arc<VerificationKey>> {
         self.keys
             .iter()
             .filter(move |k| k.verifies(alg) && k.kid.is_none())
     }
 
     /// Every key for `alg`.
-    pub fn for_alg(&self, alg: Algorithm) -> impl Iterator<Item = &Arc<VerificationKey>> {
+    pub(crate) fn for_alg(&self, alg: Algorithm) -> impl Iterator<Item = &Arc<VerificationKey>> {
         self.keys.iter().filter(move |k| k.verifies(alg))
     }
 }

@@ -19,7 +19,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use chrono::{DateTime, Utc};
 
 /// What a CLI command signs with.
-pub struct SigningSetup {
+pub(super) struct SigningSetup {
     /// The credentials.
     pub credentials: Credentials,
     /// A signer for the resolved region and endpoint.
@@ -29,7 +29,7 @@ pub struct SigningSetup {
 }
 
 /// Resolves everything a command needs to sign, flags first, then environment, then profile.
-pub fn signing_setup(target: &TargetArgs) -> Result<SigningSetup, CliError> {
+pub(super) fn signing_setup(target: &TargetArgs) -> Result<SigningSetup, CliError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

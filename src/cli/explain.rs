@@ -44,7 +44,7 @@ pub struct Explanation {
 }
 
 /// Runs `explain` and renders text or JSON.
-pub fn run(args: ExplainArgs) -> Result<String, CliError> {
+pub(super) fn run(args: ExplainArgs) -> Result<String, CliError> {
     let explanation = explain_url(&args.url, args.at.unwrap_or_else(Utc::now))?;
     if args.json {
         return Ok(super::to_pretty_json(&explanation));

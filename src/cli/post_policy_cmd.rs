@@ -10,7 +10,7 @@ use crate::domain::MAX_SINGLE_UPLOAD_BYTES;
 use crate::sigv4::{ContentTypeRule, KeyRule, PostForm, PostPolicyRequest};
 
 /// Builds the policy request from the arguments, signs it and renders it.
-pub fn run(args: PostPolicyArgs) -> Result<String, CliError> {
+pub(super) fn run(args: PostPolicyArgs) -> Result<String, CliError> {
     let request = build_request(&args)?;
     let setup = signing_setup(&args.target)?;
     let form = setup

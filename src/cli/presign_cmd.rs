@@ -7,7 +7,7 @@ use crate::domain::{Checksum, ChecksumAlgorithm};
 use crate::sigv4::{PresignRequest, PresignedRequest, S3Operation};
 
 /// Builds the request from the arguments, signs it and renders it.
-pub fn run(args: PresignArgs) -> Result<String, CliError> {
+pub(super) fn run(args: PresignArgs) -> Result<String, CliError> {
     let request = build_request(&args)?;
     let setup = signing_setup(&args.target)?;
     let presigned = setup

@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::telemetry::{LogFormat, init};
 
 /// Loads and validates the configuration, then serves until stopped.
-pub fn run(args: ServeArgs) -> Result<String, CliError> {
+pub(super) fn run(args: ServeArgs) -> Result<String, CliError> {
     let settings =
         Settings::load(args.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
     // Kept until `serve` returns: dropping it writes out the queued lines (bounded).

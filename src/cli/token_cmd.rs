@@ -8,7 +8,7 @@ use crate::domain::Scopes;
 use std::path::PathBuf;
 
 /// Prints one token and a newline.
-pub fn run(args: TokenArgs) -> Result<String, CliError> {
+pub(super) fn run(args: TokenArgs) -> Result<String, CliError> {
     let path = args
         .config
         .unwrap_or_else(|| PathBuf::from(crate::dev::DEFAULT_DIR).join("config.toml"));

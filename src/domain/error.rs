@@ -61,6 +61,9 @@ pub enum DomainError {
     /// A multipart part number outside 1..=10000.
     #[error("invalid part number {0}: must be between 1 and 10000")]
     PartNumber(u64),
+    /// An entity tag broke a rule.
+    #[error("invalid ETag: {0}")]
+    ETag(&'static str),
     /// A multipart upload id broke a rule.
     #[error("invalid upload id: {0}")]
     UploadId(&'static str),

@@ -12,7 +12,7 @@ use std::fmt;
 pub struct ObjectKey(String);
 
 /// The longest key S3 accepts, in bytes of UTF-8.
-pub const MAX_KEY_BYTES: usize = 1024;
+pub(super) const MAX_KEY_BYTES: usize = 1024;
 
 impl ObjectKey {
     /// Validates `key`.

@@ -13,7 +13,7 @@ use std::fmt;
 /// Seconds a client should wait before retrying a 503 (`Retry-After`, [RFC 9110 §10.2.3]).
 ///
 /// [RFC 9110 §10.2.3]: https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
-pub const RETRY_AFTER_SECS: u32 = 5;
+pub(super) const RETRY_AFTER_SECS: u32 = 5;
 
 /// Declares [`Code`] from one table: variant, wire string, status, title.
 macro_rules! problem_codes {

@@ -9,7 +9,7 @@ use actix_web::web;
 pub const MAX_JSON_BODY: usize = 16 * 1024;
 
 /// Bodies that list up to 10,000 parts (part signing, complete): at most 2 MiB.
-pub const MAX_PARTS_JSON_BODY: usize = 2 * 1024 * 1024;
+pub(super) const MAX_PARTS_JSON_BODY: usize = 2 * 1024 * 1024;
 
 /// JSON bodies: at most 16 KiB, `application/json` required, errors as problem+json.
 pub fn json_config() -> web::JsonConfig {
@@ -17,7 +17,7 @@ pub fn json_config() -> web::JsonConfig {
 }
 
 /// As [`json_config`], with another size limit.
-pub fn json_config_limited(limit: usize) -> web::JsonConfig {
+pub(super) fn json_config_limited(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
         .content_type_required(true)
@@ -30,7 +30,7 @@ pub fn query_config() -> web::QueryConfig {
 }
 
 /// Maps a JSON extraction failure to its problem.
-pub fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
+pub(super) fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     match err {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::new(
@@ -60,7 +60,7 @@ pub fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
 }
 
 /// Maps a query-string extraction failure to its problem.
-pub fn query_error(err: QueryPayloadError) -> ApiError {
+pub(super) fn query_error(err: QueryPayloadError) -> ApiError {
     let QueryPayloadError::Deserialize(e) = err else {
         return ApiError::new(Code::InvalidQuery, "the query string could not be read");
     };

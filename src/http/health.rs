@@ -7,7 +7,7 @@ use chrono::Utc;
 
 /// Liveness: the process is up.
 #[route("/healthz", method = "GET", method = "HEAD")]
-pub async fn healthz() -> HttpResponse {
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
@@ -16,7 +16,7 @@ const OPENAPI: &str = include_str!("../../doc/openapi.json");
 
 /// `GET /openapi.json`: the API description, unauthenticated like the probes.
 #[route("/openapi.json", method = "GET", method = "HEAD")]
-pub async fn openapi() -> HttpResponse {
+pub(crate) async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(OPENAPI)
@@ -24,7 +24,7 @@ pub async fn openapi() -> HttpResponse {
 
 /// Readiness: credentials usable beyond the safety margin are available.
 #[route("/readyz", method = "GET", method = "HEAD")]
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .credentials
         .current(Utc::now())
@@ -36,7 +36,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes; 404 when
 /// `[server] metrics = false`. Labels name routes and codes, never callers or keys.
 #[route("/metrics", method = "GET", method = "HEAD")]
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.serve_metrics {
         return super::not_found().await;
     }

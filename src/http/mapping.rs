@@ -3,7 +3,9 @@
 
 use super::{ApiError, Code};
 use crate::auth::AuthError;
-use crate::multipart::{PartSigningError, TicketError};
+use crate::multipart::{
+    HeldPartError, PartNumberError, PartSigningError, ReceiptError, TicketError,
+};
 use crate::policy::PolicyError;
 use crate::s3::CredentialsUnavailable;
 use crate::s3::S3Error;
@@ -52,6 +54,7 @@ impl From<&PolicyError> for Code {
             PolicyError::MetadataNotAllowed { .. } => Code::MetadataNotAllowed,
             PolicyError::InvalidMetadata(_) => Code::InvalidMetadata,
             PolicyError::ChecksumRequired(_) => Code::ChecksumRequired,
+            PolicyError::InvalidChecksumAlgorithm => Code::InvalidChecksumAlgorithm,
             PolicyError::InvalidChecksum(_) => Code::InvalidChecksum,
             PolicyError::ChecksumNotSupported(_) => Code::ChecksumNotSupported,
             PolicyError::SseCustomerKeyRequired(_) => Code::SseCustomerKeyRequired,
@@ -177,6 +180,35 @@ impl From<TicketError> for ApiError {
             TicketError::Expired => Code::TicketExpired,
         };
         ApiError::new(code, err.to_string())
+    }
+}
+
+impl From<HeldPartError> for ApiError {
+    fn from(err: HeldPartError) -> Self {
+        ApiError::new(Code::PartsMismatch, err.to_string())
+    }
+}
+
+impl From<PartNumberError> for ApiError {
+    fn from(err: PartNumberError) -> Self {
+        ApiError::new(Code::InvalidPartNumbers, err.to_string())
+    }
+}
+
+impl From<ReceiptError> for ApiError {
+    fn from(err: ReceiptError) -> Self {
+        match err {
+            ReceiptError::PartNumber(err) => err.into(),
+            other => ApiError::new(Code::PartsMismatch, other.to_string()),
+        }
+    }
+}
+
+impl From<crate::grants::BuildError> for ApiError {
+    fn from(err: crate::grants::BuildError) -> Self {
+        // Inputs were validated by the policy layer, so this is a bug: log it.
+        tracing::error!(error = %err, "a decision did not become a signable request");
+        ApiError::internal()
     }
 }
 

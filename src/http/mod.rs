@@ -1,6 +1,7 @@
 //! The HTTP layer: handlers per resource, the authenticated-caller extractor, and the one
 //! error type mapped to problem+json.
 
+mod access_log;
 mod caller;
 mod challenge;
 mod code;
@@ -8,29 +9,28 @@ mod companion;
 mod downloads;
 mod error;
 mod extractors;
+mod fallback;
 mod form_grant;
 mod grant;
 mod health;
-mod held_parts;
 mod mapping;
-mod multipart_create;
-mod multipart_finish;
-mod multipart_parts;
-mod multipart_ticket;
+mod multipart;
 mod objects;
 mod observe;
+mod part_signing;
 mod plain_errors;
 mod routes;
 mod state;
 mod uploads;
 
+pub use access_log::AccessLog;
 pub use caller::Caller;
 pub use code::Code;
 pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
-pub use form_grant::{form_policy_request, signed_form};
-pub use grant::signing_window;
+pub use fallback::not_found;
+pub use form_grant::signed_form;
 pub use observe::observe;
 pub use plain_errors::problem_errors;
-pub use routes::{configure, not_found};
+pub use routes::configure;
 pub use state::AppState;

@@ -12,7 +12,7 @@ const PAGE_SIZE: i32 = 200;
 /// Query parameters. Unknown ones are refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     /// A full key prefix inside the caller's namespace (default: the namespace root).
     pub prefix: Option<String>,
     /// The `next_cursor` of the previous page.
@@ -23,7 +23,7 @@ pub struct ListQuery {
 
 /// One file.
 #[derive(Debug, Serialize)]
-pub struct FileEntry {
+pub(super) struct FileEntry {
     /// Full key (what `POST /v1/downloads` takes).
     pub key: String,
     /// The file's name: the key's last segment.
@@ -36,7 +36,7 @@ pub struct FileEntry {
 
 /// One folder.
 #[derive(Debug, Serialize)]
-pub struct FolderEntry {
+pub(super) struct FolderEntry {
     /// Full prefix, ending with `/` (what `?prefix=` takes).
     pub prefix: String,
     /// The folder's name.
@@ -45,7 +45,7 @@ pub struct FolderEntry {
 
 /// One page.
 #[derive(Debug, Serialize)]
-pub struct ListResponse {
+pub(super) struct ListResponse {
     /// The listed prefix.
     pub prefix: String,
     /// The caller's namespace root.
@@ -60,7 +60,7 @@ pub struct ListResponse {
 }
 
 /// The handler.
-pub async fn list_objects(
+pub(super) async fn list_objects(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     query: web::Query<ListQuery>,

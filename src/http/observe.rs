@@ -71,6 +71,6 @@ fn record<B>(
         metrics.record_problem(code.as_str());
     }
     if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
-        metrics.record_grants(operation, *count);
+        metrics.record_grants(operation.name(), *count);
     }
 }

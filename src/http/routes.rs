@@ -1,14 +1,11 @@
 //! The route table (documented in `doc/api.md`), with problem+json for unknown routes and wrong methods.
 
 use super::downloads::create_download;
-use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
-use super::multipart_create::create_multipart;
-use super::multipart_finish::{abort_multipart, complete_multipart};
-use super::multipart_parts::{list_parts, sign_parts};
+use super::fallback::only;
 use super::objects::list_objects;
 use super::uploads::create_upload;
-use super::{ApiError, Code, health, json_config, query_config};
-use actix_web::{HttpResponse, web};
+use super::{health, json_config, query_config};
+use actix_web::web;
 
 /// Registers every route, the extractor settings and the fallbacks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,38 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(list_objects))
                 .default_service(web::to(|| only("GET"))),
         )
-        .service(
-            web::resource("/v1/multipart")
-                .route(web::post().to(create_multipart))
-                .default_service(web::to(|| only("POST"))),
-        )
-        .service(
-            web::resource("/v1/multipart/parts")
-                .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
-                .route(web::post().to(sign_parts))
-                .route(web::get().to(list_parts))
-                .default_service(web::to(|| only("GET, POST"))),
-        )
-        .service(
-            web::resource("/v1/multipart/complete")
-                .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
-                .route(web::post().to(complete_multipart))
-                .default_service(web::to(|| only("POST"))),
-        )
-        .service(
-            web::resource("/v1/multipart/abort")
-                .route(web::post().to(abort_multipart))
-                .default_service(web::to(|| only("POST"))),
-        )
+        .configure(super::multipart::configure)
         .service(super::companion::scope());
-}
-
-/// The 405 of a resource that supports `allow` only.
-pub(super) async fn only(allow: &'static str) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::method_not_allowed(allow))
-}
-
-/// The fallback for unknown paths.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(Code::NotFound, "no such resource"))
 }

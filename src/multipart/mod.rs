@@ -4,16 +4,22 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
 mod completion;
+mod held;
+mod part_numbers;
 mod part_urls;
 mod plan;
+mod receipts;
 mod sealed_upload;
 mod ticket;
 
 pub use completion::{CompletionGrant, parts_digest};
+pub use held::{HeldPart, HeldPartError, ListedPart, check_planned, match_held};
+pub use part_numbers::{PartNumberError, PartRange};
 pub use part_urls::{PartGrant, PartSigning, PartSigningError};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,
     PlanError,
 };
+pub use receipts::{Expected, PartToComplete, Receipt, ReceiptError, check_receipts};
 pub use sealed_upload::{NamedUpload, TicketError};
 pub use ticket::{MAX_TICKET_LEN, MIN_SECRET_LEN, TicketKeyId, TicketKeys, UploadTicket};

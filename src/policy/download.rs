@@ -22,13 +22,17 @@ use super::disposition::{
     NEUTRAL_CONTENT_TYPE, content_disposition, is_active_name, may_store_active_content,
     passive_type_of_name,
 };
-use super::profile::require_scope;
+use super::profile::{Lifetime, require_scope};
 use super::upload::parse_key;
 use super::{Disposition, Filename, KeyOwnership, PolicyError, Profile};
 use crate::domain::{BucketName, Expiry, ObjectKey, Principal, Scope};
+use serde::Deserialize;
 
-/// What a client asks to download (the body of `POST /v1/downloads`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a client asks to download: the body of `POST /v1/downloads`, deserialized as is
+/// (unknown fields are refused). `profile` and `expires_in` choose the profile and the wished
+/// lifetime; the decision reads the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DownloadIntent {
     /// The full object key.
     pub key: String,
@@ -37,6 +41,10 @@ pub struct DownloadIntent {
     pub disposition: Option<Disposition>,
     /// The name the browser should save the file as; the key's last segment when absent.
     pub filename: Option<String>,
+    /// Upload profile the key belongs to (default: found from the key).
+    pub profile: Option<String>,
+    /// Wished lifetime in seconds.
+    pub expires_in: Option<u64>,
     /// Base64 MD5 of the SSE-C key the object was uploaded with (SSE-C profiles only).
     pub sse_customer_key_md5: Option<String>,
 }
@@ -60,8 +68,8 @@ pub struct DownloadDecision {
     /// type must not be trusted: `application/octet-stream` for active content, the passive
     /// type of the name for inline downloads from profiles that could store active content.
     pub response_content_type: Option<String>,
-    /// The grant's lifetime: `min(requested or profile default, profile max, 7 days)`.
-    pub expires: Expiry,
+    /// What the grant's lifetime is cut from (`crate::grants::grant_lifetime`).
+    pub lifetime: Lifetime,
     /// SSE-C: the headers the GET signs (algorithm and key MD5); the client adds the key.
     pub encryption_headers: Vec<(&'static str, String)>,
 }
@@ -117,7 +125,7 @@ impl Profile {
             disposition,
             content_disposition,
             response_content_type: response_content_type.map(str::to_owned),
-            expires: self.grant_expiry(requested_expiry),
+            lifetime: self.lifetime(requested_expiry),
             encryption_headers: match (&self.server_side_encryption, &key_md5) {
                 (Some(sse), Some(md5)) => sse.bound_headers(Some(md5)),
                 _ => Vec::new(),

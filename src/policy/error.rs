@@ -74,6 +74,9 @@ pub enum PolicyError {
          carries its checksum)"
     )]
     ChecksumRequired(String),
+    /// A multipart checksum algorithm that is not SHA256, SHA1, CRC32 or CRC32C.
+    #[error("checksum_algorithm must be SHA256, SHA1, CRC32 or CRC32C")]
+    InvalidChecksumAlgorithm,
     /// A checksum did not decode, or several were given.
     #[error("invalid checksum: {0}")]
     InvalidChecksum(String),

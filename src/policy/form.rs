@@ -4,7 +4,7 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html>
 
 use super::metadata::check_metadata;
-use super::profile::require_scope;
+use super::profile::{Lifetime, require_scope};
 use super::template::RenderInput;
 use super::upload::{
     check_content_type, check_method, checked_key, parse_content_type, parse_path,
@@ -67,8 +67,8 @@ pub struct FormUploadDecision {
     pub content_type: FormContentType,
     /// `content-length-range`: the profile's size range (the size is not known yet).
     pub size: SizeRange,
-    /// The policy's lifetime.
-    pub expires: Expiry,
+    /// What the grant's lifetime is cut from (`crate::grants::grant_lifetime`).
+    pub lifetime: Lifetime,
     /// Exact `x-amz-meta-*` fields, sorted by key.
     pub metadata: Vec<(MetadataKey, String)>,
     /// Exact encryption fields.
@@ -153,7 +153,7 @@ impl Profile {
             key,
             content_type,
             size: self.single_upload_size(),
-            expires: self.grant_expiry(requested_expiry),
+            lifetime: self.lifetime(requested_expiry),
             metadata,
             server_side_encryption: self.server_side_encryption.clone(),
         })

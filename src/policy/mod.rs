@@ -1,15 +1,17 @@
 //! Upload profiles: who may put which file where, and which limits every grant binds.
 //!
 //! Pure decisions. Profiles are loaded once from `policies/*.toml` ([`ProfileRegistry`]);
-//! afterwards nothing here does I/O, reads a clock or the environment: time, the fresh UUID
-//! and the requested lifetime are arguments. Every limit a decision returns is meant to be
-//! bound into the signature (signed headers for PUT, policy conditions for POST), so that S3
+//! afterwards nothing here does I/O, reads a clock or the environment: time, the fresh UUID,
+//! the requested lifetime and the storage backend's capabilities ([`crate::backend`]) are
+//! arguments. Every limit a decision returns is meant to be bound into the signature (signed
+//! headers for PUT, policy conditions for POST; built in [`crate::grants`]), so that S3
 //! enforces it.
 //!
 //! Keys are rendered from a profile's [`KeyTemplate`] and always lie in the caller's
 //! [`Namespace`] (`users/{principal}/...`); ownership is checked on whole segments. Client
 //! input ([`Filename`], [`ClientPath`]) is refused, never repaired, when it breaks a rule.
 
+mod backend;
 mod chars;
 mod client_path;
 mod content_types;
@@ -34,6 +36,7 @@ mod template;
 mod upload;
 
 pub use crate::domain::MAX_SINGLE_UPLOAD_BYTES;
+pub use backend::applies_encryption;
 pub use client_path::{ClientPath, MAX_PATH_BYTES};
 pub use content_types::{ContentTypePattern, ContentTypes};
 pub use disposition::{
@@ -55,7 +58,7 @@ pub use method::UploadMethod;
 pub use multipart::{MultipartDecision, MultipartIntent};
 pub use name::MAX_NAME_BYTES;
 pub use namespace::{KeyOwnership, Namespace};
-pub use profile::{DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Profile};
+pub use profile::{DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Lifetime, Profile};
 pub use registry::{DEFAULT_PROFILE, ProfileRegistry, RegistryOptions};
 pub use size::{ByteSize, SizeRange};
 pub use template::{KeyTemplate, Placeholder, RenderInput};

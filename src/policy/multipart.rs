@@ -3,35 +3,64 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>.
 
+use super::backend::check_part_checksum;
 use super::metadata::check_metadata;
 use super::profile::require_scope;
 use super::template::RenderInput;
 use super::upload::{check_content_type, checked_key, parse_content_type, parse_path};
 use super::{Filename, MetadataKey, PolicyError, Profile, ServerSideEncryption};
+use crate::backend::Backend;
 use crate::domain::{BucketName, ChecksumAlgorithm, ContentType, ObjectKey, Principal, Scope};
 use crate::multipart::PartPlan;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// What a client asks to upload in parts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a client asks to upload in parts: the body of `POST /v1/multipart`, deserialized as
+/// is (unknown fields are refused); Uppy's routes build it from their own fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MultipartIntent {
-    /// The file's name; becomes one key segment.
+    /// Upload profile (default: the configured default).
+    pub profile: Option<String>,
+    /// The file's display name; becomes one key segment.
     pub filename: String,
     /// The media type the object will have.
     pub content_type: String,
-    /// The exact size in bytes. `None` only for protocols that do not declare it (Uppy's):
-    /// then no plan is made and the size is checked when the upload is completed.
+    /// The exact size in bytes: every part URL signs its exact length from it. Required in
+    /// JSON; `None` only for protocols that do not declare it (Uppy's): then no plan is made
+    /// and the size is checked when the upload is completed.
+    #[serde(deserialize_with = "declared_size")]
     pub size: Option<u64>,
-    /// The wished part size (default: 8 MiB, more for files above ~78 GiB).
+    /// Part size in bytes, 5 MiB to 5 GiB (default: 8 MiB, or more to stay within 10,000
+    /// parts).
     pub part_size: Option<u64>,
-    /// The checksum every part must carry.
-    pub checksum_algorithm: Option<ChecksumAlgorithm>,
-    /// Client folders, for templates with `{path}`.
+    /// `SHA256`, `SHA1`, `CRC32` or `CRC32C`, as the client names it: every part must then
+    /// carry that checksum.
+    pub checksum_algorithm: Option<String>,
+    /// Client folders under the caller's namespace, for templates with `{path}`.
     pub path: Option<String>,
-    /// `x-amz-meta-*` values, by key (without the prefix).
+    /// `x-amz-meta-*` values, by key (without the prefix), for the keys the profile allows.
+    #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+}
+
+/// `size` as a JSON number that must be present (`Option` only for intents built in code).
+fn declared_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    u64::deserialize(deserializer).map(Some)
+}
+
+/// Parses a multipart checksum algorithm. CRC64NVME is refused: S3 only offers it as a
+/// full-object checksum, which per-part checksums cannot express.
+///
+/// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
+fn part_algorithm(name: Option<&str>) -> Result<Option<ChecksumAlgorithm>, PolicyError> {
+    let Some(name) = name else { return Ok(None) };
+    match name.parse::<ChecksumAlgorithm>() {
+        Ok(ChecksumAlgorithm::Crc64Nvme) | Err(_) => Err(PolicyError::InvalidChecksumAlgorithm),
+        Ok(algorithm) => Ok(Some(algorithm)),
+    }
 }
 
 /// An accepted multipart upload.
@@ -85,14 +114,20 @@ impl Profile {
         }
     }
 
-    /// Decides a multipart upload for `principal` (`uuid` fills `{uuid}`, `now` `{date}`).
+    /// Decides a multipart upload for `principal` (`uuid` fills `{uuid}`, `now` `{date}`); a
+    /// part checksum algorithm `backend` would not verify is refused.
     pub fn decide_multipart(
         &self,
         principal: &Principal,
         intent: &MultipartIntent,
+        backend: Backend,
         uuid: Uuid,
         now: DateTime<Utc>,
     ) -> Result<MultipartDecision, PolicyError> {
+        let checksum_algorithm = part_algorithm(intent.checksum_algorithm.as_deref())?;
+        if let Some(algorithm) = checksum_algorithm {
+            check_part_checksum(backend, algorithm)?;
+        }
         self.check_multipart(principal)?;
         let filename = Filename::parse(&intent.filename)?;
         let path = parse_path(self, intent.path.as_deref())?;
@@ -108,7 +143,7 @@ impl Profile {
             }
             None => None,
         };
-        if self.require_checksum && intent.checksum_algorithm.is_none() {
+        if self.require_checksum && checksum_algorithm.is_none() {
             return Err(PolicyError::ChecksumRequired(self.name.clone()));
         }
         let metadata = check_metadata(&self.metadata_keys, &intent.metadata)?;
@@ -129,7 +164,7 @@ impl Profile {
             metadata,
             server_side_encryption: self.server_side_encryption.clone(),
             no_overwrite: !self.allow_overwrite,
-            checksum_algorithm: intent.checksum_algorithm,
+            checksum_algorithm,
         })
     }
 }

@@ -381,14 +381,28 @@ impl Profile {
         )
     }
 
-    /// The honest lifetime of a grant: `min(requested or default, profile max, 7 days)`.
-    /// (The signer shortens it further to the credentials' expiry.)
-    pub fn grant_expiry(&self, requested: Option<Expiry>) -> Expiry {
-        requested
-            .unwrap_or(self.default_expiry)
-            .min(self.max_expiry)
-            .min(Expiry::MAX)
+    /// What a grant's lifetime is cut from: `requested` (the client's wish) and this
+    /// profile's default and maximum. The one cut is `crate::grants::grant_lifetime`.
+    pub fn lifetime(&self, requested: Option<Expiry>) -> Lifetime {
+        Lifetime {
+            requested,
+            default: self.default_expiry,
+            max: self.max_expiry,
+        }
     }
+}
+
+/// The policy's part of a grant's lifetime: what the client asked for and what the profile
+/// allows. Cut, with the SigV4 cap, the credentials' expiry and a ticket's end, in
+/// `crate::grants::grant_lifetime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    /// The client's wish (`expires_in`), if any.
+    pub requested: Option<Expiry>,
+    /// The profile's `default_expiry_secs`, used when nothing is requested.
+    pub default: Expiry,
+    /// The profile's `max_expiry_secs`.
+    pub max: Expiry,
 }
 
 #[cfg(test)]
@@ -431,16 +445,18 @@ mod tests {
     }
 
     #[test]
-    fn expiry_is_the_minimum() {
+    fn default_expiry_is_capped_by_the_maximum() {
         let p = load(&format!("{MINIMAL}\nmax_expiry_secs = 600")).unwrap();
         assert_eq!(p.default_expiry().as_secs(), 600);
-        assert_eq!(p.grant_expiry(None).as_secs(), 600);
+        let sixty = Some(Expiry::from_secs(60).unwrap());
         assert_eq!(
-            p.grant_expiry(Some(Expiry::from_secs(60).unwrap()))
-                .as_secs(),
-            60
+            p.lifetime(sixty),
+            Lifetime {
+                requested: sixty,
+                default: p.default_expiry(),
+                max: p.max_expiry(),
+            }
         );
-        assert_eq!(p.grant_expiry(Some(Expiry::MAX)).as_secs(), 600);
     }
 
     fn error_key(extra: &str) -> Option<String> {

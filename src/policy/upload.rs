@@ -1,30 +1,39 @@
 //! The decision for one upload: everything the signer must bind, or the reason to refuse.
 
+use super::backend::{check_checksum, upload_method};
 use super::metadata::check_metadata;
-use super::profile::require_scope;
+use super::profile::{Lifetime, require_scope};
 use super::template::RenderInput;
 use super::{
     ClientPath, CustomerKeyMd5, Filename, KeyOwnership, MAX_SINGLE_UPLOAD_BYTES, MetadataKey,
     PolicyError, Profile, ServerSideEncryption, UploadMethod,
 };
+use crate::backend::Backend;
 use crate::domain::{
     BucketName, Checksum, ChecksumAlgorithm, ContentMd5, ContentType, DomainError, Expiry,
     ObjectKey, Principal, Scope,
 };
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// What a client asks to upload (the typed body of `POST /v1/uploads`, minus `profile`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a client asks to upload: the body of `POST /v1/uploads`, deserialized as is (unknown
+/// fields are refused). `profile` and `expires_in` choose the profile and the wished
+/// lifetime; the decision reads the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UploadIntent {
-    /// The file's name; becomes one key segment.
+    /// Upload profile (default: the configured default).
+    pub profile: Option<String>,
+    /// The file's display name; becomes one key segment.
     pub filename: String,
     /// The file's media type, as the client will send it.
     pub content_type: String,
     /// The exact size in bytes.
     pub size: u64,
-    /// Base64 SHA-256 of the file, bound as `x-amz-checksum-sha256`.
+    /// Base64 SHA-256 of the file, bound as `x-amz-checksum-sha256`; S3 then refuses other
+    /// bytes.
     pub checksum_sha256: Option<String>,
     /// Base64 CRC-32 (`x-amz-checksum-crc32`); at most one `checksum_*` per upload.
     pub checksum_crc32: Option<String>,
@@ -34,17 +43,21 @@ pub struct UploadIntent {
     pub checksum_crc64nvme: Option<String>,
     /// Base64 SHA-1 (`x-amz-checksum-sha1`).
     pub checksum_sha1: Option<String>,
-    /// Base64 MD5 of the file, bound as `Content-MD5` (PUT only). May accompany one
-    /// `checksum_*`.
+    /// Base64 MD5 of the file, bound as a signed `Content-MD5` header (PUT only). May
+    /// accompany one `checksum_*`.
     pub content_md5: Option<String>,
-    /// Base64 MD5 of the client's SSE-C key: required by SSE-C profiles, refused by others.
+    /// Base64 MD5 of the client's SSE-C key: required by SSE-C profiles, refused by others
+    /// (the key itself never reaches the broker).
     pub sse_customer_key_md5: Option<String>,
-    /// Client folders, for templates with `{path}`.
+    /// Client folders under the caller's namespace, for templates with `{path}`.
     pub path: Option<String>,
-    /// `x-amz-meta-*` values, by key (without the prefix).
+    /// `x-amz-meta-*` values, by key (without the prefix), for the keys the profile allows.
+    #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     /// PUT or POST; the profile's default when absent.
     pub method: Option<UploadMethod>,
+    /// Wished lifetime in seconds (capped by the profile and the credentials).
+    pub expires_in: Option<u64>,
 }
 
 /// An accepted upload: every value here must be bound into the signature.
@@ -67,8 +80,8 @@ pub struct UploadDecision {
     /// size to this size (see [`UploadDecision::content_length_range`]). The client declared
     /// it, so nothing is gained by accepting a different size.
     pub size: u64,
-    /// The grant's lifetime: `min(requested or profile default, profile max, 7 days)`.
-    pub expires: Expiry,
+    /// What the grant's lifetime is cut from (`crate::grants::grant_lifetime`).
+    pub lifetime: Lifetime,
     /// `x-amz-meta-*` headers / fields, sorted by key.
     pub metadata: Vec<(MetadataKey, String)>,
     /// Required encryption headers / fields.
@@ -76,13 +89,13 @@ pub struct UploadDecision {
     /// SSE-C: the MD5 of the client's key, signed beside the algorithm so the grant works
     /// with that key only (see [`ServerSideEncryption::bound_headers`]).
     pub sse_customer_key_md5: Option<CustomerKeyMd5>,
-    /// Whether the upload must not replace an existing object. For PUT, bind
-    /// `If-None-Match: *` ([`UploadDecision::if_none_match`]); POST has no conditional write,
-    /// so profiles that allow POST without overwrite are required at load time to put
-    /// `{uuid}` in every key, which makes the exact key new.
+    /// Whether the PUT signs `If-None-Match: *`: the profile must not overwrite and the
+    /// backend honours the header. Elsewhere the key is new anyway: POST has no conditional
+    /// write and backends without one get no header, so such profiles must put `{uuid}` in
+    /// every key (checked at startup, [`Profile::check_backend`]).
     ///
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>
-    pub no_overwrite: bool,
+    pub if_none_match: bool,
     /// The `x-amz-checksum-<algorithm>` value, when given (at most one algorithm).
     pub checksum: Option<Checksum>,
     /// The `Content-MD5` value, when given (PUT only: see [`check_integrity`]).
@@ -93,11 +106,6 @@ impl UploadDecision {
     /// `(min, max)` of a POST policy's `content-length-range`: both the declared size.
     pub fn content_length_range(&self) -> (u64, u64) {
         (self.size, self.size)
-    }
-
-    /// Whether to sign `If-None-Match: *` (PUT uploads that must not overwrite).
-    pub fn if_none_match(&self) -> bool {
-        self.no_overwrite && self.method == UploadMethod::Put
     }
 
     /// The encryption headers a PUT signs (SSE-C: algorithm and key MD5).
@@ -138,7 +146,7 @@ fn requested_checksums(intent: &UploadIntent) -> [(ChecksumAlgorithm, Option<&St
 }
 
 /// The JSON field of an algorithm's value, e.g. `checksum_crc32c`.
-pub fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
+pub(super) fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
     match algorithm {
         ChecksumAlgorithm::Crc32 => "checksum_crc32",
         ChecksumAlgorithm::Crc32c => "checksum_crc32c",
@@ -153,7 +161,7 @@ pub fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
 /// Each must be standard base64 of its digest's length.
 ///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
-pub fn check_integrity(
+pub(super) fn check_integrity(
     intent: &UploadIntent,
 ) -> Result<(Option<Checksum>, Option<ContentMd5>), PolicyError> {
     let given: Vec<(ChecksumAlgorithm, &String)> = requested_checksums(intent)
@@ -269,18 +277,21 @@ impl Profile {
     /// Decides an upload for `principal`: checks every input against the profile and
     /// returns the exact values the grant must bind.
     ///
-    /// `uuid` fills `{uuid}` (pass `Uuid::new_v4()`), `now` fills `{date}`, and
-    /// `requested_expiry` is the client's wish for the grant's lifetime.
+    /// `backend` is the store's capability table: the method falls back to PUT where it has
+    /// no POST Object, a checksum it would not verify is refused, and `If-None-Match: *` is
+    /// bound only where it honours it. `uuid` fills `{uuid}` (pass `Uuid::new_v4()`), `now`
+    /// fills `{date}`, and `requested_expiry` is the client's wish for the grant's lifetime.
     pub fn decide_upload(
         &self,
         principal: &Principal,
         intent: &UploadIntent,
+        backend: Backend,
         uuid: Uuid,
         now: DateTime<Utc>,
         requested_expiry: Option<Expiry>,
     ) -> Result<UploadDecision, PolicyError> {
+        let method = upload_method(backend, self, intent.method)?;
         require_scope(principal, Scope::Upload)?;
-        let method = intent.method.unwrap_or(self.default_method);
         check_method(self, method)?;
         let filename = Filename::parse(&intent.filename)?;
         let path = parse_path(self, intent.path.as_deref())?;
@@ -312,6 +323,9 @@ impl Profile {
             now,
         });
         let key = checked_key(self, principal, rendered)?;
+        if let Some(checksum) = &checksum {
+            check_checksum(backend, checksum.algorithm())?;
+        }
         Ok(UploadDecision {
             profile: self.name.clone(),
             bucket: self.bucket.clone(),
@@ -320,11 +334,13 @@ impl Profile {
             method,
             content_type,
             size: intent.size,
-            expires: self.grant_expiry(requested_expiry),
+            lifetime: self.lifetime(requested_expiry),
             metadata,
             server_side_encryption: self.server_side_encryption.clone(),
             sse_customer_key_md5,
-            no_overwrite: !self.allow_overwrite,
+            if_none_match: !self.allow_overwrite
+                && method == UploadMethod::Put
+                && backend.conditional_put(),
             checksum,
             content_md5,
         })

@@ -9,7 +9,7 @@ mod multipart;
 
 pub use credential_source::{CredentialSource, CredentialsUnavailable, REFRESH_AHEAD};
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
-pub use multipart::{CompletedObject, ListedPart, NewUpload, PartToComplete, UploadRef};
+pub use multipart::{CompletedObject, UploadRef};
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use crate::telemetry::S3Calls;

@@ -4,12 +4,12 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
 use super::{S3Client, S3Error};
-use crate::domain::{BucketName, ChecksumAlgorithm, ContentType, ObjectKey, PartNumber, UploadId};
-use crate::multipart::NamedUpload;
-use crate::policy::{MetadataKey, MultipartDecision, ServerSideEncryption};
+use crate::domain::{BucketName, ChecksumAlgorithm, ObjectKey, UploadId};
+use crate::grants::NewUpload;
+use crate::multipart::{ListedPart, NamedUpload, PartToComplete};
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::types::{self, CompletedMultipartUpload, CompletedPart};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use std::time::Duration;
 
 /// How long a CompleteMultipartUpload may run once S3 has started answering: S3 may take
@@ -23,40 +23,6 @@ const COMPLETE_TIMEOUT: Duration = Duration::from_secs(600);
 const LIST_PAGE: i32 = 1000;
 /// An upload has at most 10,000 parts, so at most 10 full pages (one more to see the end).
 const MAX_LIST_PAGES: usize = 11;
-
-/// What CreateMultipartUpload sets on the future object.
-#[derive(Debug, Clone)]
-pub struct NewUpload<'a> {
-    /// Bucket.
-    pub bucket: &'a BucketName,
-    /// Key.
-    pub key: &'a ObjectKey,
-    /// The object's Content-Type.
-    pub content_type: &'a ContentType,
-    /// `x-amz-meta-*`.
-    pub metadata: &'a [(MetadataKey, String)],
-    /// Server-side encryption.
-    pub server_side_encryption: Option<&'a ServerSideEncryption>,
-    /// The checksum algorithm every part must carry.
-    pub checksum_algorithm: Option<ChecksumAlgorithm>,
-}
-
-impl<'a> NewUpload<'a> {
-    /// What `decision` sets at create time, with `checksum_algorithm` for every part.
-    pub fn of(
-        decision: &'a MultipartDecision,
-        checksum_algorithm: Option<ChecksumAlgorithm>,
-    ) -> Self {
-        Self {
-            bucket: &decision.bucket,
-            key: &decision.key,
-            content_type: &decision.content_type,
-            metadata: &decision.metadata,
-            server_side_encryption: decision.server_side_encryption.as_ref(),
-            checksum_algorithm,
-        }
-    }
-}
 
 /// Which upload a call is about.
 #[derive(Debug, Clone, Copy)]
@@ -80,33 +46,6 @@ impl<'a> From<&'a NamedUpload> for UploadRef<'a> {
     }
 }
 
-/// One part S3 holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedPart {
-    /// Its number.
-    pub part_number: u16,
-    /// Its ETag, as S3 returned it (quoted); `None` from stores that list none (the embedded
-    /// dev store, s3s-fs 0.14).
-    pub etag: Option<String>,
-    /// Its size in bytes.
-    pub size: u64,
-    /// When it was uploaded.
-    pub last_modified: Option<DateTime<Utc>>,
-    /// Its checksum, when the upload has a checksum algorithm.
-    pub checksum: Option<String>,
-}
-
-/// One part of a complete request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartToComplete {
-    /// Its number.
-    pub part_number: PartNumber,
-    /// The ETag its upload returned.
-    pub etag: String,
-    /// Its checksum (required when the upload has a checksum algorithm).
-    pub checksum: Option<String>,
-}
-
 /// The completed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedObject {
@@ -119,7 +58,7 @@ pub struct CompletedObject {
 fn completed_part(part: &PartToComplete, algorithm: Option<ChecksumAlgorithm>) -> CompletedPart {
     let builder = CompletedPart::builder()
         .part_number(i32::from(part.part_number.get()))
-        .e_tag(&part.etag);
+        .e_tag(part.etag.as_str());
     let checksum = part.checksum.clone();
     match algorithm {
         Some(ChecksumAlgorithm::Crc32) => builder.set_checksum_crc32(checksum),
@@ -156,23 +95,23 @@ fn listed_part(part: &types::Part) -> Option<ListedPart> {
 
 impl S3Client {
     /// CreateMultipartUpload with the decided content type, metadata, encryption and
-    /// checksum algorithm.
+    /// checksum algorithm (built from the decision by [`NewUpload::of`]).
     ///
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>
-    pub async fn create_multipart(&self, upload: &NewUpload<'_>) -> Result<UploadId, S3Error> {
+    pub async fn create_multipart(&self, upload: &NewUpload) -> Result<UploadId, S3Error> {
         let mut request = self
             .client
             .create_multipart_upload()
             .bucket(upload.bucket.as_str())
             .key(upload.key.as_str())
             .content_type(upload.content_type.as_str());
-        for (key, value) in upload.metadata {
-            request = request.metadata(key.as_str(), value);
+        for (key, value) in &upload.metadata {
+            request = request.metadata(key, value);
         }
-        if let Some(sse) = upload.server_side_encryption {
+        if let Some(sse) = &upload.encryption {
             request = request
-                .server_side_encryption(types::ServerSideEncryption::from(sse.algorithm()))
-                .set_ssekms_key_id(sse.kms_key_id().map(str::to_owned));
+                .server_side_encryption(types::ServerSideEncryption::from(sse.algorithm))
+                .set_ssekms_key_id(sse.kms_key_id.clone());
         }
         if let Some(algorithm) = upload.checksum_algorithm {
             request =

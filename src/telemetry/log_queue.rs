@@ -8,7 +8,6 @@
 //! `reason="write_failed"`. Neither ever reaches a request, and nothing panics. Once a write
 //! succeeds again, one line says how many lines were lost since the last such line.
 
-use super::access_log::AccessRecord;
 use super::json::{write_json_str, write_timestamp};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -40,10 +39,17 @@ pub enum LogFormat {
 pub(crate) enum Entry {
     /// A formatted line (a tracing event), newline included.
     Line(Vec<u8>),
-    /// An access log record, formatted by the writer thread.
-    Access(Box<AccessRecord>),
+    /// A record the writer thread formats (an access log line), so that the thread that
+    /// logs only copies its fields.
+    Record(Box<dyn Render>),
     /// Answer on the channel once everything queued before has been written (or lost).
     Flush(SyncSender<()>),
+}
+
+/// A log record formatted on the writer thread.
+pub(crate) trait Render: Send {
+    /// Appends the record's line (newline included) in `format`.
+    fn render(&self, format: LogFormat, out: &mut Vec<u8>);
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -204,7 +210,7 @@ impl Writer {
                         batch.extend_from_slice(&line);
                         lines += 1;
                     }
-                    Entry::Access(record) => {
+                    Entry::Record(record) => {
                         record.render(self.format, &mut batch);
                         lines += 1;
                     }

@@ -10,7 +10,7 @@ pub mod logging;
 pub mod metrics;
 pub mod request_id;
 
-pub use access_log::AccessLog;
+pub use access_log::AccessRecord;
 pub use json::JsonLines;
 pub use log_queue::{DEFAULT_QUEUE_LINES, LogFormat, LogGuard};
 pub use logging::init;

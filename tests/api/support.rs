@@ -13,7 +13,7 @@ use actix_web::test::{TestRequest, init_service};
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::future::LocalBoxFuture;
 use hmac::{Hmac, Mac};
 use s3_broker::app::{app, build_state};
@@ -25,25 +25,25 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// The only accepted `iss`.
-pub const ISSUER: &str = "https://issuer.api.test/";
+pub(crate) const ISSUER: &str = "https://issuer.api.test/";
 /// The only accepted `aud`.
-pub const AUDIENCE: &str = "s3-broker-api";
+pub(crate) const AUDIENCE: &str = "s3-broker-api";
 /// The HS256 secret of the broker.
-pub const HS_SECRET: &str = "api-hs256-secret-0123456789abcdef-0123456789";
+pub(crate) const HS_SECRET: &str = "api-hs256-secret-0123456789abcdef-0123456789";
 /// The kid of the configured RS256 public key.
-pub const RSA_KID: &str = "rsa-1";
+pub(crate) const RSA_KID: &str = "rsa-1";
 /// The RS256 key pair whose public half the broker trusts.
-pub const RSA_PRIVATE_PEM: &str = include_str!("../fixtures/auth/rsa1.key.pem");
+pub(crate) const RSA_PRIVATE_PEM: &str = include_str!("../fixtures/auth/rsa1.key.pem");
 /// The public half, as configured.
-pub const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/auth/rsa1.pub.pem");
+pub(crate) const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/auth/rsa1.pub.pem");
 /// An API key with the `upload` and `list` scopes, for the principal [`API_KEY_PRINCIPAL`].
-pub const API_KEY: &str = "api-test-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
+pub(crate) const API_KEY: &str = "api-test-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
 /// The principal of [`API_KEY`].
-pub const API_KEY_PRINCIPAL: &str = "svc-backup";
+pub(crate) const API_KEY_PRINCIPAL: &str = "svc-backup";
 /// A revoked API key.
-pub const REVOKED_API_KEY: &str = "api-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+pub(crate) const REVOKED_API_KEY: &str = "api-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
 /// The `max_expiry_secs` of the shipped default profile.
-pub const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
+pub(crate) const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
 
 const SHIPPED_DEFAULT: &str = include_str!("../../policies/default.toml");
 const SHIPPED_AVATARS: &str = include_str!("../../policies/avatars.toml");
@@ -62,14 +62,14 @@ multipart = true
 type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
 
 /// A broker running in this test's actix system.
-pub struct Broker {
+pub(crate) struct Broker {
     send: Rc<Send>,
     _policies: tempfile::TempDir,
 }
 
 impl Broker {
     /// A broker with the shipped `default` and `avatars` profiles and `brief`.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let policies = tempfile::Builder::new()
             .prefix("s3-broker-api-policies-")
             .tempdir()
@@ -105,17 +105,17 @@ impl Broker {
     }
 
     /// A token of `subject` with every scope, valid 10 minutes.
-    pub fn token(&self, subject: &str) -> String {
+    pub(crate) fn token(&self, subject: &str) -> String {
         token(subject, Scopes::all())
     }
 
     /// A token of `subject` with exactly `scopes`.
-    pub fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
+    pub(crate) fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
         token(subject, scopes.iter().copied().collect())
     }
 
     /// A request to `path` (starting with `/`).
-    pub fn call(&self, method: &str, path: &str) -> Call {
+    pub(crate) fn call(&self, method: &str, path: &str) -> Call {
         let method =
             actix_web::http::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
         Call {
@@ -126,7 +126,7 @@ impl Broker {
     }
 
     /// `POST /v1/uploads` with `body`, as `token`.
-    pub async fn upload(&self, token: &str, body: Value) -> ApiReply {
+    pub(crate) async fn upload(&self, token: &str, body: Value) -> ApiReply {
         self.call("POST", "/v1/uploads")
             .bearer(token)
             .json(&body)
@@ -135,7 +135,7 @@ impl Broker {
     }
 
     /// `POST /v1/downloads` of `key`, as `token`.
-    pub async fn download(&self, token: &str, key: &str) -> ApiReply {
+    pub(crate) async fn download(&self, token: &str, key: &str) -> ApiReply {
         self.call("POST", "/v1/downloads")
             .bearer(token)
             .json(&json!({ "key": key }))
@@ -144,7 +144,7 @@ impl Broker {
     }
 
     /// `GET /v1/objects` as `token` (only for refusals: an honest listing calls S3).
-    pub async fn list(&self, token: &str) -> ApiReply {
+    pub(crate) async fn list(&self, token: &str) -> ApiReply {
         self.call("GET", "/v1/objects").bearer(token).send().await
     }
 }
@@ -179,7 +179,7 @@ fn config(policies: &std::path::Path) -> ConfigBuilder {
 }
 
 /// An HS256 token of `subject` with `scopes`, valid 10 minutes.
-pub fn token(subject: &str, scopes: Scopes) -> String {
+pub(crate) fn token(subject: &str, scopes: Scopes) -> String {
     s3_broker::auth::mint_dev_token(
         HS_SECRET.as_bytes(),
         ISSUER,
@@ -194,7 +194,7 @@ pub fn token(subject: &str, scopes: Scopes) -> String {
 
 /// Claims the broker accepts for `subject`: right `iss` and `aud`, valid 10 minutes, every
 /// scope. Tests change them to build the attacks.
-pub fn claims(subject: &str) -> Value {
+pub(crate) fn claims(subject: &str) -> Value {
     let now = Utc::now().timestamp();
     json!({
         "iss": ISSUER,
@@ -209,7 +209,7 @@ pub fn claims(subject: &str) -> Value {
 
 /// A compact JWS of `header` and `claims` signed with HMAC-SHA256 under `secret`, built by
 /// hand so that any header or claim, however wrong, can be sent.
-pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
+pub(crate) fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -222,7 +222,7 @@ pub fn sign_hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
 }
 
 /// `claims` as an RS256 token signed with the trusted private key, with `kid`.
-pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
+pub(crate) fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = kid.map(str::to_owned);
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PRIVATE_PEM.as_bytes())
@@ -231,7 +231,7 @@ pub fn sign_rs256(claims: &Value, kid: Option<&str>) -> String {
 }
 
 /// A request being built.
-pub struct Call {
+pub(crate) struct Call {
     described: String,
     request: TestRequest,
     send: Rc<Send>,
@@ -239,23 +239,23 @@ pub struct Call {
 
 impl Call {
     /// Adds `Authorization: Bearer <token>`.
-    pub fn bearer(self, token: &str) -> Self {
+    pub(crate) fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
     /// Adds `X-Api-Key`.
-    pub fn api_key(self, key: &str) -> Self {
+    pub(crate) fn api_key(self, key: &str) -> Self {
         self.header("x-api-key", key)
     }
 
     /// Adds any header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.request = self.request.append_header((name, value));
         self
     }
 
     /// A JSON body with `Content-Type: application/json`.
-    pub fn json(mut self, body: &Value) -> Self {
+    pub(crate) fn json(mut self, body: &Value) -> Self {
         self.described.push_str(&format!(" {body}"));
         self.request = self
             .request
@@ -265,7 +265,7 @@ impl Call {
     }
 
     /// Any body, with `content_type` if given.
-    pub fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
+    pub(crate) fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
         self.described.push_str(&format!(
             " ({content_type:?}, {} bytes: {:?})",
             body.len(),
@@ -279,23 +279,14 @@ impl Call {
     }
 
     /// Sends it.
-    pub async fn send(self) -> ApiReply {
+    pub(crate) async fn send(self) -> ApiReply {
         (self.send)(self.request, self.described).await
     }
 }
 
-/// The broker's answer.
-#[derive(Debug)]
-pub struct ApiReply {
-    /// What was sent, for messages.
-    pub request: String,
-    /// The status.
-    pub status: u16,
-    /// The headers, names in lowercase.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-}
+#[path = "../common/reply.rs"]
+mod reply;
+pub(crate) use reply::ApiReply;
 
 impl ApiReply {
     async fn read(request: String, response: HttpResponse) -> Self {
@@ -318,168 +309,5 @@ impl ApiReply {
             headers,
             body,
         }
-    }
-
-    /// A header as text (the first, when repeated).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The body as text, cut for messages.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body)
-            .chars()
-            .take(800)
-            .collect()
-    }
-
-    /// The body as JSON (panics with the body when it is not).
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{}: the body is not JSON ({e}): {}",
-                self.request,
-                self.text()
-            )
-        })
-    }
-
-    /// Asserts the status.
-    #[track_caller]
-    pub fn assert_status(&self, status: u16, what: &str) -> &Self {
-        assert_eq!(
-            self.status,
-            status,
-            "{what}: expected {status} for {}, got {} with {:?}\n{}",
-            self.request,
-            self.status,
-            self.headers,
-            self.text()
-        );
-        self
-    }
-
-    /// Asserts a 200 JSON grant (`Cache-Control: no-store`, a `url`, `expires_at` after
-    /// `server_time`) and returns it.
-    #[track_caller]
-    pub fn grant(&self, what: &str) -> Grant {
-        self.assert_status(200, what);
-        assert_eq!(
-            self.header("cache-control"),
-            Some("no-store"),
-            "{what}: a grant is a bearer secret and must not be cached"
-        );
-        assert!(
-            self.header("content-type")
-                .is_some_and(|t| t.starts_with("application/json")),
-            "{what}: content type {:?}",
-            self.header("content-type")
-        );
-        let json = self.json();
-        let time = |name: &str| -> DateTime<Utc> {
-            json[name]
-                .as_str()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .unwrap_or_else(|| panic!("{what}: `{name}` is not an RFC 3339 time in {json}"))
-                .with_timezone(&Utc)
-        };
-        let server_time = time("server_time");
-        let expires_at = time("expires_at");
-        let skew = (server_time - Utc::now()).num_seconds().abs();
-        assert!(
-            skew <= 5,
-            "{what}: server_time {server_time} is {skew} s off"
-        );
-        assert!(
-            expires_at > server_time,
-            "{what}: expires_at {expires_at} is not after server_time {server_time}"
-        );
-        assert!(
-            json["url"].as_str().is_some_and(|u| u.starts_with("http")),
-            "{what}: no url in {json}"
-        );
-        Grant {
-            json,
-            server_time,
-            expires_at,
-        }
-    }
-
-    /// Asserts an RFC 9457 problem with `status` and `code` and returns its body.
-    #[track_caller]
-    pub fn problem(&self, status: u16, code: &str, what: &str) -> Value {
-        self.assert_status(status, what);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{what}: errors are application/problem+json"
-        );
-        let json = self.json();
-        assert_eq!(json["code"], code, "{what}: code in {json}");
-        assert_eq!(json["status"], status, "{what}: status member in {json}");
-        assert!(
-            json["title"].is_string() && json["detail"].is_string() && json["type"].is_string(),
-            "{what}: RFC 9457 members missing in {json}"
-        );
-        assert!(
-            json.get("url").is_none() && !self.text().contains("X-Amz-Signature"),
-            "{what}: an error must not carry a grant: {json}"
-        );
-        json
-    }
-
-    /// Asserts a 401 with `code`, a `WWW-Authenticate: Bearer ...` challenge and no grant.
-    #[track_caller]
-    pub fn unauthorized(&self, code: &str, what: &str) -> Value {
-        let json = self.problem(401, code, what);
-        let challenge = self.header("www-authenticate").unwrap_or_default();
-        assert!(
-            challenge.starts_with("Bearer "),
-            "{what}: WWW-Authenticate {challenge:?} is not a Bearer challenge"
-        );
-        if code != "missing_credentials" {
-            assert!(
-                challenge.contains("error="),
-                "{what}: a refused credential's challenge names the error: {challenge:?}"
-            );
-        }
-        json
-    }
-}
-
-/// A grant as answered.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    /// The body.
-    pub json: Value,
-    /// Its `server_time`.
-    pub server_time: DateTime<Utc>,
-    /// Its `expires_at`.
-    pub expires_at: DateTime<Utc>,
-}
-
-impl Grant {
-    /// A string member.
-    #[track_caller]
-    pub fn str(&self, name: &str) -> &str {
-        self.json[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string `{name}` in {}", self.json))
-    }
-
-    /// The key.
-    pub fn key(&self) -> &str {
-        self.str("key")
-    }
-
-    /// The lifetime, `expires_at - server_time`, rounded up to whole seconds: the signing
-    /// time is `server_time` truncated to the second, so this is the signed lifetime.
-    pub fn lifetime_secs(&self) -> i64 {
-        let millis = (self.expires_at - self.server_time).num_milliseconds();
-        (millis + 999).div_euclid(1000)
     }
 }

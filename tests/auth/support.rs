@@ -8,44 +8,44 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 // What every test module needs, in one glob import.
-pub use std::sync::Arc;
-pub use std::time::Duration;
+pub(crate) use std::sync::Arc;
+pub(crate) use std::time::Duration;
 
-pub use base64::Engine;
-pub use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-pub use chrono::{DateTime, Utc};
-pub use jsonwebtoken::{Algorithm, EncodingKey, Header};
-pub use s3_broker::auth::{
+pub(crate) use base64::Engine;
+pub(crate) use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub(crate) use chrono::{DateTime, Utc};
+pub(crate) use jsonwebtoken::{Algorithm, EncodingKey, Header};
+pub(crate) use s3_broker::auth::{
     AuthConfig, AuthError, Authenticator, PresentedCredential, TokenRejection, mint_dev_token,
     query_has_credentials,
 };
-pub use s3_broker::config::sha256_hex;
-pub use s3_broker::domain::{Principal, Scope, Scopes};
-pub use s3_broker::http::Code;
-pub use serde_json::{Value, json};
+pub(crate) use s3_broker::config::sha256_hex;
+pub(crate) use s3_broker::domain::{Principal, Scope, Scopes};
+pub(crate) use s3_broker::http::Code;
+pub(crate) use serde_json::{Value, json};
 
-pub const ISSUER: &str = "https://issuer.test/";
-pub const AUDIENCE: &str = "s3-broker";
-pub const SECRET: &str = "test-secret-0123456789abcdef-0123456789abcdef";
+pub(crate) const ISSUER: &str = "https://issuer.test/";
+pub(crate) const AUDIENCE: &str = "s3-broker";
+pub(crate) const SECRET: &str = "test-secret-0123456789abcdef-0123456789abcdef";
 
-pub const RSA1_KEY: &str = include_str!("../fixtures/auth/rsa1.key.pem");
-pub const RSA1_PUB: &str = include_str!("../fixtures/auth/rsa1.pub.pem");
-pub const RSA2_KEY: &str = include_str!("../fixtures/auth/rsa2.key.pem");
-pub const EC1_KEY: &str = include_str!("../fixtures/auth/ec1.key.pem");
-pub const EC1_PUB: &str = include_str!("../fixtures/auth/ec1.pub.pem");
-pub const EC1_JWK: &str = include_str!("../fixtures/auth/ec1.jwk.json");
-pub const EC2_KEY: &str = include_str!("../fixtures/auth/ec2.key.pem");
-pub const EC2_JWK: &str = include_str!("../fixtures/auth/ec2.jwk.json");
-pub const ED1_KEY: &str = include_str!("../fixtures/auth/ed1.key.pem");
-pub const ED1_PUB: &str = include_str!("../fixtures/auth/ed1.pub.pem");
+pub(crate) const RSA1_KEY: &str = include_str!("../fixtures/auth/rsa1.key.pem");
+pub(crate) const RSA1_PUB: &str = include_str!("../fixtures/auth/rsa1.pub.pem");
+pub(crate) const RSA2_KEY: &str = include_str!("../fixtures/auth/rsa2.key.pem");
+pub(crate) const EC1_KEY: &str = include_str!("../fixtures/auth/ec1.key.pem");
+pub(crate) const EC1_PUB: &str = include_str!("../fixtures/auth/ec1.pub.pem");
+pub(crate) const EC1_JWK: &str = include_str!("../fixtures/auth/ec1.jwk.json");
+pub(crate) const EC2_KEY: &str = include_str!("../fixtures/auth/ec2.key.pem");
+pub(crate) const EC2_JWK: &str = include_str!("../fixtures/auth/ec2.jwk.json");
+pub(crate) const ED1_KEY: &str = include_str!("../fixtures/auth/ed1.key.pem");
+pub(crate) const ED1_PUB: &str = include_str!("../fixtures/auth/ed1.pub.pem");
 
-pub fn authenticator(toml_text: &str) -> Authenticator {
+pub(crate) fn authenticator(toml_text: &str) -> Authenticator {
     let config: AuthConfig = toml::from_str(toml_text).expect("test config parses");
     Authenticator::from_config(&config).expect("test config is valid")
 }
 
 /// HS256 with [`SECRET`], RS256 with rsa1 (kid `rsa-1`), EdDSA with ed1, and two API keys.
-pub fn static_config() -> String {
+pub(crate) fn static_config() -> String {
     format!(
         r#"
 issuer = "{ISSUER}"
@@ -81,7 +81,7 @@ revoked = true
 }
 
 /// ES256 keys from a JWKS at `url`, refetched at most once a second.
-pub fn jwks_config(url: &str) -> String {
+pub(crate) fn jwks_config(url: &str) -> String {
     format!(
         r#"
 issuer = "{ISSUER}"
@@ -95,7 +95,7 @@ jwks_timeout_secs = 2
     )
 }
 
-pub fn claims(now: DateTime<Utc>) -> Value {
+pub(crate) fn claims(now: DateTime<Utc>) -> Value {
     json!({
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -106,29 +106,29 @@ pub fn claims(now: DateTime<Utc>) -> Value {
     })
 }
 
-pub fn with(mut claims: Value, key: &str, value: Value) -> Value {
+pub(crate) fn with(mut claims: Value, key: &str, value: Value) -> Value {
     claims[key] = value;
     claims
 }
 
-pub fn without(mut claims: Value, key: &str) -> Value {
+pub(crate) fn without(mut claims: Value, key: &str) -> Value {
     if let Some(map) = claims.as_object_mut() {
         map.remove(key);
     }
     claims
 }
 
-pub fn sign(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+pub(crate) fn sign(header: &Header, claims: &Value, key: &EncodingKey) -> String {
     jsonwebtoken::encode(header, claims, key).expect("test token signs")
 }
 
-pub fn header(alg: Algorithm, kid: Option<&str>) -> Header {
+pub(crate) fn header(alg: Algorithm, kid: Option<&str>) -> Header {
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
     header
 }
 
-pub fn hs256(claims: &Value) -> String {
+pub(crate) fn hs256(claims: &Value) -> String {
     sign(
         &header(Algorithm::HS256, None),
         claims,
@@ -136,18 +136,18 @@ pub fn hs256(claims: &Value) -> String {
     )
 }
 
-pub fn rs256(kid: Option<&str>, claims: &Value) -> String {
+pub(crate) fn rs256(kid: Option<&str>, claims: &Value) -> String {
     let key = EncodingKey::from_rsa_pem(RSA1_KEY.as_bytes()).expect("rsa1 key");
     sign(&header(Algorithm::RS256, kid), claims, &key)
 }
 
-pub fn es256(pem: &str, kid: &str, claims: &Value) -> String {
+pub(crate) fn es256(pem: &str, kid: &str, claims: &Value) -> String {
     let key = EncodingKey::from_ec_pem(pem.as_bytes()).expect("EC key");
     sign(&header(Algorithm::ES256, Some(kid)), claims, &key)
 }
 
 /// A compact JWS assembled by hand, for headers `jsonwebtoken` would not produce.
-pub fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
+pub(crate) fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
     format!(
         "{}.{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -156,7 +156,7 @@ pub fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
     )
 }
 
-pub async fn accepted(auth: &Authenticator, token: &str, now: DateTime<Utc>) -> Principal {
+pub(crate) async fn accepted(auth: &Authenticator, token: &str, now: DateTime<Utc>) -> Principal {
     match auth.authenticate_bearer(token, now).await {
         Ok(principal) => principal,
         Err(error) => panic!("token refused: {error}"),
@@ -164,7 +164,11 @@ pub async fn accepted(auth: &Authenticator, token: &str, now: DateTime<Utc>) -> 
 }
 
 /// The reason a token is refused; also checks that the error never echoes the token.
-pub async fn refused(auth: &Authenticator, token: &str, now: DateTime<Utc>) -> TokenRejection {
+pub(crate) async fn refused(
+    auth: &Authenticator,
+    token: &str,
+    now: DateTime<Utc>,
+) -> TokenRejection {
     let error = auth
         .authenticate_bearer(token, now)
         .await
@@ -184,7 +188,7 @@ pub async fn refused(auth: &Authenticator, token: &str, now: DateTime<Utc>) -> T
     error.token_rejection().expect("a token rejection")
 }
 
-pub fn jwk(json_text: &str, kid: &str, extra: Value) -> Value {
+pub(crate) fn jwk(json_text: &str, kid: &str, extra: Value) -> Value {
     let mut jwk: Value = serde_json::from_str(json_text).expect("fixture JWK");
     jwk["kid"] = json!(kid);
     if let (Some(target), Value::Object(extra)) = (jwk.as_object_mut(), extra) {
@@ -193,13 +197,13 @@ pub fn jwk(json_text: &str, kid: &str, extra: Value) -> Value {
     jwk
 }
 
-pub fn jwk_set(keys: &[Value]) -> String {
+pub(crate) fn jwk_set(keys: &[Value]) -> String {
     json!({ "keys": keys }).to_string()
 }
 
 /// A minimal HTTP server on 127.0.0.1 that answers every request with a settable status and
 /// body and counts the connections it accepts.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub url: String,
     connections: Arc<AtomicUsize>,
     response: Arc<Mutex<(u16, String)>>,
@@ -207,7 +211,7 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub async fn start(body: String) -> Self {
+    pub(crate) async fn start(body: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!(
             "http://{}/jwks.json",
@@ -253,33 +257,33 @@ impl TestServer {
         }
     }
 
-    pub fn set(&self, status: u16, body: String) {
+    pub(crate) fn set(&self, status: u16, body: String) {
         *self.response.lock().expect("response") = (status, body);
     }
 
-    pub fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
 
     /// Stops listening: further connections are refused, like an issuer that is down.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.task.abort();
         let _ = self.task.await;
     }
 }
 
 /// A loopback URL on which nothing listens.
-pub async fn dead_url() -> String {
+pub(crate) async fn dead_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     drop(listener);
     format!("http://{addr}/jwks.json")
 }
 
-pub fn fetches(auth: &Authenticator) -> u64 {
+pub(crate) fn fetches(auth: &Authenticator) -> u64 {
     auth.jwks_stats().expect("a JWKS is configured").fetches
 }
 
-pub fn secs(n: i64) -> chrono::Duration {
+pub(crate) fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::seconds(n)
 }

@@ -14,16 +14,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-pub const INSTALL_HINT: &str = "install them with `scripts/testbed/install.sh chromium` \
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const INSTALL_HINT: &str = "install them with `scripts/testbed/install.sh chromium` \
      (apt-get install chromium chromium-driver)";
 /// One wait for the page or the store.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
-pub type R<T> = Result<T, String>;
+pub(crate) type R<T> = Result<T, String>;
 
 /// Adds what was being done to an error.
-pub trait Context<T> {
+pub(crate) trait Context<T> {
     fn ctx(self, what: &str) -> R<T>;
 }
 
@@ -34,7 +34,7 @@ impl<T, E: std::fmt::Display> Context<T> for Result<T, E> {
 }
 
 /// Polls `probe` until it yields a value, failing after [`WAIT`] with the last observation.
-pub async fn eventually<T>(
+pub(crate) async fn eventually<T>(
     what: &str,
     mut probe: impl AsyncFnMut() -> R<Result<T, String>>,
 ) -> R<T> {
@@ -51,7 +51,7 @@ pub async fn eventually<T>(
 }
 
 /// Finds `name` on `PATH`.
-pub fn on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(name))
@@ -61,7 +61,7 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
 
 /// chromedriver's path; panics (the browser tests never skip) when it or [`CHROMIUM`] is
 /// missing.
-pub fn chromedriver_or_panic() -> PathBuf {
+pub(crate) fn chromedriver_or_panic() -> PathBuf {
     match (Path::new(CHROMIUM).is_file(), on_path("chromedriver")) {
         (true, Some(chromedriver)) => chromedriver,
         _ => panic!("this test needs {CHROMIUM} and chromedriver on PATH: {INSTALL_HINT}"),
@@ -69,11 +69,11 @@ pub fn chromedriver_or_panic() -> PathBuf {
 }
 
 /// What a test page server holds: URL path (`/v5/bundle.js`) → content type and bytes.
-pub type StaticFiles = BTreeMap<String, (&'static str, Vec<u8>)>;
+pub(crate) type StaticFiles = BTreeMap<String, (&'static str, Vec<u8>)>;
 
 /// Serves `files` on 127.0.0.1:0 with one worker (any other path: 404); returns its origin
 /// and the server, for the caller to spawn and stop.
-pub fn serve_static(files: StaticFiles, what: &str) -> R<(String, actix_web::dev::Server)> {
+pub(crate) fn serve_static(files: StaticFiles, what: &str) -> R<(String, actix_web::dev::Server)> {
     let listener = TcpListener::bind("127.0.0.1:0").ctx(&format!("binding {what}"))?;
     let origin = format!(
         "http://{}",
@@ -103,7 +103,7 @@ pub fn serve_static(files: StaticFiles, what: &str) -> R<(String, actix_web::dev
 
 /// A chromedriver on 127.0.0.1, in its own process group with the browsers it starts; the
 /// whole group is killed when this is dropped.
-pub struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
     url: String,
     /// chromedriver's log file.
@@ -111,7 +111,7 @@ pub struct ChromeDriver {
 }
 
 impl ChromeDriver {
-    pub async fn start(binary: &Path, dir: &Path) -> R<Self> {
+    pub(crate) async fn start(binary: &Path, dir: &Path) -> R<Self> {
         let log = dir.join("chromedriver.log");
         let mut last_error = String::new();
         // A free port can be taken between the probe and chromedriver's bind: retry.
@@ -154,7 +154,7 @@ impl ChromeDriver {
 
     /// A new browser session: headless Chromium with a fresh profile in `profile`, with
     /// JavaScript allowed or blocked for every site, keeping the browser's log.
-    pub async fn session(&self, profile: &Path, javascript: bool) -> R<Client> {
+    pub(crate) async fn session(&self, profile: &Path, javascript: bool) -> R<Client> {
         std::fs::create_dir_all(profile).ctx("creating the browser profile")?;
         let mut options = json!({
             "binary": CHROMIUM,
@@ -209,7 +209,7 @@ impl Drop for ChromeDriver {
 }
 
 /// The end of chromedriver's log, for failure messages.
-pub fn tail(log: &Path) -> String {
+pub(crate) fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(30);
@@ -221,12 +221,12 @@ pub fn tail(log: &Path) -> String {
 }
 
 /// Reads the embedded store directly, with the keys of the generated dev configuration.
-pub struct Store {
+pub(crate) struct Store {
     client: aws_sdk_s3::Client,
 }
 
 impl Store {
-    pub fn new(endpoint: &str, config_path: &Path) -> R<Self> {
+    pub(crate) fn new(endpoint: &str, config_path: &Path) -> R<Self> {
         let text = std::fs::read_to_string(config_path).ctx("reading the dev config")?;
         let config: toml::Table = text.parse().ctx("parsing the dev config")?;
         let key = |name: &str| -> R<String> {
@@ -255,7 +255,7 @@ impl Store {
     }
 
     /// Every key of the dev bucket.
-    pub async fn keys(&self) -> R<Vec<String>> {
+    pub(crate) async fn keys(&self) -> R<Vec<String>> {
         let listed = self
             .client
             .list_objects_v2()
@@ -276,7 +276,7 @@ impl Store {
     }
 
     /// The object's bytes and content type.
-    pub async fn get(&self, key: &str) -> R<(Vec<u8>, Option<String>)> {
+    pub(crate) async fn get(&self, key: &str) -> R<(Vec<u8>, Option<String>)> {
         let object = self
             .client
             .get_object()
@@ -297,7 +297,7 @@ impl Store {
 }
 
 /// Runs `part` in a new session and always ends the session (and so its browser).
-pub async fn in_session<T>(
+pub(crate) async fn in_session<T>(
     driver: &ChromeDriver,
     profile: &Path,
     javascript: bool,

@@ -38,7 +38,7 @@ fn an_upload_decision_carries_every_limit() {
         ..UploadIntent::default()
     };
     let d = p
-        .decide_upload(&alice, &i, UUID, now(), Some(Expiry::MAX))
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), Some(Expiry::MAX))
         .unwrap();
     assert_eq!(
         d.key.as_str(),
@@ -47,38 +47,38 @@ fn an_upload_decision_carries_every_limit() {
     assert_eq!(d.method, UploadMethod::Post);
     assert_eq!(d.content_type.as_str(), "Text/Plain; charset=utf-8");
     assert_eq!((d.size, d.content_length_range()), (5, (5, 5)));
-    assert_eq!(d.expires.as_secs(), 600, "min(requested, profile max)");
+    assert_eq!(cut(&d.lifetime), 600, "min(requested, profile max)");
     assert_eq!(d.metadata[0].0.header_name(), "x-amz-meta-title");
     assert_eq!(
         d.server_side_encryption.as_ref().unwrap().headers().len(),
         2
     );
-    assert!(
-        d.no_overwrite && !d.if_none_match(),
-        "POST relies on the unique {{uuid}} key"
-    );
+    assert!(!d.if_none_match, "POST relies on the unique {{uuid}} key");
     assert_eq!(d.checksum.as_ref().unwrap().value(), sha);
     assert_eq!(d.bucket.as_str(), "uploads");
 
     i.method = Some(UploadMethod::Put);
-    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
-    assert!(d.if_none_match());
-    assert_eq!(d.expires.as_secs(), 300, "the profile default");
+    let d = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap();
+    assert!(d.if_none_match);
+    assert_eq!(cut(&d.lifetime), 300, "the profile default");
     let d = p
         .decide_upload(
             &alice,
             &i,
+            Backend::Aws,
             UUID,
             now(),
             Some(Expiry::from_secs(30).unwrap()),
         )
         .unwrap();
-    assert_eq!(d.expires.as_secs(), 30);
+    assert_eq!(cut(&d.lifetime), 30);
 
     let refused = |change: &dyn Fn(&mut UploadIntent)| {
         let mut bad = i.clone();
         change(&mut bad);
-        p.decide_upload(&alice, &bad, UUID, now(), None)
+        p.decide_upload(&alice, &bad, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code()
     };
@@ -107,7 +107,7 @@ fn an_upload_decision_carries_every_limit() {
     md5_only.checksum_sha256 = None;
     md5_only.content_md5 = Some(md5.into());
     let d = p
-        .decide_upload(&alice, &md5_only, UUID, now(), None)
+        .decide_upload(&alice, &md5_only, Backend::Aws, UUID, now(), None)
         .unwrap();
     assert_eq!(
         (d.checksum, d.content_md5.unwrap().as_str()),
@@ -116,7 +116,7 @@ fn an_upload_decision_carries_every_limit() {
     );
     md5_only.method = Some(UploadMethod::Post);
     let err = p
-        .decide_upload(&alice, &md5_only, UUID, now(), None)
+        .decide_upload(&alice, &md5_only, Backend::Aws, UUID, now(), None)
         .unwrap_err();
     assert_eq!(
         (err.code(), err.status()),
@@ -141,7 +141,7 @@ fn an_upload_decision_carries_every_limit() {
     let mut post = intent("a.txt", None);
     post.method = Some(UploadMethod::Post);
     let err = put_only
-        .decide_upload(&alice, &post, UUID, now(), None)
+        .decide_upload(&alice, &post, Backend::Aws, UUID, now(), None)
         .unwrap_err();
     assert_eq!(
         (err.code(), err.status()),
@@ -162,20 +162,24 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
     let alice = user("alice");
     let md5 = "XUFAKrxLKna5cZ2REBfFkg==";
     let mut i = intent("secret.txt", None);
-    let err = p.decide_upload(&alice, &i, UUID, now(), None).unwrap_err();
+    let err = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap_err();
     assert_eq!(
         (err.code(), err.status()),
         ("sse_customer_key_required", 400)
     );
     i.sse_customer_key_md5 = Some("AAAA".into());
     assert_eq!(
-        p.decide_upload(&alice, &i, UUID, now(), None)
+        p.decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code(),
         "invalid_sse_customer_key_md5"
     );
     i.sse_customer_key_md5 = Some(md5.into());
-    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
+    let d = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap();
     assert!(d.client_supplies_key());
     assert_eq!(
         d.encryption_headers(),
@@ -191,7 +195,9 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
         ]
     );
     i.method = Some(UploadMethod::Post);
-    let d = p.decide_upload(&alice, &i, UUID, now(), None).unwrap();
+    let d = p
+        .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
+        .unwrap();
     assert_eq!(
         d.encryption_fields()[1],
         (
@@ -241,7 +247,7 @@ fn sse_c_profiles_bind_the_key_md5_and_never_the_key() {
     i.sse_customer_key_md5 = Some(md5.into());
     assert_eq!(
         plain
-            .decide_upload(&alice, &i, UUID, now(), None)
+            .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code(),
         "sse_customer_key_not_allowed"
@@ -318,7 +324,7 @@ fn downloads_choose_a_safe_disposition() {
         d.content_disposition,
         "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
     );
-    assert_eq!((d.profile.as_str(), d.expires.as_secs()), ("default", 60));
+    assert_eq!((d.profile.as_str(), cut(&d.lifetime)), ("default", 60));
     let err = ask("users/alice/x/a.html", Some(Disposition::Inline), None).unwrap_err();
     assert_eq!(err.code(), "disposition_not_allowed");
     let err = ask("users/alice/x/a.html", None, Some("a\u{202E}lmth.exe")).unwrap_err();

@@ -38,7 +38,14 @@ fn bad_paths_are_refused_with_400() {
         long.as_str(),
     ] {
         let err = p
-            .decide_upload(&alice, &intent("f.txt", Some(bad)), UUID, now(), None)
+            .decide_upload(
+                &alice,
+                &intent("f.txt", Some(bad)),
+                Backend::Aws,
+                UUID,
+                now(),
+                None,
+            )
             .unwrap_err();
         assert_eq!((err.code(), err.status()), ("invalid_path", 400), "{bad:?}");
     }
@@ -48,7 +55,7 @@ fn bad_paths_are_refused_with_400() {
     i.content_type = "image/png".into();
     assert_eq!(
         avatars
-            .decide_upload(&alice, &i, UUID, now(), None)
+            .decide_upload(&alice, &i, Backend::Aws, UUID, now(), None)
             .unwrap_err()
             .code(),
         "path_not_allowed"
@@ -78,7 +85,7 @@ fn bad_filenames_are_refused() {
         &"a".repeat(256),
     ] {
         let err = p
-            .decide_upload(&alice, &intent(bad, None), UUID, now(), None)
+            .decide_upload(&alice, &intent(bad, None), Backend::Aws, UUID, now(), None)
             .unwrap_err();
         assert_eq!(
             (err.code(), err.status()),
@@ -111,6 +118,7 @@ fn keys_longer_than_1024_bytes_are_refused() {
         .decide_upload(
             &user("alice"),
             &intent(&"f".repeat(100), Some(&path)),
+            Backend::Aws,
             UUID,
             now(),
             None,

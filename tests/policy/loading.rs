@@ -26,7 +26,7 @@ fn shipped_profiles_load() {
         i.content_type = ct.into();
         assert!(
             default
-                .decide_upload(&user("alice"), &i, UUID, now(), None)
+                .decide_upload(&user("alice"), &i, Backend::Aws, UUID, now(), None)
                 .is_ok(),
             "{ct}"
         );

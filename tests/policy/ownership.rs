@@ -12,7 +12,14 @@ fn alice_cannot_reach_bob_or_alice2() {
     let (alice, alice2, bob) = (user("alice"), user("alice2"), user("bob"));
     let key = registry
         .default_profile()
-        .decide_upload(&alice, &intent("a.txt", Some("docs")), UUID, now(), None)
+        .decide_upload(
+            &alice,
+            &intent("a.txt", Some("docs")),
+            Backend::Aws,
+            UUID,
+            now(),
+            None,
+        )
         .unwrap()
         .key;
     assert_eq!(key.as_str(), format!("users/alice/docs/{UUID}/a.txt"));
@@ -78,7 +85,14 @@ fn subjects_that_look_like_paths_get_their_own_segment() {
         let mallory = user(subject);
         let d = registry
             .default_profile()
-            .decide_upload(&mallory, &intent("a.txt", None), UUID, now(), None)
+            .decide_upload(
+                &mallory,
+                &intent("a.txt", None),
+                Backend::Aws,
+                UUID,
+                now(),
+                None,
+            )
             .unwrap();
         let seg = mallory.segment.as_str();
         assert!(
@@ -155,7 +169,14 @@ fn scopes_are_enforced() {
     let reader = Principal::new("alice", None, [Scope::Download].into_iter().collect());
     let err = registry
         .default_profile()
-        .decide_upload(&reader, &intent("a.txt", None), UUID, now(), None)
+        .decide_upload(
+            &reader,
+            &intent("a.txt", None),
+            Backend::Aws,
+            UUID,
+            now(),
+            None,
+        )
         .unwrap_err();
     assert_eq!(err.code(), "insufficient_scope");
 }

@@ -42,7 +42,7 @@ proptest! {
         let p = profile(FOLDERS);
         let intent = intent(&filename, path.as_deref());
         for profile in [&p, registry.default_profile()] {
-            let Ok(d) = profile.decide_upload(&caller, &intent, Uuid::from_u128(uuid), now(), None) else {
+            let Ok(d) = profile.decide_upload(&caller, &intent, Backend::Aws, Uuid::from_u128(uuid), now(), None) else {
                 continue;
             };
             let key = d.key.as_str();

@@ -17,7 +17,7 @@ use serde_json::Value;
 const FIVE_GIB: u64 = 5 * 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
-pub struct PostCase {
+pub(crate) struct PostCase {
     pub region: String,
     pub endpoint: EndpointSpec,
     pub style: AddressingStyle,
@@ -32,7 +32,7 @@ pub struct PostCase {
 }
 
 impl PostCase {
-    pub fn request(&self) -> PostPolicyRequest {
+    pub(crate) fn request(&self) -> PostPolicyRequest {
         PostPolicyRequest {
             bucket: self.bucket.clone(),
             key: self.key.clone(),
@@ -43,7 +43,7 @@ impl PostCase {
         }
     }
 
-    pub fn sign(&self) -> Result<PostForm, SigningError> {
+    pub(crate) fn sign(&self) -> Result<PostForm, SigningError> {
         Signer::new(
             Region::new(self.region.clone()).unwrap(),
             self.endpoint.endpoint(),
@@ -53,7 +53,7 @@ impl PostCase {
     }
 }
 
-pub fn key_rule() -> impl Strategy<Value = KeyRule> {
+pub(crate) fn key_rule() -> impl Strategy<Value = KeyRule> {
     prop_oneof![
         object_key().prop_map(KeyRule::Exact),
         prop_oneof![
@@ -65,7 +65,7 @@ pub fn key_rule() -> impl Strategy<Value = KeyRule> {
     ]
 }
 
-pub fn content_type_rule() -> impl Strategy<Value = Option<ContentTypeRule>> {
+pub(crate) fn content_type_rule() -> impl Strategy<Value = Option<ContentTypeRule>> {
     let exact = prop_oneof![
         prop::sample::select(
             &[
@@ -91,7 +91,7 @@ pub fn content_type_rule() -> impl Strategy<Value = Option<ContentTypeRule>> {
     ]
 }
 
-pub fn size_range() -> impl Strategy<Value = Option<(u64, u64)>> {
+pub(crate) fn size_range() -> impl Strategy<Value = Option<(u64, u64)>> {
     prop::option::of(
         prop_oneof![
             (0u64..=FIVE_GIB, 0u64..=FIVE_GIB),
@@ -103,7 +103,7 @@ pub fn size_range() -> impl Strategy<Value = Option<(u64, u64)>> {
     )
 }
 
-pub fn form_field_name() -> impl Strategy<Value = String> {
+pub(crate) fn form_field_name() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(
             &[
@@ -128,7 +128,7 @@ pub fn form_field_name() -> impl Strategy<Value = String> {
     ]
 }
 
-pub fn form_field_value() -> impl Strategy<Value = String> {
+pub(crate) fn form_field_value() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(&["private", "public-read", "201", "AES256", "SHA256", ""][..])
             .prop_map(str::to_owned),
@@ -139,7 +139,7 @@ pub fn form_field_value() -> impl Strategy<Value = String> {
 
 /// Valid requests: field names unique (case-insensitively), no `Content-Type` field when a
 /// content-type rule is given.
-pub fn post_case() -> impl Strategy<Value = PostCase> {
+pub(crate) fn post_case() -> impl Strategy<Value = PostCase> {
     (
         (
             region(),
@@ -189,14 +189,14 @@ pub fn post_case() -> impl Strategy<Value = PostCase> {
 
 /// A condition of the decoded policy.
 #[derive(Debug)]
-pub enum Condition<'a> {
+pub(crate) enum Condition<'a> {
     Bucket(&'a str),
     Exact(&'a str, &'a str),
     StartsWith(&'a str, &'a str),
     LengthRange(u64, u64),
 }
 
-pub fn parse_condition(value: &Value) -> Result<Condition<'_>, TestCaseError> {
+pub(crate) fn parse_condition(value: &Value) -> Result<Condition<'_>, TestCaseError> {
     let bad = || TestCaseError::fail(format!("unexpected condition {value}"));
     match value {
         Value::Object(map) => {
@@ -235,7 +235,7 @@ pub fn parse_condition(value: &Value) -> Result<Condition<'_>, TestCaseError> {
 }
 
 /// Checks a signed form against its request, decoding the policy independently.
-pub fn check_post_form(case: &PostCase, form: &PostForm) -> Result<(), TestCaseError> {
+pub(crate) fn check_post_form(case: &PostCase, form: &PostForm) -> Result<(), TestCaseError> {
     let lifetime = case
         .creds
         .lifetime(case.expires)
@@ -376,7 +376,7 @@ pub fn check_post_form(case: &PostCase, form: &PostForm) -> Result<(), TestCaseE
 
 /// Ways to make a valid request invalid.
 #[derive(Debug, Clone)]
-pub enum Breakage {
+pub(crate) enum Breakage {
     /// A field the signer sets itself (any letter case), or an `x-ignore-` field.
     ReservedField(String),
     /// A control character inserted into a field value.
@@ -401,7 +401,7 @@ pub enum Breakage {
     OversizedMax(u64),
 }
 
-pub fn mixed_case(s: &str, mask: u64) -> String {
+pub(crate) fn mixed_case(s: &str, mask: u64) -> String {
     s.chars()
         .enumerate()
         .map(|(i, c)| {
@@ -414,7 +414,7 @@ pub fn mixed_case(s: &str, mask: u64) -> String {
         .collect()
 }
 
-pub fn breakage() -> impl Strategy<Value = Breakage> {
+pub(crate) fn breakage() -> impl Strategy<Value = Breakage> {
     let reserved = (
         prop::sample::select(
             &[
@@ -462,7 +462,7 @@ pub fn breakage() -> impl Strategy<Value = Breakage> {
     ]
 }
 
-pub fn break_case(mut case: PostCase, breakage: &Breakage) -> PostCase {
+pub(crate) fn break_case(mut case: PostCase, breakage: &Breakage) -> PostCase {
     match breakage {
         Breakage::ReservedField(name) => case.fields.push((name.clone(), "v".into())),
         Breakage::ControlInValue(c) => {

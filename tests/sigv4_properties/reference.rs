@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// S3's `UriEncode`: unreserved characters literal, everything else `%XX` of its UTF-8 bytes
 /// with uppercase hex; `/` kept only in paths.
-pub fn uri_encode(text: &str, keep_slash: bool) -> String {
+pub(crate) fn uri_encode(text: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(text.len() * 3);
     for b in text.bytes() {
         match b {
@@ -24,14 +24,14 @@ pub fn uri_encode(text: &str, keep_slash: bool) -> String {
     out
 }
 
-pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }
 
 /// `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), "s3"), "aws4_request")`.
-pub fn reference_signing_key(secret: &str, date: &str, region: &str) -> Vec<u8> {
+pub(crate) fn reference_signing_key(secret: &str, date: &str, region: &str) -> Vec<u8> {
     let k_date = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let k_region = hmac_sha256(&k_date, region.as_bytes());
     let k_service = hmac_sha256(&k_region, b"s3");
@@ -39,7 +39,7 @@ pub fn reference_signing_key(secret: &str, date: &str, region: &str) -> Vec<u8> 
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostKind {
+pub(crate) enum HostKind {
     Domain,
     Ipv4,
     Ipv6,
@@ -47,7 +47,7 @@ pub enum HostKind {
 
 /// A service endpoint as configured (the text given to `Endpoint::parse`).
 #[derive(Debug, Clone)]
-pub enum EndpointSpec {
+pub(crate) enum EndpointSpec {
     Aws,
     Custom {
         https: bool,
@@ -59,7 +59,7 @@ pub enum EndpointSpec {
 }
 
 impl EndpointSpec {
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         match self {
             Self::Aws => String::new(),
             Self::Custom {
@@ -81,21 +81,21 @@ impl EndpointSpec {
         }
     }
 
-    pub fn endpoint(&self) -> Endpoint {
+    pub(crate) fn endpoint(&self) -> Endpoint {
         match self {
             Self::Aws => Endpoint::AwsRegional,
             Self::Custom { .. } => Endpoint::parse(&self.url()).expect("generated endpoint"),
         }
     }
 
-    pub fn scheme(&self) -> &'static str {
+    pub(crate) fn scheme(&self) -> &'static str {
         match self {
             Self::Custom { https: false, .. } => "http",
             _ => "https",
         }
     }
 
-    pub fn host_is_ip(&self) -> bool {
+    pub(crate) fn host_is_ip(&self) -> bool {
         matches!(
             self,
             Self::Custom {
@@ -108,7 +108,7 @@ impl EndpointSpec {
     /// The service's `host[:port]` as an HTTP client sends it in `Host`: the WHATWG
     /// serialisation of the host (lowercase, IPv6 compressed) and the port unless it is the
     /// scheme's default.
-    pub fn base_authority(&self, region: &str) -> String {
+    pub(crate) fn base_authority(&self, region: &str) -> String {
         match self {
             Self::Aws => {
                 let suffix = if region.starts_with("cn-") {
@@ -134,7 +134,7 @@ impl EndpointSpec {
 /// Scheme, authority and encoded path of an object (or of the bucket when `key` is None),
 /// following the documented rules: virtual-hosted unless path-style is asked for, the bucket
 /// has dots, the host is an IP literal or the key is `soap`.
-pub fn expected_address(
+pub(crate) fn expected_address(
     endpoint: &EndpointSpec,
     region: &str,
     style: AddressingStyle,
@@ -159,14 +159,14 @@ pub fn expected_address(
 
 /// A URL split into scheme, authority, path and its sorted raw `k=v` query pairs.
 #[derive(Debug, PartialEq, Eq)]
-pub struct UrlParts {
+pub(crate) struct UrlParts {
     pub scheme: String,
     pub authority: String,
     pub path: String,
     pub query: Vec<String>,
 }
 
-pub fn split_url(url: &str) -> UrlParts {
+pub(crate) fn split_url(url: &str) -> UrlParts {
     let (scheme, rest) = url.split_once("://").expect("absolute URL");
     let slash = rest.find('/').expect("URL has a path");
     let (authority, path_and_query) = rest.split_at(slash);
@@ -187,7 +187,7 @@ pub fn split_url(url: &str) -> UrlParts {
     }
 }
 
-pub fn query_value<'a>(parts: &'a UrlParts, name: &str) -> Option<&'a str> {
+pub(crate) fn query_value<'a>(parts: &'a UrlParts, name: &str) -> Option<&'a str> {
     parts
         .query
         .iter()
@@ -195,21 +195,21 @@ pub fn query_value<'a>(parts: &'a UrlParts, name: &str) -> Option<&'a str> {
 }
 
 /// The SigV4 canonical form of a header value: trimmed, runs of spaces collapsed.
-pub fn canonical_header_value(raw: &str) -> String {
+pub(crate) fn canonical_header_value(raw: &str) -> String {
     raw.split(' ')
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-pub fn amz_date(at: DateTime<Utc>) -> String {
+pub(crate) fn amz_date(at: DateTime<Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-pub fn date_stamp(at: DateTime<Utc>) -> String {
+pub(crate) fn date_stamp(at: DateTime<Utc>) -> String {
     at.format("%Y%m%d").to_string()
 }
 
-pub fn truncate(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn truncate(at: DateTime<Utc>) -> DateTime<Utc> {
     Utc.timestamp_opt(at.timestamp(), 0).unwrap()
 }

@@ -12,7 +12,7 @@ use s3_broker::domain::{
 use s3_broker::sigv4::S3Operation;
 
 /// `cases` cases (`PROPTEST_CASES` overrides it for deeper runs), without regression files.
-pub fn config(cases: u32) -> ProptestConfig {
+pub(crate) fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
@@ -24,7 +24,7 @@ pub fn config(cases: u32) -> ProptestConfig {
 }
 
 /// Pieces of text S3 keys and values are made of: the characters SigV4 encoders get wrong.
-pub fn text_fragment() -> impl Strategy<Value = String> {
+pub(crate) fn text_fragment() -> impl Strategy<Value = String> {
     const SPECIAL: &[&str] = &[
         " ",
         "  ",
@@ -85,11 +85,11 @@ pub fn text_fragment() -> impl Strategy<Value = String> {
     ]
 }
 
-pub fn fragments(max: usize) -> impl Strategy<Value = String> {
+pub(crate) fn fragments(max: usize) -> impl Strategy<Value = String> {
     prop::collection::vec(text_fragment(), 0..max).prop_map(|f| f.concat())
 }
 
-pub fn object_key() -> impl Strategy<Value = ObjectKey> {
+pub(crate) fn object_key() -> impl Strategy<Value = ObjectKey> {
     prop_oneof![
         1 => Just("soap".to_owned()),
         1 => "[a-z]{1,4}",
@@ -103,7 +103,7 @@ pub fn object_key() -> impl Strategy<Value = ObjectKey> {
     .prop_filter_map("valid object key", |k| ObjectKey::new(k).ok())
 }
 
-pub fn bucket() -> impl Strategy<Value = BucketName> {
+pub(crate) fn bucket() -> impl Strategy<Value = BucketName> {
     prop_oneof![
         3 => "[a-z0-9][a-z0-9-]{1,30}[a-z0-9]",
         1 => "[a-z0-9]{1,10}(\\.[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?){1,3}",
@@ -111,7 +111,7 @@ pub fn bucket() -> impl Strategy<Value = BucketName> {
     .prop_filter_map("valid bucket", |b| BucketName::new(b).ok())
 }
 
-pub fn region() -> impl Strategy<Value = String> {
+pub(crate) fn region() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(
             &[
@@ -128,7 +128,7 @@ pub fn region() -> impl Strategy<Value = String> {
     ]
 }
 
-pub fn endpoint() -> impl Strategy<Value = EndpointSpec> {
+pub(crate) fn endpoint() -> impl Strategy<Value = EndpointSpec> {
     let domain =
         "[a-zA-Z]([a-zA-Z0-9-]{0,6}[a-zA-Z0-9])?(\\.[a-zA-Z]([a-zA-Z0-9-]{0,6}[a-zA-Z0-9])?){0,3}"
             .prop_filter("no punycode labels", |d: &String| {
@@ -186,7 +186,7 @@ pub fn endpoint() -> impl Strategy<Value = EndpointSpec> {
     prop_oneof![1 => Just(EndpointSpec::Aws), 2 => custom]
 }
 
-pub fn addressing() -> impl Strategy<Value = AddressingStyle> {
+pub(crate) fn addressing() -> impl Strategy<Value = AddressingStyle> {
     prop_oneof![
         Just(AddressingStyle::VirtualHosted),
         Just(AddressingStyle::Path)
@@ -195,7 +195,7 @@ pub fn addressing() -> impl Strategy<Value = AddressingStyle> {
 
 /// Signing instants: anywhere in 1970..2100, right around midnight (the date of the credential
 /// scope changes), around New Year, and rarely up to the year 9999.
-pub fn signing_time() -> impl Strategy<Value = DateTime<Utc>> {
+pub(crate) fn signing_time() -> impl Strategy<Value = DateTime<Utc>> {
     const Y2100: i64 = 4_102_444_800;
     const Y9999_DEC: i64 = 253_400_000_000;
     let nanos = 0u32..1_000_000_000;
@@ -222,7 +222,7 @@ pub fn signing_time() -> impl Strategy<Value = DateTime<Utc>> {
 
 /// Credentials as plain strings, so a failing case prints them.
 #[derive(Debug, Clone)]
-pub struct CredSpec {
+pub(crate) struct CredSpec {
     pub akid: String,
     pub secret: String,
     pub token: Option<String>,
@@ -232,7 +232,7 @@ pub struct CredSpec {
 }
 
 impl CredSpec {
-    pub fn ours(&self, at: DateTime<Utc>) -> Credentials {
+    pub(crate) fn ours(&self, at: DateTime<Utc>) -> Credentials {
         let mut c = Credentials::from_parts(&self.akid, &self.secret, self.token.as_deref())
             .expect("generated credentials are valid");
         c.expires_at = self.expires_after.map(|(secs, nanos)| {
@@ -241,7 +241,7 @@ impl CredSpec {
         c
     }
 
-    pub fn identity(&self) -> Identity {
+    pub(crate) fn identity(&self) -> Identity {
         AwsCredentials::new(
             self.akid.clone(),
             self.secret.clone(),
@@ -253,7 +253,7 @@ impl CredSpec {
     }
 
     /// The lifetime the signer must use, or None when the credentials are already dead.
-    pub fn lifetime(&self, requested: u32) -> Option<u32> {
+    pub(crate) fn lifetime(&self, requested: u32) -> Option<u32> {
         match self.expires_after {
             None => Some(requested),
             Some((secs, _)) if secs < 1 => None,
@@ -262,7 +262,7 @@ impl CredSpec {
     }
 }
 
-pub fn credentials() -> impl Strategy<Value = CredSpec> {
+pub(crate) fn credentials() -> impl Strategy<Value = CredSpec> {
     // Small pools make one signer see the same id with another secret, and the same key twice.
     let akid = prop_oneof![
         3 => prop::sample::select(&["AKIAIOSFODNN7EXAMPLE", "ASIAEXAMPLE", "AK"][..])
@@ -292,12 +292,12 @@ pub fn credentials() -> impl Strategy<Value = CredSpec> {
     })
 }
 
-pub fn upload_id() -> impl Strategy<Value = UploadId> {
+pub(crate) fn upload_id() -> impl Strategy<Value = UploadId> {
     prop_oneof!["[A-Za-z0-9._-]{20,80}", "[!-~]{1,40}", "[!-~é€😀]{1,20}",]
         .prop_filter_map("valid upload id", |s| UploadId::new(s).ok())
 }
 
-pub fn operation() -> impl Strategy<Value = S3Operation> {
+pub(crate) fn operation() -> impl Strategy<Value = S3Operation> {
     prop_oneof![
         Just(S3Operation::GetObject),
         Just(S3Operation::HeadObject),
@@ -315,7 +315,7 @@ pub fn operation() -> impl Strategy<Value = S3Operation> {
 }
 
 /// Method and operation query parameters, from the S3 API reference.
-pub fn expected_operation(op: &S3Operation) -> (&'static str, Vec<(String, String)>) {
+pub(crate) fn expected_operation(op: &S3Operation) -> (&'static str, Vec<(String, String)>) {
     let id = |u: &UploadId| ("uploadId".to_owned(), u.as_str().to_owned());
     match op {
         S3Operation::GetObject => ("GET", vec![]),
@@ -340,12 +340,12 @@ pub fn expected_operation(op: &S3Operation) -> (&'static str, Vec<(String, Strin
 }
 
 /// HTTP token characters, for metadata names.
-pub const TOKEN_CHARS: &[char] = &[
+pub(crate) const TOKEN_CHARS: &[char] = &[
     'a', 'b', 'z', 'A', 'Z', '0', '9', '-', '_', '.', '!', '#', '$', '%', '&', '\'', '*', '+', '^',
     '`', '|', '~',
 ];
 
-pub fn header_name() -> impl Strategy<Value = String> {
+pub(crate) fn header_name() -> impl Strategy<Value = String> {
     let fixed = prop::sample::select(
         &[
             "Content-Type",
@@ -375,7 +375,7 @@ pub fn header_name() -> impl Strategy<Value = String> {
     prop_oneof![2 => fixed, 1 => meta]
 }
 
-pub fn header_value() -> impl Strategy<Value = String> {
+pub(crate) fn header_value() -> impl Strategy<Value = String> {
     prop_oneof![
         "( {0,4}[!-~]{1,8}){0,4} {0,4}",
         Just("*".to_owned()),
@@ -385,7 +385,7 @@ pub fn header_value() -> impl Strategy<Value = String> {
     ]
 }
 
-pub fn query_param() -> impl Strategy<Value = (String, String)> {
+pub(crate) fn query_param() -> impl Strategy<Value = (String, String)> {
     let disposition = (fragments(6), fragments(6)).prop_map(|(fallback, name)| {
         format!(
             "attachment; filename=\"{fallback}\"; filename*=UTF-8''{}",
@@ -413,7 +413,7 @@ pub fn query_param() -> impl Strategy<Value = (String, String)> {
     ]
 }
 
-pub fn control_char() -> impl Strategy<Value = char> {
+pub(crate) fn control_char() -> impl Strategy<Value = char> {
     prop_oneof![
         prop::sample::select(&['\0', '\n', '\r', '\t', '\u{7f}', '\u{85}', '\u{9f}'][..]),
         any::<char>().prop_filter("control", |c| c.is_control()),

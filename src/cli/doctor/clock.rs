@@ -6,16 +6,16 @@ use crate::s3::ServerTime;
 use chrono::Duration;
 
 /// Skew above which a warning is given: presigned URLs then start or end a minute off.
-pub const SKEW_WARN: Duration = Duration::minutes(1);
+pub(super) const SKEW_WARN: Duration = Duration::minutes(1);
 
 /// The skew beyond which S3 refuses SigV4 requests (`RequestTimeTooSkewed`).
 ///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html>
-pub const SKEW_FAIL: Duration = Duration::minutes(15);
+pub(super) const SKEW_FAIL: Duration = Duration::minutes(15);
 
 /// Check 4: classifies a clock skew: `ok` up to [`SKEW_WARN`], `warn` up to [`SKEW_FAIL`],
 /// then `FAIL` (S3 refuses SigV4 requests and grants beyond it).
-pub fn classify_skew(skew: Duration) -> Status {
+pub(super) fn classify_skew(skew: Duration) -> Status {
     let skew = skew.abs();
     if skew > SKEW_FAIL {
         Status::Fail
@@ -27,7 +27,7 @@ pub fn classify_skew(skew: Duration) -> Status {
 }
 
 /// Check 4: the local clock against S3's.
-pub fn judge_clock(time: Option<ServerTime>) -> Finding {
+pub(super) fn judge_clock(time: Option<ServerTime>) -> Finding {
     let Some(time) = time else {
         return Finding::warn("clock", "not checked: S3 sent no answer with a Date header");
     };

@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 /// One kind of request browsers send to a bucket with the grants of a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrowserRequest {
+pub(super) struct BrowserRequest {
     /// `PUT`, `POST`, `GET` or `DELETE`.
     pub method: &'static str,
     /// The lowercase headers its preflight may name in `Access-Control-Request-Headers`
@@ -35,7 +35,7 @@ pub struct BrowserRequest {
 
 /// What browsers send to a bucket with the grants of its profiles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BrowserNeeds {
+pub(super) struct BrowserNeeds {
     /// The requests, `PUT` first, then `POST`, `GET` and `DELETE`.
     pub requests: Vec<BrowserRequest>,
     /// Whether multipart uploads need `ETag` exposed (browsers read each part's ETag).
@@ -57,7 +57,7 @@ impl BrowserNeeds {
     ///   and for Uppy 6's CreateMultipartUpload (`content-type`, encryption and metadata);
     /// - `GET` (ListParts) and `DELETE` (AbortMultipartUpload, DeleteObject) for multipart
     ///   profiles, which only Uppy 6 sends.
-    pub fn add_profile(&mut self, profile: &Profile, backend: Backend) {
+    pub(super) fn add_profile(&mut self, profile: &Profile, backend: Backend) {
         let put = profile.methods().contains(&UploadMethod::Put);
         let form =
             profile.methods().contains(&UploadMethod::Post) && backend.supports_post_object();
@@ -142,7 +142,7 @@ impl BrowserNeeds {
     }
 
     /// The methods, each once, in order.
-    pub fn methods(&self) -> Vec<&'static str> {
+    pub(super) fn methods(&self) -> Vec<&'static str> {
         let mut methods: Vec<&'static str> = self.requests.iter().map(|r| r.method).collect();
         methods.dedup();
         methods
@@ -163,7 +163,7 @@ fn add_checksums(headers: &mut BTreeSet<String>, algorithms: &[ChecksumAlgorithm
 /// first rule that matches origin and method).
 ///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html>
-pub fn judge_cors(
+pub(super) fn judge_cors(
     bucket: &str,
     rules: &[CorsRule],
     origins: &[String],

@@ -40,7 +40,7 @@ pub(super) async fn check_credentials(
 /// Judges credentials expiring at `expires_at` (if ever): FAIL inside the margin (the broker
 /// refuses to sign), warn when less than the refresh lead remains beyond it (grants are being
 /// shortened, and credentials that cannot be refreshed stop soon).
-pub fn judge_credentials(
+pub(super) fn judge_credentials(
     origin: &str,
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,

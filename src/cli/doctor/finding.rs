@@ -7,7 +7,7 @@ use std::io::Write;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
+pub(super) enum Status {
     /// Nothing to do.
     Ok,
     /// Works, but something should be fixed or looked at.
@@ -28,7 +28,7 @@ impl Status {
 
 /// One printed line: a status, the check's name and an explanation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(super) struct Finding {
     /// The outcome.
     pub status: Status,
     /// The check, e.g. `bucket uploads`.

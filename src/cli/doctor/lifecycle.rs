@@ -14,7 +14,7 @@ use crate::s3::LifecycleRule;
 ///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpu-abort-incomplete-mpu-lifecycle-config.html>
 /// and <https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-conflicts.html>
-pub fn judge_lifecycle(
+pub(super) fn judge_lifecycle(
     bucket: &str,
     rules: &[LifecycleRule],
     prefixes: &[String],

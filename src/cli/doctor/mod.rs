@@ -81,13 +81,13 @@ impl From<DoctorError> for CliError {
 }
 
 /// The exit status when a check failed.
-pub const EXIT_CHECK_FAILED: u8 = 1;
+pub(super) const EXIT_CHECK_FAILED: u8 = 1;
 /// The exit status when the doctor itself could not run (no runtime, no way to write).
-pub const EXIT_CANNOT_RUN: u8 = 2;
+pub(super) const EXIT_CANNOT_RUN: u8 = 2;
 
 /// `s3-broker doctor` from the process's main: the report on stdout, line by line, then a
 /// summary; exit status 1 when a check failed, 2 when the doctor could not run.
-pub fn main(args: DoctorArgs) -> ExitCode {
+pub(super) fn main(args: DoctorArgs) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     ExitCode::from(exit_status(run_into(&args, &mut stdout)))
 }
@@ -106,7 +106,7 @@ fn exit_status(outcome: Result<usize, DoctorError>) -> u8 {
 }
 
 /// The whole report as text (for [`super::execute`]); the exit status comes from [`main`].
-pub fn run(args: DoctorArgs) -> Result<String, CliError> {
+pub(super) fn run(args: DoctorArgs) -> Result<String, CliError> {
     let mut buffer = Vec::new();
     run_into(&args, &mut buffer)?;
     Ok(String::from_utf8_lossy(&buffer).into_owned())

@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::policy::ProfileRegistry;
 
 /// Check 2: the profiles load (with the options `serve` uses) and the backend can enforce
-/// each of them ([`Backend::check_profile`]).
+/// each of them ([`crate::policy::Profile::check_backend`]).
 pub(super) fn check_profiles(settings: &Settings) -> (Finding, Option<ProfileRegistry>) {
     let profiles = match load_profiles(settings) {
         Ok(profiles) => profiles,

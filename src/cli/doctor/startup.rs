@@ -6,7 +6,7 @@ use crate::app::{NO_PUBLIC_URL, NO_TICKET_KEYS};
 
 /// Check 8: `[multipart] ticket_keys`, which every replica must share (the startup warning
 /// of `serve`).
-pub fn judge_ticket_keys(configured: bool, multipart: bool) -> Finding {
+pub(super) fn judge_ticket_keys(configured: bool, multipart: bool) -> Finding {
     match (configured, multipart) {
         (true, _) => Finding::ok("ticket-keys", "configured"),
         (false, false) => Finding::ok(
@@ -19,7 +19,7 @@ pub fn judge_ticket_keys(configured: bool, multipart: bool) -> Finding {
 
 /// Check 8: `[server] public_url`, the base of Uppy 6's completion URLs (the startup warning
 /// of `serve`).
-pub fn judge_public_url(public_url: Option<&str>, multipart: bool) -> Finding {
+pub(super) fn judge_public_url(public_url: Option<&str>, multipart: bool) -> Finding {
     match (public_url, multipart) {
         (Some(url), _) => Finding::ok("public-url", url.to_owned()),
         (None, false) => Finding::ok(

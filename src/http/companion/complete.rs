@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// The query: the sealed completion grant.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CompleteQuery {
+pub(super) struct CompleteQuery {
     /// From `POST /s3/sign`.
     pub grant: String,
 }
@@ -58,7 +58,7 @@ pub(super) fn bound_digest<'a>(
 }
 
 /// The handler.
-pub async fn complete(
+pub(super) async fn complete(
     state: web::Data<AppState>,
     query: web::Query<CompleteQuery>,
     payload: web::Payload,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 /// Marks a response already shaped for Companion, so the problem+json safety net keeps it.
 #[derive(Debug, Clone, Copy)]
-pub struct CompanionShaped;
+pub(crate) struct CompanionShaped;
 
 fn is_problem<B>(res: &ServiceResponse<B>) -> bool {
     res.headers()
@@ -21,7 +21,7 @@ fn is_problem<B>(res: &ServiceResponse<B>) -> bool {
 }
 
 /// The middleware of the `/s3` scope: rewrites problem documents into Companion errors.
-pub async fn companion_errors(
+pub(super) async fn companion_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {

@@ -11,15 +11,15 @@ mod owned;
 mod params;
 mod sign;
 
-pub use errors::CompanionShaped;
+pub(super) use errors::CompanionShaped;
 
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
-use super::routes::only;
+use super::fallback::only;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
 /// The `/s3` scope.
-pub fn scope() -> actix_web::Scope<
+pub(super) fn scope() -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),

@@ -3,17 +3,19 @@
 //! so part URLs cannot sign a length; instead the broker, which completes the upload itself,
 //! checks the total size of the parts S3 holds against the profile before completing.
 
-use super::owned::{OwnedUpload, content_type_or_default, uppy_metadata};
+use super::owned::{OnUpload, OwnedUpload, UploadQuery, content_type_or_default, uppy_metadata};
 use crate::domain::PartNumber;
+use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     grant_response, granted, large_grant_response, signing_now, signing_window,
 };
-use crate::http::held_parts::match_held;
-use crate::http::multipart_finish::quoted_etag;
-use crate::http::{ApiError, AppState, Caller, Code};
-use crate::multipart::PartSigning;
+use crate::http::part_signing::sign_off_worker;
+use crate::http::{ApiError, AppState, Caller};
+use crate::multipart::{
+    Expected, PartRange, PartSigning, PartToComplete, Receipt, check_receipts, match_held,
+};
 use crate::policy::{MultipartIntent, Profile};
-use crate::s3::{NewUpload, PartToComplete, UploadRef};
+use crate::s3::UploadRef;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,7 +26,7 @@ use uuid::Uuid;
 /// `POST /s3/multipart` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBody {
+pub(super) struct CreateBody {
     /// The file's name.
     pub filename: String,
     /// The file's type (may be empty).
@@ -38,7 +40,7 @@ pub struct CreateBody {
 }
 
 /// `POST /s3/multipart`: decides the key in the caller's namespace and creates the upload.
-pub async fn create(
+pub(super) async fn create(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<CreateBody>,
@@ -51,11 +53,14 @@ pub async fn create(
         metadata: uppy_metadata(profile, body.metadata),
         ..MultipartIntent::default()
     };
-    let decision = profile.decide_multipart(&principal, &intent, Uuid::new_v4(), signing_now())?;
-    let upload_id = state
-        .s3
-        .create_multipart(&NewUpload::of(&decision, None))
-        .await?;
+    let decision = profile.decide_multipart(
+        &principal,
+        &intent,
+        state.backend,
+        Uuid::new_v4(),
+        signing_now(),
+    )?;
+    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),
         "uploadId": upload_id.as_str(),
@@ -63,53 +68,40 @@ pub async fn create(
     })))
 }
 
-/// The `?key=` of most routes.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyQuery {
-    /// The object key, as `POST /s3/multipart` returned it.
-    pub key: String,
-}
-
 /// `GET /s3/multipart/{uploadId}/batch` query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BatchQuery {
+pub(super) struct BatchQuery {
     /// The object key.
     pub key: String,
     /// Comma-separated part numbers.
     pub part_numbers: String,
 }
 
-fn invalid_part_number(raw: &str) -> ApiError {
-    ApiError::new(
-        Code::InvalidPartNumbers,
-        format!("{raw:?} is not a part number from 1 to 10000"),
-    )
+impl UploadQuery for BatchQuery {
+    fn key(&self) -> &str {
+        &self.key
+    }
 }
 
-fn part_number(raw: &str) -> Result<PartNumber, ApiError> {
-    raw.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| PartNumber::new(n).ok())
-        .ok_or_else(|| invalid_part_number(raw))
+/// The path of `GET /s3/multipart/{uploadId}/{partNumber}`.
+#[derive(Debug, Deserialize)]
+pub(super) struct PartPath {
+    /// The part number, as text.
+    pub part_number: String,
 }
 
 /// Signs UploadPart URLs for `numbers` with the profile's default lifetime; returns them
 /// with that lifetime in seconds.
-/// Batches from this many parts are signed on actix's blocking pool.
-const OFF_WORKER_FROM: usize = 64;
-
 async fn sign_parts(
     state: &web::Data<AppState>,
-    owned: &OwnedUpload<'_>,
+    owned: &OwnedUpload,
     numbers: Vec<PartNumber>,
 ) -> Result<(Vec<String>, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
-        signing_window(state, owned.profile.grant_expiry(None), now).await?;
-    let in_place = numbers.len() < OFF_WORKER_FROM;
+        signing_window(state, owned.profile.lifetime(None), None, now).await?;
+    let count = numbers.len();
     let sign = {
         let (state, bucket) = (state.clone(), owned.profile.bucket().clone());
         let (key, upload_id) = (owned.key.clone(), owned.upload_id.clone());
@@ -126,56 +118,32 @@ async fn sign_parts(
             .sign_unsized(&numbers)
         }
     };
-    // A batch of up to 10,000 URLs takes milliseconds of CPU: off the async workers, as for
-    // POST /v1/multipart/parts; a single part is signed in place.
-    let signed = if in_place {
-        sign()
-    } else {
-        web::block(sign).await?
-    };
-    let urls = signed?;
+    let urls = sign_off_worker(count, sign).await?;
     Ok((urls, i64::from(expires.as_secs())))
 }
 
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
-pub async fn sign_part(
+pub(super) async fn sign_part(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<(String, String)>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
+    path: web::Path<PartPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (raw_id, raw_part) = path.into_inner();
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &raw_id)?;
-    let number = part_number(&raw_part)?;
-    let (urls, expires) = sign_parts(&state, &owned, vec![number]).await?;
+    let number = PartRange::Any.parse(&path.part_number)?;
+    let (urls, expires) = sign_parts(&state, &upload, vec![number]).await?;
     Ok(granted(
         grant_response(&json!({ "url": urls[0], "expires": expires })),
-        "UploadPart",
+        GrantKind::UploadPart,
         1,
     ))
 }
 
 /// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls: {"1": url}}`.
-pub async fn sign_batch(
+pub(super) async fn sign_batch(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<BatchQuery>,
+    OnUpload { upload, query }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
-    let numbers = query
-        .part_numbers
-        .split(',')
-        .map(part_number)
-        .collect::<Result<Vec<_>, _>>()?;
-    let distinct: std::collections::BTreeSet<PartNumber> = numbers.iter().copied().collect();
-    if distinct.len() != numbers.len() {
-        return Err(ApiError::new(
-            Code::InvalidPartNumbers,
-            "partNumbers lists a part twice",
-        ));
-    }
-    let (urls, _) = sign_parts(&state, &owned, numbers.clone()).await?;
+    let numbers = PartRange::Any.parse_list(&query.part_numbers)?;
+    let (urls, _) = sign_parts(&state, &upload, numbers.clone()).await?;
     let count = urls.len();
     // Up to 10,000 URLs (~4 MB): `"12345":"url",` each, in a buffer allocated once.
     let size_hint = urls.iter().map(|url| url.len() + 12).sum::<usize>() + 32;
@@ -186,7 +154,7 @@ pub async fn sign_batch(
         .collect();
     Ok(granted(
         large_grant_response(&json!({ "presignedUrls": presigned }), size_hint),
-        "UploadPart",
+        GrantKind::UploadPart,
         count,
     ))
 }
@@ -194,7 +162,7 @@ pub async fn sign_batch(
 /// One part as Companion lists it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CompanionPart {
+pub(super) struct CompanionPart {
     /// Its number.
     pub part_number: u16,
     /// Its quoted ETag.
@@ -208,14 +176,11 @@ pub struct CompanionPart {
 }
 
 /// `GET /s3/multipart/{uploadId}?key=` → every part S3 holds (all pages).
-pub async fn list(
+pub(super) async fn list(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
-    let parts = state.s3.list_parts(owned.upload()).await?;
+    let parts = state.s3.list_parts(upload.upload()).await?;
     let parts: Vec<CompanionPart> = parts
         .into_iter()
         .map(|p| CompanionPart {
@@ -231,7 +196,7 @@ pub async fn list(
 /// One part of Companion's complete body.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CompanionReceipt {
+pub(super) struct CompanionReceipt {
     /// Its number.
     pub part_number: u64,
     /// Its ETag, quoted (Uppy 5) or not (Uppy 6).
@@ -241,45 +206,22 @@ pub struct CompanionReceipt {
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` body.
 #[derive(Debug, Deserialize)]
-pub struct CompleteBody {
+pub(super) struct CompleteBody {
     /// The parts, in order.
     pub parts: Vec<CompanionReceipt>,
 }
 
 /// Checks Companion's parts list: ascending, each once, valid numbers and ETags.
 pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplete>, ApiError> {
-    if parts.is_empty() {
-        return Err(ApiError::new(Code::PartsMismatch, "no parts to complete"));
-    }
-    let mut previous = 0;
-    parts
+    let receipts = parts
         .into_iter()
-        .map(|p| {
-            if p.part_number <= previous {
-                return Err(ApiError::new(
-                    Code::PartsMismatch,
-                    format!(
-                        "parts must be listed once each, in ascending order; part {} follows part {previous}",
-                        p.part_number
-                    ),
-                ));
-            }
-            previous = p.part_number;
-            let part_number = PartNumber::new(p.part_number)
-                .map_err(|_| invalid_part_number(&p.part_number.to_string()))?;
-            let etag = quoted_etag(&p.etag).ok_or_else(|| {
-                ApiError::new(
-                    Code::PartsMismatch,
-                    format!("part {part_number} has an invalid ETag"),
-                )
-            })?;
-            Ok(PartToComplete {
-                part_number,
-                etag,
-                checksum: None,
-            })
+        .map(|p| Receipt {
+            part_number: p.part_number,
+            etag: p.etag,
+            checksum: None,
         })
-        .collect()
+        .collect();
+    Ok(check_receipts(receipts, Expected::Unplanned)?)
 }
 
 /// Refuses an upload whose named parts add up to more (or less) than the profile allows; a
@@ -305,20 +247,17 @@ async fn check_total_size(
 }
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
-pub async fn complete(
+pub(super) async fn complete(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
     let parts = receipts(body.into_inner().parts)?;
-    let done = complete_checked(&state, owned.profile, owned.upload(), &parts).await?;
+    let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
     Ok(grant_response(&json!({
         "location": done.location,
-        "key": owned.key.as_str(),
-        "bucket": owned.profile.bucket().as_str(),
+        "key": upload.key.as_str(),
+        "bucket": upload.profile.bucket().as_str(),
     })))
 }
 
@@ -358,20 +297,18 @@ pub(super) async fn complete_checked(
 }
 
 /// `DELETE /s3/multipart/{uploadId}?key=` → `{}`.
-pub async fn abort(
+pub(super) async fn abort(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
-    query: web::Query<KeyQuery>,
+    OnUpload { upload, .. }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = OwnedUpload::check(&state, &principal, &query.key, &path)?;
-    state.s3.abort_multipart(owned.upload()).await?;
+    state.s3.abort_multipart(upload.upload()).await?;
     Ok(grant_response(&json!({})))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Code;
 
     fn receipt(part_number: u64, etag: &str) -> CompanionReceipt {
         CompanionReceipt {
@@ -411,16 +348,5 @@ mod tests {
             Code::InvalidPartNumbers
         );
         assert_eq!(refusal(vec![receipt(1, "")]).0, Code::PartsMismatch);
-    }
-
-    #[test]
-    fn part_numbers_are_1_to_10000() {
-        assert_eq!(part_number(" 7 ").unwrap().get(), 7);
-        for raw in ["0", "10001", "x", "", "-1"] {
-            assert_eq!(
-                part_number(raw).unwrap_err().code(),
-                Code::InvalidPartNumbers
-            );
-        }
     }
 }

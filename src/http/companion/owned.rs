@@ -1,29 +1,35 @@
 //! What every Uppy route checks before touching S3: the key is the caller's (a whole-segment
 //! match inside one of its namespaces), its profile allows multipart uploads, and the upload
 //! id is well-formed. Companion itself trusts the client's key (uppy #3527); the broker does
-//! not.
+//! not. The routes on one upload (`/s3/multipart/{uploadId}...?key=`) take [`OnUpload`],
+//! which checks all of it before the handler runs.
 
 use crate::domain::{ObjectKey, Principal, UploadId};
-use crate::http::{ApiError, AppState, Code};
+use crate::http::{ApiError, AppState, Caller, Code};
 use crate::policy::{PolicyError, Profile};
 use crate::s3::UploadRef;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
 /// A multipart upload the caller may act on: its key is the caller's, its profile allows
 /// multipart uploads without checksums, and its id is well-formed.
-pub struct OwnedUpload<'a> {
-    /// The key's profile.
-    pub profile: &'a Profile,
+pub(super) struct OwnedUpload {
+    /// The key's profile (a copy: an extractor cannot borrow from the shared state).
+    pub profile: Profile,
     /// The key.
     pub key: ObjectKey,
     /// S3's upload id.
     pub upload_id: UploadId,
 }
 
-impl<'a> OwnedUpload<'a> {
+impl OwnedUpload {
     /// Checks `key` (as the client sent it) and `raw_upload_id` for `principal`.
-    pub fn check(
-        state: &'a AppState,
+    pub(super) fn check(
+        state: &AppState,
         principal: &Principal,
         key: &str,
         raw_upload_id: &str,
@@ -40,14 +46,14 @@ impl<'a> OwnedUpload<'a> {
         let upload_id = UploadId::new(raw_upload_id)
             .map_err(|e| ApiError::new(Code::InvalidUploadId, format!("invalid uploadId: {e}")))?;
         Ok(Self {
-            profile,
+            profile: profile.clone(),
             key: object_key,
             upload_id,
         })
     }
 
     /// The upload in S3.
-    pub fn upload(&self) -> UploadRef<'_> {
+    pub(super) fn upload(&self) -> UploadRef<'_> {
         UploadRef {
             bucket: self.profile.bucket(),
             key: &self.key,
@@ -56,15 +62,65 @@ impl<'a> OwnedUpload<'a> {
     }
 }
 
+/// The query of a route on one upload: `?key=` and whatever else the route reads.
+pub(super) trait UploadQuery: DeserializeOwned + 'static {
+    /// The object key, as `POST /s3/multipart` returned it.
+    fn key(&self) -> &str;
+}
+
+/// The `?key=` of most routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KeyQuery {
+    /// The object key, as `POST /s3/multipart` returned it.
+    pub key: String,
+}
+
+impl UploadQuery for KeyQuery {
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// The extractor of the routes on one upload (`/s3/multipart/{upload_id}...?key=`): it
+/// authenticates the caller, reads the query `Q` and checks the `{upload_id}` of the path and
+/// the query's key as [`OwnedUpload::check`] does, in that order, before the handler runs.
+pub(super) struct OnUpload<Q = KeyQuery> {
+    /// The checked upload.
+    pub upload: OwnedUpload,
+    /// The route's query.
+    pub query: Q,
+}
+
+impl<Q: UploadQuery> FromRequest for OnUpload<Q> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        let query = web::Query::<Q>::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let upload_id = req.match_info().get("upload_id").map(str::to_owned);
+        Box::pin(async move {
+            let Caller(principal) = caller.await?;
+            let query = query.await?.into_inner();
+            let state = state.ok_or_else(ApiError::internal)?;
+            let upload_id = upload_id.ok_or_else(ApiError::internal)?;
+            let upload = OwnedUpload::check(&state, &principal, query.key(), &upload_id)?;
+            Ok(Self { upload, query })
+        })
+    }
+}
+
 /// The file name of a client-chosen key: its last `/` segment.
-pub fn last_segment(key: &str) -> &str {
+pub(super) fn last_segment(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
 
 /// Uppy's metadata without the entries it adds to every file by default (`name` and `type`,
 /// which repeat `filename` and `type`, and `relativePath` for files of a dropped folder),
 /// unless the profile allows them as metadata keys. Every other key is still checked.
-pub fn uppy_metadata(
+pub(super) fn uppy_metadata(
     profile: &Profile,
     mut metadata: BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
@@ -81,7 +137,7 @@ pub fn uppy_metadata(
 }
 
 /// The content type Uppy reports for a file, `application/octet-stream` when it has none.
-pub fn content_type_or_default(value: Option<&str>) -> String {
+pub(super) fn content_type_or_default(value: Option<&str>) -> String {
     match value.map(str::trim) {
         Some(t) if !t.is_empty() => t.to_owned(),
         _ => "application/octet-stream".to_owned(),
@@ -91,7 +147,7 @@ pub fn content_type_or_default(value: Option<&str>) -> String {
 /// Uppy's single uploads declare no size, so only a POST policy (`content-length-range`) can
 /// bound them; a backend without POST Object gets a clear refusal instead of a PUT that
 /// would accept any size up to 5 GB.
-pub fn single_upload_needs_post_object() -> ApiError {
+pub(super) fn single_upload_needs_post_object() -> ApiError {
     ApiError::new(
         Code::MethodNotSupported,
         "this storage backend has no POST Object, so a single upload of undeclared size \

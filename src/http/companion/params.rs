@@ -7,6 +7,7 @@
 //! multipart uploads, whose size the broker checks before it completes, work there.
 
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
+use crate::grants::GrantKind;
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// Companion's answer.
 #[derive(Debug, Serialize)]
-pub struct UploadParams {
+pub(super) struct UploadParams {
     /// Always `POST`: only a POST policy can bound a size Uppy does not declare.
     pub method: &'static str,
     /// The bucket URL.
@@ -65,7 +66,7 @@ fn parse_query(query: &str) -> Result<ParamsQuery, ApiError> {
 }
 
 /// The handler.
-pub async fn upload_params(
+pub(super) async fn upload_params(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     req: HttpRequest,
@@ -92,5 +93,5 @@ pub async fn upload_params(
         fields: form_fields_json(form.fields),
         expires: (form.expires_at - now).num_seconds(),
     });
-    Ok(granted(params, "PostObject", 1))
+    Ok(granted(params, GrantKind::PostObject, 1))
 }

@@ -20,16 +20,13 @@ use super::complete::bound_digest;
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, single_upload_needs_post_object,
 };
-use crate::domain::{BucketName, Expiry, ObjectKey, PartNumber, Principal, Scope};
-use crate::http::grant::{
-    bound_fields, form_fields_json, grant_response, granted, sign_decided, signing_now,
-    signing_window,
-};
-use crate::http::multipart_finish::quoted_etag;
+use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
+use crate::grants::{GrantKind, create_multipart_headers};
+use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
-use crate::multipart::{CompletionGrant, NamedUpload};
-use crate::policy::{FormIntent, MultipartIntent, PolicyError};
+use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
+use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -39,7 +36,7 @@ use uuid::Uuid;
 /// The request Uppy 6 hands to `signRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SignRequest {
+pub(super) struct SignRequest {
     /// `PUT`, `POST`, `GET` or `DELETE`.
     pub method: String,
     /// The key Uppy generated (first calls) or the broker returned (later calls).
@@ -54,7 +51,7 @@ pub struct SignRequest {
 
 /// What Uppy 6 expects back.
 #[derive(Debug, Default, Serialize)]
-pub struct SignedRequest {
+pub(super) struct SignedRequest {
     /// The presigned URL (or the bucket URL of a POST form).
     pub url: String,
     /// The key the broker chose, when it chose one.
@@ -88,15 +85,15 @@ enum UploadCall {
 impl Operation {
     /// The S3 operation the answer grants, for `s3_broker_grants_total`: PutObject is
     /// answered with a POST policy.
-    fn granted(&self) -> &'static str {
+    fn granted(&self) -> GrantKind {
         match self {
-            Operation::PutObject => "PostObject",
-            Operation::CreateMultipart => "CreateMultipartUpload",
-            Operation::DeleteObject => "DeleteObject",
-            Operation::OnUpload(UploadCall::Part(_)) => "UploadPart",
-            Operation::OnUpload(UploadCall::List) => "ListParts",
-            Operation::OnUpload(UploadCall::Complete) => "CompleteMultipartUpload",
-            Operation::OnUpload(UploadCall::Abort) => "AbortMultipartUpload",
+            Operation::PutObject => GrantKind::PostObject,
+            Operation::CreateMultipart => GrantKind::CreateMultipartUpload,
+            Operation::DeleteObject => GrantKind::DeleteObject,
+            Operation::OnUpload(UploadCall::Part(_)) => GrantKind::UploadPart,
+            Operation::OnUpload(UploadCall::List) => GrantKind::ListParts,
+            Operation::OnUpload(UploadCall::Complete) => GrantKind::CompleteMultipartUpload,
+            Operation::OnUpload(UploadCall::Abort) => GrantKind::AbortMultipartUpload,
         }
     }
 }
@@ -104,11 +101,7 @@ impl Operation {
 fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
     let part = request
         .part_number
-        .map(|n| {
-            PartNumber::new(n).map_err(|_| {
-                ApiError::new(Code::InvalidPartNumbers, "partNumber must be 1 to 10000")
-            })
-        })
+        .map(|n| PartRange::Any.part(n))
         .transpose()?;
     Ok(
         match (request.method.as_str(), request.upload_id.is_some(), part) {
@@ -146,7 +139,7 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
 const COMPLETE_URL_SECS: i64 = 300;
 
 /// The handler.
-pub async fn sign(
+pub(super) async fn sign(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     req: HttpRequest,
@@ -201,7 +194,7 @@ async fn upload_call(
         owned.profile.bucket(),
         &owned.key,
         SignedHeaders::new(),
-        owned.profile.grant_expiry(None),
+        owned.profile.lifetime(None),
     )
     .await
 }
@@ -251,10 +244,10 @@ async fn presign(
     bucket: &BucketName,
     key: &ObjectKey,
     headers: SignedHeaders,
-    lifetime: Expiry,
+    lifetime: Lifetime,
 ) -> Result<SignedRequest, ApiError> {
     let now = signing_now();
-    let (credentials, expires) = signing_window(state, lifetime, now).await?;
+    let (credentials, expires) = signing_window(state, lifetime, None, now).await?;
     let mut presign = PresignRequest::new(operation, bucket.clone(), key.clone(), expires);
     presign.headers = headers;
     let signed = state.signer.presign(&credentials, &presign, now)?;
@@ -276,19 +269,20 @@ async fn create_multipart(
         content_type: content_type_or_default(request.content_type.as_deref()),
         ..MultipartIntent::default()
     };
-    let decision = profile.decide_multipart(principal, &intent, Uuid::new_v4(), signing_now())?;
-    let mut headers = SignedHeaders::new().content_type(&decision.content_type);
-    sign_decided(
-        &mut headers,
-        bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata),
+    let decision = profile.decide_multipart(
+        principal,
+        &intent,
+        state.backend,
+        Uuid::new_v4(),
+        signing_now(),
     )?;
     let mut signed = presign(
         state,
         S3Operation::CreateMultipartUpload,
         &decision.bucket,
         &decision.key,
-        headers,
-        profile.grant_expiry(None),
+        create_multipart_headers(&decision)?,
+        profile.lifetime(None),
     )
     .await?;
     signed.key = Some(decision.key.as_str().to_owned());
@@ -312,7 +306,7 @@ async fn delete_object(
         profile.bucket(),
         &key,
         SignedHeaders::new(),
-        profile.grant_expiry(None),
+        profile.lifetime(None),
     )
     .await
 }
@@ -324,7 +318,7 @@ async fn delete_object(
 async fn completion_url(
     state: &AppState,
     principal: &Principal,
-    owned: OwnedUpload<'_>,
+    owned: OwnedUpload,
     broker_url: &str,
 ) -> Result<SignedRequest, ApiError> {
     let held = state.s3.list_parts(owned.upload()).await?;
@@ -332,7 +326,7 @@ async fn completion_url(
     let quoted: Vec<(u16, String)> = held
         .iter()
         .map(|p| {
-            let etag = p.etag.as_deref().and_then(quoted_etag).unwrap_or_default();
+            let etag = p.etag().map(|e| e.as_str().to_owned()).unwrap_or_default();
             (p.part_number, etag)
         })
         .collect();
@@ -377,7 +371,7 @@ mod tests {
     }
 
     fn granted(method: &str, upload_id: Option<&str>, part: Option<u64>) -> &'static str {
-        operation(&request(method, upload_id, part)).map_or("refused", |op| op.granted())
+        operation(&request(method, upload_id, part)).map_or("refused", |op| op.granted().name())
     }
 
     #[test]

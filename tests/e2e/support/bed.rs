@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// A real S3 implementation the tests run against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Server {
+pub(crate) enum Server {
     /// `s3s-fs`: s3s's strict SigV4 verification over a directory.
     S3sFs,
     /// Ceph radosgw 16 on a one-OSD in-memory cluster: an independent implementation.
@@ -22,7 +22,7 @@ pub enum Server {
 
 impl Server {
     /// A short name for messages.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::S3sFs => "s3s-fs",
             Self::Ceph => "ceph-rgw",
@@ -58,7 +58,7 @@ impl Server {
 }
 
 /// A running server and everything a test needs to talk to it.
-pub struct TestBed {
+pub(crate) struct TestBed {
     /// Which server this is.
     pub server: Server,
     /// `http://127.0.0.1:PORT`.
@@ -86,7 +86,7 @@ impl TestBed {
     ///
     /// Panics with the reason when the server cannot start: a test must fail, never skip,
     /// when its server is missing.
-    pub fn get(server: Server) -> &'static TestBed {
+    pub(crate) fn get(server: Server) -> &'static TestBed {
         match server.cell().get_or_init(|| start(server)) {
             Ok(bed) => bed,
             Err(e) => panic!("the {} test bed could not start: {e}", server.name()),

@@ -12,6 +12,7 @@
 
 use super::bed::{Server, TestBed};
 use super::http::{FilePart, Reply, post_fields, send_raw};
+pub(crate) use super::reply::{ApiReply, Grant};
 use super::{Ctx, runtime};
 use actix_web::dev::ServerHandle;
 use chrono::{DateTime, Utc};
@@ -25,29 +26,29 @@ use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 /// The only accepted `iss`.
-pub const ISSUER: &str = "https://issuer.e2e.test/";
+pub(crate) const ISSUER: &str = "https://issuer.e2e.test/";
 /// The only accepted `aud`.
-pub const AUDIENCE: &str = "s3-broker-e2e";
+pub(crate) const AUDIENCE: &str = "s3-broker-e2e";
 /// The HS256 secret of the broker.
-pub const HS_SECRET: &str = "e2e-hs256-secret-0123456789abcdef-0123456789";
+pub(crate) const HS_SECRET: &str = "e2e-hs256-secret-0123456789abcdef-0123456789";
 /// The kid of the configured RS256 public key.
-pub const RSA_KID: &str = "rsa-1";
+pub(crate) const RSA_KID: &str = "rsa-1";
 /// The public half of the RS256 key pair `tests/fixtures/auth/rsa1`, trusted by the broker.
-pub const RSA_PUBLIC_PEM: &str = include_str!("../../fixtures/auth/rsa1.pub.pem");
+pub(crate) const RSA_PUBLIC_PEM: &str = include_str!("../../fixtures/auth/rsa1.pub.pem");
 /// An API key with the `upload` and `list` scopes, for the principal [`API_KEY_PRINCIPAL`].
-pub const API_KEY: &str = "e2e-api-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
+pub(crate) const API_KEY: &str = "e2e-api-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
 /// The principal of [`API_KEY`].
-pub const API_KEY_PRINCIPAL: &str = "svc-backup";
+pub(crate) const API_KEY_PRINCIPAL: &str = "svc-backup";
 /// A revoked API key.
-pub const REVOKED_API_KEY: &str = "e2e-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+pub(crate) const REVOKED_API_KEY: &str = "e2e-revoked-key-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
 /// The secret of the test brokers' multipart ticket key `e2e`.
-pub const TICKET_SECRET: &str = "e2e-ticket-key-0123456789abcdef-0123456789abcdef";
+pub(crate) const TICKET_SECRET: &str = "e2e-ticket-key-0123456789abcdef-0123456789abcdef";
 /// The `max_expiry_secs` of the `brief` profile.
-pub const BRIEF_MAX_EXPIRY_SECS: i64 = 2;
+pub(crate) const BRIEF_MAX_EXPIRY_SECS: i64 = 2;
 /// The `max_expiry_secs` of the shipped default profile.
-pub const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
+pub(crate) const DEFAULT_MAX_EXPIRY_SECS: i64 = 3600;
 /// The `default_expiry_secs` of the shipped default profile.
-pub const DEFAULT_EXPIRY_SECS: i64 = 900;
+pub(crate) const DEFAULT_EXPIRY_SECS: i64 = 900;
 
 const SHIPPED_DEFAULT: &str = include_str!("../../../policies/default.toml");
 const SHIPPED_AVATARS: &str = include_str!("../../../policies/avatars.toml");
@@ -75,7 +76,7 @@ server_side_encryption = "SSE-C"
 
 /// How to start a broker beyond the defaults.
 #[derive(Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Signing credentials with an expiry, instead of the bed's static ones (same keys).
     pub expiring_credentials: Option<DateTime<Utc>>,
     /// Send the broker's own S3 calls (listing, multipart) to this endpoint instead of the
@@ -90,7 +91,7 @@ pub struct Options {
 }
 
 /// A running broker.
-pub struct Broker {
+pub(crate) struct Broker {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     handle: ServerHandle,
@@ -142,12 +143,12 @@ fn rsa_public_key() -> toml::Table {
 
 impl Broker {
     /// A broker for the test's bucket on the test's server.
-    pub async fn start(t: &Ctx) -> Self {
+    pub(crate) async fn start(t: &Ctx) -> Self {
         Self::start_with(t.bed, t.bucket.as_str(), Options::default()).await
     }
 
     /// A broker for `bucket` on `bed`, with `options`.
-    pub async fn start_with(bed: &'static TestBed, bucket: &str, options: Options) -> Self {
+    pub(crate) async fn start_with(bed: &'static TestBed, bucket: &str, options: Options) -> Self {
         let policies = tempfile::Builder::new()
             .prefix("s3-broker-e2e-policies-")
             .tempdir()
@@ -214,17 +215,17 @@ impl Broker {
     }
 
     /// A token of `subject` with every scope, valid 10 minutes.
-    pub fn token(&self, subject: &str) -> String {
+    pub(crate) fn token(&self, subject: &str) -> String {
         token(subject, Scopes::all())
     }
 
     /// A token of `subject` with exactly `scopes`.
-    pub fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
+    pub(crate) fn token_with(&self, subject: &str, scopes: &[Scope]) -> String {
         token(subject, scopes.iter().copied().collect())
     }
 
     /// A request to `path` (starting with `/`).
-    pub fn call(&self, method: &str, path: &str) -> Call {
+    pub(crate) fn call(&self, method: &str, path: &str) -> Call {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
         let url = format!("{}{path}", self.url);
         Call {
@@ -234,7 +235,7 @@ impl Broker {
     }
 
     /// `POST /v1/uploads` with `body`, as `token`.
-    pub async fn upload(&self, token: &str, body: Value) -> ApiReply {
+    pub(crate) async fn upload(&self, token: &str, body: Value) -> ApiReply {
         self.call("POST", "/v1/uploads")
             .bearer(token)
             .json(&body)
@@ -244,13 +245,13 @@ impl Broker {
 
     /// `POST /v1/uploads` of `body` as `token`, expecting a grant (the failure names the
     /// request).
-    pub async fn upload_grant(&self, token: &str, body: Value) -> Grant {
+    pub(crate) async fn upload_grant(&self, token: &str, body: Value) -> Grant {
         let what = format!("grant for {body}");
         self.upload(token, body).await.grant(&what)
     }
 
     /// `POST /v1/downloads` of `key`, as `token`.
-    pub async fn download(&self, token: &str, key: &str) -> ApiReply {
+    pub(crate) async fn download(&self, token: &str, key: &str) -> ApiReply {
         self.call("POST", "/v1/downloads")
             .bearer(token)
             .json(&json!({ "key": key }))
@@ -259,7 +260,12 @@ impl Broker {
     }
 
     /// `GET /v1/objects` with `prefix` (and `cursor`), as `token`.
-    pub async fn list(&self, token: &str, prefix: Option<&str>, cursor: Option<&str>) -> ApiReply {
+    pub(crate) async fn list(
+        &self,
+        token: &str,
+        prefix: Option<&str>,
+        cursor: Option<&str>,
+    ) -> ApiReply {
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(prefix) = prefix {
             query.push(("prefix", prefix));
@@ -281,7 +287,7 @@ impl Broker {
 
 /// A `POST /v1/uploads` body for a `text/plain` file of `size` bytes named `filename`, with
 /// the fields of `extra` (a JSON object) added or replaced.
-pub fn text_upload(filename: &str, size: usize, extra: Value) -> Value {
+pub(crate) fn text_upload(filename: &str, size: usize, extra: Value) -> Value {
     let mut request = json!({ "filename": filename, "content_type": "text/plain", "size": size });
     for (name, value) in extra.as_object().expect("extra is a JSON object") {
         request[name] = value.clone();
@@ -290,7 +296,7 @@ pub fn text_upload(filename: &str, size: usize, extra: Value) -> Value {
 }
 
 /// An HS256 token of `subject` with `scopes`, valid 10 minutes.
-pub fn token(subject: &str, scopes: Scopes) -> String {
+pub(crate) fn token(subject: &str, scopes: Scopes) -> String {
     s3_broker::auth::mint_dev_token(
         HS_SECRET.as_bytes(),
         ISSUER,
@@ -312,37 +318,37 @@ static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
 });
 
 /// A request being built.
-pub struct Call {
+pub(crate) struct Call {
     described: String,
     builder: reqwest::RequestBuilder,
 }
 
 impl Call {
     /// Adds `Authorization: Bearer <token>`.
-    pub fn bearer(self, token: &str) -> Self {
+    pub(crate) fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
     /// Adds `X-Api-Key`.
-    pub fn api_key(self, key: &str) -> Self {
+    pub(crate) fn api_key(self, key: &str) -> Self {
         self.header("x-api-key", key)
     }
 
     /// Adds any header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.builder = self.builder.header(name, value);
         self
     }
 
     /// A JSON body with `Content-Type: application/json`.
-    pub fn json(mut self, body: &Value) -> Self {
+    pub(crate) fn json(mut self, body: &Value) -> Self {
         self.described.push_str(&format!(" {body}"));
         self.builder = self.builder.json(body);
         self
     }
 
     /// Any body, with `content_type` if given.
-    pub fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
+    pub(crate) fn body(mut self, content_type: Option<&str>, body: Vec<u8>) -> Self {
         self.described.push_str(&format!(
             " ({content_type:?}, {} bytes: {:?})",
             body.len(),
@@ -356,14 +362,21 @@ impl Call {
     }
 
     /// Sends it.
-    pub async fn send(self) -> ApiReply {
+    pub(crate) async fn send(self) -> ApiReply {
         let response = self
             .builder
             .send()
             .await
             .unwrap_or_else(|e| panic!("{}: no answer from the broker: {e}", self.described));
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
         let body = response
             .bytes()
             .await
@@ -378,191 +391,16 @@ impl Call {
     }
 }
 
-/// The broker's answer.
-#[derive(Debug)]
-pub struct ApiReply {
-    /// What was sent, for messages.
-    pub request: String,
-    /// The status.
-    pub status: u16,
-    /// The headers.
-    pub headers: reqwest::header::HeaderMap,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl ApiReply {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The body as text, cut for messages.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body)
-            .chars()
-            .take(800)
-            .collect()
-    }
-
-    /// The body as JSON (panics with the body when it is not).
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{}: the body is not JSON ({e}): {}",
-                self.request,
-                self.text()
-            )
-        })
-    }
-
-    /// Asserts the status.
-    #[track_caller]
-    pub fn assert_status(&self, status: u16, what: &str) -> &Self {
-        assert_eq!(
-            self.status,
-            status,
-            "{what}: expected {status} for {}, got {} with {:?}\n{}",
-            self.request,
-            self.status,
-            self.headers,
-            self.text()
-        );
-        self
-    }
-
-    /// Asserts a 200 JSON grant (`Cache-Control: no-store`, a `url`, `expires_at` after
-    /// `server_time`) and returns it.
-    #[track_caller]
-    pub fn grant(&self, what: &str) -> Grant {
-        self.assert_status(200, what);
-        assert_eq!(
-            self.header("cache-control"),
-            Some("no-store"),
-            "{what}: a grant is a bearer secret and must not be cached"
-        );
-        assert!(
-            self.header("content-type")
-                .is_some_and(|t| t.starts_with("application/json")),
-            "{what}: content type {:?}",
-            self.header("content-type")
-        );
-        let json = self.json();
-        let time = |name: &str| -> DateTime<Utc> {
-            json[name]
-                .as_str()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .unwrap_or_else(|| panic!("{what}: `{name}` is not an RFC 3339 time in {json}"))
-                .with_timezone(&Utc)
-        };
-        let server_time = time("server_time");
-        let expires_at = time("expires_at");
-        let skew = (server_time - Utc::now()).num_seconds().abs();
-        assert!(
-            skew <= 5,
-            "{what}: server_time {server_time} is {skew} s off"
-        );
-        assert!(
-            expires_at > server_time,
-            "{what}: expires_at {expires_at} is not after server_time {server_time}"
-        );
-        assert!(
-            json["url"].as_str().is_some_and(|u| u.starts_with("http")),
-            "{what}: no url in {json}"
-        );
-        Grant {
-            json,
-            server_time,
-            expires_at,
-        }
-    }
-
-    /// Asserts an RFC 9457 problem with `status` and `code` and returns its body.
-    #[track_caller]
-    pub fn problem(&self, status: u16, code: &str, what: &str) -> Value {
-        if std::env::var_os("E2E_SHOW_REJECTIONS").is_some() {
-            eprintln!("refused: {what}: {} {}", self.status, self.text());
-        }
-        self.assert_status(status, what);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{what}: errors are application/problem+json"
-        );
-        let json = self.json();
-        assert_eq!(json["code"], code, "{what}: code in {json}");
-        assert_eq!(json["status"], status, "{what}: status member in {json}");
-        assert!(
-            json["title"].is_string() && json["detail"].is_string() && json["type"].is_string(),
-            "{what}: RFC 9457 members missing in {json}"
-        );
-        assert!(
-            json.get("url").is_none() && !self.text().contains("X-Amz-Signature"),
-            "{what}: an error must not carry a grant: {json}"
-        );
-        json
-    }
-
-    /// Asserts a 401 with `code`, a `WWW-Authenticate: Bearer ...` challenge and no grant.
-    #[track_caller]
-    pub fn unauthorized(&self, code: &str, what: &str) -> Value {
-        let json = self.problem(401, code, what);
-        let challenge = self.header("www-authenticate").unwrap_or_default();
-        assert!(
-            challenge.starts_with("Bearer "),
-            "{what}: WWW-Authenticate {challenge:?} is not a Bearer challenge"
-        );
-        if code != "missing_credentials" {
-            assert!(
-                challenge.contains("error="),
-                "{what}: a refused credential's challenge names the error: {challenge:?}"
-            );
-        }
-        json
-    }
-}
-
-/// A grant as answered.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    /// The body.
-    pub json: Value,
-    /// Its `server_time`.
-    pub server_time: DateTime<Utc>,
-    /// Its `expires_at`.
-    pub expires_at: DateTime<Utc>,
-}
-
+/// What only the end-to-end tests do with a grant: send bytes with it.
 impl Grant {
-    /// A string member.
-    #[track_caller]
-    pub fn str(&self, name: &str) -> &str {
-        self.json[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string `{name}` in {}", self.json))
-    }
-
     /// The URL.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         self.str("url")
-    }
-
-    /// The key.
-    pub fn key(&self) -> &str {
-        self.str("key")
-    }
-
-    /// The lifetime, `expires_at - server_time`, rounded up to whole seconds: the signing
-    /// time is `server_time` truncated to the second, so this is the signed lifetime.
-    pub fn lifetime_secs(&self) -> i64 {
-        let millis = (self.expires_at - self.server_time).num_milliseconds();
-        (millis + 999).div_euclid(1000)
     }
 
     /// The PUT headers to send (without `content-length`, which the client derives from the
     /// body, like a browser).
-    pub fn put_headers(&self) -> Vec<(String, String)> {
+    pub(crate) fn put_headers(&self) -> Vec<(String, String)> {
         self.json["headers"]
             .as_object()
             .unwrap_or_else(|| panic!("a PUT grant has headers: {}", self.json))
@@ -576,7 +414,7 @@ impl Grant {
     }
 
     /// The POST form fields, in the order the broker gave them.
-    pub fn fields(&self) -> Vec<(String, String)> {
+    pub(crate) fn fields(&self) -> Vec<(String, String)> {
         self.json["fields"]
             .as_object()
             .unwrap_or_else(|| panic!("a POST grant has fields: {}", self.json))
@@ -589,13 +427,13 @@ impl Grant {
     }
 
     /// Sends `body` as this PUT grant says.
-    pub async fn put(&self, body: &[u8]) -> Reply {
+    pub(crate) async fn put(&self, body: &[u8]) -> Reply {
         assert_eq!(self.str("method"), "PUT", "not a PUT grant: {}", self.json);
         send_raw("PUT", self.url(), &self.put_headers(), Some(body.to_vec())).await
     }
 
     /// Posts `file` with this POST grant's fields in order, the file last.
-    pub async fn post(&self, file: &FilePart) -> Reply {
+    pub(crate) async fn post(&self, file: &FilePart) -> Reply {
         assert_eq!(
             self.str("method"),
             "POST",
@@ -606,7 +444,7 @@ impl Grant {
     }
 
     /// Sends this GET grant.
-    pub async fn get(&self) -> Reply {
+    pub(crate) async fn get(&self) -> Reply {
         assert_eq!(self.str("method"), "GET", "not a GET grant: {}", self.json);
         send_raw("GET", self.url(), &[], None).await
     }
@@ -615,7 +453,7 @@ impl Grant {
 /// The broker shared by the tests that never use a grant against S3 (authentication,
 /// authorization refusals, input errors). It fronts s3s-fs and a bucket of its own, so its
 /// honest listings work.
-pub fn shared() -> &'static Broker {
+pub(crate) fn shared() -> &'static Broker {
     static SHARED: OnceLock<Broker> = OnceLock::new();
     SHARED.get_or_init(|| {
         let bed = TestBed::get(Server::S3sFs);
@@ -627,7 +465,7 @@ pub fn shared() -> &'static Broker {
 }
 
 /// Runs a test against the [`shared`] broker.
-pub fn run_shared<F, Fut>(test: F)
+pub(crate) fn run_shared<F, Fut>(test: F)
 where
     F: FnOnce(&'static Broker) -> Fut,
     Fut: Future<Output = ()>,

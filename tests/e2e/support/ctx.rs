@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The lifetime of the grants the tests make unless they say otherwise.
-pub const DEFAULT_EXPIRY_SECS: u64 = 600;
+pub(crate) const DEFAULT_EXPIRY_SECS: u64 = 600;
 
 /// Creates a bucket named `name`, cut to 63 characters.
 async fn create_bucket(bed: &TestBed, name: &str) -> BucketName {
@@ -30,7 +30,7 @@ async fn create_bucket(bed: &TestBed, name: &str) -> BucketName {
 }
 
 /// One test's server and bucket.
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// The server.
     pub bed: &'static TestBed,
     /// A bucket created for this test alone.
@@ -39,7 +39,7 @@ pub struct Ctx {
 
 /// An object as the server stored it, read back through the SDK.
 #[derive(Debug)]
-pub struct Stored {
+pub(crate) struct Stored {
     /// The bytes.
     pub bytes: Vec<u8>,
     /// The stored `Content-Type`.
@@ -50,7 +50,7 @@ pub struct Stored {
 
 impl Ctx {
     /// Creates a bucket with a unique name (it carries the test's name, for debugging).
-    pub async fn new(bed: &'static TestBed) -> Self {
+    pub(crate) async fn new(bed: &'static TestBed) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let thread = std::thread::current();
@@ -71,19 +71,19 @@ impl Ctx {
     }
 
     /// Creates a second bucket for this test, named after the first one.
-    pub async fn extra_bucket(&self, suffix: &str) -> BucketName {
+    pub(crate) async fn extra_bucket(&self, suffix: &str) -> BucketName {
         let base = self.bucket.as_str();
         let base = &base[..base.len().min(62 - suffix.len())];
         create_bucket(self.bed, &format!("{base}-{suffix}")).await
     }
 
     /// `key` as an [`ObjectKey`].
-    pub fn key(&self, key: &str) -> ObjectKey {
+    pub(crate) fn key(&self, key: &str) -> ObjectKey {
         ObjectKey::new(key).expect("test keys are valid")
     }
 
     /// A presign request for `operation` on `key` in this test's bucket, valid 10 minutes.
-    pub fn request(&self, operation: S3Operation, key: &str) -> PresignRequest {
+    pub(crate) fn request(&self, operation: S3Operation, key: &str) -> PresignRequest {
         PresignRequest::new(
             operation,
             self.bucket.clone(),
@@ -93,12 +93,16 @@ impl Ctx {
     }
 
     /// Presigns `request` now.
-    pub fn presign(&self, request: &PresignRequest) -> PresignedRequest {
+    pub(crate) fn presign(&self, request: &PresignRequest) -> PresignedRequest {
         self.presign_at(request, Utc::now())
     }
 
     /// Presigns `request` as if it were `at`.
-    pub fn presign_at(&self, request: &PresignRequest, at: DateTime<Utc>) -> PresignedRequest {
+    pub(crate) fn presign_at(
+        &self,
+        request: &PresignRequest,
+        at: DateTime<Utc>,
+    ) -> PresignedRequest {
         self.bed
             .signer
             .presign(&self.bed.credentials, request, at)
@@ -107,7 +111,7 @@ impl Ctx {
 
     /// A POST policy request for this test's bucket, valid 10 minutes, without conditions
     /// besides the key rule.
-    pub fn policy(&self, key: KeyRule) -> PostPolicyRequest {
+    pub(crate) fn policy(&self, key: KeyRule) -> PostPolicyRequest {
         PostPolicyRequest {
             bucket: self.bucket.clone(),
             key,
@@ -119,12 +123,16 @@ impl Ctx {
     }
 
     /// Signs a POST policy now.
-    pub fn sign_policy(&self, request: &PostPolicyRequest) -> PostForm {
+    pub(crate) fn sign_policy(&self, request: &PostPolicyRequest) -> PostForm {
         self.sign_policy_at(request, Utc::now())
     }
 
     /// Signs a POST policy as if it were `at`.
-    pub fn sign_policy_at(&self, request: &PostPolicyRequest, at: DateTime<Utc>) -> PostForm {
+    pub(crate) fn sign_policy_at(
+        &self,
+        request: &PostPolicyRequest,
+        at: DateTime<Utc>,
+    ) -> PostForm {
         self.bed
             .signer
             .post_policy(&self.bed.credentials, request, at)
@@ -132,12 +140,12 @@ impl Ctx {
     }
 
     /// Every key in the test's bucket, sorted.
-    pub async fn keys(&self) -> Vec<String> {
+    pub(crate) async fn keys(&self) -> Vec<String> {
         self.keys_of(self.bucket.as_str()).await
     }
 
     /// Every key in `bucket`, sorted.
-    pub async fn keys_of(&self, bucket: &str) -> Vec<String> {
+    pub(crate) async fn keys_of(&self, bucket: &str) -> Vec<String> {
         let mut keys = Vec::new();
         let mut pages = self
             .bed
@@ -165,7 +173,7 @@ impl Ctx {
     }
 
     /// Asserts the bucket holds exactly `expected` (so a rejected request stored nothing).
-    pub async fn assert_keys(&self, expected: &[&str], what: &str) {
+    pub(crate) async fn assert_keys(&self, expected: &[&str], what: &str) {
         let mut expected: Vec<String> = expected.iter().map(|k| (*k).to_owned()).collect();
         expected.sort();
         let keys = self.keys().await;
@@ -178,7 +186,7 @@ impl Ctx {
     }
 
     /// The object at `key`, or `None` when there is none.
-    pub async fn object(&self, key: &str) -> Option<Stored> {
+    pub(crate) async fn object(&self, key: &str) -> Option<Stored> {
         let result = self
             .bed
             .s3
@@ -213,7 +221,7 @@ impl Ctx {
     }
 
     /// The object at `key`; panics when there is none.
-    pub async fn stored(&self, key: &str) -> Stored {
+    pub(crate) async fn stored(&self, key: &str) -> Stored {
         match self.object(key).await {
             Some(o) => o,
             None => panic!(
@@ -225,7 +233,7 @@ impl Ctx {
     }
 
     /// Stores an object through the SDK (to set up HEAD, GET and DELETE tests).
-    pub async fn put(&self, key: &str, bytes: &[u8]) {
+    pub(crate) async fn put(&self, key: &str, bytes: &[u8]) {
         if let Err(e) = self
             .bed
             .s3

@@ -14,7 +14,7 @@ static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
 
 /// A server's answer.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// What was sent, for messages.
     pub request: String,
     /// The HTTP status.
@@ -27,14 +27,14 @@ pub struct Reply {
 
 impl Reply {
     /// The body as text, cut for messages.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         text.chars().take(600).collect()
     }
 
     /// Asserts a 2xx answer.
     #[track_caller]
-    pub fn assert_ok(&self, what: &str) -> &Self {
+    pub(crate) fn assert_ok(&self, what: &str) -> &Self {
         assert!(
             (200..300).contains(&self.status),
             "{what}: expected success, got {} for {}\n{}",
@@ -48,7 +48,7 @@ impl Reply {
     /// Asserts a 4xx answer: the server refused the request (any 4xx: servers differ in
     /// codes for the same violation).
     #[track_caller]
-    pub fn assert_rejected(&self, what: &str) -> &Self {
+    pub(crate) fn assert_rejected(&self, what: &str) -> &Self {
         if std::env::var_os("E2E_SHOW_REJECTIONS").is_some() {
             eprintln!("rejected: {what}: {} {}", self.status, self.text());
         }
@@ -63,7 +63,7 @@ impl Reply {
     }
 
     /// A response header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
@@ -72,7 +72,7 @@ impl Reply {
 ///
 /// A signed `content-length` is left to the HTTP client, which (like a browser, where it is
 /// a forbidden header) derives it from the body: a body of another size is then refused.
-pub async fn send(request: &PresignedRequest, body: Option<Vec<u8>>) -> Reply {
+pub(crate) async fn send(request: &PresignedRequest, body: Option<Vec<u8>>) -> Reply {
     send_raw(
         request.method.as_str(),
         &request.url,
@@ -83,7 +83,7 @@ pub async fn send(request: &PresignedRequest, body: Option<Vec<u8>>) -> Reply {
 }
 
 /// `headers` without `content-length`.
-pub fn without_content_length(headers: &[(String, String)]) -> Vec<(String, String)> {
+pub(crate) fn without_content_length(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()
         .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
@@ -92,7 +92,7 @@ pub fn without_content_length(headers: &[(String, String)]) -> Vec<(String, Stri
 }
 
 /// Sends any method, URL, headers and body (the tests' cheats start from here).
-pub async fn send_raw(
+pub(crate) async fn send_raw(
     method: &str,
     url: &str,
     headers: &[(String, String)],
@@ -121,7 +121,7 @@ pub async fn send_raw(
 
 /// The file part of a form upload.
 #[derive(Debug, Clone)]
-pub struct FilePart {
+pub(crate) struct FilePart {
     /// The file name the browser reports (what `${filename}` becomes).
     pub file_name: String,
     /// The part's own `Content-Type` (S3 ignores it; the form field counts).
@@ -132,7 +132,7 @@ pub struct FilePart {
 
 impl FilePart {
     /// A file named `file_name` holding `bytes`, sent as `application/octet-stream`.
-    pub fn new(file_name: &str, bytes: &[u8]) -> Self {
+    pub(crate) fn new(file_name: &str, bytes: &[u8]) -> Self {
         Self {
             file_name: file_name.to_owned(),
             content_type: "application/octet-stream".to_owned(),
@@ -142,7 +142,7 @@ impl FilePart {
 }
 
 /// The fields of a form as (name, value) pairs, in order, for tests to change.
-pub fn fields(form: &PostForm) -> Vec<(String, String)> {
+pub(crate) fn fields(form: &PostForm) -> Vec<(String, String)> {
     form.fields
         .iter()
         .map(|f| (f.name.clone(), f.value.clone()))
@@ -150,7 +150,7 @@ pub fn fields(form: &PostForm) -> Vec<(String, String)> {
 }
 
 /// Replaces the value of the field `name`, or appends the field (before the file).
-pub fn set_field(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+pub(crate) fn set_field(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
     match fields.iter_mut().find(|(n, _)| n == name) {
         Some(field) => field.1 = value.to_owned(),
         None => fields.push((name.to_owned(), value.to_owned())),
@@ -158,12 +158,12 @@ pub fn set_field(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
 }
 
 /// Posts a signed form as returned: its fields in order, then the file as `file`.
-pub async fn post(form: &PostForm, file: &FilePart) -> Reply {
+pub(crate) async fn post(form: &PostForm, file: &FilePart) -> Reply {
     post_fields(&form.url, &fields(form), file).await
 }
 
 /// Posts any fields, then the file last as `file`.
-pub async fn post_fields(url: &str, fields: &[(String, String)], file: &FilePart) -> Reply {
+pub(crate) async fn post_fields(url: &str, fields: &[(String, String)], file: &FilePart) -> Reply {
     let mut multipart = reqwest::multipart::Form::new();
     for (name, value) in fields {
         multipart = multipart.text(name.clone(), value.clone());

@@ -1,25 +1,27 @@
 //! Test support: the real S3 servers (started once per process), a fresh bucket per test,
 //! HTTP helpers that send what the signer produced, and ways to tamper with it.
 
-pub mod bed;
-pub mod broker;
-pub mod ctx;
-pub mod http;
-pub mod multipart;
-pub mod ports;
-pub mod script;
-pub mod tamper;
+pub(crate) mod bed;
+pub(crate) mod broker;
+pub(crate) mod ctx;
+pub(crate) mod http;
+pub(crate) mod multipart;
+pub(crate) mod ports;
+#[path = "../../common/reply.rs"]
+pub(crate) mod reply;
+pub(crate) mod script;
+pub(crate) mod tamper;
 
-pub use bed::{Server, TestBed};
-pub use ctx::Ctx;
-pub use http::{FilePart, fields, post, post_fields, send, send_raw, set_field};
+pub(crate) use bed::{Server, TestBed};
+pub(crate) use ctx::Ctx;
+pub(crate) use http::{FilePart, fields, post, post_fields, send, send_raw, set_field};
 
 use std::future::Future;
 use std::sync::LazyLock;
 
 /// One runtime for the whole test process: the SDK and HTTP clients keep connection pools
 /// tied to the runtime they were first used on, so every test runs on this one.
-pub fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -32,7 +34,7 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// Runs one test against `server`: starts the server if this process has not yet, creates
 /// a fresh bucket, and hands both to `test`.
-pub fn run<F, Fut>(server: Server, test: F)
+pub(crate) fn run<F, Fut>(server: Server, test: F)
 where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = ()>,

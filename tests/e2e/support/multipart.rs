@@ -6,16 +6,16 @@ use super::http::{Reply, send_raw, without_content_length};
 use serde_json::{Value, json};
 
 /// 1 MiB.
-pub const MIB: usize = 1024 * 1024;
+pub(crate) const MIB: usize = 1024 * 1024;
 
 /// Deterministic bytes that differ at every offset modulo 251.
-pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
+pub(crate) fn bytes(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
 }
 
 /// A created upload, as the broker answered.
 #[derive(Debug, Clone)]
-pub struct Upload {
+pub(crate) struct Upload {
     /// The answer.
     pub json: Value,
     /// The ticket.
@@ -26,7 +26,7 @@ pub struct Upload {
 
 impl Broker {
     /// `POST /v1/multipart` with `body`.
-    pub async fn multipart_create(&self, token: &str, body: Value) -> ApiReply {
+    pub(crate) async fn multipart_create(&self, token: &str, body: Value) -> ApiReply {
         self.call("POST", "/v1/multipart")
             .bearer(token)
             .json(&body)
@@ -35,7 +35,7 @@ impl Broker {
     }
 
     /// Creates an upload of `size` bytes of `application/octet-stream` in parts of 5 MiB.
-    pub async fn create_upload(&self, token: &str, name: &str, size: usize) -> Upload {
+    pub(crate) async fn create_upload(&self, token: &str, name: &str, size: usize) -> Upload {
         let reply = self
             .multipart_create(
                 token,
@@ -58,7 +58,7 @@ impl Broker {
     }
 
     /// `POST /v1/multipart/parts`.
-    pub async fn multipart_sign(&self, token: &str, body: Value) -> ApiReply {
+    pub(crate) async fn multipart_sign(&self, token: &str, body: Value) -> ApiReply {
         self.call("POST", "/v1/multipart/parts")
             .bearer(token)
             .json(&body)
@@ -67,7 +67,7 @@ impl Broker {
     }
 
     /// `GET /v1/multipart/parts?upload=`.
-    pub async fn multipart_list(&self, token: &str, ticket: &str) -> ApiReply {
+    pub(crate) async fn multipart_list(&self, token: &str, ticket: &str) -> ApiReply {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("upload", ticket)
             .finish();
@@ -78,7 +78,12 @@ impl Broker {
     }
 
     /// `POST /v1/multipart/complete`.
-    pub async fn multipart_complete(&self, token: &str, ticket: &str, parts: Value) -> ApiReply {
+    pub(crate) async fn multipart_complete(
+        &self,
+        token: &str,
+        ticket: &str,
+        parts: Value,
+    ) -> ApiReply {
         self.call("POST", "/v1/multipart/complete")
             .bearer(token)
             .json(&json!({ "upload": ticket, "parts": parts }))
@@ -87,7 +92,7 @@ impl Broker {
     }
 
     /// `POST /v1/multipart/abort`.
-    pub async fn multipart_abort(&self, token: &str, ticket: &str) -> ApiReply {
+    pub(crate) async fn multipart_abort(&self, token: &str, ticket: &str) -> ApiReply {
         self.call("POST", "/v1/multipart/abort")
             .bearer(token)
             .json(&json!({ "upload": ticket }))
@@ -96,7 +101,7 @@ impl Broker {
     }
 
     /// Signs every part of `upload` and returns the part grants.
-    pub async fn part_grants(&self, token: &str, upload: &Upload) -> Vec<Value> {
+    pub(crate) async fn part_grants(&self, token: &str, upload: &Upload) -> Vec<Value> {
         let reply = self
             .multipart_sign(token, json!({ "upload": upload.ticket }))
             .await;
@@ -106,7 +111,7 @@ impl Broker {
 }
 
 /// PUTs `body` with a part grant (its headers, the length left to the HTTP client).
-pub async fn put_part(grant: &Value, body: &[u8]) -> Reply {
+pub(crate) async fn put_part(grant: &Value, body: &[u8]) -> Reply {
     let headers: Vec<(String, String)> = grant["headers"]
         .as_object()
         .expect("headers")
@@ -124,7 +129,7 @@ pub async fn put_part(grant: &Value, body: &[u8]) -> Reply {
 
 /// Asserts S3 refuses `body` sent with a part grant: a 4xx, or (s3s-fs, when the body is
 /// shorter than the signed length) a connection closed before any answer.
-pub async fn assert_part_refused(grant: &Value, body: &[u8], what: &str) {
+pub(crate) async fn assert_part_refused(grant: &Value, body: &[u8], what: &str) {
     let mut request = reqwest::Client::new().put(grant["url"].as_str().expect("a url"));
     for (name, value) in grant["headers"].as_object().expect("headers") {
         if !name.eq_ignore_ascii_case("content-length") {
@@ -143,7 +148,7 @@ pub async fn assert_part_refused(grant: &Value, body: &[u8], what: &str) {
 
 /// Uploads `data` with `grants` (cut at each grant's `size`) and returns the receipts
 /// `{part_number, etag}` to complete with.
-pub async fn upload_parts(grants: &[Value], data: &[u8]) -> Vec<Value> {
+pub(crate) async fn upload_parts(grants: &[Value], data: &[u8]) -> Vec<Value> {
     let mut offset = 0;
     let mut receipts = Vec::new();
     for grant in grants {

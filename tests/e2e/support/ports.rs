@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A port nobody listens on right now (the kernel's pick).
-pub fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -15,7 +15,7 @@ pub fn free_port() -> Result<u16, String> {
 ///
 /// Bases are drawn below Linux's ephemeral range (32768..), so outgoing connections do not
 /// take the ports between this check and the moment the daemons bind them.
-pub fn free_port_block(offsets: &[u16]) -> Result<u16, String> {
+pub(crate) fn free_port_block(offsets: &[u16]) -> Result<u16, String> {
     let span = offsets.iter().copied().max().unwrap_or(0);
     let mut seed = u64::from(std::process::id())
         ^ SystemTime::now()

@@ -7,11 +7,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where the test-bed scripts live.
-pub const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed");
+pub(crate) const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed");
 
 /// What a start script printed: its `KEY=VALUE` lines.
 #[derive(Debug)]
-pub struct Started {
+pub(crate) struct Started {
     /// The `KEY=VALUE` lines (ENDPOINT, ACCESS_KEY, SECRET_KEY, REGION, READY_MS, ...).
     pub env: HashMap<String, String>,
     /// Wall time of the whole script.
@@ -20,7 +20,7 @@ pub struct Started {
 
 impl Started {
     /// A reported value, or an error naming the missing key.
-    pub fn get(&self, key: &str) -> Result<&str, String> {
+    pub(crate) fn get(&self, key: &str) -> Result<&str, String> {
         self.env
             .get(key)
             .map(String::as_str)
@@ -33,7 +33,7 @@ impl Started {
 ///
 /// The script's output goes to files (not pipes), so daemons that outlive the script cannot
 /// keep this call waiting.
-pub fn run_start_script(
+pub(crate) fn run_start_script(
     script: &str,
     port: u16,
     data_dir: &Path,
@@ -89,7 +89,7 @@ pub fn run_start_script(
 }
 
 /// Stops what a start script left running in `data_dir` (best effort).
-pub fn stop(data_dir: &Path) {
+pub(crate) fn stop(data_dir: &Path) {
     let _ = Command::new("bash")
         .arg(format!("{SCRIPTS}/stop.sh"))
         .arg(data_dir)

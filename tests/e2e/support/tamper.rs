@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 /// Changes the last hex digit of a signature.
-pub fn flip_signature(signature: &str) -> String {
+pub(crate) fn flip_signature(signature: &str) -> String {
     let mut out = signature.to_owned();
     let last = out.pop().expect("a non-empty signature");
     out.push(if last == '0' { '1' } else { '0' });
@@ -12,7 +12,7 @@ pub fn flip_signature(signature: &str) -> String {
 }
 
 /// A presigned URL whose `X-Amz-Signature` has one digit changed.
-pub fn tamper_url_signature(url: &str) -> String {
+pub(crate) fn tamper_url_signature(url: &str) -> String {
     let (head, signature) = url
         .rsplit_once("X-Amz-Signature=")
         .expect("a presigned URL ends with its signature");
@@ -20,7 +20,7 @@ pub fn tamper_url_signature(url: &str) -> String {
 }
 
 /// A presigned URL with one more, unsigned, query parameter (`name=value`, already encoded).
-pub fn add_query_param(url: &str, param: &str) -> String {
+pub(crate) fn add_query_param(url: &str, param: &str) -> String {
     let (head, signature) = url
         .rsplit_once("&X-Amz-Signature=")
         .expect("a presigned URL ends with its signature");
@@ -28,7 +28,7 @@ pub fn add_query_param(url: &str, param: &str) -> String {
 }
 
 /// Decodes a base64 policy, lets `edit` change the JSON and encodes it again.
-pub fn rewrite_policy(policy: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+pub(crate) fn rewrite_policy(policy: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
     let bytes = STANDARD.decode(policy).expect("the policy is base64");
     let mut json: serde_json::Value = serde_json::from_slice(&bytes).expect("the policy is JSON");
     edit(&mut json);
@@ -36,7 +36,7 @@ pub fn rewrite_policy(policy: &str, edit: impl FnOnce(&mut serde_json::Value)) -
 }
 
 /// The policy's conditions, for `rewrite_policy` edits.
-pub fn conditions(policy: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
+pub(crate) fn conditions(policy: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
     policy["conditions"]
         .as_array_mut()
         .expect("the policy has conditions")

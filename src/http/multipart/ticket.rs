@@ -1,14 +1,14 @@
 //! Opening the `upload` ticket of a multipart call: genuine, unexpired, and the caller's.
 
-use super::{ApiError, AppState};
 use crate::domain::Principal;
+use crate::http::{ApiError, AppState};
 use crate::multipart::{TicketError, UploadTicket};
 use crate::policy::{PolicyError, Profile};
 use crate::s3::UploadRef;
 use chrono::{DateTime, Utc};
 
 /// A ticket the caller may act on, with the profile that issued it.
-pub struct OpenTicket<'a> {
+pub(super) struct OpenTicket<'a> {
     /// The ticket's fields.
     pub ticket: UploadTicket,
     /// The profile named in the ticket.
@@ -17,7 +17,7 @@ pub struct OpenTicket<'a> {
 
 impl OpenTicket<'_> {
     /// The upload the ticket names, for S3 calls.
-    pub fn upload(&self) -> UploadRef<'_> {
+    pub(super) fn upload(&self) -> UploadRef<'_> {
         UploadRef::from(&self.ticket.upload)
     }
 }
@@ -25,7 +25,7 @@ impl OpenTicket<'_> {
 /// Opens `text` for `principal`: 403 `invalid_ticket` when forged or altered, 403
 /// `ticket_expired`, 403 `not_owner` when another principal created it, 403
 /// `insufficient_scope` without the upload scope. Nothing reaches S3 before this passes.
-pub fn open_ticket<'a>(
+pub(super) fn open_ticket<'a>(
     state: &'a AppState,
     principal: &Principal,
     text: &str,

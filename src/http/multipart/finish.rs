@@ -1,12 +1,13 @@
 //! `POST /v1/multipart/complete` and `POST /v1/multipart/abort`: the broker finishes the
 //! upload in S3 itself, after checking the parts list against the plan in the ticket.
 
-use super::grant::signing_now;
-use super::held_parts::{HeldPart, match_held};
-use super::multipart_ticket::open_ticket;
-use super::{ApiError, AppState, Caller, Code};
-use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
-use crate::s3::PartToComplete;
+use super::ticket::open_ticket;
+use crate::domain::ChecksumAlgorithm;
+use crate::http::grant::signing_now;
+use crate::http::{ApiError, AppState, Caller};
+use crate::multipart::{
+    Expected, PartToComplete, Receipt, check_planned, check_receipts, match_held,
+};
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ pub struct PartReceipt {
 /// The body of a complete request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CompleteRequest {
+pub(super) struct CompleteRequest {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
     /// Every part of the plan, in order.
@@ -36,14 +37,14 @@ pub struct CompleteRequest {
 /// The body of an abort request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AbortRequest {
+pub(super) struct AbortRequest {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
 }
 
 /// The completed object.
 #[derive(Debug, Serialize)]
-pub struct Completed {
+pub(super) struct Completed {
     /// The object key.
     pub key: String,
     /// The bucket.
@@ -55,94 +56,33 @@ pub struct Completed {
     pub size: u64,
 }
 
-/// 400 `parts_mismatch`: the parts named do not fit the plan or what S3 holds.
-pub(super) fn mismatch(detail: String) -> ApiError {
-    ApiError::new(Code::PartsMismatch, detail)
-}
-
-/// An ETag in the quoted form S3 returns: accepts `"abc"` and `abc` (Uppy 6 strips quotes);
-/// refuses empty, overlong or control-character values.
-pub fn quoted_etag(etag: &str) -> Option<String> {
-    let bare = etag
-        .strip_prefix('"')
-        .and_then(|e| e.strip_suffix('"'))
-        .unwrap_or(etag);
-    let ok =
-        !bare.is_empty() && bare.len() <= 1024 && bare.chars().all(|c| !c.is_control() && c != '"');
-    ok.then(|| format!("\"{bare}\""))
+impl From<PartReceipt> for Receipt {
+    fn from(part: PartReceipt) -> Self {
+        Receipt {
+            part_number: part.part_number,
+            etag: part.etag,
+            checksum: part.checksum,
+        }
+    }
 }
 
 /// Checks that `parts` are exactly the plan's parts 1..=`count`, in order, each with an ETag
 /// (and a checksum when the upload has an algorithm).
-pub fn checked_parts(
+fn checked_parts(
     parts: Vec<PartReceipt>,
     count: u64,
     algorithm: Option<ChecksumAlgorithm>,
 ) -> Result<Vec<PartToComplete>, ApiError> {
-    if let Some(pair) = parts
-        .windows(2)
-        .find(|pair| pair[0].part_number >= pair[1].part_number)
-    {
-        return Err(mismatch(format!(
-            "parts must be listed once each, in ascending order; part {} follows part {}",
-            pair[1].part_number, pair[0].part_number
-        )));
-    }
-    if let Some(extra) = parts
-        .iter()
-        .find(|p| p.part_number > count || p.part_number == 0)
-    {
-        return Err(mismatch(format!(
-            "part {} is not in the plan (parts 1 to {count})",
-            extra.part_number
-        )));
-    }
-    let mut out = Vec::with_capacity(parts.len());
-    for (expected, part) in (1u64..).zip(parts) {
-        if part.part_number != expected {
-            return Err(mismatch(format!(
-                "part {expected} is missing (the plan has {count} parts)"
-            )));
-        }
-        let etag = quoted_etag(&part.etag)
-            .ok_or_else(|| mismatch(format!("part {expected} has an invalid etag")))?;
-        let checksum = match (algorithm, part.checksum) {
-            (Some(algorithm), Some(value)) => Some(
-                Checksum::new(algorithm, &value)
-                    .map_err(|e| mismatch(format!("part {expected}: {e}")))?
-                    .value()
-                    .to_owned(),
-            ),
-            (Some(_), None) => {
-                return Err(mismatch(format!(
-                    "part {expected} needs its checksum: the upload has a checksum algorithm"
-                )));
-            }
-            (None, Some(_)) => {
-                return Err(mismatch(format!(
-                    "part {expected} has a checksum, but the upload has no checksum algorithm"
-                )));
-            }
-            (None, None) => None,
-        };
-        out.push(PartToComplete {
-            part_number: PartNumber::new(expected).map_err(|_| ApiError::internal())?,
-            etag,
-            checksum,
-        });
-    }
-    if (out.len() as u64) < count {
-        return Err(mismatch(format!(
-            "part {} is missing (the plan has {count} parts)",
-            out.len() + 1
-        )));
-    }
-    Ok(out)
+    let receipts = parts.into_iter().map(Receipt::from).collect();
+    Ok(check_receipts(
+        receipts,
+        Expected::Plan { count, algorithm },
+    )?)
 }
 
 /// The handler of `POST /v1/multipart/complete`. With no-overwrite profiles S3 gets
 /// `If-None-Match: *` and refuses (412 `object_exists`) to replace an existing object.
-pub async fn complete_multipart(
+pub(super) async fn complete_multipart(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<CompleteRequest>,
@@ -157,19 +97,7 @@ pub async fn complete_multipart(
     )?;
     // Only this broker's part URLs sign the planned length; check what S3 really holds.
     let held = state.s3.list_parts(open.upload()).await?;
-    for HeldPart { part, size } in match_held(&parts, &held)? {
-        let planned = ticket
-            .plan
-            .part_length(part.part_number)
-            .unwrap_or_default();
-        if size != planned {
-            return Err(mismatch(format!(
-                "part {} holds {size} bytes where the plan has {planned}: upload it again with \
-                 its part URL",
-                part.part_number
-            )));
-        }
-    }
+    check_planned(&match_held(&parts, &held)?, &ticket.plan)?;
     let object = state
         .s3
         .complete_multipart(
@@ -192,7 +120,7 @@ pub async fn complete_multipart(
 }
 
 /// The handler of `POST /v1/multipart/abort`: S3 drops every part; 204.
-pub async fn abort_multipart(
+pub(super) async fn abort_multipart(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<AbortRequest>,
@@ -205,6 +133,8 @@ pub async fn abort_multipart(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Checksum;
+    use crate::http::Code;
 
     fn receipt(n: u64) -> PartReceipt {
         PartReceipt {
@@ -224,7 +154,7 @@ mod tests {
     #[test]
     fn accepts_exactly_the_plan() {
         let parts = checked_parts(vec![receipt(1), receipt(2)], 2, None).unwrap();
-        assert_eq!(parts[1].etag, "\"etag2\"");
+        assert_eq!(parts[1].etag.as_str(), "\"etag2\"");
     }
 
     #[test]
@@ -235,15 +165,6 @@ mod tests {
         assert!(detail(&[1, 1], 2).contains("ascending"));
         assert!(detail(&[1, 2, 3], 2).contains("not in the plan"));
         assert!(detail(&[], 1).contains("part 1 is missing"));
-    }
-
-    #[test]
-    fn etags_quoted_or_not() {
-        assert_eq!(quoted_etag("abc").as_deref(), Some("\"abc\""));
-        assert_eq!(quoted_etag("\"abc\"").as_deref(), Some("\"abc\""));
-        assert_eq!(quoted_etag(""), None);
-        assert_eq!(quoted_etag("\"\""), None);
-        assert_eq!(quoted_etag("a\nb"), None);
     }
 
     #[test]

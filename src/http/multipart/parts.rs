@@ -1,13 +1,15 @@
 //! `POST /v1/multipart/parts` (presigned UploadPart URLs, batched) and
 //! `GET /v1/multipart/parts?upload=` (the parts S3 holds).
 
-use super::grant::{
+use super::ticket::open_ticket;
+use crate::domain::Checksum;
+use crate::grants::GrantKind;
+use crate::http::grant::{
     grant_response, granted, large_grant_response, requested_expiry, signing_now, signing_window,
 };
-use super::multipart_ticket::open_ticket;
-use super::{ApiError, AppState, Caller, Code};
-use crate::domain::{Checksum, Expiry, PartNumber};
-use crate::multipart::{PartGrant, PartPlan, PartSigning};
+use crate::http::part_signing::sign_off_worker;
+use crate::http::{ApiError, AppState, Caller, Code};
+use crate::multipart::{PartGrant, PartRange, PartSigning};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 /// The body of a part-signing request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SignPartsRequest {
+pub(super) struct SignPartsRequest {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
     /// The parts to sign (default: every part of the plan).
@@ -32,7 +34,7 @@ pub struct SignPartsRequest {
 
 /// The signed parts.
 #[derive(Debug, Serialize)]
-pub struct PartGrants {
+pub(super) struct PartGrants {
     /// One grant per requested part, in request order.
     pub parts: Vec<PartGrant>,
     /// When the URLs stop working.
@@ -41,45 +43,8 @@ pub struct PartGrants {
     pub server_time: DateTime<Utc>,
 }
 
-/// The requested part numbers, each once and in `plan`; every part of the plan when none are
-/// named.
-fn part_numbers(requested: Option<Vec<u64>>, plan: &PartPlan) -> Result<Vec<PartNumber>, ApiError> {
-    let Some(requested) = requested else {
-        return Ok(plan.part_numbers().collect());
-    };
-    let count = plan.part_count();
-    if requested.is_empty() {
-        return Err(ApiError::new(
-            Code::InvalidPartNumbers,
-            "part_numbers must name at least one part",
-        ));
-    }
-    let mut seen = vec![false; usize::try_from(count).unwrap_or(0) + 1];
-    requested
-        .into_iter()
-        .map(|n| {
-            let slot = usize::try_from(n)
-                .ok()
-                .filter(|&i| i >= 1 && i < seen.len());
-            let Some(i) = slot else {
-                return Err(ApiError::new(
-                    Code::InvalidPartNumbers,
-                    format!("part {n} is not in the plan (parts 1 to {count})"),
-                ));
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                return Err(ApiError::new(
-                    Code::InvalidPartNumbers,
-                    format!("part {n} is listed twice"),
-                ));
-            }
-            PartNumber::new(n).map_err(|_| ApiError::internal())
-        })
-        .collect()
-}
-
 /// The handler of `POST /v1/multipart/parts`.
-pub async fn sign_parts(
+pub(super) async fn sign_parts(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     body: web::Json<SignPartsRequest>,
@@ -89,7 +54,11 @@ pub async fn sign_parts(
     let requested = requested_expiry(request.expires_in)?;
     let open = open_ticket(&state, &principal, &request.upload, now)?;
     let plan = open.ticket.plan;
-    let numbers = part_numbers(request.part_numbers, &plan)?;
+    // Every part of the plan when none are named.
+    let numbers = match request.part_numbers {
+        Some(requested) => PartRange::Plan(plan.part_count()).parts(requested)?,
+        None => plan.part_numbers().collect(),
+    };
     let requested_numbers: std::collections::BTreeSet<u64> =
         numbers.iter().map(|p| u64::from(p.get())).collect();
     let mut checksums = BTreeMap::new();
@@ -126,19 +95,18 @@ pub async fn sign_parts(
             format!("part {missing} needs its checksum: the upload has a checksum algorithm"),
         ));
     }
-    // URLs live no longer than the ticket (an open ticket has at least a second left).
-    let ticket_left = u64::try_from((open.ticket.upload.expires_at - now).num_seconds())
-        .unwrap_or(1)
-        .clamp(1, u64::from(Expiry::MAX.as_secs()));
-    let decided = open
-        .profile
-        .grant_expiry(requested)
-        .min(Expiry::from_secs(ticket_left).map_err(|_| ApiError::internal())?);
-    let (credentials, expires) = signing_window(&state, decided, now).await?;
+    // URLs live no longer than the ticket.
+    let (credentials, expires) = signing_window(
+        &state,
+        open.profile.lifetime(requested),
+        Some(open.ticket.upload.expires_at),
+        now,
+    )
+    .await?;
     // Signing 10,000 URLs takes milliseconds of CPU on every core: off the async workers.
     let ticket = open.ticket;
     let signer_state = state.clone();
-    let signed = web::block(move || {
+    let parts = sign_off_worker(numbers.len(), move || {
         PartSigning {
             signer: &signer_state.signer,
             credentials: &credentials,
@@ -151,7 +119,6 @@ pub async fn sign_parts(
         .sign_planned(&plan, &numbers, &checksums)
     })
     .await?;
-    let parts = signed?;
     let size_hint = parts.iter().map(PartGrant::json_size_hint).sum::<usize>() + 128;
     let count = parts.len();
     let response = large_grant_response(
@@ -162,20 +129,20 @@ pub async fn sign_parts(
         },
         size_hint,
     );
-    Ok(granted(response, "UploadPart", count))
+    Ok(granted(response, GrantKind::UploadPart, count))
 }
 
 /// The query of `GET /v1/multipart/parts`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListPartsQuery {
+pub(super) struct ListPartsQuery {
     /// The ticket from `POST /v1/multipart`.
     pub upload: String,
 }
 
 /// One part S3 holds.
 #[derive(Debug, Serialize)]
-pub struct UploadedPart {
+pub(super) struct UploadedPart {
     /// Its number.
     pub part_number: u16,
     /// Its ETag (quoted, as S3 returns it): pass it to complete.
@@ -193,7 +160,7 @@ pub struct UploadedPart {
 
 /// The parts S3 holds.
 #[derive(Debug, Serialize)]
-pub struct UploadedParts {
+pub(super) struct UploadedParts {
     /// Every part, in part-number order (all of ListParts' pages).
     pub parts: Vec<UploadedPart>,
     /// The plan's number of parts, to see which are missing.
@@ -201,7 +168,7 @@ pub struct UploadedParts {
 }
 
 /// The handler of `GET /v1/multipart/parts`.
-pub async fn list_parts(
+pub(super) async fn list_parts(
     state: web::Data<AppState>,
     Caller(principal): Caller,
     query: web::Query<ListPartsQuery>,

@@ -1,0 +1,42 @@
+//! The native multipart API (`/v1/multipart...`): the broker plans the parts from the declared
+//! size, creates the upload, and hands out a sealed ticket that every later call presents
+//! (part URLs, listing, complete, abort). The Uppy routes of the same uploads are in
+//! `super::companion`.
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
+
+mod create;
+mod finish;
+mod parts;
+mod ticket;
+
+use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
+use super::fallback::only;
+use actix_web::web;
+
+/// Registers the `/v1/multipart` resources.
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/multipart")
+            .route(web::post().to(create::create_multipart))
+            .default_service(web::to(|| only("POST"))),
+    )
+    .service(
+        web::resource("/v1/multipart/parts")
+            .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
+            .route(web::post().to(parts::sign_parts))
+            .route(web::get().to(parts::list_parts))
+            .default_service(web::to(|| only("GET, POST"))),
+    )
+    .service(
+        web::resource("/v1/multipart/complete")
+            .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
+            .route(web::post().to(finish::complete_multipart))
+            .default_service(web::to(|| only("POST"))),
+    )
+    .service(
+        web::resource("/v1/multipart/abort")
+            .route(web::post().to(finish::abort_multipart))
+            .default_service(web::to(|| only("POST"))),
+    );
+}
