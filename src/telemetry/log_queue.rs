@@ -13,7 +13,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use std::io::Write;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{LazyLock, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,6 +22,11 @@ pub const DEFAULT_QUEUE_LINES: usize = 4096;
 
 /// The most bytes written to stderr in one `write` call.
 const BATCH_BYTES: usize = 64 * 1024;
+
+/// How long the writer thread sleeps when the queue is empty. It polls rather than blocks on
+/// the queue: a blocked receiver must be woken by each sender (a futex system call of a few
+/// microseconds on the request thread); a polling one never is.
+const POLL: Duration = Duration::from_millis(5);
 
 /// How long [`LogGuard`]'s drop waits for the queue to be written out.
 const FLUSH_BUDGET: Duration = Duration::from_secs(2);
@@ -200,8 +205,16 @@ impl Writer {
     fn run(mut self, receiver: &Receiver<Entry>) {
         let mut batch = Vec::with_capacity(BATCH_BYTES);
         let mut acks = Vec::new();
-        // Ends when every sender is gone: never, for the process-wide queue.
-        while let Ok(first) = receiver.recv() {
+        loop {
+            let first = match receiver.try_recv() {
+                Ok(entry) => entry,
+                Err(TryRecvError::Empty) => {
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+                // Every sender is gone: never, for the process-wide queue.
+                Err(TryRecvError::Disconnected) => return,
+            };
             let mut lines = 0u64;
             let mut next = Some(first);
             while let Some(entry) = next {
