@@ -273,7 +273,7 @@ pub fn s3_client(settings: &Settings, credentials: &CredentialSource) -> S3Clien
             path_style: settings.s3.path_style,
             operation_timeout: settings.s3.operation_timeout,
         },
-        credentials.sdk_provider(),
+        credentials,
     )
 }
 

@@ -67,6 +67,7 @@ mod service_authz;
 mod service_backends;
 mod service_cheats;
 mod service_checksums;
+mod service_credential_outage;
 mod service_credentials;
 mod service_errors;
 mod service_flows;
