@@ -6,6 +6,7 @@ mod challenge;
 mod code;
 mod companion;
 mod downloads;
+mod drain;
 mod error;
 mod extractors;
 mod fallback;
@@ -24,6 +25,7 @@ mod uploads;
 
 pub use caller::Caller;
 pub use code::Code;
+pub use drain::{CloseWhenDraining, CloseWhenDrainingService, Drain};
 pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
 pub use fallback::not_found;

@@ -11,6 +11,7 @@
 
 use actix_web::body::to_bytes;
 use actix_web::dev::Service;
+use actix_web::http::ConnectionType;
 use actix_web::test::{TestRequest, init_service};
 use actix_web::{HttpResponse, web};
 use base64::Engine;
@@ -21,6 +22,7 @@ use hmac::{Hmac, Mac};
 use s3_broker::app::{app, build_state};
 use s3_broker::config::ConfigBuilder;
 use s3_broker::domain::{Scope, Scopes};
+use s3_broker::http::Drain;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::rc::Rc;
@@ -66,6 +68,8 @@ type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
 /// A broker running in this test's actix system.
 pub(crate) struct Broker {
     send: Rc<Send>,
+    /// The state's drain flag: what SIGTERM starts in a real process.
+    pub drain: Drain,
     _policies: tempfile::TempDir,
 }
 
@@ -108,6 +112,7 @@ impl Broker {
         let state = build_state(&settings)
             .await
             .unwrap_or_else(|e| panic!("the broker state cannot be built: {e}"));
+        let drain = state.drain.clone();
         let service = Rc::new(init_service(app(web::Data::new(state), Vec::new(), |_| {})).await);
         let send = move |request: TestRequest, described: String| {
             let service = Rc::clone(&service);
@@ -121,6 +126,7 @@ impl Broker {
         };
         Self {
             send: Rc::new(send),
+            drain,
             _policies: policies,
         }
     }
@@ -312,7 +318,7 @@ pub(crate) use reply::ApiReply;
 impl ApiReply {
     async fn read(request: String, response: HttpResponse) -> Self {
         let status = response.status().as_u16();
-        let headers = response
+        let mut headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(name, value)| {
@@ -320,6 +326,11 @@ impl ApiReply {
                 (name.as_str().to_owned(), value)
             })
             .collect();
+        // actix-web keeps the connection type beside the headers and writes it only on the
+        // wire; add it as the wire carries it.
+        if response.head().connection_type() == ConnectionType::Close {
+            headers.push(("connection".to_owned(), "close".to_owned()));
+        }
         let body = to_bytes(response.into_body())
             .await
             .unwrap_or_else(|_| panic!("{request}: reading the body failed"))

@@ -69,6 +69,7 @@ mod service_cheats;
 mod service_checksums;
 mod service_credential_outage;
 mod service_credentials;
+mod service_drain;
 mod service_errors;
 mod service_flows;
 mod service_multipart;
