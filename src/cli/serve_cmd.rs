@@ -1,4 +1,5 @@
-//! `s3-broker serve`: run the service until SIGINT/SIGTERM.
+//! `s3-broker serve`: run the service until SIGTERM or SIGINT, then drain and stop
+//! ([`crate::app::shutdown`]).
 
 use super::CliError;
 use super::args::ServeArgs;
@@ -17,7 +18,7 @@ pub(super) fn run(args: ServeArgs) -> Result<String, CliError> {
             .await
             .map_err(|e| CliError::Startup(e.to_string()))?;
         tracing::info!(addr = %app.addr(), "s3-broker is serving");
-        app.into_server().await?;
+        app.run_until_signalled().await?;
         Ok(String::new())
     })
 }

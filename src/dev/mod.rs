@@ -44,7 +44,9 @@ pub fn run(dir: PathBuf, port: u16, store_port: u16) -> Result<(), DevError> {
         let _ = writeln!(stdout, "export S3_BROKER_TOKEN={}", env.token);
         let _ = stdout.flush();
         drop(stdout);
+        let stopper = actix_web::rt::spawn(env.shutdown.on_signals());
         let served = env.server.await;
+        stopper.abort();
         env.store.stop();
         served.map_err(|source| DevError::Io {
             path: dir.clone(),

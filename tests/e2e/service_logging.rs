@@ -188,6 +188,8 @@ fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
         .set("server", "bind", format!("127.0.0.1:{port}"))
         .set("server", "workers", 2)
         .set("server", "log_queue_lines", QUEUE_LINES)
+        // SIGTERM stops at once: the drain has tests of its own (service_drain).
+        .set("server", "drain_secs", 0)
         // Grants are signed locally; nothing listens here and nothing needs to.
         .store("us-east-1", "uploads", "http://127.0.0.1:9")
         .static_credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")

@@ -200,6 +200,9 @@ impl Broker {
                 aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
                 chrono::Duration::from_std(settings.s3.credential_margin).expect("a margin"),
             );
+            // The S3 calls draw from the same source as grants.
+            state.s3 = s3_broker::app::s3_client(&settings, &state.credentials)
+                .with_metrics(state.metrics.s3_calls());
         }
         let app = Application::serve(settings, state)
             .unwrap_or_else(|e| panic!("the broker cannot start: {e}"));
