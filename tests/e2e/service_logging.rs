@@ -5,7 +5,7 @@
 //! (`s3_broker_log_lines_dropped_total`) and exit 0 on SIGTERM, never 101 (a panic). No
 //! S3 server is needed: upload grants are signed without calling S3.
 
-use crate::support::broker::{API_KEY, API_KEY_PRINCIPAL};
+use crate::support::broker::{API_KEY, API_KEY_PRINCIPAL, PUT_PROFILE};
 use crate::support::ports::free_port;
 use crate::support::runtime;
 use s3_broker::config::ConfigBuilder;
@@ -13,13 +13,6 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-
-const PROFILE: &str = r#"
-key_template = "users/{principal}/{uuid}/{filename}"
-content_types = ["text/plain"]
-max_size = "1 MiB"
-methods = ["PUT"]
-"#;
 
 /// The log queue of these tests: small, so that it fills after a few requests.
 const QUEUE_LINES: i64 = 64;
@@ -183,7 +176,7 @@ impl Drop for Serve {
 fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
     let policies = dir.join("policies");
     std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("default.toml"), PROFILE).unwrap();
+    std::fs::write(policies.join("default.toml"), PUT_PROFILE).unwrap();
     let config = ConfigBuilder::new()
         .set("server", "bind", format!("127.0.0.1:{port}"))
         .set("server", "workers", 2)
