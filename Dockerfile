@@ -62,5 +62,10 @@ USER 10001:10001
 EXPOSE 8080
 
 # Liveness GET /healthz, readiness GET /readyz (no curl in the image: probe from the
-# orchestrator). SIGTERM drains in-flight requests for up to 30 s.
+# orchestrator). SIGTERM (Docker's default, stated here) drains: /readyz answers 503 and the
+# listener keeps accepting for server.drain_secs (5 s), then in-flight requests finish (up to
+# server.shutdown_timeout_secs, 30 s) and the process exits 0. `docker stop` sends SIGKILL
+# after 10 s by default: give it more with `docker stop --time 40` or
+# `docker run --stop-timeout 40` (Compose: stop_grace_period: 40s).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/s3-broker", "serve"]

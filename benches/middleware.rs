@@ -98,7 +98,10 @@ fn run(
 }
 
 fn main() {
-    s3_broker::telemetry::init(s3_broker::telemetry::LogFormat::Json);
+    let _log = s3_broker::telemetry::init(
+        s3_broker::telemetry::LogFormat::Json,
+        s3_broker::telemetry::DEFAULT_QUEUE_LINES,
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

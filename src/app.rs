@@ -1,23 +1,29 @@
 //! Application startup: settings into state, state into an actix-web [`app`], the app into a
 //! server. Tests build the server with port 0 and read the bound port, or run [`app`]
-//! in-process without a server.
+//! in-process without a server. How it stops: [`shutdown`].
+
+pub mod shutdown;
+
+pub use shutdown::Shutdown;
 
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
-use crate::http::{AppState, configure, not_found, observe, problem_errors};
+use crate::http::{
+    AccessLog, AppState, CloseWhenDraining, Drain, configure, not_found, observe, problem_errors,
+};
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
 use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
+use crate::telemetry::Metrics;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
-use crate::telemetry::{Metrics, RequestId};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Logger, NormalizePath, from_fn};
-use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web::middleware::{NormalizePath, from_fn};
+use actix_web::{App, HttpServer, web};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::net::{SocketAddr, TcpListener};
@@ -48,10 +54,8 @@ pub enum StartupError {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    shutdown: Shutdown,
 }
-
-/// Access log format: no query string (it could carry a misplaced credential) and no headers.
-const ACCESS_LOG: &str = "%a \"%{request}xi\" %s %b %Dms id=%{request_id}xi";
 
 impl Application {
     /// Validates the settings into state and binds the listener (port 0: any free port).
@@ -90,10 +94,15 @@ impl Application {
             addr: settings.bind,
             source,
         })?;
+        let drain = state.drain.clone();
         let state = web::Data::new(state);
         let origins = settings.cors_origins.clone();
+        // Signals are [`Shutdown`]'s: actix-web's own handling stops at once on SIGINT and
+        // closes idle keep-alive connections on SIGTERM without a drain, which loses requests.
         let mut server =
             HttpServer::new(move || app(state.clone(), origins.clone(), extra.clone()))
+                .disable_signals()
+                .shutdown_timeout(settings.shutdown_timeout.as_secs())
                 .listen(listener)
                 .map_err(|source| StartupError::Bind {
                     addr: settings.bind,
@@ -102,10 +111,33 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
+        let server = server.run();
+        let shutdown = Shutdown {
+            handle: server.handle(),
+            drain,
+            delay: settings.drain,
+        };
         Ok(Self {
-            server: server.run(),
+            server,
             addr,
+            shutdown,
         })
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains and stops ([`shutdown`]). `Ok` once
+    /// stopped, so the process exits 0.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let stopper = actix_web::rt::spawn(self.shutdown.on_signals());
+        let served = self.server.await;
+        stopper.abort();
+        tracing::info!("stopped");
+        served
+    }
+
+    /// What stops this server: [`Shutdown::on_signals`], or [`Shutdown::drain_then_stop`]
+    /// without a signal.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     /// The bound address.
@@ -126,7 +158,7 @@ impl Application {
 
 /// The application of `state`, as every worker of [`Application`] runs it: CORS for
 /// `cors_origins`, problem+json errors, path normalization, the access log, request ids and
-/// metrics, the `extra` routes, then the API's.
+/// metrics, `Connection: close` while draining, the `extra` routes, then the API's.
 ///
 /// It binds nothing, so tests can run it in-process with `actix_web::test::init_service`
 /// (state from [`build_state`], no port, no server).
@@ -157,20 +189,14 @@ pub fn app(
         |cors, origin| cors.allowed_origin(&origin),
     );
     App::new()
+        .app_data(state.drain.clone())
         .app_data(state)
         .wrap(cors)
         .wrap(problem_errors())
         .wrap(NormalizePath::trim())
-        .wrap(
-            Logger::new(ACCESS_LOG)
-                .custom_request_replace("request", |req| format!("{} {}", req.method(), req.path()))
-                .custom_request_replace("request_id", |req| {
-                    req.extensions()
-                        .get::<RequestId>()
-                        .map_or_else(String::new, |id| id.as_str().to_owned())
-                }),
-        )
+        .wrap(AccessLog)
         .wrap(from_fn(observe))
+        .wrap(CloseWhenDraining)
         .configure(extra)
         .configure(configure)
         .default_service(web::to(not_found))
@@ -225,6 +251,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         public_url: settings.public_url.clone(),
         metrics,
         serve_metrics: settings.metrics,
+        drain: Drain::new(),
     })
 }
 
@@ -273,7 +300,7 @@ pub fn s3_client(settings: &Settings, credentials: &CredentialSource) -> S3Clien
             path_style: settings.s3.path_style,
             operation_timeout: settings.s3.operation_timeout,
         },
-        credentials.sdk_provider(),
+        credentials,
     )
 }
 

@@ -98,6 +98,9 @@ struct RawServer {
     workers: Option<usize>,
     public_url: Option<String>,
     metrics: bool,
+    log_queue_lines: usize,
+    drain_secs: u64,
+    shutdown_timeout_secs: u64,
 }
 
 impl Default for RawServer {
@@ -108,9 +111,18 @@ impl Default for RawServer {
             workers: None,
             public_url: None,
             metrics: true,
+            log_queue_lines: crate::telemetry::DEFAULT_QUEUE_LINES,
+            drain_secs: DEFAULT_DRAIN_SECS,
+            shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
         }
     }
 }
+
+/// `[server] drain_secs`: how long `/readyz` answers 503 while the listener keeps accepting,
+/// after SIGTERM or SIGINT (load balancers need a few seconds to stop routing).
+pub const DEFAULT_DRAIN_SECS: u64 = 5;
+/// `[server] shutdown_timeout_secs`: how long in-flight requests may take after the drain.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,6 +231,15 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Serve Prometheus metrics at `GET /metrics` (default: true).
     pub metrics: bool,
+    /// Log lines held in memory while stderr is slower than the service; beyond them lines
+    /// are dropped and counted (`s3_broker_log_lines_dropped_total`).
+    pub log_queue_lines: usize,
+    /// After SIGTERM or SIGINT: how long `/readyz` answers 503 and every response closes its
+    /// connection while the listener keeps accepting (`drain_secs`, default 5 s; 0: none).
+    pub drain: Duration,
+    /// After the drain: how long in-flight requests may take before they are cut off
+    /// (`shutdown_timeout_secs`, default 30 s).
+    pub shutdown_timeout: Duration,
     /// S3.
     pub s3: S3Section,
     /// Authentication (validated into an `Authenticator` at startup).
@@ -307,6 +328,15 @@ impl Settings {
         if raw.server.workers == Some(0) {
             return Err(invalid("server.workers", "must be at least 1"));
         }
+        if !(16..=1_048_576).contains(&raw.server.log_queue_lines) {
+            return Err(invalid("server.log_queue_lines", "between 16 and 1048576"));
+        }
+        if raw.server.drain_secs > 300 {
+            return Err(invalid("server.drain_secs", "at most 300"));
+        }
+        if !(1..=300).contains(&raw.server.shutdown_timeout_secs) {
+            return Err(invalid("server.shutdown_timeout_secs", "between 1 and 300"));
+        }
         let region = Region::new(raw.s3.region).map_err(|e| invalid("s3.region", e))?;
         let endpoint = match raw.s3.endpoint.as_deref() {
             None | Some("") => Endpoint::AwsRegional,
@@ -370,7 +400,10 @@ impl Settings {
             cors_origins: raw.server.cors_origins,
             public_url,
             metrics: raw.server.metrics,
+            log_queue_lines: raw.server.log_queue_lines,
             workers: raw.server.workers,
+            drain: Duration::from_secs(raw.server.drain_secs),
+            shutdown_timeout: Duration::from_secs(raw.server.shutdown_timeout_secs),
             s3: S3Section {
                 region,
                 bucket: raw
@@ -471,6 +504,29 @@ hs_secrets = [{ secret = "0123456789abcdef0123456789abcdef" }]
         assert_eq!(s.s3.endpoint, Endpoint::AwsRegional);
         assert!(matches!(s.s3.credentials, CredentialsSetting::DefaultChain));
         assert_eq!(s.policies_dir, PathBuf::from("policies"));
+        assert_eq!(s.drain, Duration::from_secs(5));
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn drain_may_be_zero_and_both_are_bounded() {
+        let with = |lines: &str| Settings::from_toml(&format!("{MINIMAL}\n[server]\n{lines}\n"));
+        let none = with("drain_secs = 0\nshutdown_timeout_secs = 1").unwrap();
+        assert_eq!(
+            (none.drain, none.shutdown_timeout),
+            (Duration::ZERO, Duration::from_secs(1))
+        );
+        for (lines, key) in [
+            ("drain_secs = 301", "server.drain_secs"),
+            ("shutdown_timeout_secs = 0", "server.shutdown_timeout_secs"),
+            (
+                "shutdown_timeout_secs = 301",
+                "server.shutdown_timeout_secs",
+            ),
+        ] {
+            let err = with(lines).unwrap_err().to_string();
+            assert!(err.contains(key), "{lines}: {err}");
+        }
     }
 
     #[test]

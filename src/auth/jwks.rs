@@ -5,14 +5,18 @@
 //! Rules:
 //! - the URL comes from configuration; `jku`/`x5u` headers of tokens are never followed
 //!   ([RFC 8725 §3.10](https://www.rfc-editor.org/rfc/rfc8725#section-3.10));
-//! - at most one fetch runs at a time, and fetches are at least `jwks_min_refetch_secs` apart,
-//!   whatever the traffic: a flood of tokens with random `kid`s costs at most one fetch per
-//!   interval;
+//! - fetches are single-flight: at most one runs at a time, and a caller that waited for one
+//!   takes its outcome instead of fetching again;
+//! - fetches start at least `jwks_min_refetch_secs` apart, whatever the traffic: a flood of
+//!   tokens with random `kid`s costs at most one fetch per interval. The interval is judged at
+//!   the moment a fetch would start, never earlier than the real clock: a caller's `now` is
+//!   taken when its request arrived and may be older than the last fetch, which is not the
+//!   clock going backwards;
 //! - a failed fetch, or an answer that is not a JWK Set, keeps the cached keys; a valid JWK Set
 //!   replaces them (so keys the issuer removed stop verifying);
 //! - with no successful fetch ever, there are no keys and tokens are refused (fail closed).
 //!
-//! Time comes in as the caller's `now`, so tests can step it without sleeping.
+//! Time comes in as the caller's `now`, so tests can step it forward without sleeping.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -87,6 +91,10 @@ struct State {
     keys: Arc<KeySet>,
     fetched_at: Option<DateTime<Utc>>,
     last_attempt: Option<DateTime<Utc>>,
+    /// Fetches finished so far, and the outcome of the last one: a caller that waited while
+    /// a fetch ran takes that outcome.
+    finished: u64,
+    last_outcome: Option<Result<usize, JwksError>>,
 }
 
 impl JwksCache {
@@ -196,25 +204,46 @@ impl Inner {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether a fetch may start at `now`. A clock that went backwards allows one fetch (and
-    /// the new attempt time then rules the next ones).
+    /// Whether a fetch may start at `now`. A clock that went back by more than the interval
+    /// allows one fetch (and the new attempt time then rules the next ones); a smaller step
+    /// back waits, as a stale `now` would.
     fn allowed(&self, state: &State, now: DateTime<Utc>) -> bool {
         match state.last_attempt {
             None => true,
-            Some(last) => now < last || elapsed(last, now) >= self.settings.min_refetch,
+            Some(last) if now < last => elapsed(now, last) >= self.settings.min_refetch,
+            Some(last) => elapsed(last, now) >= self.settings.min_refetch,
         }
     }
 
     async fn fetch_if_allowed(&self, now: DateTime<Utc>) -> Result<usize, JwksError> {
+        let seen = self.read().finished;
         let _one_at_a_time = self.fetch_lock.lock().await;
+        // The caller's `now` dates from its request; the interval is judged no earlier than
+        // the real clock.
+        let started = now.max(Utc::now());
         {
             let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-            if !self.allowed(&state, now) {
+            if state.finished != seen {
+                // A fetch ran while this caller waited: single flight, take its outcome.
+                return state
+                    .last_outcome
+                    .clone()
+                    .unwrap_or(Err(JwksError::RateLimited));
+            }
+            if !self.allowed(&state, started) {
                 return Err(JwksError::RateLimited);
             }
-            state.last_attempt = Some(now);
+            state.last_attempt = Some(started);
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        let outcome = self.fetch_and_store(now).await;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.finished += 1;
+        state.last_outcome = Some(outcome.clone());
+        outcome
+    }
+
+    async fn fetch_and_store(&self, now: DateTime<Utc>) -> Result<usize, JwksError> {
         match self.fetch().await {
             Ok(keys) => {
                 let count = keys.len();

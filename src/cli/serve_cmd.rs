@@ -1,4 +1,5 @@
-//! `s3-broker serve`: run the service until SIGINT/SIGTERM.
+//! `s3-broker serve`: run the service until SIGTERM or SIGINT, then drain and stop
+//! ([`crate::app::shutdown`]).
 
 use super::CliError;
 use super::args::ServeArgs;
@@ -8,15 +9,16 @@ use crate::telemetry::{LogFormat, init};
 
 /// Loads and validates the configuration, then serves until stopped.
 pub(super) fn run(args: ServeArgs) -> Result<String, CliError> {
-    init(LogFormat::Json);
     let settings =
         Settings::load(args.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
+    // Kept until `serve` returns: dropping it writes out the queued lines (bounded).
+    let _logs = init(LogFormat::Json, settings.log_queue_lines);
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)
             .await
             .map_err(|e| CliError::Startup(e.to_string()))?;
         tracing::info!(addr = %app.addr(), "s3-broker is serving");
-        app.into_server().await?;
+        app.run_until_signalled().await?;
         Ok(String::new())
     })
 }

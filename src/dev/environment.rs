@@ -3,7 +3,7 @@
 
 use super::demo_page::render_demo_page;
 use super::{EmbeddedStore, start_embedded_store};
-use crate::app::{Application, StartupError, build_state};
+use crate::app::{Application, Shutdown, StartupError, build_state};
 use crate::config::{ConfigBuilder, ConfigError, Settings};
 use crate::domain::{Principal, Scopes};
 use crate::http::{ApiError, AppState, signed_form};
@@ -67,6 +67,8 @@ pub struct DevEnvironment {
     pub config_path: PathBuf,
     /// The broker; await it to serve until stopped.
     pub server: Server,
+    /// What stops the broker: [`Shutdown::on_signals`] on Ctrl-C (no drain delay in dev).
+    pub shutdown: Shutdown,
 }
 
 /// Random secrets kept in the dev directory, so tokens and files survive restarts.
@@ -147,6 +149,8 @@ fn dev_config(
         .set("server", "bind", format!("127.0.0.1:{port}"))
         .set("server", "public_url", format!("http://127.0.0.1:{port}"))
         .set("server", "cors_origins", cors_origins.to_vec())
+        // No load balancer to wait for: Ctrl-C stops at once (in-flight requests finish).
+        .set("server", "drain_secs", 0)
         .store("us-east-1", DEV_BUCKET, &store.endpoint())
         .static_credentials(&secrets.store_access_key, &secrets.store_secret_key)
         .hs256("s3-broker-dev", "s3-broker", &secrets.hs_secret)
@@ -244,6 +248,7 @@ impl DevEnvironment {
             url,
             token,
             config_path,
+            shutdown: app.shutdown(),
             server: app.into_server(),
         })
     }

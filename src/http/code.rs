@@ -173,6 +173,8 @@ problem_codes! {
     // Service.
     /// The broker has no credentials it may sign with right now.
     CredentialsUnavailable = "credentials_unavailable", SERVICE_UNAVAILABLE, "Credentials unavailable";
+    /// The process is shutting down (`GET /readyz` during the drain).
+    Draining = "draining", SERVICE_UNAVAILABLE, "Draining";
     /// S3 timed out or failed.
     S3Unavailable = "s3_unavailable", SERVICE_UNAVAILABLE, "S3 unavailable";
     /// S3 refused the broker's own request.

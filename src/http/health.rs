@@ -1,7 +1,8 @@
 //! Operations endpoints, unauthenticated: `GET /healthz` (the process answers), `GET /readyz`
-//! (it can sign right now), `GET /metrics` (Prometheus) and `GET /openapi.json`.
+//! (it can sign right now and is not draining), `GET /metrics` (Prometheus) and
+//! `GET /openapi.json`.
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Code};
 use actix_web::{HttpResponse, route, web};
 use chrono::Utc;
 
@@ -22,9 +23,17 @@ pub(crate) async fn openapi() -> HttpResponse {
         .body(OPENAPI)
 }
 
-/// Readiness: credentials usable beyond the safety margin are available.
+/// Readiness: the process is not draining, and credentials usable beyond the safety margin
+/// are available. While draining (after SIGTERM or SIGINT) it answers 503 `draining` at once,
+/// without looking at credentials, so load balancers stop routing here (see [`super::Drain`]).
 #[route("/readyz", method = "GET", method = "HEAD")]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.drain.is_draining() {
+        return Err(ApiError::new(
+            Code::Draining,
+            "shutting down: new requests should go to another instance",
+        ));
+    }
     state
         .credentials
         .current(Utc::now())

@@ -78,7 +78,9 @@ impl From<PolicyError> for ApiError {
 
 impl From<CredentialsUnavailable> for ApiError {
     fn from(err: CredentialsUnavailable) -> Self {
-        tracing::error!(error = %err, "no usable signing credentials");
+        // The source logs each failed provider call once; requests refused during its backoff
+        // are counted in the access log and metrics, not logged one by one.
+        tracing::debug!(error = %err, "no usable signing credentials");
         ApiError::new(
             Code::CredentialsUnavailable,
             "the broker has no valid credentials to sign with right now",
@@ -125,8 +127,11 @@ impl From<BlockingError> for ApiError {
 
 impl From<S3Error> for ApiError {
     fn from(err: S3Error) -> Self {
-        tracing::warn!(error = %err, "S3 call failed");
-        match err {
+        // Credential failures log themselves (`From<CredentialsUnavailable>`).
+        let failure = (!matches!(err, S3Error::Credentials(_))).then(|| err.to_string());
+        let api = match err {
+            // No call was made: the cause is the broker's credentials, not S3.
+            S3Error::Credentials(err) => ApiError::from(err),
             S3Error::Unavailable(_) => ApiError::new(
                 Code::S3Unavailable,
                 "S3 did not answer in time or failed; retry later",
@@ -154,7 +159,20 @@ impl From<S3Error> for ApiError {
                      all parts but the last are at least 5 MiB"
                 ),
             ),
+        };
+        if let Some(error) = failure {
+            if api.code().status().is_client_error() {
+                // The caller's doing (a finished upload, an existing key, wrong parts): its
+                // code says it all, and S3's error text would only repeat it.
+                tracing::info!(
+                    code = api.code().as_str(),
+                    "S3 refused the caller's request"
+                );
+            } else {
+                tracing::warn!(code = api.code().as_str(), %error, "S3 call failed");
+            }
         }
+        api
     }
 }
 
@@ -288,5 +306,11 @@ mod tests {
         );
         let busy = ApiError::from(S3Error::Unavailable("timeout".into()));
         assert_eq!(busy.error_response().status(), 503);
+        // No call made for want of credentials: the cause is named, not S3.
+        let unusable = ApiError::from(S3Error::Credentials(CredentialsUnavailable::Provider(
+            "no answer within 5 s".into(),
+        )));
+        assert_eq!(unusable.code(), Code::CredentialsUnavailable);
+        assert_eq!(unusable.error_response().status(), 503);
     }
 }

@@ -1,11 +1,13 @@
 //! The HTTP layer: handlers per resource, the authenticated-caller extractor, and the one
 //! error type mapped to problem+json.
 
+mod access_log;
 mod caller;
 mod challenge;
 mod code;
 mod companion;
 mod downloads;
+mod drain;
 mod error;
 mod extractors;
 mod fallback;
@@ -22,8 +24,10 @@ mod routes;
 mod state;
 mod uploads;
 
+pub use access_log::AccessLog;
 pub use caller::Caller;
 pub use code::Code;
+pub use drain::{CloseWhenDraining, CloseWhenDrainingService, Drain};
 pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
 pub use fallback::not_found;

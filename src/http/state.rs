@@ -1,5 +1,5 @@
 //! What every handler shares. Built once at startup; nothing in it changes per request except
-//! the credential and signing-key caches.
+//! the credential and signing-key caches (and the drain flag, once, at shutdown).
 
 use crate::auth::Authenticator;
 use crate::multipart::TicketKeys;
@@ -34,4 +34,6 @@ pub struct AppState {
     pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
     /// Whether `GET /metrics` answers (`[server] metrics`).
     pub serve_metrics: bool,
+    /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and responses close their connection.
+    pub drain: super::Drain,
 }

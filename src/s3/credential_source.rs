@@ -4,11 +4,23 @@
 //! The SDK's IMDS provider may hand out credentials past their expiry, so expiry is checked
 //! here, and a grant never outlives its credentials minus a margin: S3 refuses a presigned
 //! request once the credentials that signed it have expired, whatever its `X-Amz-Expires`.
+//!
+//! Rules (the provider may be slow or down, and requests must not queue behind it):
+//! - **single flight**: at most one provider call runs at a time; callers that need it wait for
+//!   that call's outcome (bounded by [`PROVIDER_TIMEOUT`]) instead of each starting their own;
+//! - **backoff**: a failed call (error, timeout, or credentials already inside the margin) is
+//!   remembered for [`FIRST_BACKOFF`] after it ends, doubling with each consecutive failure up to
+//!   [`MAX_BACKOFF`]; meanwhile callers without usable credentials fail at once with the
+//!   remembered error, and the provider is left alone;
+//! - **refresh ahead**: usable credentials are refreshed [`REFRESH_AHEAD`] before the margin in
+//!   the background; they keep being served while that refresh runs or fails.
 
 use crate::domain::{AccessKeyId, Credentials, SecretAccessKey, SessionToken};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use chrono::{DateTime, Duration, Utc};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::watch;
 
 /// Why no usable credentials are available.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -21,27 +33,16 @@ pub enum CredentialsUnavailable {
     Expiring(DateTime<Utc>),
 }
 
-/// Credentials plus when they were fetched.
-#[derive(Debug, Clone)]
-struct Fetched {
-    credentials: Arc<Credentials>,
-    fetched_at: DateTime<Utc>,
-}
+/// The longest one provider call may take before it counts as failed. The SDK's own providers
+/// have shorter timeouts (IMDS: 1 s per attempt); this bounds any provider, and so bounds how
+/// long a request waits for credentials.
+pub const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The broker's signing credentials, refreshed without restart.
-pub struct CredentialSource {
-    provider: SharedCredentialsProvider,
-    current: RwLock<Option<Fetched>>,
-    /// Grants end at least this long before the credentials do.
-    margin: Duration,
-    /// Credentials without an expiry are re-read this often (rotated keys in env or files).
-    reload_every: Duration,
-    /// Held by the one caller that is fetching new credentials.
-    refresh: tokio::sync::Mutex<()>,
-    /// When the provider was last asked, so usable credentials are not re-fetched on every
-    /// request while the provider keeps returning the same ones.
-    last_attempt: RwLock<Option<DateTime<Utc>>>,
-}
+/// How long the first failure is remembered.
+pub const FIRST_BACKOFF: Duration = Duration::seconds(2);
+
+/// The longest a failure is remembered (after repeated failures: 2, 4, 8, 16, 30 s).
+pub const MAX_BACKOFF: Duration = Duration::seconds(30);
 
 /// The shortest interval between two fetches while cached credentials are still usable.
 const RETRY_EVERY: Duration = Duration::seconds(30);
@@ -49,47 +50,223 @@ const RETRY_EVERY: Duration = Duration::seconds(30);
 /// New credentials are fetched this long before the safety margin is reached.
 pub const REFRESH_AHEAD: Duration = Duration::minutes(15);
 
+/// The outcome of one provider call, shared by every caller that waited for it.
+type Outcome = Result<Arc<Credentials>, CredentialsUnavailable>;
+
+/// Credentials plus when they were fetched.
+#[derive(Debug, Clone)]
+struct Fetched {
+    credentials: Arc<Credentials>,
+    fetched_at: DateTime<Utc>,
+}
+
+/// A remembered failure.
+#[derive(Debug, Clone)]
+struct Failure {
+    error: CredentialsUnavailable,
+    /// No provider call before this instant.
+    until: DateTime<Utc>,
+    /// Consecutive failures so far (1 after the first).
+    streak: u32,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    cached: Option<Fetched>,
+    /// When the provider was last asked, so usable credentials are not re-fetched on every
+    /// request while the provider keeps returning the same ones.
+    last_attempt: Option<DateTime<Utc>>,
+    failure: Option<Failure>,
+    /// The provider call in flight: its outcome arrives here.
+    in_flight: Option<watch::Receiver<Option<Outcome>>>,
+}
+
+/// The broker's signing credentials, refreshed without restart. Cheap to clone: clones share
+/// the cache, the single flight and the backoff.
+#[derive(Debug, Clone)]
+pub struct CredentialSource {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    provider: SharedCredentialsProvider,
+    /// Grants end at least this long before the credentials do.
+    margin: Duration,
+    /// Credentials without an expiry are re-read this often (rotated keys in env or files).
+    reload_every: Duration,
+    /// The bound of one provider call.
+    timeout: std::time::Duration,
+    state: Mutex<State>,
+}
+
+/// What [`CredentialSource::current`] decided under the lock.
+enum Next {
+    Ready(Outcome),
+    Wait(watch::Receiver<Option<Outcome>>),
+}
+
+/// The backoff after `streak` consecutive failures: 2 s doubling, at most 30 s.
+fn backoff(streak: u32) -> Duration {
+    let factor = 1_i32 << streak.saturating_sub(1).min(8);
+    (FIRST_BACKOFF * factor).min(MAX_BACKOFF)
+}
+
 impl CredentialSource {
+    fn build(
+        provider: SharedCredentialsProvider,
+        margin: Duration,
+        reload_every: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                provider,
+                margin,
+                reload_every,
+                timeout: PROVIDER_TIMEOUT,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
     /// Fixed credentials from configuration.
     pub fn fixed(credentials: Credentials, margin: Duration) -> Self {
-        let provider = super::static_provider(&credentials);
-        Self {
-            provider,
-            current: RwLock::new(Some(Fetched {
-                credentials: Arc::new(credentials),
-                fetched_at: DateTime::<Utc>::MIN_UTC,
-            })),
-            margin,
-            reload_every: Duration::MAX,
-            refresh: tokio::sync::Mutex::new(()),
-            last_attempt: RwLock::new(None),
-        }
+        let source = Self::build(super::static_provider(&credentials), margin, Duration::MAX);
+        source.inner.lock().cached = Some(Fetched {
+            credentials: Arc::new(credentials),
+            fetched_at: DateTime::<Utc>::MIN_UTC,
+        });
+        source
     }
 
     /// Credentials from an SDK provider (normally the default chain).
     pub fn from_provider(provider: SharedCredentialsProvider, margin: Duration) -> Self {
-        Self {
-            provider,
-            current: RwLock::new(None),
-            margin,
-            reload_every: Duration::minutes(15),
-            refresh: tokio::sync::Mutex::new(()),
-            last_attempt: RwLock::new(None),
-        }
+        Self::build(provider, margin, Duration::minutes(15))
     }
 
-    /// The SDK provider, for the aws-sdk-s3 client.
+    /// This source as an SDK provider, for the aws-sdk-s3 client: the S3 calls draw the same
+    /// credentials as grants, under the same margin, single flight and backoff.
     pub fn sdk_provider(&self) -> SharedCredentialsProvider {
-        self.provider.clone()
+        SharedCredentialsProvider::new(self.clone())
     }
 
     /// The safety margin before expiry.
     pub fn margin(&self) -> Duration {
-        self.margin
+        self.inner.margin
     }
 
-    fn cached(&self) -> Option<Fetched> {
-        self.current.read().ok().and_then(|guard| guard.clone())
+    /// Credentials that stay valid for at least the margin after `now`.
+    ///
+    /// Usable cached credentials answer at once (a refresh that is due starts in the
+    /// background). Otherwise the caller waits for the one provider call in flight, starting
+    /// it if none is and no failure is being remembered; during a backoff it gets the
+    /// remembered error at once.
+    pub async fn current(&self, now: DateTime<Utc>) -> Outcome {
+        let next = {
+            let mut state = self.inner.lock();
+            self.decide(&mut state, now)
+        };
+        match next {
+            Next::Ready(outcome) => outcome,
+            Next::Wait(mut outcome) => {
+                // Ends when the call does: it is bounded by the provider timeout.
+                let _ = outcome.wait_for(Option::is_some).await;
+                let answer = outcome.borrow().clone();
+                match answer {
+                    Some(answer) => answer.and_then(|c| self.inner.check(c, now)),
+                    None => {
+                        // The call's task ended without an outcome.
+                        forget(&self.inner, &outcome);
+                        Err(CredentialsUnavailable::Provider(
+                            "the credential refresh stopped".into(),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+
+    fn decide(&self, state: &mut State, now: DateTime<Utc>) -> Next {
+        let backing_off = state.failure.as_ref().filter(|f| now < f.until);
+        if let Some(fetched) = state.cached.as_ref().filter(|f| self.inner.usable(f, now)) {
+            let credentials = Arc::clone(&fetched.credentials);
+            let tried_recently = state.last_attempt.is_some_and(|t| now - t < RETRY_EVERY);
+            if self.inner.due(fetched, now)
+                && !tried_recently
+                && backing_off.is_none()
+                && state.in_flight.is_none()
+            {
+                // Refresh ahead; whoever asks meanwhile keeps the cached credentials.
+                self.start(state, now);
+            }
+            return Next::Ready(Ok(credentials));
+        }
+        if let Some(in_flight) = &state.in_flight {
+            return Next::Wait(in_flight.clone());
+        }
+        if let Some(failure) = backing_off {
+            return Next::Ready(Err(failure.error.clone()));
+        }
+        Next::Wait(self.start(state, now))
+    }
+
+    /// Starts the one provider call, on its own task so that a caller that goes away does not
+    /// cancel it for the others.
+    fn start(&self, state: &mut State, now: DateTime<Utc>) -> watch::Receiver<Option<Outcome>> {
+        let (sender, receiver) = watch::channel(None);
+        state.in_flight = Some(receiver.clone());
+        state.last_attempt = Some(now);
+        let inner = Arc::clone(&self.inner);
+        let guard = InFlight {
+            inner: Arc::clone(&self.inner),
+            receiver: receiver.clone(),
+        };
+        tokio::spawn(async move {
+            let _guard = guard;
+            let outcome = inner.fetch(now).await;
+            let _ = sender.send(Some(outcome));
+        });
+        receiver
+    }
+
+    /// Waits for the provider call in flight, if any.
+    #[cfg(test)]
+    async fn settle(&self) {
+        let in_flight = self.inner.lock().in_flight.clone();
+        if let Some(mut outcome) = in_flight {
+            let _ = outcome.wait_for(Option::is_some).await;
+        }
+    }
+}
+
+/// Forgets the call in flight if its task ends without recording an outcome (a provider that
+/// panicked, a runtime shutting down), so that the next caller starts a new one.
+struct InFlight {
+    inner: Arc<Inner>,
+    receiver: watch::Receiver<Option<Outcome>>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        forget(&self.inner, &self.receiver);
+    }
+}
+
+/// Clears the call in flight if it is still the one of `receiver`.
+fn forget(inner: &Inner, receiver: &watch::Receiver<Option<Outcome>>) {
+    let mut state = inner.lock();
+    if state
+        .in_flight
+        .as_ref()
+        .is_some_and(|current| current.same_channel(receiver))
+    {
+        state.in_flight = None;
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `fetched` can still sign: valid for longer than the margin.
@@ -98,6 +275,14 @@ impl CredentialSource {
             .credentials
             .expires_at
             .is_none_or(|end| end - self.margin > now)
+    }
+
+    /// `credentials` if they can still sign at `now`.
+    fn check(&self, credentials: Arc<Credentials>, now: DateTime<Utc>) -> Outcome {
+        match credentials.expires_at {
+            Some(end) if end - self.margin <= now => Err(CredentialsUnavailable::Expiring(end)),
+            _ => Ok(credentials),
+        }
     }
 
     /// Whether it is time to fetch new credentials: well before the margin (so grants keep
@@ -109,75 +294,93 @@ impl CredentialSource {
         }
     }
 
-    /// Credentials that stay valid for at least the margin after `now`. New ones are fetched
-    /// [`REFRESH_AHEAD`] before the margin by one caller at a time; meanwhile, and when the
-    /// provider fails, the cached ones are used for as long as they are usable.
-    pub async fn current(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<Arc<Credentials>, CredentialsUnavailable> {
-        let cached = self.cached();
-        let tried_recently = self
-            .last_attempt
-            .read()
-            .ok()
-            .and_then(|t| *t)
-            .is_some_and(|t| now - t < RETRY_EVERY);
-        if let Some(fetched) = &cached
-            && (!self.due(fetched, now) || (tried_recently && self.usable(fetched, now)))
-        {
-            return Ok(Arc::clone(&fetched.credentials));
-        }
-        let _refreshing = match self.refresh.try_lock() {
-            Ok(guard) => guard,
-            // Another request is refreshing: use what we have if it can still sign.
-            Err(_) => match &cached {
-                Some(fetched) if self.usable(fetched, now) => {
-                    return Ok(Arc::clone(&fetched.credentials));
-                }
-                _ => self.refresh.lock().await,
-            },
+    /// One provider call, bounded by the timeout; records its outcome (and a failure's backoff)
+    /// before anyone waiting sees it.
+    async fn fetch(&self, now: DateTime<Utc>) -> Outcome {
+        let started = tokio::time::Instant::now();
+        let answer = tokio::time::timeout(self.timeout, self.provider.provide_credentials()).await;
+        // The backoff runs from the failure, not from the start of the call.
+        let failed_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
+        let fetched = match answer {
+            Ok(Ok(credentials)) => convert(&credentials).map_err(CredentialsUnavailable::Provider),
+            Ok(Err(err)) => Err(CredentialsUnavailable::Provider(err.to_string())),
+            Err(_) => Err(CredentialsUnavailable::Provider(format!(
+                "no answer within {} s",
+                self.timeout.as_secs()
+            ))),
         };
-        // The refresh we waited for may have succeeded.
-        if let Some(fetched) = self.cached()
-            && !self.due(&fetched, now)
-        {
-            return Ok(fetched.credentials);
-        }
-        if let Ok(mut last) = self.last_attempt.write() {
-            *last = Some(now);
-        }
-        let fetched = self
-            .provider
-            .provide_credentials()
-            .await
-            .map_err(|e| CredentialsUnavailable::Provider(e.to_string()))
-            .and_then(|c| convert(&c).map_err(CredentialsUnavailable::Provider));
-        match fetched {
-            Ok(credentials) => {
-                let credentials = Arc::new(credentials);
-                if let Ok(mut slot) = self.current.write() {
-                    *slot = Some(Fetched {
-                        credentials: Arc::clone(&credentials),
-                        fetched_at: now,
-                    });
-                }
-                match credentials.expires_at {
-                    Some(end) if end - self.margin <= now => {
-                        Err(CredentialsUnavailable::Expiring(end))
-                    }
-                    _ => Ok(credentials),
+        let mut state = self.lock();
+        state.in_flight = None;
+        let outcome = fetched.and_then(|credentials| {
+            let credentials = Arc::new(credentials);
+            let fetched = Fetched {
+                credentials: Arc::clone(&credentials),
+                fetched_at: now,
+            };
+            // Never replace usable credentials by unusable ones.
+            if self.usable(&fetched, now)
+                || !state.cached.as_ref().is_some_and(|c| self.usable(c, now))
+            {
+                state.cached = Some(fetched);
+            }
+            self.check(credentials, now)
+        });
+        match &outcome {
+            Ok(_) => {
+                if state.failure.take().is_some() {
+                    drop(state);
+                    tracing::info!("the credential provider answers again");
                 }
             }
-            Err(err) => match self.cached() {
-                Some(fetched) if self.usable(&fetched, now) => {
-                    tracing::warn!(error = %err, "credential refresh failed; using cached credentials");
-                    Ok(fetched.credentials)
-                }
-                _ => Err(err),
-            },
+            Err(error) => {
+                let streak = state.failure.as_ref().map_or(0, |f| f.streak) + 1;
+                let wait = backoff(streak);
+                state.failure = Some(Failure {
+                    error: error.clone(),
+                    until: failed_at + wait,
+                    streak,
+                });
+                drop(state);
+                tracing::warn!(
+                    %error,
+                    retry_in_secs = wait.num_seconds(),
+                    failures = streak,
+                    "no usable credentials from the provider; not asking again until the retry"
+                );
+            }
         }
+        outcome
     }
+}
+
+/// The S3 client asks here, so its calls get the same credentials as grants.
+impl ProvideCredentials for CredentialSource {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let credentials = self
+                .current(Utc::now())
+                .await
+                .map_err(CredentialsError::provider_error)?;
+            Ok(sdk_credentials(&credentials))
+        })
+    }
+}
+
+/// Domain credentials as SDK credentials.
+pub(super) fn sdk_credentials(credentials: &Credentials) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        credentials.access_key_id.as_str(),
+        credentials.secret_access_key.expose(),
+        credentials
+            .session_token
+            .as_ref()
+            .map(|t| t.expose().to_owned()),
+        credentials.expires_at.map(std::time::SystemTime::from),
+        "s3-broker",
+    )
 }
 
 fn convert(c: &aws_credential_types::Credentials) -> Result<Credentials, String> {
@@ -195,123 +398,4 @@ fn convert(c: &aws_credential_types::Credentials) -> Result<Credentials, String>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn temporary(expires_at: DateTime<Utc>) -> SharedCredentialsProvider {
-        SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
-            "AKID",
-            "secret",
-            Some("token".into()),
-            Some(expires_at.into()),
-            "test",
-        ))
-    }
-
-    #[tokio::test]
-    async fn refuses_credentials_inside_the_margin() {
-        let now: DateTime<Utc> = "2030-01-01T00:00:00Z".parse().unwrap();
-        let source = CredentialSource::from_provider(
-            temporary(now + Duration::minutes(4)),
-            Duration::minutes(5),
-        );
-        assert!(matches!(
-            source.current(now).await,
-            Err(CredentialsUnavailable::Expiring(_))
-        ));
-        let source = CredentialSource::from_provider(
-            temporary(now + Duration::minutes(60)),
-            Duration::minutes(5),
-        );
-        let c = source.current(now).await.unwrap();
-        assert_eq!(c.session_token.as_ref().unwrap().expose(), "token");
-        // Cached: the same Arc comes back until the margin is reached.
-        assert!(Arc::ptr_eq(
-            &c,
-            &source.current(now + Duration::minutes(30)).await.unwrap()
-        ));
-    }
-
-    /// A provider that counts calls and fails after `ok_calls` successes.
-    #[derive(Debug)]
-    struct Counting {
-        calls: Arc<std::sync::atomic::AtomicUsize>,
-        ok_calls: usize,
-        expires_at: DateTime<Utc>,
-    }
-
-    impl ProvideCredentials for Counting {
-        fn provide_credentials<'a>(
-            &'a self,
-        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
-        where
-            Self: 'a,
-        {
-            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let result = if n < self.ok_calls {
-                Ok(aws_credential_types::Credentials::new(
-                    format!("AKID{n}"),
-                    "secret",
-                    None,
-                    Some(self.expires_at.into()),
-                    "counting",
-                ))
-            } else {
-                Err(
-                    aws_credential_types::provider::error::CredentialsError::provider_error(
-                        "issuer down",
-                    ),
-                )
-            };
-            aws_credential_types::provider::future::ProvideCredentials::ready(result)
-        }
-    }
-
-    #[tokio::test]
-    async fn refreshes_ahead_and_keeps_cached_credentials_when_the_provider_fails() {
-        let now: DateTime<Utc> = "2030-01-01T00:00:00Z".parse().unwrap();
-        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counting = |calls: &Arc<std::sync::atomic::AtomicUsize>| {
-            SharedCredentialsProvider::new(Counting {
-                calls: Arc::clone(calls),
-                ok_calls: 2,
-                expires_at: now + Duration::minutes(60),
-            })
-        };
-        let source = CredentialSource::from_provider(counting(&calls), Duration::minutes(5));
-        let first = source.current(now).await.unwrap();
-        assert_eq!(first.access_key_id.as_str(), "AKID0");
-        source.current(now + Duration::minutes(30)).await.unwrap();
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
-        // 41 minutes in, the refresh point (60 - 5 - 15) has passed: fetched again.
-        let second = source.current(now + Duration::minutes(41)).await.unwrap();
-        assert_eq!(second.access_key_id.as_str(), "AKID1");
-        // Within 30 s of that fetch, due or not, the provider is left alone.
-        source
-            .current(now + Duration::minutes(41) + Duration::seconds(20))
-            .await
-            .unwrap();
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
-        // The provider now fails; the cached credentials still sign until the margin...
-        let later = now + Duration::minutes(41) + Duration::minutes(50);
-        let third = CredentialSource::from_provider(counting(&calls), Duration::minutes(5));
-        assert!(
-            third.current(later).await.is_err(),
-            "nothing cached: fail closed"
-        );
-        // ...and the first source keeps its cached AKID1 while usable.
-        assert_eq!(
-            source
-                .current(now + Duration::minutes(50))
-                .await
-                .unwrap()
-                .access_key_id
-                .as_str(),
-            "AKID1"
-        );
-        assert!(
-            source.current(now + Duration::minutes(56)).await.is_err(),
-            "inside the margin with a failing provider: refuse"
-        );
-    }
-}
+mod tests;

@@ -1,15 +1,22 @@
 //! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
 //! objects; multipart create, list, complete and abort; the read-only bucket checks of
-//! `s3-broker doctor`). Every call has a bounded timeout; the service's calls are counted and
-//! timed in its metrics.
+//! `s3-broker doctor`). Every call is bounded in total, retries included (the SDK's operation
+//! timeout; the whole ListParts listing and CompleteMultipartUpload have their own budgets,
+//! see [`multipart`] and [`complete`]); the service's calls are counted and timed in its
+//! metrics.
 
+mod complete;
 mod credential_source;
 mod inspect;
 mod multipart;
 
-pub use credential_source::{CredentialSource, CredentialsUnavailable, REFRESH_AHEAD};
+pub use complete::CompletedObject;
+pub use credential_source::{
+    CredentialSource, CredentialsUnavailable, FIRST_BACKOFF, MAX_BACKOFF, PROVIDER_TIMEOUT,
+    REFRESH_AHEAD,
+};
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
-pub use multipart::{CompletedObject, UploadRef};
+pub use multipart::UploadRef;
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use crate::telemetry::S3Calls;
@@ -30,6 +37,10 @@ pub enum S3Error {
     /// S3 refused the request (bucket missing, access denied...): a configuration problem.
     #[error("S3 refused the request: {0}")]
     Refused(String),
+    /// The broker has no usable credentials (expired, inside the margin, or the provider is
+    /// failing): no call was made.
+    #[error("no usable credentials: {0}")]
+    Credentials(#[from] CredentialsUnavailable),
     /// The multipart upload does not exist (completed, aborted or never created).
     #[error("no such multipart upload")]
     NoSuchUpload,
@@ -51,6 +62,7 @@ impl S3Error {
         match self {
             Self::Unavailable(_) => "unavailable",
             Self::Refused(_) => "refused",
+            Self::Credentials(_) => "credentials_unavailable",
             Self::NoSuchUpload => "no_such_upload",
             Self::PreconditionFailed => "precondition_failed",
             Self::Conflict => "conflict",
@@ -98,21 +110,27 @@ pub struct S3Settings {
 #[derive(Debug, Clone)]
 pub struct S3Client {
     pub(crate) client: aws_sdk_s3::Client,
-    /// The configured bound of one operation (also the wait for a first response byte).
+    /// The configured bound of one operation, retries included (for CompleteMultipartUpload,
+    /// of the wait for S3 to start answering).
     pub(crate) operation_timeout: Duration,
     /// Counts and times every call (`s3_broker_s3_requests_total`).
     calls: S3Calls,
+    /// Where the calls' credentials come from: the grants' source, so both share one window.
+    credentials: CredentialSource,
 }
 
 impl S3Client {
-    /// Builds a client that draws credentials from `credentials`.
-    pub fn new(settings: &S3Settings, credentials: SharedCredentialsProvider) -> Self {
+    /// Builds a client that draws credentials from `credentials`: the same source, margin,
+    /// single flight and backoff as grants. The SDK's own identity cache is off, so it never
+    /// keeps credentials past what the source allows.
+    pub fn new(settings: &S3Settings, credentials: &CredentialSource) -> Self {
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new(
                 settings.region.as_str().to_owned(),
             ))
-            .credentials_provider(credentials)
+            .credentials_provider(credentials.sdk_provider())
+            .identity_cache(aws_sdk_s3::config::IdentityCache::no_cache())
             .force_path_style(settings.path_style || settings.endpoint.host_is_ip())
             // Checksums only where S3 requires them: the broker's calls carry no object bytes,
             // and S3-compatible stores differ in the checksum headers they accept.
@@ -139,6 +157,7 @@ impl S3Client {
             client: aws_sdk_s3::Client::from_conf(config.build()),
             operation_timeout: settings.operation_timeout,
             calls: S3Calls::detached(),
+            credentials: credentials.clone(),
         }
     }
 
@@ -149,7 +168,9 @@ impl S3Client {
     }
 
     /// Awaits one SDK call, classifies its error and records its outcome and duration under
-    /// `operation` (the S3 API name, e.g. `ListParts`).
+    /// `operation` (the S3 API name, e.g. `ListParts`). Without usable credentials the call is
+    /// not made ([`S3Error::Credentials`]): S3 would refuse it, and the cause is the broker's
+    /// credentials, not S3.
     pub(crate) async fn timed<T, E>(
         &self,
         operation: &'static str,
@@ -158,6 +179,7 @@ impl S3Client {
     where
         E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + Send + Sync + 'static,
     {
+        self.credentials.current(Utc::now()).await?;
         let started = std::time::Instant::now();
         let result = call.await.map_err(classify);
         let outcome = match &result {
@@ -255,14 +277,5 @@ where
 
 /// Wraps domain credentials as an SDK credentials provider (static credentials).
 pub fn static_provider(credentials: &Credentials) -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
-        credentials.access_key_id.as_str(),
-        credentials.secret_access_key.expose(),
-        credentials
-            .session_token
-            .as_ref()
-            .map(|t| t.expose().to_owned()),
-        credentials.expires_at.map(std::time::SystemTime::from),
-        "s3-broker-static",
-    ))
+    SharedCredentialsProvider::new(credential_source::sdk_credentials(credentials))
 }

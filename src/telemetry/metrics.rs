@@ -191,6 +191,12 @@ impl Metrics {
             credentials_expiry.clone(),
         );
         registry.register(
+            "log_lines_dropped",
+            "Log lines lost: reason queue_full (stderr slower than the service: the bounded \
+             queue was full) or write_failed (writing stderr failed: closed pipe, full disk)",
+            super::log_queue::dropped_lines_family(),
+        );
+        registry.register(
             "build",
             "The running version",
             Info::new(BuildLabels {
@@ -343,6 +349,8 @@ mod tests {
         assert!(text.contains(
             "s3_broker_s3_requests_total{operation=\"ListParts\",outcome=\"unavailable\"} 1"
         ));
+        assert!(text.contains("s3_broker_log_lines_dropped_total{reason=\"queue_full\"} "));
+        assert!(text.contains("s3_broker_log_lines_dropped_total{reason=\"write_failed\"} "));
         assert!(text.contains("# TYPE s3_broker_build info"));
         assert!(text.contains("s3_broker_build_info{version=\""));
         assert!(text.ends_with("# EOF\n"));

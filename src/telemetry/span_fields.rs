@@ -8,13 +8,15 @@
 
 use std::fmt;
 
-use tracing::field::{Field, Visit};
 use tracing::span::Record;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FormatFields, FormattedFields};
 
-/// The span-field formatter of JSON logging (`fmt().json().fmt_fields(JsonSpanFields)`).
+use super::json::JsonFieldsVisitor;
+
+/// The span-field formatter of JSON logging (`fmt().fmt_fields(JsonSpanFields)`), with the
+/// field rules of the event formatter ([`super::json::JsonLines`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonSpanFields;
 
@@ -24,16 +26,11 @@ impl<'writer> FormatFields<'writer> for JsonSpanFields {
         mut writer: Writer<'writer>,
         fields: R,
     ) -> fmt::Result {
-        let mut visitor = ObjectWriter {
+        writer.write_char('{')?;
+        fields.record(&mut JsonFieldsVisitor {
             out: &mut writer,
             first: true,
-            result: Ok(()),
-        };
-        fields.record(&mut visitor);
-        visitor.result?;
-        if visitor.first {
-            writer.write_char('{')?;
-        }
+        });
         writer.write_char('}')
     }
 
@@ -55,87 +52,6 @@ impl<'writer> FormatFields<'writer> for JsonSpanFields {
         }
         Ok(())
     }
-}
-
-/// Writes `"name":value` pairs, opening the object at the first one.
-struct ObjectWriter<'a, 'w> {
-    out: &'a mut Writer<'w>,
-    first: bool,
-    result: fmt::Result,
-}
-
-impl ObjectWriter<'_, '_> {
-    fn key(&mut self, field: &Field) -> fmt::Result {
-        self.out.write_char(if self.first { '{' } else { ',' })?;
-        self.first = false;
-        write_json_str(self.out, field.name())?;
-        self.out.write_char(':')
-    }
-
-    fn pair(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
-        if self.result.is_ok() {
-            self.result = self.key(field).and_then(|()| value(self.out));
-        }
-    }
-}
-
-impl Visit for ObjectWriter<'_, '_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.pair(field, |out| write_json_str(out, value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |out| write!(out, "{value}"));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |out| write!(out, "{value}"));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |out| write!(out, "{value}"));
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.pair(field, |out| {
-            if value.is_finite() {
-                write!(out, "{value}")
-            } else {
-                out.write_str("null")
-            }
-        });
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = format!("{value:?}");
-        self.pair(field, |out| write_json_str(out, &text));
-    }
-}
-
-/// `text` as a JSON string ([RFC 8259 §7](https://www.rfc-editor.org/rfc/rfc8259#section-7)).
-fn write_json_str(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
-    out.write_char('"')?;
-    let mut plain = 0;
-    for (i, c) in text.char_indices() {
-        let escape = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if c < ' ' => "",
-            _ => continue,
-        };
-        out.write_str(&text[plain..i])?;
-        if escape.is_empty() {
-            write!(out, "\\u{:04x}", u32::from(c))?;
-        } else {
-            out.write_str(escape)?;
-        }
-        plain = i + c.len_utf8();
-    }
-    out.write_str(&text[plain..])?;
-    out.write_char('"')
 }
 
 #[cfg(test)]
@@ -163,9 +79,8 @@ mod tests {
         let sink = Sink::default();
         let writer = sink.clone();
         let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(false)
             .fmt_fields(JsonSpanFields)
+            .event_format(super::super::json::JsonLines)
             .with_writer(move || writer.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, f);

@@ -288,6 +288,45 @@ async fn wrong_method() {
     }
 }
 
+/// SIGTERM's drain as the handlers see it: `/readyz` refuses at once while every other route
+/// still answers, and every answer closes its connection (the real signal, listener and
+/// connections: `tests/e2e/service_drain.rs`).
+#[actix_web::test]
+async fn readyz_is_503_draining_and_every_answer_closes_while_draining() {
+    let broker = &Broker::start().await;
+    let token = broker.token("alice");
+    let upload = json!({ "filename": "a.txt", "content_type": "text/plain", "size": 6 });
+    let ready = broker.call("GET", "/readyz").send().await;
+    ready.assert_status(200, "/readyz before the drain");
+    assert!(!closes(&ready), "keep-alive before the drain");
+    let grant = broker.upload(&token, upload.clone()).await;
+    assert!(!closes(&grant), "a grant before the drain");
+
+    broker.drain.start();
+    let readyz = broker.call("GET", "/readyz").send().await;
+    readyz.problem(503, "draining", "/readyz while draining");
+    assert!(closes(&readyz), "/readyz while draining");
+    let head = broker.call("HEAD", "/readyz").send().await;
+    head.assert_status(503, "HEAD /readyz while draining");
+    let grant = broker.upload(&token, upload).await;
+    grant.grant("a grant while draining");
+    assert!(closes(&grant), "a grant while draining");
+    let health = broker.call("GET", "/healthz").send().await;
+    health.assert_status(200, "/healthz while draining (liveness holds)");
+    let refusal = broker.call("POST", "/v1/uploads").send().await;
+    refusal.problem(401, "missing_credentials", "a refusal while draining");
+    let missing = broker.call("GET", "/nowhere").send().await;
+    missing.problem(404, "not_found", "the fallback while draining");
+    for reply in [&head, &health, &refusal, &missing] {
+        assert!(closes(reply), "{}: no Connection: close", reply.request);
+    }
+}
+
+/// Whether the answer closes its connection (`Connection: close`).
+fn closes(reply: &ApiReply) -> bool {
+    reply.header("connection") == Some("close")
+}
+
 #[actix_web::test]
 async fn health_endpoints() {
     let broker = &Broker::start().await;

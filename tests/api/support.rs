@@ -5,10 +5,13 @@
 //!
 //! The store's endpoint is a closed local port: a test whose request reached S3 would fail, so
 //! only what the broker answers by itself belongs here (authentication, input errors, refusals,
-//! grants, which are signed without calling S3).
+//! grants, which are signed without calling S3). The exception, [`Broker::against_s3`], points
+//! the broker at the S3 stub of `s3_stub.rs`, for the faults a real server cannot be made to
+//! show.
 
 use actix_web::body::to_bytes;
 use actix_web::dev::Service;
+use actix_web::http::ConnectionType;
 use actix_web::test::{TestRequest, init_service};
 use actix_web::{HttpResponse, web};
 use base64::Engine;
@@ -19,6 +22,7 @@ use hmac::{Hmac, Mac};
 use s3_broker::app::{app, build_state};
 use s3_broker::config::ConfigBuilder;
 use s3_broker::domain::{Scope, Scopes};
+use s3_broker::http::Drain;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::rc::Rc;
@@ -64,12 +68,33 @@ type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
 /// A broker running in this test's actix system.
 pub(crate) struct Broker {
     send: Rc<Send>,
+    /// The state's drain flag: what SIGTERM starts in a real process.
+    pub drain: Drain,
     _policies: tempfile::TempDir,
 }
 
 impl Broker {
     /// A broker with the shipped `default` and `avatars` profiles and `brief`.
     pub(crate) async fn start() -> Self {
+        // Nothing listens there: a request that reaches S3 fails.
+        Self::start_with(|config| config).await
+    }
+
+    /// A broker whose S3 is `endpoint` (a stub on 127.0.0.1), with
+    /// `s3.operation_timeout_secs = budget_secs`.
+    pub(crate) async fn against_s3(endpoint: &str, budget_secs: i64) -> Self {
+        Self::start_with(|config| {
+            config.store("us-east-1", "api-tests", endpoint).set(
+                "s3",
+                "operation_timeout_secs",
+                budget_secs,
+            )
+        })
+        .await
+    }
+
+    /// A broker with the test configuration changed by `adjust`.
+    async fn start_with(adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
         let policies = tempfile::Builder::new()
             .prefix("s3-broker-api-policies-")
             .tempdir()
@@ -81,12 +106,13 @@ impl Broker {
         ] {
             std::fs::write(policies.path().join(name), text).expect("a profile file");
         }
-        let settings = config(policies.path())
+        let settings = adjust(config(policies.path()))
             .settings()
             .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
         let state = build_state(&settings)
             .await
             .unwrap_or_else(|e| panic!("the broker state cannot be built: {e}"));
+        let drain = state.drain.clone();
         let service = Rc::new(init_service(app(web::Data::new(state), Vec::new(), |_| {})).await);
         let send = move |request: TestRequest, described: String| {
             let service = Rc::clone(&service);
@@ -100,6 +126,7 @@ impl Broker {
         };
         Self {
             send: Rc::new(send),
+            drain,
             _policies: policies,
         }
     }
@@ -291,7 +318,7 @@ pub(crate) use reply::ApiReply;
 impl ApiReply {
     async fn read(request: String, response: HttpResponse) -> Self {
         let status = response.status().as_u16();
-        let headers = response
+        let mut headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(name, value)| {
@@ -299,6 +326,11 @@ impl ApiReply {
                 (name.as_str().to_owned(), value)
             })
             .collect();
+        // actix-web keeps the connection type beside the headers and writes it only on the
+        // wire; add it as the wire carries it.
+        if response.head().connection_type() == ConnectionType::Close {
+            headers.push(("connection".to_owned(), "close".to_owned()));
+        }
         let body = to_bytes(response.into_body())
             .await
             .unwrap_or_else(|_| panic!("{request}: reading the body failed"))

@@ -207,6 +207,10 @@ pub(crate) struct TestServer {
     pub url: String,
     connections: Arc<AtomicUsize>,
     response: Arc<Mutex<(u16, String)>>,
+    /// When each connection was accepted.
+    arrivals: Arc<Mutex<Vec<std::time::Instant>>>,
+    /// How long each answer waits.
+    delay: Arc<Mutex<Duration>>,
     task: JoinHandle<()>,
 }
 
@@ -219,14 +223,24 @@ impl TestServer {
         );
         let connections = Arc::new(AtomicUsize::new(0));
         let response = Arc::new(Mutex::new((200, body)));
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
         let task = tokio::spawn({
             let connections = connections.clone();
             let response = response.clone();
+            let arrivals = arrivals.clone();
+            let delay = delay.clone();
             async move {
                 while let Ok((mut stream, _)) = listener.accept().await {
                     connections.fetch_add(1, Ordering::SeqCst);
+                    arrivals
+                        .lock()
+                        .expect("arrivals")
+                        .push(std::time::Instant::now());
                     let (status, body) = response.lock().expect("response").clone();
+                    let delay = *delay.lock().expect("delay");
                     tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
                         let mut request = Vec::new();
                         let mut buf = [0u8; 1024];
                         while !request.windows(4).any(|w| w == b"\r\n\r\n")
@@ -253,8 +267,20 @@ impl TestServer {
             url,
             connections,
             response,
+            arrivals,
+            delay,
             task,
         }
+    }
+
+    /// Every later answer waits `delay` first (a slow issuer).
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        *self.delay.lock().expect("delay") = delay;
+    }
+
+    /// When each connection was accepted, in order.
+    pub(crate) fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.arrivals.lock().expect("arrivals").clone()
     }
 
     pub(crate) fn set(&self, status: u16, body: String) {

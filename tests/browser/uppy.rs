@@ -519,6 +519,7 @@ fn uppy_5_and_6_upload_small_and_multipart_files_through_the_broker() {
             token,
             config_path,
             server,
+            ..
         } = env;
         let server_handle = server.handle();
         actix_web::rt::spawn(server);

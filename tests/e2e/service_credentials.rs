@@ -1,6 +1,7 @@
 //! Honest lifetimes against the broker's own credentials: a grant never outlives them minus
 //! the 300 s margin, and with credentials that are expired or inside the margin the broker
-//! signs nothing and answers 503 `credentials_unavailable` with `Retry-After`.
+//! signs nothing, calls S3 for nothing, and answers 503 `credentials_unavailable` with
+//! `Retry-After`.
 
 use crate::support::broker::{Broker, Options};
 use crate::support::{Ctx, FilePart};
@@ -118,6 +119,8 @@ async fn expired_credentials_sign_nothing(t: Ctx) {
             broker.upload(&alice, upload("PUT")).await,
             broker.upload(&alice, upload("POST")).await,
             broker.download(&alice, grant.key()).await,
+            // A route that calls S3 itself: no call with such credentials.
+            broker.list(&alice, None, None).await,
             broker.call("GET", "/readyz").send().await,
         ];
         for reply in replies {

@@ -1,0 +1,125 @@
+//! Draining before a stop. Once [`Drain::start`] is called (on SIGTERM or SIGINT, see
+//! `crate::app::shutdown`), `GET /readyz` answers 503 `draining` so that load balancers stop
+//! routing new requests here, and [`CloseWhenDraining`] marks every response
+//! `Connection: close`, so that each keep-alive client closes its connection after the answer
+//! it is reading and opens its next one elsewhere ([RFC 9112 §9.6]). The listener keeps
+//! accepting meanwhile: nothing is refused while routes are still being withdrawn.
+//!
+//! Closing a connection only after a response is what makes the drain lossless: a server
+//! that closes an idle keep-alive connection races the client's next request on it, and that
+//! request is lost ([RFC 9112 §9.3.1]: a client may retry it only if it is idempotent).
+//!
+//! [RFC 9112 §9.6]: https://www.rfc-editor.org/rfc/rfc9112#section-9.6
+//! [RFC 9112 §9.3.1]: https://www.rfc-editor.org/rfc/rfc9112#section-9.3.1
+
+use actix_web::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::ConnectionType;
+use futures_util::FutureExt;
+use futures_util::future::{Map, Ready, ready};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the process is draining: shared by every worker and the signal task.
+#[derive(Debug, Clone, Default)]
+pub struct Drain(Arc<AtomicBool>);
+
+impl Drain {
+    /// Not draining.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts draining (idempotent): from now on `/readyz` answers 503 and every response
+    /// closes its connection.
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Drain::start`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The middleware that answers `Connection: close` while the [`Drain`] registered as app data
+/// (`App::app_data`, the one in `AppState`) is on. One atomic load per response; no
+/// allocation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloseWhenDraining;
+
+impl<S, B> Transform<S, ServiceRequest> for CloseWhenDraining
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = CloseWhenDrainingService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(CloseWhenDrainingService { service }))
+    }
+}
+
+/// The service of [`CloseWhenDraining`].
+#[derive(Debug)]
+pub struct CloseWhenDrainingService<S> {
+    service: S,
+}
+
+/// What the inner service answers.
+type Answer<B> = Result<ServiceResponse<B>, Error>;
+
+impl<S, B> Service<ServiceRequest> for CloseWhenDrainingService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = Map<S::Future, fn(Answer<B>) -> Answer<B>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        self.service
+            .call(req)
+            .map(close_if_draining::<B> as fn(Answer<B>) -> Answer<B>)
+    }
+}
+
+/// Marks `answer` `Connection: close` when draining. The flag is read when the response is
+/// ready, so a request that started before the signal closes its connection too.
+fn close_if_draining<B>(answer: Answer<B>) -> Answer<B> {
+    let mut res = answer?;
+    let draining = res
+        .request()
+        .app_data::<Drain>()
+        .is_some_and(Drain::is_draining);
+    if draining {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Drain;
+
+    #[test]
+    fn starts_off_and_is_shared_by_clones() {
+        let drain = Drain::new();
+        let seen_by_a_worker = drain.clone();
+        assert!(!seen_by_a_worker.is_draining());
+        drain.start();
+        assert!(seen_by_a_worker.is_draining());
+        drain.start();
+        assert!(drain.is_draining());
+    }
+}
