@@ -36,7 +36,7 @@ pub(crate) struct ClaimRules<'a> {
     pub leeway_secs: u64,
 }
 
-/// One claim's value, reduced to what the checks need.
+/// One claim's (or header parameter's) value, reduced to what the checks need.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) enum Claim<'a> {
     /// Not in the payload.

@@ -14,9 +14,10 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::claims::Claim;
 use super::error::TokenRejection;
 
 /// The longest token accepted, in bytes.
@@ -101,8 +102,8 @@ pub(crate) fn inspect_parts<'t>(
         serde_json::from_slice(&bytes).map_err(|_| TokenRejection::Malformed)?;
 
     let alg = match &fields.alg {
-        Some(Field::Str(name)) => Algorithm::from_str(name).ok(),
-        Some(Field::Other) => return Err(TokenRejection::Malformed),
+        Some(Claim::Str(name)) => Algorithm::from_str(name).ok(),
+        Some(_) => return Err(TokenRejection::Malformed),
         None => None,
     };
     let alg = alg
@@ -120,12 +121,12 @@ pub(crate) fn inspect_parts<'t>(
     }
     let kid = match fields.kid {
         None => None,
-        Some(Field::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
+        Some(Claim::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
             Some(kid.into_owned())
         }
         Some(_) => return Err(TokenRejection::Malformed),
     };
-    let unusual = fields.unusual || matches!(fields.typ, Some(Field::Other));
+    let unusual = fields.unusual || !matches!(fields.typ, None | Some(Claim::Str(_)));
     Ok((TokenHeader { alg, kid, unusual }, parts))
 }
 
@@ -140,20 +141,13 @@ pub(crate) fn check_full(token: &str) -> Result<(), TokenRejection> {
 /// The header parameters the checks read; the others only mark the header unusual.
 #[derive(Debug, Default)]
 struct HeaderFields<'a> {
-    alg: Option<Field<'a>>,
-    typ: Option<Field<'a>>,
-    kid: Option<Field<'a>>,
+    alg: Option<Claim<'a>>,
+    typ: Option<Claim<'a>>,
+    kid: Option<Claim<'a>>,
     /// Which of [`KEY_HEADERS`] are present.
     key_headers: [bool; 4],
     crit: bool,
     unusual: bool,
-}
-
-/// A header value: a string, or anything else.
-#[derive(Debug)]
-enum Field<'a> {
-    Str(Cow<'a, str>),
-    Other,
 }
 
 impl<'de> Deserialize<'de> for HeaderFields<'de> {
@@ -190,71 +184,9 @@ impl<'de> Visitor<'de> for HeaderVisitor {
             };
             // A repeated parameter: the last one counts here, and `jsonwebtoken` refuses it.
             fields.unusual |= slot.is_some();
-            *slot = Some(map.next_value::<Field<'de>>()?);
+            *slot = Some(map.next_value::<Claim<'de>>()?);
         }
         Ok(fields)
-    }
-}
-
-impl<'de> Deserialize<'de> for Field<'de> {
-    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        de.deserialize_any(FieldVisitor)
-    }
-}
-
-struct FieldVisitor;
-
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = Field<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Field::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Field::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Field::Str(Cow::Owned(v)))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Field::Other)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Field::Other)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Field::Other)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Field::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Other)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Other)
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Field::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Field::Other)
     }
 }
 
