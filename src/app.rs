@@ -10,20 +10,20 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AppState, CloseWhenDraining, Drain, configure, not_found, observe, problem_errors,
+    AccessLog, AppState, CloseWhenDraining, Drain, configure, not_found, observe, problem_errors,
 };
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
 use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
+use crate::telemetry::Metrics;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
-use crate::telemetry::{Metrics, RequestId};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Logger, NormalizePath, from_fn};
-use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web::middleware::{NormalizePath, from_fn};
+use actix_web::{App, HttpServer, web};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::net::{SocketAddr, TcpListener};
@@ -56,9 +56,6 @@ pub struct Application {
     addr: SocketAddr,
     shutdown: Shutdown,
 }
-
-/// Access log format: no query string (it could carry a misplaced credential) and no headers.
-const ACCESS_LOG: &str = "%a \"%{request}xi\" %s %b %Dms id=%{request_id}xi";
 
 impl Application {
     /// Validates the settings into state and binds the listener (port 0: any free port).
@@ -197,15 +194,7 @@ pub fn app(
         .wrap(cors)
         .wrap(problem_errors())
         .wrap(NormalizePath::trim())
-        .wrap(
-            Logger::new(ACCESS_LOG)
-                .custom_request_replace("request", |req| format!("{} {}", req.method(), req.path()))
-                .custom_request_replace("request_id", |req| {
-                    req.extensions()
-                        .get::<RequestId>()
-                        .map_or_else(String::new, |id| id.as_str().to_owned())
-                }),
-        )
+        .wrap(AccessLog)
         .wrap(from_fn(observe))
         .wrap(CloseWhenDraining)
         .configure(extra)

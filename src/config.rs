@@ -98,6 +98,7 @@ struct RawServer {
     workers: Option<usize>,
     public_url: Option<String>,
     metrics: bool,
+    log_queue_lines: usize,
     drain_secs: u64,
     shutdown_timeout_secs: u64,
 }
@@ -110,6 +111,7 @@ impl Default for RawServer {
             workers: None,
             public_url: None,
             metrics: true,
+            log_queue_lines: crate::telemetry::DEFAULT_QUEUE_LINES,
             drain_secs: DEFAULT_DRAIN_SECS,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
         }
@@ -229,6 +231,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Serve Prometheus metrics at `GET /metrics` (default: true).
     pub metrics: bool,
+    /// Log lines held in memory while stderr is slower than the service; beyond them lines
+    /// are dropped and counted (`s3_broker_log_lines_dropped_total`).
+    pub log_queue_lines: usize,
     /// After SIGTERM or SIGINT: how long `/readyz` answers 503 and every response closes its
     /// connection while the listener keeps accepting (`drain_secs`, default 5 s; 0: none).
     pub drain: Duration,
@@ -323,6 +328,9 @@ impl Settings {
         if raw.server.workers == Some(0) {
             return Err(invalid("server.workers", "must be at least 1"));
         }
+        if !(16..=1_048_576).contains(&raw.server.log_queue_lines) {
+            return Err(invalid("server.log_queue_lines", "between 16 and 1048576"));
+        }
         if raw.server.drain_secs > 300 {
             return Err(invalid("server.drain_secs", "at most 300"));
         }
@@ -392,6 +400,7 @@ impl Settings {
             cors_origins: raw.server.cors_origins,
             public_url,
             metrics: raw.server.metrics,
+            log_queue_lines: raw.server.log_queue_lines,
             workers: raw.server.workers,
             drain: Duration::from_secs(raw.server.drain_secs),
             shutdown_timeout: Duration::from_secs(raw.server.shutdown_timeout_secs),

@@ -93,7 +93,12 @@ impl ApiKeys {
                 Ok(Principal::api_key(entry.principal.clone(), entry.scopes))
             }
             Some(entry) => {
-                tracing::warn!(principal = %entry.principal, "revoked API key presented");
+                // The problem code the HTTP layer answers (`Code::InvalidApiKey`).
+                tracing::warn!(
+                    code = "invalid_api_key",
+                    principal = %entry.principal,
+                    "revoked API key presented"
+                );
                 Err(AuthError::InvalidApiKey)
             }
             None => {

@@ -8,6 +8,7 @@
 //! leeway_secs = 30                      # at most 60
 //! scope_claim = "scope"                 # "upload download" or ["upload", "download"]
 //! jwks_url = "https://id.example.com/.well-known/jwks.json"
+//! verified_token_cache = 10000          # reused RS/ES/PS/EdDSA tokens skip verification
 //!
 //! [[auth.public_keys]]
 //! kid = "2024-01"
@@ -70,6 +71,12 @@ pub struct AuthConfig {
     /// API keys, stored as SHA-256 digests.
     #[serde(default)]
     pub api_keys: Vec<ApiKeyConfig>,
+    /// How many verified public-key tokens (RS, PS, ES, EdDSA) to remember by SHA-256 digest,
+    /// so a reused token is not verified again (default 10,000, at most 1,000,000; 0 disables).
+    /// An entry lasts until the token's `exp` (the leeway never extends it) and only while its
+    /// key set is the current JWKS.
+    #[serde(default = "default_verified_token_cache")]
+    pub verified_token_cache: usize,
 }
 
 /// A shared secret for HS256/384/512.
@@ -128,6 +135,9 @@ fn default_jwks_min_refetch_secs() -> u64 {
 fn default_jwks_timeout_secs() -> u64 {
     5
 }
+fn default_verified_token_cache() -> usize {
+    10_000
+}
 
 fn string_or_list<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
@@ -180,6 +190,7 @@ mod tests {
         assert_eq!(config.scope_claim, "scope");
         assert_eq!(config.jwks_refresh_secs, 300);
         assert_eq!(config.jwks_min_refetch_secs, 30);
+        assert_eq!(config.verified_token_cache, 10_000);
         let valid = config.validate().expect("valid");
         assert_eq!(valid.jwt.algorithms, [jsonwebtoken::Algorithm::HS256]);
         assert_eq!(valid.jwt.audience, ["broker"]);

@@ -7,13 +7,17 @@
 //! [RFC 7515 §4]: https://www.rfc-editor.org/rfc/rfc7515#section-4
 //! [RFC 8725 §3.1 and §3.10]: https://www.rfc-editor.org/rfc/rfc8725#section-3.10
 
+use std::borrow::Cow;
+use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde_json::{Map, Value};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
+use super::claims::Claim;
 use super::error::TokenRejection;
 
 /// The longest token accepted, in bytes.
@@ -32,11 +36,24 @@ pub(crate) struct TokenHeader {
     pub alg: Algorithm,
     /// The key id, if any.
     pub kid: Option<String>,
+    /// The header has parameters beyond `alg`, `typ` and `kid` (or repeats one, or `typ` is not
+    /// a string): it must also pass `jsonwebtoken`'s header parsing (see [`check_full`]).
+    pub unusual: bool,
 }
 
-/// Checks the token's shape and header: three base64url parts, a JSON object header whose `alg`
-/// is pinned, no key-carrying parameters, no critical extensions.
-pub(crate) fn inspect(token: &str, pinned: &[Algorithm]) -> Result<TokenHeader, TokenRejection> {
+/// The three parts of a compact JWS.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts<'a> {
+    /// `header.payload`, the signed message.
+    pub message: &'a str,
+    /// The base64url payload.
+    pub payload: &'a str,
+    /// The base64url signature.
+    pub signature: &'a str,
+}
+
+/// Splits a token into its parts: three base64url parts, the header not empty.
+fn split(token: &str) -> Result<(&str, Parts<'_>), TokenRejection> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenRejection::TooLong);
     }
@@ -53,39 +70,141 @@ pub(crate) fn inspect(token: &str, pinned: &[Algorithm]) -> Result<TokenHeader, 
     {
         return Err(TokenRejection::Malformed);
     }
+    let message = &token[..header.len() + 1 + payload.len()];
+    Ok((
+        header,
+        Parts {
+            message,
+            payload,
+            signature,
+        },
+    ))
+}
+
+/// The header alone, for tests.
+#[cfg(test)]
+pub(crate) fn inspect(token: &str, pinned: &[Algorithm]) -> Result<TokenHeader, TokenRejection> {
+    inspect_parts(token, pinned).map(|(header, _)| header)
+}
+
+/// Checks the token's shape and header: three base64url parts, a JSON object header whose `alg`
+/// is pinned, no key-carrying parameters, no critical extensions. Returns the header and the
+/// token's [`Parts`].
+pub(crate) fn inspect_parts<'t>(
+    token: &'t str,
+    pinned: &[Algorithm],
+) -> Result<(TokenHeader, Parts<'t>), TokenRejection> {
+    let (header, parts) = split(token)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| TokenRejection::Malformed)?;
-    let fields: Map<String, Value> =
+    let fields: HeaderFields<'_> =
         serde_json::from_slice(&bytes).map_err(|_| TokenRejection::Malformed)?;
 
-    let alg = match fields.get("alg") {
-        Some(Value::String(name)) => Algorithm::from_str(name).ok(),
+    let alg = match &fields.alg {
+        Some(Claim::Str(name)) => Algorithm::from_str(name).ok(),
         Some(_) => return Err(TokenRejection::Malformed),
         None => None,
     };
     let alg = alg
         .filter(|a| pinned.contains(a))
         .ok_or(TokenRejection::AlgorithmNotAllowed)?;
-    if let Some(name) = KEY_HEADERS.iter().find(|h| fields.contains_key(**h)) {
+    if let Some(name) = KEY_HEADERS
+        .iter()
+        .zip(fields.key_headers)
+        .find_map(|(name, present)| present.then_some(*name))
+    {
         return Err(TokenRejection::UntrustedKeyHeader(name));
     }
-    if fields.contains_key("crit") {
+    if fields.crit {
         return Err(TokenRejection::CriticalHeader);
     }
-    let kid = match fields.get("kid") {
+    let kid = match fields.kid {
         None => None,
-        Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
-            Some(kid.clone())
+        Some(Claim::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => {
+            Some(kid.into_owned())
         }
         Some(_) => return Err(TokenRejection::Malformed),
     };
-    Ok(TokenHeader { alg, kid })
+    let unusual = fields.unusual || !matches!(fields.typ, None | Some(Claim::Str(_)));
+    Ok((TokenHeader { alg, kid, unusual }, parts))
 }
 
+/// For an [unusual](TokenHeader::unusual) header: the header must also parse as
+/// `jsonwebtoken`'s `Header` (typed registered parameters, none repeated), as it always had to.
+pub(crate) fn check_full(token: &str) -> Result<(), TokenRejection> {
+    jsonwebtoken::decode_header(token)
+        .map(|_| ())
+        .map_err(|_| TokenRejection::Malformed)
+}
+
+/// The header parameters the checks read; the others only mark the header unusual.
+#[derive(Debug, Default)]
+struct HeaderFields<'a> {
+    alg: Option<Claim<'a>>,
+    typ: Option<Claim<'a>>,
+    kid: Option<Claim<'a>>,
+    /// Which of [`KEY_HEADERS`] are present.
+    key_headers: [bool; 4],
+    crit: bool,
+    unusual: bool,
+}
+
+impl<'de> Deserialize<'de> for HeaderFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = HeaderFields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = HeaderFields::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "alg" => &mut fields.alg,
+                "typ" => &mut fields.typ,
+                "kid" => &mut fields.kid,
+                other => {
+                    if let Some(i) = KEY_HEADERS.iter().position(|h| *h == other) {
+                        fields.key_headers[i] = true;
+                    }
+                    fields.crit |= other == "crit";
+                    fields.unusual = true;
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            // A repeated parameter: the last one counts here, and `jsonwebtoken` refuses it.
+            fields.unusual |= slot.is_some();
+            *slot = Some(map.next_value::<Claim<'de>>()?);
+        }
+        Ok(fields)
+    }
+}
+
+/// The base64url alphabet ([RFC 4648 §5](https://www.rfc-editor.org/rfc/rfc4648#section-5)),
+/// as a table: one load per byte of the token.
+const BASE64URL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    table
+};
+
 fn is_base64url(part: &str) -> bool {
-    part.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    part.bytes().all(|b| BASE64URL[usize::from(b)])
 }
 
 #[cfg(test)]
@@ -105,7 +224,8 @@ mod tests {
             h,
             TokenHeader {
                 alg: Algorithm::RS256,
-                kid: Some("k1".into())
+                kid: Some("k1".into()),
+                unusual: false,
             }
         );
     }
@@ -141,6 +261,17 @@ mod tests {
             inspect(&token(crit), &PINNED),
             Err(TokenRejection::CriticalHeader)
         );
+    }
+
+    #[test]
+    fn the_alphabet_is_base64url() {
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        assert!(is_base64url(alphabet));
+        let accepted = (0..=255u8).filter(|b| BASE64URL[usize::from(*b)]).count();
+        assert_eq!(accepted, 64);
+        for bad in ["+", "/", "=", " ", ".", "\u{e9}"] {
+            assert!(!is_base64url(bad), "{bad}");
+        }
     }
 
     #[test]

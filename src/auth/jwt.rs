@@ -1,11 +1,16 @@
 //! Bearer-token verification: header inspection, key selection (static keys and the JWKS
-//! cache), signature and claim validation with `jsonwebtoken`, then the strict claim checks of
+//! cache), signature verification with `jsonwebtoken`'s crypto, then the strict claim checks of
 //! [`claims`](super::claims).
 //!
 //! The validation rules follow [RFC 7519 §7.2](https://www.rfc-editor.org/rfc/rfc7519#section-7.2)
 //! and the best current practices of [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725):
 //! algorithms pinned from configuration, `exp`, `iss`, `aud` and `sub` required, `iss` and `aud`
 //! checked, keys only from configuration.
+//!
+//! Each part of the token is decoded and parsed once: the header into the few parameters the
+//! checks read, the signature by `jsonwebtoken::crypto::verify`, the payload into typed claims
+//! borrowing its strings. Public-key tokens that verified are remembered by digest
+//! ([`VerifiedTokens`]) until their `exp`.
 
 use std::sync::Arc;
 
@@ -13,23 +18,20 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation};
-use serde_json::{Map, Value};
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use crate::domain::Principal;
 
 use super::claims::{self, ClaimRules};
 use super::error::TokenRejection;
-use super::header;
+use super::header::{self, Parts};
 use super::jwks::JwksCache;
-use super::keys::{KeySet, VerificationKey, in_family};
+use super::keys::{KeySet, VerificationKey};
 use super::validate::JwtSettings;
+use super::verified::{self, Verified, VerifiedTokens};
 
 /// The most keys one token is tried against (tokens without `kid`, or shared `kid`s).
 const MAX_CANDIDATES: usize = 8;
-
-/// The registered claims every token must carry.
-const REQUIRED_CLAIMS: [&str; 4] = ["exp", "iss", "aud", "sub"];
 
 /// Verifies bearer tokens.
 #[derive(Debug)]
@@ -41,27 +43,19 @@ pub(crate) struct JwtVerifier {
     scope_claim: String,
     static_keys: KeySet,
     jwks: Option<JwksCache>,
-    /// One validation per pinned algorithm family: `jsonwebtoken` requires every listed
-    /// algorithm to share the key's family.
-    validations: Vec<(AlgorithmFamily, Validation)>,
+    /// Verified public-key tokens; `None` when `auth.verified_token_cache = 0`.
+    verified: Option<VerifiedTokens>,
+}
+
+/// The keys a token may have been signed with, and the JWKS key set at the time (if any).
+struct Candidates {
+    keys: Vec<Arc<VerificationKey>>,
+    published: Option<Arc<KeySet>>,
 }
 
 impl JwtVerifier {
     /// A verifier for validated settings.
     pub(super) fn new(settings: JwtSettings, jwks: Option<JwksCache>) -> Self {
-        let families = [
-            AlgorithmFamily::Hmac,
-            AlgorithmFamily::Rsa,
-            AlgorithmFamily::Ec,
-            AlgorithmFamily::Ed,
-        ];
-        let validations = families
-            .into_iter()
-            .filter_map(|family| {
-                let algorithms = in_family(&settings.algorithms, family);
-                (!algorithms.is_empty()).then(|| (family, validation(algorithms, &settings)))
-            })
-            .collect();
         Self {
             issuer: settings.issuer,
             audience: settings.audience,
@@ -70,7 +64,7 @@ impl JwtVerifier {
             scope_claim: settings.scope_claim,
             static_keys: KeySet::new(settings.static_keys),
             jwks,
-            validations,
+            verified: VerifiedTokens::new(settings.verified_token_cache),
         }
     }
 
@@ -85,18 +79,52 @@ impl JwtVerifier {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Principal, TokenRejection> {
-        let header = header::inspect(token, &self.algorithms)?;
+        let (header, parts) = header::inspect_parts(token, &self.algorithms)?;
+        let cache = self
+            .verified
+            .as_ref()
+            .filter(|_| header.alg.family() != AlgorithmFamily::Hmac)
+            .map(|cache| (cache, verified::digest(token)));
+        if let Some((cache, digest)) = &cache {
+            let current = match &self.jwks {
+                Some(jwks) => Some(jwks.current(now).await),
+                None => None,
+            };
+            if let Some(principal) = cache.get(digest, now, self.leeway_secs, current.as_ref()) {
+                return Ok(principal);
+            }
+        }
         let candidates = self
             .candidates(header.alg, header.kid.as_deref(), now)
             .await?;
-        let claims = self.verify_signature(token, &candidates)?;
+        if header.unusual {
+            header::check_full(token)?;
+        }
+        let key = verify_signature(parts, header.alg, &candidates.keys)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(parts.payload)
+            .map_err(|_| TokenRejection::Malformed)?;
+        let claims = claims::parse(&payload, &self.scope_claim)?;
         let rules = ClaimRules {
             issuer: &self.issuer,
             audience: &self.audience,
             leeway_secs: self.leeway_secs,
-            scope_claim: &self.scope_claim,
         };
-        claims::principal(&claims, &rules, now)
+        let (principal, validity) = claims::check(&claims, &rules, now)?;
+        if let Some((cache, digest)) = cache {
+            let key_set = candidates
+                .published
+                .as_ref()
+                .filter(|set| set.contains(key))
+                .map(Arc::downgrade);
+            let verified = Verified {
+                principal: principal.clone(),
+                validity,
+                key_set,
+            };
+            cache.insert(digest, verified);
+        }
+        Ok(principal)
     }
 
     /// The keys that may have signed a token with `alg` and `kid`.
@@ -109,7 +137,7 @@ impl JwtVerifier {
         alg: Algorithm,
         kid: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Arc<VerificationKey>>, TokenRejection> {
+    ) -> Result<Candidates, TokenRejection> {
         let jwks = self
             .jwks
             .as_ref()
@@ -146,100 +174,37 @@ impl JwtVerifier {
             });
         }
         found.truncate(MAX_CANDIDATES);
-        Ok(found)
-    }
-
-    /// Verifies the signature with the first candidate that fits, then the claims
-    /// `jsonwebtoken` checks; returns the claims.
-    fn verify_signature(
-        &self,
-        token: &str,
-        candidates: &[Arc<VerificationKey>],
-    ) -> Result<Map<String, Value>, TokenRejection> {
-        let mut rejection = TokenRejection::BadSignature;
-        for key in candidates {
-            let family = key.key.family();
-            let Some((_, validation)) = self.validations.iter().find(|(f, _)| *f == family) else {
-                continue;
-            };
-            match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation) {
-                Ok(data) => return Ok(data.claims),
-                Err(error) => match error.kind() {
-                    // This key did not verify the signature: try the next one.
-                    ErrorKind::InvalidSignature
-                    | ErrorKind::InvalidAlgorithm
-                    | ErrorKind::InvalidKeyFormat
-                    | ErrorKind::InvalidEcdsaKey
-                    | ErrorKind::InvalidEddsaKey
-                    | ErrorKind::InvalidRsaKey(_) => rejection = TokenRejection::BadSignature,
-                    // The signature verified (claims are checked after it): report why the
-                    // claims failed.
-                    ErrorKind::MissingRequiredClaim(name) => {
-                        return Err(missing_or_invalid(token, name));
-                    }
-                    other => return Err(map_error(other)),
-                },
-            }
-        }
-        Err(rejection)
+        Ok(Candidates {
+            keys: found,
+            published,
+        })
     }
 }
 
-/// The `jsonwebtoken` validation for the pinned algorithms of one family.
+/// The first candidate key the signature verifies with.
 ///
-/// `exp` and `nbf` are checked in [`claims::check_times`] against the caller's `now`, because
-/// `jsonwebtoken` reads the system clock; they are still required here, and `jsonwebtoken`
-/// >= 10.3 refuses a required `exp` that is not a number (CVE-2026-25537).
-fn validation(algorithms: Vec<Algorithm>, settings: &JwtSettings) -> Validation {
-    let mut validation = Validation::new(algorithms.first().copied().unwrap_or_default());
-    validation.algorithms = algorithms;
-    validation.set_required_spec_claims(&REQUIRED_CLAIMS);
-    validation.leeway = settings.leeway_secs;
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = true;
-    validation.set_issuer(&[&settings.issuer]);
-    validation.set_audience(&settings.audience);
-    validation
-}
-
-/// A required claim `jsonwebtoken` could not read: absent, or present with the wrong type.
-/// Only called once the signature has verified, so reading the payload is safe.
-fn missing_or_invalid(token: &str, name: &str) -> TokenRejection {
-    let name = REQUIRED_CLAIMS
-        .into_iter()
-        .find(|c| *c == name)
-        .unwrap_or("claim");
-    let present = token
-        .split('.')
-        .nth(1)
-        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
-        .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
-        .is_some_and(|claims| claims.contains_key(name));
-    if present {
-        TokenRejection::InvalidClaim(name)
-    } else {
-        TokenRejection::MissingClaim(name)
-    }
-}
-
-fn map_error(kind: &ErrorKind) -> TokenRejection {
-    match kind {
-        ErrorKind::ExpiredSignature => TokenRejection::Expired,
-        ErrorKind::ImmatureSignature => TokenRejection::NotYetValid,
-        ErrorKind::InvalidIssuer => TokenRejection::WrongIssuer,
-        ErrorKind::InvalidAudience => TokenRejection::WrongAudience,
-        ErrorKind::InvalidSubject => TokenRejection::InvalidClaim("sub"),
-        ErrorKind::InvalidClaimFormat(name) => TokenRejection::InvalidClaim(
-            REQUIRED_CLAIMS
-                .into_iter()
-                .chain(["nbf"])
-                .find(|c| c == name)
-                .unwrap_or("claim"),
-        ),
-        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
-            TokenRejection::AlgorithmNotAllowed
+/// A key that cannot check this signature (wrong type) counts as a failed check; a signature
+/// that is not base64url is malformed.
+fn verify_signature<'k>(
+    parts: Parts<'_>,
+    alg: Algorithm,
+    candidates: &'k [Arc<VerificationKey>],
+) -> Result<&'k Arc<VerificationKey>, TokenRejection> {
+    for key in candidates {
+        let message = parts.message.as_bytes();
+        match jsonwebtoken::crypto::verify(parts.signature, message, &key.key, alg) {
+            Ok(true) => return Ok(key),
+            Ok(false) => {}
+            Err(error) => match error.kind() {
+                ErrorKind::InvalidSignature
+                | ErrorKind::InvalidAlgorithm
+                | ErrorKind::InvalidKeyFormat
+                | ErrorKind::InvalidEcdsaKey
+                | ErrorKind::InvalidEddsaKey
+                | ErrorKind::InvalidRsaKey(_) => {}
+                _ => return Err(TokenRejection::Malformed),
+            },
         }
-        _ => TokenRejection::Malformed,
     }
+    Err(TokenRejection::BadSignature)
 }

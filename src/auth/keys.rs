@@ -158,6 +158,11 @@ impl KeySet {
         self.keys.len()
     }
 
+    /// Whether `key` is one of this set's keys (the same key, not an equal one).
+    pub(crate) fn contains(&self, key: &Arc<VerificationKey>) -> bool {
+        self.keys.iter().any(|k| Arc::ptr_eq(k, key))
+    }
+
     /// Keys for `alg` whose `kid` is exactly `kid`.
     pub(crate) fn with_kid<'a>(
         &'a self,

@@ -12,6 +12,8 @@
 //!   [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725): pinned algorithms, required `exp`, `iss`,
 //!   `aud`, `sub`, checked `nbf`, bounded leeway, keys only from configuration or the configured
 //!   JWKS ([`JwksCache`], [RFC 7517](https://www.rfc-editor.org/rfc/rfc7517)).
+//! - Public-key tokens that verified are cached by digest until their `exp` and while their
+//!   key is published (`auth.verified_token_cache`), so a reused token costs a lookup.
 //! - API keys are stored as SHA-256 digests and compared in constant time.
 //! - [`mint_dev_token`] signs HS256 development tokens for `s3-broker token` and `s3-broker dev`.
 
@@ -27,6 +29,7 @@ mod jwt;
 mod keys;
 mod presented;
 mod validate;
+mod verified;
 
 pub use api_key::{API_KEY_HEADER, MAX_API_KEY_LEN};
 pub use authenticator::Authenticator;
@@ -38,4 +41,4 @@ pub use jwks::{JwksCache, JwksError, JwksStats, MAX_JWKS_BYTES, MAX_JWKS_KEYS};
 pub use presented::{
     CREDENTIAL_QUERY_PARAMS, PresentedCredential, bearer_token, query_has_credentials,
 };
-pub use validate::{AuthConfigError, MAX_LEEWAY_SECS};
+pub use validate::{AuthConfigError, MAX_LEEWAY_SECS, MAX_VERIFIED_TOKEN_CACHE};

@@ -15,6 +15,9 @@ use super::keys::{VerificationKey, hmac_min_len};
 /// The largest clock-skew allowance the broker accepts, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 60;
 
+/// The largest `auth.verified_token_cache` accepted (entries; about 200 bytes each).
+pub const MAX_VERIFIED_TOKEN_CACHE: usize = 1_000_000;
+
 /// A configuration problem: which key, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {problem}")]
@@ -44,6 +47,8 @@ pub(crate) struct JwtSettings {
     pub jwks: Option<JwksSettings>,
     /// The first shared secret, for minting development tokens.
     pub dev_secret: Option<SecretString>,
+    /// How many verified public-key tokens to remember (0: none).
+    pub verified_token_cache: usize,
 }
 
 /// Validated JWKS settings.
@@ -88,6 +93,12 @@ impl AuthConfig {
         let jwks = self.jwks_settings(&algorithms)?;
         self.check_coverage(&algorithms, &static_keys, jwks.is_some())?;
         let api_keys = self.api_key_entries()?;
+        if self.verified_token_cache > MAX_VERIFIED_TOKEN_CACHE {
+            return Err(err(
+                "verified_token_cache",
+                format!("at most {MAX_VERIFIED_TOKEN_CACHE}"),
+            ));
+        }
         Ok(ValidatedAuth {
             jwt: JwtSettings {
                 issuer: self.issuer.clone(),
@@ -98,6 +109,7 @@ impl AuthConfig {
                 static_keys,
                 jwks,
                 dev_secret: self.hs_secrets.first().map(|s| s.secret.clone()),
+                verified_token_cache: self.verified_token_cache,
             },
             api_keys,
         })
@@ -370,6 +382,19 @@ mod tests {
         config.jwks_url = Some("https://id.example.com/jwks".into());
         config.jwks_min_refetch_secs = 0;
         assert_eq!(problem(config), "auth.jwks_min_refetch_secs: at least 1");
+    }
+
+    #[test]
+    fn the_verified_token_cache_is_bounded() {
+        let mut config = parse("");
+        config.verified_token_cache = MAX_VERIFIED_TOKEN_CACHE + 1;
+        assert_eq!(
+            problem(config),
+            "auth.verified_token_cache: at most 1000000"
+        );
+        let mut config = parse("");
+        config.verified_token_cache = 0;
+        assert!(config.validate().is_ok(), "0 disables the cache");
     }
 
     #[test]

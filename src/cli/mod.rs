@@ -41,7 +41,8 @@ pub fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("error: {err}");
+            // stderr closed or full is no reason to panic (exit 101) instead of exiting 1.
+            let _ = writeln!(std::io::stderr(), "error: {err}");
             ExitCode::from(err.exit_status())
         }
     }
@@ -87,7 +88,7 @@ fn report_clap_error(err: &clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
-    eprintln!("{}", one_line(&err.render().to_string()));
+    let _ = writeln!(std::io::stderr(), "{}", one_line(&err.render().to_string()));
     ExitCode::from(2)
 }
 

@@ -9,9 +9,10 @@ use crate::telemetry::{LogFormat, init};
 
 /// Loads and validates the configuration, then serves until stopped.
 pub(super) fn run(args: ServeArgs) -> Result<String, CliError> {
-    init(LogFormat::Json);
     let settings =
         Settings::load(args.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
+    // Kept until `serve` returns: dropping it writes out the queued lines (bounded).
+    let _logs = init(LogFormat::Json, settings.log_queue_lines);
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)
             .await

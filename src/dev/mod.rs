@@ -11,17 +11,19 @@ pub use environment::{
 };
 pub use store::{EmbeddedStore, start_embedded_store};
 
-use crate::telemetry::{LogFormat, init};
+use crate::telemetry::{DEFAULT_QUEUE_LINES, LogFormat, init};
 use std::io::Write;
 use std::path::PathBuf;
 
 /// Runs the dev environment until Ctrl-C: friendly instructions on stderr, and exactly two
 /// `export` lines on stdout for scripts.
 pub fn run(dir: PathBuf, port: u16, store_port: u16) -> Result<(), DevError> {
-    init(LogFormat::Text);
+    let _logs = init(LogFormat::Text, DEFAULT_QUEUE_LINES);
     actix_web::rt::System::new().block_on(async move {
         let env = DevEnvironment::start(&dir, port, store_port).await?;
-        eprintln!(
+        // Not eprintln!: a closed or full stderr must not panic the dev server.
+        let _ = writeln!(
+            std::io::stderr(),
             "\ns3-broker dev is running (Ctrl-C to stop).\n\n  \
              Demo page:  {url}/\n  \
              Examples:   pages on {examples} may call the API (CORS)\n  \

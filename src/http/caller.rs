@@ -19,26 +19,24 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let in_url = query_has_credentials(req.query_string());
-        let authorization = req
-            .headers()
-            .get(AUTHORIZATION)
-            .map(|v| v.as_bytes().to_vec());
-        let api_key = req
-            .headers()
-            .get(API_KEY_HEADER)
-            .map(|v| v.as_bytes().to_vec());
+        // A clone of the request is a reference count: the headers are read in place, the
+        // token is never copied.
+        let req = req.clone();
         Box::pin(async move {
-            if in_url {
+            if query_has_credentials(req.query_string()) {
                 return Err(ApiError::new(
                     Code::CredentialsInUrl,
                     "credentials are accepted in the Authorization or X-Api-Key header only, never in the URL",
                 ));
             }
-            let state = state.ok_or_else(ApiError::internal)?;
-            let credential =
-                PresentedCredential::from_headers(authorization.as_deref(), api_key.as_deref())?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(ApiError::internal)?;
+            let headers = req.headers();
+            let credential = PresentedCredential::from_headers(
+                headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
+                headers.get(API_KEY_HEADER).map(|v| v.as_bytes()),
+            )?;
             let principal = state
                 .authenticator
                 .authenticate(credential, Utc::now())

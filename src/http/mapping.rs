@@ -127,10 +127,9 @@ impl From<BlockingError> for ApiError {
 
 impl From<S3Error> for ApiError {
     fn from(err: S3Error) -> Self {
-        if !matches!(err, S3Error::Credentials(_)) {
-            tracing::warn!(error = %err, "S3 call failed");
-        }
-        match err {
+        // Credential failures log themselves (`From<CredentialsUnavailable>`).
+        let failure = (!matches!(err, S3Error::Credentials(_))).then(|| err.to_string());
+        let api = match err {
             // No call was made: the cause is the broker's credentials, not S3.
             S3Error::Credentials(err) => ApiError::from(err),
             S3Error::Unavailable(_) => ApiError::new(
@@ -160,7 +159,20 @@ impl From<S3Error> for ApiError {
                      all parts but the last are at least 5 MiB"
                 ),
             ),
+        };
+        if let Some(error) = failure {
+            if api.code().status().is_client_error() {
+                // The caller's doing (a finished upload, an existing key, wrong parts): its
+                // code says it all, and S3's error text would only repeat it.
+                tracing::info!(
+                    code = api.code().as_str(),
+                    "S3 refused the caller's request"
+                );
+            } else {
+                tracing::warn!(code = api.code().as_str(), %error, "S3 call failed");
+            }
         }
+        api
     }
 }
 

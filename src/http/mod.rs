@@ -1,6 +1,7 @@
 //! The HTTP layer: handlers per resource, the authenticated-caller extractor, and the one
 //! error type mapped to problem+json.
 
+mod access_log;
 mod caller;
 mod challenge;
 mod code;
@@ -22,6 +23,7 @@ mod routes;
 mod state;
 mod uploads;
 
+pub use access_log::AccessLog;
 pub use caller::Caller;
 pub use code::Code;
 pub use drain::{CloseWhenDraining, CloseWhenDrainingService, Drain};

@@ -26,12 +26,12 @@ pub async fn observe(
             .get(REQUEST_ID_HEADER)
             .map(HeaderValue::as_bytes),
     );
-    req.extensions_mut().insert(id.clone());
+    req.extensions_mut().insert(id);
     let method = method_label(req.method());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
-    let span = tracing::info_span!("request", request_id = %id);
+    let span = tracing::info_span!("request", request_id = id.as_str());
     let mut res = match next.call(req).instrument(span).await {
         Ok(res) => res,
         Err(err) => {
@@ -47,9 +47,9 @@ pub async fn observe(
     };
     if let Some(metrics) = metrics {
         let route = res.request().match_pattern();
-        record(&metrics, method, route, res.response(), started);
+        record(&metrics, method, route.as_deref(), res.response(), started);
     }
-    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+    if let Ok(value) = HeaderValue::from_bytes(id.as_str().as_bytes()) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
@@ -61,7 +61,7 @@ pub async fn observe(
 fn record<B>(
     metrics: &Metrics,
     method: &'static str,
-    route: Option<String>,
+    route: Option<&str>,
     response: &HttpResponse<B>,
     started: Instant,
 ) {

@@ -1,18 +1,22 @@
 //! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
 //! objects; multipart create, list, complete and abort; the read-only bucket checks of
-//! `s3-broker doctor`). Every call has a bounded timeout; the service's calls are counted and
-//! timed in its metrics.
+//! `s3-broker doctor`). Every call is bounded in total, retries included (the SDK's operation
+//! timeout; the whole ListParts listing and CompleteMultipartUpload have their own budgets,
+//! see [`multipart`] and [`complete`]); the service's calls are counted and timed in its
+//! metrics.
 
+mod complete;
 mod credential_source;
 mod inspect;
 mod multipart;
 
+pub use complete::CompletedObject;
 pub use credential_source::{
     CredentialSource, CredentialsUnavailable, FIRST_BACKOFF, MAX_BACKOFF, PROVIDER_TIMEOUT,
     REFRESH_AHEAD,
 };
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
-pub use multipart::{CompletedObject, UploadRef};
+pub use multipart::UploadRef;
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use crate::telemetry::S3Calls;
@@ -106,7 +110,8 @@ pub struct S3Settings {
 #[derive(Debug, Clone)]
 pub struct S3Client {
     pub(crate) client: aws_sdk_s3::Client,
-    /// The configured bound of one operation (also the wait for a first response byte).
+    /// The configured bound of one operation, retries included (for CompleteMultipartUpload,
+    /// of the wait for S3 to start answering).
     pub(crate) operation_timeout: Duration,
     /// Counts and times every call (`s3_broker_s3_requests_total`).
     calls: S3Calls,

@@ -4,20 +4,11 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
 use super::{S3Client, S3Error};
-use crate::domain::{BucketName, ChecksumAlgorithm, ObjectKey, UploadId};
+use crate::domain::{BucketName, ObjectKey, UploadId};
 use crate::grants::NewUpload;
-use crate::multipart::{ListedPart, NamedUpload, PartToComplete};
-use aws_config::timeout::TimeoutConfig;
-use aws_sdk_s3::types::{self, CompletedMultipartUpload, CompletedPart};
+use crate::multipart::{ListedPart, NamedUpload};
+use aws_sdk_s3::types;
 use chrono::DateTime;
-use std::time::Duration;
-
-/// How long a CompleteMultipartUpload may run once S3 has started answering: S3 may take
-/// minutes to assemble many parts, keeping the connection alive with whitespace, while the
-/// first byte must still come within the configured operation timeout.
-///
-/// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>
-const COMPLETE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// ListParts pages hold at most this many parts.
 const LIST_PAGE: i32 = 1000;
@@ -44,31 +35,6 @@ impl<'a> From<&'a NamedUpload> for UploadRef<'a> {
             upload_id: &upload.upload_id,
         }
     }
-}
-
-/// The completed object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompletedObject {
-    /// The object's ETag.
-    pub etag: Option<String>,
-    /// The object's URL, as S3 reports it.
-    pub location: Option<String>,
-}
-
-fn completed_part(part: &PartToComplete, algorithm: Option<ChecksumAlgorithm>) -> CompletedPart {
-    let builder = CompletedPart::builder()
-        .part_number(i32::from(part.part_number.get()))
-        .e_tag(part.etag.as_str());
-    let checksum = part.checksum.clone();
-    match algorithm {
-        Some(ChecksumAlgorithm::Crc32) => builder.set_checksum_crc32(checksum),
-        Some(ChecksumAlgorithm::Crc32c) => builder.set_checksum_crc32_c(checksum),
-        Some(ChecksumAlgorithm::Crc64Nvme) => builder.set_checksum_crc64_nvme(checksum),
-        Some(ChecksumAlgorithm::Sha1) => builder.set_checksum_sha1(checksum),
-        Some(ChecksumAlgorithm::Sha256) => builder.set_checksum_sha256(checksum),
-        None => builder,
-    }
-    .build()
 }
 
 fn listed_part(part: &types::Part) -> Option<ListedPart> {
@@ -124,10 +90,24 @@ impl S3Client {
             .ok_or_else(|| S3Error::Refused("CreateMultipartUpload returned no upload id".into()))
     }
 
-    /// Every part S3 holds for the upload, following ListParts pages to the end.
+    /// Every part S3 holds for the upload, following ListParts pages to the end. The whole
+    /// listing, every page and every retry, shares one budget of the operation timeout
+    /// (`s3.operation_timeout_secs`).
     ///
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html>
     pub async fn list_parts(&self, upload: UploadRef<'_>) -> Result<Vec<ListedPart>, S3Error> {
+        tokio::time::timeout(self.operation_timeout, self.list_all_parts(upload))
+            .await
+            .unwrap_or_else(|_| {
+                Err(S3Error::Unavailable(format!(
+                    "ListParts did not finish within {} s",
+                    self.operation_timeout.as_secs()
+                )))
+            })
+    }
+
+    /// [`Self::list_parts`] without the overall budget (each page has its own).
+    async fn list_all_parts(&self, upload: UploadRef<'_>) -> Result<Vec<ListedPart>, S3Error> {
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_LIST_PAGES {
@@ -159,51 +139,6 @@ impl S3Client {
         Err(S3Error::Refused(
             "ListParts did not end after 10,000 parts".into(),
         ))
-    }
-
-    /// CompleteMultipartUpload with `parts`; with `if_none_match`, S3 refuses (412) to replace
-    /// an existing object.
-    ///
-    /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>
-    pub async fn complete_multipart(
-        &self,
-        upload: UploadRef<'_>,
-        parts: &[PartToComplete],
-        checksum_algorithm: Option<ChecksumAlgorithm>,
-        if_none_match: bool,
-    ) -> Result<CompletedObject, S3Error> {
-        let completed = CompletedMultipartUpload::builder()
-            .set_parts(Some(
-                parts
-                    .iter()
-                    .map(|p| completed_part(p, checksum_algorithm))
-                    .collect(),
-            ))
-            .build();
-        let request = self
-            .client
-            .complete_multipart_upload()
-            .bucket(upload.bucket.as_str())
-            .key(upload.key.as_str())
-            .upload_id(upload.upload_id.as_str())
-            .multipart_upload(completed)
-            .set_if_none_match(if_none_match.then(|| "*".to_owned()))
-            .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default().timeout_config(
-                    TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(3))
-                        .read_timeout(self.operation_timeout)
-                        .operation_timeout(COMPLETE_TIMEOUT.max(self.operation_timeout))
-                        .build(),
-                ),
-            )
-            .send();
-        let output = self.timed("CompleteMultipartUpload", request).await?;
-        Ok(CompletedObject {
-            etag: output.e_tag().filter(|e| !e.is_empty()).map(str::to_owned),
-            location: output.location().map(str::to_owned),
-        })
     }
 
     /// AbortMultipartUpload: S3 drops every part.

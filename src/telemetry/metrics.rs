@@ -11,7 +11,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the latency buckets: grants take well under a millisecond to
@@ -113,6 +115,18 @@ pub struct Metrics {
     grants: Family<OperationLabels, Counter>,
     s3: S3Calls,
     credentials_expiry: ExpiryFamily,
+    /// Handles on the series of each route, so that counting a request allocates nothing and
+    /// hashes one string (the families stay the source of truth; the handles share their
+    /// counters).
+    routes: RwLock<HashMap<String, RouteSeries>>,
+}
+
+/// The series of one route pattern: its latency histogram and its request counters by method
+/// and status (a handful per route).
+#[derive(Debug, Clone)]
+struct RouteSeries {
+    duration: Histogram,
+    requests: Vec<(&'static str, u16, Counter)>,
 }
 
 /// A gauge that can be absent: a family whose only series has no labels.
@@ -177,6 +191,12 @@ impl Metrics {
             credentials_expiry.clone(),
         );
         registry.register(
+            "log_lines_dropped",
+            "Log lines lost: reason queue_full (stderr slower than the service: the bounded \
+             queue was full) or write_failed (writing stderr failed: closed pipe, full disk)",
+            super::log_queue::dropped_lines_family(),
+        );
+        registry.register(
             "build",
             "The running version",
             Info::new(BuildLabels {
@@ -191,6 +211,7 @@ impl Metrics {
             grants,
             s3,
             credentials_expiry,
+            routes: RwLock::default(),
         }
     }
 
@@ -199,23 +220,60 @@ impl Metrics {
     pub fn record_request(
         &self,
         method: &'static str,
-        route: Option<String>,
+        route: Option<&str>,
         status: u16,
         elapsed: Duration,
     ) {
-        let route = route.unwrap_or_else(|| "unmatched".to_owned());
-        self.request_duration
-            .get_or_create(&RouteLabels {
-                route: route.clone(),
-            })
-            .observe(elapsed.as_secs_f64());
-        self.requests
-            .get_or_create(&RequestLabels {
-                method,
-                route,
-                status,
-            })
-            .inc();
+        let route = route.unwrap_or("unmatched");
+        let seconds = elapsed.as_secs_f64();
+        {
+            let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(series) = routes.get(route)
+                && let Some((_, _, counter)) = series
+                    .requests
+                    .iter()
+                    .find(|(m, s, _)| *m == method && *s == status)
+            {
+                series.duration.observe(seconds);
+                counter.inc();
+                return;
+            }
+        }
+        // First request of this route, method and status: create the series in the families
+        // and keep handles on them.
+        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        let series = routes
+            .entry(route.to_owned())
+            .or_insert_with(|| RouteSeries {
+                duration: self
+                    .request_duration
+                    .get_or_create(&RouteLabels {
+                        route: route.to_owned(),
+                    })
+                    .clone(),
+                requests: Vec::new(),
+            });
+        let counter = match series
+            .requests
+            .iter()
+            .find(|(m, s, _)| *m == method && *s == status)
+        {
+            Some((_, _, counter)) => counter.clone(),
+            None => {
+                let counter = self
+                    .requests
+                    .get_or_create(&RequestLabels {
+                        method,
+                        route: route.to_owned(),
+                        status,
+                    })
+                    .clone();
+                series.requests.push((method, status, counter.clone()));
+                counter
+            }
+        };
+        series.duration.observe(seconds);
+        counter.inc();
     }
 
     /// Records an error response by its stable problem code.
@@ -268,18 +326,8 @@ mod tests {
     #[test]
     fn renders_labels_and_counts() {
         let metrics = Metrics::new();
-        metrics.record_request(
-            "POST",
-            Some("/v1/uploads".into()),
-            200,
-            Duration::from_micros(300),
-        );
-        metrics.record_request(
-            "POST",
-            Some("/v1/uploads".into()),
-            200,
-            Duration::from_millis(2),
-        );
+        metrics.record_request("POST", Some("/v1/uploads"), 200, Duration::from_micros(300));
+        metrics.record_request("POST", Some("/v1/uploads"), 200, Duration::from_millis(2));
         metrics.record_request("GET", None, 404, Duration::from_micros(50));
         metrics.record_problem("not_found");
         metrics.record_grants("UploadPart", 3);
@@ -301,6 +349,8 @@ mod tests {
         assert!(text.contains(
             "s3_broker_s3_requests_total{operation=\"ListParts\",outcome=\"unavailable\"} 1"
         ));
+        assert!(text.contains("s3_broker_log_lines_dropped_total{reason=\"queue_full\"} "));
+        assert!(text.contains("s3_broker_log_lines_dropped_total{reason=\"write_failed\"} "));
         assert!(text.contains("# TYPE s3_broker_build info"));
         assert!(text.contains("s3_broker_build_info{version=\""));
         assert!(text.ends_with("# EOF\n"));

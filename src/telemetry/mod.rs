@@ -1,11 +1,19 @@
-//! What the service tells its operators: logs ([`logging`]), Prometheus metrics ([`metrics`])
-//! and request ids ([`request_id`]). None of them ever carries a token, a secret, a signed
-//! URL or an object key.
+//! What the service tells its operators: logs ([`logging`], through the bounded queue of
+//! [`log_queue`], with the [`access_log`]), Prometheus metrics ([`metrics`]) and request ids
+//! ([`request_id`]). None of them ever carries a token, a secret, a signed URL or an object
+//! key.
 
+pub mod access_log;
+mod json;
+pub mod log_queue;
 pub mod logging;
 pub mod metrics;
 pub mod request_id;
+pub mod span_fields;
 
-pub use logging::{LogFormat, init};
+pub use access_log::AccessRecord;
+pub use json::JsonLines;
+pub use log_queue::{DEFAULT_QUEUE_LINES, LogFormat, LogGuard};
+pub use logging::init;
 pub use metrics::{Metrics, S3Calls};
 pub use request_id::RequestId;

@@ -12,14 +12,25 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 const MAX_LEN: usize = 64;
 
 /// A request id: 1 to 64 characters from `A-Z a-z 0-9 - _ . :` (so it is safe in a header,
-/// a log line and a JSON string as is).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(String);
+/// a log line and a JSON string as is). Stored inline: making, cloning and dropping one never
+/// allocates.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId {
+    bytes: [u8; MAX_LEN],
+    len: u8,
+}
 
 impl RequestId {
     /// A fresh random id (a UUIDv4 without dashes).
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().simple().to_string())
+        let mut bytes = [0u8; MAX_LEN];
+        uuid::Uuid::new_v4()
+            .simple()
+            .encode_lower(&mut bytes[..uuid::fmt::Simple::LENGTH]);
+        Self {
+            bytes,
+            len: uuid::fmt::Simple::LENGTH as u8,
+        }
     }
 
     /// The id a proxy or client sent, when it is well formed; `None` otherwise (a new one is
@@ -30,7 +41,14 @@ impl RequestId {
             && value
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-        well_formed.then(|| Self(String::from_utf8_lossy(value).into_owned()))
+        well_formed.then(|| {
+            let mut bytes = [0u8; MAX_LEN];
+            bytes[..value.len()].copy_from_slice(value);
+            Self {
+                bytes,
+                len: value.len() as u8,
+            }
+        })
     }
 
     /// The id a request carries, or a new one.
@@ -40,13 +58,20 @@ impl RequestId {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII is ever stored (checked by `parse`, hex from `generate`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RequestId").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -59,7 +84,11 @@ mod tests {
         for id in ["abc", "0f8fad5b-d9cb-469f-a165-70867728950e", "req_1.2:3"] {
             assert_eq!(RequestId::parse(id.as_bytes()).unwrap().as_str(), id);
         }
-        assert!(RequestId::parse("a".repeat(64).as_bytes()).is_some());
+        let longest = "a".repeat(64);
+        assert_eq!(
+            RequestId::parse(longest.as_bytes()).unwrap().as_str(),
+            longest
+        );
     }
 
     #[test]
@@ -81,5 +110,8 @@ mod tests {
     #[test]
     fn generated_ids_differ() {
         assert_ne!(RequestId::generate(), RequestId::generate());
+        let id = RequestId::generate();
+        assert_eq!(id.as_str().len(), 32);
+        assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }

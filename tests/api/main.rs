@@ -7,9 +7,13 @@
 //! against a store, listings, multipart uploads) is in the end-to-end suite, `tests/e2e/`.
 //!
 //! Each test builds its own [`support::Broker`] (a few milliseconds): no state is shared.
+//! `s3_bounds` points brokers at a stub S3 on 127.0.0.1 (`s3_stub.rs`) that can hang or lose
+//! an answer on demand, which no real server can be made to do.
 
 mod auth;
 mod authz;
 mod companion;
 mod errors;
+mod s3_bounds;
+mod s3_stub;
 mod support;

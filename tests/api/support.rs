@@ -5,7 +5,9 @@
 //!
 //! The store's endpoint is a closed local port: a test whose request reached S3 would fail, so
 //! only what the broker answers by itself belongs here (authentication, input errors, refusals,
-//! grants, which are signed without calling S3).
+//! grants, which are signed without calling S3). The exception, [`Broker::against_s3`], points
+//! the broker at the S3 stub of `s3_stub.rs`, for the faults a real server cannot be made to
+//! show.
 
 use actix_web::body::to_bytes;
 use actix_web::dev::Service;
@@ -74,6 +76,25 @@ pub(crate) struct Broker {
 impl Broker {
     /// A broker with the shipped `default` and `avatars` profiles and `brief`.
     pub(crate) async fn start() -> Self {
+        // Nothing listens there: a request that reaches S3 fails.
+        Self::start_with(|config| config).await
+    }
+
+    /// A broker whose S3 is `endpoint` (a stub on 127.0.0.1), with
+    /// `s3.operation_timeout_secs = budget_secs`.
+    pub(crate) async fn against_s3(endpoint: &str, budget_secs: i64) -> Self {
+        Self::start_with(|config| {
+            config.store("us-east-1", "api-tests", endpoint).set(
+                "s3",
+                "operation_timeout_secs",
+                budget_secs,
+            )
+        })
+        .await
+    }
+
+    /// A broker with the test configuration changed by `adjust`.
+    async fn start_with(adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
         let policies = tempfile::Builder::new()
             .prefix("s3-broker-api-policies-")
             .tempdir()
@@ -85,7 +106,7 @@ impl Broker {
         ] {
             std::fs::write(policies.path().join(name), text).expect("a profile file");
         }
-        let settings = config(policies.path())
+        let settings = adjust(config(policies.path()))
             .settings()
             .unwrap_or_else(|e| panic!("the test configuration is refused: {e}"));
         let state = build_state(&settings)

@@ -12,6 +12,7 @@
 //! The broker needs no S3 here: PUT grants are signed with static credentials, and its
 //! endpoint is a closed port.
 
+use crate::support::broker::PUT_PROFILE;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -25,13 +26,6 @@ use tokio::process::{Child, Command};
 const ISSUER: &str = "https://issuer.drain.test/";
 const AUDIENCE: &str = "s3-broker-drain";
 const HS_SECRET: &str = "drain-hs256-secret-0123456789abcdef-0123456789";
-const PROFILE: &str = r#"
-key_template = "users/{principal}/{uuid}/{filename}"
-content_types = ["text/plain"]
-max_size = "1 MiB"
-methods = ["PUT"]
-"#;
-
 /// Keep-alive connections of the load.
 const CONNECTIONS: usize = 32;
 /// `[server] drain_secs` of the test.
@@ -300,7 +294,7 @@ fn serving_addr(line: &str) -> Option<std::net::SocketAddr> {
 fn write_config(dir: &Path, drain_secs: u64) -> PathBuf {
     let policies = dir.join("policies");
     std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("default.toml"), PROFILE).unwrap();
+    std::fs::write(policies.join("default.toml"), PUT_PROFILE).unwrap();
     let config = s3_broker::config::ConfigBuilder::new()
         .set("server", "bind", "127.0.0.1:0")
         .set("server", "workers", 2)

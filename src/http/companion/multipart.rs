@@ -229,13 +229,13 @@ pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplet
 /// Refuses an upload whose named parts add up to more (or less) than the profile allows; a
 /// too-large upload is aborted, since it can never be completed. Each named part must be held
 /// by S3 with that very ETag, and its size is the one S3 reports, so a part replaced after
-/// this check no longer matches and S3 refuses the complete.
+/// this check no longer matches and S3 refuses the complete. Returns the total.
 async fn check_total_size(
     state: &AppState,
     profile: &Profile,
     upload: UploadRef<'_>,
     parts: &[PartToComplete],
-) -> Result<(), ApiError> {
+) -> Result<u64, ApiError> {
     let held = state.s3.list_parts(upload).await?;
     let total: u64 = match_held(parts, &held)?.iter().map(|h| h.size).sum();
     let range = profile.size_range();
@@ -245,7 +245,7 @@ async fn check_total_size(
         tracing::warn!(error = %err, "aborting an oversized multipart upload failed");
     }
     range.check(total)?;
-    Ok(())
+    Ok(total)
 }
 
 /// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
@@ -280,7 +280,7 @@ pub(super) async fn complete_checked(
     upload: UploadRef<'_>,
     parts: &[PartToComplete],
 ) -> Result<Done, ApiError> {
-    check_total_size(state, profile, upload, parts).await?;
+    let size = check_total_size(state, profile, upload, parts).await?;
     let object = state
         .s3
         .complete_multipart(
@@ -288,6 +288,7 @@ pub(super) async fn complete_checked(
             parts,
             None,
             !profile.allow_overwrite() && state.backend.conditional_complete(),
+            size,
         )
         .await?;
     Ok(Done {

@@ -107,6 +107,7 @@ pub(super) async fn complete_multipart(
             // Where the backend does not document a conditional complete, the profile's keys
             // are unique instead (checked at startup).
             ticket.no_overwrite && state.backend.conditional_complete(),
+            ticket.plan.size(),
         )
         .await?;
     Ok(HttpResponse::Ok()

@@ -52,6 +52,16 @@ pub(crate) const DEFAULT_EXPIRY_SECS: i64 = 900;
 
 const SHIPPED_DEFAULT: &str = include_str!("../../../policies/default.toml");
 const SHIPPED_AVATARS: &str = include_str!("../../../policies/avatars.toml");
+
+/// The one profile of the tests that run the built binary on a configuration file: PUT
+/// grants of small text files, signed without calling S3.
+pub(crate) const PUT_PROFILE: &str = r#"
+key_template = "users/{principal}/{uuid}/{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+methods = ["PUT"]
+"#;
+
 const BRIEF_PROFILE: &str = r#"
 description = "Grants that live 2 seconds, to watch them expire"
 key_template = "brief/{principal}/{uuid}/{filename}"

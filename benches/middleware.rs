@@ -1,0 +1,133 @@
+//! Cost of the request path around a handler: `GET /healthz` through the broker's middleware
+//! against a hello-world actix-web JSON handler, both in-process (`actix_web::test`, no
+//! socket), so the difference is what the middleware adds per request.
+//!
+//! - `hello_world`: `App::new().route("/healthz", ...)` answering `{"status":"ok"}`.
+//! - `healthz_observe`: the broker's route table behind `observe` alone (request id, span,
+//!   metrics), the state built from a test configuration.
+//! - `healthz_full_app`: `s3_broker::app::app`, every layer (CORS, problem+json, path
+//!   normalisation, access log, `observe`).
+//!
+//! Run with `cargo bench --bench middleware` (stderr to `/dev/null`: the full app writes its
+//! access log there). For instruction counts, run one case N times without criterion:
+//!
+//! ```sh
+//! BENCH_CASE=healthz_observe BENCH_ITERS=10000 valgrind --tool=callgrind \
+//!     target/release/deps/middleware-<hash> 2>/dev/null
+//! ```
+
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Service;
+use actix_web::middleware::from_fn;
+use actix_web::test::{TestRequest, init_service};
+use actix_web::{App, HttpResponse, web};
+use criterion::Criterion;
+use s3_broker::app::{app, build_state};
+use s3_broker::config::ConfigBuilder;
+use s3_broker::http::{configure, observe};
+
+type Call = Rc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
+
+/// Sends `GET /healthz` through a service and checks the answer (a macro: the request type
+/// of `init_service` is `actix_http::Request`, which this crate does not name).
+macro_rules! caller {
+    ($service:expr) => {{
+        let service = Rc::new($service);
+        Rc::new(move || {
+            let service = Rc::clone(&service);
+            Box::pin(async move {
+                let request = TestRequest::get().uri("/healthz").to_request();
+                let response = service.call(request).await.expect("an answer");
+                assert!(response.status().is_success());
+                black_box(response);
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
+        }) as Call
+    }};
+}
+
+async fn cases(policies: &std::path::Path) -> Vec<(&'static str, Call)> {
+    let settings = ConfigBuilder::new()
+        .store("us-east-1", "bench", "http://127.0.0.1:9")
+        .static_credentials("AKIABENCH0000000000", "bench-secret-access-key-0123456789")
+        .hs256(
+            "https://issuer.bench/",
+            "s3-broker",
+            "bench-hs256-secret-0123456789abcdef-0123456789",
+        )
+        .set("policies", "dir", policies.to_string_lossy().as_ref())
+        .set("policies", "default_profile", "default")
+        .settings()
+        .expect("bench configuration");
+    let state = web::Data::new(build_state(&settings).await.expect("bench state"));
+    let hello = init_service(App::new().route(
+        "/healthz",
+        web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
+    ))
+    .await;
+    let observed = init_service(
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(observe))
+            .configure(configure),
+    )
+    .await;
+    let full = init_service(app(state, Vec::new(), |_| {})).await;
+    vec![
+        ("hello_world", caller!(hello)),
+        ("healthz_observe", caller!(observed)),
+        ("healthz_full_app", caller!(full)),
+    ]
+}
+
+fn run(
+    rt: &tokio::runtime::Runtime,
+    local: &tokio::task::LocalSet,
+    call: &Call,
+    n: u64,
+) -> Duration {
+    local.block_on(rt, async {
+        let start = Instant::now();
+        for _ in 0..n {
+            call().await;
+        }
+        start.elapsed()
+    })
+}
+
+fn main() {
+    let _log = s3_broker::telemetry::init(
+        s3_broker::telemetry::LogFormat::Json,
+        s3_broker::telemetry::DEFAULT_QUEUE_LINES,
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    let policies = tempfile::tempdir().expect("a policies directory");
+    std::fs::write(
+        policies.path().join("default.toml"),
+        include_str!("../policies/default.toml"),
+    )
+    .expect("a profile");
+    let cases = local.block_on(&rt, cases(policies.path()));
+    if let (Ok(name), Ok(iters)) = (std::env::var("BENCH_CASE"), std::env::var("BENCH_ITERS")) {
+        let iters: u64 = iters.parse().expect("BENCH_ITERS is a number");
+        let (_, call) = cases
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no bench case {name:?}"));
+        run(&rt, &local, call, iters);
+        return;
+    }
+    let mut criterion = Criterion::default().configure_from_args();
+    for (name, call) in &cases {
+        criterion.bench_function(&format!("middleware_{name}"), |b| {
+            b.iter_custom(|iters| run(&rt, &local, call, iters));
+        });
+    }
+    criterion.final_summary();
+}

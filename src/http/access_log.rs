@@ -1,0 +1,189 @@
+//! The access-log middleware: for each request, an [`AccessRecord`] (peer, method, path
+//! without query, status, body bytes, duration to the last byte, request id, problem code)
+//! handed to the log queue when the response body ends; the writer thread formats it
+//! (`crate::telemetry::access_log`). Nothing here waits for stderr.
+
+use super::ProblemCode;
+use crate::telemetry::RequestId;
+use crate::telemetry::access_log::{AccessRecord, wanted};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::Method;
+use actix_web::web::Bytes;
+use actix_web::{Error, HttpMessage};
+use std::future::{Future, Ready, ready};
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+/// The middleware (`App::wrap(AccessLog)`), inside the one that assigns the request id.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessLog;
+
+impl<S, B> Transform<S, ServiceRequest> for AccessLog
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<AccessBody>;
+    type Error = Error;
+    type Transform = AccessLogService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AccessLogService { service }))
+    }
+}
+
+/// The service of [`AccessLog`].
+#[derive(Debug)]
+pub struct AccessLogService<S> {
+    service: S,
+}
+
+/// What is known of a request before its answer.
+struct Started {
+    at: Instant,
+    peer: Option<IpAddr>,
+    method: Method,
+    path: String,
+    request_id: Option<RequestId>,
+}
+
+impl<S, B> Service<ServiceRequest> for AccessLogService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<AccessBody>;
+    type Error = Error;
+    type Future = AccessFuture<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = wanted().then(|| Started {
+            at: Instant::now(),
+            peer: req.peer_addr().map(|addr| addr.ip()),
+            method: req.method().clone(),
+            path: req.path().to_owned(),
+            request_id: req.extensions().get::<RequestId>().cloned(),
+        });
+        AccessFuture {
+            inner: self.service.call(req),
+            started,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`AccessLogService`], its body wrapped in an [`AccessBody`].
+    pub struct AccessFuture<F> {
+        #[pin]
+        inner: F,
+        started: Option<Started>,
+    }
+}
+
+impl<F, B> Future for AccessFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<AccessBody>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let res = match this.inner.poll(cx) {
+            Poll::Ready(res) => res?,
+            Poll::Pending => return Poll::Pending,
+        };
+        let started = this.started.take();
+        let status = res.status().as_u16();
+        let problem = res
+            .response()
+            .extensions()
+            .get::<ProblemCode>()
+            .map(|ProblemCode(code)| code.as_str());
+        Poll::Ready(Ok(res.map_body(move |_, body| AccessBody {
+            body: body.boxed(),
+            bytes: 0,
+            pending: started.map(|s| Pending {
+                started: s,
+                status,
+                problem,
+            }),
+        })))
+    }
+}
+
+/// A record waiting for the end of its body.
+struct Pending {
+    started: Started,
+    status: u16,
+    problem: Option<&'static str>,
+}
+
+/// A response body that counts its bytes and writes the access record when dropped (after
+/// the last byte, or when the client went away).
+pub struct AccessBody {
+    body: BoxBody,
+    bytes: u64,
+    pending: Option<Pending>,
+}
+
+impl std::fmt::Debug for AccessBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessBody")
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessageBody for AccessBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.bytes += chunk.len() as u64;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for AccessBody {
+    fn drop(&mut self) {
+        if let Some(Pending {
+            started,
+            status,
+            problem,
+        }) = self.pending.take()
+        {
+            AccessRecord {
+                at: SystemTime::now(),
+                peer: started.peer,
+                method: started.method,
+                path: started.path,
+                status,
+                bytes: self.bytes,
+                duration: started.at.elapsed(),
+                request_id: started.request_id,
+                problem,
+            }
+            .enqueue();
+        }
+    }
+}

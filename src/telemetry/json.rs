@@ -1,0 +1,274 @@
+//! JSON log lines, written directly: `{"timestamp", "level", "fields", "target", "spans"}`,
+//! the shape of `tracing-subscriber`'s JSON format, without what that format adds to events
+//! of the `log` crate (`log.file`, `log.line`: source paths of the build machine, and
+//! `log.module_path`, `log.target`).
+
+use std::fmt;
+use std::time::SystemTime;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Writes `value` as a JSON string literal (RFC 8259 §7).
+pub(crate) fn write_json_str(out: &mut impl fmt::Write, value: &str) {
+    let _ = out.write_char('"');
+    let mut start = 0;
+    for (i, c) in value.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if c < ' ' => "",
+            _ => continue,
+        };
+        let _ = out.write_str(&value[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            let _ = out.write_str(escape);
+        }
+        start = i + c.len_utf8();
+    }
+    let _ = out.write_str(&value[start..]);
+    let _ = out.write_char('"');
+}
+
+/// Writes `at` as RFC 3339 UTC with microseconds (`2026-12-06T22:17:34.145057Z`).
+pub(crate) fn write_timestamp(out: &mut impl fmt::Write, at: SystemTime) {
+    let at: chrono::DateTime<chrono::Utc> = at.into();
+    let _ = write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+}
+
+/// The event formatter of `serve` (`tracing_subscriber::fmt().event_format(JsonLines)`, with
+/// `JsonFields` for the span fields).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let mut fields = String::with_capacity(160);
+        event.record(&mut JsonFieldsVisitor {
+            out: &mut fields,
+            first: true,
+        });
+        w.write_str("{\"timestamp\":\"")?;
+        write_timestamp(&mut w, SystemTime::now());
+        let level = caller_level(meta.target(), &fields).unwrap_or(*meta.level());
+        write!(
+            w,
+            "\",\"level\":\"{level}\",\"fields\":{{{fields}}},\"target\":"
+        )?;
+        write_json_str(&mut w, meta.target());
+        if let Some(scope) = ctx.event_scope() {
+            w.write_str(",\"spans\":[")?;
+            for (i, span) in scope.from_root().enumerate() {
+                if i > 0 {
+                    w.write_char(',')?;
+                }
+                w.write_str("{\"name\":")?;
+                write_json_str(&mut w, span.name());
+                let extensions = span.extensions();
+                let inner = extensions
+                    .get::<FormattedFields<N>>()
+                    .map(|f| f.fields.as_str())
+                    .and_then(|f| f.strip_prefix('{')?.strip_suffix('}'))
+                    .unwrap_or("");
+                if !inner.is_empty() {
+                    w.write_char(',')?;
+                    w.write_str(inner)?;
+                }
+                w.write_char('}')?;
+            }
+            w.write_char(']')?;
+        }
+        w.write_str("}\n")
+    }
+}
+
+/// The level of a dependency's event that reports a caller's mistake at ERROR: actix-http
+/// logs a request it cannot parse (and answers 400 without reaching the application) as
+/// `ERROR stream error: request parse error: ...`; it is the caller's doing, so INFO.
+fn caller_level(target: &str, fields: &str) -> Option<tracing::Level> {
+    (target == "actix_http::h1::dispatcher"
+        && fields.starts_with("\"message\":\"stream error: request parse error"))
+    .then_some(tracing::Level::INFO)
+}
+
+/// Writes an event's fields as JSON members, leaving out the `log.*` metadata fields.
+pub(super) struct JsonFieldsVisitor<'w, W: fmt::Write> {
+    pub(super) out: &'w mut W,
+    pub(super) first: bool,
+}
+
+impl<W: fmt::Write> JsonFieldsVisitor<'_, W> {
+    /// Writes `"name":` (and the comma before it), or `false` for a field left out.
+    fn key(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if name.starts_with("log.") {
+            return false;
+        }
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        if !self.first {
+            let _ = self.out.write_char(',');
+        }
+        self.first = false;
+        write_json_str(self.out, name);
+        let _ = self.out.write_char(':');
+        true
+    }
+
+    fn raw(&mut self, field: &Field, value: impl fmt::Display) {
+        if self.key(field) {
+            let _ = write!(self.out, "{value}");
+        }
+    }
+}
+
+impl<W: fmt::Write> Visit for JsonFieldsVisitor<'_, W> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if value.is_finite() {
+            self.raw(field, value);
+        } else {
+            self.record_str(field, &value.to_string());
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.raw(field, value);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.raw(field, value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.raw(field, value);
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if self.key(field) {
+            write_json_str(self.out, value);
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.record_str(field, &value.to_string());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.key(field) {
+            write_json_str(self.out, &format!("{value:?}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_json() {
+        let nasty = "a\"b\\c\nd\re\tf\u{1}g\u{7f}h é \u{2028}";
+        let mut out = String::new();
+        write_json_str(&mut out, nasty);
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, nasty);
+        assert!(!out.contains('\n'));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_with_microseconds() {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(1_800_000_000_123_456);
+        let mut out = String::new();
+        write_timestamp(&mut out, at);
+        assert_eq!(out, "2027-01-15T08:00:00.123456Z");
+    }
+
+    /// Events of the `log` crate (actix-server, actix-http) carry their source file and line
+    /// as `log.*` fields; none of them reaches the line.
+    #[test]
+    fn lines_are_json_without_source_paths() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(JsonLines)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", request_id = "abc");
+            let _entered = span.enter();
+            tracing::warn!(
+                code = "invalid_token",
+                n = 3_u64,
+                ok = true,
+                "refused \"x\""
+            );
+            let record = tracing_log::log::Record::builder()
+                .args(format_args!("starting 2 workers"))
+                .level(tracing_log::log::Level::Info)
+                .target("actix_server::builder")
+                .file(Some(
+                    "/root/.cargo/registry/src/x/actix-server/src/builder.rs",
+                ))
+                .line(Some(42))
+                .module_path(Some("actix_server::builder"))
+                .build();
+            tracing_log::format_trace(&record).unwrap();
+            tracing::error!(
+                target: "actix_http::h1::dispatcher",
+                "stream error: {}",
+                "request parse error: invalid Header provided"
+            );
+        });
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0]["level"], "WARN");
+        assert_eq!(lines[0]["fields"]["message"], "refused \"x\"");
+        assert_eq!(lines[0]["fields"]["code"], "invalid_token");
+        assert_eq!(lines[0]["fields"]["n"], 3);
+        assert_eq!(lines[0]["fields"]["ok"], true);
+        assert_eq!(lines[0]["spans"][0]["name"], "request");
+        assert_eq!(lines[0]["spans"][0]["request_id"], "abc");
+        assert_eq!(lines[1]["target"], "actix_server::builder");
+        assert_eq!(lines[1]["fields"]["message"], "starting 2 workers");
+        assert_eq!(
+            lines[2]["level"], "INFO",
+            "a caller's malformed request: {text}"
+        );
+        assert!(!text.contains("log."), "{text}");
+        assert!(!text.contains(".rs"), "{text}");
+    }
+}

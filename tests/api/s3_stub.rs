@@ -1,0 +1,334 @@
+//! A stand-in S3 on 127.0.0.1 that speaks just enough S3 XML for the broker's multipart calls
+//! (CreateMultipartUpload, ListParts, CompleteMultipartUpload, HeadObject, AbortMultipartUpload)
+//! and can be told to misbehave on CompleteMultipartUpload: hang, lose its answer, answer 500.
+//! The one place a stub is right: a real server cannot be made to hang or lose an answer on
+//! demand. Plain threads and `std::net`, so it runs beside any test runtime; it signs nothing
+//! and checks no signature.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the stub does with a CompleteMultipartUpload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnComplete {
+    /// Completes the upload and answers, as S3 does.
+    Answer,
+    /// Never answers (holds the connection).
+    Hang,
+    /// The first time: completes the upload, then closes the connection without a word (the
+    /// answer is lost); afterwards as [`OnComplete::Answer`].
+    CompleteThenDrop,
+    /// The first time: completes the upload and never answers; afterwards as
+    /// [`OnComplete::Answer`].
+    CompleteThenHang,
+    /// Answers 404 `NoSuchUpload` and touches nothing.
+    NoSuchUpload,
+    /// The first time: closes the connection without completing; afterwards as
+    /// [`OnComplete::NoSuchUpload`] (the upload went away meanwhile).
+    DropThenNoSuchUpload,
+    /// Answers 500 `InternalError`.
+    ServerError,
+}
+
+/// The ETag of every object the stub completes.
+pub(crate) const OBJECT_ETAG: &str = "\"stub-object-etag-1\"";
+
+#[derive(Debug)]
+struct State {
+    on_complete: OnComplete,
+    /// (part number, quoted ETag, size): what ListParts answers for every open upload.
+    parts: Vec<(u16, String, u64)>,
+    /// Open uploads: id → path (`/bucket/key`).
+    uploads: HashMap<String, String>,
+    /// Objects: path → size.
+    objects: HashMap<String, u64>,
+    /// CompleteMultipartUpload requests received.
+    completes: u32,
+    next_id: u32,
+}
+
+/// The running stub.
+pub(crate) struct S3Stub {
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) endpoint: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl S3Stub {
+    /// Starts a stub whose uploads hold `parts` (part number, size), with `on_complete`.
+    pub(crate) fn start(on_complete: OnComplete, parts: &[(u16, u64)]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
+        let state = Arc::new(Mutex::new(State {
+            on_complete,
+            parts: parts
+                .iter()
+                .map(|&(n, size)| (n, format!("\"part-etag-{n}\""), size))
+                .collect(),
+            uploads: HashMap::new(),
+            objects: HashMap::new(),
+            completes: 0,
+            next_id: 0,
+        }));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = Arc::clone(&shared);
+                std::thread::spawn(move || serve(stream, &state));
+            }
+        });
+        Self { endpoint, state }
+    }
+
+    /// The ETag ListParts reports for part `n` (quoted).
+    pub(crate) fn part_etag(n: u16) -> String {
+        format!("\"part-etag-{n}\"")
+    }
+
+    /// Puts an object of `size` bytes at `key` of `bucket`.
+    pub(crate) fn put_object(&self, bucket: &str, key: &str, size: u64) {
+        let path = format!("/{bucket}/{}", encode_key(key));
+        self.lock().objects.insert(path, size);
+    }
+
+    /// The size of the object at `key` of `bucket`, if there is one.
+    pub(crate) fn object(&self, bucket: &str, key: &str) -> Option<u64> {
+        let path = format!("/{bucket}/{}", encode_key(key));
+        self.lock().objects.get(&path).copied()
+    }
+
+    /// How many CompleteMultipartUpload requests arrived.
+    pub(crate) fn completes(&self) -> u32 {
+        self.lock().completes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("the stub's state")
+    }
+}
+
+/// A key as the SDK puts it in a path: every byte but unreserved ones and `/` encoded.
+fn encode_key(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One request: method, path, query, body.
+struct Request {
+    method: String,
+    path: String,
+    query: String,
+    body: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 request; `None` at the end of the connection.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut words = line.split_whitespace();
+    let method = words.next()?.to_owned();
+    let target = words.next()?.to_owned();
+    let mut length = 0;
+    let mut expect_continue = false;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse().ok()?,
+            "expect" => expect_continue = value.trim().eq_ignore_ascii_case("100-continue"),
+            _ => {}
+        }
+    }
+    if expect_continue {
+        reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .ok()?;
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    Some(Request {
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        body,
+    })
+}
+
+/// What to do with one request.
+enum Reply {
+    /// Status, body (XML) and extra headers.
+    Answer(u16, String, Vec<(&'static str, String)>),
+    /// Close the connection without a word.
+    Drop,
+    /// Hold the connection and never answer.
+    Hang,
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>) {
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader) {
+        let reply = handle(&request, &mut state.lock().expect("the stub's state"));
+        let stream = reader.get_mut();
+        match reply {
+            Reply::Drop => return,
+            Reply::Hang => {
+                // Longer than any test; the test process ends first.
+                std::thread::sleep(Duration::from_secs(300));
+                return;
+            }
+            Reply::Answer(status, body, headers) => {
+                let mut head = format!("HTTP/1.1 {status} Stub\r\n");
+                let length = headers
+                    .iter()
+                    .find(|(name, _)| *name == "content-length")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| body.len().to_string());
+                head.push_str(&format!("content-length: {length}\r\n"));
+                for (name, value) in headers.iter().filter(|(n, _)| *n != "content-length") {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                if !body.is_empty() {
+                    head.push_str("content-type: application/xml\r\n");
+                }
+                head.push_str("\r\n");
+                let sent = stream
+                    .write_all(head.as_bytes())
+                    .and_then(|()| stream.write_all(body.as_bytes()));
+                if sent.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn xml(status: u16, body: String) -> Reply {
+    Reply::Answer(status, body, Vec::new())
+}
+
+fn error(status: u16, code: &str) -> Reply {
+    xml(
+        status,
+        format!("<Error><Code>{code}</Code><Message>stub: {code}</Message></Error>"),
+    )
+}
+
+/// The value of `name` in a query string.
+fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+fn handle(request: &Request, state: &mut State) -> Reply {
+    let upload_id = param(&request.query, "uploadId").map(str::to_owned);
+    match (request.method.as_str(), upload_id) {
+        ("POST", None) if param(&request.query, "uploads").is_some() => {
+            state.next_id += 1;
+            let id = format!("stub-upload-{}", state.next_id);
+            state.uploads.insert(id.clone(), request.path.clone());
+            xml(
+                200,
+                format!(
+                    "<InitiateMultipartUploadResult><UploadId>{id}</UploadId>\
+                     </InitiateMultipartUploadResult>"
+                ),
+            )
+        }
+        ("GET", Some(id)) => match state.uploads.get(&id) {
+            Some(_) => {
+                let parts: String = state
+                    .parts
+                    .iter()
+                    .map(|(n, etag, size)| {
+                        format!(
+                            "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag>\
+                             <Size>{size}</Size></Part>",
+                            etag.replace('"', "&quot;")
+                        )
+                    })
+                    .collect();
+                xml(
+                    200,
+                    format!(
+                        "<ListPartsResult><UploadId>{id}</UploadId>\
+                         <IsTruncated>false</IsTruncated>{parts}</ListPartsResult>"
+                    ),
+                )
+            }
+            None => error(404, "NoSuchUpload"),
+        },
+        ("POST", Some(id)) => complete(request, state, &id),
+        ("DELETE", Some(id)) => {
+            state.uploads.remove(&id);
+            Reply::Answer(204, String::new(), Vec::new())
+        }
+        ("HEAD", None) => match state.objects.get(&request.path) {
+            Some(size) => Reply::Answer(
+                200,
+                String::new(),
+                vec![
+                    ("content-length", size.to_string()),
+                    ("etag", OBJECT_ETAG.to_owned()),
+                ],
+            ),
+            None => Reply::Answer(404, String::new(), Vec::new()),
+        },
+        _ => error(400, "NotImplementedByTheStub"),
+    }
+}
+
+fn complete(request: &Request, state: &mut State, id: &str) -> Reply {
+    state.completes += 1;
+    let first = state.completes == 1;
+    match state.on_complete {
+        OnComplete::Hang => return Reply::Hang,
+        OnComplete::NoSuchUpload => return error(404, "NoSuchUpload"),
+        OnComplete::DropThenNoSuchUpload if first => return Reply::Drop,
+        OnComplete::DropThenNoSuchUpload => return error(404, "NoSuchUpload"),
+        OnComplete::ServerError => return error(500, "InternalError"),
+        _ => {}
+    }
+    let Some(path) = state.uploads.remove(id) else {
+        return error(404, "NoSuchUpload");
+    };
+    let body = String::from_utf8_lossy(&request.body);
+    let size = state
+        .parts
+        .iter()
+        .filter(|(n, _, _)| body.contains(&format!("<PartNumber>{n}</PartNumber>")))
+        .map(|(_, _, size)| size)
+        .sum();
+    state.objects.insert(path.clone(), size);
+    match state.on_complete {
+        OnComplete::CompleteThenDrop if first => Reply::Drop,
+        OnComplete::CompleteThenHang if first => Reply::Hang,
+        _ => xml(
+            200,
+            format!(
+                "<CompleteMultipartUploadResult><Location>http://stub{path}</Location>\
+                 <ETag>{}</ETag></CompleteMultipartUploadResult>",
+                OBJECT_ETAG.replace('"', "&quot;")
+            ),
+        ),
+    }
+}
