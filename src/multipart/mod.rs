@@ -15,6 +15,8 @@ mod ticket;
 pub use completion::{CompletionGrant, parts_digest};
 pub use held::{HeldPart, HeldPartError, ListedPart, check_planned, match_held};
 pub use part_numbers::{PartNumberError, PartRange};
+#[cfg(test)]
+pub(crate) use part_urls::example_signer;
 pub use part_urls::{PartGrant, PartSigning, PartSigningError, PlannedParts, UnsizedParts};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartPlan,

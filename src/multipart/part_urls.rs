@@ -197,3 +197,22 @@ fn sign_planned_part(
         size,
     })
 }
+
+/// A signer for `region` at AWS and the example credentials of the AWS documentation: the
+/// fixture of the tests that sign part URLs.
+#[cfg(test)]
+pub(crate) fn example_signer(region: &str) -> (Signer, Credentials) {
+    use crate::domain::{AddressingStyle, Endpoint, Region};
+    let signer = Signer::new(
+        Region::new(region).unwrap(),
+        Endpoint::AwsRegional,
+        AddressingStyle::VirtualHosted,
+    );
+    let credentials = Credentials::from_parts(
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        None,
+    )
+    .unwrap();
+    (signer, credentials)
+}

@@ -355,20 +355,8 @@ mod tests {
 
     #[test]
     fn a_streamed_batch_is_the_map_serde_json_writes() {
-        use crate::domain::{
-            AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, Region, UploadId,
-        };
-        let signer = crate::sigv4::Signer::new(
-            Region::new("us-east-1").unwrap(),
-            Endpoint::AwsRegional,
-            AddressingStyle::VirtualHosted,
-        );
-        let credentials = Credentials::from_parts(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-        )
-        .unwrap();
+        use crate::domain::{BucketName, Expiry, ObjectKey, UploadId};
+        let (signer, credentials) = crate::multipart::example_signer("us-east-1");
         let (bucket, key) = (
             BucketName::new("uploads").unwrap(),
             ObjectKey::new("users/bob/x y.bin").unwrap(),

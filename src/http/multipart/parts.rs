@@ -199,13 +199,9 @@ pub(super) async fn list_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        AddressingStyle, BucketName, Credentials, Endpoint, Expiry, ObjectKey, PartNumber, Region,
-        UploadId,
-    };
+    use crate::domain::{BucketName, Expiry, ObjectKey, PartNumber, UploadId};
     use crate::http::grant::collect;
     use crate::multipart::PartPlan;
-    use crate::sigv4::Signer;
 
     /// The answer as it was written before streaming: the whole document at once.
     #[derive(Serialize)]
@@ -217,17 +213,7 @@ mod tests {
 
     #[test]
     fn a_streamed_batch_of_10000_parts_is_the_whole_document_byte_for_byte() {
-        let signer = Signer::new(
-            Region::new("eu-central-1").unwrap(),
-            Endpoint::AwsRegional,
-            AddressingStyle::VirtualHosted,
-        );
-        let credentials = Credentials::from_parts(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-        )
-        .unwrap();
+        let (signer, credentials) = crate::multipart::example_signer("eu-central-1");
         let (bucket, key) = (
             BucketName::new("acme-uploads").unwrap(),
             ObjectKey::new("users/alice/a b/video \"1\".bin").unwrap(),
