@@ -65,7 +65,7 @@ async fn a_redirect_lands_with_bucket_key_and_etag(t: Ctx) {
     assert_eq!(json["method"], "POST");
     let prefix = json["key_prefix"].as_str().expect("key_prefix").to_owned();
     assert!(
-        prefix.starts_with("users/alice/") && prefix.ends_with('/'),
+        prefix.starts_with("users/alice/") && prefix.ends_with('-'),
         "{prefix}"
     );
     let fields = fields(json);
