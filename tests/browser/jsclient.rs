@@ -161,8 +161,14 @@ async fn scenario(page: &str, store: &Store, driver: &ChromeDriver, dir: &Path) 
         .await?;
         let big_key = landed(store, &resumed, &pattern(size), "resumed multipart upload").await?;
         check_progress(&resumed, size, "resumed multipart upload")?;
-        let expect = json!({"cancelled": true, "first": [1], "resumed": [2, 3], "partCount": 3});
-        for name in ["cancelled", "first", "resumed", "partCount"] {
+        // The resuming client skips the parts S3 lists with their ETag. The embedded s3s-fs
+        // 0.14 lists parts without ETags: the client must then send part 1 again.
+        let expect = if resumed["heldWithEtag"] == 1 {
+            json!({"cancelled": true, "first": [1], "held": 1, "resumed": [2, 3], "partCount": 3})
+        } else {
+            json!({"cancelled": true, "first": [1], "held": 1, "resumed": [1, 2, 3], "partCount": 3})
+        };
+        for name in ["cancelled", "first", "held", "resumed", "partCount"] {
             if resumed[name] != expect[name] {
                 return Err(format!(
                     "cancel after part 1, resume sends 2 and 3 only: {name} = {}",
