@@ -59,8 +59,10 @@ problem_codes! {
     // Authentication (401).
     /// No `Authorization` and no `X-Api-Key` header, or an empty bearer token.
     MissingCredentials = "missing_credentials", UNAUTHORIZED, "Credentials required";
-    /// An `Authorization` scheme other than `Bearer`, or both a token and an API key.
+    /// An `Authorization` scheme other than `Bearer`.
     UnsupportedCredentials = "unsupported_credentials", UNAUTHORIZED, "Unsupported credentials";
+    /// `Authorization` or `X-Api-Key` more than once, or both.
+    AmbiguousCredentials = "ambiguous_credentials", BAD_REQUEST, "Ambiguous credentials";
     /// The bearer token was refused.
     InvalidToken = "invalid_token", UNAUTHORIZED, "Invalid token";
     /// A token or API key in the query string.
