@@ -139,6 +139,8 @@ problem_codes! {
     InvalidQuery = "invalid_query", BAD_REQUEST, "Invalid query";
     /// A body over the route's limit.
     BodyTooLarge = "body_too_large", PAYLOAD_TOO_LARGE, "Body too large";
+    /// A body not received within `[server] body_timeout_secs`.
+    BodyTimeout = "body_timeout", REQUEST_TIMEOUT, "Body too slow";
     /// A body without `Content-Type: application/json`.
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
     /// No such route.
