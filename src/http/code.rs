@@ -123,6 +123,8 @@ problem_codes! {
     InvalidExpiry = "invalid_expiry", BAD_REQUEST, "Invalid lifetime";
     /// A listing cursor that is too long.
     InvalidCursor = "invalid_cursor", BAD_REQUEST, "Invalid cursor";
+    /// A form's `redirect` that is malformed or of an origin the broker does not serve.
+    RedirectNotAllowed = "redirect_not_allowed", BAD_REQUEST, "Redirect not allowed";
 
     // Request format.
     /// The body is not JSON.

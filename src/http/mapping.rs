@@ -67,6 +67,7 @@ impl From<&PolicyError> for Code {
             PolicyError::MultipartRequired(_) => Code::MultipartRequired,
             PolicyError::InvalidPartPlan(_) => Code::InvalidPartSize,
             PolicyError::NotOwner => Code::NotOwner,
+            PolicyError::RedirectNotAllowed(_) => Code::RedirectNotAllowed,
         }
     }
 }

@@ -13,6 +13,7 @@ mod error;
 mod extractors;
 mod fallback;
 mod form_grant;
+mod forms;
 mod grant;
 mod health;
 mod mapping;

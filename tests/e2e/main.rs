@@ -72,6 +72,7 @@ mod service_credentials;
 mod service_drain;
 mod service_errors;
 mod service_flows;
+mod service_forms;
 mod service_logging;
 mod service_multipart;
 mod service_slow_body;
