@@ -10,7 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, CloseWhenDraining, Drain, configure, not_found, observe, problem_errors,
+    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, configure, not_found, observe,
+    problem_errors,
 };
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
@@ -188,9 +189,11 @@ pub fn app(
             .max_age(600),
         |cors, origin| cors.allowed_origin(&origin),
     );
+    let body_deadline = BodyDeadline::new(state.body_timeout);
     App::new()
         .app_data(state.drain.clone())
         .app_data(state)
+        .wrap(body_deadline)
         .wrap(cors)
         .wrap(problem_errors())
         .wrap(NormalizePath::trim())
@@ -253,6 +256,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         metrics,
         serve_metrics: settings.metrics,
         drain: Drain::new(),
+        body_timeout: settings.body_timeout,
     })
 }
 

@@ -59,8 +59,10 @@ problem_codes! {
     // Authentication (401).
     /// No `Authorization` and no `X-Api-Key` header, or an empty bearer token.
     MissingCredentials = "missing_credentials", UNAUTHORIZED, "Credentials required";
-    /// An `Authorization` scheme other than `Bearer`, or both a token and an API key.
+    /// An `Authorization` scheme other than `Bearer`.
     UnsupportedCredentials = "unsupported_credentials", UNAUTHORIZED, "Unsupported credentials";
+    /// `Authorization` or `X-Api-Key` more than once, or both.
+    AmbiguousCredentials = "ambiguous_credentials", BAD_REQUEST, "Ambiguous credentials";
     /// The bearer token was refused.
     InvalidToken = "invalid_token", UNAUTHORIZED, "Invalid token";
     /// A token or API key in the query string.
@@ -139,6 +141,8 @@ problem_codes! {
     InvalidQuery = "invalid_query", BAD_REQUEST, "Invalid query";
     /// A body over the route's limit.
     BodyTooLarge = "body_too_large", PAYLOAD_TOO_LARGE, "Body too large";
+    /// A body not received within `[server] body_timeout_secs`.
+    BodyTimeout = "body_timeout", REQUEST_TIMEOUT, "Body too slow";
     /// A body without `Content-Type: application/json`.
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
     /// No such route.

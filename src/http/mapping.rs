@@ -19,6 +19,7 @@ impl From<&AuthError> for Code {
             AuthError::UnsupportedCredentials(_) => Code::UnsupportedCredentials,
             AuthError::InvalidToken(_) => Code::InvalidToken,
             AuthError::InvalidApiKey => Code::InvalidApiKey,
+            AuthError::AmbiguousCredentials => Code::AmbiguousCredentials,
         }
     }
 }

@@ -75,6 +75,7 @@ mod service_flows;
 mod service_forms;
 mod service_logging;
 mod service_multipart;
+mod service_slow_body;
 mod service_sse;
 mod service_sse_c;
 mod service_telemetry;
