@@ -13,6 +13,7 @@
 mod auth;
 mod authz;
 mod companion;
+mod download_exists;
 mod errors;
 mod s3_bounds;
 mod s3_stub;
