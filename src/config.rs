@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod builder;
+mod receipts;
 pub use builder::{ConfigBuilder, sha256_hex};
+pub use receipts::ReceiptsSection;
 
 /// The prefix of environment overrides: `S3_BROKER__S3__REGION=eu-west-3` sets `s3.region`.
 pub const ENV_PREFIX: &str = "S3_BROKER__";
@@ -57,6 +59,8 @@ struct RawConfig {
     policies: RawPolicies,
     #[serde(default)]
     multipart: RawMultipart,
+    #[serde(default)]
+    receipts: receipts::RawReceipts,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,6 +261,8 @@ pub struct Settings {
     pub default_profile: String,
     /// Multipart uploads.
     pub multipart: MultipartSection,
+    /// Upload receipts.
+    pub receipts: ReceiptsSection,
 }
 
 /// `[multipart]`: how upload tickets are sealed and how long they live.
@@ -404,8 +410,10 @@ impl Settings {
             Some(name) => Backend::parse(name).map_err(|e| invalid("s3.backend", e))?,
         };
         let multipart = validate_multipart(raw.multipart)?;
+        let receipts = receipts::validate_receipts(raw.receipts, public_url.as_deref())?;
         Ok(Self {
             multipart,
+            receipts,
             bind,
             cors_origins: raw.server.cors_origins,
             public_url,

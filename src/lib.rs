@@ -14,6 +14,7 @@ pub mod grants;
 pub mod http;
 pub mod multipart;
 pub mod policy;
+pub mod receipt;
 pub mod s3;
 pub mod sigv4;
 pub mod sniff;

@@ -21,6 +21,7 @@ mod multipart;
 mod objects;
 mod observe;
 mod plain_errors;
+mod receipts;
 mod routes;
 mod state;
 mod uploads;

@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::readyz)
         .service(health::openapi)
         .service(health::metrics)
+        .service(super::receipts::jwks)
         .service(
             web::resource("/v1/uploads")
                 .route(web::post().to(create_upload))
