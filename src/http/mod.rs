@@ -25,6 +25,7 @@ mod receipts;
 mod routes;
 mod state;
 mod uploads;
+mod verify;
 
 pub use access_log::AccessLog;
 pub use body_deadline::{BodyDeadline, BodyDeadlineService};

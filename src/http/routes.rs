@@ -28,6 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
+            web::resource("/v1/uploads/verify")
+                .route(web::post().to(super::verify::verify_upload))
+                .default_service(web::to(|| only("POST"))),
+        )
+        .service(
             web::resource("/v1/downloads")
                 .route(web::post().to(create_download))
                 .default_service(web::to(|| only("POST"))),

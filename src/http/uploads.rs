@@ -6,7 +6,9 @@ use super::grant::{
     form_fields_json, grant_response, granted, requested_expiry, signing_now, signing_window,
 };
 use super::{ApiError, AppState, Caller};
+use crate::domain::Principal;
 use crate::grants::{GrantKind, post_request, put_request};
+use crate::multipart::UploadToken;
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
@@ -47,6 +49,8 @@ pub(super) struct UploadGrant {
     pub expires_at: DateTime<Utc>,
     /// The server's clock, so clients can detect skew.
     pub server_time: DateTime<Utc>,
+    /// The sealed upload token that `POST /v1/uploads/verify` takes once the bytes are sent.
+    pub upload: String,
 }
 
 impl UploadGrant {
@@ -65,6 +69,7 @@ impl UploadGrant {
             bucket: decision.bucket.as_str().to_owned(),
             expires_at: presigned.expires_at,
             server_time: now,
+            upload: String::new(),
         }
     }
 
@@ -86,7 +91,35 @@ impl UploadGrant {
             bucket: decision.bucket.as_str().to_owned(),
             expires_at: form.expires_at,
             server_time: now,
+            upload: String::new(),
         }
+    }
+}
+
+/// The token of `decision`'s grant: what verify compares S3's object with, valid as long
+/// as a multipart ticket (`[multipart] ticket_ttl_secs`), so the upload can finish first.
+fn upload_token(
+    state: &AppState,
+    principal: &Principal,
+    decision: &UploadDecision,
+    now: DateTime<Utc>,
+) -> UploadToken {
+    let extension = decision
+        .filename
+        .as_str()
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
+    UploadToken {
+        principal: principal.segment.clone(),
+        profile: decision.profile.clone(),
+        bucket: decision.bucket.clone(),
+        key: decision.key.clone(),
+        size: decision.size,
+        content_type: decision.content_type.clone(),
+        checksum: decision.checksum.clone(),
+        extension,
+        grant_id: Uuid::new_v4().to_string(),
+        expires_at: now + state.ticket_ttl,
     }
 }
 
@@ -109,7 +142,7 @@ pub(super) async fn create_upload(
         requested,
     )?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
-    let (grant, kind) = match decision.method {
+    let (mut grant, kind) = match decision.method {
         UploadMethod::Put => {
             let put = put_request(&decision, expires)?;
             let presigned = state.signer.presign(&credentials, &put, now)?;
@@ -137,5 +170,8 @@ pub(super) async fn create_upload(
             )
         }
     };
+    grant.upload = state
+        .tickets
+        .seal_upload(&upload_token(&state, &principal, &decision, now));
     Ok(granted(grant_response(&grant), kind, 1))
 }

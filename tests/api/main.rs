@@ -19,3 +19,4 @@ mod errors;
 mod s3_bounds;
 mod s3_stub;
 mod support;
+mod verify;
