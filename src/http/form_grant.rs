@@ -23,6 +23,15 @@ pub async fn signed_form(
     extra: Vec<(String, String)>,
 ) -> Result<PostForm, ApiError> {
     let decision = profile.decide_form_upload(principal, intent, Uuid::new_v4(), now, None)?;
+    // The size is not known before the file is chosen: the most the form accepts is debited.
+    state
+        .limits
+        .grant(
+            &principal.segment,
+            &decision.profile,
+            Some(decision.size.max),
+        )
+        .await?;
     let (credentials, expires) = signing_window(state, decision.lifetime, None, now).await?;
     let request = form_policy_request(&decision, expires, extra);
     Ok(state.signer.post_policy(&credentials, &request, now)?)

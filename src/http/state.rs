@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
     /// Whether `GET /metrics` answers (`[server] metrics`).
     pub serve_metrics: bool,
+    /// Rates, quotas and revocations (`[limits]`, `[revocation]`).
+    pub limits: std::sync::Arc<crate::limits::Limiter>,
     /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and responses close their connection.
     pub drain: super::Drain,
 }

@@ -14,6 +14,7 @@ mod auth;
 mod authz;
 mod companion;
 mod errors;
+mod limits;
 mod s3_bounds;
 mod s3_stub;
 mod support;

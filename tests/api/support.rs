@@ -94,7 +94,7 @@ impl Broker {
     }
 
     /// A broker with the test configuration changed by `adjust`.
-    async fn start_with(adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
+    pub(crate) async fn start_with(adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
         let policies = tempfile::Builder::new()
             .prefix("s3-broker-api-policies-")
             .tempdir()
