@@ -10,8 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, CloseWhenDraining, Drain, configure, not_found, observe, problem_errors,
-    rate_headers,
+    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, configure, not_found, observe,
+    problem_errors, rate_headers,
 };
 use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
@@ -194,9 +194,11 @@ pub fn app(
             .max_age(600),
         |cors, origin| cors.allowed_origin(&origin),
     );
+    let body_deadline = BodyDeadline::new(state.body_timeout);
     App::new()
         .app_data(state.drain.clone())
         .app_data(state)
+        .wrap(body_deadline)
         .wrap(cors)
         .wrap(problem_errors())
         .wrap(NormalizePath::trim())
@@ -258,9 +260,11 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         ticket_ttl: chrono::Duration::from_std(settings.multipart.ticket_ttl)
             .unwrap_or_else(|_| chrono::Duration::days(1)),
         public_url: settings.public_url.clone(),
+        redirect_origins: redirect_origins(settings),
         metrics,
         serve_metrics: settings.metrics,
         drain: Drain::new(),
+        body_timeout: settings.body_timeout,
     })
 }
 
@@ -291,6 +295,17 @@ fn build_limiter(
     let limiter = std::sync::Arc::new(limiter);
     limiter.spawn_housekeeping();
     Ok(limiter)
+}
+
+/// The origins a form grant may redirect to: `server.cors_origins` and the origin of
+/// `server.public_url` (pages that may call the API, and the broker's own).
+fn redirect_origins(settings: &Settings) -> Vec<String> {
+    let own = settings
+        .public_url
+        .as_deref()
+        .and_then(|url| url::Url::parse(url).ok())
+        .map(|url| url.origin().ascii_serialization());
+    settings.cors_origins.iter().cloned().chain(own).collect()
 }
 
 /// The upload profiles of `settings`, each checked against what the storage backend can

@@ -19,6 +19,7 @@ impl From<&AuthError> for Code {
             AuthError::UnsupportedCredentials(_) => Code::UnsupportedCredentials,
             AuthError::InvalidToken(_) => Code::InvalidToken,
             AuthError::InvalidApiKey => Code::InvalidApiKey,
+            AuthError::AmbiguousCredentials => Code::AmbiguousCredentials,
         }
     }
 }
@@ -66,6 +67,7 @@ impl From<&PolicyError> for Code {
             PolicyError::MultipartRequired(_) => Code::MultipartRequired,
             PolicyError::InvalidPartPlan(_) => Code::InvalidPartSize,
             PolicyError::NotOwner => Code::NotOwner,
+            PolicyError::RedirectNotAllowed(_) => Code::RedirectNotAllowed,
         }
     }
 }

@@ -39,7 +39,8 @@ pub struct DownloadIntent {
     /// `attachment` or `inline`; the profile's default when absent. Active content is served
     /// as `attachment` even when `inline` is asked for.
     pub disposition: Option<Disposition>,
-    /// The name the browser should save the file as; the key's last segment when absent.
+    /// The name the browser should save the file as; when absent, the name the file was
+    /// uploaded with (the key's last segment without what the key template added to it).
     pub filename: Option<String>,
     /// Upload profile the key belongs to (default: found from the key).
     pub profile: Option<String>,
@@ -101,9 +102,11 @@ impl Profile {
         let last_segment = key.as_str().rsplit('/').next().unwrap_or_default();
         let filename = match &intent.filename {
             Some(raw) => Filename::parse(raw)?,
-            // A last segment that is not a valid file name (e.g. longer than 255 bytes) is
-            // not suggested; the browser still gets a name, never an empty one.
-            None => Filename::parse(last_segment).unwrap_or_else(|_| fallback_filename()),
+            // The name the uploader gave (without the key's `{uuid}-`). One that is not a
+            // valid file name (e.g. longer than 255 bytes) is not suggested; the browser
+            // still gets a name, never an empty one.
+            None => Filename::parse(self.key_template.display_name(key.as_str()))
+                .unwrap_or_else(|_| fallback_filename()),
         };
         let active = is_active_name(last_segment) || is_active_name(filename.as_str());
         let (disposition, response_content_type) = match wanted {

@@ -49,8 +49,9 @@ async fn put_upload_then_download(t: Ctx) {
     let key = grant.key().to_owned();
     let parts: Vec<&str> = key.split('/').collect();
     assert!(
-        matches!(parts[..], ["users", "alice", uuid, "notes.txt"] if uuid.len() == 36),
-        "the key follows users/{{principal}}/{{path}}/{{uuid}}/{{filename}}: {key}"
+        matches!(parts[..], ["users", "alice", last]
+            if last.len() == 36 + 1 + "notes.txt".len() && last.ends_with("-notes.txt")),
+        "the key follows users/{{principal}}/{{path}}/{{uuid}}-{{filename}}: {key}"
     );
     assert_eq!(
         grant.lifetime_secs(),
@@ -90,8 +91,8 @@ async fn put_upload_then_download(t: Ctx) {
     assert_eq!(reply.body, body, "the downloaded bytes");
     let disposition = reply.header("content-disposition").unwrap_or_default();
     assert!(
-        disposition.starts_with("attachment") && disposition.contains("notes.txt"),
-        "downloads are attachments named after the file: {disposition:?}"
+        disposition.starts_with("attachment") && disposition.contains("filename=\"notes.txt\""),
+        "downloads are attachments named after the file, without the key's uuid: {disposition:?}"
     );
     t.assert_keys(&[&key], "after one upload").await;
 }
@@ -119,7 +120,7 @@ async fn post_form_upload_then_download(t: Ctx) {
     assert!(grant.json.get("headers").is_none(), "{}", grant.json);
     let key = grant.key().to_owned();
     assert!(
-        key.starts_with("users/alice/holiday/2024/") && key.ends_with("/photo.png"),
+        key.starts_with("users/alice/holiday/2024/") && key.ends_with("-photo.png"),
         "{key}"
     );
     let fields = grant.fields();
@@ -258,13 +259,6 @@ async fn download_disposition_is_safe(t: Ctx) {
     assert!(disposition.starts_with("inline"), "{disposition:?}");
 }
 
-/// The UUID segment of a `.../{uuid}/{filename}` key.
-fn uuid_of(key: &str) -> String {
-    let mut parts = key.rsplit('/');
-    parts.next();
-    parts.next().expect("a uuid segment").to_owned()
-}
-
 /// Every file and folder under `prefix`, following cursors: (file names, folder names).
 async fn list_all(broker: &Broker, token: &str, prefix: &str) -> (Vec<Value>, Vec<Value>) {
     let (mut files, mut folders) = (Vec::new(), Vec::new());
@@ -305,51 +299,63 @@ async fn listing_shows_files_and_folders(t: Ctx) {
     let deep = put_file(&broker, &alice, file("x.txt", Some("a/b")), b"xxx").await;
     let middle = put_file(&broker, &alice, file("y.txt", Some("a")), b"yyy").await;
     let top = put_file(&broker, &alice, file("z.txt", None), b"zzz").await;
+    let again = put_file(&broker, &alice, file("z.txt", None), b"ZZZ").await;
     put_file(&broker, &bob, file("b.txt", Some("a")), b"bbb").await;
+    assert_ne!(
+        top.key(),
+        again.key(),
+        "a second z.txt gets a key of its own"
+    );
 
+    // The root: the files uploaded there by name, and only the folder alice made.
     let root = broker.list(&alice, None, None).await;
     root.assert_status(200, "listing the namespace root");
     let root = root.json();
     assert_eq!(root["namespace"], "users/alice/");
     assert_eq!(root["prefix"], "users/alice/");
     assert!(root.get("next_cursor").is_none(), "{root}");
-    assert_eq!(names(root["files"].as_array().unwrap()), BTreeSet::new());
+    let files = root["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{root}");
+    for file in files {
+        assert_eq!(file["name"], "z.txt", "{root}");
+        assert_eq!(file["content_type"], "text/plain", "{root}");
+        assert_eq!(file["size"], 3, "{root}");
+        assert!(file["last_modified"].is_string(), "{root}");
+    }
+    let keys: BTreeSet<&str> = files.iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, BTreeSet::from([top.key(), again.key()]), "{root}");
     let folders = root["folders"].as_array().unwrap();
-    assert_eq!(
-        names(folders),
-        BTreeSet::from(["a".to_owned(), uuid_of(top.key())]),
-        "{root}"
-    );
-    assert!(
-        folders
-            .iter()
-            .any(|f| f["prefix"] == "users/alice/a/" && f["name"] == "a"),
-        "{root}"
-    );
+    assert_eq!(names(folders), BTreeSet::from(["a".to_owned()]), "{root}");
+    assert_eq!(folders[0]["prefix"], "users/alice/a/", "{root}");
 
     let (files, folders) = list_all(&broker, &alice, "users/alice/a/").await;
-    assert!(files.is_empty(), "{files:?}");
-    assert_eq!(
-        names(&folders),
-        BTreeSet::from(["b".to_owned(), uuid_of(middle.key())])
-    );
+    assert_eq!(names(&files), BTreeSet::from(["y.txt".to_owned()]));
+    assert_eq!(files[0]["key"], middle.key());
+    assert_eq!(names(&folders), BTreeSet::from(["b".to_owned()]));
 
-    let folder = format!("users/alice/a/b/{}/", uuid_of(deep.key()));
-    let (files, folders) = list_all(&broker, &alice, &folder).await;
+    let (files, folders) = list_all(&broker, &alice, "users/alice/a/b/").await;
     assert!(folders.is_empty(), "{folders:?}");
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(files[0]["key"], deep.key());
     assert_eq!(files[0]["name"], "x.txt");
     assert_eq!(files[0]["size"], 3);
-    assert!(files[0]["last_modified"].is_string(), "{files:?}");
+    // The listed key downloads the listed file.
+    let download = broker.download(&alice, deep.key()).await.grant("download");
+    let reply = download.get().await;
+    reply.assert_ok("GET of the listed file");
+    assert_eq!(reply.body, b"xxx");
 
     let (files, _) = list_all(&broker, &bob, "users/bob/a/").await;
-    assert!(files.is_empty());
+    assert_eq!(names(&files), BTreeSet::from(["b.txt".to_owned()]));
     let bob_root = broker.list(&bob, None, None).await.json();
     assert_eq!(
         names(bob_root["folders"].as_array().unwrap()),
         BTreeSet::from(["a".to_owned()]),
         "bob sees his folders only: {bob_root}"
+    );
+    assert!(
+        bob_root["files"].as_array().unwrap().is_empty(),
+        "{bob_root}"
     );
 }
 
