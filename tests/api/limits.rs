@@ -20,7 +20,7 @@ fn upload(size: u64) -> Value {
 }
 
 async fn broker(adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Broker {
-    Broker::start_with(adjust).await
+    Broker::start_with(adjust, false).await
 }
 
 #[actix_web::test]
