@@ -18,4 +18,5 @@ pub mod policy;
 pub mod revocation;
 pub mod s3;
 pub mod sigv4;
+pub mod sniff;
 pub mod telemetry;
