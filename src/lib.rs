@@ -16,4 +16,5 @@ pub mod multipart;
 pub mod policy;
 pub mod s3;
 pub mod sigv4;
+pub mod sniff;
 pub mod telemetry;

@@ -175,6 +175,8 @@ problem_codes! {
     WriteConflict = "write_conflict", CONFLICT, "Write conflict";
     /// The key holds an object and the profile forbids overwriting it.
     ObjectExists = "object_exists", PRECONDITION_FAILED, "Object exists";
+    /// A download of a key that holds no object.
+    ObjectNotFound = "object_not_found", NOT_FOUND, "Object not found";
 
     // Service.
     /// The broker has no credentials it may sign with right now.

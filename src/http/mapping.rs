@@ -146,6 +146,10 @@ impl From<S3Error> for ApiError {
                 Code::NoSuchUpload,
                 "S3 has no such multipart upload: it was completed, aborted or never created",
             ),
+            S3Error::NoSuchKey => ApiError::new(
+                Code::ObjectNotFound,
+                "the key holds no object: nothing to download",
+            ),
             S3Error::PreconditionFailed => ApiError::new(
                 Code::ObjectExists,
                 "an object with this key already exists and the profile forbids overwriting it",

@@ -1,8 +1,9 @@
 //! The decision for one download: the caller must own the key, and active content is never
 //! shown inline.
 //!
-//! The broker does not read the object (no HEAD request: a grant costs no S3 call), so it
-//! does not know the stored `Content-Type`. It decides from what it knows when it signs: the
+//! The broker does not read the object's headers (at most it asks S3 whether the object
+//! exists, see [`DownloadDecision::check_exists`]), so it does not know the stored
+//! `Content-Type`. It decides from what it knows when it signs: the
 //! extensions of the key's last segment and of the display name, and the content types the
 //! profile lets clients upload (every upload grant binds its declared type, so an object
 //! uploaded through the profile has one of them):
@@ -73,6 +74,9 @@ pub struct DownloadDecision {
     pub lifetime: Lifetime,
     /// SSE-C: the headers the GET signs (algorithm and key MD5); the client adds the key.
     pub encryption_headers: Vec<(&'static str, String)>,
+    /// Whether the grant may only be given once S3 shows the object exists (the profile's
+    /// `download_existence_check`).
+    pub check_exists: bool,
 }
 
 impl Profile {
@@ -133,6 +137,7 @@ impl Profile {
                 (Some(sse), Some(md5)) => sse.bound_headers(Some(md5)),
                 _ => Vec::new(),
             },
+            check_exists: self.download_existence_check,
         })
     }
 }

@@ -14,6 +14,7 @@ mod ambiguous_credentials;
 mod auth;
 mod authz;
 mod companion;
+mod download_exists;
 mod errors;
 mod s3_bounds;
 mod s3_stub;

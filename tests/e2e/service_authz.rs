@@ -123,12 +123,12 @@ async fn write_only_principal_cannot_read(broker: &'static Broker) {
     let full = broker.token("wo-user");
     let write_only = broker.token_with("wo-user", &[Scope::Upload]);
     let upload = json!({ "filename": "a.txt", "content_type": "text/plain", "size": 1 });
-    let key = broker
+    let grant = broker
         .upload(&write_only, upload.clone())
         .await
-        .grant("write-only upload")
-        .key()
-        .to_owned();
+        .grant("write-only upload");
+    grant.put(b"w").await.assert_ok("the write-only upload");
+    let key = grant.key().to_owned();
     broker
         .download(&full, &key)
         .await

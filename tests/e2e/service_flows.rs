@@ -3,7 +3,7 @@
 //! browses its files and folders.
 
 use crate::support::broker::{
-    BRIEF_MAX_EXPIRY_SECS, Broker, DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Grant,
+    BRIEF_MAX_EXPIRY_SECS, Broker, DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Grant, Options,
 };
 use crate::support::{Ctx, FilePart};
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ on_both_servers!(
     put_upload_then_download,
     post_form_upload_then_download,
     download_disposition_is_safe,
+    download_of_a_missing_key_is_object_not_found,
     listing_shows_files_and_folders,
     listing_paginates_with_the_cursor,
 );
@@ -259,6 +260,71 @@ async fn download_disposition_is_safe(t: Ctx) {
     assert!(disposition.starts_with("inline"), "{disposition:?}");
 }
 
+/// A download grant is only given for a key that holds an object: the broker asks S3 first.
+async fn download_of_a_missing_key_is_object_not_found(t: Ctx) {
+    let broker = Broker::start_with(
+        t.bed,
+        t.bucket.as_str(),
+        Options {
+            extra_profiles: vec![("unchecked", UNCHECKED_PROFILE)],
+            ..Options::default()
+        },
+    )
+    .await;
+    let alice = broker.token("alice");
+    let file = put_file(
+        &broker,
+        &alice,
+        json!({ "filename": "kept.txt", "content_type": "text/plain", "size": 4 }),
+        b"kept",
+    )
+    .await;
+    // The same folder and name, another uuid: no such object.
+    let missing = file.key().replace("-kept.txt", "-gone.txt");
+    broker.download(&alice, &missing).await.problem(
+        404,
+        "object_not_found",
+        "a download of a key never uploaded",
+    );
+    // A key that is a prefix of an existing one is not that object either.
+    let shorter = file.key().trim_end_matches(".txt").to_owned();
+    broker.download(&alice, &shorter).await.problem(
+        404,
+        "object_not_found",
+        "a key that only starts an existing one",
+    );
+    let reply = broker
+        .download(&alice, file.key())
+        .await
+        .grant("the uploaded key")
+        .get()
+        .await;
+    reply.assert_ok("GET of the uploaded key");
+    assert_eq!(reply.body, b"kept");
+    // A profile that turns the check off signs without asking; S3 then answers the GET.
+    let missing = format!(
+        "loose/alice/{}",
+        missing.rsplit('/').next().unwrap_or_default()
+    );
+    let grant = broker
+        .download(&alice, &missing)
+        .await
+        .grant("a download the profile does not check");
+    let reply = grant.get().await;
+    assert_eq!(
+        reply.status, 404,
+        "S3's own answer to a missing key: {reply:?}"
+    );
+}
+
+/// A profile whose download grants are signed without asking S3.
+const UNCHECKED_PROFILE: &str = r#"
+key_template = "loose/{principal}/{uuid}-{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+download_existence_check = false
+"#;
+
 /// Every file and folder under `prefix`, following cursors: (file names, folder names).
 async fn list_all(broker: &Broker, token: &str, prefix: &str) -> (Vec<Value>, Vec<Value>) {
     let (mut files, mut folders) = (Vec::new(), Vec::new());
@@ -462,12 +528,19 @@ async fn grant_lifetimes_are_capped_by_the_profile(broker: &'static Broker) {
             assert_eq!(expires, lifetime, "X-Amz-Expires of {request}");
         }
     }
+    let stored = put_file(
+        broker,
+        &alice,
+        json!({ "filename": "a.txt", "content_type": "text/plain", "size": 1 }),
+        b"a",
+    )
+    .await;
     for (expires_in, lifetime) in [
         (None, DEFAULT_EXPIRY_SECS),
         (Some(30), 30),
         (Some(9999), max),
     ] {
-        let mut request = json!({ "key": "users/alice-lifetimes/f/a.txt" });
+        let mut request = json!({ "key": stored.key() });
         if let Some(secs) = expires_in {
             request["expires_in"] = secs.into();
         }
