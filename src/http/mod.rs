@@ -21,6 +21,7 @@ mod observe;
 mod plain_errors;
 mod routes;
 mod state;
+mod trim_path;
 mod uploads;
 
 pub use access_log::AccessLog;
@@ -35,3 +36,4 @@ pub use observe::observe;
 pub use plain_errors::problem_errors;
 pub use routes::configure;
 pub use state::AppState;
+pub use trim_path::{TrimPath, TrimPathService};
