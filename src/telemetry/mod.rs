@@ -13,6 +13,7 @@ pub mod span_fields;
 
 pub use access_log::AccessRecord;
 pub use json::JsonLines;
+pub(crate) use json::needs_escape;
 pub use log_queue::{DEFAULT_QUEUE_LINES, LogFormat, LogGuard};
 pub use logging::init;
 pub use metrics::{Metrics, S3Calls};

@@ -6,6 +6,7 @@
 //! form (RFC 3339, UTC, `Z`), so the bytes equal what `#[derive(Serialize)]` of the same
 //! fields gives; each user of this writer keeps a test that compares the two.
 
+use crate::telemetry::needs_escape;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// One JSON object being written; [`JsonObject::finish`] closes it.
@@ -83,10 +84,17 @@ impl<'a> JsonObject<'a> {
     }
 }
 
-/// `value` as a JSON string, escaped by `serde_json`.
+/// `value` as a JSON string: copied as it is when nothing needs an escape (URLs, keys, header
+/// values nearly always), else escaped by `serde_json`.
 fn write_str(out: &mut Vec<u8>, value: &str) {
-    // Writing into a `Vec` cannot fail, and a `&str` always serializes.
-    let _ = serde_json::to_writer(&mut *out, value);
+    if needs_escape(value) {
+        // Writing into a `Vec` cannot fail, and a `&str` always serializes.
+        let _ = serde_json::to_writer(&mut *out, value);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    }
 }
 
 /// `value` as chrono's `serde` form: `"2026-05-01T12:00:00Z"`, with the fraction of a second
