@@ -157,7 +157,7 @@ impl S3Client {
         let budget = self.operation_timeout;
         let attempts = Attempts::default();
         let request = self
-            .client
+            .client()
             .complete_multipart_upload()
             .bucket(upload.bucket.as_str())
             .key(upload.key.as_str())
@@ -232,7 +232,7 @@ impl S3Client {
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>
     async fn head_object(&self, upload: UploadRef<'_>) -> Result<Option<ObjectHead>, S3Error> {
         let request = self
-            .client
+            .client()
             .head_object()
             .bucket(upload.bucket.as_str())
             .key(upload.key.as_str())
