@@ -10,8 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, CloseWhenDraining, Drain, TrimPath, configure, not_found, observe,
-    problem_errors,
+    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, TrimPath, configure, not_found,
+    observe, problem_errors,
 };
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
@@ -189,9 +189,11 @@ pub fn app(
             .max_age(600),
         |cors, origin| cors.allowed_origin(&origin),
     );
+    let body_deadline = BodyDeadline::new(state.body_timeout);
     App::new()
         .app_data(state.drain.clone())
         .app_data(state)
+        .wrap(body_deadline)
         .wrap(cors)
         .wrap(problem_errors())
         .wrap(TrimPath)
@@ -250,10 +252,23 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         ticket_ttl: chrono::Duration::from_std(settings.multipart.ticket_ttl)
             .unwrap_or_else(|_| chrono::Duration::days(1)),
         public_url: settings.public_url.clone(),
+        redirect_origins: redirect_origins(settings),
         metrics,
         serve_metrics: settings.metrics,
         drain: Drain::new(),
+        body_timeout: settings.body_timeout,
     })
+}
+
+/// The origins a form grant may redirect to: `server.cors_origins` and the origin of
+/// `server.public_url` (pages that may call the API, and the broker's own).
+fn redirect_origins(settings: &Settings) -> Vec<String> {
+    let own = settings
+        .public_url
+        .as_deref()
+        .and_then(|url| url::Url::parse(url).ok())
+        .map(|url| url.origin().ascii_serialization());
+    settings.cors_origins.iter().cloned().chain(own).collect()
 }
 
 /// The upload profiles of `settings`, each checked against what the storage backend can

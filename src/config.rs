@@ -101,6 +101,7 @@ struct RawServer {
     log_queue_lines: usize,
     drain_secs: u64,
     shutdown_timeout_secs: u64,
+    body_timeout_secs: u64,
 }
 
 impl Default for RawServer {
@@ -114,6 +115,7 @@ impl Default for RawServer {
             log_queue_lines: crate::telemetry::DEFAULT_QUEUE_LINES,
             drain_secs: DEFAULT_DRAIN_SECS,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
         }
     }
 }
@@ -123,6 +125,8 @@ impl Default for RawServer {
 pub const DEFAULT_DRAIN_SECS: u64 = 5;
 /// `[server] shutdown_timeout_secs`: how long in-flight requests may take after the drain.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// `[server] body_timeout_secs`: how long a request may take to deliver its whole body.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 10;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -240,6 +244,9 @@ pub struct Settings {
     /// After the drain: how long in-flight requests may take before they are cut off
     /// (`shutdown_timeout_secs`, default 30 s).
     pub shutdown_timeout: Duration,
+    /// How long a request may take to deliver its whole body, from its arrival
+    /// (`body_timeout_secs`, default 10 s): past it, `408 body_timeout`.
+    pub body_timeout: Duration,
     /// S3.
     pub s3: S3Section,
     /// Authentication (validated into an `Authenticator` at startup).
@@ -337,6 +344,9 @@ impl Settings {
         if !(1..=300).contains(&raw.server.shutdown_timeout_secs) {
             return Err(invalid("server.shutdown_timeout_secs", "between 1 and 300"));
         }
+        if !(1..=300).contains(&raw.server.body_timeout_secs) {
+            return Err(invalid("server.body_timeout_secs", "between 1 and 300"));
+        }
         let region = Region::new(raw.s3.region).map_err(|e| invalid("s3.region", e))?;
         let endpoint = match raw.s3.endpoint.as_deref() {
             None | Some("") => Endpoint::AwsRegional,
@@ -404,6 +414,7 @@ impl Settings {
             workers: raw.server.workers,
             drain: Duration::from_secs(raw.server.drain_secs),
             shutdown_timeout: Duration::from_secs(raw.server.shutdown_timeout_secs),
+            body_timeout: Duration::from_secs(raw.server.body_timeout_secs),
             s3: S3Section {
                 region,
                 bucket: raw
@@ -526,6 +537,23 @@ hs_secrets = [{ secret = "0123456789abcdef0123456789abcdef" }]
         ] {
             let err = with(lines).unwrap_err().to_string();
             assert!(err.contains(key), "{lines}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_body_timeout_has_a_default_and_bounds() {
+        let with = |lines: &str| Settings::from_toml(&format!("{MINIMAL}\n[server]\n{lines}\n"));
+        assert_eq!(
+            Settings::from_toml(MINIMAL).unwrap().body_timeout,
+            Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS)
+        );
+        assert_eq!(
+            with("body_timeout_secs = 2").unwrap().body_timeout,
+            Duration::from_secs(2)
+        );
+        for lines in ["body_timeout_secs = 0", "body_timeout_secs = 301"] {
+            let err = with(lines).unwrap_err().to_string();
+            assert!(err.contains("server.body_timeout_secs"), "{lines}: {err}");
         }
     }
 

@@ -95,7 +95,7 @@ pub enum AuthError {
     #[error("no credentials: send `Authorization: Bearer <token>` or `X-Api-Key: <key>`")]
     MissingCredentials,
     /// A credential was presented in a form the broker does not accept (for example an
-    /// `Authorization` scheme other than `Bearer`, or both a token and an API key).
+    /// `Authorization` scheme other than `Bearer`).
     #[error("unsupported credentials: {0}")]
     UnsupportedCredentials(&'static str),
     /// The bearer token was refused.
@@ -104,6 +104,13 @@ pub enum AuthError {
     /// The API key is unknown or revoked.
     #[error("invalid API key")]
     InvalidApiKey,
+    /// More than one credential: `Authorization` or `X-Api-Key` twice (or a list of values),
+    /// or both. Refused whichever is valid, so no proxy or client can make the broker pick
+    /// another one than it means (answered 400, not 401).
+    #[error(
+        "ambiguous credentials: send exactly one `Authorization: Bearer <token>` or one `X-Api-Key: <key>` header"
+    )]
+    AmbiguousCredentials,
 }
 
 impl AuthError {

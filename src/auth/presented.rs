@@ -27,17 +27,19 @@ impl std::fmt::Debug for PresentedCredential<'_> {
 }
 
 impl<'a> PresentedCredential<'a> {
-    /// The credential of a request, from the raw values of its `Authorization` and
-    /// `X-Api-Key` headers. Exactly one must be present.
+    /// The credential of a request, from every value of its `Authorization` and `X-Api-Key`
+    /// headers. Exactly one value of one of them must be present: two values of one header
+    /// (sent twice, or joined by a proxy into a comma-separated list, [RFC 9110 §5.3]), or
+    /// both headers, are [`AuthError::AmbiguousCredentials`], whichever would be valid.
+    ///
+    /// [RFC 9110 §5.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.3
     pub fn from_headers(
-        authorization: Option<&'a [u8]>,
-        api_key: Option<&'a [u8]>,
+        authorization: impl IntoIterator<Item = &'a [u8]>,
+        api_key: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, AuthError> {
-        match (authorization, api_key) {
+        match (single(authorization)?, single(api_key)?) {
             (None, None) => Err(AuthError::MissingCredentials),
-            (Some(_), Some(_)) => Err(AuthError::UnsupportedCredentials(
-                "send either a bearer token or an API key, not both",
-            )),
+            (Some(_), Some(_)) => Err(AuthError::AmbiguousCredentials),
             (Some(value), None) => {
                 let value = std::str::from_utf8(value)
                     .map_err(|_| AuthError::InvalidToken(TokenRejection::Malformed))?;
@@ -51,6 +53,17 @@ impl<'a> PresentedCredential<'a> {
                 .ok_or(AuthError::InvalidApiKey),
         }
     }
+}
+
+/// The one value of a header, if any: a second value, or a comma (a list of values joined by
+/// an intermediary; neither a `b64token` nor an API key has one), is ambiguous.
+fn single<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<&'a [u8]>, AuthError> {
+    let mut values = values.into_iter();
+    let first = values.next();
+    if values.next().is_some() || first.is_some_and(|v| v.contains(&b',')) {
+        return Err(AuthError::AmbiguousCredentials);
+    }
+    Ok(first)
 }
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive
@@ -162,33 +175,53 @@ mod tests {
     #[test]
     fn exactly_one_credential_is_accepted() {
         assert_eq!(
-            PresentedCredential::from_headers(None, None),
+            PresentedCredential::from_headers(None, None::<&[u8]>),
             Err(AuthError::MissingCredentials)
         );
         assert_eq!(
-            PresentedCredential::from_headers(Some(b"Bearer t.t.t"), None),
+            PresentedCredential::from_headers(Some(&b"Bearer t.t.t"[..]), None),
             Ok(PresentedCredential::Bearer("t.t.t"))
         );
         assert_eq!(
-            PresentedCredential::from_headers(None, Some(b" key ")),
+            PresentedCredential::from_headers(None, Some(&b" key "[..])),
             Ok(PresentedCredential::ApiKey("key"))
         );
         assert_eq!(
-            PresentedCredential::from_headers(None, Some(b"")),
+            PresentedCredential::from_headers(None, Some(&b""[..])),
             Err(AuthError::InvalidApiKey)
         );
         assert_eq!(
-            PresentedCredential::from_headers(None, Some(b"\xff")),
+            PresentedCredential::from_headers(None, Some(&b"\xff"[..])),
             Err(AuthError::InvalidApiKey)
         );
-        assert!(matches!(
-            PresentedCredential::from_headers(Some(b"Bearer t"), Some(b"k")),
-            Err(AuthError::UnsupportedCredentials(_))
-        ));
+        assert_eq!(
+            PresentedCredential::from_headers(Some(&b"Bearer t"[..]), Some(&b"k"[..])),
+            Err(AuthError::AmbiguousCredentials)
+        );
         assert_eq!(
             format!("{:?}", PresentedCredential::ApiKey("secret")),
             "ApiKey([redacted])"
         );
+    }
+
+    #[test]
+    fn repeated_or_listed_credentials_are_ambiguous() {
+        let (token, key) = (&b"Bearer t.t.t"[..], &b"k"[..]);
+        for (authorization, api_key) in [
+            (vec![token, token], vec![]),
+            (vec![], vec![key, key]),
+            (vec![token, &b"Bearer u.u.u"[..]], vec![]),
+            (vec![&b"Bearer t.t.t, Bearer u.u.u"[..]], vec![]),
+            (vec![], vec![&b"k1, k2"[..]]),
+            (vec![token], vec![key]),
+            (vec![token, token], vec![key, key]),
+        ] {
+            assert_eq!(
+                PresentedCredential::from_headers(authorization.clone(), api_key.clone()),
+                Err(AuthError::AmbiguousCredentials),
+                "{authorization:?} {api_key:?}"
+            );
+        }
     }
 
     #[test]

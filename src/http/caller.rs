@@ -34,8 +34,8 @@ impl FromRequest for Caller {
                 .ok_or_else(ApiError::internal)?;
             let headers = req.headers();
             let credential = PresentedCredential::from_headers(
-                headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
-                headers.get(API_KEY_HEADER).map(|v| v.as_bytes()),
+                headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()),
+                headers.get_all(API_KEY_HEADER).map(|v| v.as_bytes()),
             )?;
             let principal = state
                 .authenticator

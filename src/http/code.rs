@@ -59,8 +59,10 @@ problem_codes! {
     // Authentication (401).
     /// No `Authorization` and no `X-Api-Key` header, or an empty bearer token.
     MissingCredentials = "missing_credentials", UNAUTHORIZED, "Credentials required";
-    /// An `Authorization` scheme other than `Bearer`, or both a token and an API key.
+    /// An `Authorization` scheme other than `Bearer`.
     UnsupportedCredentials = "unsupported_credentials", UNAUTHORIZED, "Unsupported credentials";
+    /// `Authorization` or `X-Api-Key` more than once, or both.
+    AmbiguousCredentials = "ambiguous_credentials", BAD_REQUEST, "Ambiguous credentials";
     /// The bearer token was refused.
     InvalidToken = "invalid_token", UNAUTHORIZED, "Invalid token";
     /// A token or API key in the query string.
@@ -121,6 +123,8 @@ problem_codes! {
     InvalidExpiry = "invalid_expiry", BAD_REQUEST, "Invalid lifetime";
     /// A listing cursor that is too long.
     InvalidCursor = "invalid_cursor", BAD_REQUEST, "Invalid cursor";
+    /// A form's `redirect` that is malformed or of an origin the broker does not serve.
+    RedirectNotAllowed = "redirect_not_allowed", BAD_REQUEST, "Redirect not allowed";
 
     // Request format.
     /// The body is not JSON.
@@ -137,6 +141,8 @@ problem_codes! {
     InvalidQuery = "invalid_query", BAD_REQUEST, "Invalid query";
     /// A body over the route's limit.
     BodyTooLarge = "body_too_large", PAYLOAD_TOO_LARGE, "Body too large";
+    /// A body not received within `[server] body_timeout_secs`.
+    BodyTimeout = "body_timeout", REQUEST_TIMEOUT, "Body too slow";
     /// A body without `Content-Type: application/json`.
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
     /// No such route.
@@ -169,6 +175,8 @@ problem_codes! {
     WriteConflict = "write_conflict", CONFLICT, "Write conflict";
     /// The key holds an object and the profile forbids overwriting it.
     ObjectExists = "object_exists", PRECONDITION_FAILED, "Object exists";
+    /// A download of a key that holds no object.
+    ObjectNotFound = "object_not_found", NOT_FOUND, "Object not found";
 
     // Service.
     /// The broker has no credentials it may sign with right now.

@@ -1,11 +1,13 @@
 //! `POST /v1/downloads`: a GET grant for a key the caller owns, served with a safe
 //! `Content-Disposition` (`attachment` by default, always for active content, which is also
-//! served as `application/octet-stream`).
+//! served as `application/octet-stream`), for an object that exists (404 `object_not_found`
+//! otherwise, unless the profile turns the check off).
 
 use super::grant::{grant_response, granted, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
 use crate::grants::{GrantKind, get_request};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
+use crate::s3::S3Error;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -36,7 +38,8 @@ pub(super) struct DownloadGrant {
     pub server_time: DateTime<Utc>,
 }
 
-/// The handler: intent → decide → signing window → build → sign → render.
+/// The handler: intent → decide → the object exists → signing window → build → sign →
+/// render.
 pub(super) async fn create_download(
     state: web::Data<AppState>,
     Caller(principal): Caller,
@@ -51,6 +54,14 @@ pub(super) async fn create_download(
         &intent,
         requested,
     )?;
+    if decision.check_exists
+        && !state
+            .s3
+            .object_exists(&decision.bucket, &decision.key)
+            .await?
+    {
+        return Err(S3Error::NoSuchKey.into());
+    }
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
     let get = get_request(&decision, expires)?;
     let presigned = state.signer.presign(&credentials, &get, now)?;

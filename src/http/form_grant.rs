@@ -1,12 +1,12 @@
-//! A signed POST policy from a form decision: the no-JavaScript upload of the demo page
-//! (and Uppy's `/s3/params`). Key and content type may be prefixes, since the browser picks
-//! the file after the form is rendered.
+//! A signed POST policy from a form decision: the no-JavaScript upload of the demo page,
+//! `POST /v1/forms` and Uppy's `/s3/params`. Key and content type may be prefixes, since the
+//! browser picks the file after the form is rendered.
 
 use super::grant::signing_window;
 use super::{ApiError, AppState};
-use crate::domain::Principal;
+use crate::domain::{Expiry, Principal};
 use crate::grants::form_policy_request;
-use crate::policy::{FormIntent, Profile};
+use crate::policy::{FormIntent, FormUploadDecision, Profile};
 use crate::sigv4::PostForm;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -22,8 +22,24 @@ pub async fn signed_form(
     now: DateTime<Utc>,
     extra: Vec<(String, String)>,
 ) -> Result<PostForm, ApiError> {
-    let decision = profile.decide_form_upload(principal, intent, Uuid::new_v4(), now, None)?;
+    let (_, form) = decided_form(state, principal, profile, intent, now, None, extra).await?;
+    Ok(form)
+}
+
+/// As [`signed_form`], for the `requested` lifetime, with the decision the form was signed
+/// from.
+pub(super) async fn decided_form(
+    state: &AppState,
+    principal: &Principal,
+    profile: &Profile,
+    intent: &FormIntent,
+    now: DateTime<Utc>,
+    requested: Option<Expiry>,
+    extra: Vec<(String, String)>,
+) -> Result<(FormUploadDecision, PostForm), ApiError> {
+    let decision = profile.decide_form_upload(principal, intent, Uuid::new_v4(), now, requested)?;
     let (credentials, expires) = signing_window(state, decision.lifetime, None, now).await?;
     let request = form_policy_request(&decision, expires, extra);
-    Ok(state.signer.post_policy(&credentials, &request, now)?)
+    let form = state.signer.post_policy(&credentials, &request, now)?;
+    Ok((decision, form))
 }

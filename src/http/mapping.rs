@@ -19,6 +19,7 @@ impl From<&AuthError> for Code {
             AuthError::UnsupportedCredentials(_) => Code::UnsupportedCredentials,
             AuthError::InvalidToken(_) => Code::InvalidToken,
             AuthError::InvalidApiKey => Code::InvalidApiKey,
+            AuthError::AmbiguousCredentials => Code::AmbiguousCredentials,
         }
     }
 }
@@ -66,6 +67,7 @@ impl From<&PolicyError> for Code {
             PolicyError::MultipartRequired(_) => Code::MultipartRequired,
             PolicyError::InvalidPartPlan(_) => Code::InvalidPartSize,
             PolicyError::NotOwner => Code::NotOwner,
+            PolicyError::RedirectNotAllowed(_) => Code::RedirectNotAllowed,
         }
     }
 }
@@ -143,6 +145,10 @@ impl From<S3Error> for ApiError {
             S3Error::NoSuchUpload => ApiError::new(
                 Code::NoSuchUpload,
                 "S3 has no such multipart upload: it was completed, aborted or never created",
+            ),
+            S3Error::NoSuchKey => ApiError::new(
+                Code::ObjectNotFound,
+                "the key holds no object: nothing to download",
             ),
             S3Error::PreconditionFailed => ApiError::new(
                 Code::ObjectExists,

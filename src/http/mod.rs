@@ -2,6 +2,7 @@
 //! error type mapped to problem+json.
 
 mod access_log;
+mod body_deadline;
 mod caller;
 mod challenge;
 mod code;
@@ -12,6 +13,7 @@ mod error;
 mod extractors;
 mod fallback;
 mod form_grant;
+mod forms;
 mod grant;
 mod health;
 mod mapping;
@@ -25,6 +27,7 @@ mod trim_path;
 mod uploads;
 
 pub use access_log::AccessLog;
+pub use body_deadline::{BodyDeadline, BodyDeadlineService};
 pub use caller::Caller;
 pub use code::Code;
 pub use drain::{CloseWhenDraining, CloseWhenDrainingService, Drain};

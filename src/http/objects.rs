@@ -26,13 +26,20 @@ pub(super) struct ListQuery {
 pub(super) struct FileEntry {
     /// Full key (what `POST /v1/downloads` takes).
     pub key: String,
-    /// The file's name: the key's last segment.
+    /// The file's name as uploaded: the key's last segment without what the key template
+    /// added (`{uuid}-`).
     pub name: String,
     /// Size in bytes.
     pub size: u64,
+    /// The media type of the name's extension (`application/octet-stream` when unknown).
+    /// ListObjectsV2 does not return the stored `Content-Type`; a download serves that one.
+    pub content_type: &'static str,
     /// Last modification time.
     pub last_modified: Option<DateTime<Utc>>,
 }
+
+/// The type [`FileEntry::content_type`] names when the extension says nothing.
+const UNKNOWN_TYPE: &str = "application/octet-stream";
 
 /// One folder.
 #[derive(Debug, Serialize)]
@@ -78,7 +85,7 @@ pub(super) async fn list_objects(
         .s3
         .list_page(&scope.bucket, &scope.prefix, cursor, PAGE_SIZE)
         .await?;
-    // The last segment, so a partial prefix (`users/alice/rep`) still shows whole names.
+    // A folder's last segment, so a partial prefix (`users/alice/rep`) still shows whole names.
     let last_segment = |key: &str| {
         key.trim_end_matches('/')
             .rsplit('/')
@@ -90,11 +97,17 @@ pub(super) async fn list_objects(
         files: page
             .objects
             .into_iter()
-            .map(|o| FileEntry {
-                name: last_segment(&o.key),
-                key: o.key,
-                size: o.size,
-                last_modified: o.last_modified,
+            .map(|o| {
+                let name = scope.key_template.display_name(&o.key).to_owned();
+                FileEntry {
+                    content_type: mime_guess::from_path(&name)
+                        .first_raw()
+                        .unwrap_or(UNKNOWN_TYPE),
+                    name,
+                    key: o.key,
+                    size: o.size,
+                    last_modified: o.last_modified,
+                }
             })
             .collect(),
         folders: page

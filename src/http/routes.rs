@@ -2,6 +2,7 @@
 
 use super::downloads::create_download;
 use super::fallback::only;
+use super::forms::create_form;
 use super::objects::list_objects;
 use super::uploads::create_upload;
 use super::{health, json_config, query_config};
@@ -18,6 +19,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/uploads")
                 .route(web::post().to(create_upload))
+                .default_service(web::to(|| only("POST"))),
+        )
+        .service(
+            web::resource("/v1/forms")
+                .route(web::post().to(create_form))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(

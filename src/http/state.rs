@@ -29,11 +29,16 @@ pub struct AppState {
     /// The broker's own URL for URLs that point at it (`[server] public_url`); `None`: each
     /// request's scheme and host.
     pub public_url: Option<String>,
+    /// The origins a form grant may redirect to (`POST /v1/forms`, `redirect`): the CORS
+    /// origins and the origin of `public_url`.
+    pub redirect_origins: Vec<String>,
     /// Prometheus metrics of this instance; `GET /metrics` renders them when
     /// `serve_metrics` is set.
     pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
     /// Whether `GET /metrics` answers (`[server] metrics`).
     pub serve_metrics: bool,
+    /// How long a request may take to deliver its whole body (`[server] body_timeout_secs`).
+    pub body_timeout: std::time::Duration,
     /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and responses close their connection.
     pub drain: super::Drain,
 }

@@ -1,8 +1,9 @@
 //! The decision for one download: the caller must own the key, and active content is never
 //! shown inline.
 //!
-//! The broker does not read the object (no HEAD request: a grant costs no S3 call), so it
-//! does not know the stored `Content-Type`. It decides from what it knows when it signs: the
+//! The broker does not read the object's headers (at most it asks S3 whether the object
+//! exists, see [`DownloadDecision::check_exists`]), so it does not know the stored
+//! `Content-Type`. It decides from what it knows when it signs: the
 //! extensions of the key's last segment and of the display name, and the content types the
 //! profile lets clients upload (every upload grant binds its declared type, so an object
 //! uploaded through the profile has one of them):
@@ -39,7 +40,8 @@ pub struct DownloadIntent {
     /// `attachment` or `inline`; the profile's default when absent. Active content is served
     /// as `attachment` even when `inline` is asked for.
     pub disposition: Option<Disposition>,
-    /// The name the browser should save the file as; the key's last segment when absent.
+    /// The name the browser should save the file as; when absent, the name the file was
+    /// uploaded with (the key's last segment without what the key template added to it).
     pub filename: Option<String>,
     /// Upload profile the key belongs to (default: found from the key).
     pub profile: Option<String>,
@@ -72,6 +74,9 @@ pub struct DownloadDecision {
     pub lifetime: Lifetime,
     /// SSE-C: the headers the GET signs (algorithm and key MD5); the client adds the key.
     pub encryption_headers: Vec<(&'static str, String)>,
+    /// Whether the grant may only be given once S3 shows the object exists (the profile's
+    /// `download_existence_check`).
+    pub check_exists: bool,
 }
 
 impl Profile {
@@ -101,9 +106,11 @@ impl Profile {
         let last_segment = key.as_str().rsplit('/').next().unwrap_or_default();
         let filename = match &intent.filename {
             Some(raw) => Filename::parse(raw)?,
-            // A last segment that is not a valid file name (e.g. longer than 255 bytes) is
-            // not suggested; the browser still gets a name, never an empty one.
-            None => Filename::parse(last_segment).unwrap_or_else(|_| fallback_filename()),
+            // The name the uploader gave (without the key's `{uuid}-`). One that is not a
+            // valid file name (e.g. longer than 255 bytes) is not suggested; the browser
+            // still gets a name, never an empty one.
+            None => Filename::parse(self.key_template.display_name(key.as_str()))
+                .unwrap_or_else(|_| fallback_filename()),
         };
         let active = is_active_name(last_segment) || is_active_name(filename.as_str());
         let (disposition, response_content_type) = match wanted {
@@ -130,6 +137,7 @@ impl Profile {
                 (Some(sse), Some(md5)) => sse.bound_headers(Some(md5)),
                 _ => Vec::new(),
             },
+            check_exists: self.download_existence_check,
         })
     }
 }

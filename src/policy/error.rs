@@ -115,6 +115,9 @@ pub enum PolicyError {
     /// The key or prefix lies outside every namespace of the caller.
     #[error("the key is not in your namespace")]
     NotOwner,
+    /// A form's `redirect` is malformed or of an origin the broker was not configured for.
+    #[error("{0}")]
+    RedirectNotAllowed(String),
 }
 
 #[cfg(test)]

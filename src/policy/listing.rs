@@ -1,7 +1,7 @@
 //! Which prefix a listing of the caller's own files may use.
 
 use super::profile::require_scope;
-use super::{KeyOwnership, PolicyError, Profile};
+use super::{KeyOwnership, KeyTemplate, PolicyError, Profile};
 use crate::domain::{BucketName, Principal, Scope};
 
 /// A checked listing: `ListObjectsV2` of `bucket` with `prefix` and delimiter `/`.
@@ -15,6 +15,9 @@ pub struct ListingScope {
     pub namespace: String,
     /// The prefix to list: the namespace or a folder (or name start) inside it.
     pub prefix: String,
+    /// The profile's key template, which names the listed files
+    /// ([`KeyTemplate::display_name`]).
+    pub key_template: KeyTemplate,
 }
 
 impl Profile {
@@ -41,6 +44,7 @@ impl Profile {
             bucket: self.bucket.clone(),
             namespace: namespace.prefix().to_owned(),
             prefix,
+            key_template: self.key_template.clone(),
         })
     }
 }

@@ -40,6 +40,7 @@ pub struct Profile {
     pub(crate) require_checksum: bool,
     pub(crate) download_disposition: Disposition,
     pub(crate) allow_inline: bool,
+    pub(crate) download_existence_check: bool,
     pub(crate) multipart: bool,
 }
 
@@ -248,6 +249,7 @@ impl Profile {
                 .allow_inline
                 .unwrap_or(download_disposition == Disposition::Inline),
             download_disposition,
+            download_existence_check: spec.download_existence_check.unwrap_or(true),
             multipart,
         })
     }
@@ -368,6 +370,12 @@ impl Profile {
         self.allow_inline
     }
 
+    /// Whether a download grant is only given for an object that exists
+    /// (`download_existence_check`, default true: one S3 call per download grant).
+    pub fn download_existence_check(&self) -> bool {
+        self.download_existence_check
+    }
+
     /// Whether clients may choose folders (the template has `{path}`).
     pub fn allows_client_path(&self) -> bool {
         self.key_template.uses(Placeholder::Path)
@@ -440,6 +448,10 @@ mod tests {
         assert_eq!(p.max_expiry().as_secs(), 3600);
         assert_eq!(p.default_expiry().as_secs(), 900);
         assert!(!p.allow_overwrite() && !p.require_checksum() && !p.allow_inline());
+        assert!(
+            p.download_existence_check(),
+            "on unless a profile turns it off"
+        );
         assert!(!p.allows_client_path());
         assert_eq!(p.download_disposition(), Disposition::Attachment);
     }

@@ -28,5 +28,6 @@ pub(crate) struct ProfileSpec {
     pub require_checksum: bool,
     pub download_disposition: Option<Disposition>,
     pub allow_inline: Option<bool>,
+    pub download_existence_check: Option<bool>,
     pub multipart: Option<bool>,
 }

@@ -254,6 +254,47 @@ impl KeyTemplate {
         self.rest.last().and_then(|parts| parts.last()) == Some(&Part::Slot(Placeholder::Filename))
     }
 
+    /// The name a client gave the file whose key is `key`: what `{filename}` filled in the
+    /// key's last segment, e.g. `a b.txt` for `users/alice/0123…-a b.txt` under
+    /// `users/{principal}/{uuid}-{filename}`. The whole last segment when the template's last
+    /// segment has no `{filename}`, or when `key` does not follow the template (an object
+    /// written by other means).
+    pub fn display_name<'k>(&self, key: &'k str) -> &'k str {
+        let segment = key.rsplit('/').next().unwrap_or(key);
+        let Some(parts) = self.rest.last() else {
+            return segment;
+        };
+        let Some(at) = parts
+            .iter()
+            .position(|part| *part == Part::Slot(Placeholder::Filename))
+        else {
+            return segment;
+        };
+        let mut name = Some(segment);
+        for part in &parts[..at] {
+            name = name.and_then(|rest| match part {
+                Part::Literal(text) => rest.strip_prefix(text.as_str()),
+                Part::Slot(Placeholder::Uuid) => rest
+                    .get(..UUID_LEN)
+                    .filter(|uuid| is_rendered_uuid(uuid))
+                    .map(|_| &rest[UUID_LEN..]),
+                Part::Slot(_) => None,
+            });
+        }
+        for part in parts[at + 1..].iter().rev() {
+            name = name.and_then(|rest| match part {
+                Part::Literal(text) => rest.strip_suffix(text.as_str()),
+                Part::Slot(Placeholder::Uuid) => rest
+                    .len()
+                    .checked_sub(UUID_LEN)
+                    .filter(|&start| rest.get(start..).is_some_and(is_rendered_uuid))
+                    .map(|start| &rest[..start]),
+                Part::Slot(_) => None,
+            });
+        }
+        name.filter(|name| !name.is_empty()).unwrap_or(segment)
+    }
+
     /// The folder that holds every key of `principal`: the fixed segments, the principal's
     /// segment and a trailing `/` (e.g. `users/alice/`).
     pub fn namespace_prefix(&self, principal: &NamespaceSegment) -> String {
@@ -308,6 +349,18 @@ impl KeyTemplate {
     }
 }
 
+/// The length of a hyphenated UUID, as `{uuid}` renders it.
+const UUID_LEN: usize = 36;
+
+/// Whether `text` is a UUID as `{uuid}` renders it: lowercase, hyphenated.
+fn is_rendered_uuid(text: &str) -> bool {
+    text.len() == UUID_LEN
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
 impl fmt::Display for KeyTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
@@ -353,6 +406,38 @@ mod tests {
             "users/alice/2024/03/07/01234567-89ab-cdef-0123-456789abcdef-"
         );
         assert!(t.ends_with_filename() && t.uses(Placeholder::Uuid) && t.uses(Placeholder::Path));
+    }
+
+    #[test]
+    fn display_name_is_what_filename_filled() {
+        let seg = NamespaceSegment::for_subject(None, "alice");
+        let name = Filename::parse("a b-c.txt").unwrap();
+        for source in [
+            "users/{principal}/{path}/{uuid}-{filename}",
+            "users/{principal}/{uuid}/{filename}",
+            "users/{principal}/{filename}",
+            "users/{principal}/f_{filename}.{uuid}",
+            "users/{principal}/{uuid}{filename}",
+        ] {
+            let t = KeyTemplate::parse(source).unwrap();
+            let key = t.render(&input(&seg, Some(&name), None));
+            assert_eq!(t.display_name(&key), "a b-c.txt", "{source}: {key}");
+        }
+        let t = KeyTemplate::parse("users/{principal}/{uuid}-{filename}").unwrap();
+        // Objects written by other means keep their whole last segment.
+        assert_eq!(t.display_name("users/alice/x/report.pdf"), "report.pdf");
+        assert_eq!(
+            t.display_name("users/alice/01234567-89AB-cdef-0123-456789abcdef-a.txt"),
+            "01234567-89AB-cdef-0123-456789abcdef-a.txt",
+            "not as {{uuid}} renders it"
+        );
+        assert_eq!(
+            t.display_name("users/alice/01234567-89ab-cdef-0123-456789abcdef-"),
+            "01234567-89ab-cdef-0123-456789abcdef-",
+            "never an empty name"
+        );
+        let fixed = KeyTemplate::parse("avatars/{principal}/avatar").unwrap();
+        assert_eq!(fixed.display_name("avatars/alice/avatar"), "avatar");
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl S3Client {
         upload: UploadRef<'_>,
         expected_size: u64,
     ) -> Result<CompletedObject, S3Error> {
-        match self.head_object(upload).await {
+        match self.head_object(upload.bucket, upload.key).await {
             Ok(Some(head)) if head.size == expected_size => {
                 tracing::info!(
                     key = upload.key.as_str(),
@@ -226,37 +226,6 @@ impl S3Client {
             }
         }
     }
-
-    /// HeadObject: the object's size and ETag, `None` when there is no such object.
-    ///
-    /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>
-    async fn head_object(&self, upload: UploadRef<'_>) -> Result<Option<ObjectHead>, S3Error> {
-        let request = self
-            .client()
-            .head_object()
-            .bucket(upload.bucket.as_str())
-            .key(upload.key.as_str())
-            .send();
-        match self.timed("HeadObject", request).await {
-            Ok(output) => Ok(Some(ObjectHead {
-                size: output
-                    .content_length()
-                    .and_then(|n| u64::try_from(n).ok())
-                    .unwrap_or(0),
-                etag: output.e_tag().filter(|e| !e.is_empty()).map(str::to_owned),
-            })),
-            // `classify` names every other 404 `NoSuchUpload`.
-            Err(S3Error::NoSuchUpload) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-}
-
-/// What HeadObject tells about an object.
-#[derive(Debug)]
-struct ObjectHead {
-    size: u64,
-    etag: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
-//! objects; multipart create, list, complete and abort; the read-only bucket checks of
-//! `s3-broker doctor`). Every call is bounded in total, retries included (the SDK's operation
-//! timeout; the whole ListParts listing and CompleteMultipartUpload have their own budgets,
-//! see [`multipart`] and [`complete`]); the service's calls are counted and timed in its
-//! metrics.
+//! objects; whether a download's object exists; multipart create, list, complete and abort;
+//! the read-only bucket checks of `s3-broker doctor`). Every call is bounded in total, retries
+//! included (the SDK's operation timeout; the whole ListParts listing and
+//! CompleteMultipartUpload have their own budgets, see [`multipart`] and [`complete`]); the
+//! service's calls are counted and timed in its metrics.
 
 mod complete;
 mod credential_source;
+mod head;
 mod inspect;
 mod multipart;
 
@@ -45,6 +46,9 @@ pub enum S3Error {
     /// The multipart upload does not exist (completed, aborted or never created).
     #[error("no such multipart upload")]
     NoSuchUpload,
+    /// The object does not exist (HeadObject's 404 `NotFound`).
+    #[error("no such object")]
+    NoSuchKey,
     /// A conditional write failed: the object exists (`If-None-Match: *`, 412).
     #[error("the object already exists")]
     PreconditionFailed,
@@ -65,6 +69,7 @@ impl S3Error {
             Self::Refused(_) => "refused",
             Self::Credentials(_) => "credentials_unavailable",
             Self::NoSuchUpload => "no_such_upload",
+            Self::NoSuchKey => "no_such_key",
             Self::PreconditionFailed => "precondition_failed",
             Self::Conflict => "conflict",
             Self::PartsRejected(_) => "parts_rejected",
@@ -279,6 +284,9 @@ where
             let status = service.raw().status();
             match (status.as_u16(), service.err().code()) {
                 (_, Some("NoSuchUpload")) => S3Error::NoSuchUpload,
+                // HeadObject's 404 (its answer has no body; the SDK names it `NotFound`). Not
+                // `NoSuchKey`: Ceph answers ListParts of an aborted upload with it.
+                (404, Some("NotFound")) => S3Error::NoSuchKey,
                 (404, code) if code != Some("NoSuchBucket") => S3Error::NoSuchUpload,
                 (412, _) | (_, Some("PreconditionFailed")) => S3Error::PreconditionFailed,
                 (409, _) | (_, Some("ConditionalRequestConflict")) => S3Error::Conflict,

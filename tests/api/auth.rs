@@ -494,7 +494,8 @@ async fn api_keys() {
         .send()
         .await
         .unauthorized("invalid_api_key", "a 10 000-byte API key");
-    // A token and a key at once is ambiguous: refused, whichever is valid.
+    // A token and a key at once is ambiguous: refused, whichever is valid
+    // (`ambiguous_credentials.rs` tries every route and every kind of ambiguity).
     broker
         .call("POST", "/v1/uploads")
         .bearer(&broker.token("alice"))
@@ -502,7 +503,11 @@ async fn api_keys() {
         .json(&upload_request())
         .send()
         .await
-        .unauthorized("unsupported_credentials", "a token and an API key together");
+        .problem(
+            400,
+            "ambiguous_credentials",
+            "a token and an API key together",
+        );
 }
 
 #[actix_web::test]

@@ -368,6 +368,7 @@ async fn health_endpoints() {
             "/s3/params",
             "/s3/sign",
             "/v1/downloads",
+            "/v1/forms",
             "/v1/multipart",
             "/v1/multipart/abort",
             "/v1/multipart/complete",

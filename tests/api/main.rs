@@ -10,9 +10,11 @@
 //! `s3_bounds` points brokers at a stub S3 on 127.0.0.1 (`s3_stub.rs`) that can hang or lose
 //! an answer on demand, which no real server can be made to do.
 
+mod ambiguous_credentials;
 mod auth;
 mod authz;
 mod companion;
+mod download_exists;
 mod errors;
 mod s3_bounds;
 mod s3_stub;

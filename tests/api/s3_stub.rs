@@ -1,8 +1,10 @@
 //! A stand-in S3 on 127.0.0.1 that speaks just enough S3 XML for the broker's multipart calls
 //! (CreateMultipartUpload, ListParts, CompleteMultipartUpload, HeadObject, AbortMultipartUpload)
-//! and can be told to misbehave on CompleteMultipartUpload: hang, lose its answer, answer 500.
+//! and its existence check (HeadObject, ListObjectsV2 of one key), and can be told to misbehave
+//! on CompleteMultipartUpload: hang, lose its answer, answer 500; or to answer a HEAD of a
+//! missing key with 403, as AWS does for a role without `s3:ListBucket` on the whole bucket.
 //! The one place a stub is right: a real server cannot be made to hang or lose an answer on
-//! demand. Plain threads and `std::net`, so it runs beside any test runtime; it signs nothing
+//! demand, and the test bed's servers have no IAM. Plain threads and `std::net`, so it runs beside any test runtime; it signs nothing
 //! and checks no signature.
 
 use std::collections::HashMap;
@@ -47,6 +49,10 @@ struct State {
     objects: HashMap<String, u64>,
     /// CompleteMultipartUpload requests received.
     completes: u32,
+    /// Answer a HEAD of a missing object with 403 instead of 404.
+    hide_missing: bool,
+    /// HeadObject and ListObjectsV2 requests received, in order.
+    reads: Vec<&'static str>,
     next_id: u32,
 }
 
@@ -71,6 +77,8 @@ impl S3Stub {
             uploads: HashMap::new(),
             objects: HashMap::new(),
             completes: 0,
+            hide_missing: false,
+            reads: Vec::new(),
             next_id: 0,
         }));
         let shared = Arc::clone(&state);
@@ -98,6 +106,17 @@ impl S3Stub {
     pub(crate) fn object(&self, bucket: &str, key: &str) -> Option<u64> {
         let path = format!("/{bucket}/{}", encode_key(key));
         self.lock().objects.get(&path).copied()
+    }
+
+    /// From now on, answers a HEAD of a missing object with 403 (AWS, for a role that may not
+    /// list the whole bucket).
+    pub(crate) fn hide_missing_objects(&self) {
+        self.lock().hide_missing = true;
+    }
+
+    /// The HeadObject and ListObjectsV2 requests received so far, in order.
+    pub(crate) fn reads(&self) -> Vec<&'static str> {
+        self.lock().reads.clone()
     }
 
     /// How many CompleteMultipartUpload requests arrived.
@@ -282,19 +301,80 @@ fn handle(request: &Request, state: &mut State) -> Reply {
             state.uploads.remove(&id);
             Reply::Answer(204, String::new(), Vec::new())
         }
-        ("HEAD", None) => match state.objects.get(&request.path) {
-            Some(size) => Reply::Answer(
-                200,
-                String::new(),
-                vec![
-                    ("content-length", size.to_string()),
-                    ("etag", OBJECT_ETAG.to_owned()),
-                ],
-            ),
-            None => Reply::Answer(404, String::new(), Vec::new()),
-        },
+        ("GET", None) if param(&request.query, "list-type") == Some("2") => {
+            state.reads.push("ListObjectsV2");
+            list_objects(request, state)
+        }
+        ("HEAD", None) => {
+            state.reads.push("HeadObject");
+            match state.objects.get(&request.path) {
+                Some(size) => Reply::Answer(
+                    200,
+                    String::new(),
+                    vec![
+                        ("content-length", size.to_string()),
+                        ("etag", OBJECT_ETAG.to_owned()),
+                    ],
+                ),
+                None if state.hide_missing => Reply::Answer(403, String::new(), Vec::new()),
+                None => Reply::Answer(404, String::new(), Vec::new()),
+            }
+        }
         _ => error(400, "NotImplementedByTheStub"),
     }
+}
+
+/// ListObjectsV2 of the bucket in the path, under `prefix`, at most `max-keys` keys.
+fn list_objects(request: &Request, state: &State) -> Reply {
+    let prefix = decode(param(&request.query, "prefix").unwrap_or_default());
+    let max: usize = param(&request.query, "max-keys")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let under = format!(
+        "{}/{}",
+        request.path.trim_end_matches('/'),
+        encode_key(&prefix)
+    );
+    let mut keys: Vec<String> = state
+        .objects
+        .keys()
+        .filter(|path| path.starts_with(&under))
+        .map(|path| decode(&path[request.path.trim_end_matches('/').len() + 1..]))
+        .collect();
+    keys.sort();
+    let contents: String = keys
+        .iter()
+        .take(max)
+        .map(|key| format!("<Contents><Key>{key}</Key><Size>1</Size></Contents>"))
+        .collect();
+    xml(
+        200,
+        format!(
+            "<ListBucketResult><IsTruncated>false</IsTruncated><KeyCount>{}</KeyCount>\
+             {contents}</ListBucketResult>",
+            keys.len().min(max)
+        ),
+    )
+}
+
+/// Percent-decodes a path or query value.
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], text.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) if u8::from_str_radix(hex, 16).is_ok() => {
+                out.push(u8::from_str_radix(hex, 16).unwrap_or_default());
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn complete(request: &Request, state: &mut State, id: &str) -> Reply {

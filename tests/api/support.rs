@@ -74,27 +74,36 @@ pub(crate) struct Broker {
 }
 
 impl Broker {
-    /// A broker with the shipped `default` and `avatars` profiles and `brief`.
+    /// A broker with the shipped `default` and `avatars` profiles and `brief`, without S3: its
+    /// profiles give download grants without asking S3 whether the object exists
+    /// (`download_existence_check = false`).
     pub(crate) async fn start() -> Self {
         // Nothing listens there: a request that reaches S3 fails.
-        Self::start_with(|config| config).await
+        Self::start_with(|config| config, false).await
     }
 
     /// A broker whose S3 is `endpoint` (a stub on 127.0.0.1), with
-    /// `s3.operation_timeout_secs = budget_secs`.
+    /// `s3.operation_timeout_secs = budget_secs` and the shipped profiles as they are.
     pub(crate) async fn against_s3(endpoint: &str, budget_secs: i64) -> Self {
-        Self::start_with(|config| {
-            config.store("us-east-1", "api-tests", endpoint).set(
-                "s3",
-                "operation_timeout_secs",
-                budget_secs,
-            )
-        })
+        Self::start_with(
+            |config| {
+                config.store("us-east-1", "api-tests", endpoint).set(
+                    "s3",
+                    "operation_timeout_secs",
+                    budget_secs,
+                )
+            },
+            true,
+        )
         .await
     }
 
-    /// A broker with the test configuration changed by `adjust`.
-    async fn start_with(adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
+    /// A broker with the test configuration changed by `adjust`; `downloads_check_s3` keeps
+    /// the profiles' `download_existence_check` (on by default).
+    async fn start_with(
+        adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+        downloads_check_s3: bool,
+    ) -> Self {
         let policies = tempfile::Builder::new()
             .prefix("s3-broker-api-policies-")
             .tempdir()
@@ -104,6 +113,16 @@ impl Broker {
             ("avatars.toml", SHIPPED_AVATARS),
             ("brief.toml", BRIEF_PROFILE),
         ] {
+            let text = if downloads_check_s3 {
+                text.to_owned()
+            } else {
+                // The last key wins nowhere in TOML: drop the shipped line, then set it.
+                let kept: Vec<&str> = text
+                    .lines()
+                    .filter(|line| !line.starts_with("download_existence_check"))
+                    .collect();
+                format!("{}\ndownload_existence_check = false\n", kept.join("\n"))
+            };
             std::fs::write(policies.path().join(name), text).expect("a profile file");
         }
         let settings = adjust(config(policies.path()))

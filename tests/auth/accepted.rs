@@ -155,7 +155,7 @@ async fn api_keys_authenticate_from_the_header_only() {
     assert_eq!(p.issuer, None);
     assert!(p.may(Scope::Upload) && p.may(Scope::List) && !p.may(Scope::Download));
     let credential =
-        PresentedCredential::from_headers(None, Some(b"good-api-key")).expect("a credential");
+        PresentedCredential::from_headers(None, Some(&b"good-api-key"[..])).expect("a credential");
     let p = auth
         .authenticate(credential, Utc::now())
         .await

@@ -14,7 +14,7 @@ async fn no_token_is_refused() {
     let missing = PresentedCredential::from_headers(None, None);
     assert_eq!(missing, Err(AuthError::MissingCredentials));
     assert_eq!(
-        PresentedCredential::from_headers(Some(b"Bearer "), None),
+        PresentedCredential::from_headers(Some(&b"Bearer "[..]), None),
         Err(AuthError::MissingCredentials)
     );
     assert!(

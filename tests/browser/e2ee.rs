@@ -164,7 +164,7 @@ async fn encrypt_upload_download(
     if content_type.as_deref() != Some("application/octet-stream") {
         return Err(format!("stored content type {content_type:?}"));
     }
-    if !key.starts_with("users/dev/") || !key.ends_with("/encrypted.bin") {
+    if !key.starts_with("users/dev/") || !key.ends_with("-encrypted.bin") {
         return Err(format!(
             "unexpected key {key}: the file name must not be sent"
         ));

@@ -8,5 +8,6 @@
 
 mod demo;
 mod e2ee;
+mod jsclient;
 mod support;
 mod uppy;

@@ -3,7 +3,7 @@
 //! browses its files and folders.
 
 use crate::support::broker::{
-    BRIEF_MAX_EXPIRY_SECS, Broker, DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Grant,
+    BRIEF_MAX_EXPIRY_SECS, Broker, DEFAULT_EXPIRY_SECS, DEFAULT_MAX_EXPIRY_SECS, Grant, Options,
 };
 use crate::support::{Ctx, FilePart};
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ on_both_servers!(
     put_upload_then_download,
     post_form_upload_then_download,
     download_disposition_is_safe,
+    download_of_a_missing_key_is_object_not_found,
     listing_shows_files_and_folders,
     listing_paginates_with_the_cursor,
 );
@@ -49,8 +50,9 @@ async fn put_upload_then_download(t: Ctx) {
     let key = grant.key().to_owned();
     let parts: Vec<&str> = key.split('/').collect();
     assert!(
-        matches!(parts[..], ["users", "alice", uuid, "notes.txt"] if uuid.len() == 36),
-        "the key follows users/{{principal}}/{{path}}/{{uuid}}/{{filename}}: {key}"
+        matches!(parts[..], ["users", "alice", last]
+            if last.len() == 36 + 1 + "notes.txt".len() && last.ends_with("-notes.txt")),
+        "the key follows users/{{principal}}/{{path}}/{{uuid}}-{{filename}}: {key}"
     );
     assert_eq!(
         grant.lifetime_secs(),
@@ -90,8 +92,8 @@ async fn put_upload_then_download(t: Ctx) {
     assert_eq!(reply.body, body, "the downloaded bytes");
     let disposition = reply.header("content-disposition").unwrap_or_default();
     assert!(
-        disposition.starts_with("attachment") && disposition.contains("notes.txt"),
-        "downloads are attachments named after the file: {disposition:?}"
+        disposition.starts_with("attachment") && disposition.contains("filename=\"notes.txt\""),
+        "downloads are attachments named after the file, without the key's uuid: {disposition:?}"
     );
     t.assert_keys(&[&key], "after one upload").await;
 }
@@ -119,7 +121,7 @@ async fn post_form_upload_then_download(t: Ctx) {
     assert!(grant.json.get("headers").is_none(), "{}", grant.json);
     let key = grant.key().to_owned();
     assert!(
-        key.starts_with("users/alice/holiday/2024/") && key.ends_with("/photo.png"),
+        key.starts_with("users/alice/holiday/2024/") && key.ends_with("-photo.png"),
         "{key}"
     );
     let fields = grant.fields();
@@ -258,12 +260,70 @@ async fn download_disposition_is_safe(t: Ctx) {
     assert!(disposition.starts_with("inline"), "{disposition:?}");
 }
 
-/// The UUID segment of a `.../{uuid}/{filename}` key.
-fn uuid_of(key: &str) -> String {
-    let mut parts = key.rsplit('/');
-    parts.next();
-    parts.next().expect("a uuid segment").to_owned()
+/// A download grant is only given for a key that holds an object: the broker asks S3 first.
+async fn download_of_a_missing_key_is_object_not_found(t: Ctx) {
+    let broker = Broker::start_with(
+        t.bed,
+        t.bucket.as_str(),
+        Options {
+            extra_profiles: vec![("unchecked", UNCHECKED_PROFILE)],
+            ..Options::default()
+        },
+    )
+    .await;
+    let alice = broker.token("alice");
+    let file = put_file(
+        &broker,
+        &alice,
+        json!({ "filename": "kept.txt", "content_type": "text/plain", "size": 4 }),
+        b"kept",
+    )
+    .await;
+    // The same folder and name, another uuid: no such object.
+    let missing = file.key().replace("-kept.txt", "-gone.txt");
+    broker.download(&alice, &missing).await.problem(
+        404,
+        "object_not_found",
+        "a download of a key never uploaded",
+    );
+    // A key that is a prefix of an existing one is not that object either.
+    let shorter = file.key().trim_end_matches(".txt").to_owned();
+    broker.download(&alice, &shorter).await.problem(
+        404,
+        "object_not_found",
+        "a key that only starts an existing one",
+    );
+    let reply = broker
+        .download(&alice, file.key())
+        .await
+        .grant("the uploaded key")
+        .get()
+        .await;
+    reply.assert_ok("GET of the uploaded key");
+    assert_eq!(reply.body, b"kept");
+    // A profile that turns the check off signs without asking; S3 then answers the GET.
+    let missing = format!(
+        "loose/alice/{}",
+        missing.rsplit('/').next().unwrap_or_default()
+    );
+    let grant = broker
+        .download(&alice, &missing)
+        .await
+        .grant("a download the profile does not check");
+    let reply = grant.get().await;
+    assert_eq!(
+        reply.status, 404,
+        "S3's own answer to a missing key: {reply:?}"
+    );
 }
+
+/// A profile whose download grants are signed without asking S3.
+const UNCHECKED_PROFILE: &str = r#"
+key_template = "loose/{principal}/{uuid}-{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+download_existence_check = false
+"#;
 
 /// Every file and folder under `prefix`, following cursors: (file names, folder names).
 async fn list_all(broker: &Broker, token: &str, prefix: &str) -> (Vec<Value>, Vec<Value>) {
@@ -305,51 +365,63 @@ async fn listing_shows_files_and_folders(t: Ctx) {
     let deep = put_file(&broker, &alice, file("x.txt", Some("a/b")), b"xxx").await;
     let middle = put_file(&broker, &alice, file("y.txt", Some("a")), b"yyy").await;
     let top = put_file(&broker, &alice, file("z.txt", None), b"zzz").await;
+    let again = put_file(&broker, &alice, file("z.txt", None), b"ZZZ").await;
     put_file(&broker, &bob, file("b.txt", Some("a")), b"bbb").await;
+    assert_ne!(
+        top.key(),
+        again.key(),
+        "a second z.txt gets a key of its own"
+    );
 
+    // The root: the files uploaded there by name, and only the folder alice made.
     let root = broker.list(&alice, None, None).await;
     root.assert_status(200, "listing the namespace root");
     let root = root.json();
     assert_eq!(root["namespace"], "users/alice/");
     assert_eq!(root["prefix"], "users/alice/");
     assert!(root.get("next_cursor").is_none(), "{root}");
-    assert_eq!(names(root["files"].as_array().unwrap()), BTreeSet::new());
+    let files = root["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{root}");
+    for file in files {
+        assert_eq!(file["name"], "z.txt", "{root}");
+        assert_eq!(file["content_type"], "text/plain", "{root}");
+        assert_eq!(file["size"], 3, "{root}");
+        assert!(file["last_modified"].is_string(), "{root}");
+    }
+    let keys: BTreeSet<&str> = files.iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, BTreeSet::from([top.key(), again.key()]), "{root}");
     let folders = root["folders"].as_array().unwrap();
-    assert_eq!(
-        names(folders),
-        BTreeSet::from(["a".to_owned(), uuid_of(top.key())]),
-        "{root}"
-    );
-    assert!(
-        folders
-            .iter()
-            .any(|f| f["prefix"] == "users/alice/a/" && f["name"] == "a"),
-        "{root}"
-    );
+    assert_eq!(names(folders), BTreeSet::from(["a".to_owned()]), "{root}");
+    assert_eq!(folders[0]["prefix"], "users/alice/a/", "{root}");
 
     let (files, folders) = list_all(&broker, &alice, "users/alice/a/").await;
-    assert!(files.is_empty(), "{files:?}");
-    assert_eq!(
-        names(&folders),
-        BTreeSet::from(["b".to_owned(), uuid_of(middle.key())])
-    );
+    assert_eq!(names(&files), BTreeSet::from(["y.txt".to_owned()]));
+    assert_eq!(files[0]["key"], middle.key());
+    assert_eq!(names(&folders), BTreeSet::from(["b".to_owned()]));
 
-    let folder = format!("users/alice/a/b/{}/", uuid_of(deep.key()));
-    let (files, folders) = list_all(&broker, &alice, &folder).await;
+    let (files, folders) = list_all(&broker, &alice, "users/alice/a/b/").await;
     assert!(folders.is_empty(), "{folders:?}");
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(files[0]["key"], deep.key());
     assert_eq!(files[0]["name"], "x.txt");
     assert_eq!(files[0]["size"], 3);
-    assert!(files[0]["last_modified"].is_string(), "{files:?}");
+    // The listed key downloads the listed file.
+    let download = broker.download(&alice, deep.key()).await.grant("download");
+    let reply = download.get().await;
+    reply.assert_ok("GET of the listed file");
+    assert_eq!(reply.body, b"xxx");
 
     let (files, _) = list_all(&broker, &bob, "users/bob/a/").await;
-    assert!(files.is_empty());
+    assert_eq!(names(&files), BTreeSet::from(["b.txt".to_owned()]));
     let bob_root = broker.list(&bob, None, None).await.json();
     assert_eq!(
         names(bob_root["folders"].as_array().unwrap()),
         BTreeSet::from(["a".to_owned()]),
         "bob sees his folders only: {bob_root}"
+    );
+    assert!(
+        bob_root["files"].as_array().unwrap().is_empty(),
+        "{bob_root}"
     );
 }
 
@@ -456,12 +528,19 @@ async fn grant_lifetimes_are_capped_by_the_profile(broker: &'static Broker) {
             assert_eq!(expires, lifetime, "X-Amz-Expires of {request}");
         }
     }
+    let stored = put_file(
+        broker,
+        &alice,
+        json!({ "filename": "a.txt", "content_type": "text/plain", "size": 1 }),
+        b"a",
+    )
+    .await;
     for (expires_in, lifetime) in [
         (None, DEFAULT_EXPIRY_SECS),
         (Some(30), 30),
         (Some(9999), max),
     ] {
-        let mut request = json!({ "key": "users/alice-lifetimes/f/a.txt" });
+        let mut request = json!({ "key": stored.key() });
         if let Some(secs) = expires_in {
             request["expires_in"] = secs.into();
         }

@@ -44,7 +44,7 @@ async fn upload_in_parts_then_download(t: Ctx) {
     assert_eq!(upload.json["part_size"], 5 * MIB);
     assert_eq!(upload.json["part_count"], 3);
     assert_eq!(upload.json["bucket"], t.bucket.as_str());
-    assert!(upload.key.starts_with("users/alice/") && upload.key.ends_with("/video.bin"));
+    assert!(upload.key.starts_with("users/alice/") && upload.key.ends_with("-video.bin"));
     assert!(upload.json["upload_id"].is_string());
 
     let grants = broker.part_grants(&alice, &upload).await;
@@ -468,7 +468,7 @@ async fn s3_down_or_slow_is_a_503_and_grants_keep_working(t: Ctx) {
     }
     let keys = t.keys().await;
     assert!(
-        keys.len() == 2 && keys.iter().all(|k| k.ends_with("/ok.txt")),
+        keys.len() == 2 && keys.iter().all(|k| k.ends_with("-ok.txt")),
         "only the two PUT uploads are stored: {keys:?}"
     );
 }

@@ -38,14 +38,19 @@ async fn scrape(broker: &Broker) -> String {
 async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
     let broker = Broker::start(&t).await;
     let alice = broker.token("alice");
+    let mut stored = None;
     for method in ["PUT", "POST", "PUT"] {
-        broker
+        let grant = broker
             .upload(
                 &alice,
                 json!({ "filename": "a.txt", "content_type": "text/plain", "size": 3, "method": method }),
             )
             .await
             .grant("an upload grant");
+        if stored.is_none() && method == "PUT" {
+            grant.put(b"abc").await.assert_ok("PUT of a.txt");
+            stored = Some(grant.key().to_owned());
+        }
     }
     broker
         .call("POST", "/v1/uploads")
@@ -113,12 +118,16 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
             .assert_status(200, &format!("Uppy 6 signs {body}"));
     }
     broker
+        .download(&alice, stored.as_deref().expect("a stored key"))
+        .await
+        .grant("a download grant");
+    broker
         .download(
             &alice,
             &format!("users/alice/none-{}.txt", t.bucket.as_str().len()),
         )
         .await
-        .grant("a download grant (the object need not exist)");
+        .problem(404, "object_not_found", "a download of a missing key");
     // Bob names Alice's upload: a Companion-shaped error, counted by its code all the same.
     let refused = broker
         .call("GET", &parts)
@@ -176,6 +185,20 @@ async fn metrics_count_routes_problems_and_s3_calls(t: Ctx) {
             "{operation}: {text}"
         );
     }
+    for (series, calls) in [
+        ("operation=\"HeadObject\",outcome=\"ok\"", 1.0),
+        ("operation=\"HeadObject\",outcome=\"no_such_key\"", 1.0),
+    ] {
+        assert_eq!(
+            count(&format!("s3_broker_s3_requests_total{{{series}}}")),
+            calls,
+            "{series}: {text}"
+        );
+    }
+    assert_eq!(
+        count("s3_broker_problems_total{code=\"object_not_found\"}"),
+        1.0
+    );
     for operation in ["ListObjectsV2", "CreateMultipartUpload", "ListParts"] {
         assert_eq!(
             count(&format!(

@@ -280,7 +280,7 @@ fn form_uploads_bind_a_fresh_prefix() {
         .default_profile()
         .decide_form_upload(&alice, &form, UUID, now(), None)
         .unwrap();
-    assert_eq!(d.key, FormKey::Prefix(format!("users/alice/docs/{UUID}/")));
+    assert_eq!(d.key, FormKey::Prefix(format!("users/alice/docs/{UUID}-")));
     assert!(
         matches!(d.content_type, FormContentType::Exact(ref ct) if ct.essence() == "application/pdf")
     );

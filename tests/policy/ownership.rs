@@ -22,7 +22,7 @@ fn alice_cannot_reach_bob_or_alice2() {
         )
         .unwrap()
         .key;
-    assert_eq!(key.as_str(), format!("users/alice/docs/{UUID}/a.txt"));
+    assert_eq!(key.as_str(), format!("users/alice/docs/{UUID}-a.txt"));
     assert!(registry.owns_key(&alice, key.as_str()));
     assert!(!registry.owns_key(&alice2, key.as_str()));
     assert!(!registry.owns_key(&bob, key.as_str()));

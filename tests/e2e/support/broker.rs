@@ -117,9 +117,14 @@ impl Drop for Broker {
 
 /// The configuration of a test broker for `bucket` on `bed`: static credentials of the bed, an
 /// HS256 secret, an RS256 public key, two API keys and a ticket key.
+/// The page origin the test broker serves (`server.cors_origins`): form grants may redirect
+/// there.
+pub(crate) const PAGE_ORIGIN: &str = "https://app.example";
+
 fn config(bed: &TestBed, bucket: &str, policies: &std::path::Path) -> ConfigBuilder {
     ConfigBuilder::new()
         .set("server", "bind", "127.0.0.1:0")
+        .set("server", "cors_origins", vec![PAGE_ORIGIN])
         .set("server", "workers", 1)
         .store(bed.region.as_str(), bucket, &bed.endpoint)
         .set("s3", "credential_margin_secs", 300)
@@ -261,6 +266,15 @@ impl Broker {
     pub(crate) async fn upload_grant(&self, token: &str, body: Value) -> Grant {
         let what = format!("grant for {body}");
         self.upload(token, body).await.grant(&what)
+    }
+
+    /// `POST /v1/forms` with `body`, as `token`.
+    pub(crate) async fn form(&self, token: &str, body: Value) -> ApiReply {
+        self.call("POST", "/v1/forms")
+            .bearer(token)
+            .json(&body)
+            .send()
+            .await
     }
 
     /// `POST /v1/downloads` of `key`, as `token`.

@@ -1,0 +1,153 @@
+//! A deadline for reading the whole request body. actix-web cuts slow *headers*
+//! (`client_request_timeout`, 5 s) but waits for a body as long as bytes keep trickling in, so
+//! a few clients sending one byte a second could hold every connection. [`BodyDeadline`]
+//! gives each request with a body `[server] body_timeout_secs` from its arrival to deliver
+//! all of it; past that, reading the body fails, and the answer, whatever the handler made of
+//! the failure, is `408 body_timeout` ([RFC 9110 §15.5.9]) with `Connection: close`, so the
+//! rest of the body is never waited for.
+//!
+//! Requests without a body (`GET /healthz`, listings) are passed through untouched.
+//!
+//! [RFC 9110 §15.5.9]: https://www.rfc-editor.org/rfc/rfc9110#section-15.5.9
+
+use super::{ApiError, Code};
+use actix_web::Error;
+use actix_web::HttpMessage;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::error::PayloadError;
+use actix_web::http::ConnectionType;
+use actix_web::web::Bytes;
+use futures_util::future::{Either, LocalBoxFuture, Map, Ready, ready};
+use futures_util::{FutureExt, Stream};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// The middleware: `limit` to read each request's body, counted from its arrival.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline {
+    limit: Duration,
+}
+
+impl BodyDeadline {
+    /// A deadline of `limit` per request body.
+    pub fn new(limit: Duration) -> Self {
+        Self { limit }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for BodyDeadline
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = BodyDeadlineService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(BodyDeadlineService {
+            service,
+            limit: self.limit,
+        }))
+    }
+}
+
+/// The service of [`BodyDeadline`].
+#[derive(Debug)]
+pub struct BodyDeadlineService<S> {
+    service: S,
+    limit: Duration,
+}
+
+/// What the inner service answers.
+type Answer<B> = Result<ServiceResponse<B>, Error>;
+/// The answer of a request without a body: the inner one, its body type widened.
+type Passed<F, B> = Map<F, fn(Answer<B>) -> Answer<EitherBody<B>>>;
+
+impl<S, B> Service<ServiceRequest> for BodyDeadlineService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = Either<Passed<S::Future, B>, LocalBoxFuture<'static, Answer<EitherBody<B>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        let payload = match req.take_payload() {
+            Payload::None => {
+                return Either::Left(self.service.call(req).map(
+                    (|answer: Answer<B>| answer.map(ServiceResponse::map_into_left_body))
+                        as fn(_) -> _,
+                ));
+            }
+            payload => payload,
+        };
+        let expired = Rc::new(Cell::new(false));
+        let limit = self.limit;
+        req.set_payload(Payload::from(Box::pin(DeadlineStream {
+            inner: payload,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            expired: expired.clone(),
+        })
+            as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>));
+        let answer = self.service.call(req);
+        Either::Right(Box::pin(async move {
+            let res = answer.await?;
+            if !expired.get() {
+                return Ok(res.map_into_left_body());
+            }
+            let (request, _) = res.into_parts();
+            let mut response = actix_web::ResponseError::error_response(&ApiError::new(
+                Code::BodyTimeout,
+                format!(
+                    "the request body was not received within {} s",
+                    limit.as_secs_f32()
+                ),
+            ));
+            response
+                .head_mut()
+                .set_connection_type(ConnectionType::Close);
+            Ok(ServiceResponse::new(request, response).map_into_right_body())
+        }))
+    }
+}
+
+/// A request body that fails once its deadline has passed (and ends after that failure).
+struct DeadlineStream {
+    inner: Payload,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: Rc<Cell<bool>>,
+}
+
+impl Stream for DeadlineStream {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.expired.get() {
+            return Poll::Ready(None);
+        }
+        // Bytes already received are delivered even past the deadline: only waiting is cut.
+        if let Poll::Ready(item) = Pin::new(&mut this.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if this.deadline.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        this.expired.set(true);
+        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the request body deadline passed",
+        )))))
+    }
+}

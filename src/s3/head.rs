@@ -1,0 +1,74 @@
+//! Whether an object exists: HeadObject, and a one-key listing when S3 will not say.
+
+use super::{S3Client, S3Error};
+use crate::domain::{BucketName, ObjectKey};
+
+/// What HeadObject tells about an object.
+#[derive(Debug)]
+pub(super) struct ObjectHead {
+    /// Size in bytes.
+    pub(super) size: u64,
+    /// The ETag, as S3 sent it.
+    pub(super) etag: Option<String>,
+}
+
+impl S3Client {
+    /// HeadObject: the object's size and ETag, `None` when there is no such object.
+    ///
+    /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>
+    pub(super) async fn head_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<Option<ObjectHead>, S3Error> {
+        let request = self
+            .client()
+            .head_object()
+            .bucket(bucket.as_str())
+            .key(key.as_str())
+            .send();
+        match self.timed("HeadObject", request).await {
+            Ok(output) => Ok(Some(ObjectHead {
+                size: output
+                    .content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                etag: output.e_tag().filter(|e| !e.is_empty()).map(str::to_owned),
+            })),
+            // A HEAD's 404 has no body: `NotFound` is the SDK's name for it, and `classify`
+            // names any other 404 `NoSuchUpload`.
+            Err(S3Error::NoSuchKey | S3Error::NoSuchUpload) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Whether `key` holds an object: one HeadObject, and when S3 refuses it, one
+    /// ListObjectsV2 of the key as prefix (at most one key). S3 refuses a HEAD of a missing
+    /// key with 403 when the caller may not list the bucket
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>, "Permissions":
+    /// the shipped IAM policy allows `s3:ListBucket` only under the profiles' prefixes, which
+    /// a HEAD does not name), and a HEAD of an SSE-C object without its key with 400; the
+    /// listing needs neither. A key sorts before every longer key it is a prefix of, so the
+    /// first listed key is `key` itself when it exists.
+    pub async fn object_exists(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<bool, S3Error> {
+        match self.head_object(bucket, key).await {
+            Ok(found) => Ok(found.is_some()),
+            Err(S3Error::Refused(_)) => {
+                let listing = self
+                    .client()
+                    .list_objects_v2()
+                    .bucket(bucket.as_str())
+                    .prefix(key.as_str())
+                    .max_keys(1)
+                    .send();
+                let output = self.timed("ListObjectsV2", listing).await?;
+                Ok(output.contents().first().and_then(|object| object.key()) == Some(key.as_str()))
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
