@@ -60,7 +60,22 @@ pub(super) async fn create(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
+    // Uppy declares no size: the upload counts as a grant and an open upload (released at
+    // complete or abort, or after `multipart.ticket_ttl_secs`).
+    let (who, key) = (&principal.segment, decision.key.as_str());
+    state.limits.grant(who, &decision.profile, None).await?;
+    let expires_at = signing_now() + state.ticket_ttl;
+    let limits = &state.limits;
+    limits
+        .open_upload(who, &decision.profile, key, expires_at)
+        .await?;
+    let upload_id = match state.s3.create_multipart(&NewUpload::of(&decision)).await {
+        Ok(upload_id) => upload_id,
+        Err(error) => {
+            limits.close_upload(who, &decision.profile, key).await;
+            return Err(error.into());
+        }
+    };
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),
         "uploadId": upload_id.as_str(),
