@@ -16,6 +16,7 @@ mod form_grant;
 mod forms;
 mod grant;
 mod health;
+mod log_path;
 mod mapping;
 mod multipart;
 mod objects;
