@@ -220,3 +220,34 @@ fn the_js_client_uploads_resumes_aborts_and_lists() {
         scenario(&page, &site.store, driver, dir).await
     });
 }
+
+/// The names `source` exports: `export function|class|const NAME`, or `declare`d in a `.d.ts`.
+fn exported(source: &str) -> Vec<String> {
+    let mut names: Vec<String> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("export "))
+        .filter_map(|rest| {
+            let rest = rest.strip_prefix("declare ").unwrap_or(rest);
+            let rest = rest.strip_prefix("async ").unwrap_or(rest);
+            let (kind, rest) = rest.split_once(' ')?;
+            matches!(kind, "function" | "class" | "const")
+                .then(|| {
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                })
+                .flatten()
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_types_declare_exactly_what_the_module_exports() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/js");
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).expect(name);
+    let module = exported(&read("s3-broker.js"));
+    assert!(module.contains(&"S3BrokerClient".to_owned()), "{module:?}");
+    assert_eq!(module, exported(&read("s3-broker.d.ts")));
+}
