@@ -10,11 +10,13 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, configure, not_found, observe,
-    problem_errors,
+    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, TrimPath, configure, not_found,
+    observe, problem_errors, rate_headers,
 };
+use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
+use crate::revocation::RevocationFile;
 use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
@@ -23,7 +25,7 @@ use crate::telemetry::request_id::REQUEST_ID_HEADER;
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{NormalizePath, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -41,6 +43,9 @@ pub enum StartupError {
     /// A profile needs what the configured storage backend cannot enforce.
     #[error("s3.backend: {0}")]
     Backend(String),
+    /// `[limits]` or `[revocation]` cannot be put in place.
+    #[error("{0}")]
+    Limits(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -196,10 +201,11 @@ pub fn app(
         .wrap(body_deadline)
         .wrap(cors)
         .wrap(problem_errors())
-        .wrap(NormalizePath::trim())
+        .wrap(TrimPath)
         .wrap(AccessLog)
         .wrap(from_fn(observe))
         .wrap(CloseWhenDraining)
+        .wrap(from_fn(rate_headers))
         .configure(extra)
         .configure(configure)
         .default_service(web::to(not_found))
@@ -246,8 +252,10 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
             &settings.receipts.issuer,
         ))
     });
+    let limits = build_limiter(settings, &profiles, &metrics)?;
     Ok(AppState {
         receipts,
+        limits,
         backend: settings.s3.backend,
         signer,
         credentials,
@@ -264,6 +272,35 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         drain: Drain::new(),
         body_timeout: settings.body_timeout,
     })
+}
+
+/// The limiter of `[limits]` and `[revocation]`: every profile it names must exist; the
+/// revocation file is polled and idle rate state forgotten in the background.
+fn build_limiter(
+    settings: &Settings,
+    profiles: &ProfileRegistry,
+    metrics: &Metrics,
+) -> Result<std::sync::Arc<Limiter>, StartupError> {
+    let revocation_file = match &settings.revocation.file {
+        None => None,
+        Some(path) => {
+            let file = RevocationFile::open(path.clone())
+                .map_err(|e| StartupError::Limits(format!("revocation.file: {e}")))?;
+            let file = std::sync::Arc::new(file);
+            file.spawn_polling(settings.revocation.poll);
+            Some(file)
+        }
+    };
+    let limiter = Limiter::new(&settings.limits, revocation_file, metrics.limits())
+        .map_err(StartupError::Limits)?;
+    if let Some(unknown) = limiter.profile_names().find(|n| profiles.get(n).is_err()) {
+        return Err(StartupError::Limits(format!(
+            "limits.profiles.{unknown}: no such profile"
+        )));
+    }
+    let limiter = std::sync::Arc::new(limiter);
+    limiter.spawn_housekeeping();
+    Ok(limiter)
 }
 
 /// The origins a form grant may redirect to: `server.cors_origins` and the origin of

@@ -61,6 +61,10 @@ struct RawConfig {
     multipart: RawMultipart,
     #[serde(default)]
     receipts: receipts::RawReceipts,
+    #[serde(default)]
+    limits: crate::limits::LimitsConfig,
+    #[serde(default)]
+    revocation: crate::revocation::RevocationConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,6 +267,10 @@ pub struct Settings {
     pub multipart: MultipartSection,
     /// Upload receipts.
     pub receipts: ReceiptsSection,
+    /// Rates, quotas and their store (`[limits]`).
+    pub limits: crate::limits::LimitSettings,
+    /// The revocation file (`[revocation]`).
+    pub revocation: crate::revocation::RevocationSettings,
 }
 
 /// `[multipart]`: how upload tickets are sealed and how long they live.
@@ -411,9 +419,16 @@ impl Settings {
         };
         let multipart = validate_multipart(raw.multipart)?;
         let receipts = receipts::validate_receipts(raw.receipts, public_url.as_deref())?;
+        let limits = raw.limits.validate().map_err(|(key, e)| invalid(&key, e))?;
+        let revocation = raw
+            .revocation
+            .validate()
+            .map_err(|(key, e)| invalid(&key, e))?;
         Ok(Self {
             multipart,
             receipts,
+            limits,
+            revocation,
             bind,
             cors_origins: raw.server.cors_origins,
             public_url,

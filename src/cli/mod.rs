@@ -13,6 +13,7 @@ mod html_form;
 mod post_policy_cmd;
 mod presign_cmd;
 mod receipt_cmd;
+mod revoke_cmd;
 mod serve_cmd;
 mod token_cmd;
 
@@ -62,6 +63,7 @@ pub fn execute(cli: Cli) -> Result<String, CliError> {
             .map_err(|e| CliError::Startup(e.to_string())),
         Command::Token(args) => token_cmd::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Revoke(args) => revoke_cmd::run(args),
         Command::Receipt(args::ReceiptCommand::Verify(args)) => receipt_cmd::verify(args),
     }
 }

@@ -12,6 +12,7 @@ mod receipts;
 mod sealed_upload;
 mod ticket;
 mod upload_token;
+mod uppy_upload_id;
 
 pub use completion::{CompletionGrant, parts_digest};
 pub use held::{HeldPart, HeldPartError, ListedPart, check_planned, match_held};
