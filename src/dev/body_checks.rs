@@ -75,7 +75,12 @@ impl Declared {
                 other["x-amz-checksum-".len()..].to_ascii_uppercase()
             ),
         };
-        Some(s3_error(StatusCode::BAD_REQUEST, "BadDigest", &message, &[]))
+        Some(s3_error(
+            StatusCode::BAD_REQUEST,
+            "BadDigest",
+            &message,
+            &[],
+        ))
     }
 }
 
@@ -92,12 +97,12 @@ fn digest(name: &str, body: &[u8]) -> Option<String> {
     })
 }
 
+/// The text fields of a form, as (name, value) pairs in order.
+pub(super) type FormFields = Vec<(String, String)>;
+
 /// The text fields and the file of a `multipart/form-data` body (a POST Object form): the
-/// fields as (name, value), and the file's bytes. `None` when the body does not parse.
-pub(super) fn form_parts<'a>(
-    body: &'a [u8],
-    boundary: &str,
-) -> Option<(Vec<(String, String)>, &'a [u8])> {
+/// fields, and the file's bytes. `None` when the body does not parse.
+pub(super) fn form_parts<'a>(body: &'a [u8], boundary: &str) -> Option<(FormFields, &'a [u8])> {
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
     let mut fields = Vec::new();
@@ -162,7 +167,10 @@ mod tests {
     fn a_body_that_does_not_match_is_refused_with_bad_digest() {
         let declared = Declared::from_pairs([
             ("Content-MD5", "XUFAKrxLKna5cZ2REBfFkg=="),
-            ("x-amz-checksum-sha256", "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="),
+            (
+                "x-amz-checksum-sha256",
+                "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=",
+            ),
             ("content-type", "text/plain"),
         ]);
         assert_eq!(declared.0.len(), 2);

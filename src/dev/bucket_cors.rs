@@ -87,7 +87,10 @@ impl BucketCors {
     ) -> Option<CorsHeaders> {
         let rule = self.rule(origin, method, headers)?;
         let mut answer = allow_origin(rule, origin);
-        answer.push(("access-control-allow-methods", rule.allowed_methods.join(", ")));
+        answer.push((
+            "access-control-allow-methods",
+            rule.allowed_methods.join(", "),
+        ));
         if !headers.is_empty() {
             answer.push(("access-control-allow-headers", headers.join(", ")));
         }
@@ -102,9 +105,15 @@ impl BucketCors {
     pub(super) fn actual(&self, origin: &str, method: &str) -> Option<CorsHeaders> {
         let rule = self.rule(origin, method, &[])?;
         let mut answer = allow_origin(rule, origin);
-        answer.push(("access-control-allow-methods", rule.allowed_methods.join(", ")));
+        answer.push((
+            "access-control-allow-methods",
+            rule.allowed_methods.join(", "),
+        ));
         if !rule.expose_headers.is_empty() {
-            answer.push(("access-control-expose-headers", rule.expose_headers.join(", ")));
+            answer.push((
+                "access-control-expose-headers",
+                rule.expose_headers.join(", "),
+            ));
         }
         Some(answer)
     }
@@ -177,7 +186,8 @@ mod tests {
                 .is_none()
         );
         assert!(
-            cors.preflight(PAGE, "PUT", &names(&["x-amz-acl"])).is_none(),
+            cors.preflight(PAGE, "PUT", &names(&["x-amz-acl"]))
+                .is_none(),
             "x-amz-* is not allowed, only x-amz-meta-* and x-amz-checksum-*"
         );
         assert!(

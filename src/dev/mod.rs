@@ -6,6 +6,7 @@ mod bucket_cors;
 mod demo_page;
 mod environment;
 mod part_etags;
+mod presigned_expiry;
 mod s3_error;
 mod signed_headers;
 mod store;
@@ -32,7 +33,10 @@ pub fn run(
 ) -> Result<(), DevError> {
     let _logs = init(LogFormat::Text, DEFAULT_QUEUE_LINES);
     let mut origins: Vec<String> = EXAMPLE_ORIGINS.map(str::to_owned).to_vec();
-    for origin in Settings::cors_origins_from_env()?.into_iter().chain(cors_origins) {
+    for origin in Settings::cors_origins_from_env()?
+        .into_iter()
+        .chain(cors_origins)
+    {
         if !origins.contains(&origin) {
             origins.push(origin);
         }

@@ -46,7 +46,9 @@ pub(super) fn with_part_etags(xml: &str, root: &Path, upload: uuid::Uuid) -> Str
         {
             out.push_str(&format!(
                 "<ETag>&quot;{}&quot;</ETag>",
-                hex::encode(<s3s::crypto::Md5 as s3s::crypto::Checksum>::checksum(&bytes))
+                hex::encode(<s3s::crypto::Md5 as s3s::crypto::Checksum>::checksum(
+                    &bytes
+                ))
             ));
         }
     }

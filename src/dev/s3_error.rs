@@ -44,11 +44,9 @@ mod tests {
         );
         assert_eq!(res.status(), 403);
         let body = res.into_body().bytes().expect("a stored body");
-        assert!(
-            String::from_utf8_lossy(&body).ends_with(
-                "<Error><Code>AccessDenied</Code><Message>a &lt; b</Message>\
+        assert!(String::from_utf8_lossy(&body).ends_with(
+            "<Error><Code>AccessDenied</Code><Message>a &lt; b</Message>\
                  <HeadersNotSigned>x-amz-meta-a</HeadersNotSigned></Error>"
-            )
-        );
+        ));
     }
 }

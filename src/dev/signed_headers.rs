@@ -26,7 +26,9 @@ pub(super) fn unsigned_amz_headers<B>(req: &http::Request<B>) -> Vec<String> {
     let mut unsigned: Vec<String> = Vec::new();
     for name in req.headers().keys() {
         let name = name.as_str();
-        if name.starts_with("x-amz-") && !signed.contains(&name) && !unsigned.iter().any(|u| u == name)
+        if name.starts_with("x-amz-")
+            && !signed.contains(&name)
+            && !unsigned.iter().any(|u| u == name)
         {
             unsigned.push(name.to_owned());
         }

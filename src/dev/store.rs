@@ -9,19 +9,21 @@
 //! - a body that does not match its `Content-MD5` or `x-amz-checksum-*` (header, or POST form
 //!   field) is refused with `BadDigest` and not stored ([`super::body_checks`]);
 //! - a presigned request with an `x-amz-*` header its signature does not cover is refused
-//!   with `AccessDenied` ([`super::signed_headers`]);
+//!   with `AccessDenied` ([`super::signed_headers`]), one that lives over 7 days with
+//!   `AuthorizationQueryParametersError` ([`super::presigned_expiry`]);
 //! - ListParts names each part's `ETag` ([`super::part_etags`]);
 //! - CORS follows `policies/bucket-cors.json` plus the dev origins
 //!   ([`super::bucket_cors`]), instead of allowing every origin and header;
 //! - a POST form's `${filename}`, its answer's `ETag` and `Location`, and the `Location` of
 //!   CompleteMultipartUpload are filled in, as S3 does.
 //!
-//! What stays laxer than S3 (documented in doc/configuration.md): the 7-day limit of presigned
-//! URLs, and bodies with a digest are held in memory up to [`MAX_CHECKED_BODY`] bytes.
+//! Where it differs from S3 (documented in doc/configuration.md): a body with a digest is held
+//! in memory until checked, up to [`MAX_CHECKED_BODY`] bytes, and a POST form up to 101 MiB.
 
 use super::body_checks::{Declared, form_parts};
 use super::bucket_cors::{BucketCors, CorsHeaders};
 use super::part_etags::{is_list_parts, upload_id, with_part_etags};
+use super::presigned_expiry;
 use super::s3_error::s3_error;
 use super::signed_headers::{refusal, unsigned_amz_headers};
 use http::header::{ETAG, HeaderValue, LOCATION};
@@ -196,6 +198,9 @@ impl Store {
         &self,
         req: http::Request<hyper::body::Incoming>,
     ) -> Result<http::Response<s3s::Body>, s3s::HttpError> {
+        if let Some(refused) = presigned_expiry::refusal(&req) {
+            return Ok(refused);
+        }
         let unsigned = unsigned_amz_headers(&req);
         if !unsigned.is_empty() {
             return Ok(refusal(&unsigned));
@@ -265,7 +270,10 @@ impl Store {
             && !parts.headers.contains_key("x-amz-copy-source")
             && parts.uri.path().trim_matches('/').contains('/');
         if !uploads || declared.is_empty() {
-            return Ok(Checked::Forward(http::Request::from_parts(parts, body), None));
+            return Ok(Checked::Forward(
+                http::Request::from_parts(parts, body),
+                None,
+            ));
         }
         let bytes = match body.store_all_limited(MAX_CHECKED_BODY).await {
             Ok(bytes) => bytes,
