@@ -23,6 +23,8 @@ COPY benches ./benches
 COPY policies ./policies
 # The binary embeds doc/openapi.json (served at GET /openapi.json).
 COPY doc/openapi.json ./doc/openapi.json
+# `s3-broker dev` serves the JS client to its demo page.
+COPY clients/js/s3-broker.js ./clients/js/s3-broker.js
 
 # --locked: exactly the dependency versions of Cargo.lock. Symbols are stripped (about 35 MB
 # -> 25 MB) without touching Cargo.toml. The registry and target caches survive between

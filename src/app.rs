@@ -11,10 +11,12 @@ use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
     AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, configure, not_found, observe,
-    problem_errors,
+    problem_errors, rate_headers,
 };
+use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
 use crate::policy::{LoadError, ProfileRegistry, RegistryOptions};
+use crate::revocation::RevocationFile;
 use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
@@ -41,6 +43,9 @@ pub enum StartupError {
     /// A profile needs what the configured storage backend cannot enforce.
     #[error("s3.backend: {0}")]
     Backend(String),
+    /// `[limits]` or `[revocation]` cannot be put in place.
+    #[error("{0}")]
+    Limits(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -200,6 +205,7 @@ pub fn app(
         .wrap(AccessLog)
         .wrap(from_fn(observe))
         .wrap(CloseWhenDraining)
+        .wrap(from_fn(rate_headers))
         .configure(extra)
         .configure(configure)
         .default_service(web::to(not_found))
@@ -241,7 +247,9 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         .ticket_keys
         .clone()
         .unwrap_or_else(|| std::sync::Arc::new(TicketKeys::ephemeral()));
+    let limits = build_limiter(settings, &profiles, &metrics)?;
     Ok(AppState {
+        limits,
         backend: settings.s3.backend,
         signer,
         credentials,
@@ -258,6 +266,35 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         drain: Drain::new(),
         body_timeout: settings.body_timeout,
     })
+}
+
+/// The limiter of `[limits]` and `[revocation]`: every profile it names must exist; the
+/// revocation file is polled and idle rate state forgotten in the background.
+fn build_limiter(
+    settings: &Settings,
+    profiles: &ProfileRegistry,
+    metrics: &Metrics,
+) -> Result<std::sync::Arc<Limiter>, StartupError> {
+    let revocation_file = match &settings.revocation.file {
+        None => None,
+        Some(path) => {
+            let file = RevocationFile::open(path.clone())
+                .map_err(|e| StartupError::Limits(format!("revocation.file: {e}")))?;
+            let file = std::sync::Arc::new(file);
+            file.spawn_polling(settings.revocation.poll);
+            Some(file)
+        }
+    };
+    let limiter = Limiter::new(&settings.limits, revocation_file, metrics.limits())
+        .map_err(StartupError::Limits)?;
+    if let Some(unknown) = limiter.profile_names().find(|n| profiles.get(n).is_err()) {
+        return Err(StartupError::Limits(format!(
+            "limits.profiles.{unknown}: no such profile"
+        )));
+    }
+    let limiter = std::sync::Arc::new(limiter);
+    limiter.spawn_housekeeping();
+    Ok(limiter)
 }
 
 /// The origins a form grant may redirect to: `server.cors_origins` and the origin of

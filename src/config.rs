@@ -57,6 +57,10 @@ struct RawConfig {
     policies: RawPolicies,
     #[serde(default)]
     multipart: RawMultipart,
+    #[serde(default)]
+    limits: crate::limits::LimitsConfig,
+    #[serde(default)]
+    revocation: crate::revocation::RevocationConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,6 +261,10 @@ pub struct Settings {
     pub default_profile: String,
     /// Multipart uploads.
     pub multipart: MultipartSection,
+    /// Rates, quotas and their store (`[limits]`).
+    pub limits: crate::limits::LimitSettings,
+    /// The revocation file (`[revocation]`).
+    pub revocation: crate::revocation::RevocationSettings,
 }
 
 /// `[multipart]`: how upload tickets are sealed and how long they live.
@@ -420,8 +428,15 @@ impl Settings {
             Some(name) => Backend::parse(name).map_err(|e| invalid("s3.backend", e))?,
         };
         let multipart = validate_multipart(raw.multipart)?;
+        let limits = raw.limits.validate().map_err(|(key, e)| invalid(&key, e))?;
+        let revocation = raw
+            .revocation
+            .validate()
+            .map_err(|(key, e)| invalid(&key, e))?;
         Ok(Self {
             multipart,
+            limits,
+            revocation,
             bind,
             cors_origins: raw.server.cors_origins,
             public_url,

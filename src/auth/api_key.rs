@@ -29,6 +29,8 @@ pub(crate) struct ApiKeyEntry {
     pub scopes: Scopes,
     /// Whether the key has been revoked.
     pub revoked: bool,
+    /// When the key was issued (Unix seconds), if configured.
+    pub issued_at: Option<i64>,
 }
 
 impl ApiKeyEntry {
@@ -54,6 +56,7 @@ impl ApiKeyEntry {
             principal: config.principal.clone(),
             scopes,
             revoked: config.revoked,
+            issued_at: config.issued_at.map(|t| t.timestamp()),
         })
     }
 }
@@ -90,7 +93,9 @@ impl ApiKeys {
             .and_then(|i| self.entries.get(i));
         match found {
             Some(entry) if !entry.revoked => {
-                Ok(Principal::api_key(entry.principal.clone(), entry.scopes))
+                let mut principal = Principal::api_key(entry.principal.clone(), entry.scopes);
+                principal.issued_at = entry.issued_at;
+                Ok(principal)
             }
             Some(entry) => {
                 // The problem code the HTTP layer answers (`Code::InvalidApiKey`).
@@ -119,6 +124,7 @@ mod tests {
             principal: "backup".into(),
             scopes: vec!["upload".into(), "list".into()],
             revoked,
+            issued_at: None,
         }
     }
 

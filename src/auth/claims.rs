@@ -64,11 +64,15 @@ pub(crate) struct TokenClaims<'a> {
     pub aud: Claim<'a>,
     pub sub: Claim<'a>,
     pub scope: Claim<'a>,
+    /// When the token was issued: compared with revocations ([RFC 7519 §4.1.6]).
+    ///
+    /// [RFC 7519 §4.1.6]: https://www.rfc-editor.org/rfc/rfc7519#section-4.1.6
+    pub iat: Claim<'a>,
 }
 
 /// The registered claims that may appear only once (a repeated one is refused as malformed,
 /// as `jsonwebtoken` does).
-const REGISTERED: [&str; 5] = ["exp", "nbf", "iss", "aud", "sub"];
+const REGISTERED: [&str; 6] = ["exp", "nbf", "iss", "aud", "sub", "iat"];
 
 /// Reads the claims from a decoded payload: a JSON object, or [`TokenRejection::Malformed`].
 pub(crate) fn parse<'a>(
@@ -122,7 +126,12 @@ pub(crate) fn check(
         _ => return Err(TokenRejection::InvalidClaim("sub")),
     };
     let scopes = scopes(&claims.scope)?;
-    let principal = Principal::new(subject.as_ref(), Some(issuer.as_ref().to_owned()), scopes);
+    let issued_at = match &claims.iat {
+        Claim::Absent => None,
+        value => Some(numeric_date(value).ok_or(TokenRejection::InvalidClaim("iat"))? as i64),
+    };
+    let mut principal = Principal::new(subject.as_ref(), Some(issuer.as_ref().to_owned()), scopes);
+    principal.issued_at = issued_at;
     Ok((principal, validity))
 }
 
@@ -245,7 +254,8 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 1 => &mut claims.nbf,
                 2 => &mut claims.iss,
                 3 => &mut claims.aud,
-                _ => &mut claims.sub,
+                4 => &mut claims.sub,
+                _ => &mut claims.iat,
             };
             *slot = value;
         }

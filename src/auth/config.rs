@@ -118,6 +118,11 @@ pub struct ApiKeyConfig {
     /// A revoked key is refused (kept so that its use is logged as such).
     #[serde(default)]
     pub revoked: bool,
+    /// When the key was issued (RFC 3339, e.g. `"2026-12-07T09:00:00Z"`): a revocation of its
+    /// principal refuses keys issued before it; a key without it is refused by any revocation
+    /// of its principal.
+    #[serde(default)]
+    pub issued_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn default_leeway_secs() -> u64 {

@@ -36,6 +36,9 @@ pub enum Command {
                             not start, the report could not be written)."
     )]
     Doctor(DoctorArgs),
+    /// Refuse the credentials of a principal (or all) issued until now: writes a "not before"
+    /// time to the shared limits store, or to the revocation file.
+    Revoke(RevokeArgs),
 }
 
 /// Where and how to sign: shared by `presign` and `post-policy`.
@@ -196,6 +199,21 @@ pub struct ServeArgs {
     /// Configuration file (TOML); `S3_BROKER__SECTION__KEY` variables override it.
     #[arg(long, short, env = "S3_BROKER_CONFIG")]
     pub config: Option<std::path::PathBuf>,
+}
+
+/// `revoke`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("whom").required(true).multiple(true).args(["sub", "all"])))]
+pub struct RevokeArgs {
+    /// Configuration file (TOML), as given to `serve`.
+    #[arg(long, short, env = "S3_BROKER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+    /// A token subject, which is also an API key principal name (repeatable).
+    #[arg(long)]
+    pub sub: Vec<String>,
+    /// Everything: every token, API key and ticket issued until now.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `doctor`.

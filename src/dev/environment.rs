@@ -1,7 +1,7 @@
 //! Starting the whole dev environment: persistent dev secrets, the embedded store, a generated
 //! configuration, and the broker with the demo page.
 
-use super::demo_page::render_demo_page;
+use super::demo_page::{FAVICON_SVG, FormConfirmation, JS_CLIENT, render_demo_page};
 use super::{EmbeddedStore, start_embedded_store};
 use crate::app::{Application, Shutdown, StartupError, build_state};
 use crate::config::{ConfigBuilder, ConfigError, Settings};
@@ -10,7 +10,7 @@ use crate::http::{ApiError, AppState, signed_form};
 use crate::policy::FormIntent;
 use actix_web::dev::Server;
 use actix_web::http::header::CACHE_CONTROL;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -251,7 +251,9 @@ impl DevEnvironment {
         });
         let app = Application::serve_on(listener, settings, state, move |cfg| {
             cfg.app_data(context.clone())
-                .route("/", web::get().to(demo_page));
+                .route("/", web::get().to(demo_page))
+                .route("/s3-broker.js", web::get().to(js_client))
+                .route("/favicon.ico", web::get().to(favicon));
         })?;
         Ok(Self {
             store,
@@ -264,10 +266,12 @@ impl DevEnvironment {
     }
 }
 
-/// `GET /`: the demo page with a fresh POST policy for the dev user.
+/// `GET /`: the demo page with a fresh POST policy for the dev user; after a form upload, S3
+/// redirects here with `bucket`, `key` and `etag`, and the page confirms the upload.
 async fn demo_page(
     state: web::Data<AppState>,
     context: web::Data<DemoContext>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
     let profile = state.profiles.default_profile();
@@ -276,13 +280,43 @@ async fn demo_page(
         content_type: Some("application/octet-stream".into()),
         ..FormIntent::default()
     };
+    // S3 comes back to the page with `?bucket=...&key=...&etag=...`: the page confirms.
     let redirect = vec![(
         "success_action_redirect".to_owned(),
-        format!("{}/?uploaded=1", context.url),
+        format!("{}/", context.url),
     )];
     let form = signed_form(&state, &context.principal, profile, &intent, now, redirect).await?;
+    let query: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(request.query_string().as_bytes())
+            .into_owned()
+            .collect();
+    let confirmation = query.get("key").zip(query.get("etag"));
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((CACHE_CONTROL, "no-store"))
-        .body(render_demo_page(&form, &context.token, DEV_USER)))
+        .body(render_demo_page(
+            &form,
+            &context.token,
+            DEV_USER,
+            confirmation.as_ref().map(|(key, etag)| FormConfirmation {
+                name: profile.key_template().display_name(key),
+                etag,
+            }),
+        )))
+}
+
+/// `GET /s3-broker.js`: the JS client the demo page imports.
+async fn js_client() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .body(JS_CLIENT)
+}
+
+/// `GET /favicon.ico`: the page's icon (an SVG, which browsers accept under that name).
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((CACHE_CONTROL, "max-age=86400"))
+        .body(FAVICON_SVG)
 }

@@ -11,7 +11,7 @@ mod s3_error;
 mod signed_headers;
 mod store;
 
-pub use demo_page::render_demo_page;
+pub use demo_page::{FAVICON_SVG, FormConfirmation, JS_CLIENT, render_demo_page};
 pub use environment::{
     DEFAULT_DIR, DEV_BUCKET, DEV_USER, DevEnvironment, DevError, EXAMPLE_ORIGINS,
 };

@@ -175,6 +175,9 @@ pub struct Principal {
     pub scopes: Scopes,
     /// Where the caller's objects live.
     pub segment: NamespaceSegment,
+    /// When the credential was issued (Unix seconds): the token's `iat`, the API key's
+    /// configured `issued_at`; `None` when unknown. Revocations compare against it.
+    pub issued_at: Option<i64>,
 }
 
 impl Principal {
@@ -187,6 +190,7 @@ impl Principal {
             issuer,
             scopes,
             segment,
+            issued_at: None,
         }
     }
 
@@ -198,6 +202,7 @@ impl Principal {
             subject,
             issuer: None,
             scopes,
+            issued_at: None,
         }
     }
 

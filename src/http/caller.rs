@@ -1,12 +1,14 @@
 //! The authenticated caller as an extractor: a handler that takes a [`Caller`] only runs for
 //! a request with a valid bearer token or API key (in headers; never in the URL).
 
+use super::rate_limit::{AdmittedRate, client_ip};
 use super::{ApiError, AppState, Code};
 use crate::auth::{API_KEY_HEADER, PresentedCredential, query_has_credentials};
 use crate::domain::Principal;
+use crate::limits::{Refusal, RouteClass};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::Utc;
 use futures_util::future::LocalBoxFuture;
 
@@ -37,10 +39,34 @@ impl FromRequest for Caller {
                 headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()),
                 headers.get_all(API_KEY_HEADER).map(|v| v.as_bytes()),
             )?;
-            let principal = state
+            let limits = &state.limits;
+            let ip = client_ip(&req, limits.client_ip_header());
+            if let Some(blocked) = ip.and_then(|ip| limits.ip_blocked(ip)) {
+                return Err(
+                    Refusal::RateLimited(RouteClass::AuthFailures.as_str(), blocked).into(),
+                );
+            }
+            let principal = match state
                 .authenticator
                 .authenticate(credential, Utc::now())
+                .await
+            {
+                Ok(principal) => principal,
+                Err(error) => {
+                    if let Some(ip) = ip {
+                        limits.auth_failed(ip).await;
+                    }
+                    return Err(error.into());
+                }
+            };
+            let class = RouteClass::of_path(req.path());
+            let admitted = limits
+                .admit(&principal.segment, principal.issued_at, class)
                 .await?;
+            if let Some(outcome) = admitted {
+                req.extensions_mut()
+                    .insert(AdmittedRate(class.as_str(), outcome));
+            }
             Ok(Caller(principal))
         })
     }

@@ -190,6 +190,17 @@ problem_codes! {
     /// A bug; the details go to the log.
     Internal = "internal", INTERNAL_SERVER_ERROR, "Internal error";
 
+    // Abuse limits and revocation.
+    /// Over a rate of `[limits.rates]` (or a profile's): `Retry-After` and `RateLimit` say when.
+    RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Rate limited";
+    /// A quota of `[limits.quotas]` (or a profile's) would be exceeded; the detail says when
+    /// it resets.
+    QuotaExceeded = "quota_exceeded", TOO_MANY_REQUESTS, "Quota exceeded";
+    /// The credential, ticket or completion grant was issued before a revocation.
+    Revoked = "revoked", UNAUTHORIZED, "Credentials revoked";
+    /// The shared limits store is unreachable and `on_store_failure = "fail_closed"`.
+    LimitsUnavailable = "limits_unavailable", SERVICE_UNAVAILABLE, "Limits store unavailable";
+
     // Generic codes of errors raised outside the handlers, by status.
     /// A 400 from outside the handlers (e.g. a refused CORS preflight).
     BadRequest = "bad_request", BAD_REQUEST, "Bad request";
@@ -237,7 +248,9 @@ impl Code {
             Self::UnsupportedCredentials | Self::CredentialsInUrl => {
                 Some(challenge::INVALID_REQUEST)
             }
-            Self::InvalidToken | Self::InvalidApiKey => Some(challenge::INVALID_TOKEN),
+            Self::InvalidToken | Self::InvalidApiKey | Self::Revoked => {
+                Some(challenge::INVALID_TOKEN)
+            }
             Self::InsufficientScope => Some(challenge::INSUFFICIENT_SCOPE),
             _ => None,
         }
@@ -246,7 +259,9 @@ impl Code {
     /// The `Retry-After` seconds sent with the code, if any: the broker's own outages pass.
     pub fn retry_after(self) -> Option<u32> {
         match self {
-            Self::CredentialsUnavailable | Self::S3Unavailable => Some(RETRY_AFTER_SECS),
+            Self::CredentialsUnavailable | Self::S3Unavailable | Self::LimitsUnavailable => {
+                Some(RETRY_AFTER_SECS)
+            }
             _ => None,
         }
     }

@@ -62,6 +62,10 @@ pub(super) async fn create_download(
     {
         return Err(S3Error::NoSuchKey.into());
     }
+    state
+        .limits
+        .grant(&principal.segment, &decision.profile, None)
+        .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
     let get = get_request(&decision, expires)?;
     let presigned = state.signer.presign(&credentials, &get, now)?;

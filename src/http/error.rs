@@ -18,6 +18,9 @@ pub struct ApiError {
     detail: String,
     /// `Allow` on 405.
     allow: Option<&'static str>,
+    /// Headers of this answer beyond the code's (`Retry-After` and `RateLimit` of a 429);
+    /// they replace the code's own.
+    headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 /// The code of an error response, kept in the response's extensions so the metrics middleware
@@ -44,6 +47,7 @@ impl ApiError {
             status: code.status(),
             detail: detail.into(),
             allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -68,6 +72,12 @@ impl ApiError {
                 status.canonical_reason().unwrap_or("error"),
             )
         }
+    }
+
+    /// This answer with one more header (replacing the code's own of that name).
+    pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// 500 without details (they go to the log).
@@ -120,6 +130,9 @@ impl ResponseError for ApiError {
         }
         if let Some(secs) = self.code.retry_after() {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
         }
         let mut response = response.json(problem);
         response.extensions_mut().insert(ProblemCode(self.code));

@@ -38,6 +38,15 @@ pub(super) async fn decided_form(
     extra: Vec<(String, String)>,
 ) -> Result<(FormUploadDecision, PostForm), ApiError> {
     let decision = profile.decide_form_upload(principal, intent, Uuid::new_v4(), now, requested)?;
+    // The size is not known before the file is chosen: the most the form accepts is debited.
+    state
+        .limits
+        .grant(
+            &principal.segment,
+            &decision.profile,
+            Some(decision.size.max),
+        )
+        .await?;
     let (credentials, expires) = signing_window(state, decision.lifetime, None, now).await?;
     let request = form_policy_request(&decision, expires, extra);
     let form = state.signer.post_policy(&credentials, &request, now)?;

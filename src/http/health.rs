@@ -3,6 +3,7 @@
 //! `GET /openapi.json`.
 
 use super::{ApiError, AppState, Code};
+use crate::limits::StoreState;
 use actix_web::{HttpResponse, route, web};
 use chrono::Utc;
 
@@ -23,8 +24,9 @@ pub(crate) async fn openapi() -> HttpResponse {
         .body(OPENAPI)
 }
 
-/// Readiness: the process is not draining, and credentials usable beyond the safety margin
-/// are available. While draining (after SIGTERM or SIGINT) it answers 503 `draining` at once,
+/// Readiness: the process is not draining, credentials usable beyond the safety margin are
+/// available, and a shared limits store answers (or `fail_open` lets the instance go on
+/// alone: `"limits_store": "down_fail_open"`). While draining (after SIGTERM or SIGINT) it answers 503 `draining` at once,
 /// without looking at credentials, so load balancers stop routing here (see [`super::Drain`]).
 #[route("/readyz", method = "GET", method = "HEAD")]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -39,7 +41,16 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
         .current(Utc::now())
         .await
         .map_err(ApiError::from)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+    let limits = state.limits.store_state().await;
+    match limits {
+        StoreState::Memory => Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))),
+        StoreState::DownClosed => Err(ApiError::new(
+            Code::LimitsUnavailable,
+            "the limits store is unavailable and on_store_failure = \"fail_closed\"",
+        )),
+        StoreState::Up | StoreState::DownOpen => Ok(HttpResponse::Ok()
+            .json(serde_json::json!({ "status": "ready", "limits_store": limits.as_str() }))),
+    }
 }
 
 /// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes; 404 when

@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
     /// Whether `GET /metrics` answers (`[server] metrics`).
     pub serve_metrics: bool,
+    /// Rates, quotas and revocations (`[limits]`, `[revocation]`).
+    pub limits: std::sync::Arc<crate::limits::Limiter>,
     /// How long a request may take to deliver its whole body (`[server] body_timeout_secs`).
     pub body_timeout: std::time::Duration,
     /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and responses close their connection.

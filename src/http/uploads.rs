@@ -108,6 +108,10 @@ pub(super) async fn create_upload(
         now,
         requested,
     )?;
+    state
+        .limits
+        .grant(&principal.segment, profile.name(), Some(intent.size))
+        .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
     let (grant, kind) = match decision.method {
         UploadMethod::Put => {

@@ -115,6 +115,7 @@ pub struct Metrics {
     grants: Family<OperationLabels, Counter>,
     s3: S3Calls,
     credentials_expiry: ExpiryFamily,
+    limits: super::LimitCounters,
     /// Handles on the series of each route, so that counting a request allocates nothing and
     /// hashes one string (the families stay the source of truth; the handles share their
     /// counters).
@@ -196,6 +197,8 @@ impl Metrics {
              queue was full) or write_failed (writing stderr failed: closed pipe, full disk)",
             super::log_queue::dropped_lines_family(),
         );
+        let limits = super::LimitCounters::default();
+        limits.register(&mut registry);
         registry.register(
             "build",
             "The running version",
@@ -211,6 +214,7 @@ impl Metrics {
             grants,
             s3,
             credentials_expiry,
+            limits,
             routes: RwLock::default(),
         }
     }
@@ -291,6 +295,11 @@ impl Metrics {
     /// The S3 call counters, to hand to the S3 client.
     pub fn s3_calls(&self) -> S3Calls {
         self.s3.clone()
+    }
+
+    /// The limiter's counters, to hand to the limiter.
+    pub fn limits(&self) -> super::LimitCounters {
+        self.limits.clone()
     }
 
     /// Sets when the current credentials expire. `None` (they do not) removes the series, so

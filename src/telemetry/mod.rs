@@ -5,6 +5,7 @@
 
 pub mod access_log;
 mod json;
+mod limits;
 pub mod log_queue;
 pub mod logging;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod span_fields;
 
 pub use access_log::AccessRecord;
 pub use json::JsonLines;
+pub use limits::LimitCounters;
 pub use log_queue::{DEFAULT_QUEUE_LINES, LogFormat, LogGuard};
 pub use logging::init;
 pub use metrics::{Metrics, S3Calls};

@@ -16,6 +16,7 @@ mod authz;
 mod companion;
 mod download_exists;
 mod errors;
+mod limits;
 mod s3_bounds;
 mod s3_stub;
 mod support;

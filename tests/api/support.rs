@@ -100,7 +100,7 @@ impl Broker {
 
     /// A broker with the test configuration changed by `adjust`; `downloads_check_s3` keeps
     /// the profiles' `download_existence_check` (on by default).
-    async fn start_with(
+    pub(crate) async fn start_with(
         adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
         downloads_check_s3: bool,
     ) -> Self {

@@ -1,6 +1,8 @@
 //! Headless Chromium against the demo page of `s3-broker dev`: the plain HTML form uploads
-//! with JavaScript switched off in the browser, the fetch upload with it on, both objects land
-//! in the embedded store with the original bytes, and the page's listing shows both.
+//! with JavaScript switched off in the browser and the page confirms it after S3's signed
+//! redirect, the JS client's upload with it on, the objects land in the embedded store with
+//! the original bytes, the page's listing shows them by name, size and date, "Up" stops at
+//! the namespace root, and `/favicon.ico` answers.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/testbed/install.sh chromium`);
 //! without them the test fails, it never skips. The dev environment runs in-process on free
@@ -145,8 +147,9 @@ async fn form_upload_without_javascript(browser: &Client, page: &str, file: &Upl
         .click()
         .await
         .ctx("submitting the form")?;
-    // The store answers with the form's success_action_redirect, back to the page.
-    let back = format!("{page}?uploaded=1");
+    // The store answers with the form's success_action_redirect, back to the page, which
+    // confirms the upload (rendered by the server: no JavaScript here).
+    let back = format!("{page}?");
     let url = eventually("the redirect back to the demo page", async || {
         let url = browser.current_url().await.ctx("reading the URL")?;
         Ok(if url.as_str().starts_with(&back) {
@@ -156,6 +159,10 @@ async fn form_upload_without_javascript(browser: &Client, page: &str, file: &Upl
         })
     })
     .await?;
+    let confirmation = text_of(browser, "#form-confirmation").await?;
+    if !confirmation.starts_with(&format!("Uploaded {}: the store confirmed it", file.name)) {
+        return Err(format!("the page confirms {confirmation:?}"));
+    }
     url.query_pairs()
         .find(|(name, _)| name == "key")
         .map(|(_, key)| key.into_owned())
@@ -257,6 +264,83 @@ async fn listing_shows(browser: &Client, uploads: &[(&str, &Upload)]) -> R<()> {
     Ok(())
 }
 
+/// `#current-prefix` and whether `#up` is enabled.
+async fn where_am_i(browser: &Client) -> R<(String, bool)> {
+    let prefix = text_of(browser, "#current-prefix").await?;
+    let enabled = browser
+        .find(Locator::Id("up"))
+        .await
+        .ctx("finding #up")?
+        .is_enabled()
+        .await
+        .ctx("#up enabled")?;
+    Ok((prefix, enabled))
+}
+
+/// Uploads `file` into the folder `notes`, opens it, goes Up: back at the namespace root,
+/// where Up is disabled and stays there.
+async fn up_stops_at_the_root(browser: &Client, file: &Upload) -> R<()> {
+    if where_am_i(browser).await? != ("/".to_owned(), false) {
+        return Err(format!("at the root: {:?}", where_am_i(browser).await?));
+    }
+    let path = browser
+        .find(Locator::Id("put-path"))
+        .await
+        .ctx("finding #put-path")?;
+    path.send_keys("notes").await.ctx("typing the folder")?;
+    browser
+        .find(Locator::Id("put-file"))
+        .await
+        .ctx("finding #put-file")?
+        .send_keys(file.path()?)
+        .await
+        .ctx("choosing the file")?;
+    click(browser, Locator::Id("put-submit"), "#put-submit").await?;
+    eventually("the folder notes/ in the listing", async || {
+        let folders = folder_names(browser).await?;
+        Ok(if folders == ["notes/"] {
+            Ok(())
+        } else {
+            Err(format!("folders {folders:?}"))
+        })
+    })
+    .await?;
+    click(browser, Locator::Css("#listing a.folder"), "the folder").await?;
+    eventually("the folder to open", async || {
+        let here = where_am_i(browser).await?;
+        let names = browser
+            .find_all(Locator::Css("#listing tr.file td.name"))
+            .await
+            .ctx("finding names")?;
+        let mut shown = Vec::new();
+        for name in names {
+            shown.push(name.text().await.unwrap_or_default());
+        }
+        Ok(
+            if here == ("/notes/".to_owned(), true) && shown == [file.name] {
+                Ok(())
+            } else {
+                Err(format!("{here:?} showing {shown:?}"))
+            },
+        )
+    })
+    .await?;
+    click(browser, Locator::Id("up"), "#up").await?;
+    eventually("Up to stop at the root", async || {
+        let here = where_am_i(browser).await?;
+        let status = text_of(browser, "#list-status").await?;
+        Ok(
+            if here == ("/".to_owned(), false) && status.contains("file(s)") {
+                Ok(())
+            } else {
+                Err(format!("{here:?}, #list-status {status:?}"))
+            },
+        )
+    })
+    .await?;
+    Ok(())
+}
+
 /// Waits until the listing shows each upload's row (by key) with its name and size.
 async fn wait_for_files(browser: &Client, uploads: &[(&str, &Upload)], what: &str) -> R<()> {
     for (key, upload) in uploads {
@@ -275,14 +359,31 @@ async fn wait_for_files(browser: &Client, uploads: &[(&str, &Upload)], what: &st
                 }
                 Err(e) => return Ok(Err(e.to_string())),
             }
+            let shown_size = match browser
+                .find(Locator::Css(&format!(
+                    "#listing tr.file[data-key=\"{key}\"]"
+                )))
+                .await
+            {
+                Ok(row) => row.attr("data-size").await.ctx("data-size")?,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            // Name, a human size ("3.0 KB") and a date.
             Ok(
                 if cells.first().map(String::as_str) == Some(upload.name)
-                    && cells.get(1) == Some(&size)
+                    && shown_size.as_ref() == Some(&size)
+                    && cells
+                        .get(1)
+                        .is_some_and(|c| c.ends_with("bytes") || c.ends_with("KB"))
+                    && cells
+                        .get(2)
+                        .is_some_and(|c| c.chars().any(|ch| ch.is_ascii_digit()))
                 {
                     Ok(())
                 } else {
                     Err(format!(
-                        "cells {cells:?}, expected name {} and size {size}",
+                        "cells {cells:?} (data-size {shown_size:?}), expected name {}, \
+                         size {size} and a date",
                         upload.name
                     ))
                 },
@@ -320,6 +421,8 @@ async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
             .into_bytes(),
     )?;
 
+    let folder_file = Upload::write(&files, "in-a-folder.txt", b"filed away\n".to_vec())?;
+
     let redirect_key = in_session(driver, &dir.join("profile-no-js"), false, async |browser| {
         form_upload_without_javascript(browser, &page, &form_file).await
     })
@@ -351,15 +454,16 @@ async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
             browser,
             &[(&form_key, &form_file), (&fetch_key, &fetch_file)],
         )
-        .await
+        .await?;
+        up_stops_at_the_root(browser, &folder_file).await
     })
     .await
     .map_err(|e| format!("fetch upload and listing: {e}"))?;
 
     let keys = store.keys().await?;
-    if keys.len() != 2 {
+    if keys.len() != 3 {
         return Err(format!(
-            "expected exactly the two uploads, the store holds {keys:?}"
+            "expected exactly the three uploads, the store holds {keys:?}"
         ));
     }
     Ok(())
@@ -381,6 +485,18 @@ fn demo_page_uploads_with_and_without_javascript_and_lists_both() {
             store_endpoint: env.store.endpoint(),
             config_path: env.config_path,
         };
+        let icon = reqwest::get(format!("{}/favicon.ico", env.url))
+            .await
+            .ctx("GET /favicon.ico")?;
+        if icon.status() != 200
+            || icon
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                != Some("image/svg+xml")
+        {
+            return Err(format!("GET /favicon.ico: {icon:?}"));
+        }
         let driver = ChromeDriver::start(&chromedriver, &dir).await?;
         let outcome = tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&site, &driver, &dir))
             .await

@@ -8,5 +8,7 @@
 
 mod demo;
 mod e2ee;
+mod examples;
+mod jsclient;
 mod support;
 mod uppy;

@@ -44,7 +44,22 @@ pub(super) async fn create_multipart(
     let decision =
         profile.decide_multipart(&principal, &intent, state.backend, Uuid::new_v4(), now)?;
     let plan = decision.plan.ok_or_else(ApiError::internal)?;
-    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
+    let who = &principal.segment;
+    let expires_at = now + state.ticket_ttl;
+    let limits = &state.limits;
+    limits.grant(who, &decision.profile, intent.size).await?;
+    limits
+        .open_upload(who, &decision.profile, decision.key.as_str(), expires_at)
+        .await?;
+    let upload_id = match state.s3.create_multipart(&NewUpload::of(&decision)).await {
+        Ok(upload_id) => upload_id,
+        Err(error) => {
+            limits
+                .close_upload(who, &decision.profile, decision.key.as_str())
+                .await;
+            return Err(error.into());
+        }
+    };
     let ticket = UploadTicket {
         upload: NamedUpload {
             principal: principal.segment.clone(),
@@ -52,7 +67,7 @@ pub(super) async fn create_multipart(
             bucket: decision.bucket,
             key: decision.key,
             upload_id,
-            expires_at: now + state.ticket_ttl,
+            expires_at,
         },
         plan,
         checksum_algorithm: decision.checksum_algorithm,

@@ -88,7 +88,7 @@ pub(super) async fn complete_multipart(
     body: web::Json<CompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
-    let open = open_ticket(&state, &principal, &request.upload, signing_now())?;
+    let open = open_ticket(&state, &principal, &request.upload, signing_now()).await?;
     let ticket = &open.ticket;
     let parts = checked_parts(
         request.parts,
@@ -110,6 +110,7 @@ pub(super) async fn complete_multipart(
             ticket.plan.size(),
         )
         .await?;
+    release(&state, ticket).await;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(Completed {
@@ -126,9 +127,19 @@ pub(super) async fn abort_multipart(
     Caller(principal): Caller,
     body: web::Json<AbortRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let open = open_ticket(&state, &principal, &body.upload, signing_now())?;
+    let open = open_ticket(&state, &principal, &body.upload, signing_now()).await?;
     state.s3.abort_multipart(open.upload()).await?;
+    release(&state, &open.ticket).await;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Frees the upload's place among its principal's open uploads (`concurrent_multipart`).
+async fn release(state: &AppState, ticket: &crate::multipart::UploadTicket) {
+    let upload = &ticket.upload;
+    state
+        .limits
+        .close_upload(&upload.principal, &upload.profile, upload.key.as_str())
+        .await;
 }
 
 #[cfg(test)]

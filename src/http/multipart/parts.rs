@@ -41,7 +41,7 @@ pub(super) async fn sign_parts(
     let now = signing_now();
     let request = body.into_inner();
     let requested = requested_expiry(request.expires_in)?;
-    let open = open_ticket(&state, &principal, &request.upload, now)?;
+    let open = open_ticket(&state, &principal, &request.upload, now).await?;
     let plan = open.ticket.plan;
     // Every part of the plan when none are named.
     let numbers = match request.part_numbers {
@@ -179,7 +179,7 @@ pub(super) async fn list_parts(
     Caller(principal): Caller,
     query: web::Query<ListPartsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let open = open_ticket(&state, &principal, &query.upload, signing_now())?;
+    let open = open_ticket(&state, &principal, &query.upload, signing_now()).await?;
     let parts = state.s3.list_parts(open.upload()).await?;
     Ok(grant_response(&UploadedParts {
         parts: parts

@@ -24,8 +24,10 @@ impl OpenTicket<'_> {
 
 /// Opens `text` for `principal`: 403 `invalid_ticket` when forged or altered, 403
 /// `ticket_expired`, 403 `not_owner` when another principal created it, 403
-/// `insufficient_scope` without the upload scope. Nothing reaches S3 before this passes.
-pub(super) fn open_ticket<'a>(
+/// `insufficient_scope` without the upload scope, 401 `revoked` when sealed before a
+/// revocation of its principal (its issue time is its expiry less `multipart.ticket_ttl_secs`).
+/// Nothing reaches S3 before this passes.
+pub(super) async fn open_ticket<'a>(
     state: &'a AppState,
     principal: &Principal,
     text: &str,
@@ -40,5 +42,10 @@ pub(super) fn open_ticket<'a>(
         .get(&ticket.upload.profile)
         .map_err(|_| ApiError::from(TicketError::Invalid))?;
     profile.check_multipart(principal)?;
+    let issued_at = (ticket.upload.expires_at - state.ticket_ttl).timestamp();
+    state
+        .limits
+        .check_sealed(&ticket.upload.principal, issued_at)
+        .await?;
     Ok(OpenTicket { ticket, profile })
 }

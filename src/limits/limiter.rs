@@ -1,0 +1,515 @@
+//! The limiter every handler asks: the rates, quotas and revocations of `[limits]` and
+//! `[revocation]` over the configured store, with the failure mode applied when a shared store
+//! does not answer (it never turns into a 500).
+
+use super::memory::{MemoryStore, scope_key};
+use super::quota::{QuotaExceeded, QuotaKind, Quotas, window_of};
+use super::rate::RateOutcome;
+use super::redis_store::{Checked, RedisStore, StoreError};
+use super::settings::{FailureMode, LimitSettings, LimitsConfig, StoreSetting};
+use super::{RouteClass, Scope};
+use crate::domain::NamespaceSegment;
+use crate::revocation::{RevocationFile, is_revoked};
+use crate::telemetry::LimitCounters;
+use chrono::{DateTime, Utc};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Why a request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Over the rate of a route class (or of a profile's grants).
+    RateLimited(&'static str, RateOutcome),
+    /// A quota would be exceeded.
+    QuotaExceeded(QuotaExceeded),
+    /// The credential or sealed record was issued before a revocation.
+    Revoked,
+    /// The shared store is unreachable and `on_store_failure = "fail_closed"`.
+    StoreUnavailable,
+}
+
+/// The store's state, for `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreState {
+    /// `store = "memory"`.
+    Memory,
+    /// The shared store answers.
+    Up,
+    /// The shared store does not answer; limits apply per instance.
+    DownOpen,
+    /// The shared store does not answer; limited requests are refused.
+    DownClosed,
+}
+
+impl StoreState {
+    /// Its name in `/readyz`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Up => "up",
+            Self::DownOpen => "down_fail_open",
+            Self::DownClosed => "down_fail_closed",
+        }
+    }
+}
+
+/// Rates, quotas and revocations.
+pub struct Limiter {
+    config: LimitsConfig,
+    /// The store of `memory`; with a shared store, the per-instance fallback of `fail_open`
+    /// (rates divided by `replicas`).
+    memory: MemoryStore,
+    shared: Option<RedisStore>,
+    revocation_file: Option<Arc<RevocationFile>>,
+    counters: LimitCounters,
+    store_up: AtomicBool,
+    /// Whether any rate, quota, store or revocation is configured: if not, every check is a
+    /// no-op.
+    active: bool,
+}
+
+impl Limiter {
+    /// A limiter for `settings` (within a tokio runtime when the store is shared).
+    pub fn new(
+        settings: &LimitSettings,
+        revocation_file: Option<Arc<RevocationFile>>,
+        counters: LimitCounters,
+    ) -> Result<Self, String> {
+        let config = settings.config.clone();
+        let shared = match &settings.store {
+            StoreSetting::Memory => None,
+            StoreSetting::Redis(url) => Some(
+                RedisStore::new(url, settings.store_timeout, &config.key_prefix)
+                    .map_err(|e| format!("limits.store: {e}"))?,
+            ),
+        };
+        let divisor = if shared.is_some() {
+            config.replicas
+        } else {
+            std::num::NonZeroU32::MIN
+        };
+        let memory = MemoryStore::new(
+            |class| config.rates.of(class).map(|r| r.divided(divisor)),
+            config
+                .profiles
+                .iter()
+                .filter_map(|(name, p)| p.grants.map(|r| (name.clone(), r.divided(divisor)))),
+        );
+        let active = shared.is_some()
+            || revocation_file.is_some()
+            || RouteClass::ALL
+                .iter()
+                .any(|c| config.rates.of(*c).is_some())
+            || config.quotas != Quotas::default()
+            || !config.profiles.is_empty();
+        counters.set_store_up(true);
+        Ok(Self {
+            config,
+            memory,
+            shared,
+            revocation_file,
+            counters,
+            store_up: AtomicBool::new(true),
+            active,
+        })
+    }
+
+    /// A limiter that limits nothing (tests, tools).
+    pub fn unlimited() -> Self {
+        let settings = LimitsConfig::default()
+            .validate()
+            .expect("the defaults are valid");
+        Self::new(&settings, None, LimitCounters::detached()).expect("memory store")
+    }
+
+    /// The configured profile names (checked against the profile registry at startup).
+    pub fn profile_names(&self) -> impl Iterator<Item = &str> {
+        self.config.profiles.keys().map(String::as_str)
+    }
+
+    /// The header a trusted proxy sets to the client's address, if configured.
+    pub fn client_ip_header(&self) -> Option<&str> {
+        self.config.client_ip_header.as_deref()
+    }
+
+    /// Forgets idle rate state every minute, for the life of the process.
+    pub fn spawn_housekeeping(self: &Arc<Self>) {
+        if !self.active {
+            return;
+        }
+        let limiter = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(limiter) = limiter.upgrade() else {
+                    return;
+                };
+                limiter.memory.forget_idle();
+            }
+        });
+    }
+
+    /// A shared-store failure: counted, logged, and the failure mode decides.
+    fn store_failed(&self, error: &StoreError) -> Result<(), Refusal> {
+        self.counters.store_error();
+        if self.store_up.swap(false, Ordering::Relaxed) {
+            self.counters.set_store_up(false);
+            tracing::warn!(%error, mode = self.config.on_store_failure.as_str(), "limits store unavailable");
+        }
+        match self.config.on_store_failure {
+            FailureMode::FailOpen => {
+                self.counters.fallback();
+                Ok(())
+            }
+            FailureMode::FailClosed => Err(Refusal::StoreUnavailable),
+        }
+    }
+
+    fn store_answered(&self) {
+        if !self.store_up.swap(true, Ordering::Relaxed) {
+            self.counters.set_store_up(true);
+            tracing::info!("limits store available again");
+        }
+    }
+
+    fn file_refuses(&self, who: &NamespaceSegment, issued_at: Option<i64>) -> bool {
+        self.revocation_file
+            .as_ref()
+            .is_some_and(|f| f.current().refuses(who.as_str(), issued_at))
+    }
+
+    fn rate_refusal(&self, class: &'static str, outcome: RateOutcome) -> Result<(), Refusal> {
+        if outcome.admitted() {
+            Ok(())
+        } else {
+            self.counters.rate_limited(class);
+            Err(Refusal::RateLimited(class, outcome))
+        }
+    }
+
+    /// An authenticated request of `class` by `who`, whose credential was issued at
+    /// `issued_at`: refused if revoked or over the class's rate; else the rate's state for
+    /// the `RateLimit` headers (`None` when the class has no rate).
+    pub async fn admit(
+        &self,
+        who: &NamespaceSegment,
+        issued_at: Option<i64>,
+        class: RouteClass,
+    ) -> Result<Option<RateOutcome>, Refusal> {
+        if !self.active {
+            return Ok(None);
+        }
+        if self.file_refuses(who, issued_at) {
+            return Err(Refusal::Revoked);
+        }
+        let rate = self.config.rates.of(class);
+        let outcome = match &self.shared {
+            None => self.memory.rate(who, class),
+            Some(store) => {
+                let key = format!("{}:{who}", class.as_str());
+                match store.check(&key, rate, 1, who.as_str()).await {
+                    Ok(Checked { rate, not_before }) => {
+                        self.store_answered();
+                        if is_revoked(not_before.0, not_before.1, issued_at) {
+                            return Err(Refusal::Revoked);
+                        }
+                        rate
+                    }
+                    Err(error) => {
+                        self.store_failed(&error)?;
+                        self.memory.rate(who, class)
+                    }
+                }
+            }
+        };
+        match outcome {
+            Some(outcome) => self
+                .rate_refusal(class.as_str(), outcome)
+                .map(|()| Some(outcome)),
+            None => Ok(None),
+        }
+    }
+
+    /// A sealed record (upload ticket, completion grant) of `who` issued at `issued_at`:
+    /// refused if revoked.
+    pub async fn check_sealed(
+        &self,
+        who: &NamespaceSegment,
+        issued_at: i64,
+    ) -> Result<(), Refusal> {
+        if !self.active {
+            return Ok(());
+        }
+        if self.file_refuses(who, Some(issued_at)) {
+            return Err(Refusal::Revoked);
+        }
+        if let Some(store) = &self.shared {
+            match store.not_before(who.as_str()).await {
+                Ok((principal, all)) => {
+                    self.store_answered();
+                    if is_revoked(principal, all, Some(issued_at)) {
+                        return Err(Refusal::Revoked);
+                    }
+                }
+                Err(error) => self.store_failed(&error)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Before authenticating: seconds until `ip` may try again, if its failed-authentication
+    /// budget is spent (as seen by this instance).
+    pub fn ip_blocked(&self, ip: IpAddr) -> Option<RateOutcome> {
+        let rate = self.config.rates.auth_failures?;
+        let wait = self.memory.ip_blocked(ip)?;
+        Some(RateOutcome::from_gcra(rate, 0, rate.window(), Some(wait)))
+    }
+
+    /// A failed authentication from `ip`: counted against its budget.
+    pub async fn auth_failed(&self, ip: IpAddr) {
+        let Some(rate) = self.config.rates.auth_failures else {
+            return;
+        };
+        let Some(store) = &self.shared else {
+            if self.memory.auth_failed(ip).is_some_and(|o| !o.admitted()) {
+                self.counters
+                    .rate_limited(RouteClass::AuthFailures.as_str());
+            }
+            return;
+        };
+        let key = format!("{}:{ip}", RouteClass::AuthFailures.as_str());
+        match store.check(&key, Some(rate), 1, "-").await {
+            Ok(Checked {
+                rate: Some(outcome),
+                ..
+            }) => {
+                self.store_answered();
+                if let Some(secs) = outcome.retry_after_secs {
+                    self.counters
+                        .rate_limited(RouteClass::AuthFailures.as_str());
+                    self.memory.block(ip, Duration::from_secs(secs));
+                }
+            }
+            Ok(_) => self.store_answered(),
+            Err(error) => {
+                // Failures are counted locally while the store is away, whatever the mode.
+                let _ = self.store_failed(&error);
+                self.memory.auth_failed(ip);
+            }
+        }
+    }
+
+    fn quota_limit(&self, limit: u64) -> u64 {
+        match &self.shared {
+            Some(_) => (limit / u64::from(self.config.replicas.get())).max(1),
+            None => limit,
+        }
+    }
+
+    /// A grant under `profile` declaring `bytes` (uploads; `None` for downloads): the
+    /// profile's rate, then the grant and byte quotas, debited all or none.
+    pub async fn grant(
+        &self,
+        who: &NamespaceSegment,
+        profile: &str,
+        bytes: Option<u64>,
+    ) -> Result<(), Refusal> {
+        if !self.active {
+            return Ok(());
+        }
+        let profile_limits = self.config.profiles.get(profile);
+        if let Some(rate) = profile_limits.and_then(|p| p.grants) {
+            let outcome = match &self.shared {
+                None => self.memory.profile_rate(who, profile),
+                Some(store) => {
+                    let key = format!("p={profile}:{who}");
+                    match store.check(&key, Some(rate), 1, who.as_str()).await {
+                        Ok(checked) => {
+                            self.store_answered();
+                            checked.rate
+                        }
+                        Err(error) => {
+                            self.store_failed(&error)?;
+                            self.memory.profile_rate(who, profile)
+                        }
+                    }
+                }
+            };
+            if let Some(outcome) = outcome {
+                self.rate_refusal("grants", outcome)?;
+            }
+        }
+        let mut debits = Vec::new();
+        let scopes = [
+            (Scope::Global, Some(&self.config.quotas)),
+            (Scope::Profile(profile), profile_limits.map(|p| &p.quotas)),
+        ];
+        for (scope, quotas) in &scopes {
+            let Some(quotas) = quotas else { continue };
+            if let Some(limit) = quotas.grants_per_day {
+                debits.push((
+                    scope_key(QuotaKind::Grants, scope, who),
+                    1,
+                    limit,
+                    QuotaKind::Grants,
+                ));
+            }
+            if let (Some(limit), Some(bytes)) = (quotas.bytes_per_day, bytes) {
+                debits.push((
+                    scope_key(QuotaKind::Bytes, scope, who),
+                    bytes,
+                    limit,
+                    QuotaKind::Bytes,
+                ));
+            }
+        }
+        if debits.is_empty() {
+            return Ok(());
+        }
+        let (window, resets_at) = window_of(Utc::now(), self.config.quota_window_secs.get());
+        let outcome = match &self.shared {
+            None => self.memory.debit(window, resets_at, &debits),
+            Some(store) => match store.debit(window, resets_at, &debits).await {
+                Ok(outcome) => {
+                    self.store_answered();
+                    outcome
+                }
+                Err(error) => {
+                    self.store_failed(&error)?;
+                    for debit in &mut debits {
+                        debit.2 = self.quota_limit(debit.2);
+                    }
+                    self.memory.debit(window, resets_at, &debits)
+                }
+            },
+        };
+        outcome.map_err(|exceeded| {
+            self.quota_refusal(QuotaExceeded {
+                window_secs: self.config.quota_window_secs.get(),
+                ..exceeded
+            })
+        })
+    }
+
+    fn quota_refusal(&self, exceeded: QuotaExceeded) -> Refusal {
+        self.counters.quota_exceeded(exceeded.kind.as_str());
+        Refusal::QuotaExceeded(exceeded)
+    }
+
+    fn upload_scopes<'a>(&'a self, profile: &'a str) -> impl Iterator<Item = (Scope<'a>, u32)> {
+        let global = self
+            .config
+            .quotas
+            .concurrent_multipart
+            .map(|l| (Scope::Global, l));
+        let profile_limit = self
+            .config
+            .profiles
+            .get(profile)
+            .and_then(|p| p.quotas.concurrent_multipart)
+            .map(|l| (Scope::Profile(profile), l));
+        global.into_iter().chain(profile_limit)
+    }
+
+    /// Opens a multipart upload of `who` to `key` (its member in the sets of open uploads)
+    /// until `expires_at` (the ticket's expiry): refused when `concurrent_multipart` would be
+    /// exceeded.
+    pub async fn open_upload(
+        &self,
+        who: &NamespaceSegment,
+        profile: &str,
+        key: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        let mut scopes: Vec<(String, u32)> = self
+            .upload_scopes(profile)
+            .map(|(scope, limit)| {
+                (
+                    scope_key(QuotaKind::ConcurrentMultipart, &scope, who),
+                    limit,
+                )
+            })
+            .collect();
+        if scopes.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now().timestamp();
+        let expires = expires_at.timestamp();
+        let outcome = match &self.shared {
+            None => self.memory.open(now, key, expires, &scopes),
+            Some(store) => match store.open(now, key, expires, &scopes).await {
+                Ok(outcome) => {
+                    self.store_answered();
+                    outcome
+                }
+                Err(error) => {
+                    self.store_failed(&error)?;
+                    for scope in &mut scopes {
+                        scope.1 =
+                            u32::try_from(self.quota_limit(u64::from(scope.1))).unwrap_or(u32::MAX);
+                    }
+                    self.memory.open(now, key, expires, &scopes)
+                }
+            },
+        };
+        outcome.map_err(|exceeded| self.quota_refusal(exceeded))
+    }
+
+    /// Releases the upload of `who` to `key` (complete, abort, or a failed create). A store
+    /// failure is logged: the slot expires with the ticket.
+    pub async fn close_upload(&self, who: &NamespaceSegment, profile: &str, key: &str) {
+        let scopes: Vec<String> = self
+            .upload_scopes(profile)
+            .map(|(scope, _)| scope_key(QuotaKind::ConcurrentMultipart, &scope, who))
+            .collect();
+        if scopes.is_empty() {
+            return;
+        }
+        self.memory.close(key, &scopes);
+        if let Some(store) = &self.shared {
+            match store.close(key, &scopes).await {
+                Ok(()) => self.store_answered(),
+                Err(error) => {
+                    let _ = self.store_failed(&error);
+                }
+            }
+        }
+    }
+
+    /// Writes a revocation to the shared store (`s3-broker revoke`); `None` revokes
+    /// everything.
+    pub async fn revoke(
+        &self,
+        segment: Option<&NamespaceSegment>,
+        at: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let store = self
+            .shared
+            .as_ref()
+            .ok_or("limits.store is \"memory\": use [revocation] file")?;
+        store
+            .revoke(segment.map(NamespaceSegment::as_str), at)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether the shared store answers now (pinged), for `/readyz`.
+    pub async fn store_state(&self) -> StoreState {
+        let Some(store) = &self.shared else {
+            return StoreState::Memory;
+        };
+        match store.ping().await {
+            Ok(()) => {
+                self.store_answered();
+                StoreState::Up
+            }
+            Err(error) => match self.store_failed(&error) {
+                Ok(()) => StoreState::DownOpen,
+                Err(_) => StoreState::DownClosed,
+            },
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The client examples in headless Chromium, served from another origin than the broker (so
+//! CORS is exercised) against `s3-broker dev`: Dropzone 5 with PUT and with POST
+//! (examples/dropzone/, the pinned Dropzone of tests/fixtures/dropzone/) and the plain HTML
+//! form with a signed redirect back to its page (examples/form/). Every file lands with its
+//! exact bytes (SHA-256 of the stored object), under the key the page reports.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` and Dropzone installed by
+//! `tests/fixtures/dropzone/build.sh` (`scripts/testbed/install.sh dropzone`); without them
+//! the test fails, it never skips.
+
+use crate::support::{
+    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, eventually, in_session,
+    serve_static, tail,
+};
+use fantoccini::{Client, Locator};
+use s3_broker::config::sha256_hex;
+use s3_broker::dev::DevEnvironment;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole browser part; a healthy run takes a few seconds.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Dropzone's script, as `tests/fixtures/dropzone/build.sh` installed it.
+fn dropzone_script() -> R<Vec<u8>> {
+    let dir = std::env::var_os("DROPZONE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path("target/dropzone"));
+    let script = dir.join("node_modules/dropzone/dist/min/dropzone.min.js");
+    std::fs::read(&script).map_err(|e| {
+        format!(
+            "{}: {e}: install it with `tests/fixtures/dropzone/build.sh` (needs node and npm; \
+             `scripts/testbed/install.sh dropzone` runs it)",
+            script.display()
+        )
+    })
+}
+
+/// Serves examples/dropzone/ and examples/form/ as committed, and Dropzone.
+fn serve_examples() -> R<(String, actix_web::dev::Server)> {
+    let mut files = StaticFiles::new();
+    for (path, file, content_type) in [
+        (
+            "/dropzone/index.html",
+            "examples/dropzone/index.html",
+            "text/html; charset=utf-8",
+        ),
+        (
+            "/dropzone/s3-broker-dropzone.js",
+            "examples/dropzone/s3-broker-dropzone.js",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "/form/index.html",
+            "examples/form/index.html",
+            "text/html; charset=utf-8",
+        ),
+        (
+            "/form/form.js",
+            "examples/form/form.js",
+            "text/javascript; charset=utf-8",
+        ),
+    ] {
+        let body = std::fs::read(repo_path(file)).ctx(&format!("reading {file}"))?;
+        files.insert(path.to_owned(), (content_type, body));
+    }
+    files.insert(
+        "/dropzone/dropzone.min.js".to_owned(),
+        ("text/javascript; charset=utf-8", dropzone_script()?),
+    );
+    serve_static(files, "the examples")
+}
+
+/// `size` bytes of every value.
+fn pattern(size: usize, seed: usize) -> Vec<u8> {
+    (0..size).map(|i| ((i * 13 + seed) % 256) as u8).collect()
+}
+
+async fn text_of(browser: &Client, css: &str) -> R<String> {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .ctx(&format!("finding {css}"))?
+        .text()
+        .await
+        .ctx(&format!("reading {css}"))
+}
+
+/// The store holds exactly `bytes` at `key`.
+async fn holds(store: &Store, key: &str, bytes: &[u8], what: &str) -> R<()> {
+    let (stored, _) = store.get(key).await.map_err(|e| format!("{what}: {e}"))?;
+    if sha256_hex(&stored) != sha256_hex(bytes) {
+        return Err(format!(
+            "{what}: {key} holds {} bytes with another SHA-256 than the {} sent",
+            stored.len(),
+            bytes.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Drops a file of `bytes` named `name` on the Dropzone `zone` (`put` or `post`), as a person
+/// would with the file chooser, and returns the key the page reports.
+async fn dropzone_upload(browser: &Client, zone: &str, name: &str, bytes: &[u8]) -> R<String> {
+    browser
+        .execute(
+            "const [zone, name, bytes] = arguments; \
+             window.dropzones[zone].addFile(new File([new Uint8Array(bytes)], name, { type: 'text/plain' }));",
+            vec![json!(zone), json!(name), json!(bytes)],
+        )
+        .await
+        .ctx("adding the file to Dropzone")?;
+    let list = format!("#done-{zone} li");
+    let line = eventually(&format!("Dropzone {zone} to finish"), async || {
+        let line = match browser.find(Locator::Css(&list)).await {
+            Ok(item) => item.text().await.ctx("reading the result")?,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        if line.starts_with("Failed") {
+            return Err(format!("Dropzone {zone}: {line}"));
+        }
+        Ok(Ok(line))
+    })
+    .await?;
+    line.strip_prefix("Uploaded ")
+        .map(str::to_owned)
+        .ok_or_else(|| format!("Dropzone {zone}: {line:?}"))
+}
+
+async fn form_upload(browser: &Client, page: &str, file: &Path) -> R<String> {
+    browser.goto(page).await.ctx("opening the form")?;
+    eventually("the form to be ready", async || {
+        let status = text_of(browser, "#status").await?;
+        if status.starts_with("Failed") {
+            return Err(format!("the form page says {status:?}"));
+        }
+        Ok(if status.starts_with("Ready") {
+            Ok(())
+        } else {
+            Err(status)
+        })
+    })
+    .await?;
+    browser
+        .find(Locator::Id("file"))
+        .await
+        .ctx("finding #file")?
+        .send_keys(file.to_str().ok_or("a UTF-8 path")?)
+        .await
+        .ctx("choosing the file")?;
+    browser
+        .find(Locator::Id("submit"))
+        .await
+        .ctx("finding #submit")?
+        .click()
+        .await
+        .ctx("submitting")?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let confirmation = eventually("the confirmation after S3's redirect", async || {
+        let text = text_of(browser, "#confirmation").await?;
+        Ok(if text.starts_with(&format!("Uploaded {name}")) {
+            Ok(text)
+        } else {
+            Err(format!("#confirmation {text:?}"))
+        })
+    })
+    .await?;
+    let url = browser.current_url().await.ctx("the URL")?;
+    if !confirmation.contains("ETag") || url.query().is_none_or(|q| q.contains("token=")) {
+        return Err(format!("back at {url} with {confirmation:?}"));
+    }
+    url.query_pairs()
+        .find(|(n, _)| n == "key")
+        .map(|(_, key)| key.into_owned())
+        .ok_or_else(|| format!("no key in {url}"))
+}
+
+async fn scenario(origin: &str, env: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
+    let store = Store::new(&env.store_endpoint, &env.config_path)?;
+    let query = format!(
+        "broker={}&token={}",
+        url::form_urlencoded::byte_serialize(env.url.as_bytes()).collect::<String>(),
+        env.token
+    );
+    let put_bytes = pattern(40_000, 1);
+    let post_bytes = pattern(30_000, 2);
+    let form_bytes = pattern(20_000, 3);
+    let form_file = dir.join("form upload.bin");
+    std::fs::write(&form_file, &form_bytes).ctx("writing the form's file")?;
+
+    let keys = in_session(driver, &dir.join("profile"), true, async |browser| {
+        browser
+            .goto(&format!("{origin}/dropzone/index.html?{query}"))
+            .await
+            .ctx("opening the Dropzone example")?;
+        eventually("the Dropzone page", async || {
+            let ready = browser
+                .find(Locator::Css("body[data-ready=yes]"))
+                .await
+                .is_ok();
+            Ok(if ready {
+                Ok(())
+            } else {
+                Err("not ready".to_owned())
+            })
+        })
+        .await?;
+        let put = dropzone_upload(browser, "put", "dropped by put.txt", &put_bytes).await?;
+        holds(&store, &put, &put_bytes, "Dropzone PUT").await?;
+        let post = dropzone_upload(browser, "post", "dropped by post.txt", &post_bytes).await?;
+        holds(&store, &post, &post_bytes, "Dropzone POST").await?;
+        let form = form_upload(
+            browser,
+            &format!("{origin}/form/index.html?{query}"),
+            &form_file,
+        )
+        .await?;
+        holds(&store, &form, &form_bytes, "plain form").await?;
+        Ok(vec![put, post, form])
+    })
+    .await?;
+    let names: Vec<&str> = keys.iter().filter_map(|k| k.rsplit('/').next()).collect();
+    let ends = [
+        "-dropped by put.txt",
+        "-dropped by post.txt",
+        "-form upload.bin",
+    ];
+    if names
+        .iter()
+        .zip(ends)
+        .any(|(name, end)| !name.ends_with(end))
+    {
+        return Err(format!("unexpected keys {keys:?}"));
+    }
+    let mut stored = store.keys().await?;
+    stored.sort();
+    let mut expected = keys;
+    expected.sort();
+    if stored != expected {
+        return Err(format!("the store holds {stored:?}, expected {expected:?}"));
+    }
+    Ok(())
+}
+
+struct Site {
+    url: String,
+    token: String,
+    store_endpoint: String,
+    config_path: PathBuf,
+}
+
+#[test]
+fn dropzone_put_and_post_and_the_plain_form_land_the_bytes() {
+    let chromedriver = chromedriver_or_panic();
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let dir = temp.path().to_owned();
+    let outcome: R<()> = actix_web::rt::System::new().block_on(async move {
+        let (origin, examples) = serve_examples()?;
+        let examples_handle = examples.handle();
+        actix_web::rt::spawn(examples);
+        let env = DevEnvironment::start_with_cors_origins(
+            &dir.join("dev"),
+            0,
+            0,
+            std::slice::from_ref(&origin),
+        )
+        .await
+        .ctx("starting the dev environment")?;
+        let server = env.server.handle();
+        actix_web::rt::spawn(env.server);
+        let site = Site {
+            url: env.url.clone(),
+            token: env.token.clone(),
+            store_endpoint: env.store.endpoint(),
+            config_path: env.config_path.clone(),
+        };
+        let driver = ChromeDriver::start(&chromedriver, &dir).await?;
+        let outcome =
+            tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&origin, &site, &driver, &dir))
+                .await
+                .unwrap_or_else(|_| Err(format!("no result within {SCENARIO_TIMEOUT:?}")))
+                .map_err(|e| format!("{e}\n{}", tail(&driver.log)));
+        drop(driver);
+        server.stop(false).await;
+        examples_handle.stop(false).await;
+        env.store.stop();
+        outcome
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
