@@ -22,7 +22,9 @@
 
 use super::body_checks::{Declared, form_parts};
 use super::bucket_cors::{BucketCors, CorsHeaders};
-use super::part_etags::{is_list_parts, upload_id, with_part_etags};
+use super::part_etags::{
+    created_algorithm, is_list_parts, remember_algorithm, upload_id, with_part_etags,
+};
 use super::presigned_expiry;
 use super::s3_error::s3_error;
 use super::signed_headers::{refusal, unsigned_amz_headers};
@@ -207,6 +209,12 @@ impl Store {
         }
         let completes = req.method() == Method::POST
             && req.uri().query().is_some_and(|q| q.contains("uploadId="));
+        let creates = req.method() == Method::POST
+            && req
+                .uri()
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p == "uploads" || p == "uploads="));
+        let creates_with = creates.then(|| created_algorithm(req.headers())).flatten();
         let lists_parts = is_list_parts(&req)
             .then(|| upload_id(req.uri().query().unwrap_or_default()))
             .flatten();
@@ -227,7 +235,18 @@ impl Store {
             }
             (None, Some(upload)) => self.with_part_etags(res, upload).await,
             (None, None) if completes => with_location(res, &self.endpoint, &path).await,
-            (None, None) => Ok(res),
+            (None, None) => match creates_with {
+                Some(algorithm) => {
+                    let (parts, mut body) = res.into_parts();
+                    let bytes = body
+                        .store_all_limited(1024 * 1024)
+                        .await
+                        .map_err(s3s::HttpError::new)?;
+                    remember_algorithm(&self.root, &String::from_utf8_lossy(&bytes), &algorithm);
+                    Ok(http::Response::from_parts(parts, s3s::Body::from(bytes)))
+                }
+                None => Ok(res),
+            },
         }
     }
 
