@@ -25,6 +25,7 @@ mod plain_errors;
 mod rate_limit;
 mod routes;
 mod state;
+mod trim_path;
 mod uploads;
 
 pub use access_log::AccessLog;
@@ -41,3 +42,4 @@ pub use plain_errors::problem_errors;
 pub use rate_limit::rate_headers;
 pub use routes::configure;
 pub use state::AppState;
+pub use trim_path::{TrimPath, TrimPathService};

@@ -22,7 +22,7 @@ impl S3Client {
         key: &ObjectKey,
     ) -> Result<Option<ObjectHead>, S3Error> {
         let request = self
-            .client
+            .client()
             .head_object()
             .bucket(bucket.as_str())
             .key(key.as_str())
@@ -59,7 +59,7 @@ impl S3Client {
             Ok(found) => Ok(found.is_some()),
             Err(S3Error::Refused(_)) => {
                 let listing = self
-                    .client
+                    .client()
                     .list_objects_v2()
                     .bucket(bucket.as_str())
                     .prefix(key.as_str())
