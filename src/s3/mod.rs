@@ -16,6 +16,7 @@ pub use credential_source::{
     CredentialSource, CredentialsUnavailable, FIRST_BACKOFF, MAX_BACKOFF, PROVIDER_TIMEOUT,
     REFRESH_AHEAD,
 };
+pub use head::StoredType;
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
 pub use multipart::UploadRef;
 
