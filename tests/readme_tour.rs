@@ -161,8 +161,8 @@ fn the_readme_tour_runs_as_written() {
     let log = String::from_utf8_lossy(&done.stderr);
     let failed_at = log
         .lines()
-        .filter_map(|l| l.strip_prefix("step "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("step "))
         .and_then(|n| n.parse::<usize>().ok());
     assert!(
         status.success(),
