@@ -4,7 +4,7 @@
 //! answers 5xx (but the closed S3 port's 503), and no route grants a URL for a key that is
 //! not alice's.
 
-use crate::keys::hostile_text;
+use crate::keys::{alices, hostile_text};
 use crate::support::{Broker, fuzz, ticket_keys, token};
 use actix_web::test::TestRequest;
 use chrono::{DateTime, Utc};
@@ -199,15 +199,53 @@ async fn companion_queries_ids_and_sign_bodies() {
             };
             let request = request.insert_header(("authorization", format!("Bearer {alice}")));
             let (status, answer) = broker.send(request).await?;
-            if status == 200 && answer.contains("X-Amz-Signature") {
-                // Every signed URL names alice's key, or a key the broker chose for her.
-                let named = answer.contains("users/alice/") || answer.contains("users%2Falice%2F");
-                if !named {
-                    return Err(format!("a URL for another key: {answer}"));
+            if status == 200 {
+                // Every signed URL names a key of alice's (one she named, or one the broker
+                // chose for her).
+                for url in signed_urls(&answer) {
+                    let key = signed_key(&url).unwrap_or_default();
+                    if !alices(&key) {
+                        return Err(format!("a URL for {key:?}: {answer}"));
+                    }
+                }
+                let json: Value = serde_json::from_str(&answer).unwrap_or_default();
+                for key in [&json["key"], &json["fields"]["key"]] {
+                    if let Some(key) = key.as_str()
+                        && !alices(key)
+                    {
+                        return Err(format!("a grant for {key:?}: {answer}"));
+                    }
                 }
             }
             Ok(())
         }
     })
     .await;
+}
+
+/// The presigned S3 URLs in an answer (any string value with a signature).
+fn signed_urls(answer: &str) -> Vec<String> {
+    fn walk(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(text) if text.contains("X-Amz-Signature") => out.push(text.clone()),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(json) = serde_json::from_str::<Value>(answer) {
+        walk(&json, &mut out);
+    }
+    out
+}
+
+/// The key of a path-style presigned URL of the bucket `uploads`.
+fn signed_key(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let path = url.path().strip_prefix("/uploads/")?;
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()
+        .map(|k| k.into_owned())
 }

@@ -55,7 +55,7 @@ fn calls() -> impl Strategy<Value = Call> {
 }
 
 /// Whether `key` lies in alice's namespace of some profile and has only proper segments.
-fn alices(key: &str) -> bool {
+pub(crate) fn alices(key: &str) -> bool {
     let owned = ["users/alice/", "avatars/alice/", "brief/alice/"]
         .iter()
         .any(|prefix| key.starts_with(prefix));

@@ -10,11 +10,12 @@
 //!   mutated from genuine ones;
 //! - `jwt`: arbitrary JOSE headers and claims, signed with the broker's HS256 secret;
 //! - `companion`: Companion query strings, path ids and `POST /s3/sign` bodies;
-//! - `completion_xml`: the XML body of `POST /s3/complete` under a genuine grant.
+//! - `completion_xml`: the XML body of `POST /s3/complete` under a genuine grant;
+//! - `sniffers`: the content sniffers, on any bytes and behind every signature they know.
 //!
 //! Each target runs `FUZZ_SECS` seconds (default 3); `scripts/test` runs them with the
 //! default, `doc/testing.md` records the longer runs:
-//! `FUZZ_SECS=600 nice -n 19 cargo test --release --test fuzz -- --test-threads=6`.
+//! `FUZZ_SECS=600 nice -n 19 cargo test --release --test fuzz -- --test-threads=7`.
 //! A failure prints the input; rerun one target with `cargo test --test fuzz <target>`.
 
 mod companion;
@@ -23,4 +24,5 @@ mod filenames;
 mod jwt;
 mod keys;
 mod sealed;
+mod sniffers;
 mod support;
