@@ -11,7 +11,7 @@
 
 use crate::support::{
     ChromeDriver, Context, R, Store, choose_and_submit, chromedriver_or_panic, eventually,
-    in_session, tail,
+    in_session, tail, text_of,
 };
 use fantoccini::{Client, Locator};
 use s3_broker::dev::DevEnvironment;
@@ -69,16 +69,6 @@ fn uuid_of(key: &str) -> R<String> {
         .filter(|uuid| uuid::Uuid::parse_str(uuid).is_ok())
         .map(str::to_owned)
         .ok_or_else(|| format!("no uuid in {key}"))
-}
-
-async fn text_of(browser: &Client, css: &str) -> R<String> {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .ctx(&format!("finding {css}"))?
-        .text()
-        .await
-        .ctx(&format!("reading {css}"))
 }
 
 struct Upload {

@@ -10,7 +10,7 @@
 
 use crate::support::{
     ChromeDriver, Context, PagesSite, R, StaticFiles, Store, choose_and_submit, eventually,
-    in_session, run_pages_against_dev,
+    in_session, run_pages_against_dev, text_of,
 };
 use fantoccini::{Client, Locator};
 use s3_broker::config::sha256_hex;
@@ -78,16 +78,6 @@ fn example_files() -> R<StaticFiles> {
 /// `size` bytes of every value.
 fn pattern(size: usize, seed: usize) -> Vec<u8> {
     (0..size).map(|i| ((i * 13 + seed) % 256) as u8).collect()
-}
-
-async fn text_of(browser: &Client, css: &str) -> R<String> {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .ctx(&format!("finding {css}"))?
-        .text()
-        .await
-        .ctx(&format!("reading {css}"))
 }
 
 /// The store holds exactly `bytes` at `key`.

@@ -52,11 +52,20 @@ fn harness_files() -> R<StaticFiles> {
 
 /// Calls `window.harness.<function>(...args)` and waits for its promise.
 async fn call(browser: &Client, function: &str, args: Vec<Value>) -> R<Value> {
-    let script = format!("return window.harness.{function}(...arguments);");
-    browser
+    // A rejection comes back as a value: chromedriver reports some rejections without text.
+    let script = format!(
+        "return window.harness.{function}(...arguments).catch((e) => \
+         ({{ harnessError: `${{e && e.name}}: ${{e && e.message}} (code ${{e && e.code}}, \
+         status ${{e && e.status}})` }}));"
+    );
+    let value = browser
         .execute(&script, args)
         .await
-        .ctx(&format!("harness.{function}"))
+        .ctx(&format!("harness.{function}"))?;
+    match value.get("harnessError") {
+        Some(error) => Err(format!("harness.{function} failed: {error}")),
+        None => Ok(value),
+    }
 }
 
 fn field<'a>(value: &'a Value, path: &str) -> R<&'a Value> {

@@ -394,3 +394,14 @@ pub(crate) async fn choose_and_submit(
         .await
         .ctx(&format!("clicking #{submit}"))
 }
+
+/// The text of the element `css` selects.
+pub(crate) async fn text_of(browser: &Client, css: &str) -> R<String> {
+    browser
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .ctx(&format!("finding {css}"))?
+        .text()
+        .await
+        .ctx(&format!("reading {css}"))
+}
