@@ -28,6 +28,11 @@ pub enum Command {
     /// Print a signed POST policy for a browser form: JSON, a ready HTML form, or a curl command.
     PostPolicy(PostPolicyArgs),
     /// Decode a presigned URL: operation, bucket, key, headers to send, issue time, expiry.
+    #[command(
+        after_help = "Exit status: 0 when the URL is valid at the time of the check, 1 when it \
+                            has expired or is not yet valid (the explanation is printed \
+                            either way), 2 when it is not a SigV4 presigned URL."
+    )]
     Explain(ExplainArgs),
     /// Check a deployment before serving: configuration, profiles, credentials, clock, buckets.
     #[command(
@@ -237,6 +242,10 @@ pub struct DevArgs {
     /// Port of the embedded S3 store, on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub store_port: u16,
+    /// Another origin whose pages may call the API and the store from a browser (repeatable),
+    /// e.g. http://127.0.0.1:5173; also read from S3_BROKER__SERVER__CORS_ORIGINS.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
 }
 
 /// `token`.

@@ -59,6 +59,7 @@ mod support;
 
 mod cheats_post;
 mod cheats_presign;
+mod dev_store;
 mod doctor;
 mod integrity;
 mod post_upload;
