@@ -308,3 +308,77 @@ fn missing_credentials_are_reported_clearly() {
     assert_one_line_error(&out, "AWS_ACCESS_KEY_ID");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn receipt_verify_checks_a_receipt_against_a_jwks_file() {
+    use s3_broker::receipt::{
+        ReceiptClaims, ReceiptKeyId, ReceiptKeySpec, ReceiptKeys, ReceiptObject,
+        generate_private_key_pem,
+    };
+    let keys = ReceiptKeys::new(
+        "https://uploads.example.com",
+        vec![(
+            ReceiptKeyId::new("2026-12").unwrap(),
+            ReceiptKeySpec::Private(generate_private_key_pem()),
+        )],
+    )
+    .unwrap();
+    let receipt = keys.sign(&ReceiptClaims {
+        iss: "https://uploads.example.com".into(),
+        sub: "alice".into(),
+        iat: 1_800_000_000,
+        jti: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11".into(),
+        profile: "avatars".into(),
+        object: ReceiptObject {
+            bucket: "uploads".into(),
+            key: "avatars/alice/avatar".into(),
+            size: 1020,
+            content_type: "image/png".into(),
+            etag: "9b2cf535f27731c974343645a3985328".into(),
+            version_id: None,
+            checksum: None,
+        },
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, keys.jwks().to_string()).unwrap();
+    let jwks = jwks.to_str().unwrap();
+    let out = run(&["receipt", "verify", &receipt, "--jwks", jwks]);
+    let claims: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["object"]["key"], "avatars/alice/avatar");
+    let issuer = ["--issuer", "https://uploads.example.com"];
+    stdout(&run(&[
+        &["receipt", "verify", &receipt, "--jwks", jwks][..],
+        &issuer[..],
+    ]
+    .concat()));
+    // Another issuer, an altered signature, an unknown file: one line, exit 1.
+    let out = run(&[
+        "receipt",
+        "verify",
+        &receipt,
+        "--jwks",
+        jwks,
+        "--issuer",
+        "https://x",
+    ]);
+    assert_one_line_error(&out, "does not verify");
+    assert_eq!(out.status.code(), Some(1));
+    let mut altered = receipt.clone();
+    altered.replace_range(altered.len() - 4.., "AAAA");
+    assert_one_line_error(
+        &run(&["receipt", "verify", &altered, "--jwks", jwks]),
+        "does not verify",
+    );
+    assert_one_line_error(
+        &run(&[
+            "receipt",
+            "verify",
+            &receipt,
+            "--jwks",
+            "/nonexistent/jwks.json",
+        ]),
+        "No such file",
+    );
+}
