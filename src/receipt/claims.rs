@@ -19,6 +19,28 @@ pub struct ReceiptClaims {
     pub object: ReceiptObject,
 }
 
+impl ReceiptClaims {
+    /// The claims of the example receipt of `doc/api.md` (tests, benches, examples).
+    pub fn example() -> Self {
+        Self {
+            iss: "https://uploads.example.com".into(),
+            sub: "alice".into(),
+            iat: 1_800_000_000,
+            jti: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11".into(),
+            profile: "avatars".into(),
+            object: ReceiptObject {
+                bucket: "my-uploads".into(),
+                key: "users/alice/0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11-portrait.png".into(),
+                size: 482_113,
+                content_type: "image/png".into(),
+                etag: "9b2cf535f27731c974343645a3985328".into(),
+                version_id: None,
+                checksum: Some("sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=".into()),
+            },
+        }
+    }
+}
+
 /// The object a receipt vouches for, as S3 reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptObject {

@@ -62,27 +62,10 @@ pub fn verify_receipt(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receipt::{
-        ReceiptKeyId, ReceiptKeySpec, ReceiptKeys, ReceiptObject, generate_private_key_pem,
-    };
+    use crate::receipt::{ReceiptKeyId, ReceiptKeySpec, ReceiptKeys, generate_private_key_pem};
 
     fn claims() -> ReceiptClaims {
-        ReceiptClaims {
-            iss: "https://broker.example".into(),
-            sub: "alice".into(),
-            iat: 1_800_000_000,
-            jti: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11".into(),
-            profile: "avatars".into(),
-            object: ReceiptObject {
-                bucket: "uploads".into(),
-                key: "users/alice/a.png".into(),
-                size: 1020,
-                content_type: "image/png".into(),
-                etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
-                version_id: None,
-                checksum: Some("sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=".into()),
-            },
-        }
+        ReceiptClaims::example()
     }
 
     fn keys(ids: &[&str]) -> (ReceiptKeys, Vec<String>) {
@@ -98,7 +81,7 @@ mod tests {
             })
             .collect();
         (
-            ReceiptKeys::new("https://broker.example", specs).unwrap(),
+            ReceiptKeys::new("https://uploads.example.com", specs).unwrap(),
             pems,
         )
     }
@@ -109,7 +92,7 @@ mod tests {
         let jws = k.sign(&claims());
         let jwks = k.jwks().to_string();
         assert_eq!(
-            verify_receipt(&jws, &jwks, Some("https://broker.example")).unwrap(),
+            verify_receipt(&jws, &jwks, Some("https://uploads.example.com")).unwrap(),
             claims()
         );
         assert!(matches!(
@@ -148,7 +131,7 @@ mod tests {
         let (old, _) = keys(&["old"]);
         let old_x = old.jwks()["keys"][0]["x"].as_str().unwrap().to_owned();
         let rotated = ReceiptKeys::new(
-            "https://broker.example",
+            "https://uploads.example.com",
             vec![
                 (
                     ReceiptKeyId::new("new").unwrap(),
