@@ -7,6 +7,10 @@
 //!   metrics), the state built from a test configuration.
 //! - `healthz_full_app`: `s3_broker::app::app`, every layer (CORS, problem+json, path
 //!   normalisation, access log, `observe`).
+//! - `upload_hs256_full_app`, `upload_api_key_full_app`: `POST /v1/uploads` through the whole
+//!   app with the load test's body (`{"filename":"load.txt","content_type":"text/plain",
+//!   "size":1024}`), authenticated by an HS256 token (valid for a day, reused) or an API key:
+//!   the grant path of `scripts/loadtest-compare` without the socket.
 //!
 //! Run with `cargo bench --bench middleware` (stderr to `/dev/null`: the full app writes its
 //! access log there). For instruction counts, run one case N times without criterion:
@@ -34,12 +38,16 @@ type Call = Rc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()
 /// Sends `GET /healthz` through a service and checks the answer (a macro: the request type
 /// of `init_service` is `actix_http::Request`, which this crate does not name).
 macro_rules! caller {
-    ($service:expr) => {{
+    ($service:expr) => {
+        caller!($service, || TestRequest::get().uri("/healthz"))
+    };
+    ($service:expr, $request:expr) => {{
         let service = Rc::new($service);
+        let request = $request;
         Rc::new(move || {
             let service = Rc::clone(&service);
+            let request = request().to_request();
             Box::pin(async move {
-                let request = TestRequest::get().uri("/healthz").to_request();
                 let response = service.call(request).await.expect("an answer");
                 assert!(response.status().is_success());
                 black_box(response);
@@ -48,15 +56,50 @@ macro_rules! caller {
     }};
 }
 
+const ISSUER: &str = "https://issuer.bench/";
+const AUDIENCE: &str = "s3-broker";
+const HS_SECRET: &str = "bench-hs256-secret-0123456789abcdef-0123456789";
+const API_KEY: &str = "bench-api-key-7f0c1a9d4b2e48c6a1f3d5b7e9c0a2b4";
+/// The load test's upload request body.
+const UPLOAD_BODY: &str = r#"{"filename":"load.txt","content_type":"text/plain","size":1024}"#;
+
+/// An HS256 token of the subject `loadtest` with the upload scope, valid for a day from now
+/// (the handler checks it against the real clock).
+fn hs256_token() -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "loadtest",
+        "scope": "upload",
+        "iat": now,
+        "exp": now + 86_400,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(HS_SECRET.as_bytes()),
+    )
+    .expect("bench token signs")
+}
+
+/// `POST /v1/uploads` with the load test's body and one credential header.
+fn upload_request(header: (&'static str, String)) -> impl Fn() -> TestRequest + 'static {
+    move || {
+        TestRequest::post()
+            .uri("/v1/uploads")
+            .insert_header(("content-type", "application/json"))
+            .insert_header(header.clone())
+            .set_payload(UPLOAD_BODY)
+    }
+}
+
 async fn cases(policies: &std::path::Path) -> Vec<(&'static str, Call)> {
     let settings = ConfigBuilder::new()
         .store("us-east-1", "bench", "http://127.0.0.1:9")
         .static_credentials("AKIABENCH0000000000", "bench-secret-access-key-0123456789")
-        .hs256(
-            "https://issuer.bench/",
-            "s3-broker",
-            "bench-hs256-secret-0123456789abcdef-0123456789",
-        )
+        .hs256(ISSUER, AUDIENCE, HS_SECRET)
+        .api_key(API_KEY, "loadtest", &["upload"], false)
         .set("policies", "dir", policies.to_string_lossy().as_ref())
         .set("policies", "default_profile", "default")
         .settings()
@@ -74,11 +117,23 @@ async fn cases(policies: &std::path::Path) -> Vec<(&'static str, Call)> {
             .configure(configure),
     )
     .await;
-    let full = init_service(app(state, Vec::new(), |_| {})).await;
+    let full = || init_service(app(state.clone(), Vec::new(), |_| {}));
+    let bearer = ("authorization", format!("Bearer {}", hs256_token()));
     vec![
         ("hello_world", caller!(hello)),
         ("healthz_observe", caller!(observed)),
-        ("healthz_full_app", caller!(full)),
+        ("healthz_full_app", caller!(full().await)),
+        (
+            "upload_hs256_full_app",
+            caller!(full().await, upload_request(bearer)),
+        ),
+        (
+            "upload_api_key_full_app",
+            caller!(
+                full().await,
+                upload_request(("x-api-key", API_KEY.to_owned()))
+            ),
+        ),
     ]
 }
 

@@ -47,27 +47,42 @@ lt_configure() {
 # lt_start NAME COMMAND...: runs COMMAND on $SERVER_CORE with stdout and the first lines of
 # stderr kept in $work/NAME.{out,log} (the rest of stderr, the access log, is read and
 # dropped, as a log collector would: the log is written as in production); sets NAME_pid and
-# NAME_url once the server answers.
+# NAME_url once the server answers, and NAME_ready_ms: milliseconds from the spawn to the
+# first 200 of GET /readyz (GET / for the hello-world), polled with curl from $WRK_CORE
+# (each attempt is a process start, about 2 to 5 ms: an upper bound of the time to ready).
 lt_start() {
-  local name=$1 pid url=""
+  local name=$1 pid url="" started probe status
   shift
+  started=$(date +%s%N)
   taskset -c "$SERVER_CORE" "$@" > "$work/$name.out" \
     2> >(taskset -c "$WRK_CORE" bash -c 'sed -u 100q > "$1"; cat > /dev/null' _ "$work/$name.log") &
   pid=$!
   pids+=("$pid")
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 2000); do
     url=$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$work/$name.out" 2>/dev/null ||
       grep -h 'is serving' "$work/$name.log" 2>/dev/null | grep -o -m1 '127\.0\.0\.1:[0-9]*' |
       sed 's|^|http://|' || true)
     [ -n "$url" ] && break
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
+    sleep 0.005
   done
   if [ -z "$url" ]; then
     echo "$name did not start:" >&2
     cat "$work/$name.out" "$work/$name.log" >&2
     exit 1
   fi
+  probe="$url/readyz"
+  [ "$name" = hello ] && probe="$url/"
+  for _ in $(seq 1 2000); do
+    status=$(taskset -c "$WRK_CORE" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$probe" || true)
+    [ "$status" = 200 ] && break
+    sleep 0.005
+  done
+  if [ "$status" != 200 ]; then
+    echo "$name never answered 200 on $probe" >&2
+    exit 1
+  fi
+  printf -v "${name}_ready_ms" '%s' "$(( ($(date +%s%N) - started) / 1000000 ))"
   printf -v "${name}_pid" '%s' "$pid"
   printf -v "${name}_url" '%s' "$url"
 }

@@ -10,8 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, configure, not_found, observe,
-    problem_errors, rate_headers,
+    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, TrimPath, configure, not_found,
+    observe, problem_errors, rate_headers,
 };
 use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
@@ -25,7 +25,7 @@ use crate::telemetry::request_id::REQUEST_ID_HEADER;
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{NormalizePath, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -201,7 +201,7 @@ pub fn app(
         .wrap(body_deadline)
         .wrap(cors)
         .wrap(problem_errors())
-        .wrap(NormalizePath::trim())
+        .wrap(TrimPath)
         .wrap(AccessLog)
         .wrap(from_fn(observe))
         .wrap(CloseWhenDraining)

@@ -292,6 +292,22 @@ impl Settings {
         Self::from_figment(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
     }
 
+    /// The `server.cors_origins` the environment sets (`S3_BROKER__SERVER__CORS_ORIGINS`, e.g.
+    /// `'["http://127.0.0.1:5173"]'`), for `s3-broker dev`, whose configuration is generated;
+    /// empty when unset. The origins are checked with the rest of the configuration.
+    pub fn cors_origins_from_env() -> Result<Vec<String>, ConfigError> {
+        let figment = Figment::new().merge(Env::prefixed(ENV_PREFIX).split("__"));
+        match figment.find_value("server.cors_origins") {
+            Err(_) => Ok(Vec::new()),
+            Ok(value) => value.deserialize().map_err(|e: figment::Error| {
+                ConfigError::Parse(format!(
+                    "{ENV_PREFIX}SERVER__CORS_ORIGINS: {e}; expected a list such as \
+                     '[\"http://127.0.0.1:5173\"]'"
+                ))
+            }),
+        }
+    }
+
     /// Parses settings from TOML text alone (tests, the embedded dev configuration).
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         Self::from_figment(Figment::new().merge(Toml::string(text)))

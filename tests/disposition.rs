@@ -1,5 +1,6 @@
 //! Safe downloads: the `Content-Disposition` builder against an independent RFC 6266 / RFC 8187
-//! parser written here, display-name rules, and the attachment-only rule for active content.
+//! parser written here, display-name rules, and the attachment-only rule for active content
+//! (inline only with a passive type, from the name or from the stored type).
 
 use proptest::prelude::*;
 use s3_broker::domain::{BucketName, Expiry, Principal, Scopes};
@@ -412,23 +413,53 @@ fn active_content_is_always_a_neutral_attachment() {
 }
 
 #[test]
-fn inline_needs_a_profile_without_active_types_or_a_passive_name() {
+fn inline_needs_a_passive_name_or_a_passive_stored_type() {
     use Disposition::{Attachment, Inline};
-    // Only raster images can be stored: inline with the stored type, whatever the name.
-    let d = download(&pictures(), "avatar", None, None).unwrap();
-    assert_eq!(served(&d), (Inline, None));
-    // `image/*` could hold SVG: inline only with the type pinned from a passive name.
+    // A name without a passive extension: the stored type decides, whatever the profile
+    // allows to upload (an object may be written around the broker).
+    for p in [pictures(), anything()] {
+        for last in ["avatar", "archive.zip", "x.png.exe"] {
+            let d = download(&p, last, Some(Inline), None).unwrap();
+            assert_eq!(served(&d), (Inline, None), "{last}");
+            assert!(d.needs_stored_type, "{last}");
+            for stored in [
+                None,
+                Some("text/html"),
+                Some("text/html; charset=utf-8"),
+                Some("image/svg+xml"),
+                Some("application/zip"),
+                Some("application/octet-stream"),
+            ] {
+                let settled = d.clone().with_stored_type(stored);
+                assert_eq!(served(&settled), (Attachment, NEUTRAL), "{last} {stored:?}");
+                assert!(settled.content_disposition.starts_with("attachment; "));
+                assert!(!settled.needs_stored_type);
+            }
+            for (stored, passive) in [
+                ("image/png", "image/png"),
+                ("IMAGE/JPEG; q=1", "image/jpeg"),
+                ("text/plain; charset=utf-8", "text/plain"),
+            ] {
+                let settled = d.clone().with_stored_type(Some(stored));
+                assert_eq!(served(&settled), (Inline, Some(passive)), "{last} {stored}");
+                assert!(settled.content_disposition.starts_with("inline; "));
+            }
+        }
+    }
+    // A passive name pins its type: no stored type is needed, and none changes it.
     let d = download(&anything(), "photo.PNG", Some(Inline), None).unwrap();
     assert_eq!(served(&d), (Inline, Some("image/png")));
+    assert!(!d.needs_stored_type);
+    assert_eq!(
+        served(&d.clone().with_stored_type(Some("text/html"))),
+        (Inline, Some("image/png"))
+    );
     let d = download(&anything(), "blob", Some(Inline), Some("notes.txt")).unwrap();
     assert_eq!(served(&d), (Inline, Some("text/plain")));
-    for last in ["avatar", "archive.zip", "x.png.exe"] {
-        let d = download(&anything(), last, Some(Inline), None).unwrap();
-        assert_eq!(served(&d), (Attachment, NEUTRAL), "{last}");
-    }
     // An attachment keeps the stored type: the browser saves it, never renders it.
     let d = download(&anything(), "photo.png", Some(Attachment), None).unwrap();
     assert_eq!(served(&d), (Attachment, None));
+    assert!(!d.needs_stored_type);
 }
 
 #[test]
@@ -522,8 +553,18 @@ proptest! {
         }
         if d.disposition == Disposition::Inline {
             match d.response_content_type.as_deref() {
-                None => prop_assert_eq!(which, 0),
+                None => prop_assert!(d.needs_stored_type),
                 Some(pinned) => prop_assert!(!is_active_content_type(pinned), "{pinned}"),
+            }
+        }
+        // Whatever S3 holds, the settled download shows nothing active inline.
+        for stored in [None, Some("text/html"), Some("image/svg+xml"), Some("text/javascript"), Some("image/png"), Some("text/plain")] {
+            let settled = d.clone().with_stored_type(stored);
+            prop_assert!(!settled.needs_stored_type);
+            check_header(&settled.content_disposition, settled.disposition, shown.as_str())?;
+            if settled.disposition == Disposition::Inline {
+                let pinned = settled.response_content_type.as_deref();
+                prop_assert!(pinned.is_some_and(|t| !is_active_content_type(t)), "{pinned:?}");
             }
         }
     }

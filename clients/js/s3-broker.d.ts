@@ -70,7 +70,8 @@ export interface UploadResult {
   size: number;
   method: "PUT" | "POST" | "multipart";
   etag?: string;
-  /** The broker's `/v1/uploads/verify` answer, when it offers that route. */
+  /** The broker's `/v1/uploads/verify` answer (a signed receipt), when it offers that route
+   * and the grant carried an `upload` token (single uploads). */
   verified?: unknown;
 }
 

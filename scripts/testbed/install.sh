@@ -2,13 +2,14 @@
 # Installs the real S3 servers the end-to-end tests run against, the browser of tests/browser/
 # (the demo page, end-to-end encryption and Uppy tests), and the Uppy bundles of
 # tests/browser/uppy.rs, when they are missing.
-# usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone]  (default: all; usable from CI)
+# usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk]  (default: all; usable from CI)
 #   s3s-fs    cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
 #   ceph      apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
 #   redis     apt-get install redis-server (the shared store of [limits]; needs root or sudo)
 #   chromium  apt-get install chromium chromium-driver (needs root or sudo)
 #   uppy      tests/fixtures/uppy/build.sh: npm ci of the pinned Uppy 5 and 6 projects,
 #             esbuild bundles in target/uppy/ (needs node and npm; rebuilt every time, a few seconds)
+#   jdk       apt-get install openjdk-17-jdk-headless (javac and java for tests/mobile.rs)
 #   dropzone  tests/fixtures/dropzone/build.sh: npm ci of the pinned Dropzone into target/dropzone/
 #             (needs node and npm; skipped while the lock is unchanged)
 set -euo pipefail
@@ -50,7 +51,7 @@ install_ceph() {
   log "installed ceph in $(( $(now_ms) - t0 )) ms"
 }
 
-# Debian's redis-server (and redis-cli), the shared limits store of tests/e2e/limits/.
+# Debian's redis-server (and redis-cli), the shared limits store of tests/e2e/service_limits*.rs.
 install_redis() {
   if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
     log "redis present: $(redis-server --version)"; return 0
@@ -77,18 +78,28 @@ install_uppy() {
   log "built the Uppy bundles in $(( $(now_ms) - t0 )) ms"
 }
 
+# Debian's JDK, for the Java example of tests/mobile.rs.
+install_jdk() {
+  if command -v javac >/dev/null && command -v java >/dev/null; then log "jdk present: $(javac -version 2>&1)"; return 0; fi
+  local t0; t0=$(now_ms)
+  apt_install openjdk-17-jdk-headless
+  command -v javac >/dev/null || die "openjdk-17-jdk-headless installed but javac not on PATH"
+  log "installed the jdk in $(( $(now_ms) - t0 )) ms"
+}
+
 # The pinned Dropzone of tests/browser/examples.rs.
 install_dropzone() {
   bash "$REPO_ROOT/tests/fixtures/dropzone/build.sh" >&2
 }
 
 case "$WHAT" in
-  all) install_s3s_fs; install_ceph; install_redis; install_chromium; install_uppy; install_dropzone ;;
+  all) install_s3s_fs; install_ceph; install_redis; install_chromium; install_uppy; install_dropzone; install_jdk ;;
   s3s-fs) install_s3s_fs ;;
   ceph) install_ceph ;;
   redis) install_redis ;;
   chromium) install_chromium ;;
   uppy) install_uppy ;;
   dropzone) install_dropzone ;;
-  *) die "usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone]" ;;
+  jdk) install_jdk ;;
+  *) die "usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk]" ;;
 esac

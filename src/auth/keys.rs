@@ -9,8 +9,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::{DecodeSliceError, Engine};
+use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use sha2::Sha256;
 
 /// One key the broker may verify signatures with.
 pub(crate) struct VerificationKey {
@@ -20,6 +24,10 @@ pub(crate) struct VerificationKey {
     pub algorithms: Vec<Algorithm>,
     /// The key material.
     pub key: DecodingKey,
+    /// For an HMAC secret with HS256 pinned: HMAC-SHA256 keyed with it, its inner and outer
+    /// pads absorbed once, so each HS256 check hashes only the token (see
+    /// [`VerificationKey::verify_hs256`]).
+    hs256: Option<Hmac<Sha256>>,
 }
 
 impl fmt::Debug for VerificationKey {
@@ -48,7 +56,30 @@ impl VerificationKey {
             kid,
             algorithms: in_family(pinned, AlgorithmFamily::Hmac),
             key: DecodingKey::from_secret(secret),
+            hs256: pinned
+                .contains(&Algorithm::HS256)
+                .then(|| Hmac::<Sha256>::new_from_slice(secret).ok())
+                .flatten(),
         }
+    }
+
+    /// The HS256 check of `signature` (base64url, no padding) over `message` with the
+    /// pre-keyed HMAC, compared in constant time; `None` when this key has none (not an HMAC
+    /// secret, or HS256 not pinned), and `Some(Err(()))` when the signature is not base64url.
+    /// The same answer as `jsonwebtoken::crypto::verify` with HS256, without keying an HMAC
+    /// per token ([RFC 7515 §A.1](https://www.rfc-editor.org/rfc/rfc7515#appendix-A.1)).
+    pub(crate) fn verify_hs256(&self, signature: &str, message: &[u8]) -> Option<Result<bool, ()>> {
+        let mac = self.hs256.as_ref()?;
+        let mut decoded = [0u8; 64];
+        let len = match URL_SAFE_NO_PAD.decode_slice(signature, &mut decoded) {
+            Ok(len) => len,
+            Err(DecodeSliceError::DecodeError(_)) => return Some(Err(())),
+            // Longer than any HS256 signature: jsonwebtoken judges it (it does not verify).
+            Err(DecodeSliceError::OutputSliceTooSmall) => return None,
+        };
+        let mut mac = mac.clone();
+        mac.update(message);
+        Some(Ok(mac.verify_slice(&decoded[..len]).is_ok()))
     }
 
     /// A PEM public key for exactly one algorithm, `alg`.
@@ -73,6 +104,7 @@ impl VerificationKey {
             kid,
             algorithms: vec![alg],
             key,
+            hs256: None,
         })
     }
 
@@ -121,6 +153,7 @@ impl VerificationKey {
             kid: jwk.common.key_id.clone(),
             algorithms,
             key,
+            hs256: None,
         })
     }
 
@@ -196,6 +229,45 @@ mod tests {
 
     fn jwk(value: serde_json::Value) -> Jwk {
         serde_json::from_value(value).expect("test JWK")
+    }
+
+    /// The pre-keyed HS256 check answers as `jsonwebtoken::crypto::verify` does: true, false,
+    /// or an error (not base64url), for good, altered, short, long and garbled signatures.
+    #[test]
+    fn pre_keyed_hs256_agrees_with_jsonwebtoken() {
+        let secret = b"a-test-secret-of-at-least-32-bytes-0123";
+        let key = VerificationKey::hmac(None, secret, &[Algorithm::HS256, Algorithm::HS512]);
+        let message = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0";
+        let good = jsonwebtoken::crypto::sign(
+            message,
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+            Algorithm::HS256,
+        )
+        .unwrap();
+        let mut altered = good.clone().into_bytes();
+        altered[3] = if altered[3] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).unwrap();
+        for signature in [
+            good.as_str(),
+            altered.as_str(),
+            &good[..20],
+            "",
+            &"A".repeat(86),
+            &"A".repeat(120),
+            "not*base64",
+            "AAA=",
+        ] {
+            let theirs =
+                jsonwebtoken::crypto::verify(signature, message, &key.key, Algorithm::HS256)
+                    .map_err(|_| ());
+            match key.verify_hs256(signature, message) {
+                Some(ours) => assert_eq!(ours, theirs, "{signature:?}"),
+                None => assert!(signature.len() > 86, "{signature:?}"),
+            }
+        }
+        assert_eq!(key.verify_hs256(&good, message), Some(Ok(true)));
+        let hs512_only = VerificationKey::hmac(None, secret, &[Algorithm::HS512]);
+        assert!(hs512_only.verify_hs256(&good, message).is_none());
     }
 
     const EC_X: &str = "2HLB7QQoWxGTGUTx5qnhHsFoSDK9eoZ5fuGVGPLmFGc";

@@ -237,6 +237,10 @@ pub struct DevArgs {
     /// Port of the embedded S3 store, on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub store_port: u16,
+    /// Another origin whose pages may call the API and the store from a browser (repeatable),
+    /// e.g. http://127.0.0.1:5173; also read from S3_BROKER__SERVER__CORS_ORIGINS.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
 }
 
 /// `token`.

@@ -57,9 +57,11 @@ pub fn execute(cli: Cli) -> Result<String, CliError> {
         Command::PostPolicy(args) => post_policy_cmd::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Serve(args) => serve_cmd::run(args),
-        Command::Dev(args) => crate::dev::run(args.dir, args.port, args.store_port)
-            .map(|()| String::new())
-            .map_err(|e| CliError::Startup(e.to_string())),
+        Command::Dev(args) => {
+            crate::dev::run(args.dir, args.port, args.store_port, args.cors_origins)
+                .map(|()| String::new())
+                .map_err(|e| CliError::Startup(e.to_string()))
+        }
         Command::Token(args) => token_cmd::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Revoke(args) => revoke_cmd::run(args),

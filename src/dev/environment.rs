@@ -198,19 +198,11 @@ impl DevEnvironment {
         std::fs::create_dir_all(dir.join("policies")).map_err(io(dir))?;
         let dir = dir.canonicalize().map_err(io(dir))?;
         let secrets = load_or_create_secrets(&dir)?;
-        let store = start_embedded_store(
-            &dir.join("data"),
-            store_port,
-            DEV_BUCKET,
-            &secrets.store_access_key,
-            &secrets.store_secret_key,
-        )
-        .await
-        .map_err(io(&dir))?;
         let profile_path = dir.join("policies").join("default.toml");
         std::fs::write(&profile_path, DEFAULT_PROFILE).map_err(io(&profile_path))?;
 
-        // Bind first, so the configuration file and the page name the real port.
+        // Bind first, so the configuration file, the page and the store's CORS name the real
+        // port.
         let wanted = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let bind_error = |source| StartupError::Bind {
             addr: wanted,
@@ -218,6 +210,24 @@ impl DevEnvironment {
         };
         let listener = std::net::TcpListener::bind(wanted).map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
+        // The demo page's own origin, by IP and by name, then the other pages'.
+        let page_origins: Vec<String> = [
+            format!("http://{bound}"),
+            format!("http://localhost:{}", bound.port()),
+        ]
+        .into_iter()
+        .chain(cors_origins.iter().cloned())
+        .collect();
+        let store = start_embedded_store(
+            &dir.join("data"),
+            store_port,
+            DEV_BUCKET,
+            &secrets.store_access_key,
+            &secrets.store_secret_key,
+            &page_origins,
+        )
+        .await
+        .map_err(io(&dir))?;
         let config = dev_config(&dir, bound.port(), &store, &secrets, cors_origins);
         let settings = Settings::from_toml(&config)?;
         let config_path = dir.join("config.toml");

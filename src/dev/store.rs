@@ -1,27 +1,46 @@
-//! The embedded S3-compatible store of `s3-broker dev`: s3s + s3s-fs on 127.0.0.1.
+//! The embedded S3-compatible store of `s3-broker dev`: s3s + s3s-fs on 127.0.0.1, wrapped in
+//! checks that make it as strict as S3 for everything the broker relies on.
 //!
 //! s3s-fs 0.14.1 is used as a library because it is the newest release that builds on this
-//! project's minimum Rust (1.95): 0.15 and later declare 1.96. The trade-off, documented in
-//! doc/configuration.md: 0.14.1 verifies SigV4 signatures and POST policies, but stores an
-//! object even when its `x-amz-checksum-*` or `Content-MD5` is wrong and does not enforce the
-//! 7-day limit, so `dev` is for trying the flow, and the test suite runs against s3s-fs 0.17
-//! and Ceph radosgw instead.
+//! project's minimum Rust (1.95): 0.15 and later declare 1.96. It verifies SigV4 signatures,
+//! POST policies and `If-None-Match`, and keeps no partial object from a body cut short; where
+//! it is laxer than S3, the wrapper checks first, before s3s-fs writes anything:
+//!
+//! - a body that does not match its `Content-MD5` or `x-amz-checksum-*` (header, or POST form
+//!   field) is refused with `BadDigest` and not stored ([`super::body_checks`]);
+//! - a presigned request with an `x-amz-*` header its signature does not cover is refused
+//!   with `AccessDenied` ([`super::signed_headers`]), one that lives over 7 days with
+//!   `AuthorizationQueryParametersError` ([`super::presigned_expiry`]);
+//! - ListParts names each part's `ETag` ([`super::part_etags`]);
+//! - CORS follows `policies/bucket-cors.json` plus the dev origins
+//!   ([`super::bucket_cors`]), instead of allowing every origin and header;
+//! - a POST form's `${filename}`, its answer's `ETag` and `Location`, and the `Location` of
+//!   CompleteMultipartUpload are filled in, as S3 does.
+//!
+//! Where it differs from S3 (documented in doc/configuration.md): a body with a digest is held
+//! in memory until checked, up to [`MAX_CHECKED_BODY`] bytes, and a POST form up to 101 MiB.
 
-use http::Method;
+use super::body_checks::{Declared, form_parts};
+use super::bucket_cors::{BucketCors, CorsHeaders};
+use super::part_etags::{
+    created_algorithm, is_list_parts, remember_algorithm, upload_id, with_part_etags,
+};
+use super::presigned_expiry;
+use super::s3_error::s3_error;
+use super::signed_headers::{refusal, unsigned_amz_headers};
 use http::header::{ETAG, HeaderValue, LOCATION};
+use http::{Method, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::service::TowerToHyperService;
 use s3s::S3;
 use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
+use s3s::service::{S3Service, S3ServiceBuilder};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower::ServiceBuilder;
-use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 /// A running embedded store; dropping it (or calling [`EmbeddedStore::stop`]) stops serving.
 pub struct EmbeddedStore {
@@ -48,17 +67,33 @@ impl Drop for EmbeddedStore {
     }
 }
 
+/// The largest body with a `Content-MD5` or `x-amz-checksum-*` the store checks: it holds such
+/// a body in memory until the check passes. Larger ones are refused (`EntityTooLarge`); send
+/// them in parts.
+pub const MAX_CHECKED_BODY: usize = 256 * 1024 * 1024;
+
+/// What one request needs besides itself.
+struct Store {
+    s3: S3Service,
+    /// A second handle on the same directory, only read, for the ETag of a form upload.
+    reader: s3s_fs::FileSystem,
+    /// The data directory (s3s-fs's root), where the part files are.
+    root: PathBuf,
+    /// `http://127.0.0.1:PORT`.
+    endpoint: String,
+    cors: BucketCors,
+}
+
 /// Starts the store on 127.0.0.1:`port` (0 for any) with data in `root` and one bucket,
-/// accepting only the given key pair, and answering CORS requests with `ETag` exposed so
-/// browsers can read it. Where s3s 0.14.1 leaves out what S3 answers and browser clients
-/// such as Uppy read, the store adds it: the `ETag` and `Location` headers of a POST-form
-/// upload, and the `Location` of CompleteMultipartUpload.
+/// accepting only the given key pair. Pages of `cors_origins` may use it from a browser, under
+/// the rules of `policies/bucket-cors.json`.
 pub async fn start_embedded_store(
     root: &Path,
     port: u16,
     bucket: &str,
     access_key: &str,
     secret_key: &str,
+    cors_origins: &[String],
 ) -> std::io::Result<EmbeddedStore> {
     // s3s-fs keeps each bucket as a directory under the root.
     std::fs::create_dir_all(root.join(bucket))?;
@@ -66,45 +101,21 @@ pub async fn start_embedded_store(
         || s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")));
     let mut builder = S3ServiceBuilder::new(open()?);
     builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
-    let s3 = builder.build();
-    // A second handle on the same directory, only read, for the ETag of a form upload.
-    let reader = Arc::new(open()?);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let endpoint: Arc<str> = format!("http://{addr}").into();
-    let s3 = tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-        let (s3, reader, endpoint) = (s3.clone(), reader.clone(), endpoint.clone());
-        async move {
-            let completes = req.method() == Method::POST
-                && req.uri().query().is_some_and(|q| q.contains("uploadId="));
-            let path = req.uri().path().to_owned();
-            let (req, form_key) = fill_in_filename(req).await?;
-            let res = s3.call(req).await?;
-            if !res.status().is_success() {
-                return Ok(res);
-            }
-            match form_key {
-                Some(key) => Ok(with_form_headers(res, &reader, &endpoint, &path, &key).await),
-                None if completes => with_location(res, &endpoint, &path).await,
-                None => Ok(res),
-            }
-        }
+    let store = Arc::new(Store {
+        s3: builder.build(),
+        reader: open()?,
+        root: root.to_owned(),
+        endpoint: format!("http://{addr}"),
+        cors: BucketCors::shipped_with(cors_origins),
     });
-
-    // Any origin: every request still needs its own SigV4 signature, and no cookies or
-    // ambient credentials exist for CORS to protect.
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::any())
-        .allow_methods([
-            Method::GET,
-            Method::PUT,
-            Method::POST,
-            Method::HEAD,
-            Method::DELETE,
-        ])
-        .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([http::header::ETAG, http::header::LOCATION]);
-    let service = TowerToHyperService::new(ServiceBuilder::new().layer(cors).service(s3));
+    let service = TowerToHyperService::new(tower::service_fn(
+        move |req: http::Request<hyper::body::Incoming>| {
+            let store = store.clone();
+            async move { store.serve(req).await }
+        },
+    ));
 
     let (stop, mut stopped) = watch::channel(false);
     tokio::spawn(async move {
@@ -126,46 +137,252 @@ pub async fn start_embedded_store(
     Ok(EmbeddedStore { addr, stop })
 }
 
-/// The largest POST form body [`fill_in_filename`] rewrites (the default profile's limit
-/// plus room for the fields).
+impl Store {
+    /// One request: CORS around the checks around s3s-fs.
+    async fn serve(
+        &self,
+        req: http::Request<hyper::body::Incoming>,
+    ) -> Result<http::Response<s3s::Body>, s3s::HttpError> {
+        let origin = req
+            .headers()
+            .get(http::header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let Some(origin) = origin else {
+            return self.checked(req).await;
+        };
+        let preflight_method = req
+            .headers()
+            .get(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|v| v.to_str().ok());
+        let mut res = match preflight_method {
+            Some(method) if req.method() == Method::OPTIONS => {
+                let headers: Vec<String> = req
+                    .headers()
+                    .get_all(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect();
+                match self.cors.preflight(&origin, method, &headers) {
+                    Some(allowed) => with_headers(http::Response::new(s3s::Body::empty()), allowed),
+                    None => s3_error(
+                        StatusCode::FORBIDDEN,
+                        "AccessForbidden",
+                        "CORSResponse: This CORS request is not allowed. This is usually because                          the evalution of Origin, request method / Access-Control-Request-Method                          or Access-Control-Request-Headers are not whitelisted by the resource's                          CORS spec.",
+                        &[],
+                    ),
+                }
+            }
+            _ => {
+                let allowed = self.cors.actual(&origin, req.method().as_str());
+                let res = self.checked(req).await?;
+                match allowed {
+                    Some(allowed) => with_headers(res, allowed),
+                    None => res,
+                }
+            }
+        };
+        res.headers_mut().insert(
+            http::header::VARY,
+            HeaderValue::from_static(
+                "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
+            ),
+        );
+        Ok(res)
+    }
+
+    /// The checks S3 makes and s3s-fs 0.14.1 does not (or makes after writing), then s3s-fs,
+    /// then what its answer leaves out.
+    async fn checked(
+        &self,
+        req: http::Request<hyper::body::Incoming>,
+    ) -> Result<http::Response<s3s::Body>, s3s::HttpError> {
+        if let Some(refused) = presigned_expiry::refusal(&req) {
+            return Ok(refused);
+        }
+        let unsigned = unsigned_amz_headers(&req);
+        if !unsigned.is_empty() {
+            return Ok(refusal(&unsigned));
+        }
+        let completes = req.method() == Method::POST
+            && req.uri().query().is_some_and(|q| q.contains("uploadId="));
+        let creates = req.method() == Method::POST
+            && req
+                .uri()
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p == "uploads" || p == "uploads="));
+        let creates_with = creates.then(|| created_algorithm(req.headers())).flatten();
+        let lists_parts = is_list_parts(&req)
+            .then(|| upload_id(req.uri().query().unwrap_or_default()))
+            .flatten();
+        let path = req.uri().path().to_owned();
+        let (parts, body) = req.into_parts();
+        let body = s3s::Body::from(body);
+        let (req, form_key) = match self.with_body_checked(parts, body).await? {
+            Checked::Forward(req, form_key) => (req, form_key),
+            Checked::Refused(res) => return Ok(res),
+        };
+        let res = self.s3.clone().call(req).await?;
+        if !res.status().is_success() {
+            return Ok(res);
+        }
+        match (form_key, lists_parts) {
+            (Some(key), _) => {
+                Ok(with_form_headers(res, &self.reader, &self.endpoint, &path, &key).await)
+            }
+            (None, Some(upload)) => self.with_part_etags(res, upload).await,
+            (None, None) if completes => with_location(res, &self.endpoint, &path).await,
+            (None, None) => match creates_with {
+                Some(algorithm) => {
+                    let (parts, mut body) = res.into_parts();
+                    let bytes = body
+                        .store_all_limited(1024 * 1024)
+                        .await
+                        .map_err(s3s::HttpError::new)?;
+                    remember_algorithm(&self.root, &String::from_utf8_lossy(&bytes), &algorithm);
+                    Ok(http::Response::from_parts(parts, s3s::Body::from(bytes)))
+                }
+                None => Ok(res),
+            },
+        }
+    }
+
+    /// Checks the body of a PUT (object or part) or POST form against the digests it declares,
+    /// before anything is written; a form's `${filename}` is filled in on the way.
+    async fn with_body_checked(
+        &self,
+        mut parts: http::request::Parts,
+        mut body: s3s::Body,
+    ) -> Result<Checked, s3s::HttpError> {
+        if let Some(boundary) = form_boundary(&parts) {
+            let bytes = match body.store_all_limited(MAX_FORM_BYTES).await {
+                Ok(bytes) => bytes,
+                Err(_) => return Ok(Checked::Refused(too_large(MAX_FORM_BYTES))),
+            };
+            let bytes = match with_filename(&bytes) {
+                Some(rewritten) => {
+                    parts
+                        .headers
+                        .insert(http::header::CONTENT_LENGTH, rewritten.len().into());
+                    rewritten.into()
+                }
+                None => bytes,
+            };
+            if let Some((fields, file)) = form_parts(&bytes, &boundary) {
+                let declared =
+                    Declared::from_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                if let Some(refused) = declared.refusal(file) {
+                    return Ok(Checked::Refused(refused));
+                }
+            }
+            let key = form_field(&bytes, "key");
+            return Ok(Checked::Forward(
+                http::Request::from_parts(parts, s3s::Body::from(bytes)),
+                key,
+            ));
+        }
+        let declared = Declared::from_headers(&parts.headers);
+        let uploads = parts.method == Method::PUT
+            && !parts.headers.contains_key("x-amz-copy-source")
+            && parts.uri.path().trim_matches('/').contains('/');
+        if !uploads || declared.is_empty() {
+            return Ok(Checked::Forward(
+                http::Request::from_parts(parts, body),
+                None,
+            ));
+        }
+        let bytes = match body.store_all_limited(MAX_CHECKED_BODY).await {
+            Ok(bytes) => bytes,
+            Err(_) => return Ok(Checked::Refused(too_large(MAX_CHECKED_BODY))),
+        };
+        if let Some(refused) = declared.refusal(&bytes) {
+            return Ok(Checked::Refused(refused));
+        }
+        Ok(Checked::Forward(
+            http::Request::from_parts(parts, s3s::Body::from(bytes)),
+            None,
+        ))
+    }
+
+    /// A ListParts answer with every part's ETag.
+    async fn with_part_etags(
+        &self,
+        res: http::Response<s3s::Body>,
+        upload: uuid::Uuid,
+    ) -> Result<http::Response<s3s::Body>, s3s::HttpError> {
+        let (mut parts, mut body) = res.into_parts();
+        let bytes = body
+            .store_all_limited(16 * 1024 * 1024)
+            .await
+            .map_err(s3s::HttpError::new)?;
+        let xml = with_part_etags(&String::from_utf8_lossy(&bytes), &self.root, upload);
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        Ok(http::Response::from_parts(parts, s3s::Body::from(xml)))
+    }
+}
+
+/// A request after the body checks.
+enum Checked {
+    /// On to s3s-fs, with a POST form's (completed) `key` field.
+    Forward(http::Request<s3s::Body>, Option<String>),
+    /// Refused: the answer.
+    Refused(http::Response<s3s::Body>),
+}
+
+/// `res` with `headers` added.
+fn with_headers(
+    mut res: http::Response<s3s::Body>,
+    headers: CorsHeaders,
+) -> http::Response<s3s::Body> {
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            res.headers_mut().insert(name, value);
+        }
+    }
+    res
+}
+
+/// S3's refusal of a body over `limit` bytes.
+fn too_large(limit: usize) -> http::Response<s3s::Body> {
+    s3_error(
+        StatusCode::BAD_REQUEST,
+        "EntityTooLarge",
+        &format!(
+            "s3-broker dev checks a body with a digest before storing it and holds at most              {limit} bytes of it in memory: send larger files in parts"
+        ),
+        &[],
+    )
+}
+
+/// The boundary of a POST Object form (`multipart/form-data`).
+fn form_boundary(parts: &http::request::Parts) -> Option<String> {
+    if parts.method != Method::POST {
+        return None;
+    }
+    let value = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
+    let boundary = value
+        .strip_prefix("multipart/form-data")?
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))?;
+    Some(boundary.trim_matches('"').to_owned())
+}
+
+/// The largest POST form body the store reads (the default profile's limit plus room for the
+/// fields).
 const MAX_FORM_BYTES: usize = 101 * 1024 * 1024;
 
 /// s3s 0.14.1 stores a POST form's object under the literal `key` field, while S3 (and
-/// s3s 0.17) replace `${filename}` there with the name of the uploaded file: do it here,
+/// s3s 0.17) replace `${filename}` there with the name of the uploaded file: the store does it
 /// before s3s reads the form. The policy is signed over its own document, not the body, and
 /// its `starts-with $key` condition still applies to the completed key, as on S3.
 ///
-/// Also returns the form's (completed) `key` field, for [`with_form_headers`].
-async fn fill_in_filename(
-    req: http::Request<hyper::body::Incoming>,
-) -> Result<(http::Request<s3s::Body>, Option<String>), s3s::HttpError> {
-    let is_form = req.method() == Method::POST
-        && req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (mut parts, body) = req.into_parts();
-    let mut body = s3s::Body::from(body);
-    if !is_form {
-        return Ok((http::Request::from_parts(parts, body), None));
-    }
-    let bytes = body
-        .store_all_limited(MAX_FORM_BYTES)
-        .await
-        .map_err(s3s::HttpError::new)?;
-    let (key, body) = match with_filename(&bytes) {
-        Some(rewritten) => {
-            parts
-                .headers
-                .insert(http::header::CONTENT_LENGTH, rewritten.len().into());
-            (form_field(&rewritten, "key"), s3s::Body::from(rewritten))
-        }
-        None => (form_field(&bytes, "key"), s3s::Body::from(bytes)),
-    };
-    Ok((http::Request::from_parts(parts, body), key))
-}
-
 /// The form body with `${filename}` in the fields before the file part replaced by the
 /// file's name, or `None` when there is nothing to replace.
 fn with_filename(body: &[u8]) -> Option<Vec<u8>> {

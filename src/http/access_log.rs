@@ -1,5 +1,5 @@
 //! The access-log middleware: for each request, an [`AccessRecord`] (peer, method, path
-//! without query, status, body bytes, duration to the last byte, request id, problem code)
+//! without query and without Uppy upload ids (`log_path.rs`), status, body bytes, duration to the last byte, request id, problem code)
 //! handed to the log queue when the response body ends; the writer thread formats it
 //! (`crate::telemetry::access_log`). Nothing here waits for stderr.
 
@@ -68,7 +68,7 @@ where
             at: Instant::now(),
             peer: req.peer_addr().map(|addr| addr.ip()),
             method: req.method().clone(),
-            path: req.path().to_owned(),
+            path: super::log_path::loggable_path(req.path()).into_owned(),
             request_id: req.extensions().get::<RequestId>().cloned(),
         });
         AccessFuture {

@@ -1,13 +1,15 @@
 //! `POST /v1/downloads`: a GET grant for a key the caller owns, served with a safe
 //! `Content-Disposition` (`attachment` by default, always for active content, which is also
 //! served as `application/octet-stream`), for an object that exists (404 `object_not_found`
-//! otherwise, unless the profile turns the check off).
+//! otherwise, unless the profile turns the check off). An inline download whose name gives no
+//! passive type asks S3 for the stored type first (one HeadObject, which also answers the
+//! existence check): only a known passive type is shown inline.
 
 use super::grant::{grant_response, granted, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, Caller};
 use crate::grants::{GrantKind, get_request};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
-use crate::s3::S3Error;
+use crate::s3::{S3Error, StoredType};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -48,19 +50,42 @@ pub(super) async fn create_download(
     let now = signing_now();
     let intent = body.into_inner();
     let requested = requested_expiry(intent.expires_in)?;
-    let decision = state.profiles.decide_download(
+    let mut decision = state.profiles.decide_download(
         &principal,
         intent.profile.as_deref(),
         &intent,
         requested,
     )?;
-    if decision.check_exists
-        && !state
+    let mut exists = None;
+    if decision.needs_stored_type {
+        let stored = state
             .s3
-            .object_exists(&decision.bucket, &decision.key)
-            .await?
-    {
-        return Err(S3Error::NoSuchKey.into());
+            .stored_content_type(&decision.bucket, &decision.key)
+            .await?;
+        exists = match &stored {
+            StoredType::Missing => Some(false),
+            StoredType::Found(_) => Some(true),
+            StoredType::Unknown => None,
+        };
+        let stored = match stored {
+            StoredType::Found(content_type) => content_type,
+            StoredType::Missing | StoredType::Unknown => None,
+        };
+        decision = decision.with_stored_type(stored.as_deref());
+    }
+    if decision.check_exists {
+        let exists = match exists {
+            Some(known) => known,
+            None => {
+                state
+                    .s3
+                    .object_exists(&decision.bucket, &decision.key)
+                    .await?
+            }
+        };
+        if !exists {
+            return Err(S3Error::NoSuchKey.into());
+        }
     }
     state
         .limits

@@ -3,66 +3,65 @@
 //! [`UploadIntent`] itself (unknown fields refused).
 
 use super::grant::{
-    form_fields_json, grant_response, granted, requested_expiry, signing_now, signing_window,
+    JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
 };
 use super::{ApiError, AppState, Caller};
 use crate::grants::{GrantKind, post_request, put_request};
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
-use crate::sigv4::{PostForm, PresignedRequest};
+use crate::sigv4::{FormField, PostForm, PresignedRequest};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// A PUT or POST grant.
-#[derive(Debug, Serialize)]
-pub(super) struct UploadGrant {
+/// A PUT or POST grant, borrowed from the decision and the signer's output and written
+/// straight into the answer's buffer ([`UploadGrant::to_json`]). Its fields, in the order of
+/// the JSON object:
+struct UploadGrant<'a> {
     /// `PUT` or `POST`.
-    pub method: UploadMethod,
+    method: UploadMethod,
     /// Where to send the bytes.
-    pub url: String,
-    /// PUT: headers to send with exactly these values.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub headers: Option<BTreeMap<String, String>>,
+    url: &'a str,
+    /// PUT: headers to send with exactly these values (sorted by name, as signed).
+    headers: Option<&'a [(String, String)]>,
     /// POST: form fields to send in order, then the file as the last field `file`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    fields: Option<&'a [FormField]>,
     /// PUT with SSE-C: headers the client adds with values only it knows (the
     /// `x-amz-server-side-encryption-customer-key`). Not in `headers`, which holds exactly
     /// the values to send; not signed, so the broker never needs them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_headers: Option<Vec<&'static str>>,
+    client_headers: Option<&'a [&'static str]>,
     /// POST with SSE-C: fields the client adds (after `fields`, before the file) with values
     /// only it knows; the policy covers each with `starts-with ""`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_fields: Option<Vec<&'static str>>,
+    client_fields: Option<&'a [&'static str]>,
     /// The object key.
-    pub key: String,
+    key: &'a str,
     /// The bucket.
-    pub bucket: String,
+    bucket: &'a str,
     /// When the grant stops working.
-    pub expires_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
     /// The server's clock, so clients can detect skew.
-    pub server_time: DateTime<Utc>,
+    server_time: DateTime<Utc>,
 }
 
-impl UploadGrant {
+impl<'a> UploadGrant<'a> {
     /// A PUT grant: the presigned URL and the headers to send with it.
-    fn put(decision: &UploadDecision, presigned: PresignedRequest, now: DateTime<Utc>) -> Self {
+    fn put(
+        decision: &'a UploadDecision,
+        presigned: &'a PresignedRequest,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             method: UploadMethod::Put,
-            url: presigned.url,
-            headers: Some(presigned.headers.into_iter().collect()),
+            url: &presigned.url,
+            headers: Some(&presigned.headers),
             fields: None,
             client_headers: decision
                 .client_supplies_key()
-                .then(|| vec![SSE_C_KEY_HEADER]),
+                .then_some(&[SSE_C_KEY_HEADER][..]),
             client_fields: None,
-            key: decision.key.as_str().to_owned(),
-            bucket: decision.bucket.as_str().to_owned(),
+            key: decision.key.as_str(),
+            bucket: decision.bucket.as_str(),
             expires_at: presigned.expires_at,
             server_time: now,
         }
@@ -70,23 +69,57 @@ impl UploadGrant {
 
     /// A POST grant: the form's URL and fields, and the fields only the client knows.
     fn post(
-        decision: &UploadDecision,
-        form: PostForm,
-        client_fields: &[&'static str],
+        decision: &'a UploadDecision,
+        form: &'a PostForm,
+        client_fields: &'a [&'static str],
         now: DateTime<Utc>,
     ) -> Self {
         Self {
             method: UploadMethod::Post,
-            url: form.url,
+            url: &form.url,
             headers: None,
-            fields: Some(form_fields_json(form.fields)),
+            fields: Some(&form.fields),
             client_headers: None,
-            client_fields: (!client_fields.is_empty()).then(|| client_fields.to_vec()),
-            key: decision.key.as_str().to_owned(),
-            bucket: decision.bucket.as_str().to_owned(),
+            client_fields: (!client_fields.is_empty()).then_some(client_fields),
+            key: decision.key.as_str(),
+            bucket: decision.bucket.as_str(),
             expires_at: form.expires_at,
             server_time: now,
         }
+    }
+
+    /// The JSON answer; fields that do not apply are left out.
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.url.len() + 512);
+        let mut object = JsonObject::open(&mut out);
+        object
+            .str("method", self.method.as_str())
+            .str("url", self.url);
+        if let Some(headers) = self.headers {
+            object.str_map(
+                "headers",
+                headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            );
+        }
+        if let Some(fields) = self.fields {
+            object.str_map(
+                "fields",
+                fields.iter().map(|f| (f.name.as_str(), f.value.as_str())),
+            );
+        }
+        if let Some(names) = self.client_headers {
+            object.str_array("client_headers", names.iter().copied());
+        }
+        if let Some(names) = self.client_fields {
+            object.str_array("client_fields", names.iter().copied());
+        }
+        object
+            .str("key", self.key)
+            .str("bucket", self.bucket)
+            .time("expires_at", &self.expires_at)
+            .time("server_time", &self.server_time);
+        object.finish();
+        out
     }
 }
 
@@ -113,12 +146,12 @@ pub(super) async fn create_upload(
         .grant(&principal.segment, profile.name(), Some(intent.size))
         .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
-    let (grant, kind) = match decision.method {
+    let (body, kind) = match decision.method {
         UploadMethod::Put => {
             let put = put_request(&decision, expires)?;
             let presigned = state.signer.presign(&credentials, &put, now)?;
             (
-                UploadGrant::put(&decision, presigned, now),
+                UploadGrant::put(&decision, &presigned, now).to_json(),
                 GrantKind::PutObject,
             )
         }
@@ -136,10 +169,110 @@ pub(super) async fn create_upload(
                 now,
             )?;
             (
-                UploadGrant::post(&decision, form, client_fields, now),
+                UploadGrant::post(&decision, &form, client_fields, now).to_json(),
                 GrantKind::PostObject,
             )
         }
     };
-    Ok(granted(grant_response(&grant), kind, 1))
+    Ok(granted(json_grant_response(body), kind, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+    use std::collections::BTreeMap;
+
+    /// The answer as it was serialized before `to_json`: the reference for its bytes.
+    #[derive(Serialize)]
+    struct SerdeGrant {
+        method: UploadMethod,
+        url: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        headers: Option<BTreeMap<String, String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fields: Option<serde_json::Map<String, serde_json::Value>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_headers: Option<Vec<&'static str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_fields: Option<Vec<&'static str>>,
+        key: String,
+        bucket: String,
+        expires_at: DateTime<Utc>,
+        server_time: DateTime<Utc>,
+    }
+
+    fn serde_form(grant: &UploadGrant<'_>) -> String {
+        serde_json::to_string(&SerdeGrant {
+            method: grant.method,
+            url: grant.url.to_owned(),
+            headers: grant.headers.map(|h| h.iter().cloned().collect()),
+            fields: grant.fields.map(|f| {
+                f.iter()
+                    .map(|f| (f.name.clone(), serde_json::Value::String(f.value.clone())))
+                    .collect()
+            }),
+            client_headers: grant.client_headers.map(<[_]>::to_vec),
+            client_fields: grant.client_fields.map(<[_]>::to_vec),
+            key: grant.key.to_owned(),
+            bucket: grant.bucket.to_owned(),
+            expires_at: grant.expires_at,
+            server_time: grant.server_time,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_answer_is_byte_for_byte_the_serde_form() {
+        let now = DateTime::from_timestamp(1_777_636_800, 0).unwrap();
+        let headers = vec![
+            ("content-length".to_owned(), "1024".to_owned()),
+            (
+                "content-type".to_owned(),
+                "text/plain; charset=\"utf-8\"".to_owned(),
+            ),
+            ("if-none-match".to_owned(), "*".to_owned()),
+        ];
+        let fields = vec![
+            FormField {
+                name: "key".into(),
+                value: "users/al\u{e9}/x y.txt".into(),
+            },
+            FormField {
+                name: "policy".into(),
+                value: "eyJ=".into(),
+            },
+        ];
+        let put = UploadGrant {
+            method: UploadMethod::Put,
+            url: "https://b.s3.us-east-1.amazonaws.com/users/a/x%20y.txt?X-Amz-Date=1&b=%2F",
+            headers: Some(&headers),
+            fields: None,
+            client_headers: None,
+            client_fields: None,
+            key: "users/a/x y.txt",
+            bucket: "b",
+            expires_at: now + chrono::Duration::seconds(900),
+            server_time: now,
+        };
+        let sse_c = UploadGrant {
+            client_headers: Some(&[SSE_C_KEY_HEADER]),
+            ..put
+        };
+        let post = UploadGrant {
+            method: UploadMethod::Post,
+            url: "https://b.s3.us-east-1.amazonaws.com/",
+            headers: None,
+            fields: Some(&fields),
+            client_fields: Some(&[SSE_C_KEY_FIELD]),
+            key: "users/al\u{e9}/\"q\"\\.txt",
+            ..put
+        };
+        for grant in [put, sse_c, post] {
+            assert_eq!(
+                String::from_utf8(grant.to_json()).unwrap(),
+                serde_form(&grant)
+            );
+        }
+    }
 }

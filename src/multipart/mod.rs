@@ -11,6 +11,7 @@ mod plan;
 mod receipts;
 mod sealed_upload;
 mod ticket;
+mod uppy_upload_id;
 
 pub use completion::{CompletionGrant, parts_digest};
 pub use held::{HeldPart, HeldPartError, ListedPart, check_planned, match_held};

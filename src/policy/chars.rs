@@ -54,6 +54,15 @@ fn is_noncharacter(c: char) -> bool {
 
 /// Why `c` may not appear in a name, or `None` when it may.
 pub(crate) fn forbidden(c: char) -> Option<&'static str> {
+    if c.is_ascii() {
+        // The common case, decided without the Unicode tables below (none holds ASCII).
+        return match c {
+            '/' => Some("a slash"),
+            '\\' => Some("a backslash"),
+            _ if c.is_ascii_control() => Some("a control character"),
+            _ => None,
+        };
+    }
     match c {
         '/' => Some("a slash"),
         '\\' => Some("a backslash"),
@@ -91,6 +100,17 @@ pub(crate) fn first_forbidden_except(s: &str, allowed: Option<char>) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_tables() {
+        for c in (0u8..=127).map(char::from) {
+            let slow = match c {
+                '/' | '\\' => true,
+                _ => c.is_control() || in_ranges(c, BIDI) || in_ranges(c, INVISIBLE),
+            };
+            assert_eq!(forbidden(c).is_some(), slow, "U+{:04X}", u32::from(c));
+        }
+    }
 
     #[test]
     fn refuses_separators_controls_and_invisible_characters() {

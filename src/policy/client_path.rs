@@ -3,7 +3,7 @@
 use super::PolicyError;
 use super::chars;
 use super::name::check_name;
-use unicode_normalization::UnicodeNormalization;
+use super::nfc::nfc;
 
 /// The longest client path, in bytes of UTF-8.
 pub const MAX_PATH_BYTES: usize = 1024;
@@ -59,7 +59,7 @@ impl ClientPath {
             return Err(PolicyError::InvalidPath(reason));
         }
         check(raw).map_err(PolicyError::InvalidPath)?;
-        let nfc: String = raw.nfc().collect();
+        let nfc = nfc(raw);
         check(&nfc).map_err(PolicyError::InvalidPath)?;
         Ok(Self(nfc))
     }

@@ -10,7 +10,7 @@
 //! read objects (no HEAD request), so it recognises active content by what it knows when it
 //! signs: the file name's extension and the content types the profile lets clients upload.
 
-use super::{ContentTypePattern, ContentTypes, Filename};
+use super::Filename;
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write};
 
@@ -151,13 +151,15 @@ pub fn passive_type_of_name(name: &str) -> Option<&'static str> {
         .map(|&(_, content_type)| content_type)
 }
 
-/// Whether a profile's accepted types could store active content. Any `type/*` can (S3 would
-/// store `image/svg+xml` or `audio/x+xml` under it), as can an exact active type.
-pub(crate) fn may_store_active_content(types: &ContentTypes) -> bool {
-    types.patterns().iter().any(|pattern| match pattern {
-        ContentTypePattern::AnySubtype(_) => true,
-        ContentTypePattern::Exact(exact) => is_active_content_type(exact),
-    })
+/// The known passive type a stored `Content-Type` is (essence compared in ASCII lowercase,
+/// parameters ignored: `IMAGE/PNG; x=y` is `image/png`), if it is one of the few types a
+/// browser may safely show inline.
+pub(crate) fn passive_type(content_type: &str) -> Option<&'static str> {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    PASSIVE_TYPES
+        .iter()
+        .map(|&(_, passive)| passive)
+        .find(|passive| passive.eq_ignore_ascii_case(essence))
 }
 
 /// An RFC 8187 `attr-char`: sent as is in `filename*`; every other byte is `%XX`.
@@ -290,23 +292,21 @@ mod tests {
     }
 
     #[test]
-    fn profiles_that_may_store_active_content() {
-        let types = |patterns: &[&str]| {
-            ContentTypes::new(
-                patterns
-                    .iter()
-                    .map(|p| ContentTypePattern::parse(p).unwrap())
-                    .collect(),
-            )
-            .unwrap()
-        };
-        assert!(!may_store_active_content(&types(&[
-            "image/png",
-            "image/jpeg",
-            "text/plain"
-        ])));
-        assert!(may_store_active_content(&types(&["image/png", "image/*"])));
-        assert!(may_store_active_content(&types(&["application/atom+xml"])));
-        assert!(may_store_active_content(&types(&["text/html"])));
+    fn stored_types_are_passive_only_when_known() {
+        for (stored, passive) in [
+            ("image/png", Some("image/png")),
+            ("IMAGE/PNG; charset=x", Some("image/png")),
+            (" text/plain ;charset=utf-8", Some("text/plain")),
+            ("application/pdf", Some("application/pdf")),
+            ("text/html", None),
+            ("image/svg+xml", None),
+            ("application/xml", None),
+            ("text/javascript", None),
+            ("application/octet-stream", None),
+            ("image/x-unknown", None),
+            ("", None),
+        ] {
+            assert_eq!(passive_type(stored), passive, "{stored:?}");
+        }
     }
 }

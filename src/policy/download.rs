@@ -1,27 +1,25 @@
 //! The decision for one download: the caller must own the key, and active content is never
 //! shown inline.
 //!
-//! The broker does not read the object's headers (at most it asks S3 whether the object
-//! exists, see [`DownloadDecision::check_exists`]), so it does not know the stored
-//! `Content-Type`. It decides from what it knows when it signs: the
-//! extensions of the key's last segment and of the display name, and the content types the
-//! profile lets clients upload (every upload grant binds its declared type, so an object
-//! uploaded through the profile has one of them):
+//! An inline download always signs a passive `response-content-type`, so what the browser
+//! renders never depends on the type stored with the object (which an administrator, another
+//! tool or an older allowlist may have set to `text/html`):
 //!
 //! - a name with an active extension (`.html`, `.svg`, `.xml`, `.js`...): `attachment`, served
 //!   as `application/octet-stream`, whatever was asked;
-//! - `inline` (asked for, or the profile's default, and allowed) for a profile that cannot
-//!   store active content: `inline`, the stored type;
-//! - `inline` for a profile that could store active content (any `type/*`, or an active
-//!   type): `inline` only when the display name's extension is a known passive type, served
-//!   with that type (so an HTML file stored as `photo.png` is shown as a broken image, never
-//!   run); otherwise `attachment` as `application/octet-stream`;
+//! - `inline` (asked for, or the profile's default, and allowed) when the display name's
+//!   extension is a known passive type: `inline`, served with that type (so an HTML file
+//!   stored as `photo.png` is shown as a broken image, never run);
+//! - `inline` for any other name: the stored type decides
+//!   ([`DownloadDecision::needs_stored_type`], one HeadObject by the HTTP layer, then
+//!   [`DownloadDecision::with_stored_type`]): a known passive type is served inline with that
+//!   type; anything else (an active type, an unknown one, none, or an object S3 will not
+//!   describe) as `attachment` with `application/octet-stream`;
 //! - `attachment`: `attachment`, the stored type (browsers save attachments, they do not
 //!   render them).
 
 use super::disposition::{
-    NEUTRAL_CONTENT_TYPE, content_disposition, is_active_name, may_store_active_content,
-    passive_type_of_name,
+    NEUTRAL_CONTENT_TYPE, content_disposition, is_active_name, passive_type, passive_type_of_name,
 };
 use super::profile::{Lifetime, require_scope};
 use super::upload::parse_key;
@@ -77,6 +75,35 @@ pub struct DownloadDecision {
     /// Whether the grant may only be given once S3 shows the object exists (the profile's
     /// `download_existence_check`).
     pub check_exists: bool,
+    /// An inline download whose name gives no passive type: the stored `Content-Type` must be
+    /// read (HeadObject) and passed to [`DownloadDecision::with_stored_type`] before signing.
+    pub needs_stored_type: bool,
+    /// The name the browser is told to save the file as.
+    filename: Filename,
+}
+
+impl DownloadDecision {
+    /// Settles an inline download that [needs the stored type](Self::needs_stored_type):
+    /// `stored` is the object's `Content-Type` as S3 keeps it (`None`: none, no object, or S3
+    /// would not say). A known passive type stays inline, served with that type (signed, so
+    /// S3 sends exactly it); anything else becomes an attachment served as
+    /// `application/octet-stream`. Other decisions are returned as they are.
+    pub fn with_stored_type(mut self, stored: Option<&str>) -> Self {
+        if !self.needs_stored_type {
+            return self;
+        }
+        self.needs_stored_type = false;
+        match stored.and_then(passive_type) {
+            Some(passive) => self.response_content_type = Some(passive.to_owned()),
+            None => {
+                self.disposition = Disposition::Attachment;
+                self.response_content_type = Some(NEUTRAL_CONTENT_TYPE.to_owned());
+                self.content_disposition =
+                    content_disposition(Disposition::Attachment, &self.filename);
+            }
+        }
+        self
+    }
 }
 
 impl Profile {
@@ -116,14 +143,10 @@ impl Profile {
         let (disposition, response_content_type) = match wanted {
             _ if active => (Disposition::Attachment, Some(NEUTRAL_CONTENT_TYPE)),
             Disposition::Attachment => (Disposition::Attachment, None),
-            Disposition::Inline if !may_store_active_content(&self.content_types) => {
-                (Disposition::Inline, None)
-            }
-            Disposition::Inline => match passive_type_of_name(filename.as_str()) {
-                Some(passive) => (Disposition::Inline, Some(passive)),
-                None => (Disposition::Attachment, Some(NEUTRAL_CONTENT_TYPE)),
-            },
+            Disposition::Inline => (Disposition::Inline, passive_type_of_name(filename.as_str())),
         };
+        let needs_stored_type =
+            disposition == Disposition::Inline && response_content_type.is_none();
         let content_disposition = content_disposition(disposition, &filename);
         Ok(DownloadDecision {
             profile: self.name.clone(),
@@ -138,6 +161,8 @@ impl Profile {
                 _ => Vec::new(),
             },
             check_exists: self.download_existence_check,
+            needs_stored_type,
+            filename,
         })
     }
 }

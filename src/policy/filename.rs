@@ -2,8 +2,8 @@
 
 use super::PolicyError;
 use super::name::{check_chars, check_name};
+use super::nfc::nfc;
 use std::fmt;
-use unicode_normalization::UnicodeNormalization;
 
 /// A client's file name, accepted as one key segment.
 ///
@@ -26,7 +26,7 @@ impl Filename {
     /// length may differ.
     pub fn parse(raw: &str) -> Result<Self, PolicyError> {
         check_chars(raw).map_err(PolicyError::InvalidFilename)?;
-        let nfc: String = raw.nfc().collect();
+        let nfc = nfc(raw);
         check_name(&nfc).map_err(PolicyError::InvalidFilename)?;
         Ok(Self(nfc))
     }

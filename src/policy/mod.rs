@@ -28,6 +28,7 @@ mod method;
 mod multipart;
 mod name;
 mod namespace;
+mod nfc;
 mod profile;
 mod redirect;
 mod registry;

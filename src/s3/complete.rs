@@ -157,7 +157,7 @@ impl S3Client {
         let budget = self.operation_timeout;
         let attempts = Attempts::default();
         let request = self
-            .client
+            .client()
             .complete_multipart_upload()
             .bucket(upload.bucket.as_str())
             .key(upload.key.as_str())

@@ -10,6 +10,20 @@ pub(super) struct ObjectHead {
     pub(super) size: u64,
     /// The ETag, as S3 sent it.
     pub(super) etag: Option<String>,
+    /// The stored `Content-Type`, if any.
+    pub(super) content_type: Option<String>,
+}
+
+/// What S3 says of an object's stored type ([`S3Client::stored_content_type`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredType {
+    /// No such object.
+    Missing,
+    /// The object, with its stored `Content-Type` (`None`: it has none).
+    Found(Option<String>),
+    /// S3 refused the HeadObject (no `s3:ListBucket` on a missing key, or an SSE-C object
+    /// without its key): the type is unknown, and so may be the object's existence.
+    Unknown,
 }
 
 impl S3Client {
@@ -22,7 +36,7 @@ impl S3Client {
         key: &ObjectKey,
     ) -> Result<Option<ObjectHead>, S3Error> {
         let request = self
-            .client
+            .client()
             .head_object()
             .bucket(bucket.as_str())
             .key(key.as_str())
@@ -34,10 +48,26 @@ impl S3Client {
                     .and_then(|n| u64::try_from(n).ok())
                     .unwrap_or(0),
                 etag: output.e_tag().filter(|e| !e.is_empty()).map(str::to_owned),
+                content_type: output.content_type().map(str::to_owned),
             })),
             // A HEAD's 404 has no body: `NotFound` is the SDK's name for it, and `classify`
             // names any other 404 `NoSuchUpload`.
             Err(S3Error::NoSuchKey | S3Error::NoSuchUpload) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The stored `Content-Type` of `key`: one HeadObject, within the operation budget like
+    /// every S3 call of the broker.
+    pub async fn stored_content_type(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<StoredType, S3Error> {
+        match self.head_object(bucket, key).await {
+            Ok(Some(head)) => Ok(StoredType::Found(head.content_type)),
+            Ok(None) => Ok(StoredType::Missing),
+            Err(S3Error::Refused(_)) => Ok(StoredType::Unknown),
             Err(err) => Err(err),
         }
     }
@@ -59,7 +89,7 @@ impl S3Client {
             Ok(found) => Ok(found.is_some()),
             Err(S3Error::Refused(_)) => {
                 let listing = self
-                    .client
+                    .client()
                     .list_objects_v2()
                     .bucket(bucket.as_str())
                     .prefix(key.as_str())

@@ -192,7 +192,7 @@ impl S3Client {
         let capture = DateCapture::default();
         let sent = Utc::now();
         let result = self
-            .client
+            .client()
             .head_bucket()
             .bucket(bucket.as_str())
             .customize()
@@ -222,7 +222,7 @@ impl S3Client {
         bucket: &BucketName,
         prefix: &str,
     ) -> Result<(), InspectError> {
-        self.client
+        self.client()
             .list_objects_v2()
             .bucket(bucket.as_str())
             .prefix(prefix)
@@ -240,7 +240,7 @@ impl S3Client {
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html>
     pub async fn bucket_cors(&self, bucket: &BucketName) -> Result<Vec<CorsRule>, InspectError> {
         match self
-            .client
+            .client()
             .get_bucket_cors()
             .bucket(bucket.as_str())
             .send()
@@ -273,7 +273,7 @@ impl S3Client {
         bucket: &BucketName,
     ) -> Result<Vec<LifecycleRule>, InspectError> {
         match self
-            .client
+            .client()
             .get_bucket_lifecycle_configuration()
             .bucket(bucket.as_str())
             .send()

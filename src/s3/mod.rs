@@ -16,6 +16,7 @@ pub use credential_source::{
     CredentialSource, CredentialsUnavailable, FIRST_BACKOFF, MAX_BACKOFF, PROVIDER_TIMEOUT,
     REFRESH_AHEAD,
 };
+pub use head::StoredType;
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
 pub use multipart::UploadRef;
 
@@ -27,6 +28,7 @@ use aws_sdk_s3::config::BehaviorVersion;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
 use chrono::{DateTime, Utc};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Why an S3 call failed.
@@ -111,10 +113,15 @@ pub struct S3Settings {
     pub operation_timeout: Duration,
 }
 
+/// The SDK client, built on first use: building it reads and parses the system's root
+/// certificates (some 20 million instructions, tens of milliseconds on a busy core), which
+/// `serve` should not wait for before it answers `/readyz`: grants sign locally.
+type LazyClient = LazyLock<aws_sdk_s3::Client, Box<dyn FnOnce() -> aws_sdk_s3::Client + Send>>;
+
 /// An aws-sdk-s3 client configured from [`S3Settings`].
 #[derive(Debug, Clone)]
 pub struct S3Client {
-    pub(crate) client: aws_sdk_s3::Client,
+    client: Arc<LazyClient>,
     /// The configured bound of one operation, retries included (for CompleteMultipartUpload,
     /// of the wait for S3 to start answering).
     pub(crate) operation_timeout: Duration,
@@ -158,12 +165,28 @@ impl S3Client {
             };
             config = config.endpoint_url(url);
         }
+        let config = config.build();
+        let client: Arc<LazyClient> = Arc::new(LazyLock::new(Box::new(move || {
+            aws_sdk_s3::Client::from_conf(config)
+        })));
+        // Built off the startup path; the first S3 call waits for it if it comes first.
+        let warm = Arc::clone(&client);
+        let _ = std::thread::Builder::new()
+            .name("s3-client".into())
+            .spawn(move || {
+                LazyLock::force(&warm);
+            });
         Self {
-            client: aws_sdk_s3::Client::from_conf(config.build()),
+            client,
             operation_timeout: settings.operation_timeout,
             calls: S3Calls::detached(),
             credentials: credentials.clone(),
         }
+    }
+
+    /// The SDK client (built by now, or built here on first use).
+    pub(crate) fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
     }
 
     /// Records every call in `calls` (a service's [`crate::telemetry::Metrics`]).
@@ -206,7 +229,7 @@ impl S3Client {
         max_keys: i32,
     ) -> Result<ListPage, S3Error> {
         let output = self
-            .client
+            .client()
             .list_objects_v2()
             .bucket(bucket.as_str())
             .prefix(prefix)

@@ -66,7 +66,7 @@ impl S3Client {
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>
     pub async fn create_multipart(&self, upload: &NewUpload) -> Result<UploadId, S3Error> {
         let mut request = self
-            .client
+            .client()
             .create_multipart_upload()
             .bucket(upload.bucket.as_str())
             .key(upload.key.as_str())
@@ -112,7 +112,7 @@ impl S3Client {
         let mut marker: Option<String> = None;
         for _ in 0..MAX_LIST_PAGES {
             let page = self
-                .client
+                .client()
                 .list_parts()
                 .bucket(upload.bucket.as_str())
                 .key(upload.key.as_str())
@@ -146,7 +146,7 @@ impl S3Client {
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html>
     pub async fn abort_multipart(&self, upload: UploadRef<'_>) -> Result<(), S3Error> {
         let request = self
-            .client
+            .client()
             .abort_multipart_upload()
             .bucket(upload.bucket.as_str())
             .key(upload.key.as_str())

@@ -15,6 +15,12 @@ use tracing_subscriber::registry::LookupSpan;
 /// Writes `value` as a JSON string literal (RFC 8259 §7).
 pub(crate) fn write_json_str(out: &mut impl fmt::Write, value: &str) {
     let _ = out.write_char('"');
+    if !needs_escape(value) {
+        // The common case (paths, ids, messages): one scan, one copy.
+        let _ = out.write_str(value);
+        let _ = out.write_char('"');
+        return;
+    }
     let mut start = 0;
     for (i, c) in value.char_indices() {
         let escape = match c {
@@ -38,10 +44,65 @@ pub(crate) fn write_json_str(out: &mut impl fmt::Write, value: &str) {
     let _ = out.write_char('"');
 }
 
-/// Writes `at` as RFC 3339 UTC with microseconds (`2026-12-06T22:17:34.145057Z`).
+/// Whether a JSON string literal of `value` needs an escape: a `"`, a `\\` or a control
+/// character below U+0020. Every byte is looked at (no early exit), so the loop vectorizes.
+pub(crate) fn needs_escape(value: &str) -> bool {
+    value.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+/// Writes `at` as RFC 3339 UTC with microseconds (`2026-12-06T22:17:34.145057Z`), as
+/// chrono's `%Y-%m-%dT%H:%M:%S%.6fZ` does, without its format-string interpreter.
 pub(crate) fn write_timestamp(out: &mut impl fmt::Write, at: SystemTime) {
-    let at: chrono::DateTime<chrono::Utc> = at.into();
-    let _ = write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+    let Some((secs, micros)) = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|d| (d.as_secs(), d.subsec_micros()))
+        .filter(|(secs, _)| *secs <= LAST_SECOND_OF_YEAR_9999)
+    else {
+        let at: chrono::DateTime<chrono::Utc> = at.into();
+        let _ = write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        return;
+    };
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let of_day = secs % 86_400;
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut digits = |at: usize, width: usize, value: u64| {
+        let mut value = value;
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    digits(0, 4, year);
+    digits(5, 2, month);
+    digits(8, 2, day);
+    digits(11, 2, of_day / 3600);
+    digits(14, 2, of_day / 60 % 60);
+    digits(17, 2, of_day % 60);
+    digits(20, 6, u64::from(micros));
+    // The buffer holds ASCII digits and punctuation only.
+    let _ = out.write_str(std::str::from_utf8(&text).unwrap_or_default());
+}
+
+/// `9999-12-31T23:59:59Z` as a Unix timestamp: four-digit years end there.
+const LAST_SECOND_OF_YEAR_9999: u64 = 253_402_300_799;
+
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01, for days on or
+/// after it (H. Hinnant's `civil_from_days`,
+/// <https://howardhinnant.github.io/date_algorithms.html#civil_from_days>).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The event formatter of `serve` (`tracing_subscriber::fmt().event_format(JsonLines)`, with
@@ -198,6 +259,29 @@ mod tests {
         let mut out = String::new();
         write_timestamp(&mut out, at);
         assert_eq!(out, "2027-01-15T08:00:00.123456Z");
+    }
+
+    #[test]
+    fn timestamps_are_chronos_format_everywhere() {
+        let mut secs: u64 = 0;
+        while secs < 253_402_300_800 + 86_400 * 3 {
+            for nanos in [0, 999, 1_000, 123_456_789, 999_999_999] {
+                let at = SystemTime::UNIX_EPOCH + std::time::Duration::new(secs, nanos);
+                let mut ours = String::new();
+                write_timestamp(&mut ours, at);
+                let chrono: chrono::DateTime<chrono::Utc> = at.into();
+                assert_eq!(ours, chrono.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            }
+            secs += 86_399 * 97 + 3_607;
+        }
+    }
+
+    #[test]
+    fn only_quotes_backslashes_and_controls_need_escapes() {
+        assert!(!needs_escape("/v1/uploads?x=1 é \u{7f} \u{2028}"));
+        for nasty in ["\"", "\\", "\n", "\u{0}", "\u{1f}", "ok\tok"] {
+            assert!(needs_escape(nasty), "{nasty:?}");
+        }
     }
 
     /// Events of the `log` crate (actix-server, actix-http) carry their source file and line

@@ -14,6 +14,7 @@ pub mod span_fields;
 
 pub use access_log::AccessRecord;
 pub use json::JsonLines;
+pub(crate) use json::needs_escape;
 pub use limits::LimitCounters;
 pub use log_queue::{DEFAULT_QUEUE_LINES, LogFormat, LogGuard};
 pub use logging::init;

@@ -27,10 +27,15 @@ async fn downloads_stay_in_the_callers_namespace() {
         "avatars/alice/avatar",
         "brief/alice/f/a.txt",
     ] {
-        let grant = broker
-            .download(&alice, key)
-            .await
-            .grant(&format!("alice downloads her {key}"));
+        // As attachments: an inline avatar would first ask S3 for its stored type, and this
+        // layer has no S3 (`tests/e2e/service_inline.rs` has the inline downloads).
+        let grant = download(
+            broker,
+            &alice,
+            json!({ "key": key, "disposition": "attachment" }),
+        )
+        .await
+        .grant(&format!("alice downloads her {key}"));
         assert_eq!(grant.key(), key);
     }
     for key in [
@@ -261,4 +266,83 @@ async fn unknown_profile() {
         .send()
         .await
         .problem(404, "unknown_profile", "listing an unknown profile");
+}
+
+/// `POST /v1/forms` as `token`.
+async fn form(broker: &Broker, token: &str, body: Value) -> ApiReply {
+    broker
+        .call("POST", "/v1/forms")
+        .bearer(token)
+        .json(&body)
+        .send()
+        .await
+}
+
+#[actix_web::test]
+async fn forms_need_the_upload_scope_and_redirect_only_to_configured_origins() {
+    let broker = &Broker::start_with(
+        |config| {
+            config
+                .set("server", "public_url", "https://uploads.example")
+                .set("server", "cors_origins", vec!["https://app.example"])
+        },
+        false,
+    )
+    .await;
+    let alice = broker.token("alice");
+    for redirect in ["https://app.example/done", "https://uploads.example/"] {
+        let grant = form(
+            broker,
+            &alice,
+            json!({ "content_type": "text/plain", "redirect": redirect }),
+        )
+        .await
+        .grant(&format!("a form redirecting to {redirect}"));
+        assert_eq!(grant.json["fields"]["success_action_redirect"], redirect);
+        let prefix = grant.json["key_prefix"].as_str().unwrap_or_default();
+        assert!(prefix.starts_with("users/alice/"), "{prefix}");
+        assert_eq!(
+            grant.json["fields"]["key"],
+            format!("{prefix}${{filename}}"),
+            "S3 appends the file's name"
+        );
+    }
+    for redirect in [
+        "https://evil.example/done",
+        "https://app.example.evil.example/",
+        "https://app.example/done?next=https://evil.example",
+        "javascript:alert(1)",
+    ] {
+        form(
+            broker,
+            &alice,
+            json!({ "content_type": "text/plain", "redirect": redirect }),
+        )
+        .await
+        .problem(400, "redirect_not_allowed", redirect);
+    }
+    form(
+        broker,
+        &alice,
+        json!({ "content_type": "text/plain", "key": "x" }),
+    )
+    .await
+    .problem(400, "unknown_field", "a form names no key");
+    form(broker, &alice, json!({ "content_type": "text/html" }))
+        .await
+        .problem(
+            400,
+            "content_type_not_allowed",
+            "a type the profile refuses",
+        );
+    let reader = broker.token_with("ro-user", &[Scope::Download, Scope::List]);
+    form(broker, &reader, json!({ "content_type": "text/plain" }))
+        .await
+        .problem(403, "insufficient_scope", "a read-only form");
+    broker
+        .call("POST", "/v1/forms")
+        .json(&json!({ "content_type": "text/plain" }))
+        .send()
+        .await
+        .unauthorized("missing_credentials", "a form without credentials");
 }

@@ -360,6 +360,7 @@ async fn health_endpoints() {
             "/openapi.json",
             "/readyz",
             "/s3/complete",
+            "/s3/initiated",
             "/s3/multipart",
             "/s3/multipart/{uploadId}",
             "/s3/multipart/{uploadId}/batch",

@@ -10,7 +10,8 @@
 //! process group, which is killed at the end, whatever happens.
 
 use crate::support::{
-    ChromeDriver, Context, R, Store, chromedriver_or_panic, eventually, in_session, tail,
+    ChromeDriver, Context, R, Store, choose_and_submit, chromedriver_or_panic, eventually,
+    in_session, tail, text_of,
 };
 use fantoccini::{Client, Locator};
 use s3_broker::dev::DevEnvironment;
@@ -70,16 +71,6 @@ fn uuid_of(key: &str) -> R<String> {
         .ok_or_else(|| format!("no uuid in {key}"))
 }
 
-async fn text_of(browser: &Client, css: &str) -> R<String> {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .ctx(&format!("finding {css}"))?
-        .text()
-        .await
-        .ctx(&format!("reading {css}"))
-}
-
 struct Upload {
     name: &'static str,
     path: PathBuf,
@@ -91,12 +82,6 @@ impl Upload {
         let path = dir.join(name);
         std::fs::write(&path, &bytes).ctx("writing a file to upload")?;
         Ok(Self { name, path, bytes })
-    }
-
-    fn path(&self) -> R<&str> {
-        self.path
-            .to_str()
-            .ok_or_else(|| "non-UTF-8 temp path".into())
     }
 }
 
@@ -133,20 +118,7 @@ async fn form_upload_without_javascript(browser: &Client, page: &str, file: &Upl
             "JavaScript ran although it is disabled (#list-status: {status:?})"
         ));
     }
-    browser
-        .find(Locator::Id("post-file"))
-        .await
-        .ctx("finding #post-file")?
-        .send_keys(file.path()?)
-        .await
-        .ctx("choosing the file")?;
-    browser
-        .find(Locator::Id("post-submit"))
-        .await
-        .ctx("finding #post-submit")?
-        .click()
-        .await
-        .ctx("submitting the form")?;
+    choose_and_submit(browser, "post-file", &file.path, "post-submit").await?;
     // The store answers with the form's success_action_redirect, back to the page, which
     // confirms the upload (rendered by the server: no JavaScript here).
     let back = format!("{page}?");
@@ -184,20 +156,7 @@ async fn fetch_upload(browser: &Client, page: &str, file: &Upload) -> R<String> 
         })
     })
     .await?;
-    browser
-        .find(Locator::Id("put-file"))
-        .await
-        .ctx("finding #put-file")?
-        .send_keys(file.path()?)
-        .await
-        .ctx("choosing the file")?;
-    browser
-        .find(Locator::Id("put-submit"))
-        .await
-        .ctx("finding #put-submit")?
-        .click()
-        .await
-        .ctx("submitting the fetch form")?;
+    choose_and_submit(browser, "put-file", &file.path, "put-submit").await?;
     let status = eventually("#put-status to say Uploaded", async || {
         let status = text_of(browser, "#put-status").await?;
         if status.starts_with("Upload failed") {
@@ -288,14 +247,7 @@ async fn up_stops_at_the_root(browser: &Client, file: &Upload) -> R<()> {
         .await
         .ctx("finding #put-path")?;
     path.send_keys("notes").await.ctx("typing the folder")?;
-    browser
-        .find(Locator::Id("put-file"))
-        .await
-        .ctx("finding #put-file")?
-        .send_keys(file.path()?)
-        .await
-        .ctx("choosing the file")?;
-    click(browser, Locator::Id("put-submit"), "#put-submit").await?;
+    choose_and_submit(browser, "put-file", &file.path, "put-submit").await?;
     eventually("the folder notes/ in the listing", async || {
         let folders = folder_names(browser).await?;
         Ok(if folders == ["notes/"] {

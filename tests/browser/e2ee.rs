@@ -9,15 +9,14 @@
 //! http.server` in the example's README.
 
 use crate::support::{
-    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, eventually, in_session,
-    serve_static, tail,
+    ChromeDriver, Context, PagesSite, R, StaticFiles, Store, eventually, in_session,
+    run_pages_against_dev,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use fantoccini::{Client, Locator};
 use s3_broker::config::sha256_hex;
-use s3_broker::dev::DevEnvironment;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The whole browser part; a healthy run takes a few seconds.
@@ -25,8 +24,8 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
 const IV_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
 
-/// Serves examples/browser/ (read once, as committed) on 127.0.0.1:0; returns its origin.
-fn serve_example() -> R<(String, actix_web::dev::Server)> {
+/// examples/browser/, read once, as committed.
+fn example_files() -> R<StaticFiles> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/browser");
     let mut files = StaticFiles::new();
     for (name, content_type) in [
@@ -36,7 +35,7 @@ fn serve_example() -> R<(String, actix_web::dev::Server)> {
         let body = std::fs::read(dir.join(name)).ctx(&format!("reading {name}"))?;
         files.insert(format!("/{name}"), (content_type, body));
     }
-    serve_static(files, "the example")
+    Ok(files)
 }
 
 async fn text_of(browser: &Client, id: &str) -> R<String> {
@@ -211,15 +210,9 @@ async fn restore_with_key(browser: &Client, object: &str, plaintext: &[u8]) -> R
     Ok(())
 }
 
-struct Site {
-    /// The example page with `?broker=...&token=...`.
-    page: String,
-    store_endpoint: String,
-    config_path: PathBuf,
-}
-
-async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
-    let store = Store::new(&site.store_endpoint, &site.config_path)?;
+async fn scenario(site: &PagesSite, driver: &ChromeDriver, dir: &Path) -> R<()> {
+    let store = &site.store;
+    let page = format!("{}/index.html?{}", site.origin, site.query);
     // Text and every byte value, so no text transformation can go unnoticed.
     let mut plaintext = "secret: é ü ✓ \r\n".repeat(100).into_bytes();
     plaintext.extend((0..3000u32).map(|i| (i * 31 + 7) as u8));
@@ -228,7 +221,7 @@ async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
     let file = file.to_str().ok_or("non-UTF-8 temp path")?.to_owned();
 
     let keys = in_session(driver, &dir.join("profile"), true, async |browser| {
-        browser.goto(&site.page).await.ctx("opening the example")?;
+        browser.goto(&page).await.ctx("opening the example")?;
         let status = text_of(browser, "status").await?;
         if status.starts_with("Failed:") {
             return Err(format!("the page says {status:?}"));
@@ -240,10 +233,10 @@ async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
             .send_keys(&file)
             .await
             .ctx("choosing the file")?;
-        let first = encrypt_upload_download(browser, &store, &plaintext, false)
+        let first = encrypt_upload_download(browser, store, &plaintext, false)
             .await
             .map_err(|e| format!("with a non-extractable key: {e}"))?;
-        let second = encrypt_upload_download(browser, &store, &plaintext, true)
+        let second = encrypt_upload_download(browser, store, &plaintext, true)
             .await
             .map_err(|e| format!("with a saved key: {e}"))?;
         restore_with_key(browser, &second, &plaintext)
@@ -271,44 +264,6 @@ async fn scenario(site: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
 
 #[test]
 fn example_page_stores_only_ciphertext_and_decrypts_it_back() {
-    let chromedriver = chromedriver_or_panic();
-    let temp = tempfile::tempdir().expect("a temporary directory");
-    let dir = temp.path().to_owned();
-    let outcome: R<()> = actix_web::rt::System::new().block_on(async move {
-        let (origin, example) = serve_example()?;
-        let example_handle = example.handle();
-        actix_web::rt::spawn(example);
-        let env = DevEnvironment::start_with_cors_origins(
-            &dir.join("dev"),
-            0,
-            0,
-            std::slice::from_ref(&origin),
-        )
-        .await
-        .ctx("starting the dev environment")?;
-        let server = env.server.handle();
-        actix_web::rt::spawn(env.server);
-        let mut page = url::Url::parse(&format!("{origin}/index.html")).ctx("the page URL")?;
-        page.query_pairs_mut()
-            .append_pair("broker", &env.url)
-            .append_pair("token", &env.token);
-        let site = Site {
-            page: page.into(),
-            store_endpoint: env.store.endpoint(),
-            config_path: env.config_path,
-        };
-        let driver = ChromeDriver::start(&chromedriver, &dir).await?;
-        let outcome = tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&site, &driver, &dir))
-            .await
-            .unwrap_or_else(|_| Err(format!("no result within {SCENARIO_TIMEOUT:?}")))
-            .map_err(|e| format!("{e}\n{}", tail(&driver.log)));
-        drop(driver);
-        server.stop(false).await;
-        example_handle.stop(false).await;
-        env.store.stop();
-        outcome
-    });
-    if let Err(e) = outcome {
-        panic!("{e}");
-    }
+    let files = example_files().unwrap_or_else(|e| panic!("{e}"));
+    run_pages_against_dev(files, SCENARIO_TIMEOUT, scenario);
 }

@@ -9,12 +9,11 @@
 //! the test fails, it never skips.
 
 use crate::support::{
-    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, eventually, in_session,
-    serve_static, tail,
+    ChromeDriver, Context, PagesSite, R, StaticFiles, Store, choose_and_submit, eventually,
+    in_session, run_pages_against_dev, text_of,
 };
 use fantoccini::{Client, Locator};
 use s3_broker::config::sha256_hex;
-use s3_broker::dev::DevEnvironment;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,8 +40,8 @@ fn dropzone_script() -> R<Vec<u8>> {
     })
 }
 
-/// Serves examples/dropzone/ and examples/form/ as committed, and Dropzone.
-fn serve_examples() -> R<(String, actix_web::dev::Server)> {
+/// examples/dropzone/ and examples/form/ as committed, and Dropzone.
+fn example_files() -> R<StaticFiles> {
     let mut files = StaticFiles::new();
     for (path, file, content_type) in [
         (
@@ -73,22 +72,12 @@ fn serve_examples() -> R<(String, actix_web::dev::Server)> {
         "/dropzone/dropzone.min.js".to_owned(),
         ("text/javascript; charset=utf-8", dropzone_script()?),
     );
-    serve_static(files, "the examples")
+    Ok(files)
 }
 
 /// `size` bytes of every value.
 fn pattern(size: usize, seed: usize) -> Vec<u8> {
     (0..size).map(|i| ((i * 13 + seed) % 256) as u8).collect()
-}
-
-async fn text_of(browser: &Client, css: &str) -> R<String> {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .ctx(&format!("finding {css}"))?
-        .text()
-        .await
-        .ctx(&format!("reading {css}"))
 }
 
 /// The store holds exactly `bytes` at `key`.
@@ -146,20 +135,7 @@ async fn form_upload(browser: &Client, page: &str, file: &Path) -> R<String> {
         })
     })
     .await?;
-    browser
-        .find(Locator::Id("file"))
-        .await
-        .ctx("finding #file")?
-        .send_keys(file.to_str().ok_or("a UTF-8 path")?)
-        .await
-        .ctx("choosing the file")?;
-    browser
-        .find(Locator::Id("submit"))
-        .await
-        .ctx("finding #submit")?
-        .click()
-        .await
-        .ctx("submitting")?;
+    choose_and_submit(browser, "file", file, "submit").await?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let confirmation = eventually("the confirmation after S3's redirect", async || {
         let text = text_of(browser, "#confirmation").await?;
@@ -180,13 +156,8 @@ async fn form_upload(browser: &Client, page: &str, file: &Path) -> R<String> {
         .ok_or_else(|| format!("no key in {url}"))
 }
 
-async fn scenario(origin: &str, env: &Site, driver: &ChromeDriver, dir: &Path) -> R<()> {
-    let store = Store::new(&env.store_endpoint, &env.config_path)?;
-    let query = format!(
-        "broker={}&token={}",
-        url::form_urlencoded::byte_serialize(env.url.as_bytes()).collect::<String>(),
-        env.token
-    );
+async fn scenario(site: &PagesSite, driver: &ChromeDriver, dir: &Path) -> R<()> {
+    let (origin, query, store) = (&site.origin, &site.query, &site.store);
     let put_bytes = pattern(40_000, 1);
     let post_bytes = pattern(30_000, 2);
     let form_bytes = pattern(20_000, 3);
@@ -211,16 +182,16 @@ async fn scenario(origin: &str, env: &Site, driver: &ChromeDriver, dir: &Path) -
         })
         .await?;
         let put = dropzone_upload(browser, "put", "dropped by put.txt", &put_bytes).await?;
-        holds(&store, &put, &put_bytes, "Dropzone PUT").await?;
+        holds(store, &put, &put_bytes, "Dropzone PUT").await?;
         let post = dropzone_upload(browser, "post", "dropped by post.txt", &post_bytes).await?;
-        holds(&store, &post, &post_bytes, "Dropzone POST").await?;
+        holds(store, &post, &post_bytes, "Dropzone POST").await?;
         let form = form_upload(
             browser,
             &format!("{origin}/form/index.html?{query}"),
             &form_file,
         )
         .await?;
-        holds(&store, &form, &form_bytes, "plain form").await?;
+        holds(store, &form, &form_bytes, "plain form").await?;
         Ok(vec![put, post, form])
     })
     .await?;
@@ -247,51 +218,8 @@ async fn scenario(origin: &str, env: &Site, driver: &ChromeDriver, dir: &Path) -
     Ok(())
 }
 
-struct Site {
-    url: String,
-    token: String,
-    store_endpoint: String,
-    config_path: PathBuf,
-}
-
 #[test]
 fn dropzone_put_and_post_and_the_plain_form_land_the_bytes() {
-    let chromedriver = chromedriver_or_panic();
-    let temp = tempfile::tempdir().expect("a temporary directory");
-    let dir = temp.path().to_owned();
-    let outcome: R<()> = actix_web::rt::System::new().block_on(async move {
-        let (origin, examples) = serve_examples()?;
-        let examples_handle = examples.handle();
-        actix_web::rt::spawn(examples);
-        let env = DevEnvironment::start_with_cors_origins(
-            &dir.join("dev"),
-            0,
-            0,
-            std::slice::from_ref(&origin),
-        )
-        .await
-        .ctx("starting the dev environment")?;
-        let server = env.server.handle();
-        actix_web::rt::spawn(env.server);
-        let site = Site {
-            url: env.url.clone(),
-            token: env.token.clone(),
-            store_endpoint: env.store.endpoint(),
-            config_path: env.config_path.clone(),
-        };
-        let driver = ChromeDriver::start(&chromedriver, &dir).await?;
-        let outcome =
-            tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&origin, &site, &driver, &dir))
-                .await
-                .unwrap_or_else(|_| Err(format!("no result within {SCENARIO_TIMEOUT:?}")))
-                .map_err(|e| format!("{e}\n{}", tail(&driver.log)));
-        drop(driver);
-        server.stop(false).await;
-        examples_handle.stop(false).await;
-        env.store.stop();
-        outcome
-    });
-    if let Err(e) = outcome {
-        panic!("{e}");
-    }
+    let files = example_files().unwrap_or_else(|e| panic!("{e}"));
+    run_pages_against_dev(files, SCENARIO_TIMEOUT, scenario);
 }

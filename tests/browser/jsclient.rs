@@ -9,12 +9,10 @@
 //! without them the test fails, it never skips.
 
 use crate::support::{
-    ChromeDriver, Context, R, StaticFiles, Store, chromedriver_or_panic, eventually, in_session,
-    serve_static, tail,
+    ChromeDriver, Context, R, StaticFiles, Store, eventually, in_session, run_pages_against_dev,
 };
 use fantoccini::{Client, Locator};
 use s3_broker::config::sha256_hex;
-use s3_broker::dev::DevEnvironment;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -30,8 +28,8 @@ fn pattern(size: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Serves the client and the harness page, as committed, on 127.0.0.1:0.
-fn serve_harness() -> R<(String, actix_web::dev::Server)> {
+/// The client and the harness page, as committed.
+fn harness_files() -> R<StaticFiles> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = StaticFiles::new();
     for (path, file, content_type) in [
@@ -49,16 +47,25 @@ fn serve_harness() -> R<(String, actix_web::dev::Server)> {
         let body = std::fs::read(root.join(file)).ctx(&format!("reading {file}"))?;
         files.insert(path.to_owned(), (content_type, body));
     }
-    serve_static(files, "the JS client harness")
+    Ok(files)
 }
 
 /// Calls `window.harness.<function>(...args)` and waits for its promise.
 async fn call(browser: &Client, function: &str, args: Vec<Value>) -> R<Value> {
-    let script = format!("return window.harness.{function}(...arguments);");
-    browser
+    // A rejection comes back as a value: chromedriver reports some rejections without text.
+    let script = format!(
+        "return window.harness.{function}(...arguments).catch((e) => \
+         ({{ harnessError: `${{e && e.name}}: ${{e && e.message}} (code ${{e && e.code}}, \
+         status ${{e && e.status}})` }}));"
+    );
+    let value = browser
         .execute(&script, args)
         .await
-        .ctx(&format!("harness.{function}"))
+        .ctx(&format!("harness.{function}"))?;
+    match value.get("harnessError") {
+        Some(error) => Err(format!("harness.{function} failed: {error}")),
+        None => Ok(value),
+    }
 }
 
 fn field<'a>(value: &'a Value, path: &str) -> R<&'a Value> {
@@ -216,43 +223,40 @@ async fn scenario(page: &str, store: &Store, driver: &ChromeDriver, dir: &Path) 
 
 #[test]
 fn the_js_client_uploads_resumes_aborts_and_lists() {
-    let chromedriver = chromedriver_or_panic();
-    let temp = tempfile::tempdir().expect("a temporary directory");
-    let dir = temp.path().to_owned();
-    let outcome: R<()> = actix_web::rt::System::new().block_on(async move {
-        let (origin, harness) = serve_harness()?;
-        let harness_handle = harness.handle();
-        actix_web::rt::spawn(harness);
-        let env = DevEnvironment::start_with_cors_origins(
-            &dir.join("dev"),
-            0,
-            0,
-            std::slice::from_ref(&origin),
-        )
-        .await
-        .ctx("starting the dev environment")?;
-        let server = env.server.handle();
-        actix_web::rt::spawn(env.server);
-        let mut page = url::Url::parse(&format!("{origin}/index.html")).ctx("the page URL")?;
-        page.query_pairs_mut()
-            .append_pair("broker", &env.url)
-            .append_pair("token", &env.token);
-        let store = Store::new(&env.store.endpoint(), &env.config_path)?;
-        let driver = ChromeDriver::start(&chromedriver, &dir).await?;
-        let outcome = tokio::time::timeout(
-            SCENARIO_TIMEOUT,
-            scenario(page.as_str(), &store, &driver, &dir),
-        )
-        .await
-        .unwrap_or_else(|_| Err(format!("no result within {SCENARIO_TIMEOUT:?}")))
-        .map_err(|e| format!("{e}\n{}", tail(&driver.log)));
-        drop(driver);
-        server.stop(false).await;
-        harness_handle.stop(false).await;
-        env.store.stop();
-        outcome
+    let files = harness_files().unwrap_or_else(|e| panic!("{e}"));
+    run_pages_against_dev(files, SCENARIO_TIMEOUT, async |site, driver, dir| {
+        let page = format!("{}/index.html?{}", site.origin, site.query);
+        scenario(&page, &site.store, driver, dir).await
     });
-    if let Err(e) = outcome {
-        panic!("{e}");
-    }
+}
+
+/// The names `source` exports: `export function|class|const NAME`, or `declare`d in a `.d.ts`.
+fn exported(source: &str) -> Vec<String> {
+    let mut names: Vec<String> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("export "))
+        .filter_map(|rest| {
+            let rest = rest.strip_prefix("declare ").unwrap_or(rest);
+            let rest = rest.strip_prefix("async ").unwrap_or(rest);
+            let (kind, rest) = rest.split_once(' ')?;
+            matches!(kind, "function" | "class" | "const")
+                .then(|| {
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                })
+                .flatten()
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_types_declare_exactly_what_the_module_exports() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/js");
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).expect(name);
+    let module = exported(&read("s3-broker.js"));
+    assert!(module.contains(&"S3BrokerClient".to_owned()), "{module:?}");
+    assert_eq!(module, exported(&read("s3-broker.d.ts")));
 }

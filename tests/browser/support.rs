@@ -310,3 +310,98 @@ pub(crate) async fn in_session<T>(
     closed?;
     Ok(value)
 }
+
+/// Static test pages served on their own origin and an `s3-broker dev` that accepts them.
+pub(crate) struct PagesSite {
+    /// `http://127.0.0.1:PORT` of the pages.
+    pub origin: String,
+    /// `?broker=...&token=...` for a page: the dev broker's URL and token.
+    pub query: String,
+    /// The dev environment's store.
+    pub store: Store,
+}
+
+/// Serves `files` on their own origin, starts `s3-broker dev` open to it (CORS), chromedriver
+/// and `scenario`, bounded by `limit`; stops everything and panics with the failure (and the
+/// end of chromedriver's log).
+pub(crate) fn run_pages_against_dev(
+    files: StaticFiles,
+    limit: Duration,
+    scenario: impl AsyncFnOnce(&PagesSite, &ChromeDriver, &Path) -> R<()>,
+) {
+    let chromedriver = chromedriver_or_panic();
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let dir = temp.path().to_owned();
+    let outcome: R<()> = actix_web::rt::System::new().block_on(async move {
+        let (origin, pages) = serve_static(files, "the test pages")?;
+        let pages_handle = pages.handle();
+        actix_web::rt::spawn(pages);
+        let env = s3_broker::dev::DevEnvironment::start_with_cors_origins(
+            &dir.join("dev"),
+            0,
+            0,
+            std::slice::from_ref(&origin),
+        )
+        .await
+        .ctx("starting the dev environment")?;
+        let server = env.server.handle();
+        actix_web::rt::spawn(env.server);
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("broker", &env.url)
+            .append_pair("token", &env.token)
+            .finish();
+        let site = PagesSite {
+            origin,
+            query,
+            store: Store::new(&env.store.endpoint(), &env.config_path)?,
+        };
+        let driver = ChromeDriver::start(&chromedriver, &dir).await?;
+        let outcome = tokio::time::timeout(limit, scenario(&site, &driver, &dir))
+            .await
+            .unwrap_or_else(|_| Err(format!("no result within {limit:?}")))
+            .map_err(|e| format!("{e}\n{}", tail(&driver.log)));
+        drop(driver);
+        server.stop(false).await;
+        pages_handle.stop(false).await;
+        env.store.stop();
+        outcome
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+/// Chooses `file` in the file input `#input` and clicks `#submit`, as a person would.
+pub(crate) async fn choose_and_submit(
+    browser: &Client,
+    input: &str,
+    file: &Path,
+    submit: &str,
+) -> R<()> {
+    let path = file.to_str().ok_or("a non-UTF-8 path")?;
+    browser
+        .find(fantoccini::Locator::Id(input))
+        .await
+        .ctx(&format!("finding #{input}"))?
+        .send_keys(path)
+        .await
+        .ctx("choosing the file")?;
+    browser
+        .find(fantoccini::Locator::Id(submit))
+        .await
+        .ctx(&format!("finding #{submit}"))?
+        .click()
+        .await
+        .ctx(&format!("clicking #{submit}"))
+}
+
+/// The text of the element `css` selects.
+pub(crate) async fn text_of(browser: &Client, css: &str) -> R<String> {
+    browser
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .ctx(&format!("finding {css}"))?
+        .text()
+        .await
+        .ctx(&format!("reading {css}"))
+}

@@ -6,6 +6,7 @@
 
 mod complete;
 mod errors;
+mod initiated;
 mod multipart;
 mod owned;
 mod params;
@@ -43,6 +44,11 @@ pub(super) fn scope() -> actix_web::Scope<
         .service(
             web::resource("/complete")
                 .route(web::post().to(complete::complete))
+                .default_service(web::to(|| only("POST"))),
+        )
+        .service(
+            web::resource("/initiated")
+                .route(web::post().to(initiated::initiated))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(

@@ -3,7 +3,9 @@
 //! so part URLs cannot sign a length; instead the broker, which completes the upload itself,
 //! checks the total size of the parts S3 holds against the profile before completing.
 
-use super::owned::{OnUpload, OwnedUpload, UploadQuery, content_type_or_default, uppy_metadata};
+use super::owned::{
+    OnUpload, OwnedUpload, UploadQuery, content_type_or_default, new_upload, uppy_metadata,
+};
 use crate::domain::PartNumber;
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
@@ -40,6 +42,7 @@ pub(super) struct CreateBody {
 }
 
 /// `POST /s3/multipart`: decides the key in the caller's namespace and creates the upload.
+/// The `uploadId` answered is the sealed one (`owned.rs`), never S3's.
 pub(super) async fn create(
     state: web::Data<AppState>,
     Caller(principal): Caller,
@@ -76,9 +79,16 @@ pub(super) async fn create(
             return Err(error.into());
         }
     };
+    let sealed = state.tickets.seal_uppy_upload(&new_upload(
+        &state,
+        &principal,
+        profile,
+        decision.key.clone(),
+        upload_id,
+    ));
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),
-        "uploadId": upload_id.as_str(),
+        "uploadId": sealed,
         "bucket": decision.bucket.as_str(),
     })))
 }

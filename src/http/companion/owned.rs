@@ -1,11 +1,16 @@
 //! What every Uppy route checks before touching S3: the key is the caller's (a whole-segment
 //! match inside one of its namespaces), its profile allows multipart uploads, and the upload
-//! id is well-formed. Companion itself trusts the client's key (uppy #3527); the broker does
-//! not. The routes on one upload (`/s3/multipart/{uploadId}...?key=`) take [`OnUpload`],
-//! which checks all of it before the handler runs.
+//! id is a sealed one this broker handed out for that very key, principal and profile
+//! (`crate::multipart::TicketKeys::open_uppy_upload`), not expired. Companion itself trusts
+//! the client's key (uppy #3527) and S3's upload id; the broker trusts neither, so no store
+//! that does not tie upload ids to keys lets a caller reach another caller's upload. The
+//! routes on one upload (`/s3/multipart/{uploadId}...?key=`) take [`OnUpload`], which checks
+//! all of it before the handler runs; `POST /s3/sign` calls [`OwnedUpload::check`].
 
 use crate::domain::{ObjectKey, Principal, UploadId};
+use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState, Caller, Code};
+use crate::multipart::{NamedUpload, TicketError};
 use crate::policy::{PolicyError, Profile};
 use crate::s3::UploadRef;
 use actix_web::dev::Payload;
@@ -22,8 +27,27 @@ pub(super) struct OwnedUpload {
     pub profile: Profile,
     /// The key.
     pub key: ObjectKey,
-    /// S3's upload id.
+    /// S3's upload id, from the sealed one the client presented.
     pub upload_id: UploadId,
+}
+
+/// The [`NamedUpload`] of a new upload of `principal` with S3's `upload_id`, expiring with
+/// the ticket lifetime: what the sealed upload id handed to Uppy wraps.
+pub(super) fn new_upload(
+    state: &AppState,
+    principal: &Principal,
+    profile: &Profile,
+    key: ObjectKey,
+    upload_id: UploadId,
+) -> NamedUpload {
+    NamedUpload {
+        principal: principal.segment.clone(),
+        profile: profile.name().to_owned(),
+        bucket: profile.bucket().clone(),
+        key,
+        upload_id,
+        expires_at: signing_now() + state.ticket_ttl,
+    }
 }
 
 impl OwnedUpload {
@@ -43,8 +67,30 @@ impl OwnedUpload {
         if profile.require_checksum() {
             return Err(PolicyError::ChecksumRequired(profile.name().to_owned()).into());
         }
-        let upload_id = UploadId::new(raw_upload_id)
-            .map_err(|e| ApiError::new(Code::InvalidUploadId, format!("invalid uploadId: {e}")))?;
+        let named = state
+            .tickets
+            .open_uppy_upload(raw_upload_id, signing_now())
+            .map_err(|err| match err {
+                TicketError::Invalid => ApiError::new(
+                    Code::InvalidUploadId,
+                    "the uploadId is not one this broker handed out, or was altered",
+                ),
+                TicketError::Expired => ApiError::new(
+                    Code::TicketExpired,
+                    "the uploadId has expired (multipart.ticket_ttl_secs)",
+                ),
+            })?;
+        if named.principal != principal.segment
+            || named.key != object_key
+            || named.bucket != *profile.bucket()
+            || named.profile != profile.name()
+        {
+            return Err(ApiError::new(
+                Code::NotOwner,
+                "the uploadId belongs to another key or caller",
+            ));
+        }
+        let upload_id = named.upload_id;
         Ok(Self {
             profile: profile.clone(),
             key: object_key,

@@ -8,20 +8,22 @@
 //!   size could not bind one; the policy binds the type and the profile's size range. A
 //!   backend without POST Object (R2, GCS) gets `400 method_not_supported`: no grant could
 //!   bound the size there.
-//! - `POST` without `uploadId` (CreateMultipartUpload): a key the broker chooses, returned as
-//!   `key`, with the type, encryption and metadata headers it must send.
+//! - `POST` without `uploadId` (CreateMultipartUpload): the broker creates the upload itself
+//!   under a key it chooses (returned as `key`) and answers with its own
+//!   `/s3/initiated?upload=` URL, where Uppy reads a sealed upload id instead of S3's
+//!   (`owned.rs`), so that later calls can only name this upload with this key.
 //! - `PUT` with `uploadId` and `partNumber` (UploadPart), `GET` (ListParts), `POST`
 //!   (CompleteMultipartUpload, with `If-None-Match: *` for no-overwrite profiles, after
 //!   checking the size of the parts S3 holds) and `DELETE` (AbortMultipartUpload) with
-//!   `uploadId`: the caller's own keys only.
+//!   `uploadId`: the caller's own keys, and sealed upload ids of that very key, only.
 //! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
 
 use super::complete::{COMPLETE_URL_SECS, bound_digest};
 use super::owned::{
-    OwnedUpload, content_type_or_default, last_segment, single_upload_needs_post_object,
+    OwnedUpload, content_type_or_default, last_segment, new_upload, single_upload_needs_post_object,
 };
 use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
-use crate::grants::{GrantKind, create_multipart_headers};
+use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
@@ -146,7 +148,9 @@ pub(super) async fn sign(
     let operation = operation(&request)?;
     let answer = match &operation {
         Operation::PutObject => put_object(&state, &principal, &request).await?,
-        Operation::CreateMultipart => create_multipart(&state, &principal, &request).await?,
+        Operation::CreateMultipart => {
+            create_multipart(&state, &principal, &request, &broker_url(&state, &req)).await?
+        }
         Operation::DeleteObject => delete_object(&state, &principal, &request).await?,
         Operation::OnUpload(call) => {
             upload_call(&state, &principal, &request, call, || {
@@ -255,10 +259,14 @@ async fn presign(
     })
 }
 
+/// CreateMultipartUpload: made by the broker itself, so that the client only ever holds the
+/// sealed upload id; the answer points Uppy at `/s3/initiated`, which hands it over in S3's
+/// XML.
 async fn create_multipart(
     state: &AppState,
     principal: &Principal,
     request: &SignRequest,
+    broker_url: &str,
 ) -> Result<SignedRequest, ApiError> {
     let profile = state.profiles.default_profile();
     let intent = MultipartIntent {
@@ -273,17 +281,22 @@ async fn create_multipart(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let mut signed = presign(
+    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
+    let sealed = state.tickets.seal_uppy_upload(&new_upload(
         state,
-        S3Operation::CreateMultipartUpload,
-        &decision.bucket,
-        &decision.key,
-        create_multipart_headers(&decision)?,
-        profile.lifetime(None),
-    )
-    .await?;
-    signed.key = Some(decision.key.as_str().to_owned());
-    Ok(signed)
+        principal,
+        profile,
+        decision.key.clone(),
+        upload_id,
+    ));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("upload", &sealed)
+        .finish();
+    Ok(SignedRequest {
+        url: format!("{broker_url}/s3/initiated?{query}"),
+        key: Some(decision.key.as_str().to_owned()),
+        ..SignedRequest::default()
+    })
 }
 
 async fn delete_object(

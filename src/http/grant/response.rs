@@ -3,7 +3,7 @@
 
 use crate::grants::GrantKind;
 use actix_web::HttpResponse;
-use actix_web::http::header::CACHE_CONTROL;
+use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use serde::Serialize;
 
 /// What a response grants: `count` signed requests of one kind, kept in the response's
@@ -36,6 +36,14 @@ pub(crate) fn grant_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(body)
+}
+
+/// As [`grant_response`], for a body already written as JSON (see `json_out.rs`).
+pub(crate) fn json_grant_response(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header(ContentType::json())
+        .body(body)
 }
 
 /// A POST form's fields as the JSON object of a grant, in order.

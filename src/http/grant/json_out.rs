@@ -1,0 +1,177 @@
+//! A JSON object written straight into one buffer: the grant answers on the request path are
+//! serialized from the decision and the signer's output as they are, without first copying
+//! them into owned strings, maps or `serde_json::Value`s.
+//!
+//! Strings are escaped by `serde_json` itself and timestamps are written as chrono's `serde`
+//! form (RFC 3339, UTC, `Z`), so the bytes equal what `#[derive(Serialize)]` of the same
+//! fields gives; each user of this writer keeps a test that compares the two.
+
+use crate::telemetry::needs_escape;
+use chrono::{DateTime, Datelike, Timelike, Utc};
+
+/// One JSON object being written; [`JsonObject::finish`] closes it.
+pub(crate) struct JsonObject<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> JsonObject<'a> {
+    /// Opens an object at the end of `out`.
+    pub(crate) fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    fn key(&mut self, name: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        write_str(self.out, name);
+        self.out.push(b':');
+    }
+
+    /// `"name":"value"`.
+    pub(crate) fn str(&mut self, name: &str, value: &str) -> &mut Self {
+        self.key(name);
+        write_str(self.out, value);
+        self
+    }
+
+    /// `"name":"<RFC 3339 UTC>"`.
+    pub(crate) fn time(&mut self, name: &str, value: &DateTime<Utc>) -> &mut Self {
+        self.key(name);
+        write_time(self.out, value);
+        self
+    }
+
+    /// `"name":{"k":"v",...}`, the pairs in the given order.
+    pub(crate) fn str_map<'s>(
+        &mut self,
+        name: &str,
+        pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
+    ) -> &mut Self {
+        self.key(name);
+        let mut inner = JsonObject::open(self.out);
+        for (k, v) in pairs {
+            inner.str(k, v);
+        }
+        inner.finish();
+        self
+    }
+
+    /// `"name":["a","b",...]`.
+    pub(crate) fn str_array<'s>(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = &'s str>,
+    ) -> &mut Self {
+        self.key(name);
+        self.out.push(b'[');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            write_str(self.out, item);
+        }
+        self.out.push(b']');
+        self
+    }
+
+    /// Closes the object.
+    pub(crate) fn finish(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// `value` as a JSON string: copied as it is when nothing needs an escape (URLs, keys, header
+/// values nearly always), else escaped by `serde_json`.
+fn write_str(out: &mut Vec<u8>, value: &str) {
+    if needs_escape(value) {
+        // Writing into a `Vec` cannot fail, and a `&str` always serializes.
+        let _ = serde_json::to_writer(&mut *out, value);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// `value` as chrono's `serde` form: `"2026-05-01T12:00:00Z"`, with the fraction of a second
+/// when there is one (written by chrono itself then; grant times are whole seconds).
+fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
+    let year = value.year();
+    if value.nanosecond() != 0 || !(0..=9999).contains(&year) {
+        let _ = serde_json::to_writer(&mut *out, value);
+        return;
+    }
+    let mut text = *b"\"0000-00-00T00:00:00Z\"";
+    let digits = |text: &mut [u8; 22], at: usize, n: u32, width: usize| {
+        let mut n = n;
+        for i in (0..width).rev() {
+            text[at + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    digits(&mut text, 1, year.unsigned_abs(), 4);
+    digits(&mut text, 6, value.month(), 2);
+    digits(&mut text, 9, value.day(), 2);
+    digits(&mut text, 12, value.hour(), 2);
+    digits(&mut text, 15, value.minute(), 2);
+    digits(&mut text, 18, value.second(), 2);
+    out.extend_from_slice(&text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_chronos_serde_form() {
+        for secs in [
+            0,
+            1,
+            59,
+            86_399,
+            951_782_400, // 2000-02-29
+            1_777_636_800,
+            4_102_444_799,
+            253_402_300_799, // 9999-12-31T23:59:59
+            -1,
+        ] {
+            for nanos in [0, 1, 500_000_000, 999_999_999] {
+                let t = DateTime::from_timestamp(secs, nanos).unwrap();
+                let mut ours = Vec::new();
+                write_time(&mut ours, &t);
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    serde_json::to_string(&t).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn objects_match_serde_json() {
+        let mut out = Vec::new();
+        let mut object = JsonObject::open(&mut out);
+        object
+            .str("a\"b", "line\nbreak \u{1} é")
+            .str_map("m", [("x", "1"), ("y", "\\")])
+            .str_map("empty", [])
+            .str_array("list", ["p", "q"])
+            .time("t", &DateTime::from_timestamp(1_777_636_800, 0).unwrap());
+        object.finish();
+        let expected = serde_json::json!({
+            "a\"b": "line\nbreak \u{1} é",
+            "m": {"x": "1", "y": "\\"},
+            "empty": {},
+            "list": ["p", "q"],
+            "t": "2026-05-01T12:00:00Z",
+        });
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
+    }
+}
