@@ -214,9 +214,24 @@ fn explain_decodes_a_url_without_repeating_secrets() {
     assert!(text.contains("2013-05-25T00:00:00+00:00"));
     assert!(text.contains("valid"));
     assert!(!text.contains("aeeed9bb"));
+    assert_eq!(out.status.code(), Some(0), "a valid URL exits 0");
+    // Expired (now): the explanation is printed, and the exit status says it.
+    let expired = run(&["explain", DOC_URL, "--json"]);
     let json: serde_json::Value =
-        serde_json::from_str(&stdout(&run(&["explain", DOC_URL, "--json"]))).unwrap();
+        serde_json::from_slice(&expired.stdout).expect("the JSON explanation");
     assert_eq!(json["expired"], true);
+    assert_eq!(expired.status.code(), Some(1), "an expired URL exits 1");
+    // Signed after the time of the check: not yet valid.
+    let early = run(&["explain", DOC_URL, "--at", "2013-05-23T23:59:00Z"]);
+    let early_text = String::from_utf8_lossy(&early.stdout);
+    assert!(early_text.contains("NOT YET VALID"), "{early_text}");
+    assert_eq!(early.status.code(), Some(1), "a URL not yet valid exits 1");
+    let not_presigned = run(&["explain", "https://example.com/nothing"]);
+    assert_eq!(
+        not_presigned.status.code(),
+        Some(2),
+        "not a presigned URL exits 2"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 # Installs the real S3 servers the end-to-end tests run against, the browser of tests/browser/
 # (the demo page, end-to-end encryption and Uppy tests), and the Uppy bundles of
 # tests/browser/uppy.rs, when they are missing.
-# usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk]  (default: all; usable from CI)
+# usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk|tour]  (default: all; usable from CI)
 #   s3s-fs    cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
 #   ceph      apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
 #   redis     apt-get install redis-server (the shared store of [limits]; needs root or sudo)
@@ -12,6 +12,7 @@
 #   jdk       apt-get install openjdk-17-jdk-headless (javac and java for tests/mobile.rs)
 #   dropzone  tests/fixtures/dropzone/build.sh: npm ci of the pinned Dropzone into target/dropzone/
 #             (needs node and npm; skipped while the lock is unchanged)
+#   tour      apt-get install curl jq (the README tour that tests/readme_tour.rs runs)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "$0")/common.sh"
@@ -92,8 +93,14 @@ install_dropzone() {
   bash "$REPO_ROOT/tests/fixtures/dropzone/build.sh" >&2
 }
 
+# curl and jq, which the README's tour uses (tests/readme_tour.rs runs it).
+install_tour_tools() {
+  if command -v curl >/dev/null && command -v jq >/dev/null; then log "curl and jq present"; return 0; fi
+  apt_install curl jq
+}
+
 case "$WHAT" in
-  all) install_s3s_fs; install_ceph; install_redis; install_chromium; install_uppy; install_dropzone; install_jdk ;;
+  all) install_s3s_fs; install_ceph; install_redis; install_chromium; install_uppy; install_dropzone; install_jdk; install_tour_tools ;;
   s3s-fs) install_s3s_fs ;;
   ceph) install_ceph ;;
   redis) install_redis ;;
@@ -101,5 +108,6 @@ case "$WHAT" in
   uppy) install_uppy ;;
   dropzone) install_dropzone ;;
   jdk) install_jdk ;;
-  *) die "usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk]" ;;
+  tour) install_tour_tools ;;
+  *) die "usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk|tour]" ;;
 esac

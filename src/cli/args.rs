@@ -28,6 +28,11 @@ pub enum Command {
     /// Print a signed POST policy for a browser form: JSON, a ready HTML form, or a curl command.
     PostPolicy(PostPolicyArgs),
     /// Decode a presigned URL: operation, bucket, key, headers to send, issue time, expiry.
+    #[command(
+        after_help = "Exit status: 0 when the URL is valid at the time of the check, 1 when it \
+                            has expired or is not yet valid (the explanation is printed \
+                            either way), 2 when it is not a SigV4 presigned URL."
+    )]
     Explain(ExplainArgs),
     /// Check a deployment before serving: configuration, profiles, credentials, clock, buckets.
     #[command(

@@ -41,15 +41,25 @@ pub struct Explanation {
     pub expires_at: DateTime<Utc>,
     /// Whether it had expired at the time of the check.
     pub expired: bool,
+    /// Whether it was signed after the time of the check (S3 refuses it until then).
+    pub not_yet_valid: bool,
 }
 
-/// Runs `explain` and renders text or JSON.
-pub(super) fn run(args: ExplainArgs) -> Result<String, CliError> {
-    let explanation = explain_url(&args.url, args.at.unwrap_or_else(Utc::now))?;
-    if args.json {
-        return Ok(super::to_pretty_json(&explanation));
+impl Explanation {
+    /// Whether S3 would accept the URL at the time of the check (as far as time goes).
+    pub fn is_current(&self) -> bool {
+        !self.expired && !self.not_yet_valid
     }
-    Ok(render_text(&explanation))
+}
+
+/// Runs `explain` and renders text or JSON, with whether the URL is current at that time.
+pub(super) fn run(args: ExplainArgs) -> Result<(String, bool), CliError> {
+    let explanation = explain_url(&args.url, args.at.unwrap_or_else(Utc::now))?;
+    let current = explanation.is_current();
+    if args.json {
+        return Ok((super::to_pretty_json(&explanation), current));
+    }
+    Ok((render_text(&explanation), current))
 }
 
 /// Decodes a SigV4 presigned URL, judging expiry as of `now`.
@@ -139,6 +149,7 @@ pub fn explain_url(raw: &str, now: DateTime<Utc>) -> Result<Explanation, CliErro
         expires_in,
         expires_at,
         expired: now >= expires_at,
+        not_yet_valid: now < signed_at,
     })
 }
 
@@ -212,10 +223,14 @@ fn render_text(e: &Explanation) -> String {
     line("signed at:", e.signed_at.to_rfc3339());
     line("expires in:", format!("{} s", e.expires_in));
     line("expires at:", e.expires_at.to_rfc3339());
-    line(
-        "status:",
-        if e.expired { "EXPIRED" } else { "valid" }.to_owned(),
-    );
+    let status = if e.expired {
+        "EXPIRED"
+    } else if e.not_yet_valid {
+        "NOT YET VALID (signed after the time of the check)"
+    } else {
+        "valid"
+    };
+    line("status:", status.to_owned());
     out
 }
 

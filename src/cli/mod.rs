@@ -34,6 +34,23 @@ pub fn run() -> ExitCode {
     if let Command::Doctor(args) = cli.command {
         return doctor::main(args);
     }
+    if let Command::Explain(args) = cli.command {
+        // The explanation is printed either way; the status says whether S3 would take it now.
+        return match explain::run(args) {
+            Ok((output, current)) => {
+                let _ = std::io::stdout().lock().write_all(output.as_bytes());
+                if current {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(err) => {
+                let _ = writeln!(std::io::stderr(), "error: {err}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match execute(cli) {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();
@@ -55,7 +72,7 @@ pub fn execute(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Presign(args) => presign_cmd::run(args),
         Command::PostPolicy(args) => post_policy_cmd::run(args),
-        Command::Explain(args) => explain::run(args),
+        Command::Explain(args) => explain::run(args).map(|(output, _)| output),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Dev(args) => {
             crate::dev::run(args.dir, args.port, args.store_port, args.cors_origins)

@@ -8,12 +8,12 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>.
 
 use super::multipart::{CompanionReceipt, complete_checked, receipts};
+use super::xml_answer::xml_answer;
 use crate::http::extractors::MAX_PARTS_JSON_BODY;
 use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState, Code};
 use crate::multipart::parts_digest;
 use crate::s3::UploadRef;
-use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -115,22 +115,15 @@ pub(super) async fn complete(
     limits
         .close_upload(&upload.principal, &upload.profile, upload.key.as_str())
         .await;
-    let result = quick_xml::se::to_string(&CompleteResultXml {
-        location: &done.location,
-        bucket: grant.upload.bucket.as_str(),
-        key: grant.upload.key.as_str(),
-        etag: done.etag.as_deref(),
-    })
-    .map_err(|e| {
-        tracing::error!(error = %e, "the completion result did not serialize");
-        ApiError::internal()
-    })?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .content_type(ContentType::xml())
-        .body(format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{result}"
-        )))
+    xml_answer(
+        &CompleteResultXml {
+            location: &done.location,
+            bucket: grant.upload.bucket.as_str(),
+            key: grant.upload.key.as_str(),
+            etag: done.etag.as_deref(),
+        },
+        "completion result",
+    )
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>.
 
+use super::xml_answer::xml_answer;
 use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState};
-use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -40,19 +40,12 @@ pub(super) async fn initiated(
     let upload = state
         .tickets
         .open_uppy_upload(&query.upload, signing_now())?;
-    let result = quick_xml::se::to_string(&InitiateResultXml {
-        bucket: upload.bucket.as_str(),
-        key: upload.key.as_str(),
-        upload_id: &query.upload,
-    })
-    .map_err(|e| {
-        tracing::error!(error = %e, "the initiate result did not serialize");
-        ApiError::internal()
-    })?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .content_type(ContentType::xml())
-        .body(format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{result}"
-        )))
+    xml_answer(
+        &InitiateResultXml {
+            bucket: upload.bucket.as_str(),
+            key: upload.key.as_str(),
+            upload_id: &query.upload,
+        },
+        "initiate result",
+    )
 }

@@ -11,6 +11,7 @@ mod multipart;
 mod owned;
 mod params;
 mod sign;
+mod xml_answer;
 
 pub(super) use errors::CompanionShaped;
 
