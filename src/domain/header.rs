@@ -29,6 +29,36 @@ const RESERVED: [&str; 17] = [
     "upgrade",
 ];
 
+/// The characters of an RFC 9110 token (`tchar`):
+/// <https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2>.
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
 impl HeaderName {
     /// Validates a header name and lowercases it.
     pub fn new(name: &str) -> Result<Self, DomainError> {
@@ -39,10 +69,8 @@ impl HeaderName {
         if name.is_empty() || name.len() > 256 {
             return Err(fail("name must be 1 to 256 characters"));
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-        {
+        // Every byte is looked up (no early exit), so the loop runs without a branch per byte.
+        if !name.bytes().fold(true, |ok, b| ok & TOKEN[usize::from(b)]) {
             return Err(fail("name must be an HTTP token"));
         }
         let lower = name.to_ascii_lowercase();
@@ -85,6 +113,10 @@ impl HeaderValue {
                 name: name.to_owned(),
                 reason: "value must be visible ASCII (no control characters or line breaks)",
             });
+        }
+        if !value.starts_with(' ') && !value.ends_with(' ') && !value.contains("  ") {
+            // Already canonical (the usual case): no space to trim or collapse.
+            return Ok(Self(value.to_owned()));
         }
         let mut canonical = String::with_capacity(value.len());
         for word in value.split(' ').filter(|w| !w.is_empty()) {
@@ -136,5 +168,32 @@ mod tests {
         assert!(HeaderValue::new("x", "a\tb").is_err());
         assert!(HeaderValue::new("x", "é").is_err());
         assert_eq!(HeaderValue::new("x", "").unwrap().as_str(), "");
+        for value in [
+            " ",
+            "  ",
+            "a ",
+            " a",
+            "a  b",
+            "a b",
+            "text/plain; charset=utf-8",
+        ] {
+            let words: Vec<&str> = value.split(' ').filter(|w| !w.is_empty()).collect();
+            assert_eq!(
+                HeaderValue::new("x", value).unwrap().as_str(),
+                words.join(" ")
+            );
+        }
+    }
+
+    #[test]
+    fn the_token_table_is_rfc_9110s_tchar() {
+        for b in 0..=255u8 {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(TOKEN[usize::from(b)], tchar, "{b:#04x}");
+            let name = format!("x{}", char::from(b));
+            if b.is_ascii() {
+                assert_eq!(HeaderName::new(&name).is_ok(), tchar, "{name:?}");
+            }
+        }
     }
 }

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 pub struct ListedPart {
     /// Its number.
     pub part_number: u16,
-    /// Its ETag, as S3 returned it (quoted); `None` from stores that list none (the embedded
-    /// dev store, s3s-fs 0.14).
+    /// Its ETag, as S3 returned it (quoted); `None` from stores that list none (s3s-fs 0.14
+    /// on its own; the dev store fills them in).
     pub etag: Option<String>,
     /// Its size in bytes.
     pub size: u64,
@@ -67,8 +67,8 @@ pub enum HeldPartError {
 }
 
 /// Matches each of `parts` with the part S3 holds under its number and ETag. A store that
-/// lists no ETag at all (the embedded dev store, s3s-fs 0.14) is matched by number; S3 always
-/// lists ETags.
+/// lists no ETag at all (s3s-fs 0.14 on its own) is matched by number; S3 and the dev store
+/// always list ETags.
 pub fn match_held<'a>(
     parts: &'a [PartToComplete],
     held: &[ListedPart],

@@ -484,10 +484,27 @@ async fn scenario(driver: &ChromeDriver, dir: &Path, site: &Site) -> R<()> {
     let mut all_keys = Vec::new();
     // Both versions run even when the first fails, and the failures are reported together.
     let mut failures = Vec::new();
+    // Each version's two files, then Uppy 5 pausing a multipart upload after its first part
+    // and resuming it: it lists the parts the store holds (with their ETags) and sends the rest.
+    let runs = VERSIONS
+        .iter()
+        .map(|v| {
+            (
+                v,
+                Vec::from(TestFile::for_version(v)),
+                false,
+                v.label.to_owned(),
+            )
+        })
+        .chain(std::iter::once((
+            &VERSIONS[0],
+            vec![TestFile::paused(&VERSIONS[0])],
+            true,
+            format!("{} pause and resume", VERSIONS[0].label),
+        )));
     in_session(driver, &dir.join("profile"), true, async |browser| {
-        for version in &VERSIONS {
-            let files = TestFile::for_version(version);
-            let checked = match upload_in_browser(browser, site, version, &files, false).await {
+        for (version, files, pause, label) in runs {
+            let checked = match upload_in_browser(browser, site, version, &files, pause).await {
                 Ok(uploaded) => check_store(&store, &files, &uploaded)
                     .await
                     .map(|()| uploaded),
@@ -495,22 +512,8 @@ async fn scenario(driver: &ChromeDriver, dir: &Path, site: &Site) -> R<()> {
             };
             match checked {
                 Ok(uploaded) => all_keys.extend(uploaded.into_iter().map(|u| u.key)),
-                Err(e) => failures.push(format!("{}: {e}", version.label)),
+                Err(e) => failures.push(format!("{label}: {e}")),
             }
-        }
-        // Uppy 5 pauses a multipart upload after its first part and resumes it: it lists the
-        // parts the store holds (with their ETags) and completes with them.
-        let version = &VERSIONS[0];
-        let files = [TestFile::paused(version)];
-        let checked = match upload_in_browser(browser, site, version, &files, true).await {
-            Ok(uploaded) => check_store(&store, &files, &uploaded)
-                .await
-                .map(|()| uploaded),
-            Err(e) => Err(e),
-        };
-        match checked {
-            Ok(uploaded) => all_keys.extend(uploaded.into_iter().map(|u| u.key)),
-            Err(e) => failures.push(format!("{} pause and resume: {e}", version.label)),
         }
         Ok(())
     })

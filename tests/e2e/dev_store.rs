@@ -422,3 +422,100 @@ fn cors_follows_the_bucket_rules() {
 fn md5(bytes: &[u8]) -> [u8; 16] {
     <s3s::crypto::Md5 as s3s::crypto::Checksum>::checksum(bytes)
 }
+
+/// `s3-broker dev --cors-origin ORIGIN` and `S3_BROKER__SERVER__CORS_ORIGINS` open the API and
+/// the store to those pages, and to no other.
+#[test]
+fn dev_opens_the_api_and_the_store_to_the_origins_it_is_given() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let (flag, env, other) = (
+        "http://127.0.0.1:5173",
+        "http://127.0.0.1:5174",
+        "http://127.0.0.1:5175",
+    );
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s3-broker"))
+        .args([
+            "dev",
+            "--port",
+            "0",
+            "--store-port",
+            "0",
+            "--cors-origin",
+            flag,
+        ])
+        .arg("--dir")
+        .arg(temp.path().join("dev"))
+        .env("S3_BROKER__SERVER__CORS_ORIGINS", format!("[\"{env}\"]"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("s3-broker dev starts");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stderr = child.stderr.take().expect("stderr");
+    let stdout = child.stdout.take().expect("stdout");
+    let _child = Kill(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for lines in [
+        Box::new(BufReader::new(stderr).lines()) as Box<dyn Iterator<Item = _> + Send>,
+        Box::new(BufReader::new(stdout).lines()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let (mut store, mut broker) = (None, None);
+    while store.is_none() || broker.is_none() {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("dev prints its store and its URL within 30 s");
+        if let Some(rest) = line.trim().strip_prefix("Local S3:") {
+            store = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(url) = line.strip_prefix("export S3_BROKER_URL=") {
+            broker = Some(url.to_owned());
+        }
+    }
+    let (store, broker) = (store.expect("a store"), broker.expect("a URL"));
+    crate::support::runtime().block_on(async {
+        let http = reqwest::Client::new();
+        let preflight = |url: String, origin: &str, method: &str| {
+            answer(
+                http.request(reqwest::Method::OPTIONS, url)
+                    .header("origin", origin)
+                    .header("access-control-request-method", method)
+                    .header("access-control-request-headers", "content-type"),
+            )
+        };
+        for origin in [flag, env] {
+            let to_store = preflight(format!("{store}/{DEV_BUCKET}/k"), origin, "PUT").await;
+            assert_eq!(
+                to_store.status,
+                200,
+                "{origin} to the store: {}",
+                to_store.text()
+            );
+            let to_api = preflight(format!("{broker}/v1/uploads"), origin, "POST").await;
+            assert_eq!(
+                to_api.header("access-control-allow-origin"),
+                Some(origin),
+                "{origin} to the API"
+            );
+        }
+        let to_store = preflight(format!("{store}/{DEV_BUCKET}/k"), other, "PUT").await;
+        assert_eq!(to_store.status, 403, "another origin to the store");
+        let to_api = preflight(format!("{broker}/v1/uploads"), other, "POST").await;
+        assert!(to_api.header("access-control-allow-origin").is_none());
+    });
+}
