@@ -237,7 +237,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         .map(|p| p.name())
         .collect();
     tracing::info!(profiles = ?multipart, "profiles that allow multipart uploads (multipart = true)");
-    for warning in [NO_PUBLIC_URL, NO_TICKET_KEYS] {
+    for warning in [NO_PUBLIC_URL, NO_TICKET_KEYS, NO_RECEIPT_KEYS] {
         if warning.applies(settings, !multipart.is_empty()) {
             tracing::warn!("{}", warning.text);
         }
@@ -247,8 +247,14 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         .ticket_keys
         .clone()
         .unwrap_or_else(|| std::sync::Arc::new(TicketKeys::ephemeral()));
+    let receipts = settings.receipts.keys.clone().unwrap_or_else(|| {
+        std::sync::Arc::new(crate::receipt::ReceiptKeys::ephemeral(
+            &settings.receipts.issuer,
+        ))
+    });
     let limits = build_limiter(settings, &profiles, &metrics)?;
     Ok(AppState {
+        receipts,
         limits,
         backend: settings.s3.backend,
         signer,
@@ -381,6 +387,14 @@ pub const NO_TICKET_KEYS: StartupWarning = StartupWarning {
     text: "no [multipart] ticket_keys: each process draws a random key, so multipart uploads \
            cannot be continued after a restart or on another replica; configure shared keys",
     applies: |settings, multipart| multipart && settings.multipart.ticket_keys.is_none(),
+};
+
+/// Without configured receipt keys each process signs receipts with its own random key.
+pub const NO_RECEIPT_KEYS: StartupWarning = StartupWarning {
+    check: "receipt-keys",
+    text: "no [receipts] keys: each process signs upload receipts with a random key that \
+           /.well-known/jwks.json publishes only while it runs; configure keys",
+    applies: |settings, _| settings.receipts.keys.is_none(),
 };
 
 /// Without `public_url`, Uppy 6 completion URLs follow each request's headers.

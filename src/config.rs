@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod builder;
+mod receipts;
 pub use builder::{ConfigBuilder, sha256_hex};
+pub use receipts::ReceiptsSection;
 
 /// The prefix of environment overrides: `S3_BROKER__S3__REGION=eu-west-3` sets `s3.region`.
 pub const ENV_PREFIX: &str = "S3_BROKER__";
@@ -57,6 +59,8 @@ struct RawConfig {
     policies: RawPolicies,
     #[serde(default)]
     multipart: RawMultipart,
+    #[serde(default)]
+    receipts: receipts::RawReceipts,
     #[serde(default)]
     limits: crate::limits::LimitsConfig,
     #[serde(default)]
@@ -261,6 +265,8 @@ pub struct Settings {
     pub default_profile: String,
     /// Multipart uploads.
     pub multipart: MultipartSection,
+    /// Upload receipts.
+    pub receipts: ReceiptsSection,
     /// Rates, quotas and their store (`[limits]`).
     pub limits: crate::limits::LimitSettings,
     /// The revocation file (`[revocation]`).
@@ -428,6 +434,7 @@ impl Settings {
             Some(name) => Backend::parse(name).map_err(|e| invalid("s3.backend", e))?,
         };
         let multipart = validate_multipart(raw.multipart)?;
+        let receipts = receipts::validate_receipts(raw.receipts, public_url.as_deref())?;
         let limits = raw.limits.validate().map_err(|(key, e)| invalid(&key, e))?;
         let revocation = raw
             .revocation
@@ -435,6 +442,7 @@ impl Settings {
             .map_err(|(key, e)| invalid(&key, e))?;
         Ok(Self {
             multipart,
+            receipts,
             limits,
             revocation,
             bind,

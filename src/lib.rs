@@ -15,6 +15,7 @@ pub mod http;
 pub mod limits;
 pub mod multipart;
 pub mod policy;
+pub mod receipt;
 pub mod revocation;
 pub mod s3;
 pub mod sigv4;

@@ -44,6 +44,30 @@ pub enum Command {
     /// Refuse the credentials of a principal (or all) issued until now: writes a "not before"
     /// time to the shared limits store, or to the revocation file.
     Revoke(RevokeArgs),
+    /// Upload receipts: `receipt verify JWS --jwks URL|FILE` checks one offline.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+}
+
+/// `receipt ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a receipt's signature against a JWK Set and print its claims (exit 1 if it does
+    /// not verify).
+    Verify(ReceiptVerifyArgs),
+}
+
+/// `receipt verify`.
+#[derive(Debug, Args)]
+pub struct ReceiptVerifyArgs {
+    /// The receipt (a compact JWS), or `-` to read it from stdin.
+    pub receipt: String,
+    /// The broker's JWK Set: an http(s) URL (its `/.well-known/jwks.json`) or a file.
+    #[arg(long, value_name = "URL|FILE")]
+    pub jwks: String,
+    /// Also require this `iss`.
+    #[arg(long)]
+    pub issuer: Option<String>,
 }
 
 /// Where and how to sign: shared by `presign` and `post-policy`.

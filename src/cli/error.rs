@@ -29,6 +29,9 @@ pub enum CliError {
     /// The service could not start.
     #[error("cannot start: {0}")]
     Startup(String),
+    /// A receipt did not verify, or its JWK Set could not be read.
+    #[error("{0}")]
+    Receipt(String),
     /// Local I/O failed (the async runtime could not start, or output failed).
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -12,6 +12,7 @@ mod explain;
 mod html_form;
 mod post_policy_cmd;
 mod presign_cmd;
+mod receipt_cmd;
 mod revoke_cmd;
 mod serve_cmd;
 mod token_cmd;
@@ -82,6 +83,7 @@ pub fn execute(cli: Cli) -> Result<String, CliError> {
         Command::Token(args) => token_cmd::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Revoke(args) => revoke_cmd::run(args),
+        Command::Receipt(args::ReceiptCommand::Verify(args)) => receipt_cmd::verify(args),
     }
 }
 

@@ -99,6 +99,18 @@ impl ConfigBuilder {
         )
     }
 
+    /// Appends a receipt key read from a PKCS#8 PEM file (`[[receipts.keys]]`).
+    pub fn receipt_key_file(self, kid: &str, path: &std::path::Path) -> Self {
+        self.push(
+            "receipts",
+            "keys",
+            table([
+                ("kid", kid.into()),
+                ("private_key_file", path.to_string_lossy().as_ref().into()),
+            ]),
+        )
+    }
+
     /// The TOML text.
     pub fn text(&self) -> String {
         // A table of strings, numbers, booleans, arrays and tables always serializes.

@@ -118,6 +118,18 @@ fn load_or_create_secrets(dir: &Path) -> Result<DevSecrets, DevError> {
     Ok(secrets)
 }
 
+/// The dev receipt key, in the dev directory so receipts verify across restarts.
+const RECEIPT_KEY_FILE: &str = "receipt-key.pem";
+
+/// Writes a new Ed25519 receipt key unless the directory holds one.
+fn receipt_key_file(dir: &Path) -> Result<(), DevError> {
+    let path = dir.join(RECEIPT_KEY_FILE);
+    if path.is_file() {
+        return Ok(());
+    }
+    write_private(&path, &crate::receipt::generate_private_key_pem())
+}
+
 fn secrets_text(s: &DevSecrets) -> String {
     format!(
         "{}\n{}\n{}\n{}\n",
@@ -155,6 +167,7 @@ fn dev_config(
         .static_credentials(&secrets.store_access_key, &secrets.store_secret_key)
         .hs256("s3-broker-dev", "s3-broker", &secrets.hs_secret)
         .ticket_key("dev", &secrets.ticket_secret)
+        .receipt_key_file("dev", &dir.join(RECEIPT_KEY_FILE))
         .set(
             "policies",
             "dir",
@@ -198,6 +211,7 @@ impl DevEnvironment {
         std::fs::create_dir_all(dir.join("policies")).map_err(io(dir))?;
         let dir = dir.canonicalize().map_err(io(dir))?;
         let secrets = load_or_create_secrets(&dir)?;
+        receipt_key_file(&dir)?;
         let profile_path = dir.join("policies").join("default.toml");
         std::fs::write(&profile_path, DEFAULT_PROFILE).map_err(io(&profile_path))?;
 

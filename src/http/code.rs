@@ -177,6 +177,10 @@ problem_codes! {
     ObjectExists = "object_exists", PRECONDITION_FAILED, "Object exists";
     /// A download of a key that holds no object.
     ObjectNotFound = "object_not_found", NOT_FOUND, "Object not found";
+    /// A verified upload differs from its grant (the problem's `reasons` say how).
+    UploadMismatch = "upload_mismatch", UNPROCESSABLE_ENTITY, "Upload does not match its grant";
+    /// Verify found no object at the grant's key.
+    UploadNotFound = "upload_not_found", NOT_FOUND, "Upload not found";
 
     // Service.
     /// The broker has no credentials it may sign with right now.

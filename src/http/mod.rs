@@ -23,10 +23,12 @@ mod objects;
 mod observe;
 mod plain_errors;
 mod rate_limit;
+mod receipts;
 mod routes;
 mod state;
 mod trim_path;
 mod uploads;
+mod verify;
 
 pub use access_log::AccessLog;
 pub use body_deadline::{BodyDeadline, BodyDeadlineService};

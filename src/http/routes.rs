@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::readyz)
         .service(health::openapi)
         .service(health::metrics)
+        .service(super::receipts::jwks)
         .service(
             web::resource("/v1/uploads")
                 .route(web::post().to(create_upload))
@@ -24,6 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/forms")
                 .route(web::post().to(create_form))
+                .default_service(web::to(|| only("POST"))),
+        )
+        .service(
+            web::resource("/v1/uploads/verify")
+                .route(web::post().to(super::verify::verify_upload))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(

@@ -24,6 +24,8 @@ pub struct AppState {
     pub profiles: ProfileRegistry,
     /// Seal and open multipart upload tickets.
     pub tickets: std::sync::Arc<TicketKeys>,
+    /// Sign upload receipts and publish their keys.
+    pub receipts: std::sync::Arc<crate::receipt::ReceiptKeys>,
     /// How long a multipart upload ticket lives.
     pub ticket_ttl: chrono::Duration,
     /// The broker's own URL for URLs that point at it (`[server] public_url`); `None`: each

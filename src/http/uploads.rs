@@ -6,7 +6,9 @@ use super::grant::{
     JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
 };
 use super::{ApiError, AppState, Caller};
+use crate::domain::Principal;
 use crate::grants::{GrantKind, post_request, put_request};
+use crate::multipart::UploadToken;
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
@@ -42,6 +44,8 @@ struct UploadGrant<'a> {
     expires_at: DateTime<Utc>,
     /// The server's clock, so clients can detect skew.
     server_time: DateTime<Utc>,
+    /// The sealed upload token that `POST /v1/uploads/verify` takes once the bytes are sent.
+    upload: &'a str,
 }
 
 impl<'a> UploadGrant<'a> {
@@ -50,6 +54,7 @@ impl<'a> UploadGrant<'a> {
         decision: &'a UploadDecision,
         presigned: &'a PresignedRequest,
         now: DateTime<Utc>,
+        upload: &'a str,
     ) -> Self {
         Self {
             method: UploadMethod::Put,
@@ -64,6 +69,7 @@ impl<'a> UploadGrant<'a> {
             bucket: decision.bucket.as_str(),
             expires_at: presigned.expires_at,
             server_time: now,
+            upload,
         }
     }
 
@@ -73,6 +79,7 @@ impl<'a> UploadGrant<'a> {
         form: &'a PostForm,
         client_fields: &'a [&'static str],
         now: DateTime<Utc>,
+        upload: &'a str,
     ) -> Self {
         Self {
             method: UploadMethod::Post,
@@ -85,6 +92,7 @@ impl<'a> UploadGrant<'a> {
             bucket: decision.bucket.as_str(),
             expires_at: form.expires_at,
             server_time: now,
+            upload,
         }
     }
 
@@ -117,9 +125,37 @@ impl<'a> UploadGrant<'a> {
             .str("key", self.key)
             .str("bucket", self.bucket)
             .time("expires_at", &self.expires_at)
-            .time("server_time", &self.server_time);
+            .time("server_time", &self.server_time)
+            .str("upload", self.upload);
         object.finish();
         out
+    }
+}
+
+/// The token of `decision`'s grant: what verify compares S3's object with, valid as long
+/// as a multipart ticket (`[multipart] ticket_ttl_secs`), so the upload can finish first.
+fn upload_token(
+    state: &AppState,
+    principal: &Principal,
+    decision: &UploadDecision,
+    now: DateTime<Utc>,
+) -> UploadToken {
+    let extension = decision
+        .filename
+        .as_str()
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
+    UploadToken {
+        principal: principal.segment.clone(),
+        profile: decision.profile.clone(),
+        bucket: decision.bucket.clone(),
+        key: decision.key.clone(),
+        size: decision.size,
+        content_type: decision.content_type.clone(),
+        checksum: decision.checksum.clone(),
+        extension,
+        grant_id: Uuid::new_v4().to_string(),
+        expires_at: now + state.ticket_ttl,
     }
 }
 
@@ -146,12 +182,15 @@ pub(super) async fn create_upload(
         .grant(&principal.segment, profile.name(), Some(intent.size))
         .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
+    let upload = state
+        .tickets
+        .seal_upload(&upload_token(&state, &principal, &decision, now));
     let (body, kind) = match decision.method {
         UploadMethod::Put => {
             let put = put_request(&decision, expires)?;
             let presigned = state.signer.presign(&credentials, &put, now)?;
             (
-                UploadGrant::put(&decision, &presigned, now).to_json(),
+                UploadGrant::put(&decision, &presigned, now, &upload).to_json(),
                 GrantKind::PutObject,
             )
         }
@@ -169,7 +208,7 @@ pub(super) async fn create_upload(
                 now,
             )?;
             (
-                UploadGrant::post(&decision, &form, client_fields, now).to_json(),
+                UploadGrant::post(&decision, &form, client_fields, now, &upload).to_json(),
                 GrantKind::PostObject,
             )
         }
@@ -200,6 +239,7 @@ mod tests {
         bucket: String,
         expires_at: DateTime<Utc>,
         server_time: DateTime<Utc>,
+        upload: String,
     }
 
     fn serde_form(grant: &UploadGrant<'_>) -> String {
@@ -218,6 +258,7 @@ mod tests {
             bucket: grant.bucket.to_owned(),
             expires_at: grant.expires_at,
             server_time: grant.server_time,
+            upload: grant.upload.to_owned(),
         })
         .unwrap()
     }
@@ -254,6 +295,7 @@ mod tests {
             bucket: "b",
             expires_at: now + chrono::Duration::seconds(900),
             server_time: now,
+            upload: "v1.k.eyJwIjoiYSJ9.x-_y",
         };
         let sse_c = UploadGrant {
             client_headers: Some(&[SSE_C_KEY_HEADER]),

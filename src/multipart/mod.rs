@@ -11,6 +11,7 @@ mod plan;
 mod receipts;
 mod sealed_upload;
 mod ticket;
+mod upload_token;
 mod uppy_upload_id;
 
 pub use completion::{CompletionGrant, parts_digest};
@@ -26,3 +27,4 @@ pub use plan::{
 pub use receipts::{Expected, PartToComplete, Receipt, ReceiptError, check_receipts};
 pub use sealed_upload::{NamedUpload, TicketError};
 pub use ticket::{MAX_TICKET_LEN, MIN_SECRET_LEN, TicketKeyId, TicketKeys, UploadTicket};
+pub use upload_token::UploadToken;

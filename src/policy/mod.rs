@@ -36,6 +36,7 @@ mod size;
 mod spec;
 mod template;
 mod upload;
+mod verification;
 
 pub use crate::domain::MAX_SINGLE_UPLOAD_BYTES;
 pub use backend::applies_encryption;
@@ -66,3 +67,7 @@ pub use registry::{DEFAULT_PROFILE, ProfileRegistry, RegistryOptions};
 pub use size::{ByteSize, SizeRange};
 pub use template::{KeyTemplate, Placeholder, RenderInput};
 pub use upload::{UploadDecision, UploadIntent};
+pub use verification::{
+    Declared, Mismatch, OnMismatch, Stored, VERIFY_HEAD_BYTES, Verdict, VerificationRules,
+    verify_object,
+};

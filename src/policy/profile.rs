@@ -42,6 +42,7 @@ pub struct Profile {
     pub(crate) allow_inline: bool,
     pub(crate) download_existence_check: bool,
     pub(crate) multipart: bool,
+    pub(crate) verification: super::VerificationRules,
 }
 
 /// Checks a profile name: 1 to 64 of lowercase letters, digits, `-` and `_`, starting with a
@@ -251,7 +252,19 @@ impl Profile {
             download_disposition,
             download_existence_check: spec.download_existence_check.unwrap_or(true),
             multipart,
+            verification: super::VerificationRules {
+                content_checks: spec.content_checks.unwrap_or(true),
+                on_mismatch: spec.on_mismatch.unwrap_or_default(),
+                max_width: spec.max_width,
+                max_height: spec.max_height,
+                max_pixels: spec.max_pixels,
+            },
         })
+    }
+
+    /// How uploads of this profile are verified (`POST /v1/uploads/verify`).
+    pub fn verification(&self) -> &super::VerificationRules {
+        &self.verification
     }
 
     /// Whether multipart uploads (and the Uppy routes that use them) are allowed.

@@ -30,4 +30,9 @@ pub(crate) struct ProfileSpec {
     pub allow_inline: Option<bool>,
     pub download_existence_check: Option<bool>,
     pub multipart: Option<bool>,
+    pub content_checks: Option<bool>,
+    pub on_mismatch: Option<super::OnMismatch>,
+    pub max_width: Option<u32>,
+    pub max_height: Option<u32>,
+    pub max_pixels: Option<u64>,
 }

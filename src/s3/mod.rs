@@ -10,6 +10,7 @@ mod credential_source;
 mod head;
 mod inspect;
 mod multipart;
+mod stored;
 
 pub use complete::CompletedObject;
 pub use credential_source::{
@@ -19,6 +20,7 @@ pub use credential_source::{
 pub use head::StoredType;
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
 pub use multipart::UploadRef;
+pub use stored::{QUARANTINE_TAG, StoredObject};
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use crate::telemetry::S3Calls;

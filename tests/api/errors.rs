@@ -355,6 +355,7 @@ async fn health_endpoints() {
     assert_eq!(
         paths,
         [
+            "/.well-known/jwks.json",
             "/healthz",
             "/metrics",
             "/openapi.json",
@@ -375,7 +376,8 @@ async fn health_endpoints() {
             "/v1/multipart/complete",
             "/v1/multipart/parts",
             "/v1/objects",
-            "/v1/uploads"
+            "/v1/uploads",
+            "/v1/uploads/verify"
         ]
     );
 }

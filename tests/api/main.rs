@@ -20,3 +20,4 @@ mod limits;
 mod s3_bounds;
 mod s3_stub;
 mod support;
+mod verify;

@@ -83,3 +83,4 @@ mod service_sse_c;
 mod service_telemetry;
 mod service_uppy;
 mod service_uppy_ids;
+mod service_verify;
