@@ -4,7 +4,7 @@
 //! file, while another principal's upload goes on.
 
 use crate::support::Ctx;
-use crate::support::broker::{AUDIENCE, Broker, HS_SECRET, ISSUER, Options};
+use crate::support::broker::{Broker, ISSUER, Options};
 use crate::support::multipart::MIB;
 use crate::support::redis::Redis;
 use s3_broker::config::ConfigBuilder;
@@ -79,16 +79,8 @@ async fn tickets_before_a_revocation_are_refused(
     let his = broker.create_upload(&bob, "b.bin", 6 * MIB).await;
     revoke_alice().await;
     tokio::time::sleep(wait + Duration::from_millis(1100)).await;
-    let fresh = s3_broker::auth::mint_dev_token(
-        HS_SECRET.as_bytes(),
-        ISSUER,
-        AUDIENCE,
-        "alice",
-        s3_broker::domain::Scopes::all(),
-        Duration::from_secs(600),
-        chrono::Utc::now(),
-    )
-    .unwrap();
+    // Issued now, after the revocation.
+    let fresh = broker.token("alice");
     broker
         .upload(
             &fresh,
