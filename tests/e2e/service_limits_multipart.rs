@@ -13,6 +13,7 @@ use std::time::Duration;
 
 on_both_servers!(
     open_multipart_uploads_are_bounded_and_released,
+    uppy_uploads_give_their_place_back_on_abort,
     tickets_sealed_before_a_revocation_in_the_store_are_refused,
     tickets_sealed_before_a_revocation_in_the_file_are_refused,
 );
@@ -156,4 +157,41 @@ async fn tickets_sealed_before_a_revocation_in_the_file_are_refused(t: Ctx) {
             .unwrap();
     };
     tickets_before_a_revocation_are_refused(&broker, revoke, Duration::from_millis(1500)).await;
+}
+
+async fn uppy_uploads_give_their_place_back_on_abort(t: Ctx) {
+    let broker = broker(&t, |c| c.set("limits.quotas", "concurrent_multipart", 1)).await;
+    let alice = broker.token("alice");
+    let create = || {
+        broker
+            .call("POST", "/s3/multipart")
+            .bearer(&alice)
+            .json(&json!({ "filename": "big.bin", "type": "application/octet-stream" }))
+            .send()
+    };
+    let first = create().await;
+    first.assert_status(200, "the first Uppy upload");
+    let first = first.json();
+    // In Companion's error shape, with the same status, code and Retry-After.
+    let refused = create().await;
+    refused.assert_status(429, "a second open Uppy upload of 1");
+    assert_eq!(refused.json()["code"], "quota_exceeded");
+    assert!(refused.header("retry-after").is_some());
+    let key = first["key"].as_str().unwrap();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("key", key)
+        .finish();
+    let path = format!(
+        "/s3/multipart/{}?{query}",
+        first["uploadId"].as_str().unwrap()
+    );
+    broker
+        .call("DELETE", &path)
+        .bearer(&alice)
+        .send()
+        .await
+        .assert_status(200, "Uppy aborts");
+    create()
+        .await
+        .assert_status(200, "the place came back with the abort");
 }
