@@ -96,6 +96,40 @@ lt_start_all() {
   done
 }
 
+# The hs256 broker again with the shared limits store: Debian's redis-server (installed when
+# missing) on a free port of 127.0.0.1, pinned to $WRK_CORE (the load generator's core, so the
+# broker's core stays its own), and a rate of grants and daily quotas so that every request
+# runs both Lua scripts (limits that never refuse: the cost is measured, not the refusals).
+lt_start_redis_target() {
+  if ! command -v redis-server >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get -o DPkg::Lock::Timeout=300 update >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server >&2
+  fi
+  local port
+  for port in $(seq 16379 16479); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+    taskset -c "$WRK_CORE" redis-server --bind 127.0.0.1 --port "$port" --save '' \
+      --appendonly no --dir "$work" > "$work/redis.log" 2>&1 &
+    pids+=("$!")
+    redis_pid=$!
+    break
+  done
+  for _ in $(seq 1 100); do
+    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.05
+  done
+  redis-cli -p "$port" ping | grep -q PONG || { echo "redis-server did not start" >&2; exit 1; }
+  { cat "$work/hs256.toml"
+    printf '\n[limits]\nstore = "redis://127.0.0.1:%s/0"\n' "$port"
+    printf '[limits.rates]\ngrants = { requests = 1000000000, window_secs = 1 }\n'
+    printf '[limits.quotas]\ngrants_per_day = 1000000000000\nbytes_per_day = 1000000000000000\n'
+  } > "$work/hs256redis.toml"
+  lt_start hs256redis target/release/s3-broker serve --config "$work/hs256redis.toml"
+  HS256REDIS_TOKEN="$HS256_TOKEN"
+}
+
 # lt_lua FILE METHOD [HEADER...]: a wrk script sending METHOD (with $BODY for POST) and the
 # headers given as "Name: value".
 lt_lua() {
@@ -124,7 +158,7 @@ lt_target() {
   case $name in
     hello) t_pid=$hello_pid; t_url="$hello_url/"; [ -f "$t_lua" ] || lt_lua "$t_lua" GET ;;
     healthz) t_pid=$hs256_pid; t_url="$hs256_url/healthz"; [ -f "$t_lua" ] || lt_lua "$t_lua" GET ;;
-    hs256 | rs256 | es256)
+    hs256 | rs256 | es256 | hs256redis)
       local var="${name^^}_TOKEN" pid_var="${name}_pid" url_var="${name}_url"
       t_pid=${!pid_var}
       t_url="${!url_var}/v1/uploads"

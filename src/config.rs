@@ -547,6 +547,15 @@ hs_secrets = [{ secret = "0123456789abcdef0123456789abcdef" }]
     }
 
     #[test]
+    fn the_documented_example_parses_with_its_limits() {
+        // Read at run time: the image's build context leaves examples/ out.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
+        let s = Settings::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(s.limits.store, crate::limits::StoreSetting::Memory);
+        assert_eq!(s.revocation.poll, Duration::from_secs(10));
+    }
+
+    #[test]
     fn minimal_configuration_gets_defaults() {
         let s = Settings::from_toml(MINIMAL).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");

@@ -72,6 +72,7 @@ ensure_installed() {
   case "$1" in
     s3s-fs) s3s_fs_bin >/dev/null && return 0 ;;
     ceph) have_ceph && return 0 ;;
+    redis) command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return 0 ;;
   esac
   [ "${TESTBED_NO_INSTALL:-0}" = 1 ] && die "$1 is not installed; run scripts/testbed/install.sh $1"
   log "$1 is not installed; installing it (scripts/testbed/install.sh $1)"

@@ -2,9 +2,10 @@
 # Installs the real S3 servers the end-to-end tests run against, the browser of tests/browser/
 # (the demo page, end-to-end encryption and Uppy tests), and the Uppy bundles of
 # tests/browser/uppy.rs, when they are missing.
-# usage: install.sh [all|s3s-fs|ceph|chromium|uppy|dropzone|jdk|tour]      (default: all; usable from CI)
+# usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk|tour]  (default: all; usable from CI)
 #   s3s-fs    cargo install s3s-fs@0.17.0 into target/testbed (or $TESTBED_ROOT)
 #   ceph      apt-get install radosgw ceph-mon ceph-osd ceph-common (needs root or sudo)
+#   redis     apt-get install redis-server (the shared store of [limits]; needs root or sudo)
 #   chromium  apt-get install chromium chromium-driver (needs root or sudo)
 #   uppy      tests/fixtures/uppy/build.sh: npm ci of the pinned Uppy 5 and 6 projects,
 #             esbuild bundles in target/uppy/ (needs node and npm; rebuilt every time, a few seconds)
@@ -51,6 +52,15 @@ install_ceph() {
   log "installed ceph in $(( $(now_ms) - t0 )) ms"
 }
 
+# Debian's redis-server (and redis-cli), the shared limits store of tests/e2e/service_limits*.rs.
+install_redis() {
+  if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+    log "redis present: $(redis-server --version)"; return 0
+  fi
+  apt_install redis-server
+  command -v redis-server >/dev/null || die "redis-server installed but not on PATH"
+}
+
 # Debian's chromium and its chromedriver, for the headless test of the `s3-broker dev` page.
 have_chromium() { [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null; }
 
@@ -90,13 +100,14 @@ install_tour_tools() {
 }
 
 case "$WHAT" in
-  all) install_s3s_fs; install_ceph; install_chromium; install_uppy; install_dropzone; install_jdk; install_tour_tools ;;
+  all) install_s3s_fs; install_ceph; install_redis; install_chromium; install_uppy; install_dropzone; install_jdk; install_tour_tools ;;
   s3s-fs) install_s3s_fs ;;
   ceph) install_ceph ;;
+  redis) install_redis ;;
   chromium) install_chromium ;;
   uppy) install_uppy ;;
   dropzone) install_dropzone ;;
   jdk) install_jdk ;;
   tour) install_tour_tools ;;
-  *) die "usage: install.sh [all|s3s-fs|ceph|chromium|uppy|dropzone|jdk|tour]" ;;
+  *) die "usage: install.sh [all|s3s-fs|ceph|redis|chromium|uppy|dropzone|jdk|tour]" ;;
 esac

@@ -245,13 +245,9 @@ pub(crate) fn scope_key(kind: QuotaKind, scope: &Scope<'_>, who: &NamespaceSegme
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::num::NonZeroU32;
 
     fn rate(requests: u32, window_secs: u32) -> Rate {
-        Rate {
-            requests: NonZeroU32::new(requests).unwrap(),
-            window_secs: NonZeroU32::new(window_secs).unwrap(),
-        }
+        Rate::per(requests, window_secs)
     }
 
     #[test]

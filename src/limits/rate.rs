@@ -30,6 +30,15 @@ impl Rate {
         self.window() / self.requests.get()
     }
 
+    /// `requests` per `window_secs` (tests).
+    #[cfg(test)]
+    pub(crate) fn per(requests: u32, window_secs: u32) -> Self {
+        Self {
+            requests: NonZeroU32::new(requests).expect("non-zero"),
+            window_secs: NonZeroU32::new(window_secs).expect("non-zero"),
+        }
+    }
+
     /// This rate shared by `replicas` instances (each enforcing its share alone), at least one
     /// request per window.
     pub fn divided(self, replicas: NonZeroU32) -> Self {
@@ -87,10 +96,7 @@ mod tests {
     use super::*;
 
     fn rate(requests: u32, window_secs: u32) -> Rate {
-        Rate {
-            requests: NonZeroU32::new(requests).unwrap(),
-            window_secs: NonZeroU32::new(window_secs).unwrap(),
-        }
+        Rate::per(requests, window_secs)
     }
 
     #[test]

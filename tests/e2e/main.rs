@@ -75,6 +75,8 @@ mod service_errors;
 mod service_flows;
 mod service_forms;
 mod service_inline;
+mod service_limits;
+mod service_limits_multipart;
 mod service_logging;
 mod service_multipart;
 mod service_slow_body;

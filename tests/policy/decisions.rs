@@ -334,13 +334,28 @@ fn downloads_choose_a_safe_disposition() {
         d.content_disposition,
         "inline; filename=\"me.png\"; filename*=UTF-8''me.png"
     );
-    // The avatars profile only stores raster images: inline, with the stored type.
-    assert_eq!(d.response_content_type, None);
+    // A passive name pins the served type: no stored type is needed.
+    assert_eq!(d.response_content_type.as_deref(), Some("image/png"));
+    assert!(!d.needs_stored_type);
+    // A name without a passive extension: inline only once the stored type is known passive.
     let d = ask("avatars/alice/avatar", None, None).unwrap();
     assert_eq!(d.disposition, Disposition::Inline);
+    assert!(d.needs_stored_type);
     assert_eq!(
         d.content_disposition,
         "inline; filename=\"avatar\"; filename*=UTF-8''avatar"
+    );
+    let stored_html = d.clone().with_stored_type(Some("text/html"));
+    assert_eq!(stored_html.disposition, Disposition::Attachment);
+    assert_eq!(
+        stored_html.response_content_type.as_deref(),
+        Some("application/octet-stream")
+    );
+    let stored_png = d.with_stored_type(Some("image/png"));
+    assert_eq!(stored_png.disposition, Disposition::Inline);
+    assert_eq!(
+        stored_png.response_content_type.as_deref(),
+        Some("image/png")
     );
     // Active content is an attachment of a neutral type, even where inline is the default.
     let d = ask(

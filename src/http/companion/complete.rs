@@ -17,6 +17,9 @@ use crate::s3::UploadRef;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+/// How long a completion grant lives: Uppy uses it at once.
+pub(super) const COMPLETE_URL_SECS: i64 = 300;
+
 /// The query: the sealed completion grant.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +69,12 @@ pub(super) async fn complete(
     // The grant is checked before a byte of the body is read: this route has no other
     // authentication.
     let grant = state.tickets.open_completion(&query.grant, signing_now())?;
+    // Sealed COMPLETE_URL_SECS before it expires: refused after a revocation of its principal.
+    let issued_at = grant.upload.expires_at - chrono::Duration::seconds(COMPLETE_URL_SECS);
+    let limits = &state.limits;
+    limits
+        .check_sealed(&grant.upload.principal, issued_at.timestamp())
+        .await?;
     let profile = state
         .profiles
         .get(&grant.upload.profile)
@@ -102,6 +111,10 @@ pub(super) async fn complete(
         ));
     }
     let done = complete_checked(&state, profile, UploadRef::from(&grant.upload), &parts).await?;
+    let upload = &grant.upload;
+    limits
+        .close_upload(&upload.principal, &upload.profile, upload.key.as_str())
+        .await;
     xml_answer(
         &CompleteResultXml {
             location: &done.location,

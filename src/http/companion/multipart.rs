@@ -6,7 +6,7 @@
 use super::owned::{
     OnUpload, OwnedUpload, UploadQuery, content_type_or_default, new_upload, uppy_metadata,
 };
-use crate::domain::PartNumber;
+use crate::domain::{NamespaceSegment, PartNumber};
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     JsonItems, grant_response, granted, signing_now, signing_window, streamed_grant_response,
@@ -159,7 +159,7 @@ pub(super) async fn sign_part(
 /// in the order asked, each URL signed as the answer is written (`grant/streamed.rs`).
 pub(super) async fn sign_batch(
     state: web::Data<AppState>,
-    OnUpload { upload, query }: OnUpload<BatchQuery>,
+    OnUpload { upload, query, .. }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let numbers = PartRange::Any.parse_list(&query.part_numbers)?;
     let (urls, _) = sign_parts(&state, &upload, numbers).await?;
@@ -276,11 +276,14 @@ async fn check_total_size(
 /// `POST /s3/multipart/{uploadId}/complete?key=` → `{location, key, bucket}`.
 pub(super) async fn complete(
     state: web::Data<AppState>,
-    OnUpload { upload, .. }: OnUpload,
+    OnUpload {
+        upload, principal, ..
+    }: OnUpload,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let parts = receipts(body.into_inner().parts)?;
     let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
+    release(&state, &principal, &upload).await;
     Ok(grant_response(&json!({
         "location": done.location,
         "key": upload.key.as_str(),
@@ -327,10 +330,20 @@ pub(super) async fn complete_checked(
 /// `DELETE /s3/multipart/{uploadId}?key=` → `{}`.
 pub(super) async fn abort(
     state: web::Data<AppState>,
-    OnUpload { upload, .. }: OnUpload,
+    OnUpload {
+        upload, principal, ..
+    }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
     state.s3.abort_multipart(upload.upload()).await?;
+    release(&state, &principal, &upload).await;
     Ok(grant_response(&json!({})))
+}
+
+/// Gives the upload's place among its principal's open uploads back (`concurrent_multipart`).
+async fn release(state: &AppState, principal: &NamespaceSegment, upload: &OwnedUpload) {
+    let profile = upload.profile.name();
+    let key = upload.key.as_str();
+    state.limits.close_upload(principal, profile, key).await;
 }
 
 #[cfg(test)]

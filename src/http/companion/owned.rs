@@ -136,6 +136,8 @@ pub(super) struct OnUpload<Q = KeyQuery> {
     pub upload: OwnedUpload,
     /// The route's query.
     pub query: Q,
+    /// The caller's namespace segment (whose open uploads `concurrent_multipart` counts).
+    pub principal: crate::domain::NamespaceSegment,
 }
 
 impl<Q: UploadQuery> FromRequest for OnUpload<Q> {
@@ -153,7 +155,11 @@ impl<Q: UploadQuery> FromRequest for OnUpload<Q> {
             let state = state.ok_or_else(ApiError::internal)?;
             let upload_id = upload_id.ok_or_else(ApiError::internal)?;
             let upload = OwnedUpload::check(&state, &principal, query.key(), &upload_id)?;
-            Ok(Self { upload, query })
+            Ok(Self {
+                upload,
+                query,
+                principal: principal.segment,
+            })
         })
     }
 }

@@ -18,7 +18,7 @@
 //!   `uploadId`: the caller's own keys, and sealed upload ids of that very key, only.
 //! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
 
-use super::complete::bound_digest;
+use super::complete::{COMPLETE_URL_SECS, bound_digest};
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, new_upload, single_upload_needs_post_object,
 };
@@ -136,9 +136,6 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
         },
     )
 }
-
-/// How long a completion grant lives: Uppy uses it at once.
-const COMPLETE_URL_SECS: i64 = 300;
 
 /// The handler.
 pub(super) async fn sign(

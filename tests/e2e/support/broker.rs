@@ -98,6 +98,8 @@ pub(crate) struct Options {
     pub extra_profiles: Vec<(&'static str, &'static str)>,
     /// `[server] metrics = false`: no `GET /metrics`.
     pub metrics_disabled: bool,
+    /// Any other change to the configuration (`[limits]`, `[revocation]`...).
+    pub adjust: Option<Box<dyn FnOnce(ConfigBuilder) -> ConfigBuilder>>,
 }
 
 /// A running broker.
@@ -183,6 +185,9 @@ impl Broker {
         let mut config = config(bed, bucket, policies.path());
         if let Some(backend) = options.backend {
             config = config.set("s3", "backend", backend);
+        }
+        if let Some(adjust) = options.adjust {
+            config = adjust(config);
         }
         let mut settings = config
             .settings()

@@ -7,6 +7,7 @@ pub(crate) mod ctx;
 pub(crate) mod http;
 pub(crate) mod multipart;
 pub(crate) mod ports;
+pub(crate) mod redis;
 #[path = "../../common/reply.rs"]
 pub(crate) mod reply;
 pub(crate) mod script;

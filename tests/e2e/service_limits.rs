@@ -1,0 +1,531 @@
+//! `[limits]` and `[revocation]` end to end: the built `s3-broker serve` (two processes when
+//! the limit must be shared) over HTTP on 127.0.0.1, with a real `redis-server` as the shared
+//! store (`support::redis`), stopped mid-test for the failure modes, and `s3-broker revoke`.
+//! Grants are PUT grants signed without calling S3, so no S3 server is needed here; the
+//! revocation of multipart tickets, which needs S3, is in `service_revocation`.
+
+use crate::support::broker::{
+    API_KEY, API_KEY_PRINCIPAL, AUDIENCE, HS_SECRET, ISSUER, PUT_PROFILE,
+};
+use crate::support::redis::Redis;
+use crate::support::runtime;
+use s3_broker::config::ConfigBuilder;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// `{ requests = N, window_secs = W }`.
+fn rate(requests: i64, window_secs: i64) -> toml::Value {
+    let mut table = toml::Table::new();
+    table.insert("requests".into(), requests.into());
+    table.insert("window_secs".into(), window_secs.into());
+    toml::Value::Table(table)
+}
+
+/// The configuration of a broker process: PUT grants signed locally, an HS256 secret, an API
+/// key (issued an hour ago) and whatever `limits` adds.
+fn write_config(dir: &Path, limits: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> PathBuf {
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("default.toml"), PUT_PROFILE).unwrap();
+    let issued = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut api_key = toml::Table::new();
+    api_key.insert(
+        "sha256".into(),
+        s3_broker::config::sha256_hex(API_KEY).into(),
+    );
+    api_key.insert("principal".into(), API_KEY_PRINCIPAL.into());
+    api_key.insert("scopes".into(), vec!["upload"].into());
+    api_key.insert("issued_at".into(), issued.into());
+    let config = limits(
+        ConfigBuilder::new()
+            .set("server", "bind", "127.0.0.1:0")
+            .set("server", "workers", 2)
+            .set("server", "drain_secs", 0)
+            .store("us-east-1", "limits", "http://127.0.0.1:9")
+            .static_credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+            .hs256(ISSUER, AUDIENCE, HS_SECRET)
+            .push("auth", "api_keys", api_key)
+            .set("policies", "dir", policies.to_string_lossy().as_ref()),
+    );
+    let path = dir.join(format!("config-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&path, config.text()).unwrap();
+    path
+}
+
+fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3-broker"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") || name.starts_with("S3_BROKER") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+/// `s3-broker serve` as a child process.
+struct Serve {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Serve {
+    async fn start(config: &Path) -> Self {
+        let mut child = binary()
+            .env("RUST_LOG", "info")
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start s3-broker serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<String>();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let kept = Arc::clone(&log);
+        tokio::spawn(async move {
+            let mut addr_tx = Some(addr_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                let json: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+                let fields = json.get("fields").unwrap_or(&json);
+                if fields["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("serving"))
+                    && let (Some(addr), Some(tx)) = (fields["addr"].as_str(), addr_tx.take())
+                {
+                    let _ = tx.send(addr.to_owned());
+                }
+                kept.lock().unwrap().push(line);
+            }
+        });
+        let addr = tokio::time::timeout(Duration::from_secs(30), addr_rx)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("no address logged:\n{}", log.lock().unwrap().join("\n")));
+        Self {
+            child,
+            url: format!("http://{addr}"),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A reply: status, headers, body.
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+}
+
+async fn call(req: reqwest::RequestBuilder) -> Reply {
+    let res = req.send().await.expect("the broker answers");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// `POST /v1/uploads` of `size` bytes with `auth` (`Bearer ...` or an API key).
+async fn upload(broker: &Serve, auth: &str, size: u64) -> Reply {
+    let req = client()
+        .post(format!("{}/v1/uploads", broker.url))
+        .json(&json!({ "filename": "a.txt", "content_type": "text/plain", "size": size }));
+    let req = match auth.strip_prefix("key:") {
+        Some(key) => req.header("x-api-key", key),
+        None => req.bearer_auth(auth),
+    };
+    call(req).await
+}
+
+async fn get(broker: &Serve, path: &str) -> Reply {
+    call(client().get(format!("{}{path}", broker.url))).await
+}
+
+async fn metrics(broker: &Serve) -> String {
+    let reply = get(broker, "/metrics").await;
+    reply.body.as_str().unwrap_or_default().to_owned()
+}
+
+/// A token of `subject` issued at `iat` (Unix seconds), valid 10 minutes.
+fn token_at(subject: &str, iat: i64) -> String {
+    s3_broker::auth::mint_dev_token(
+        HS_SECRET.as_bytes(),
+        ISSUER,
+        AUDIENCE,
+        subject,
+        s3_broker::domain::Scopes::all(),
+        Duration::from_secs(600),
+        chrono::DateTime::from_timestamp(iat, 0).unwrap(),
+    )
+    .unwrap()
+}
+
+fn token(subject: &str) -> String {
+    token_at(subject, chrono::Utc::now().timestamp())
+}
+
+fn redis_limits(redis: &Redis) -> impl FnOnce(ConfigBuilder) -> ConfigBuilder + '_ {
+    |c: ConfigBuilder| c.set("limits", "store", redis.url.as_str())
+}
+
+#[test]
+fn two_processes_sharing_one_redis_enforce_one_rate() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c).set("limits.rates", "grants", rate(4, 60))
+        });
+        let (a, b) = (Serve::start(&config).await, Serve::start(&config).await);
+        let (alice, bob) = (token("alice"), token("bob"));
+        for (broker, remaining) in [(&a, 3), (&b, 2), (&a, 1), (&b, 0)] {
+            let reply = upload(broker, &alice, 1).await;
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            assert_eq!(
+                reply.header("ratelimit-policy"),
+                Some("\"grants\";q=4;w=60")
+            );
+            let state = reply.header("ratelimit").unwrap();
+            assert!(
+                state.starts_with(&format!("\"grants\";r={remaining};t=")),
+                "{state}"
+            );
+        }
+        for broker in [&a, &b] {
+            let refused = upload(broker, &alice, 1).await;
+            assert_eq!((refused.status, refused.code()), (429, "rate_limited"));
+            let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=15).contains(&retry), "Retry-After {retry}");
+            assert_eq!(
+                refused.header("ratelimit-policy"),
+                Some("\"grants\";q=4;w=60")
+            );
+            assert!(
+                refused
+                    .header("ratelimit")
+                    .unwrap()
+                    .starts_with("\"grants\";r=0;t=")
+            );
+            assert_eq!(
+                refused.header("content-type"),
+                Some("application/problem+json")
+            );
+        }
+        let other = upload(&b, &bob, 1).await;
+        assert_eq!(other.status, 200, "bob is unaffected: {:?}", other.body);
+        let text = metrics(&a).await;
+        assert!(
+            text.contains("s3_broker_rate_limited_total{class=\"grants\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("s3_broker_limits_store_up 1"), "{text}");
+        let ready = get(&a, "/readyz").await;
+        assert_eq!(
+            (ready.status, ready.body["limits_store"].as_str()),
+            (200, Some("up"))
+        );
+    });
+}
+
+#[test]
+fn quotas_through_the_store_are_enforced_and_reset() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c)
+                .set("limits", "quota_window_secs", 3)
+                .set("limits.quotas", "bytes_per_day", 100)
+                .set("limits.quotas", "grants_per_day", 3)
+        });
+        let (a, b) = (Serve::start(&config).await, Serve::start(&config).await);
+        let (alice, bob) = (token("alice"), token("bob"));
+        // Start early in a window so the test does not straddle two.
+        let now = chrono::Utc::now();
+        let into = (now.timestamp() % 3) as u64 * 1000 + u64::from(now.timestamp_subsec_millis());
+        tokio::time::sleep(Duration::from_millis(3050 - into)).await;
+        let started = Instant::now();
+        assert_eq!(upload(&a, &alice, 70).await.status, 200);
+        let over = upload(&b, &alice, 31).await;
+        assert_eq!(
+            (over.status, over.code()),
+            (429, "quota_exceeded"),
+            "{:?}",
+            over.body
+        );
+        let detail = over.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("bytes_per_day") && detail.contains("resets at"),
+            "{detail}"
+        );
+        assert!(over.header("retry-after").is_some());
+        assert!(
+            over.header("ratelimit-policy")
+                .unwrap()
+                .starts_with("\"bytes_per_day\";q=100;w=3")
+        );
+        assert_eq!(upload(&b, &alice, 30).await.status, 200, "100 of 100 bytes");
+        assert_eq!(upload(&a, &alice, 0).await.status, 200, "the third grant");
+        let over = upload(&b, &alice, 0).await;
+        assert_eq!((over.status, over.code()), (429, "quota_exceeded"));
+        assert!(
+            over.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("grants_per_day")
+        );
+        assert_eq!(upload(&a, &bob, 100).await.status, 200, "bob's own quota");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "all within one window"
+        );
+        tokio::time::sleep(
+            Duration::from_secs(3).saturating_sub(started.elapsed()) + Duration::from_millis(200),
+        )
+        .await;
+        assert_eq!(upload(&b, &alice, 100).await.status, 200, "the next window");
+        let text = metrics(&b).await;
+        assert!(
+            text.contains("s3_broker_quota_exceeded_total{quota=\"bytes_per_day\"} 1"),
+            "{text}"
+        );
+    });
+}
+
+/// Stops redis under a broker configured with `mode`; returns the broker, the stopped store
+/// and the token used.
+async fn outage(mode: &str, dir: &Path) -> (Serve, Redis) {
+    let redis = Redis::start();
+    let config = write_config(dir, |c| {
+        c.set("limits", "store", redis.url.as_str())
+            .set("limits", "on_store_failure", mode)
+            .set("limits", "replicas", 2)
+            .set("limits", "store_timeout_ms", 200)
+            .set("limits.rates", "grants", rate(4, 60))
+    });
+    let broker = Serve::start(&config).await;
+    assert_eq!(upload(&broker, &token("alice"), 1).await.status, 200);
+    redis.stop();
+    (broker, redis)
+}
+
+#[test]
+fn a_stopped_store_with_fail_open_limits_each_instance_alone() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let (broker, redis) = outage("fail_open", dir.path()).await;
+        let alice = token("alice");
+        // 4 per minute shared by 2 replicas: 2 per instance while the store is away.
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            let reply = upload(&broker, &alice, 1).await;
+            assert_ne!(reply.status, 500, "{:?}", reply.body);
+            statuses.push(reply.status);
+        }
+        assert_eq!(statuses, [200, 200, 429, 429], "{}", broker.log());
+        let ready = get(&broker, "/readyz").await;
+        assert_eq!(
+            (ready.status, ready.body["limits_store"].as_str()),
+            (200, Some("down_fail_open")),
+            "{:?}",
+            ready.body
+        );
+        let text = metrics(&broker).await;
+        assert!(text.contains("s3_broker_limits_store_up 0"), "{text}");
+        assert!(
+            !text.contains("s3_broker_limits_store_errors_total 0\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("s3_broker_limits_store_fallbacks_total 0\n"),
+            "{text}"
+        );
+        // The store comes back: the broker finds it again.
+        redis.start_again();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ready = get(&broker, "/readyz").await;
+            if ready.body["limits_store"] == "up" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the store did not come back: {:?}",
+                ready.body
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            metrics(&broker)
+                .await
+                .contains("s3_broker_limits_store_up 1")
+        );
+    });
+}
+
+#[test]
+fn a_stopped_store_with_fail_closed_refuses_with_503() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let (broker, _redis) = outage("fail_closed", dir.path()).await;
+        let started = Instant::now();
+        for _ in 0..3 {
+            let reply = upload(&broker, &token("alice"), 1).await;
+            assert_eq!(
+                (reply.status, reply.code()),
+                (503, "limits_unavailable"),
+                "{:?}",
+                reply.body
+            );
+            assert_eq!(reply.header("retry-after"), Some("5"));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "bounded by the store timeout"
+        );
+        let ready = get(&broker, "/readyz").await;
+        assert_eq!((ready.status, ready.code()), (503, "limits_unavailable"));
+        let text = metrics(&broker).await;
+        assert!(text.contains("s3_broker_limits_store_up 0"), "{text}");
+        assert!(
+            text.contains("s3_broker_problems_total{code=\"limits_unavailable\"}"),
+            "{text}"
+        );
+        assert!(
+            get(&broker, "/healthz").await.status == 200,
+            "alive, just not ready"
+        );
+    });
+}
+
+/// Runs `s3-broker revoke --config CONFIG ARGS...`; returns its output.
+async fn revoke(config: &Path, args: &[&str]) -> String {
+    let out = binary()
+        .args(["revoke", "--config"])
+        .arg(config)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// After `revoke --sub alice --sub svc-backup`: alice's earlier token and the API key are
+/// refused, bob is not, a token of alice issued after the revocation is accepted.
+async fn revocation_refuses_the_subjects_credentials(config: &Path, wait: Duration) {
+    let broker = Serve::start(config).await;
+    let now = chrono::Utc::now().timestamp();
+    let (alice, bob, key) = (
+        token_at("alice", now - 5),
+        token_at("bob", now - 5),
+        format!("key:{API_KEY}"),
+    );
+    for auth in [&alice, &bob, &key] {
+        assert_eq!(upload(&broker, auth, 1).await.status, 200);
+    }
+    let said = revoke(config, &["--sub", "alice", "--sub", API_KEY_PRINCIPAL]).await;
+    assert!(said.contains("revoked alice, svc-backup"), "{said}");
+    tokio::time::sleep(wait).await;
+    for auth in [&alice, &key] {
+        let reply = upload(&broker, auth, 1).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (401, "revoked"),
+            "{:?}",
+            reply.body
+        );
+        assert!(
+            reply
+                .header("www-authenticate")
+                .unwrap()
+                .contains("invalid_token")
+        );
+    }
+    assert_eq!(
+        upload(&broker, &bob, 1).await.status,
+        200,
+        "bob is unaffected"
+    );
+    let later = token_at("alice", chrono::Utc::now().timestamp() + 2);
+    assert_eq!(
+        upload(&broker, &later, 1).await.status,
+        200,
+        "a token issued after"
+    );
+}
+
+#[test]
+fn revocation_through_the_store() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), redis_limits(&redis));
+        revocation_refuses_the_subjects_credentials(&config, Duration::ZERO).await;
+    });
+}
+
+#[test]
+fn revocation_through_the_file() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("revoked.json");
+        let config = write_config(dir.path(), |c| {
+            c.set("revocation", "file", file.to_string_lossy().as_ref())
+                .set("revocation", "poll_secs", 1)
+        });
+        revocation_refuses_the_subjects_credentials(&config, Duration::from_millis(2500)).await;
+        let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert!(written["principals"]["alice"].is_string(), "{written}");
+        assert!(
+            written["principals"]["k-svc-backup"].is_string(),
+            "{written}"
+        );
+    });
+}

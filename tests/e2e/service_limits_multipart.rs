@@ -1,0 +1,197 @@
+//! Limits that need S3: open multipart uploads counted per principal (`concurrent_multipart`)
+//! in the shared store, released by abort; and multipart tickets sealed before a revocation of
+//! their principal refused (401 `revoked`, nothing reaches S3), with the store and with the
+//! file, while another principal's upload goes on.
+
+use crate::support::Ctx;
+use crate::support::broker::{Broker, ISSUER, Options};
+use crate::support::multipart::MIB;
+use crate::support::redis::Redis;
+use s3_broker::config::ConfigBuilder;
+use serde_json::json;
+use std::time::Duration;
+
+on_both_servers!(
+    open_multipart_uploads_are_bounded_and_released,
+    uppy_uploads_give_their_place_back_on_abort,
+    tickets_sealed_before_a_revocation_in_the_store_are_refused,
+    tickets_sealed_before_a_revocation_in_the_file_are_refused,
+);
+
+async fn broker(t: &Ctx, adjust: impl FnOnce(ConfigBuilder) -> ConfigBuilder + 'static) -> Broker {
+    let options = Options {
+        adjust: Some(Box::new(adjust)),
+        ..Options::default()
+    };
+    Broker::start_with(t.bed, t.bucket.as_str(), options).await
+}
+
+fn create_body() -> serde_json::Value {
+    json!({
+        "filename": "big.bin",
+        "content_type": "application/octet-stream",
+        "size": 6 * MIB,
+        "part_size": 5 * MIB,
+    })
+}
+
+async fn open_multipart_uploads_are_bounded_and_released(t: Ctx) {
+    let redis = Redis::start();
+    let url = redis.url.clone();
+    let broker = broker(&t, move |c| {
+        c.set("limits", "store", url.as_str())
+            .set("limits.quotas", "concurrent_multipart", 2)
+    })
+    .await;
+    let (alice, bob) = (broker.token("alice"), broker.token("bob"));
+    let first = broker.create_upload(&alice, "a.bin", 6 * MIB).await;
+    broker.create_upload(&alice, "b.bin", 6 * MIB).await;
+    let refused = broker.multipart_create(&alice, create_body()).await;
+    let problem = refused.problem(429, "quota_exceeded", "a third open upload of 2");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("concurrent_multipart"),
+        "{problem}"
+    );
+    assert!(refused.header("retry-after").is_some());
+    broker.create_upload(&bob, "c.bin", 6 * MIB).await;
+    broker
+        .multipart_abort(&alice, &first.ticket)
+        .await
+        .assert_status(204, "abort releases the place");
+    broker.create_upload(&alice, "d.bin", 6 * MIB).await;
+    broker
+        .multipart_create(&alice, create_body())
+        .await
+        .problem(429, "quota_exceeded", "full again");
+}
+
+/// Alice and bob each create an upload; `revoke_alice` runs; alice (with a token issued after
+/// the revocation) can no longer use her ticket, bob still can.
+async fn tickets_before_a_revocation_are_refused(
+    broker: &Broker,
+    revoke_alice: impl AsyncFnOnce(),
+    wait: Duration,
+) {
+    let (alice, bob) = (broker.token("alice"), broker.token("bob"));
+    let hers = broker.create_upload(&alice, "a.bin", 6 * MIB).await;
+    let his = broker.create_upload(&bob, "b.bin", 6 * MIB).await;
+    revoke_alice().await;
+    tokio::time::sleep(wait + Duration::from_millis(1100)).await;
+    // Issued now, after the revocation.
+    let fresh = broker.token("alice");
+    broker
+        .upload(
+            &fresh,
+            json!({ "filename": "a.txt", "content_type": "text/plain", "size": 1 }),
+        )
+        .await
+        .assert_status(200, "a token issued after the revocation");
+    let sign = json!({ "upload": hers.ticket, "part_numbers": [1] });
+    broker
+        .multipart_sign(&fresh, sign)
+        .await
+        .unauthorized("revoked", "her earlier ticket");
+    broker
+        .multipart_list(&fresh, &hers.ticket)
+        .await
+        .unauthorized("revoked", "listing with her earlier ticket");
+    broker
+        .multipart_abort(&fresh, &hers.ticket)
+        .await
+        .unauthorized("revoked", "aborting with her earlier ticket");
+    broker
+        .multipart_list(&bob, &his.ticket)
+        .await
+        .assert_status(200, "bob's ticket");
+    broker
+        .multipart_abort(&bob, &his.ticket)
+        .await
+        .assert_status(204, "bob's abort");
+}
+
+/// Now, rounded up to the next second as `s3-broker revoke` does.
+fn revocation_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() + 1, 0).unwrap()
+}
+
+async fn tickets_sealed_before_a_revocation_in_the_store_are_refused(t: Ctx) {
+    let redis = Redis::start();
+    let url = redis.url.clone();
+    let store = url.clone();
+    let broker = broker(&t, move |c| c.set("limits", "store", store.as_str())).await;
+    let revoke = async || {
+        let settings =
+            toml::from_str::<s3_broker::limits::LimitsConfig>(&format!("store = \"{url}\""))
+                .unwrap()
+                .validate()
+                .unwrap();
+        let limiter = s3_broker::limits::Limiter::new(
+            &settings,
+            None,
+            s3_broker::telemetry::LimitCounters::detached(),
+        )
+        .unwrap();
+        let alice = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
+        limiter
+            .revoke(Some(&alice), revocation_time())
+            .await
+            .unwrap();
+    };
+    tickets_before_a_revocation_are_refused(&broker, revoke, Duration::ZERO).await;
+}
+
+async fn tickets_sealed_before_a_revocation_in_the_file_are_refused(t: Ctx) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("revoked.json");
+    let path = file.to_string_lossy().into_owned();
+    let broker = broker(&t, move |c| {
+        c.set("revocation", "file", path.as_str())
+            .set("revocation", "poll_secs", 1)
+    })
+    .await;
+    let revoke = async || {
+        s3_broker::revocation::write_file(&file, &["alice".into()], false, revocation_time())
+            .unwrap();
+    };
+    tickets_before_a_revocation_are_refused(&broker, revoke, Duration::from_millis(1500)).await;
+}
+
+async fn uppy_uploads_give_their_place_back_on_abort(t: Ctx) {
+    let broker = broker(&t, |c| c.set("limits.quotas", "concurrent_multipart", 1)).await;
+    let alice = broker.token("alice");
+    let create = || {
+        broker
+            .call("POST", "/s3/multipart")
+            .bearer(&alice)
+            .json(&json!({ "filename": "big.bin", "type": "application/octet-stream" }))
+            .send()
+    };
+    let first = create().await;
+    first.assert_status(200, "the first Uppy upload");
+    let first = first.json();
+    // In Companion's error shape, with the same status, code and Retry-After.
+    let refused = create().await;
+    refused.assert_status(429, "a second open Uppy upload of 1");
+    assert_eq!(refused.json()["code"], "quota_exceeded");
+    assert!(refused.header("retry-after").is_some());
+    let key = first["key"].as_str().unwrap();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("key", key)
+        .finish();
+    let path = format!(
+        "/s3/multipart/{}?{query}",
+        first["uploadId"].as_str().unwrap()
+    );
+    broker
+        .call("DELETE", &path)
+        .bearer(&alice)
+        .send()
+        .await
+        .assert_status(200, "Uppy aborts");
+    create()
+        .await
+        .assert_status(200, "the place came back with the abort");
+}
