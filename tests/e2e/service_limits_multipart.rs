@@ -14,6 +14,7 @@ use std::time::Duration;
 on_both_servers!(
     open_multipart_uploads_are_bounded_and_released,
     uppy_uploads_give_their_place_back_on_abort,
+    uppy_6_creates_count_as_open_uploads,
     tickets_sealed_before_a_revocation_in_the_store_are_refused,
     tickets_sealed_before_a_revocation_in_the_file_are_refused,
 );
@@ -194,4 +195,28 @@ async fn uppy_uploads_give_their_place_back_on_abort(t: Ctx) {
     create()
         .await
         .assert_status(200, "the place came back with the abort");
+}
+
+/// Uppy 6 creates its multipart upload through `/s3/sign` (the broker makes the S3 call): that
+/// path counts against `concurrent_multipart` like `POST /s3/multipart`.
+async fn uppy_6_creates_count_as_open_uploads(t: Ctx) {
+    let broker = broker(&t, |c| c.set("limits.quotas", "concurrent_multipart", 1)).await;
+    let (alice, bob) = (broker.token("alice"), broker.token("bob"));
+    let create = |token: &str| {
+        broker
+            .call("POST", "/s3/sign")
+            .bearer(token)
+            .json(&json!({ "method": "POST", "key": "big.bin", "contentType": "application/octet-stream" }))
+            .send()
+    };
+    create(&alice)
+        .await
+        .assert_status(200, "the first Uppy 6 create");
+    let refused = create(&alice).await;
+    refused.assert_status(429, "a second open Uppy 6 upload of 1");
+    assert_eq!(refused.json()["code"], "quota_exceeded");
+    assert!(refused.header("retry-after").is_some());
+    create(&bob)
+        .await
+        .assert_status(200, "another caller is unaffected");
 }

@@ -6,7 +6,7 @@
 use super::owned::{
     OnUpload, OwnedUpload, UploadQuery, content_type_or_default, new_upload, uppy_metadata,
 };
-use crate::domain::{NamespaceSegment, PartNumber};
+use crate::domain::{NamespaceSegment, PartNumber, UploadId};
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     JsonItems, grant_response, granted, signing_now, signing_window, streamed_grant_response,
@@ -16,7 +16,7 @@ use crate::multipart::{
     Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts, check_receipts,
     match_held,
 };
-use crate::policy::{MultipartIntent, Profile};
+use crate::policy::{MultipartDecision, MultipartIntent, Profile};
 use crate::s3::UploadRef;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -63,22 +63,7 @@ pub(super) async fn create(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    // Uppy declares no size: the upload counts as a grant and an open upload (released at
-    // complete or abort, or after `multipart.ticket_ttl_secs`).
-    let (who, key) = (&principal.segment, decision.key.as_str());
-    state.limits.grant(who, &decision.profile, None).await?;
-    let expires_at = signing_now() + state.ticket_ttl;
-    let limits = &state.limits;
-    limits
-        .open_upload(who, &decision.profile, key, expires_at)
-        .await?;
-    let upload_id = match state.s3.create_multipart(&NewUpload::of(&decision)).await {
-        Ok(upload_id) => upload_id,
-        Err(error) => {
-            limits.close_upload(who, &decision.profile, key).await;
-            return Err(error.into());
-        }
-    };
+    let upload_id = create_counted(&state, &principal.segment, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         &state,
         &principal,
@@ -91,6 +76,31 @@ pub(super) async fn create(
         "uploadId": sealed,
         "bucket": decision.bucket.as_str(),
     })))
+}
+
+/// Creates the upload of `decision` in S3, counted against the caller's limits: Uppy declares
+/// no size, so the upload counts as a grant and as an open upload (released at complete or
+/// abort, or after `multipart.ticket_ttl_secs`). Both Uppy create paths (`POST /s3/multipart`
+/// and `/s3/sign` for CreateMultipartUpload) go through here.
+pub(super) async fn create_counted(
+    state: &AppState,
+    who: &NamespaceSegment,
+    decision: &MultipartDecision,
+) -> Result<UploadId, ApiError> {
+    let key = decision.key.as_str();
+    let limits = &state.limits;
+    limits.grant(who, &decision.profile, None).await?;
+    let expires_at = signing_now() + state.ticket_ttl;
+    limits
+        .open_upload(who, &decision.profile, key, expires_at)
+        .await?;
+    match state.s3.create_multipart(&NewUpload::of(decision)).await {
+        Ok(upload_id) => Ok(upload_id),
+        Err(error) => {
+            limits.close_upload(who, &decision.profile, key).await;
+            Err(error.into())
+        }
+    }
 }
 
 /// `GET /s3/multipart/{uploadId}/batch` query.

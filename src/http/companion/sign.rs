@@ -19,11 +19,12 @@
 //! - `DELETE` without `uploadId` (DeleteObject): needs the `delete` scope.
 
 use super::complete::{COMPLETE_URL_SECS, bound_digest};
+use super::multipart::create_counted;
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, new_upload, single_upload_needs_post_object,
 };
 use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
-use crate::grants::{GrantKind, NewUpload};
+use crate::grants::GrantKind;
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
@@ -281,7 +282,7 @@ async fn create_multipart(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let upload_id = state.s3.create_multipart(&NewUpload::of(&decision)).await?;
+    let upload_id = create_counted(state, &principal.segment, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         state,
         principal,
