@@ -158,6 +158,14 @@ async fn scenario(page: &str, store: &Store, driver: &ChromeDriver, dir: &Path) 
         if field(&single, "/result/method")? != "PUT" {
             return Err(format!("a small file is one PUT: {single}"));
         }
+        // The broker offers verify, so the client called it: a receipt (a compact JWS) for
+        // the object at the key it uploaded.
+        let receipt = field(&single, "/result/verified/receipt")?;
+        if receipt.as_str().map(|r| r.split('.').count()) != Some(3)
+            || field(&single, "/result/verified/object/key")?.as_str() != Some(single_key.as_str())
+        {
+            return Err(format!("the single upload was verified with a receipt: {single}"));
+        }
 
         let size = 12 * MIB + 5;
         let resumed = call(
@@ -206,7 +214,7 @@ async fn scenario(page: &str, store: &Store, driver: &ChromeDriver, dir: &Path) 
             .collect();
         let mut names = names.clone();
         names.sort_unstable();
-        if names != ["big.bin", "hello single.txt"] {
+        if names != ["big.bin", "hello single.bin"] {
             return Err(format!("the listing shows {names:?}: {listing}"));
         }
         let mut keys = store.keys().await?;
