@@ -56,35 +56,26 @@ pub(super) async fn create_download(
         &intent,
         requested,
     )?;
-    let mut exists = None;
-    if decision.needs_stored_type {
-        let stored = state
-            .s3
-            .stored_content_type(&decision.bucket, &decision.key)
-            .await?;
-        exists = match &stored {
-            StoredType::Missing => Some(false),
-            StoredType::Found(_) => Some(true),
-            StoredType::Unknown => None,
-        };
-        let stored = match stored {
-            StoredType::Found(content_type) => content_type,
-            StoredType::Missing | StoredType::Unknown => None,
-        };
-        decision = decision.with_stored_type(stored.as_deref());
-    }
-    if decision.check_exists {
-        let exists = match exists {
-            Some(known) => known,
-            None => {
-                state
-                    .s3
-                    .object_exists(&decision.bucket, &decision.key)
-                    .await?
+    // One HeadObject answers both questions; the listing only when S3 refused it.
+    if decision.needs_stored_type || decision.check_exists {
+        let (bucket, key) = (&decision.bucket, &decision.key);
+        let stored = state.s3.stored_content_type(bucket, key).await?;
+        if decision.check_exists {
+            let exists = match &stored {
+                StoredType::Found(_) => true,
+                StoredType::Missing => false,
+                StoredType::Unknown => state.s3.key_listed(bucket, key).await?,
+            };
+            if !exists {
+                return Err(S3Error::NoSuchKey.into());
             }
-        };
-        if !exists {
-            return Err(S3Error::NoSuchKey.into());
+        }
+        if decision.needs_stored_type {
+            let content_type = match stored {
+                StoredType::Found(content_type) => content_type,
+                StoredType::Missing | StoredType::Unknown => None,
+            };
+            decision = decision.with_stored_type(content_type.as_deref());
         }
     }
     state

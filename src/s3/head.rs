@@ -72,33 +72,23 @@ impl S3Client {
         }
     }
 
-    /// Whether `key` holds an object: one HeadObject, and when S3 refuses it, one
-    /// ListObjectsV2 of the key as prefix (at most one key). S3 refuses a HEAD of a missing
-    /// key with 403 when the caller may not list the bucket
+    /// Whether `key` holds an object, for when S3 refused its HeadObject
+    /// ([`StoredType::Unknown`]): one ListObjectsV2 of the key as prefix (at most one key).
+    /// S3 refuses a HEAD of a missing key with 403 when the caller may not list the bucket
     /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>, "Permissions":
     /// the shipped IAM policy allows `s3:ListBucket` only under the profiles' prefixes, which
     /// a HEAD does not name), and a HEAD of an SSE-C object without its key with 400; the
     /// listing needs neither. A key sorts before every longer key it is a prefix of, so the
     /// first listed key is `key` itself when it exists.
-    pub async fn object_exists(
-        &self,
-        bucket: &BucketName,
-        key: &ObjectKey,
-    ) -> Result<bool, S3Error> {
-        match self.head_object(bucket, key).await {
-            Ok(found) => Ok(found.is_some()),
-            Err(S3Error::Refused(_)) => {
-                let listing = self
-                    .client()
-                    .list_objects_v2()
-                    .bucket(bucket.as_str())
-                    .prefix(key.as_str())
-                    .max_keys(1)
-                    .send();
-                let output = self.timed("ListObjectsV2", listing).await?;
-                Ok(output.contents().first().and_then(|object| object.key()) == Some(key.as_str()))
-            }
-            Err(err) => Err(err),
-        }
+    pub async fn key_listed(&self, bucket: &BucketName, key: &ObjectKey) -> Result<bool, S3Error> {
+        let listing = self
+            .client()
+            .list_objects_v2()
+            .bucket(bucket.as_str())
+            .prefix(key.as_str())
+            .max_keys(1)
+            .send();
+        let output = self.timed("ListObjectsV2", listing).await?;
+        Ok(output.contents().first().and_then(|object| object.key()) == Some(key.as_str()))
     }
 }

@@ -56,6 +56,37 @@ async fn a_head_refused_with_403_is_decided_by_a_listing_of_the_key() {
         .grant("an existing key");
 }
 
+/// An inline profile reads the stored type with the same HeadObject that answers existence:
+/// when S3 refuses it, the listing decides, and the HEAD is not asked a second time.
+#[actix_web::test]
+async fn an_inline_download_asks_s3_once_and_lists_only_after_a_refusal() {
+    let stub = S3Stub::start(OnComplete::Answer, &[]);
+    stub.hide_missing_objects();
+    let broker = Broker::against_s3(&stub.endpoint, 3).await;
+    let alice = broker.token("alice");
+    let avatar = serde_json::json!({ "key": "avatars/alice/avatar", "profile": "avatars" });
+    let ask = || {
+        broker
+            .call("POST", "/v1/downloads")
+            .bearer(&alice)
+            .json(&avatar)
+            .send()
+    };
+    ask().await.problem(
+        404,
+        "object_not_found",
+        "a missing avatar S3 hides behind 403",
+    );
+    assert_eq!(stub.reads(), ["HeadObject", "ListObjectsV2"]);
+    stub.put_object(BUCKET, "avatars/alice/avatar", 3);
+    ask().await.grant("an existing avatar");
+    assert_eq!(
+        stub.reads(),
+        ["HeadObject", "ListObjectsV2", "HeadObject"],
+        "a HEAD that answers settles type and existence at once"
+    );
+}
+
 #[actix_web::test]
 async fn an_unreachable_s3_is_503_not_a_grant() {
     // A port nobody listens on: every connection is refused.
