@@ -115,13 +115,22 @@ impl FailureMode {
     }
 }
 
-/// Where limit state lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where limit state lives. `Debug` shows no Redis URL: it may hold a password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreSetting {
     /// In this process.
     Memory,
     /// A Redis or Valkey server (the URL, which may hold a password: never logged).
     Redis(String),
+}
+
+impl std::fmt::Debug for StoreSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Redis(_) => f.write_str("Redis([redacted])"),
+        }
+    }
 }
 
 /// `[limits]`, validated.
@@ -248,5 +257,15 @@ grants_per_day = 5
         ] {
             assert_eq!(parse(text).unwrap_err().0, key, "{text}");
         }
+    }
+
+    #[test]
+    fn debug_never_shows_the_store_url() {
+        let store = StoreSetting::Redis("redis://:s3cret@cache:6379/0".into());
+        let shown = format!("{store:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("cache"),
+            "{shown}"
+        );
     }
 }
