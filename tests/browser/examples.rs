@@ -138,7 +138,12 @@ async fn form_upload(browser: &Client, page: &str, file: &Path) -> R<String> {
     choose_and_submit(browser, "file", file, "submit").await?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let confirmation = eventually("the confirmation after S3's redirect", async || {
-        let text = text_of(browser, "#confirmation").await?;
+        // While the browser is still on the form page or loading the next one, the element
+        // is not there yet: wait for it rather than failing at once.
+        let text = match text_of(browser, "#confirmation").await {
+            Ok(text) => text,
+            Err(missing) => return Ok(Err(missing)),
+        };
         Ok(if text.starts_with(&format!("Uploaded {name}")) {
             Ok(text)
         } else {
