@@ -27,7 +27,7 @@ use crate::domain::{ObjectKey, PartNumber, Principal, Scope};
 use crate::grants::{GrantKind, attribute_url, operation_grant_id};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller, Code, GrantAudit};
+use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission, GrantAudit};
 use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError, Profile};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
@@ -300,7 +300,8 @@ async fn create_multipart(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let upload_id = create_counted(state, &principal.segment, &decision).await?;
+    let made = GrantAdmission::made();
+    let upload_id = create_counted(state, &principal.segment, &made, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         state,
         principal,
