@@ -6,7 +6,7 @@
 //! existence check): only a known passive type is shown inline.
 
 use super::grant::{grant_response, granted, requested_expiry, signing_now, signing_window};
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Grantee};
 use crate::grants::{GrantKind, get_request};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
 use crate::s3::{S3Error, StoredType};
@@ -44,7 +44,7 @@ pub(super) struct DownloadGrant {
 /// render.
 pub(super) async fn create_download(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Grantee(principal, admission): Grantee,
     body: web::Json<DownloadIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
@@ -58,6 +58,7 @@ pub(super) async fn create_download(
     )?;
     // One HeadObject answers both questions; the listing only when S3 refused it.
     if decision.needs_stored_type || decision.check_exists {
+        admission.make().await?; // before S3 is asked anything
         let (bucket, key) = (&decision.bucket, &decision.key);
         let stored = state.s3.stored_content_type(bucket, key).await?;
         if decision.check_exists {
@@ -78,9 +79,9 @@ pub(super) async fn create_download(
             decision = decision.with_stored_type(content_type.as_deref());
         }
     }
-    state
-        .limits
-        .grant(&principal.segment, &decision.profile, None)
+    let who = &principal.segment;
+    admission
+        .grant(&state.limits, who, &decision.profile, None)
         .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
     let get = get_request(&decision, expires)?;
