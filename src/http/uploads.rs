@@ -8,7 +8,7 @@ use super::grant::{
 use super::{ApiError, AppState, Caller};
 use crate::domain::Principal;
 use crate::grants::{GrantKind, post_request, put_request};
-use crate::multipart::UploadToken;
+use crate::multipart::{UploadToken, extension_of};
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
@@ -140,11 +140,7 @@ fn upload_token(
     decision: &UploadDecision,
     now: DateTime<Utc>,
 ) -> UploadToken {
-    let extension = decision
-        .filename
-        .as_str()
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase());
+    let extension = extension_of(decision.filename.as_str());
     UploadToken {
         principal: principal.segment.clone(),
         profile: decision.profile.clone(),

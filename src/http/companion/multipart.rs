@@ -11,10 +11,11 @@ use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     JsonItems, grant_response, granted, signing_now, signing_window, streamed_grant_response,
 };
+use crate::http::verify::{ExpectedObject, Outcome, check_object};
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{
-    Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts, check_receipts,
-    match_held,
+    DeclaredFile, Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts,
+    check_receipts, match_held, multipart_grant_id,
 };
 use crate::policy::{MultipartDecision, MultipartIntent, Profile};
 use crate::s3::UploadRef;
@@ -70,6 +71,7 @@ pub(super) async fn create(
         profile,
         decision.key.clone(),
         upload_id,
+        DeclaredFile::new(decision.content_type.clone(), &intent.filename),
     ));
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),
@@ -287,17 +289,37 @@ async fn check_total_size(
 pub(super) async fn complete(
     state: web::Data<AppState>,
     OnUpload {
-        upload, principal, ..
+        upload,
+        principal,
+        subject,
+        ..
     }: OnUpload,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let parts = receipts(body.into_inner().parts)?;
     let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
     release(&state, &principal, &upload).await;
+    let grant_id = multipart_grant_id(&upload.upload_id);
+    let profile = &upload.profile;
+    let expected = ExpectedObject::multipart(
+        profile.name(),
+        (profile.bucket(), &upload.key),
+        &upload.file,
+        Some(done.size),
+        &grant_id,
+        profile.verification(),
+    );
+    let verified = match check_object(&state, &subject, expected, signing_now()).await? {
+        Outcome::Verified(verified) => verified,
+        Outcome::Mismatch(answer) => return Ok(answer),
+    };
+    // Uppy 5 hands this whole body to `upload-success` (`response.body.receipt`).
     Ok(grant_response(&json!({
         "location": done.location,
         "key": upload.key.as_str(),
-        "bucket": upload.profile.bucket().as_str(),
+        "bucket": profile.bucket().as_str(),
+        "receipt": verified.receipt,
+        "object": verified.object,
     })))
 }
 
@@ -307,6 +329,8 @@ pub(super) struct Done {
     pub location: String,
     /// The object's ETag.
     pub etag: Option<String>,
+    /// Its size: the total of the parts, checked against the profile.
+    pub size: u64,
 }
 
 /// Completes `upload` with `parts` after checking them against the parts S3 holds and their
@@ -334,6 +358,7 @@ pub(super) async fn complete_checked(
             .location
             .unwrap_or_else(|| state.signer.object_url(upload.bucket, upload.key)),
         etag: object.etag,
+        size,
     })
 }
 

@@ -28,7 +28,7 @@ use crate::grants::GrantKind;
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
-use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
+use crate::multipart::{CompletionGrant, DeclaredFile, NamedUpload, PartRange};
 use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -289,6 +289,7 @@ async fn create_multipart(
         profile,
         decision.key.clone(),
         upload_id,
+        DeclaredFile::new(decision.content_type.clone(), &intent.filename),
     ));
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("upload", &sealed)
@@ -345,10 +346,12 @@ async fn completion_url(
         profile,
         key,
         upload_id,
+        file,
     } = owned;
     let grant = CompletionGrant {
         parts_digest: bound_digest(quoted.iter().map(|(n, e)| (*n, e.as_str())), etags_bound),
         etags_bound,
+        subject: Some(principal.subject.clone()),
         upload: NamedUpload {
             principal: principal.segment.clone(),
             profile: profile.name().to_owned(),
@@ -356,6 +359,7 @@ async fn completion_url(
             key,
             upload_id,
             expires_at: signing_now() + chrono::Duration::seconds(COMPLETE_URL_SECS),
+            file,
         },
     };
     let query = url::form_urlencoded::Serializer::new(String::new())

@@ -4,7 +4,7 @@
 use crate::grants::NewUpload;
 use crate::http::grant::{grant_response, signing_now};
 use crate::http::{ApiError, AppState, Caller};
-use crate::multipart::{NamedUpload, UploadTicket};
+use crate::multipart::{DeclaredFile, NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -68,6 +68,7 @@ pub(super) async fn create_multipart(
             key: decision.key,
             upload_id,
             expires_at,
+            file: DeclaredFile::new(decision.content_type, &intent.filename),
         },
         plan,
         checksum_algorithm: decision.checksum_algorithm,

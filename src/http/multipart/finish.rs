@@ -1,9 +1,12 @@
 //! `POST /v1/multipart/complete` and `POST /v1/multipart/abort`: the broker finishes the
-//! upload in S3 itself, after checking the parts list against the plan in the ticket.
+//! upload in S3 itself, after checking the parts list against the plan in the ticket, then
+//! verifies the assembled object as `POST /v1/uploads/verify` does and answers its receipt
+//! (or 422 `upload_mismatch`, the object deleted or quarantined).
 
 use super::ticket::open_ticket;
 use crate::domain::ChecksumAlgorithm;
 use crate::http::grant::signing_now;
+use crate::http::verify::{ExpectedObject, Outcome, Verified, check_object};
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{
     Expected, PartToComplete, Receipt, check_planned, check_receipts, match_held,
@@ -54,6 +57,9 @@ pub(super) struct Completed {
     pub etag: Option<String>,
     /// The object's size.
     pub size: u64,
+    /// The receipt of the assembled object, and the object it names.
+    #[serde(flatten)]
+    pub verified: Verified,
 }
 
 impl From<PartReceipt> for Receipt {
@@ -111,13 +117,26 @@ pub(super) async fn complete_multipart(
         )
         .await?;
     release(&state, ticket).await;
+    let grant_id = ticket.upload.grant_id();
+    let size = ticket.plan.size();
+    let expected = ExpectedObject::of_upload(
+        &ticket.upload,
+        Some(size),
+        &grant_id,
+        open.profile.verification(),
+    );
+    let verified = match check_object(&state, &principal.subject, expected, signing_now()).await? {
+        Outcome::Verified(verified) => verified,
+        Outcome::Mismatch(answer) => return Ok(answer),
+    };
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(Completed {
             key: ticket.upload.key.as_str().to_owned(),
             bucket: ticket.upload.bucket.as_str().to_owned(),
             etag: object.etag,
-            size: ticket.plan.size(),
+            size,
+            verified,
         }))
 }
 
