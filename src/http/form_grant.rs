@@ -6,7 +6,8 @@ use super::grant::signing_window;
 use super::{ApiError, AppState};
 use crate::domain::{Expiry, Principal};
 use crate::grants::form_policy_request;
-use crate::policy::{FormIntent, FormUploadDecision, Profile};
+use crate::multipart::{UploadToken, extension_of};
+use crate::policy::{FormContentType, FormIntent, FormKey, FormUploadDecision, Profile};
 use crate::sigv4::PostForm;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -24,6 +25,36 @@ pub async fn signed_form(
 ) -> Result<PostForm, ApiError> {
     let (_, form) = decided_form(state, principal, profile, intent, now, None, extra).await?;
     Ok(form)
+}
+
+/// The sealed `upload` token of a form for one exact key and type (Uppy's `/s3/params` and
+/// `/s3/sign` PutObject), for `POST /v1/uploads/verify`: its size is not declared (the
+/// policy's `content-length-range` bounds it). `None` when the key or the type is a prefix,
+/// which the browser completes with the file it picks.
+pub(super) fn form_upload_token(
+    state: &AppState,
+    principal: &Principal,
+    decision: &FormUploadDecision,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let (FormKey::Exact(key), FormContentType::Exact(content_type)) =
+        (&decision.key, &decision.content_type)
+    else {
+        return None;
+    };
+    let name = key.as_str().rsplit('/').next().unwrap_or_default();
+    Some(state.tickets.seal_upload(&UploadToken {
+        principal: principal.segment.clone(),
+        profile: decision.profile.clone(),
+        bucket: decision.bucket.clone(),
+        key: key.clone(),
+        size: None,
+        content_type: content_type.clone(),
+        checksum: None,
+        extension: extension_of(name),
+        grant_id: Uuid::new_v4().to_string(),
+        expires_at: now + state.ticket_ttl,
+    }))
 }
 
 /// As [`signed_form`], for the `requested` lifetime, with the decision the form was signed

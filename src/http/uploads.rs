@@ -146,7 +146,7 @@ fn upload_token(
         profile: decision.profile.clone(),
         bucket: decision.bucket.clone(),
         key: decision.key.clone(),
-        size: decision.size,
+        size: Some(decision.size),
         content_type: decision.content_type.clone(),
         checksum: decision.checksum.clone(),
         extension,

@@ -8,8 +8,8 @@
 
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
 use crate::grants::GrantKind;
+use crate::http::form_grant::{decided_form, form_upload_token};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
-use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
 use crate::policy::FormIntent;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -27,6 +27,10 @@ pub(super) struct UploadParams {
     pub fields: serde_json::Map<String, serde_json::Value>,
     /// Lifetime in seconds (Uppy uses it as its upload timeout).
     pub expires: i64,
+    /// The sealed token for `POST /v1/uploads/verify` (an s3-broker addition, which Uppy
+    /// ignores: an application's own `getUploadParameters` can keep it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
 }
 
 /// The parsed query.
@@ -86,12 +90,14 @@ pub(super) async fn upload_params(
         metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
-    let form = signed_form(&state, &principal, profile, &intent, now, Vec::new()).await?;
+    let (decision, form) =
+        decided_form(&state, &principal, profile, &intent, now, None, Vec::new()).await?;
     let params = grant_response(&UploadParams {
         method: "POST",
         url: form.url,
         fields: form_fields_json(form.fields),
         expires: (form.expires_at - now).num_seconds(),
+        upload: form_upload_token(&state, &principal, &decision, now),
     });
     Ok(granted(params, GrantKind::PostObject, 1))
 }

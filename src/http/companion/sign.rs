@@ -25,8 +25,8 @@ use super::owned::{
 };
 use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
 use crate::grants::GrantKind;
+use crate::http::form_grant::{decided_form, form_upload_token};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
-use crate::http::signed_form;
 use crate::http::{ApiError, AppState, Caller, Code};
 use crate::multipart::{CompletionGrant, DeclaredFile, NamedUpload, PartRange};
 use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
@@ -66,6 +66,11 @@ pub(super) struct SignedRequest {
     /// POST form fields (PutObject answered with a POST policy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For PutObject and CreateMultipartUpload, the sealed token for
+    /// `POST /v1/uploads/verify` (an s3-broker addition: Uppy ignores it, the application's
+    /// `signRequest` function can keep it). For a multipart upload it is the sealed upload id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
 }
 
 /// The operations `signRequest` selects with `(method, uploadId, partNumber)`.
@@ -225,7 +230,8 @@ async fn put_object(
         return Err(single_upload_needs_post_object());
     }
     let profile = state.profiles.default_profile();
-    let form = signed_form(state, principal, profile, &intent, now, Vec::new()).await?;
+    let (decision, form) =
+        decided_form(state, principal, profile, &intent, now, None, Vec::new()).await?;
     let key = form
         .fields
         .iter()
@@ -235,6 +241,7 @@ async fn put_object(
         url: form.url,
         key,
         fields: Some(form_fields_json(form.fields)),
+        upload: form_upload_token(state, principal, &decision, now),
         ..SignedRequest::default()
     })
 }
@@ -297,6 +304,7 @@ async fn create_multipart(
     Ok(SignedRequest {
         url: format!("{broker_url}/s3/initiated?{query}"),
         key: Some(decision.key.as_str().to_owned()),
+        upload: Some(sealed),
         ..SignedRequest::default()
     })
 }

@@ -70,7 +70,7 @@ impl Presented {
                 rules,
                 bucket: &token.bucket,
                 key: &token.key,
-                size: Some(token.size),
+                size: token.size,
                 content_type: Some(token.content_type.as_str()),
                 checksum: token.checksum.as_ref(),
                 extension: token.extension.as_deref(),
