@@ -64,7 +64,11 @@ fn png_intent(profile: &str, method: &str) -> Value {
            "size": PNG.len(), "method": method})
 }
 
-async fn verify(broker: &Broker, token: &str, upload: &str) -> crate::support::broker::ApiReply {
+pub(crate) async fn verify(
+    broker: &Broker,
+    token: &str,
+    upload: &str,
+) -> crate::support::broker::ApiReply {
     broker
         .call("POST", "/v1/uploads/verify")
         .bearer(token)

@@ -7,7 +7,7 @@
 //! principal only. Uppy's single uploads (`/s3/params`, `/s3/sign` PutObject) carry an
 //! `upload` token too.
 
-use crate::service_verify::check_offline;
+use crate::service_verify::{check_offline, verify};
 use crate::support::Ctx;
 use crate::support::broker::{Broker, Options};
 use crate::support::http::{Reply, send_raw};
@@ -225,15 +225,6 @@ async fn post_json(
     headers.push(("content-type".to_owned(), "application/json".to_owned()));
     let url = format!("{}{path}", broker.url);
     send_raw("POST", &url, &headers, Some(body.to_string().into_bytes())).await
-}
-
-async fn verify(broker: &Broker, token: &str, upload: &str) -> crate::support::broker::ApiReply {
-    broker
-        .call("POST", "/v1/uploads/verify")
-        .bearer(token)
-        .json(&json!({ "upload": upload }))
-        .send()
-        .await
 }
 
 async fn broker(t: &Ctx) -> Broker {
