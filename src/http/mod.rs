@@ -2,6 +2,7 @@
 //! error type mapped to problem+json.
 
 mod access_log;
+mod audit;
 mod body_deadline;
 mod caller;
 mod challenge;
@@ -15,6 +16,7 @@ mod fallback;
 mod form_grant;
 mod forms;
 mod grant;
+mod grantee;
 mod health;
 mod log_path;
 mod mapping;
@@ -31,6 +33,8 @@ mod uploads;
 mod verify;
 
 pub use access_log::AccessLog;
+pub use audit::Audit;
+pub(crate) use audit::{GrantAudit, VerificationAudit};
 pub use body_deadline::{BodyDeadline, BodyDeadlineService};
 pub use caller::Caller;
 pub use code::Code;
@@ -39,6 +43,7 @@ pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
 pub use fallback::not_found;
 pub use form_grant::signed_form;
+pub use grantee::{GrantAdmission, Grantee};
 pub use observe::observe;
 pub use plain_errors::problem_errors;
 pub use rate_limit::rate_headers;

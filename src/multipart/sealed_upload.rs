@@ -2,7 +2,7 @@
 //! and the completion grant), in the short JSON names of the wire form, and its typed reading
 //! with the expiry check.
 
-use crate::domain::{BucketName, ContentType, NamespaceSegment, ObjectKey, UploadId};
+use crate::domain::{BucketName, ContentType, GrantId, NamespaceSegment, ObjectKey, UploadId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -82,27 +82,12 @@ pub struct NamedUpload {
 }
 
 impl NamedUpload {
-    /// The grant id of the upload (the `jti` of its receipts): a UUID derived from S3's
-    /// upload id, so every record of one upload (ticket, Uppy id, completion grant) and every
-    /// verification of it name the same grant without storing one.
-    pub fn grant_id(&self) -> String {
-        multipart_grant_id(&self.upload_id)
+    /// The grant id of the upload (the `jti` of its receipts): [`GrantId::of_upload`], so
+    /// every record of one upload (ticket, Uppy id, completion grant), every URL signed for it
+    /// and every verification of it name the same grant without storing one.
+    pub fn grant_id(&self) -> GrantId {
+        GrantId::of_upload(&self.upload_id)
     }
-}
-
-/// The grant id of the multipart upload S3 named `upload_id`: a UUID made of the first 16
-/// bytes of a domain-separated SHA-256 of the id.
-pub fn multipart_grant_id(upload_id: &UploadId) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update(b"s3-broker multipart grant id\n")
-        .chain_update(upload_id.as_str().as_bytes())
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
 }
 
 impl SealedUpload {

@@ -120,15 +120,21 @@ pub(super) async fn complete(
     limits
         .close_upload(&upload.principal, &upload.profile, upload.key.as_str())
         .await;
+    let kind = crate::grants::GrantKind::CompleteMultipartUpload;
+    let (who, at) = (&upload.principal, upload.expires_at);
+    state
+        .audit
+        .upload_grant(who, &upload.profile, UploadRef::from(upload), kind, 0, at);
     let grant_id = upload.grant_id();
     let rules = profile.verification();
-    let expected = ExpectedObject::of_upload(upload, Some(done.size), &grant_id, rules);
+    let expected = ExpectedObject::of_upload(upload, Some(done.size), grant_id.as_str(), rules);
     // Grants sealed before receipts name no subject: the namespace segment stands in.
     let subject = grant
         .subject
         .as_deref()
         .unwrap_or(upload.principal.as_str());
-    let verified = match check_object(&state, subject, expected, signing_now()).await? {
+    let who = (&upload.principal, subject);
+    let verified = match check_object(&state, who, expected, signing_now()).await? {
         Outcome::Verified(verified) => verified,
         Outcome::Mismatch(answer) => return Ok(answer),
     };

@@ -6,16 +6,16 @@
 use super::owned::{
     OnUpload, OwnedUpload, UploadQuery, content_type_or_default, new_upload, uppy_metadata,
 };
-use crate::domain::{NamespaceSegment, PartNumber, UploadId};
+use crate::domain::{GrantId, NamespaceSegment, PartNumber, UploadId};
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     JsonItems, grant_response, granted, signing_now, signing_window, streamed_grant_response,
 };
 use crate::http::verify::{ExpectedObject, Outcome, check_object};
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, GrantAdmission, Grantee};
 use crate::multipart::{
     DeclaredFile, Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts,
-    check_receipts, match_held, multipart_grant_id,
+    check_receipts, match_held,
 };
 use crate::policy::{MultipartDecision, MultipartIntent, Profile};
 use crate::s3::UploadRef;
@@ -46,7 +46,7 @@ pub(super) struct CreateBody {
 /// The `uploadId` answered is the sealed one (`owned.rs`), never S3's.
 pub(super) async fn create(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Grantee(principal, admission): Grantee,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -64,7 +64,7 @@ pub(super) async fn create(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let upload_id = create_counted(&state, &principal.segment, &decision).await?;
+    let upload_id = create_counted(&state, &principal.segment, &admission, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         &state,
         &principal,
@@ -87,17 +87,31 @@ pub(super) async fn create(
 pub(super) async fn create_counted(
     state: &AppState,
     who: &NamespaceSegment,
+    admission: &GrantAdmission,
     decision: &MultipartDecision,
 ) -> Result<UploadId, ApiError> {
     let key = decision.key.as_str();
     let limits = &state.limits;
-    limits.grant(who, &decision.profile, None).await?;
+    admission
+        .grant(limits, who, &decision.profile, None)
+        .await?;
     let expires_at = signing_now() + state.ticket_ttl;
     limits
         .open_upload(who, &decision.profile, key, expires_at)
         .await?;
     match state.s3.create_multipart(&NewUpload::of(decision)).await {
-        Ok(upload_id) => Ok(upload_id),
+        Ok(upload_id) => {
+            let upload = UploadRef {
+                bucket: &decision.bucket,
+                key: &decision.key,
+                upload_id: &upload_id,
+            };
+            let kind = GrantKind::CreateMultipartUpload;
+            state
+                .audit
+                .upload_grant(who, &decision.profile, upload, kind, 0, expires_at);
+            Ok(upload_id)
+        }
         Err(error) => {
             limits.close_upload(who, &decision.profile, key).await;
             Err(error.into())
@@ -132,12 +146,18 @@ pub(super) struct PartPath {
 /// is read; and that lifetime in seconds.
 async fn sign_parts(
     state: &web::Data<AppState>,
+    who: &NamespaceSegment,
     owned: &OwnedUpload,
     numbers: Vec<PartNumber>,
 ) -> Result<(UnsizedParts, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
         signing_window(state, owned.profile.lifetime(None), None, now).await?;
+    let expires_at = now + chrono::Duration::seconds(i64::from(expires.as_secs()));
+    let (profile, kind, count) = (owned.profile.name(), GrantKind::UploadPart, numbers.len());
+    state
+        .audit
+        .upload_grant(who, profile, owned.upload(), kind, count, expires_at);
     let urls = PartSigning {
         signer: &state.signer,
         credentials: &credentials,
@@ -154,11 +174,13 @@ async fn sign_parts(
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
 pub(super) async fn sign_part(
     state: web::Data<AppState>,
-    OnUpload { upload, .. }: OnUpload,
+    OnUpload {
+        upload, principal, ..
+    }: OnUpload,
     path: web::Path<PartPath>,
 ) -> Result<HttpResponse, ApiError> {
     let number = PartRange::Any.parse(&path.part_number)?;
-    let (mut urls, expires) = sign_parts(&state, &upload, vec![number]).await?;
+    let (mut urls, expires) = sign_parts(&state, &principal, &upload, vec![number]).await?;
     let (_, url) = urls.next().ok_or_else(ApiError::internal)??;
     Ok(granted(
         grant_response(&json!({ "url": url, "expires": expires })),
@@ -171,10 +193,15 @@ pub(super) async fn sign_part(
 /// in the order asked, each URL signed as the answer is written (`grant/streamed.rs`).
 pub(super) async fn sign_batch(
     state: web::Data<AppState>,
-    OnUpload { upload, query, .. }: OnUpload<BatchQuery>,
+    OnUpload {
+        upload,
+        query,
+        principal,
+        ..
+    }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let numbers = PartRange::Any.parse_list(&query.part_numbers)?;
-    let (urls, _) = sign_parts(&state, &upload, numbers).await?;
+    let (urls, _) = sign_parts(&state, &principal, &upload, numbers).await?;
     let count = urls.len();
     Ok(granted(
         streamed_grant_response(presigned_urls(urls)),
@@ -299,17 +326,21 @@ pub(super) async fn complete(
     let parts = receipts(body.into_inner().parts)?;
     let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
     release(&state, &principal, &upload).await;
-    let grant_id = multipart_grant_id(&upload.upload_id);
-    let profile = &upload.profile;
+    let (kind, profile) = (GrantKind::CompleteMultipartUpload, &upload.profile);
+    let at = signing_now();
+    state
+        .audit
+        .upload_grant(&principal, profile.name(), upload.upload(), kind, 0, at);
+    let grant_id = GrantId::of_upload(&upload.upload_id);
     let expected = ExpectedObject::multipart(
         profile.name(),
         (profile.bucket(), &upload.key),
         &upload.file,
-        Some(done.size),
-        &grant_id,
+        (Some(done.size), upload.expires_at),
+        grant_id.as_str(),
         profile.verification(),
     );
-    let verified = match check_object(&state, &subject, expected, signing_now()).await? {
+    let verified = match check_object(&state, (&principal, &subject), expected, at).await? {
         Outcome::Verified(verified) => verified,
         Outcome::Mismatch(answer) => return Ok(answer),
     };

@@ -31,6 +31,8 @@ pub(super) struct OwnedUpload {
     pub upload_id: UploadId,
     /// What was declared of the file at create (sealed in the upload id).
     pub file: DeclaredFile,
+    /// When the sealed upload id expires.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The [`NamedUpload`] of a new upload of `principal` with S3's `upload_id`, expiring with
@@ -99,6 +101,7 @@ impl OwnedUpload {
             key: object_key,
             upload_id: named.upload_id,
             file: named.file,
+            expires_at: named.expires_at,
         })
     }
 

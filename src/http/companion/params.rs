@@ -10,7 +10,7 @@ use super::owned::{content_type_or_default, single_upload_needs_post_object, upp
 use crate::grants::GrantKind;
 use crate::http::form_grant::{decided_form, form_upload_token};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
-use crate::http::{ApiError, AppState, Caller, Code};
+use crate::http::{ApiError, AppState, Code, Grantee};
 use crate::policy::FormIntent;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -72,7 +72,7 @@ fn parse_query(query: &str) -> Result<ParamsQuery, ApiError> {
 /// The handler.
 pub(super) async fn upload_params(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    grantee: Grantee,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
@@ -91,13 +91,14 @@ pub(super) async fn upload_params(
         filename: Some(filename),
     };
     let (decision, form) =
-        decided_form(&state, &principal, profile, &intent, now, None, Vec::new()).await?;
+        decided_form(&state, &grantee, profile, &intent, now, None, Vec::new()).await?;
+    let upload = form_upload_token(&state, &grantee.0, (&decision, &form), now);
     let params = grant_response(&UploadParams {
         method: "POST",
         url: form.url,
         fields: form_fields_json(form.fields),
         expires: (form.expires_at - now).num_seconds(),
-        upload: form_upload_token(&state, &principal, &decision, now),
+        upload,
     });
     Ok(granted(params, GrantKind::PostObject, 1))
 }

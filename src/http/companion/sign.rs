@@ -23,13 +23,13 @@ use super::multipart::create_counted;
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, new_upload, single_upload_needs_post_object,
 };
-use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
-use crate::grants::GrantKind;
+use crate::domain::{ObjectKey, PartNumber, Principal, Scope};
+use crate::grants::{GrantKind, attribute_url, operation_grant_id};
 use crate::http::form_grant::{decided_form, form_upload_token};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
-use crate::http::{ApiError, AppState, Caller, Code};
+use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission, GrantAudit, Grantee};
 use crate::multipart::{CompletionGrant, DeclaredFile, NamedUpload, PartRange};
-use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
+use crate::policy::{FormIntent, MultipartIntent, PolicyError, Profile};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -197,11 +197,11 @@ async fn upload_call(
     };
     presign(
         state,
+        principal,
         operation,
-        owned.profile.bucket(),
+        &owned.profile,
         &owned.key,
         SignedHeaders::new(),
-        owned.profile.lifetime(None),
     )
     .await
 }
@@ -230,8 +230,10 @@ async fn put_object(
         return Err(single_upload_needs_post_object());
     }
     let profile = state.profiles.default_profile();
+    let grantee = Grantee(principal.clone(), GrantAdmission::made());
     let (decision, form) =
-        decided_form(state, principal, profile, &intent, now, None, Vec::new()).await?;
+        decided_form(state, &grantee, profile, &intent, now, None, Vec::new()).await?;
+    let upload = form_upload_token(state, principal, (&decision, &form), now);
     let key = form
         .fields
         .iter()
@@ -241,25 +243,43 @@ async fn put_object(
         url: form.url,
         key,
         fields: Some(form_fields_json(form.fields)),
-        upload: form_upload_token(state, principal, &decision, now),
+        upload,
         ..SignedRequest::default()
     })
 }
 
-/// Presigns `operation` on `key` with `headers` for `lifetime` (capped by the credentials).
+/// Presigns `operation` on `key` in `profile`'s bucket with `headers` and the operation's
+/// grant id, for the profile's lifetime (capped by the credentials), and audits the grant.
 async fn presign(
     state: &AppState,
+    principal: &Principal,
     operation: S3Operation,
-    bucket: &BucketName,
+    profile: &Profile,
     key: &ObjectKey,
     headers: SignedHeaders,
-    lifetime: Lifetime,
 ) -> Result<SignedRequest, ApiError> {
     let now = signing_now();
-    let (credentials, expires) = signing_window(state, lifetime, None, now).await?;
-    let mut presign = PresignRequest::new(operation, bucket.clone(), key.clone(), expires);
+    let (credentials, expires) = signing_window(state, profile.lifetime(None), None, now).await?;
+    let grant_id = operation_grant_id(&operation);
+    let kind = GrantKind::from(&operation);
+    let mut presign =
+        PresignRequest::new(operation, profile.bucket().clone(), key.clone(), expires);
     presign.headers = headers;
+    attribute_url(&mut presign, &grant_id)?;
     let signed = state.signer.presign(&credentials, &presign, now)?;
+    state.audit.grant(
+        &principal.segment,
+        &GrantAudit {
+            kind,
+            profile: profile.name(),
+            bucket: profile.bucket(),
+            key: key.as_str(),
+            key_is_prefix: false,
+            grant_id: &grant_id,
+            count: 1,
+            expires_at: signed.expires_at,
+        },
+    );
     Ok(SignedRequest {
         url: signed.url,
         headers: (!signed.headers.is_empty()).then(|| signed.headers.into_iter().collect()),
@@ -289,7 +309,8 @@ async fn create_multipart(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let upload_id = create_counted(state, &principal.segment, &decision).await?;
+    let made = GrantAdmission::made();
+    let upload_id = create_counted(state, &principal.segment, &made, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         state,
         principal,
@@ -322,11 +343,11 @@ async fn delete_object(
     let profile = state.profiles.profile_for_key(principal, key.as_str())?;
     presign(
         state,
+        principal,
         S3Operation::DeleteObject,
-        profile.bucket(),
+        profile,
         &key,
         SignedHeaders::new(),
-        profile.lifetime(None),
     )
     .await
 }
@@ -355,6 +376,7 @@ async fn completion_url(
         key,
         upload_id,
         file,
+        ..
     } = owned;
     let grant = CompletionGrant {
         parts_digest: bound_digest(quoted.iter().map(|(n, e)| (*n, e.as_str())), etags_bound),

@@ -5,6 +5,7 @@
 
 use super::ticket::open_ticket;
 use crate::domain::ChecksumAlgorithm;
+use crate::grants::GrantKind;
 use crate::http::grant::signing_now;
 use crate::http::verify::{ExpectedObject, Outcome, Verified, check_object};
 use crate::http::{ApiError, AppState, Caller};
@@ -117,15 +118,14 @@ pub(super) async fn complete_multipart(
         )
         .await?;
     release(&state, ticket).await;
+    let kind = GrantKind::CompleteMultipartUpload;
+    open.audit(&state, &principal, kind, 0, ticket.upload.expires_at);
     let grant_id = ticket.upload.grant_id();
     let size = ticket.plan.size();
-    let expected = ExpectedObject::of_upload(
-        &ticket.upload,
-        Some(size),
-        &grant_id,
-        open.profile.verification(),
-    );
-    let verified = match check_object(&state, &principal.subject, expected, signing_now()).await? {
+    let rules = open.profile.verification();
+    let expected = ExpectedObject::of_upload(&ticket.upload, Some(size), grant_id.as_str(), rules);
+    let who = (&principal.segment, principal.subject.as_str());
+    let verified = match check_object(&state, who, expected, signing_now()).await? {
         Outcome::Verified(verified) => verified,
         Outcome::Mismatch(answer) => return Ok(answer),
     };

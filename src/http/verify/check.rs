@@ -3,8 +3,8 @@
 //! it with what was declared and the profile's rules, and answer a signed receipt, or 422
 //! `upload_mismatch` after deleting (or quarantining, per `on_mismatch`) the object.
 
-use crate::domain::{BucketName, Checksum, ObjectKey};
-use crate::http::{ApiError, AppState, Code, ProblemCode};
+use crate::domain::{BucketName, Checksum, NamespaceSegment, ObjectKey};
+use crate::http::{ApiError, AppState, Code, ProblemCode, VerificationAudit};
 use crate::multipart::{DeclaredFile, NamedUpload};
 use crate::policy::{
     Declared, Mismatch, OnMismatch, Stored, VERIFY_HEAD_BYTES, VerificationRules, verify_object,
@@ -39,6 +39,8 @@ pub(crate) struct ExpectedObject<'a> {
     pub extension: Option<&'a str>,
     /// The grant id, the receipt's `jti`.
     pub grant_id: &'a str,
+    /// When the token (or sealed record) the check was made for expires, for the audit event.
+    pub expires_at: DateTime<Utc>,
 }
 
 impl<'a> ExpectedObject<'a> {
@@ -51,15 +53,17 @@ impl<'a> ExpectedObject<'a> {
         rules: &'a VerificationRules,
     ) -> Self {
         let place = (&upload.bucket, &upload.key);
-        Self::multipart(&upload.profile, place, &upload.file, size, grant_id, rules)
+        let (file, when) = (&upload.file, (size, upload.expires_at));
+        Self::multipart(&upload.profile, place, file, when, grant_id, rules)
     }
 
-    /// What the multipart upload of `profile` at `(bucket, key)` is checked against.
+    /// What the multipart upload of `profile` at `(bucket, key)` is checked against: `size`
+    /// when one was declared; its record expires at `expires_at`.
     pub(crate) fn multipart(
         profile: &'a str,
         (bucket, key): (&'a BucketName, &'a ObjectKey),
         file: &'a DeclaredFile,
-        size: Option<u64>,
+        (size, expires_at): (Option<u64>, DateTime<Utc>),
         grant_id: &'a str,
         rules: &'a VerificationRules,
     ) -> Self {
@@ -75,6 +79,7 @@ impl<'a> ExpectedObject<'a> {
             checksum: None,
             extension: file.extension.as_deref(),
             grant_id,
+            expires_at,
         }
     }
 }
@@ -112,14 +117,16 @@ struct MismatchProblem<'a> {
     action: &'static str,
 }
 
-/// Checks the object `expected` names for `subject` (the receipt's `sub`) at `now`: 404
-/// `upload_not_found` when S3 holds none.
+/// Checks the object `expected` names for the principal of namespace segment `who.0` and
+/// subject `who.1` (the receipt's `sub`) at `now`, and writes the verification's audit event:
+/// 404 `upload_not_found` when S3 holds none.
 pub(crate) async fn check_object(
     state: &AppState,
-    subject: &str,
+    who: (&NamespaceSegment, &str),
     expected: ExpectedObject<'_>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, ApiError> {
+    let (segment, subject) = who;
     let stored = state
         .s3
         .stored_object(expected.bucket, expected.key, VERIFY_HEAD_BYTES)
@@ -166,8 +173,10 @@ pub(crate) async fn check_object(
                 checksum: verdict.checksum,
             },
         };
+        let receipt = state.receipts.sign(&claims);
+        audit(state, segment, &expected, "verified", Some(&receipt));
         return Ok(Outcome::Verified(Verified {
-            receipt: state.receipts.sign(&claims),
+            receipt,
             object: claims.object,
         }));
     }
@@ -187,7 +196,31 @@ pub(crate) async fn check_object(
             "quarantined"
         }
     };
+    audit(state, segment, &expected, action, None);
     Ok(Outcome::Mismatch(mismatch(&verdict.mismatches, action)))
+}
+
+/// The audit event of a check of `expected` by the principal of `segment`: `outcome` and, on
+/// a match, the receipt (recorded by digest).
+fn audit(
+    state: &AppState,
+    segment: &NamespaceSegment,
+    expected: &ExpectedObject<'_>,
+    outcome: &'static str,
+    receipt: Option<&str>,
+) {
+    state.audit.verification(
+        segment,
+        &VerificationAudit {
+            profile: expected.profile,
+            bucket: expected.bucket,
+            key: expected.key.as_str(),
+            grant_id: expected.grant_id,
+            expires_at: expected.expires_at,
+            outcome,
+            receipt,
+        },
+    );
 }
 
 /// 422 `upload_mismatch` with every reason.

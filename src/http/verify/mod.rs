@@ -47,7 +47,14 @@ pub(super) async fn verify_upload(
         .map_err(|_| ApiError::from(TicketError::Invalid))?;
     let expected = presented.expected(profile.verification());
     Ok(
-        match check_object(&state, &principal.subject, expected, now).await? {
+        match check_object(
+            &state,
+            (&principal.segment, &principal.subject),
+            expected,
+            now,
+        )
+        .await?
+        {
             Outcome::Verified(verified) => HttpResponse::Ok()
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .json(verified),

@@ -4,7 +4,7 @@
 //! Each is sealed under its own MAC label, so at most one of them opens a given text.
 
 use super::check::ExpectedObject;
-use crate::domain::NamespaceSegment;
+use crate::domain::{GrantId, NamespaceSegment};
 use crate::multipart::{NamedUpload, TicketError, TicketKeys, UploadToken};
 use crate::policy::VerificationRules;
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ pub(super) enum Presented {
     Multipart {
         upload: NamedUpload,
         size: Option<u64>,
-        grant_id: String,
+        grant_id: GrantId,
     },
 }
 
@@ -75,12 +75,13 @@ impl Presented {
                 checksum: token.checksum.as_ref(),
                 extension: token.extension.as_deref(),
                 grant_id: &token.grant_id,
+                expires_at: token.expires_at,
             },
             Self::Multipart {
                 upload,
                 size,
                 grant_id,
-            } => ExpectedObject::of_upload(upload, *size, grant_id, rules),
+            } => ExpectedObject::of_upload(upload, *size, grant_id.as_str(), rules),
         }
     }
 }
