@@ -233,9 +233,9 @@ impl Profile {
             ));
         }
         let scan = match spec.scan {
-            Some(scan) => Some(
-                super::ScanRule::from_spec(scan).map_err(|e| ProfileError::at("scan", e))?,
-            ),
+            Some(scan) => {
+                Some(super::ScanRule::from_spec(scan).map_err(|e| ProfileError::at("scan", e))?)
+            }
             None => None,
         };
         Ok(Self {

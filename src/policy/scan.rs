@@ -51,9 +51,7 @@ impl ScanRule {
         let ScanSpec { tag, clean } = spec;
         let allowed = |c: char| c.is_alphanumeric() || " +-=._:/@".contains(c);
         if tag.is_empty() || tag.chars().count() > MAX_TAG_KEY_CHARS {
-            return Err(format!(
-                "tag must be 1 to {MAX_TAG_KEY_CHARS} characters"
-            ));
+            return Err(format!("tag must be 1 to {MAX_TAG_KEY_CHARS} characters"));
         }
         if tag.to_ascii_lowercase().starts_with("aws:") {
             return Err("tag must not start with the reserved prefix \"aws:\"".into());

@@ -62,6 +62,15 @@ methods = ["PUT", "POST"]
 multipart = true
 "#;
 
+/// Downloads gated on a GuardDuty-style scan tag, under `scanned/`.
+pub(crate) const SCANNED_PROFILE: &str = r#"
+key_template = "scanned/{principal}/{uuid}-{filename}"
+content_types = ["application/pdf"]
+max_size = "1 MiB"
+methods = ["PUT"]
+scan = { tag = "GuardDutyMalwareScanStatus", clean = "NO_THREATS_FOUND" }
+"#;
+
 /// Sends one request through the application and collects the answer.
 type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
 
@@ -112,6 +121,7 @@ impl Broker {
             ("default.toml", SHIPPED_DEFAULT),
             ("avatars.toml", SHIPPED_AVATARS),
             ("brief.toml", BRIEF_PROFILE),
+            ("scanned.toml", SCANNED_PROFILE),
         ] {
             let text = if downloads_check_s3 {
                 text.to_owned()
