@@ -64,7 +64,7 @@ pub(super) fn judge_scan_policy(
                 format!(
                     "the bucket has no bucket policy, so a presigned URL of an object the scan \
                      has not cleared still downloads it: {}",
-                    apply_hint(scans)
+                    apply_hint(scans, backend)
                 ),
             );
         }
@@ -148,19 +148,22 @@ pub(super) fn judge_scan_policy(
     } else {
         Finding::fail(
             check,
-            format!("{}: {}", problems.join("; "), apply_hint(scans)),
+            format!("{}: {}", problems.join("; "), apply_hint(scans, backend)),
         )
     }
 }
 
-fn apply_hint(scans: &[ScanUse]) -> String {
+fn apply_hint(scans: &[ScanUse], backend: Backend) -> String {
     let tags: Vec<String> = scans
         .iter()
         .map(|s| format!("{} = {}", s.rule.tag(), s.rule.clean()))
         .collect();
+    let file = match backend {
+        Backend::Ceph => "bucket-policy-scan-ceph.json",
+        _ => "bucket-policy-scan.json",
+    };
     format!(
-        "apply policies/bucket-policy-scan.json with the bucket's name and {} \
-         (aws s3api put-bucket-policy)",
+        "apply policies/{file} with the bucket's name and {} (s3api put-bucket-policy)",
         tags.join(", ")
     )
 }
@@ -386,6 +389,10 @@ mod tests {
         let only_values = judge(&policy(&[deny(NOT_CLEAN)]), Backend::Ceph);
         assert_eq!(only_values.status, Status::Fail, "{only_values}");
         assert!(only_values.message.contains("\"Null\""), "{only_values}");
+        assert!(
+            only_values.message.contains("bucket-policy-scan-ceph.json"),
+            "{only_values}"
+        );
         let only_null = judge(&policy(&[deny(UNTAGGED)]), Backend::Ceph);
         assert!(only_null.message.contains("a threat"), "{only_null}");
         let both = judge(&policy(&[deny(NOT_CLEAN), deny(UNTAGGED)]), Backend::Ceph);
