@@ -1,10 +1,11 @@
-//! The mobile-style example (examples/mobile/, Java with only the JDK's HttpClient), compiled
-//! with `javac` and run with `java` against `s3-broker dev`: it gets a PUT grant, uploads a
-//! file straight to the store and prints a download link, which serves exactly the bytes
-//! sent; a type the profile refuses ends with exit 1 and the broker's problem code.
+//! The mobile-style examples (examples/mobile/: Java and Kotlin, each with only the JDK's
+//! HttpClient), compiled with `javac` and `kotlinc` and run with `java` against
+//! `s3-broker dev`: each gets a PUT grant, uploads a file straight to the store and prints a
+//! download link, which serves exactly the bytes sent; a type the profile refuses ends with
+//! exit 1 and the broker's problem code.
 //!
-//! Needs Debian's `openjdk-17-jdk-headless` (`scripts/testbed/install.sh jdk`); without it the
-//! test fails, it never skips.
+//! Needs Debian's `openjdk-17-jdk-headless` and `kotlin` (`scripts/testbed/install.sh jdk`);
+//! without them the tests fail, they never skip.
 
 use s3_broker::config::sha256_hex;
 use s3_broker::dev::DevEnvironment;
@@ -13,6 +14,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const EXAMPLE: &str = "S3BrokerExample";
+
+/// The two examples: the same client in Java and in Kotlin.
+#[derive(Clone, Copy, Debug)]
+enum Language {
+    Java,
+    Kotlin,
+}
 
 /// `name` on PATH, or a failure naming the install step.
 fn tool(name: &str) -> PathBuf {
@@ -24,8 +32,8 @@ fn tool(name: &str) -> PathBuf {
         })
         .unwrap_or_else(|| {
             panic!(
-                "this test needs {name}: install a JDK with `scripts/testbed/install.sh jdk` \
-                 (apt-get install openjdk-17-jdk-headless)"
+                "this test needs {name}: install it with `scripts/testbed/install.sh jdk` \
+                 (apt-get install openjdk-17-jdk-headless kotlin)"
             )
         })
 }
@@ -59,38 +67,67 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Compiles the example into `classes`.
-fn compile(classes: &Path) {
-    let source =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/mobile/{EXAMPLE}.java"));
-    let mut javac = Command::new(tool("javac"));
-    javac
-        .arg("-Xlint:all")
-        .arg("-Werror")
-        .arg("-d")
-        .arg(classes)
-        .arg(&source);
-    let out = run(javac, Duration::from_secs(120), "javac");
+/// The example's source file.
+fn source(language: Language) -> PathBuf {
+    let file = match language {
+        Language::Java => format!("{EXAMPLE}.java"),
+        Language::Kotlin => format!("{EXAMPLE}.kt"),
+    };
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/mobile")
+        .join(file)
+}
+
+/// Compiles the example into `out` (a class directory for Java, a jar with the Kotlin
+/// runtime for Kotlin), with every warning an error.
+fn compile(language: Language, out: &Path) {
+    let source = source(language);
+    let mut compiler = match language {
+        Language::Java => {
+            let mut javac = Command::new(tool("javac"));
+            javac.arg("-Xlint:all").arg("-Werror").arg("-d").arg(out);
+            javac
+        }
+        Language::Kotlin => {
+            let mut kotlinc = Command::new(tool("kotlinc"));
+            kotlinc
+                .arg("-Werror")
+                .arg("-include-runtime")
+                .arg("-d")
+                .arg(out);
+            kotlinc
+        }
+    };
+    compiler.arg(&source);
+    let out = run(compiler, Duration::from_secs(240), "the compiler");
     assert!(
         out.status.success(),
-        "javac {}: {}{}",
+        "{language:?} {}: {}{}",
         source.display(),
         text(&out.stdout),
         text(&out.stderr)
     );
 }
 
-/// Runs the example on `file` as `token` against `broker`.
-fn example(classes: &Path, broker: &str, token: &str, file: &Path, content_type: &str) -> Output {
+/// Runs the compiled example `built` on `file` as `token` against `broker`.
+fn example(
+    language: Language,
+    built: &Path,
+    broker: &str,
+    token: &str,
+    file: &Path,
+    content_type: &str,
+) -> Output {
     let mut java = Command::new(tool("java"));
-    java.arg("-cp")
-        .arg(classes)
-        .arg(EXAMPLE)
-        .arg(file)
+    match language {
+        Language::Java => java.arg("-cp").arg(built).arg(EXAMPLE),
+        Language::Kotlin => java.arg("-jar").arg(built),
+    };
+    java.arg(file)
         .arg(content_type)
         .env("S3_BROKER_URL", broker)
         .env("S3_BROKER_TOKEN", token);
-    run(java, Duration::from_secs(60), "java S3BrokerExample")
+    run(java, Duration::from_secs(60), "the example")
 }
 
 /// The value of `name=` in the example's output.
@@ -103,9 +140,21 @@ fn printed<'a>(stdout: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn the_java_example_uploads_and_gets_a_download_link() {
+    uploads_and_gets_a_download_link(Language::Java);
+}
+
+#[test]
+fn the_kotlin_example_uploads_and_gets_a_download_link() {
+    uploads_and_gets_a_download_link(Language::Kotlin);
+}
+
+fn uploads_and_gets_a_download_link(language: Language) {
     let temp = tempfile::tempdir().expect("a temporary directory");
-    let classes = temp.path().join("classes");
-    compile(&classes);
+    let built = temp.path().join(match language {
+        Language::Java => "classes",
+        Language::Kotlin => "example.jar",
+    });
+    compile(language, &built);
     let file = temp.path().join("from the phone.txt");
     let bytes: Vec<u8> = "sent by java.net.http: é ü ✓\n"
         .repeat(300)
@@ -124,8 +173,8 @@ fn the_java_example_uploads_and_gets_a_download_link() {
         let (broker, token) = (env.url.clone(), env.token.clone());
         let (ok, refused) = actix_web::rt::task::spawn_blocking(move || {
             (
-                example(&classes, &broker, &token, &file, "text/plain"),
-                example(&classes, &broker, &token, &file, "text/html"),
+                example(language, &built, &broker, &token, &file, "text/plain"),
+                example(language, &built, &broker, &token, &file, "text/html"),
             )
         })
         .await

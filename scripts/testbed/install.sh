@@ -9,7 +9,7 @@
 #   chromium  apt-get install chromium chromium-driver (needs root or sudo)
 #   uppy      tests/fixtures/uppy/build.sh: npm ci of the pinned Uppy 5 and 6 projects,
 #             esbuild bundles in target/uppy/ (needs node and npm; rebuilt every time, a few seconds)
-#   jdk       apt-get install openjdk-17-jdk-headless (javac and java for tests/mobile.rs)
+#   jdk       apt-get install openjdk-17-jdk-headless kotlin (javac, kotlinc, java: tests/mobile.rs)
 #   dropzone  tests/fixtures/dropzone/build.sh: npm ci of the pinned Dropzone into target/dropzone/
 #             (needs node and npm; skipped while the lock is unchanged)
 #   tour      apt-get install curl jq (the README tour that tests/readme_tour.rs runs)
@@ -79,13 +79,16 @@ install_uppy() {
   log "built the Uppy bundles in $(( $(now_ms) - t0 )) ms"
 }
 
-# Debian's JDK, for the Java example of tests/mobile.rs.
+# Debian's JDK and Kotlin compiler, for the Java and Kotlin examples of tests/mobile.rs.
 install_jdk() {
-  if command -v javac >/dev/null && command -v java >/dev/null; then log "jdk present: $(javac -version 2>&1)"; return 0; fi
+  if command -v javac >/dev/null && command -v java >/dev/null && command -v kotlinc >/dev/null; then
+    log "jdk present: $(javac -version 2>&1), kotlinc present"; return 0
+  fi
   local t0; t0=$(now_ms)
-  apt_install openjdk-17-jdk-headless
+  apt_install openjdk-17-jdk-headless kotlin
   command -v javac >/dev/null || die "openjdk-17-jdk-headless installed but javac not on PATH"
-  log "installed the jdk in $(( $(now_ms) - t0 )) ms"
+  command -v kotlinc >/dev/null || die "kotlin installed but kotlinc not on PATH"
+  log "installed the jdk and kotlin in $(( $(now_ms) - t0 )) ms"
 }
 
 # The pinned Dropzone of tests/browser/examples.rs.

@@ -5,7 +5,7 @@ use super::rate_limit::{AdmittedRate, client_ip};
 use super::{ApiError, AppState, Code};
 use crate::auth::{API_KEY_HEADER, PresentedCredential, query_has_credentials};
 use crate::domain::Principal;
-use crate::limits::{Refusal, RouteClass};
+use crate::limits::{Limiter, Refusal, RouteClass};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -25,49 +25,73 @@ impl FromRequest for Caller {
         // token is never copied.
         let req = req.clone();
         Box::pin(async move {
-            if query_has_credentials(req.query_string()) {
-                return Err(ApiError::new(
-                    Code::CredentialsInUrl,
-                    "credentials are accepted in the Authorization or X-Api-Key header only, never in the URL",
-                ));
-            }
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(ApiError::internal)?;
-            let headers = req.headers();
-            let credential = PresentedCredential::from_headers(
-                headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()),
-                headers.get_all(API_KEY_HEADER).map(|v| v.as_bytes()),
-            )?;
-            let limits = &state.limits;
-            let ip = client_ip(&req, limits.client_ip_header());
-            if let Some(blocked) = ip.and_then(|ip| limits.ip_blocked(ip)) {
-                return Err(
-                    Refusal::RateLimited(RouteClass::AuthFailures.as_str(), blocked).into(),
-                );
-            }
-            let principal = match state
-                .authenticator
-                .authenticate(credential, Utc::now())
-                .await
-            {
-                Ok(principal) => principal,
-                Err(error) => {
-                    if let Some(ip) = ip {
-                        limits.auth_failed(ip).await;
-                    }
-                    return Err(error.into());
-                }
-            };
-            let class = RouteClass::of_path(req.path());
-            let admitted = limits
-                .admit(&principal.segment, principal.issued_at, class)
-                .await?;
-            if let Some(outcome) = admitted {
-                req.extensions_mut()
-                    .insert(AdmittedRate(class.as_str(), outcome));
-            }
+            let (state, principal) = authenticated(&req).await?;
+            admit(
+                &req,
+                &state.limits,
+                &principal,
+                RouteClass::of_path(req.path()),
+            )
+            .await?;
             Ok(Caller(principal))
         })
     }
+}
+
+/// The principal of `req`'s credentials, before any rate of its class: refused with
+/// credentials in the URL, from a client address whose failed-authentication budget is spent,
+/// or when the credentials are not valid (counted against the address).
+pub(super) async fn authenticated(
+    req: &HttpRequest,
+) -> Result<(&web::Data<AppState>, Principal), ApiError> {
+    if query_has_credentials(req.query_string()) {
+        return Err(ApiError::new(
+            Code::CredentialsInUrl,
+            "credentials are accepted in the Authorization or X-Api-Key header only, never in the URL",
+        ));
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(ApiError::internal)?;
+    let headers = req.headers();
+    let credential = PresentedCredential::from_headers(
+        headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()),
+        headers.get_all(API_KEY_HEADER).map(|v| v.as_bytes()),
+    )?;
+    let limits = &state.limits;
+    let ip = client_ip(req, limits.client_ip_header());
+    if let Some(blocked) = ip.and_then(|ip| limits.ip_blocked(ip)) {
+        return Err(Refusal::RateLimited(RouteClass::AuthFailures.as_str(), blocked).into());
+    }
+    match state
+        .authenticator
+        .authenticate(credential, Utc::now())
+        .await
+    {
+        Ok(principal) => Ok((state, principal)),
+        Err(error) => {
+            if let Some(ip) = ip {
+                limits.auth_failed(ip).await;
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// Admits a request of `class` by `principal` now: refused when revoked or over the class's
+/// rate, else the rate's state kept for the `RateLimit` headers.
+pub(super) async fn admit(
+    req: &HttpRequest,
+    limits: &Limiter,
+    principal: &Principal,
+    class: RouteClass,
+) -> Result<(), ApiError> {
+    let admitted = limits
+        .admit(&principal.segment, principal.issued_at, class)
+        .await?;
+    if let Some(outcome) = admitted {
+        req.extensions_mut()
+            .insert(AdmittedRate(class.as_str(), outcome));
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@
 //! answers the existence check too.
 
 use super::grant::{grant_response, granted, requested_expiry, signing_now, signing_window};
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Grantee};
 use crate::grants::{GrantKind, get_request};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
 use crate::s3::{S3Error, StoredType};
@@ -46,7 +46,7 @@ pub(super) struct DownloadGrant {
 /// render.
 pub(super) async fn create_download(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Grantee(principal, admission): Grantee,
     body: web::Json<DownloadIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
@@ -61,6 +61,7 @@ pub(super) async fn create_download(
     // The scan tag first (GetObjectTagging, or the cache): it also says the object exists.
     let scanned = match &decision.scan {
         Some(rule) => {
+            admission.make().await?; // before S3 is asked anything
             super::scan_gate::require_clean(&state, &decision.bucket, &decision.key, rule).await?;
             true
         }
@@ -68,6 +69,7 @@ pub(super) async fn create_download(
     };
     // One HeadObject answers both questions; the listing only when S3 refused it.
     if decision.needs_stored_type || (decision.check_exists && !scanned) {
+        admission.make().await?; // before S3 is asked anything
         let (bucket, key) = (&decision.bucket, &decision.key);
         let stored = state.s3.stored_content_type(bucket, key).await?;
         if decision.check_exists {
@@ -88,9 +90,9 @@ pub(super) async fn create_download(
             decision = decision.with_stored_type(content_type.as_deref());
         }
     }
-    state
-        .limits
-        .grant(&principal.segment, &decision.profile, None)
+    let who = &principal.segment;
+    admission
+        .grant(&state.limits, who, &decision.profile, None)
         .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
     let get = get_request(&decision, expires)?;

@@ -3,7 +3,7 @@
 //! browser picks the file after the form is rendered.
 
 use super::grant::signing_window;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, GrantAdmission, Grantee};
 use crate::domain::{Expiry, Principal};
 use crate::grants::form_policy_request;
 use crate::policy::{FormIntent, FormUploadDecision, Profile};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 /// Decides `intent` under `profile` (a fresh `{uuid}`) and signs its POST policy at `now`, for
 /// the decided lifetime capped by the credentials; `extra` as in [`form_policy_request`].
-/// Callers check first that the backend has POST Object.
+/// Callers check first that the backend has POST Object, and admitted the request already.
 pub async fn signed_form(
     state: &AppState,
     principal: &Principal,
@@ -22,15 +22,16 @@ pub async fn signed_form(
     now: DateTime<Utc>,
     extra: Vec<(String, String)>,
 ) -> Result<PostForm, ApiError> {
-    let (_, form) = decided_form(state, principal, profile, intent, now, None, extra).await?;
+    let grantee = Grantee(principal.clone(), GrantAdmission::made());
+    let (_, form) = decided_form(state, &grantee, profile, intent, now, None, extra).await?;
     Ok(form)
 }
 
 /// As [`signed_form`], for the `requested` lifetime, with the decision the form was signed
-/// from.
+/// from, and the request's admission if it was left to the grant.
 pub(super) async fn decided_form(
     state: &AppState,
-    principal: &Principal,
+    Grantee(principal, admission): &Grantee,
     profile: &Profile,
     intent: &FormIntent,
     now: DateTime<Utc>,
@@ -39,13 +40,9 @@ pub(super) async fn decided_form(
 ) -> Result<(FormUploadDecision, PostForm), ApiError> {
     let decision = profile.decide_form_upload(principal, intent, Uuid::new_v4(), now, requested)?;
     // The size is not known before the file is chosen: the most the form accepts is debited.
-    state
-        .limits
-        .grant(
-            &principal.segment,
-            &decision.profile,
-            Some(decision.size.max),
-        )
+    let (who, size) = (&principal.segment, Some(decision.size.max));
+    admission
+        .grant(&state.limits, who, &decision.profile, size)
         .await?;
     let (credentials, expires) = signing_window(state, decision.lifetime, None, now).await?;
     let request = form_policy_request(&decision, expires, extra);

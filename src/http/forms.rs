@@ -9,7 +9,7 @@
 
 use super::form_grant::decided_form;
 use super::grant::{form_fields_json, grant_response, granted, requested_expiry, signing_now};
-use super::{ApiError, AppState, Caller, Code};
+use super::{ApiError, AppState, Code, Grantee};
 use crate::grants::GrantKind;
 use crate::policy::{FormContentType, FormIntent, FormKey, FormRedirect, SuccessStatus};
 use actix_web::{HttpResponse, web};
@@ -72,7 +72,7 @@ struct FormGrant {
 /// The handler: request → redirect check → decide → sign → render.
 pub(super) async fn create_form(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    grantee: Grantee,
     body: web::Json<FormRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
@@ -104,7 +104,7 @@ pub(super) async fn create_form(
         filename: None,
     };
     let (decision, form) =
-        decided_form(&state, &principal, profile, &intent, now, requested, extra).await?;
+        decided_form(&state, &grantee, profile, &intent, now, requested, extra).await?;
     let key_prefix = match decision.key {
         FormKey::Prefix(prefix) => prefix,
         FormKey::Exact(key) => key.as_str().to_owned(),

@@ -5,7 +5,7 @@
 use super::grant::{
     JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
 };
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Grantee};
 use crate::domain::Principal;
 use crate::grants::{GrantKind, post_request, put_request};
 use crate::multipart::UploadToken;
@@ -162,7 +162,7 @@ fn upload_token(
 /// The handler: intent → decide → signing window → build → sign → render.
 pub(super) async fn create_upload(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Grantee(principal, admission): Grantee,
     body: web::Json<UploadIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
@@ -177,9 +177,9 @@ pub(super) async fn create_upload(
         now,
         requested,
     )?;
-    state
-        .limits
-        .grant(&principal.segment, profile.name(), Some(intent.size))
+    let (who, size) = (&principal.segment, Some(intent.size));
+    admission
+        .grant(&state.limits, who, profile.name(), size)
         .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
     let upload = state

@@ -5,7 +5,7 @@
 use super::memory::{MemoryStore, scope_key};
 use super::quota::{QuotaExceeded, QuotaKind, Quotas, window_of};
 use super::rate::RateOutcome;
-use super::redis_store::{Checked, RedisStore, StoreError};
+use super::redis_store::{Checked, DeferredCall, GrantCall, Granted, RedisStore, StoreError};
 use super::settings::{FailureMode, LimitSettings, LimitsConfig, StoreSetting};
 use super::{RouteClass, Scope};
 use crate::domain::NamespaceSegment;
@@ -29,6 +29,19 @@ pub enum Refusal {
     /// The shared store is unreachable and `on_store_failure = "fail_closed"`.
     StoreUnavailable,
 }
+
+/// The rate and revocation check of an authenticated request, left to the grant the request
+/// leads to ([`Limiter::grant`]), so that a shared store answers both in one round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingAdmission {
+    /// The request's route class.
+    pub class: RouteClass,
+    /// When its credential was issued (Unix seconds).
+    pub issued_at: Option<i64>,
+}
+
+/// The quota counters one grant debits: `(key, amount, limit, kind)`.
+type Debits = Vec<(String, u64, u64, QuotaKind)>;
 
 /// The store's state, for `/readyz`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +246,25 @@ impl Limiter {
         }
     }
 
+    /// A request of `class` by `who` that leads to a grant: with a shared store, its
+    /// admission is left to [`Limiter::grant`] (after the revocation file, which is local):
+    /// `Some`. With the memory store, whose checks cost no round trip, the caller admits it now
+    /// ([`Limiter::admit`]): `None`.
+    pub fn defer(
+        &self,
+        who: &NamespaceSegment,
+        issued_at: Option<i64>,
+        class: RouteClass,
+    ) -> Result<Option<PendingAdmission>, Refusal> {
+        if self.shared.is_none() {
+            return Ok(None);
+        }
+        if self.file_refuses(who, issued_at) {
+            return Err(Refusal::Revoked);
+        }
+        Ok(Some(PendingAdmission { class, issued_at }))
+    }
+
     /// A sealed record (upload ticket, completion grant) of `who` issued at `issued_at`:
     /// refused if revoked.
     pub async fn check_sealed(
@@ -310,42 +342,107 @@ impl Limiter {
     }
 
     /// A grant under `profile` declaring `bytes` (uploads; `None` for downloads): the
-    /// profile's rate, then the grant and byte quotas, debited all or none.
+    /// `pending` admission of its request (revocation and class rate), the profile's rate,
+    /// then the grant and byte quotas, debited all or none; with a shared store, one round
+    /// trip for all of it. Answers the class rate's state for the `RateLimit` headers when an
+    /// admission was pending and its class has a rate.
     pub async fn grant(
         &self,
         who: &NamespaceSegment,
+        pending: Option<PendingAdmission>,
         profile: &str,
         bytes: Option<u64>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Option<RateOutcome>, Refusal> {
         if !self.active {
-            return Ok(());
+            return Ok(None);
         }
-        let profile_limits = self.config.profiles.get(profile);
-        if let Some(rate) = profile_limits.and_then(|p| p.grants) {
-            let outcome = match &self.shared {
-                None => self.memory.profile_rate(who, profile),
-                Some(store) => {
-                    let key = format!("p={profile}:{who}");
-                    match store.check(&key, Some(rate), 1, who.as_str()).await {
-                        Ok(checked) => {
-                            self.store_answered();
-                            checked.rate
-                        }
-                        Err(error) => {
-                            self.store_failed(&error)?;
-                            self.memory.profile_rate(who, profile)
-                        }
+        let profile_rate = self.config.profiles.get(profile).and_then(|p| p.grants);
+        let debits = self.debits(who, profile, bytes);
+        let Some(store) = &self.shared else {
+            return self.grant_in_memory(who, pending, profile, debits);
+        };
+        if pending.is_none() && profile_rate.is_none() && debits.is_empty() {
+            return Ok(None);
+        }
+        let (window, resets_at) = window_of(Utc::now(), self.config.quota_window_secs.get());
+        let call = GrantCall {
+            segment: who.as_str(),
+            admission: pending.map(|p| DeferredCall {
+                rate_key: format!("{}:{who}", p.class.as_str()),
+                rate: self.config.rates.of(p.class),
+                issued_at: p.issued_at,
+            }),
+            profile_rate: profile_rate.map(|rate| (format!("p={profile}:{who}"), rate)),
+            window,
+            resets_at,
+            debits: &debits,
+        };
+        match store.grant(&call).await {
+            Ok(granted) => {
+                self.store_answered();
+                let class = pending.map_or("grants", |p| p.class.as_str());
+                match granted {
+                    Granted::Yes(outcome) => Ok(outcome),
+                    Granted::Revoked => Err(Refusal::Revoked),
+                    Granted::OverClassRate(outcome) => {
+                        self.rate_refusal(class, outcome).map(|()| None)
                     }
+                    Granted::OverProfileRate(outcome) => {
+                        self.rate_refusal("grants", outcome).map(|()| None)
+                    }
+                    Granted::OverQuota(exceeded) => Err(self.quota_refusal(exceeded)),
                 }
-            };
-            if let Some(outcome) = outcome {
-                self.rate_refusal("grants", outcome)?;
+            }
+            Err(error) => {
+                self.store_failed(&error)?;
+                let shares = debits
+                    .into_iter()
+                    .map(|(key, amount, limit, kind)| (key, amount, self.quota_limit(limit), kind))
+                    .collect();
+                self.grant_in_memory(who, pending, profile, shares)
             }
         }
+    }
+
+    /// [`Limiter::grant`] in this process: the memory store's, or the fallback of `fail_open`
+    /// (whose rates and `debits` are this instance's share).
+    fn grant_in_memory(
+        &self,
+        who: &NamespaceSegment,
+        pending: Option<PendingAdmission>,
+        profile: &str,
+        debits: Debits,
+    ) -> Result<Option<RateOutcome>, Refusal> {
+        let admitted = match pending.and_then(|p| Some((p.class, self.memory.rate(who, p.class)?)))
+        {
+            Some((class, outcome)) => {
+                self.rate_refusal(class.as_str(), outcome)?;
+                Some(outcome)
+            }
+            None => None,
+        };
+        if let Some(outcome) = self.memory.profile_rate(who, profile) {
+            self.rate_refusal("grants", outcome)?;
+        }
+        if debits.is_empty() {
+            return Ok(admitted);
+        }
+        let (window, resets_at) = window_of(Utc::now(), self.config.quota_window_secs.get());
+        self.memory
+            .debit(window, resets_at, &debits)
+            .map_err(|exceeded| self.quota_refusal(exceeded))?;
+        Ok(admitted)
+    }
+
+    /// The quota counters a grant of `who` under `profile` declaring `bytes` debits.
+    fn debits(&self, who: &NamespaceSegment, profile: &str, bytes: Option<u64>) -> Debits {
         let mut debits = Vec::new();
         let scopes = [
             (Scope::Global, Some(&self.config.quotas)),
-            (Scope::Profile(profile), profile_limits.map(|p| &p.quotas)),
+            (
+                Scope::Profile(profile),
+                self.config.profiles.get(profile).map(|p| &p.quotas),
+            ),
         ];
         for (scope, quotas) in &scopes {
             let Some(quotas) = quotas else { continue };
@@ -366,35 +463,18 @@ impl Limiter {
                 ));
             }
         }
-        if debits.is_empty() {
-            return Ok(());
-        }
-        let (window, resets_at) = window_of(Utc::now(), self.config.quota_window_secs.get());
-        let outcome = match &self.shared {
-            None => self.memory.debit(window, resets_at, &debits),
-            Some(store) => match store.debit(window, resets_at, &debits).await {
-                Ok(outcome) => {
-                    self.store_answered();
-                    outcome
-                }
-                Err(error) => {
-                    self.store_failed(&error)?;
-                    for debit in &mut debits {
-                        debit.2 = self.quota_limit(debit.2);
-                    }
-                    self.memory.debit(window, resets_at, &debits)
-                }
-            },
-        };
-        outcome.map_err(|exceeded| {
-            self.quota_refusal(QuotaExceeded {
-                window_secs: self.config.quota_window_secs.get(),
-                ..exceeded
-            })
-        })
+        debits
     }
 
+    /// A quota refusal (of a daily quota: with the configured window), counted.
     fn quota_refusal(&self, exceeded: QuotaExceeded) -> Refusal {
+        let exceeded = match exceeded.kind {
+            QuotaKind::ConcurrentMultipart => exceeded,
+            QuotaKind::Bytes | QuotaKind::Grants => QuotaExceeded {
+                window_secs: self.config.quota_window_secs.get(),
+                ..exceeded
+            },
+        };
         self.counters.quota_exceeded(exceeded.kind.as_str());
         Refusal::QuotaExceeded(exceeded)
     }

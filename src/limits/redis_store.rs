@@ -1,14 +1,28 @@
 //! Limit state in Redis or Valkey, shared by every broker instance. Each check is one
-//! server-side Lua script (atomic, one round trip) under a short timeout; connections are
-//! multiplexed by the `redis` crate's `ConnectionManager`, which reconnects by itself.
+//! server-side Lua script (atomic, one round trip: a grant's revocation, rates and quotas
+//! together) under a short timeout, sent by its SHA-1 (`EVALSHA`, the text only when the
+//! server does not know it yet). Requests are pipelined on one connection with
+//! `TCP_NODELAY` (the `redis` crate's `ConnectionManager`, which reconnects by itself): no
+//! request waits for another's answer, and none for a delayed ACK.
 //! See <https://redis.io/docs/latest/develop/interact/programmability/eval-intro/>.
 
 use super::quota::{QuotaExceeded, QuotaKind};
 use super::rate::{Rate, RateOutcome};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use redis::io::tcp::TcpSettings;
+use redis::{Client, IntoConnectionInfo, Script};
 use std::time::Duration;
+
+/// A script with the GCRA function of `lua/gcra.lua` ahead of it.
+macro_rules! with_gcra {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("lua/gcra.lua"),
+            include_str!(concat!("lua/", $file))
+        ))
+    };
+}
 
 /// Why a store call failed (never shown to callers; counted and logged).
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +33,53 @@ pub enum StoreError {
     /// Connection refused or lost, or an error reply.
     #[error("the limits store failed: {0}")]
     Redis(#[from] redis::RedisError),
+    /// An answer no script of this version gives (another version's script under our key?).
+    #[error("the limits store answered an unexpected verdict {0}")]
+    Unexpected(u8),
+}
+
+/// A request's admission left to its grant: the rate of its class and the revocation times.
+#[derive(Debug)]
+pub(crate) struct DeferredCall {
+    /// The class rate's key (`class:segment`).
+    pub rate_key: String,
+    /// The class's rate, if it has one.
+    pub rate: Option<Rate>,
+    /// When the credential was issued (Unix seconds).
+    pub issued_at: Option<i64>,
+}
+
+/// What one grant asks of the store.
+#[derive(Debug)]
+pub(crate) struct GrantCall<'a> {
+    /// The principal's namespace segment (its revocation key).
+    pub segment: &'a str,
+    /// The request's admission, when it was left to the grant.
+    pub admission: Option<DeferredCall>,
+    /// The profile's rate of grants: its key and rate.
+    pub profile_rate: Option<(String, Rate)>,
+    /// The quota window's index and end.
+    pub window: i64,
+    /// When the window ends.
+    pub resets_at: DateTime<Utc>,
+    /// The quota counters: `(key, amount, limit, kind)`.
+    pub debits: &'a [(String, u64, u64, QuotaKind)],
+}
+
+/// What the grant script answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Granted {
+    /// Granted, with the class rate's state when the admission was deferred and the class has
+    /// a rate.
+    Yes(Option<RateOutcome>),
+    /// The credential was issued before a revocation.
+    Revoked,
+    /// Over the rate of the request's class.
+    OverClassRate(RateOutcome),
+    /// Over the profile's rate of grants.
+    OverProfileRate(RateOutcome),
+    /// A quota would be exceeded.
+    OverQuota(QuotaExceeded),
 }
 
 /// What the check script answers.
@@ -36,7 +97,7 @@ pub(crate) struct RedisStore {
     timeout: Duration,
     prefix: String,
     check: Script,
-    debit: Script,
+    grant: Script,
     open: Script,
     revoke: Script,
 }
@@ -49,13 +110,16 @@ impl RedisStore {
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let manager = ConnectionManager::new_lazy_with_config(Client::open(url)?, config)?;
+        let info = url
+            .into_connection_info()?
+            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let manager = ConnectionManager::new_lazy_with_config(Client::open(info)?, config)?;
         Ok(Self {
             manager,
             timeout,
             prefix: prefix.to_owned(),
-            check: Script::new(include_str!("lua/check.lua")),
-            debit: Script::new(include_str!("lua/debit.lua")),
+            check: with_gcra!("check.lua"),
+            grant: with_gcra!("grant.lua"),
             open: Script::new(include_str!("lua/open.lua")),
             revoke: Script::new(include_str!("lua/revoke.lua")),
         })
@@ -126,32 +190,76 @@ impl RedisStore {
         })
     }
 
-    /// Debits every `(key, amount, limit, kind)`, all or none, the counters expiring at
-    /// `resets_at`.
-    pub(crate) async fn debit(
-        &self,
-        window: i64,
-        resets_at: DateTime<Utc>,
-        debits: &[(String, u64, u64, QuotaKind)],
-    ) -> Result<Result<(), QuotaExceeded>, StoreError> {
-        let ttl = (resets_at - Utc::now()).num_seconds().max(1);
-        let mut call = self.debit.prepare_invoke();
-        call.arg(ttl);
-        for (key, amount, limit, _) in debits {
-            call.key(self.key(format_args!("quota:{window}:{key}")))
+    /// One grant (see `lua/grant.lua`): the deferred admission's revocation and rate, the
+    /// profile's rate, then the quotas, debited all or none.
+    pub(crate) async fn grant(&self, call: &GrantCall<'_>) -> Result<Granted, StoreError> {
+        let rate_args = |rate: Option<Rate>| {
+            rate.map_or((0, 0), |r| {
+                (r.interval().as_micros() as u64, r.requests.get())
+            })
+        };
+        let (class_key, class_rate) = call
+            .admission
+            .as_ref()
+            .map_or(("-", None), |a| (a.rate_key.as_str(), a.rate));
+        let (profile_key, profile_rate) = call
+            .profile_rate
+            .as_ref()
+            .map_or(("-", None), |(key, rate)| (key.as_str(), Some(*rate)));
+        let (class_interval, class_burst) = rate_args(class_rate);
+        let (profile_interval, profile_burst) = rate_args(profile_rate);
+        let ttl = (call.resets_at - Utc::now()).num_seconds().max(1);
+        let mut invocation = self.grant.prepare_invoke();
+        invocation
+            .key(self.key(format_args!("rate:{class_key}")))
+            .key(self.key(format_args!("rate:{profile_key}")))
+            .key(self.principal_key(call.segment))
+            .key(self.all_key())
+            .arg(u8::from(call.admission.is_some()))
+            .arg(
+                call.admission
+                    .as_ref()
+                    .and_then(|a| a.issued_at)
+                    .map_or_else(String::new, |t| t.to_string()),
+            )
+            .arg(class_interval)
+            .arg(class_burst)
+            .arg(profile_interval)
+            .arg(profile_burst)
+            .arg(ttl);
+        for (key, amount, limit, _) in call.debits {
+            invocation
+                .key(self.key(format_args!("quota:{}:{key}", call.window)))
                 .arg(*amount)
                 .arg(*limit);
         }
         let mut manager = self.manager.clone();
-        let over: usize = self.bounded(call.invoke_async(&mut manager)).await?;
-        Ok(match over.checked_sub(1).and_then(|i| debits.get(i)) {
-            None => Ok(()),
-            Some((_, _, limit, kind)) => Err(QuotaExceeded {
-                kind: *kind,
-                limit: *limit,
-                resets_at,
-                window_secs: 0,
-            }),
+        let (verdict, remaining, retry_us, full_us, counter): (u8, u32, u64, u64, usize) =
+            self.bounded(invocation.invoke_async(&mut manager)).await?;
+        let micros = Duration::from_micros;
+        let outcome = |rate: Rate, refused: bool| {
+            RateOutcome::from_gcra(
+                rate,
+                remaining,
+                micros(full_us),
+                refused.then(|| micros(retry_us)),
+            )
+        };
+        Ok(match (verdict, class_rate, profile_rate) {
+            (1, ..) => Granted::Revoked,
+            (2, Some(rate), _) => Granted::OverClassRate(outcome(rate, true)),
+            (3, _, Some(rate)) => Granted::OverProfileRate(outcome(rate, true)),
+            (4, ..) => match counter.checked_sub(1).and_then(|i| call.debits.get(i)) {
+                Some((_, _, limit, kind)) => Granted::OverQuota(QuotaExceeded {
+                    kind: *kind,
+                    limit: *limit,
+                    resets_at: call.resets_at,
+                    window_secs: 0,
+                }),
+                None => return Err(StoreError::Unexpected(verdict)),
+            },
+            (0, rate, _) => Granted::Yes(rate.map(|rate| outcome(rate, false))),
+            _ => return Err(StoreError::Unexpected(verdict)),
         })
     }
 

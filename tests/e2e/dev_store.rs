@@ -17,32 +17,35 @@ use std::path::{Path, PathBuf};
 const PAGE: &str = "http://127.0.0.1:5173";
 
 /// A running dev environment and a client.
-struct Dev {
+pub(crate) struct Dev {
     url: String,
-    token: String,
+    /// The dev user's token.
+    pub(crate) token: String,
     store: String,
     data: PathBuf,
-    http: reqwest::Client,
+    /// The generated configuration (its HS256 secret mints other users' tokens).
+    config: PathBuf,
+    pub(crate) http: reqwest::Client,
 }
 
 /// An answer.
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
 }
 
 impl Answer {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("JSON expected ({e}): {}", self.text()))
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
@@ -50,14 +53,45 @@ impl Answer {
 impl Dev {
     /// The broker's answer to `method path` with a JSON `body`.
     async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        self.api_as(&self.token, method, path, body).await
+    }
+
+    /// As [`Dev::api`], with `token`.
+    pub(crate) async fn api_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token);
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
         }
         answer(request).await
+    }
+
+    /// A token of another user, `subject`, with every scope (as `s3-broker token --sub`).
+    pub(crate) fn token_of(&self, subject: &str) -> String {
+        let text = std::fs::read_to_string(&self.config).expect("the dev configuration");
+        let config: toml::Table = text.parse().expect("TOML");
+        let auth = &config["auth"];
+        s3_broker::auth::mint_dev_token(
+            auth["hs_secrets"][0]["secret"]
+                .as_str()
+                .expect("an HS256 secret")
+                .as_bytes(),
+            auth["issuer"].as_str().expect("an issuer"),
+            auth["audience"].as_str().expect("an audience"),
+            subject,
+            s3_broker::domain::Scopes::all(),
+            std::time::Duration::from_secs(600),
+            chrono::Utc::now(),
+        )
+        .expect("a token")
     }
 
     /// A grant the broker must give.
@@ -107,7 +141,7 @@ impl Dev {
     }
 
     /// The bytes a download grant of `key` gets.
-    async fn download(&self, key: &str) -> Vec<u8> {
+    pub(crate) async fn download(&self, key: &str) -> Vec<u8> {
         let grant = self.grant("/v1/downloads", json!({ "key": key })).await;
         let reply = answer(self.http.get(grant["url"].as_str().expect("a URL"))).await;
         assert_eq!(reply.status, 200, "GET {key}: {}", reply.text());
@@ -115,7 +149,7 @@ impl Dev {
     }
 }
 
-async fn answer(request: reqwest::RequestBuilder) -> Answer {
+pub(crate) async fn answer(request: reqwest::RequestBuilder) -> Answer {
     let reply = request.send().await.expect("an HTTP answer");
     Answer {
         status: reply.status().as_u16(),
@@ -125,7 +159,7 @@ async fn answer(request: reqwest::RequestBuilder) -> Answer {
 }
 
 /// Runs `scenario` against a fresh dev environment whose pages may come from [`PAGE`].
-fn with_dev(scenario: impl AsyncFnOnce(&Dev)) {
+pub(crate) fn with_dev(scenario: impl AsyncFnOnce(&Dev)) {
     with_dev_profiles(&[], scenario);
 }
 
@@ -148,6 +182,7 @@ fn with_dev_profiles(profiles: &[(&str, &str)], scenario: impl AsyncFnOnce(&Dev)
             token: env.token.clone(),
             store: env.store.endpoint(),
             data: data_dir(&dir),
+            config: env.config_path.clone(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .build()

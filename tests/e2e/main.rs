@@ -60,6 +60,7 @@ mod support;
 mod cheats_post;
 mod cheats_presign;
 mod dev_store;
+mod dev_store_uppy_ids;
 mod doctor;
 mod integrity;
 mod post_upload;

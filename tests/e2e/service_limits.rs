@@ -333,6 +333,105 @@ fn quotas_through_the_store_are_enforced_and_reset() {
     });
 }
 
+/// The calls of each command the store has counted (`INFO commandstats`; the commands a
+/// script runs are counted too, under their own names).
+async fn command_calls(redis: &Redis) -> std::collections::BTreeMap<String, u64> {
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = stats
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+#[test]
+fn a_grant_is_one_script_call_to_the_store() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        // A rate whose budget comes back once a day, so `remaining` only moves with requests.
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c)
+                .set("limits.rates", "grants", rate(1000, 86_400))
+                .set("limits.quotas", "bytes_per_day", 1_000_000)
+                .set("limits.quotas", "grants_per_day", 1_000)
+        });
+        let broker = Serve::start(&config).await;
+        let alice = token("alice");
+        // The first call may load the script (EVALSHA, NOSCRIPT, SCRIPT LOAD, EVALSHA).
+        assert_eq!(upload(&broker, &alice, 1).await.status, 200);
+        let before = command_calls(&redis).await;
+        let delta = |after: &std::collections::BTreeMap<String, u64>, name: &str| {
+            after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0)
+        };
+        for remaining in (994..=998).rev() {
+            let reply = upload(&broker, &alice, 10).await;
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            let state = reply.header("ratelimit").unwrap();
+            assert!(
+                state.starts_with(&format!("\"grants\";r={remaining};t=")),
+                "{state}"
+            );
+        }
+        let after = command_calls(&redis).await;
+        assert_eq!(
+            delta(&after, "evalsha") + delta(&after, "eval"),
+            5,
+            "one script per grant: {after:?}"
+        );
+        // Nothing else came from the broker: every other command counted ran inside the
+        // scripts, or is this test's INFO.
+        let in_scripts = ["get", "set", "incrby", "expire", "time", "info"];
+        for name in after.keys() {
+            assert!(
+                delta(&after, name) == 0
+                    || in_scripts.contains(&name.as_str())
+                    || name.starts_with("eval"),
+                "{name} was called: {after:?}"
+            );
+        }
+        assert_eq!(
+            delta(&after, "incrby"),
+            10,
+            "two counters debited per grant"
+        );
+        // A request refused before its grant (no size) is still counted against the rate, in
+        // one call made after the answer.
+        let refused = call(
+            client()
+                .post(format!("{}/v1/uploads", broker.url))
+                .bearer_auth(&alice)
+                .json(&json!({ "filename": "a.txt", "content_type": "text/plain" })),
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{:?}", refused.body);
+        let waited = Instant::now();
+        while delta(&command_calls(&redis).await, "evalsha") < 6 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(5),
+                "the refused request was not counted"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reply = upload(&broker, &alice, 10).await;
+        let state = reply.header("ratelimit").unwrap();
+        assert!(state.starts_with("\"grants\";r=992;t="), "{state}");
+    });
+}
+
 /// Stops redis under a broker configured with `mode`; returns the broker, the stopped store
 /// and the token used.
 async fn outage(mode: &str, dir: &Path) -> (Serve, Redis) {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 on_both_servers!(foreign_upload_ids_are_refused_without_an_s3_call);
 
-fn enc(text: &str) -> String {
+pub(crate) fn enc(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
@@ -21,7 +21,12 @@ fn enc(text: &str) -> String {
 async fn s3_calls(broker: &Broker) -> f64 {
     let reply = broker.call("GET", "/metrics").send().await;
     reply.assert_status(200, "GET /metrics");
-    String::from_utf8_lossy(&reply.body)
+    s3_calls_in(&String::from_utf8_lossy(&reply.body))
+}
+
+/// The sum of the S3 calls counted in the text of `GET /metrics`.
+pub(crate) fn s3_calls_in(metrics: &str) -> f64 {
+    metrics
         .lines()
         .filter(|line| line.starts_with("s3_broker_s3_requests_total{"))
         .map(|line| {
@@ -56,9 +61,29 @@ async fn every_route(
     key: &str,
     upload_id: &str,
 ) -> Vec<(String, ApiReply)> {
-    let (id, key_q) = (enc(upload_id), format!("key={}", enc(key)));
     let mut replies = Vec::new();
-    for (method, path, body) in [
+    for (method, path, body) in every_route_request(key, upload_id) {
+        let mut call = broker.call(method, &path).bearer(token);
+        if let Some(body) = &body {
+            call = call.json(body);
+        }
+        let what = match &body {
+            Some(body) if path == "/s3/sign" => format!("POST /s3/sign {body}"),
+            _ => format!("{method} {path}"),
+        };
+        replies.push((what, call.send().await));
+    }
+    replies
+}
+
+/// The requests of every Uppy route on one upload, naming `key` and `upload_id`: each
+/// `/s3/multipart/{uploadId}...` route, then `POST /s3/sign` for each S3 call on an upload.
+pub(crate) fn every_route_request(
+    key: &str,
+    upload_id: &str,
+) -> Vec<(&'static str, String, Option<Value>)> {
+    let (id, key_q) = (enc(upload_id), format!("key={}", enc(key)));
+    let mut requests = vec![
         ("GET", format!("/s3/multipart/{id}?{key_q}"), None),
         ("GET", format!("/s3/multipart/{id}/1?{key_q}"), None),
         (
@@ -74,28 +99,16 @@ async fn every_route(
             ),
         ),
         ("DELETE", format!("/s3/multipart/{id}?{key_q}"), None),
-    ] {
-        let mut call = broker.call(method, &path).bearer(token);
-        if let Some(body) = &body {
-            call = call.json(body);
-        }
-        replies.push((format!("{method} {path}"), call.send().await));
-    }
+    ];
     for request in [
         json!({ "method": "PUT", "key": key, "uploadId": upload_id, "partNumber": 1 }),
         json!({ "method": "GET", "key": key, "uploadId": upload_id }),
         json!({ "method": "POST", "key": key, "uploadId": upload_id }),
         json!({ "method": "DELETE", "key": key, "uploadId": upload_id }),
     ] {
-        let reply = broker
-            .call("POST", "/s3/sign")
-            .bearer(token)
-            .json(&request)
-            .send()
-            .await;
-        replies.push((format!("POST /s3/sign {request}"), reply));
+        requests.push(("POST", "/s3/sign".to_owned(), Some(request)));
     }
-    replies
+    requests
 }
 
 #[track_caller]

@@ -11,7 +11,7 @@ use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     JsonItems, grant_response, granted, signing_now, signing_window, streamed_grant_response,
 };
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, GrantAdmission, Grantee};
 use crate::multipart::{
     Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts, check_receipts,
     match_held,
@@ -45,7 +45,7 @@ pub(super) struct CreateBody {
 /// The `uploadId` answered is the sealed one (`owned.rs`), never S3's.
 pub(super) async fn create(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Grantee(principal, admission): Grantee,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -63,7 +63,7 @@ pub(super) async fn create(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let upload_id = create_counted(&state, &principal.segment, &decision).await?;
+    let upload_id = create_counted(&state, &principal.segment, &admission, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         &state,
         &principal,
@@ -85,11 +85,14 @@ pub(super) async fn create(
 pub(super) async fn create_counted(
     state: &AppState,
     who: &NamespaceSegment,
+    admission: &GrantAdmission,
     decision: &MultipartDecision,
 ) -> Result<UploadId, ApiError> {
     let key = decision.key.as_str();
     let limits = &state.limits;
-    limits.grant(who, &decision.profile, None).await?;
+    admission
+        .grant(limits, who, &decision.profile, None)
+        .await?;
     let expires_at = signing_now() + state.ticket_ttl;
     limits
         .open_upload(who, &decision.profile, key, expires_at)

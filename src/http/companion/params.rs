@@ -8,9 +8,9 @@
 
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
 use crate::grants::GrantKind;
+use crate::http::form_grant::decided_form;
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
-use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller, Code};
+use crate::http::{ApiError, AppState, Code, Grantee};
 use crate::policy::FormIntent;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -68,7 +68,7 @@ fn parse_query(query: &str) -> Result<ParamsQuery, ApiError> {
 /// The handler.
 pub(super) async fn upload_params(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    grantee: Grantee,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
@@ -86,7 +86,7 @@ pub(super) async fn upload_params(
         metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
-    let form = signed_form(&state, &principal, profile, &intent, now, Vec::new()).await?;
+    let (_, form) = decided_form(&state, &grantee, profile, &intent, now, None, Vec::new()).await?;
     let params = grant_response(&UploadParams {
         method: "POST",
         url: form.url,

@@ -27,7 +27,7 @@ use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
 use crate::grants::GrantKind;
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller, Code};
+use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission};
 use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
 use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
@@ -282,7 +282,8 @@ async fn create_multipart(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let upload_id = create_counted(state, &principal.segment, &decision).await?;
+    let made = GrantAdmission::made();
+    let upload_id = create_counted(state, &principal.segment, &made, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         state,
         principal,

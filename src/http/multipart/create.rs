@@ -3,7 +3,7 @@
 
 use crate::grants::NewUpload;
 use crate::http::grant::{grant_response, signing_now};
-use crate::http::{ApiError, AppState, Caller};
+use crate::http::{ApiError, AppState, Grantee};
 use crate::multipart::{NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
 use actix_web::{HttpResponse, web};
@@ -35,7 +35,7 @@ pub(super) struct CreatedMultipart {
 /// The handler.
 pub(super) async fn create_multipart(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    Grantee(principal, admission): Grantee,
     body: web::Json<MultipartIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
@@ -47,7 +47,9 @@ pub(super) async fn create_multipart(
     let who = &principal.segment;
     let expires_at = now + state.ticket_ttl;
     let limits = &state.limits;
-    limits.grant(who, &decision.profile, intent.size).await?;
+    admission
+        .grant(limits, who, &decision.profile, intent.size)
+        .await?;
     limits
         .open_upload(who, &decision.profile, decision.key.as_str(), expires_at)
         .await?;

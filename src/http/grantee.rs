@@ -1,0 +1,137 @@
+//! The authenticated caller of a route that makes a grant. With a shared limits store, the
+//! request's rate and revocation check is not made before the handler runs, as [`Caller`]'s
+//! is, but left to the grant ([`GrantAdmission::grant`]), which makes it together with the
+//! profile's rate and the quotas in one round trip to the store. A request that ends before
+//! its grant (a refused intent) is still counted against its class's rate, after the answer.
+//! With the memory store, which costs no round trip, the request is admitted at once.
+//!
+//! [`Caller`]: super::Caller
+
+use super::ApiError;
+use super::caller::{admit, authenticated};
+use super::rate_limit::AdmittedRate;
+use crate::domain::{NamespaceSegment, Principal};
+use crate::limits::{Limiter, PendingAdmission, RouteClass};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use std::cell::Cell;
+use std::sync::Arc;
+
+/// An authenticated principal whose request leads to a grant, and its admission.
+pub struct Grantee(pub Principal, pub GrantAdmission);
+
+/// A request's admission as a grant sees it: made already, or left to the grant.
+#[derive(Default)]
+pub struct GrantAdmission(Cell<Option<Deferred>>);
+
+/// An admission left to the grant.
+struct Deferred {
+    pending: PendingAdmission,
+    /// Where the class rate's state goes for the `RateLimit` headers.
+    req: HttpRequest,
+    limits: Arc<Limiter>,
+    segment: NamespaceSegment,
+}
+
+impl FromRequest for Grantee {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (state, principal) = authenticated(&req).await?;
+            let class = RouteClass::of_path(req.path());
+            let limits = &state.limits;
+            let Some(pending) = limits.defer(&principal.segment, principal.issued_at, class)?
+            else {
+                admit(&req, limits, &principal, class).await?;
+                return Ok(Grantee(principal, GrantAdmission::made()));
+            };
+            let deferred = Deferred {
+                pending,
+                limits: Arc::clone(limits),
+                segment: principal.segment.clone(),
+                req,
+            };
+            Ok(Grantee(
+                principal,
+                GrantAdmission(Cell::new(Some(deferred))),
+            ))
+        })
+    }
+}
+
+impl GrantAdmission {
+    /// An admission already made (a request taken by [`super::Caller`], or none at all).
+    pub fn made() -> Self {
+        Self::default()
+    }
+
+    /// The grant of `who` under `profile` declaring `bytes` ([`Limiter::grant`]), with the
+    /// request's admission if it was left to it.
+    pub async fn grant(
+        &self,
+        limits: &Limiter,
+        who: &NamespaceSegment,
+        profile: &str,
+        bytes: Option<u64>,
+    ) -> Result<(), ApiError> {
+        let deferred = self.0.take();
+        let pending = deferred.as_ref().map(|d| d.pending);
+        let outcome = limits.grant(who, pending, profile, bytes).await?;
+        if let (Some(deferred), Some(outcome)) = (deferred, outcome) {
+            let class = deferred.pending.class.as_str();
+            deferred
+                .req
+                .extensions_mut()
+                .insert(AdmittedRate(class, outcome));
+        }
+        Ok(())
+    }
+
+    /// Makes the admission now, if it was left to the grant: before a call to S3 that comes
+    /// ahead of the grant, or on a path that makes none.
+    pub async fn make(&self) -> Result<(), ApiError> {
+        let Some(deferred) = self.0.take() else {
+            return Ok(());
+        };
+        let Deferred {
+            pending,
+            req,
+            limits,
+            segment,
+        } = deferred;
+        let admitted = limits
+            .admit(&segment, pending.issued_at, pending.class)
+            .await?;
+        if let Some(outcome) = admitted {
+            req.extensions_mut()
+                .insert(AdmittedRate(pending.class.as_str(), outcome));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for GrantAdmission {
+    /// A request that ended before its grant still counts against its class's rate.
+    fn drop(&mut self) {
+        let Some(Deferred {
+            pending,
+            limits,
+            segment,
+            ..
+        }) = self.0.get_mut().take()
+        else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = limits
+                    .admit(&segment, pending.issued_at, pending.class)
+                    .await;
+            });
+        }
+    }
+}

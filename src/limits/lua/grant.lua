@@ -1,0 +1,52 @@
+-- One grant in one round trip (after gcra.lua): the revocation and the class rate of its
+-- request (when the request's admission was left to the grant), the profile's rate of grants,
+-- then the quota counters, debited all or none. Each step runs only when the ones before it
+-- passed, in the order of separate checks: a rate admitted stays counted when a later step
+-- refuses; the quotas are debited only when everything passed.
+-- KEYS[1] the class's rate state, KEYS[2] the profile's, KEYS[3] the principal's "not
+-- before", KEYS[4] the global one, KEYS[5..] the quota counters.
+-- ARGV[1] 1: check the revocation times against ARGV[2], the credential's issue time (Unix
+-- seconds; "" unknown); ARGV[3], ARGV[4] the class rate's emission interval (microseconds)
+-- and burst (0: none); ARGV[5], ARGV[6] the profile's; ARGV[7] seconds until the quota window
+-- ends (the counters' expiry); then one (amount, limit) pair per counter.
+-- Returns {verdict, remaining, retry_after_us, until_full_us, counter}: verdict 0 granted
+-- (the rate fields are the class rate's), 1 revoked, 2 over the class rate, 3 over the
+-- profile's rate (the fields are the refusing rate's), 4 over the quota of counter (1-based).
+if ARGV[1] == '1' then
+  local nb = math.max(tonumber(redis.call('GET', KEYS[3]) or '-1') or -1,
+                      tonumber(redis.call('GET', KEYS[4]) or '-1') or -1)
+  if nb >= 0 and (ARGV[2] == '' or tonumber(ARGV[2]) < nb) then
+    return {1, 0, 0, 0, 0}
+  end
+end
+local now
+local remaining, full = 0, 0
+local burst = tonumber(ARGV[4])
+if burst > 0 then
+  now = now_us()
+  local admitted, left, retry, until_full = gcra(KEYS[1], tonumber(ARGV[3]), burst, 1, now)
+  if admitted == 0 then
+    return {2, 0, retry, until_full, 0}
+  end
+  remaining, full = left, until_full
+end
+burst = tonumber(ARGV[6])
+if burst > 0 then
+  now = now or now_us()
+  local admitted, left, retry, until_full = gcra(KEYS[2], tonumber(ARGV[5]), burst, 1, now)
+  if admitted == 0 then
+    return {3, left, retry, until_full, 0}
+  end
+end
+for i = 5, #KEYS do
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local at = 2 * (i - 4) + 6
+  if used + tonumber(ARGV[at]) > tonumber(ARGV[at + 1]) then
+    return {4, 0, 0, 0, i - 4}
+  end
+end
+for i = 5, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[2 * (i - 4) + 6])
+  redis.call('EXPIRE', KEYS[i], ARGV[7])
+end
+return {0, remaining, 0, full, 0}
