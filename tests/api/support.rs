@@ -63,13 +63,7 @@ multipart = true
 "#;
 
 /// Downloads gated on a GuardDuty-style scan tag, under `scanned/`.
-pub(crate) const SCANNED_PROFILE: &str = r#"
-key_template = "scanned/{principal}/{uuid}-{filename}"
-content_types = ["application/pdf"]
-max_size = "1 MiB"
-methods = ["PUT"]
-scan = { tag = "GuardDutyMalwareScanStatus", clean = "NO_THREATS_FOUND" }
-"#;
+pub(crate) const SCANNED_PROFILE: &str = include_str!("../fixtures/scan/scanned.toml");
 
 /// Sends one request through the application and collects the answer.
 type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;

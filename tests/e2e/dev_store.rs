@@ -569,13 +569,7 @@ fn dev_opens_the_api_and_the_store_to_the_origins_it_is_given() {
 /// never a grant, even for an object that is there.
 #[test]
 fn a_scanned_profile_gets_no_download_from_the_dev_store() {
-    const SCANNED: &str = r#"
-key_template = "scanned/{principal}/{uuid}-{filename}"
-content_types = ["text/plain"]
-max_size = "1 MiB"
-methods = ["PUT"]
-scan = { tag = "GuardDutyMalwareScanStatus", clean = "NO_THREATS_FOUND" }
-"#;
+    const SCANNED: &str = include_str!("../fixtures/scan/scanned.toml");
     with_dev_profiles(&[("scanned.toml", SCANNED)], async |dev| {
         let grant = dev
             .grant(

@@ -24,13 +24,7 @@ const TAG: &str = "GuardDutyMalwareScanStatus";
 const CLEAN: &str = "NO_THREATS_FOUND";
 
 /// Downloads under `scanned/` wait for GuardDuty's verdict.
-const SCANNED: &str = r#"
-key_template = "scanned/{principal}/{uuid}-{filename}"
-content_types = ["application/pdf"]
-max_size = "1 MiB"
-methods = ["PUT"]
-scan = { tag = "GuardDutyMalwareScanStatus", clean = "NO_THREATS_FOUND" }
-"#;
+const SCANNED: &str = include_str!("../fixtures/scan/scanned.toml");
 
 const BYTES: &[u8] = b"%PDF-1.4 scanned bytes";
 
