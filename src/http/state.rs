@@ -47,4 +47,6 @@ pub struct AppState {
     pub scan_tags: super::ScanTags,
     /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and responses close their connection.
     pub drain: super::Drain,
+    /// Audit events of grants and verifications (`[audit]`).
+    pub audit: super::Audit,
 }
