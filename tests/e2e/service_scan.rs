@@ -155,6 +155,29 @@ async fn ceph_enforces_the_scan_bucket_policy_on_presigned_gets(t: Ctx) {
     clean.assert_ok("the same URL once the scan says clean");
     assert_eq!(clean.body, BYTES);
 
+    // The broker's own grant (its grant id and signed disposition included) works under the
+    // policy once the object is clean, and a new, unscanned object gets 409, not a URL.
+    let options = Options {
+        extra_profiles: vec![("scanned", SCANNED)],
+        ..Options::default()
+    };
+    let broker = Broker::start_with(t.bed, t.bucket.as_str(), options).await;
+    let alice = broker.token("alice");
+    let grant = broker
+        .download(&alice, key)
+        .await
+        .grant("clean, under the policy");
+    let got = grant.get().await;
+    got.assert_ok("the broker's grant under the policy");
+    assert_eq!(got.body, BYTES);
+    let unscanned = "scanned/alice/unscanned.pdf";
+    t.put(unscanned, BYTES).await;
+    broker.download(&alice, unscanned).await.problem(
+        409,
+        "scan_pending",
+        "unscanned, under the policy",
+    );
+
     // What Ceph 16 does not evaluate: a StringNotEquals on a missing tag is false there (AWS
     // makes it true), so the AWS policy's statements alone leave an untagged object open.
     let fresh = "scanned/alice/fresh.pdf";
