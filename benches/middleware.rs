@@ -33,6 +33,10 @@ use s3_broker::app::{app, build_state};
 use s3_broker::config::ConfigBuilder;
 use s3_broker::http::{configure, observe};
 
+/// The allocator of the `s3-broker` binary (src/main.rs), so the counts are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Call = Rc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
 
 /// Sends `GET /healthz` through a service and checks the answer (a macro: the request type

@@ -20,8 +20,8 @@ use crate::revocation::RevocationFile;
 use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
-use crate::telemetry::Metrics;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
+use crate::telemetry::{Metrics, PrincipalDigestKey};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -237,7 +237,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         .map(|p| p.name())
         .collect();
     tracing::info!(profiles = ?multipart, "profiles that allow multipart uploads (multipart = true)");
-    for warning in [NO_PUBLIC_URL, NO_TICKET_KEYS, NO_RECEIPT_KEYS] {
+    for warning in [NO_PUBLIC_URL, NO_TICKET_KEYS, NO_RECEIPT_KEYS, NO_AUDIT_KEY] {
         if warning.applies(settings, !multipart.is_empty()) {
             tracing::warn!("{}", warning.text);
         }
@@ -252,8 +252,16 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
             &settings.receipts.issuer,
         ))
     });
+    let audit = crate::http::Audit::new(
+        settings
+            .audit
+            .principal_key
+            .clone()
+            .unwrap_or_else(|| std::sync::Arc::new(PrincipalDigestKey::ephemeral())),
+    );
     let limits = build_limiter(settings, &profiles, &metrics)?;
     Ok(AppState {
+        audit,
         receipts,
         limits,
         backend: settings.s3.backend,
@@ -395,6 +403,14 @@ pub const NO_RECEIPT_KEYS: StartupWarning = StartupWarning {
     text: "no [receipts] keys: each process signs upload receipts with a random key that \
            /.well-known/jwks.json publishes only while it runs; configure keys",
     applies: |settings, _| settings.receipts.keys.is_none(),
+};
+
+/// Without `[audit] principal_key`, audit digests of one principal differ between processes.
+pub const NO_AUDIT_KEY: StartupWarning = StartupWarning {
+    check: "audit-principal-key",
+    text: "no [audit] principal_key: each process digests principals in audit events with a \
+           random key, so digests differ between replicas and restarts; configure a key",
+    applies: |settings, _| settings.audit.principal_key.is_none(),
 };
 
 /// Without `public_url`, Uppy 6 completion URLs follow each request's headers.

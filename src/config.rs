@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod audit;
 mod builder;
 mod receipts;
+pub use audit::AuditSection;
 pub use builder::{ConfigBuilder, sha256_hex};
 pub use receipts::ReceiptsSection;
 
@@ -65,6 +67,8 @@ struct RawConfig {
     limits: crate::limits::LimitsConfig,
     #[serde(default)]
     revocation: crate::revocation::RevocationConfig,
+    #[serde(default)]
+    audit: audit::RawAudit,
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,6 +275,8 @@ pub struct Settings {
     pub limits: crate::limits::LimitSettings,
     /// The revocation file (`[revocation]`).
     pub revocation: crate::revocation::RevocationSettings,
+    /// Audit events (`[audit]`).
+    pub audit: AuditSection,
 }
 
 /// `[multipart]`: how upload tickets are sealed and how long they live.
@@ -435,6 +441,7 @@ impl Settings {
         };
         let multipart = validate_multipart(raw.multipart)?;
         let receipts = receipts::validate_receipts(raw.receipts, public_url.as_deref())?;
+        let audit = audit::validate_audit(raw.audit)?;
         let limits = raw.limits.validate().map_err(|(key, e)| invalid(&key, e))?;
         let revocation = raw
             .revocation
@@ -443,6 +450,7 @@ impl Settings {
         Ok(Self {
             multipart,
             receipts,
+            audit,
             limits,
             revocation,
             bind,

@@ -9,7 +9,9 @@ use s3_broker::domain::{
     AddressingStyle, BucketName, Checksum, ChecksumAlgorithm, Credentials, Endpoint, Expiry,
     ObjectKey, PartNumber, Region, UploadId,
 };
-use s3_broker::sigv4::{PartHeaderShape, PresignRequest, S3Operation, SignedHeaders, Signer};
+use s3_broker::sigv4::{
+    PartHeaderShape, PresignRequest, QueryParams, S3Operation, SignedHeaders, Signer,
+};
 
 fn signer(path_style: bool, custom: bool) -> Signer {
     let endpoint = if custom {
@@ -69,6 +71,7 @@ proptest! {
         token in any::<bool>(),
         secs in 0i64..400_000_000,
         expires in 1u64..=604_800,
+        grant in proptest::option::of("[a-f0-9-]{36}"),
     ) {
         let signer = signer(path_style, custom);
         let credentials = credentials(token);
@@ -77,8 +80,13 @@ proptest! {
         let upload_id = UploadId::new(upload_id).unwrap();
         let expires = Expiry::from_secs(expires).unwrap();
         let shape = PartHeaderShape { content_length: length.is_some(), checksum: algorithm };
+        // The grant id the broker adds to every URL (`x-broker-grant`), or nothing.
+        let mut extra = QueryParams::new();
+        if let Some(grant) = &grant {
+            extra.insert("x-broker-grant", grant).unwrap();
+        }
         let batch = signer
-            .part_url_batch(&credentials, &bucket, &key, &upload_id, expires, at(secs), shape)
+            .part_url_batch(&credentials, &bucket, &key, &upload_id, expires, at(secs), shape, &extra)
             .unwrap();
         for (i, n) in numbers.into_iter().enumerate() {
             let part_number = PartNumber::new(n).unwrap();
@@ -98,6 +106,7 @@ proptest! {
                 headers = headers.checksum(checksum);
             }
             request.headers = headers;
+            request.query = extra.clone();
             let single = signer.presign(&credentials, &request, at(secs)).unwrap();
             prop_assert_eq!(&signed.url, &single.url);
             let batch_headers: Vec<(String, String)> = signed
@@ -126,6 +135,7 @@ fn a_part_must_fit_the_batch_shape() {
                 content_length: true,
                 checksum: Some(ChecksumAlgorithm::Sha256),
             },
+            &QueryParams::new(),
         )
         .unwrap();
     let one = PartNumber::new(1).unwrap();

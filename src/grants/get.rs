@@ -4,16 +4,18 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>
 
-use super::{BuildError, sign_decided};
-use crate::domain::Expiry;
+use super::{BuildError, attribute_url, sign_decided};
+use crate::domain::{Expiry, GrantId};
 use crate::policy::DownloadDecision;
 use crate::sigv4::{PresignRequest, S3Operation};
 
 /// GetObject with the signed `response-content-disposition` (and `response-content-type`
-/// when decided) query parameters and encryption headers, valid for `expires`.
+/// when decided) query parameters, encryption headers and the `grant` id, valid for
+/// `expires`.
 pub fn get_request(
     decision: &DownloadDecision,
     expires: Expiry,
+    grant: &GrantId,
 ) -> Result<PresignRequest, BuildError> {
     let mut get = PresignRequest::new(
         S3Operation::GetObject,
@@ -32,6 +34,7 @@ pub fn get_request(
         &mut get.headers,
         decision.encryption_headers.iter().map(|(n, v)| (n, v)),
     )?;
+    attribute_url(&mut get, grant)?;
     Ok(get)
 }
 
@@ -60,7 +63,8 @@ mod tests {
                 None,
             )
             .unwrap();
-        let get = get_request(&decision, Expiry::from_secs(60).unwrap()).unwrap();
+        let grant = GrantId::new();
+        let get = get_request(&decision, Expiry::from_secs(60).unwrap(), &grant).unwrap();
         assert_eq!(get.operation, S3Operation::GetObject);
         assert_eq!(get.key, decision.key);
         assert_eq!(
@@ -71,6 +75,7 @@ mod tests {
                     decision.content_disposition.as_str()
                 ),
                 ("response-content-type", "application/octet-stream"),
+                ("x-broker-grant", grant.as_str()),
             ]
         );
         assert_eq!(get.headers.iter().count(), 0);
@@ -91,7 +96,7 @@ mod tests {
                 None,
             )
             .unwrap();
-        let get = get_request(&decision, Expiry::MAX).unwrap();
+        let get = get_request(&decision, Expiry::MAX, &GrantId::new()).unwrap();
         let headers: Vec<(&str, &str)> = get.headers.iter().collect();
         assert_eq!(
             headers,

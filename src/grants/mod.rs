@@ -9,6 +9,7 @@
 //! policy. Nothing here does I/O or reads a clock; time, credentials and lifetimes are
 //! arguments.
 
+mod attribution;
 mod bound;
 mod error;
 mod get;
@@ -21,6 +22,7 @@ mod put;
 #[cfg(test)]
 mod test_support;
 
+pub use attribution::{attribute_url, attribution_field, form_grant_id, operation_grant_id};
 pub use bound::{bound_fields, encryption_and_metadata, sign_decided};
 pub use error::{BuildError, LifetimeError};
 pub use get::get_request;

@@ -3,15 +3,19 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html>
 
-use super::encryption_and_metadata;
-use crate::domain::Expiry;
+use super::{attribution_field, encryption_and_metadata};
+use crate::domain::{Expiry, GrantId};
 use crate::policy::UploadDecision;
 use crate::sigv4::{ContentTypeRule, KeyRule, PostPolicyRequest};
 
 /// A POST policy with the exact key and type, the size range and every other limit
-/// (encryption, metadata, checksum algorithm and value) as an exact-match field, valid for
-/// `expires`.
-pub fn post_request(decision: &UploadDecision, expires: Expiry) -> PostPolicyRequest {
+/// (encryption, metadata, checksum algorithm and value, the `grant` id) as an exact-match
+/// field, valid for `expires`.
+pub fn post_request(
+    decision: &UploadDecision,
+    expires: Expiry,
+    grant: &GrantId,
+) -> PostPolicyRequest {
     let mut fields = encryption_and_metadata(decision.encryption_fields(), &decision.metadata);
     if let Some(checksum) = &decision.checksum {
         fields.push((
@@ -23,6 +27,7 @@ pub fn post_request(decision: &UploadDecision, expires: Expiry) -> PostPolicyReq
             checksum.value().into(),
         ));
     }
+    fields.push(attribution_field(grant));
     PostPolicyRequest {
         bucket: decision.bucket.clone(),
         key: KeyRule::Exact(decision.key.clone()),
@@ -52,7 +57,8 @@ mod tests {
                 ..intent()
             },
         );
-        let post = post_request(&decision, Expiry::from_secs(90).unwrap());
+        let grant = GrantId::new();
+        let post = post_request(&decision, Expiry::from_secs(90).unwrap(), &grant);
         assert_eq!(post.key, KeyRule::Exact(decision.key.clone()));
         assert_eq!(
             post.content_type,
@@ -66,6 +72,10 @@ mod tests {
                 ("x-amz-meta-project".to_owned(), "apollo".to_owned()),
                 ("x-amz-checksum-algorithm".to_owned(), "SHA256".to_owned()),
                 ("x-amz-checksum-sha256".to_owned(), SHA256.to_owned()),
+                (
+                    "x-amz-meta-broker-grant".to_owned(),
+                    grant.as_str().to_owned()
+                ),
             ]
         );
     }

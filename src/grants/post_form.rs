@@ -3,19 +3,21 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html>
 
-use super::bound_fields;
-use crate::domain::Expiry;
+use super::{attribution_field, bound_fields};
+use crate::domain::{Expiry, GrantId};
 use crate::policy::{FormContentType, FormKey, FormUploadDecision};
 use crate::sigv4::{ContentTypeRule, KeyRule, PostPolicyRequest};
 
-/// Binds every limit of `decision` as a policy condition, valid for `expires`; `extra` adds
-/// exact-match fields (e.g. `success_action_redirect`).
+/// Binds every limit of `decision` and the `grant` id as policy conditions, valid for
+/// `expires`; `extra` adds exact-match fields (e.g. `success_action_redirect`).
 pub fn form_policy_request(
     decision: &FormUploadDecision,
     expires: Expiry,
+    grant: &GrantId,
     extra: Vec<(String, String)>,
 ) -> PostPolicyRequest {
     let mut fields = bound_fields(decision.server_side_encryption.as_ref(), &decision.metadata);
+    fields.push(attribution_field(grant));
     fields.extend(extra);
     PostPolicyRequest {
         bucket: decision.bucket.clone(),
@@ -59,9 +61,11 @@ mod tests {
             "success_action_redirect".to_owned(),
             "https://a.test/".to_owned(),
         );
+        let grant = GrantId::new();
         let post = form_policy_request(
             &decision,
             Expiry::from_secs(30).unwrap(),
+            &grant,
             vec![redirect.clone()],
         );
         let FormKey::Prefix(prefix) = &decision.key else {
@@ -82,6 +86,10 @@ mod tests {
                 (
                     "x-amz-server-side-encryption".to_owned(),
                     "AES256".to_owned()
+                ),
+                (
+                    "x-amz-meta-broker-grant".to_owned(),
+                    grant.as_str().to_owned()
                 ),
                 redirect,
             ]

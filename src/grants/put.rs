@@ -2,17 +2,18 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html>
 
-use super::{BuildError, encryption_and_metadata, sign_decided};
-use crate::domain::Expiry;
+use super::{BuildError, attribute_url, encryption_and_metadata, sign_decided};
+use crate::domain::{Expiry, GrantId};
 use crate::policy::UploadDecision;
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 
 /// PutObject signing the decision's `Content-Type`, exact `Content-Length`, checksum,
 /// `Content-MD5`, `If-None-Match: *` (where the decision binds it: the backend honours it),
-/// encryption and `x-amz-meta-*` headers, valid for `expires`.
+/// encryption and `x-amz-meta-*` headers, and the `grant` id, valid for `expires`.
 pub fn put_request(
     decision: &UploadDecision,
     expires: Expiry,
+    grant: &GrantId,
 ) -> Result<PresignRequest, BuildError> {
     let mut headers = SignedHeaders::new()
         .content_type(&decision.content_type)
@@ -37,6 +38,7 @@ pub fn put_request(
         expires,
     );
     request.headers = headers;
+    attribute_url(&mut request, grant)?;
     Ok(request)
 }
 
@@ -66,7 +68,8 @@ mod tests {
     #[test]
     fn binds_type_length_and_no_overwrite_at_the_decided_key() {
         let decision = decide(&profile(""), Backend::Aws, intent());
-        let request = put_request(&decision, Expiry::from_secs(60).unwrap()).unwrap();
+        let grant = GrantId::new();
+        let request = put_request(&decision, Expiry::from_secs(60).unwrap(), &grant).unwrap();
         assert_eq!(request.operation, S3Operation::PutObject);
         assert_eq!(request.key, decision.key);
         assert!(request.key.as_str().ends_with("/a.txt"));
@@ -80,20 +83,27 @@ mod tests {
                 ("if-none-match".to_owned(), "*".to_owned()),
             ]
         );
+        let query: Vec<(&str, &str)> = request.query.iter().collect();
+        assert_eq!(query, [("x-broker-grant", grant.as_str())]);
     }
 
     #[test]
     fn if_none_match_only_where_the_backend_honours_it() {
         let fixed = profile("");
         let gcs = decide(&fixed, Backend::Gcs, intent());
-        let put = put_request(&gcs, Expiry::MAX).unwrap();
+        let put = put_request(&gcs, Expiry::MAX, &GrantId::new()).unwrap();
         assert_eq!(header(&put, "if-none-match"), None, "GCS ignores it");
         for backend in [Backend::Aws, Backend::Minio, Backend::Ceph, Backend::R2] {
-            let put = put_request(&decide(&fixed, backend, intent()), Expiry::MAX).unwrap();
+            let put = put_request(
+                &decide(&fixed, backend, intent()),
+                Expiry::MAX,
+                &GrantId::new(),
+            )
+            .unwrap();
             assert_eq!(header(&put, "if-none-match"), Some("*"), "{backend}");
         }
         let overwrite = decide(&post_profile(""), Backend::Aws, intent());
-        let put = put_request(&overwrite, Expiry::MAX).unwrap();
+        let put = put_request(&overwrite, Expiry::MAX, &GrantId::new()).unwrap();
         assert_eq!(header(&put, "if-none-match"), None);
     }
 
@@ -110,7 +120,7 @@ mod tests {
                 ..intent()
             },
         );
-        let put = put_request(&decision, Expiry::MAX).unwrap();
+        let put = put_request(&decision, Expiry::MAX, &GrantId::new()).unwrap();
         assert_eq!(header(&put, "x-amz-checksum-sha256"), Some(SHA256));
         assert_eq!(header(&put, "content-md5"), Some(MD5));
         assert_eq!(
@@ -134,7 +144,7 @@ mod tests {
                 ..intent()
             },
         );
-        let put = put_request(&decision, Expiry::MAX).unwrap();
+        let put = put_request(&decision, Expiry::MAX, &GrantId::new()).unwrap();
         assert_eq!(
             header(&put, "x-amz-server-side-encryption-customer-algorithm"),
             Some("AES256")

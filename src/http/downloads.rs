@@ -6,7 +6,8 @@
 //! existence check): only a known passive type is shown inline.
 
 use super::grant::{grant_response, granted, requested_expiry, signing_now, signing_window};
-use super::{ApiError, AppState, Grantee};
+use super::{ApiError, AppState, GrantAudit, Grantee};
+use crate::domain::GrantId;
 use crate::grants::{GrantKind, get_request};
 use crate::policy::{Disposition, DownloadIntent, SSE_C_KEY_HEADER};
 use crate::s3::{S3Error, StoredType};
@@ -84,8 +85,23 @@ pub(super) async fn create_download(
         .grant(&state.limits, who, &decision.profile, None)
         .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
-    let get = get_request(&decision, expires)?;
+    let grant_id = GrantId::new();
+    let get = get_request(&decision, expires, &grant_id)?;
     let presigned = state.signer.presign(&credentials, &get, now)?;
+    let kind = GrantKind::from(&get.operation);
+    state.audit.grant(
+        &principal.segment,
+        &GrantAudit {
+            kind,
+            profile: &decision.profile,
+            bucket: &decision.bucket,
+            key: decision.key.as_str(),
+            key_is_prefix: false,
+            grant_id: &grant_id,
+            count: 1,
+            expires_at: presigned.expires_at,
+        },
+    );
     let sse_c = !decision.encryption_headers.is_empty();
     let grant = grant_response(&DownloadGrant {
         method: "GET",
@@ -97,5 +113,5 @@ pub(super) async fn create_download(
         expires_at: presigned.expires_at,
         server_time: now,
     });
-    Ok(granted(grant, GrantKind::from(&get.operation), 1))
+    Ok(granted(grant, kind, 1))
 }

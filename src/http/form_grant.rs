@@ -3,17 +3,19 @@
 //! browser picks the file after the form is rendered.
 
 use super::grant::signing_window;
-use super::{ApiError, AppState, GrantAdmission, Grantee};
-use crate::domain::{Expiry, Principal};
-use crate::grants::form_policy_request;
-use crate::policy::{FormIntent, FormUploadDecision, Profile};
+use super::{ApiError, AppState, GrantAdmission, GrantAudit, Grantee};
+use crate::domain::{Expiry, GrantId, Principal};
+use crate::grants::{GrantKind, form_policy_request};
+use crate::policy::{FormIntent, FormKey, FormUploadDecision, Profile};
 use crate::sigv4::PostForm;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Decides `intent` under `profile` (a fresh `{uuid}`) and signs its POST policy at `now`, for
-/// the decided lifetime capped by the credentials; `extra` as in [`form_policy_request`].
-/// Callers check first that the backend has POST Object, and admitted the request already.
+/// the decided lifetime capped by the credentials; `extra` as in [`form_policy_request`]. The
+/// form carries a fresh grant id ([`crate::grants::form_grant_id`] reads it back), and the
+/// grant is audited. Callers check first that the backend has POST Object, and admitted the
+/// request already.
 pub async fn signed_form(
     state: &AppState,
     principal: &Principal,
@@ -45,7 +47,25 @@ pub(super) async fn decided_form(
         .grant(&state.limits, who, &decision.profile, size)
         .await?;
     let (credentials, expires) = signing_window(state, decision.lifetime, None, now).await?;
-    let request = form_policy_request(&decision, expires, extra);
+    let grant_id = GrantId::new();
+    let request = form_policy_request(&decision, expires, &grant_id, extra);
     let form = state.signer.post_policy(&credentials, &request, now)?;
+    let (key, key_is_prefix) = match &decision.key {
+        FormKey::Exact(key) => (key.as_str(), false),
+        FormKey::Prefix(prefix) => (prefix.as_str(), true),
+    };
+    state.audit.grant(
+        &principal.segment,
+        &GrantAudit {
+            kind: GrantKind::PostObject,
+            profile: &decision.profile,
+            bucket: &decision.bucket,
+            key,
+            key_is_prefix,
+            grant_id: &grant_id,
+            count: 1,
+            expires_at: form.expires_at,
+        },
+    );
     Ok((decision, form))
 }

@@ -2,6 +2,7 @@
 //! error type mapped to problem+json.
 
 mod access_log;
+mod audit;
 mod body_deadline;
 mod caller;
 mod challenge;
@@ -32,6 +33,8 @@ mod uploads;
 mod verify;
 
 pub use access_log::AccessLog;
+pub use audit::Audit;
+pub(crate) use audit::{GrantAudit, VerificationAudit};
 pub use body_deadline::{BodyDeadline, BodyDeadlineService};
 pub use caller::Caller;
 pub use code::Code;

@@ -45,4 +45,6 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and responses close their connection.
     pub drain: super::Drain,
+    /// Audit events of grants and verifications (`[audit]`).
+    pub audit: super::Audit,
 }

@@ -5,8 +5,8 @@
 use super::grant::{
     JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
 };
-use super::{ApiError, AppState, Grantee};
-use crate::domain::Principal;
+use super::{ApiError, AppState, GrantAudit, Grantee};
+use crate::domain::{GrantId, Principal};
 use crate::grants::{GrantKind, post_request, put_request};
 use crate::multipart::UploadToken;
 use crate::policy::{
@@ -138,6 +138,7 @@ fn upload_token(
     state: &AppState,
     principal: &Principal,
     decision: &UploadDecision,
+    grant_id: &GrantId,
     now: DateTime<Utc>,
 ) -> UploadToken {
     let extension = decision
@@ -154,7 +155,7 @@ fn upload_token(
         content_type: decision.content_type.clone(),
         checksum: decision.checksum.clone(),
         extension,
-        grant_id: Uuid::new_v4().to_string(),
+        grant_id: grant_id.as_str().to_owned(),
         expires_at: now + state.ticket_ttl,
     }
 }
@@ -182,16 +183,19 @@ pub(super) async fn create_upload(
         .grant(&state.limits, who, profile.name(), size)
         .await?;
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
+    // One id for the URL (or form), the token, the receipt and the audit event.
+    let grant_id = GrantId::new();
     let upload = state
         .tickets
-        .seal_upload(&upload_token(&state, &principal, &decision, now));
-    let (body, kind) = match decision.method {
+        .seal_upload(&upload_token(&state, &principal, &decision, &grant_id, now));
+    let (body, kind, expires_at) = match decision.method {
         UploadMethod::Put => {
-            let put = put_request(&decision, expires)?;
+            let put = put_request(&decision, expires, &grant_id)?;
             let presigned = state.signer.presign(&credentials, &put, now)?;
             (
                 UploadGrant::put(&decision, &presigned, now, &upload).to_json(),
                 GrantKind::PutObject,
+                presigned.expires_at,
             )
         }
         UploadMethod::Post => {
@@ -200,7 +204,7 @@ pub(super) async fn create_upload(
             } else {
                 &[]
             };
-            let post = post_request(&decision, expires);
+            let post = post_request(&decision, expires, &grant_id);
             let form = state.signer.post_policy_with_client_fields(
                 &credentials,
                 &post,
@@ -210,9 +214,23 @@ pub(super) async fn create_upload(
             (
                 UploadGrant::post(&decision, &form, client_fields, now, &upload).to_json(),
                 GrantKind::PostObject,
+                form.expires_at,
             )
         }
     };
+    state.audit.grant(
+        &principal.segment,
+        &GrantAudit {
+            kind,
+            profile: &decision.profile,
+            bucket: &decision.bucket,
+            key: decision.key.as_str(),
+            key_is_prefix: false,
+            grant_id: &grant_id,
+            count: 1,
+            expires_at,
+        },
+    );
     Ok(granted(json_grant_response(body), kind, 1))
 }
 

@@ -3,8 +3,9 @@
 //! 64 KiB), compares it with the token and the profile's rules, and answers a signed receipt,
 //! or 422 `upload_mismatch` after deleting (or quarantining) the object.
 
-use super::{ApiError, AppState, Caller, Code, ProblemCode};
-use crate::multipart::TicketError;
+use super::{ApiError, AppState, Caller, Code, ProblemCode, VerificationAudit};
+use crate::domain::Principal;
+use crate::multipart::{TicketError, UploadToken};
 use crate::policy::{
     Declared, Mismatch, OnMismatch, PolicyError, Stored, VERIFY_HEAD_BYTES, verify_object,
 };
@@ -102,11 +103,12 @@ pub(super) async fn verify_upload(
             iss: state.receipts.issuer().to_owned(),
             sub: principal.subject.clone(),
             iat: now.timestamp(),
-            jti: token.grant_id,
-            profile: token.profile,
+            jti: token.grant_id.clone(),
+            profile: token.profile.clone(),
             object,
         };
         let receipt = state.receipts.sign(&claims);
+        audit_verification(&state, &principal, &token, "verified", Some(&receipt));
         return Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(Verified {
@@ -127,7 +129,31 @@ pub(super) async fn verify_upload(
             "quarantined"
         }
     };
+    audit_verification(&state, &principal, &token, action, None);
     Ok(mismatch(&verdict.mismatches, action))
+}
+
+/// The audit event of a verification of `token` by `principal`: `outcome` and, on a match,
+/// the receipt (recorded by digest).
+fn audit_verification(
+    state: &AppState,
+    principal: &Principal,
+    token: &UploadToken,
+    outcome: &'static str,
+    receipt: Option<&str>,
+) {
+    state.audit.verification(
+        &principal.segment,
+        &VerificationAudit {
+            profile: &token.profile,
+            bucket: &token.bucket,
+            key: token.key.as_str(),
+            grant_id: &token.grant_id,
+            expires_at: token.expires_at,
+            outcome,
+            receipt,
+        },
+    );
 }
 
 /// 422 `upload_mismatch` with every reason.

@@ -4,8 +4,12 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html>.
 
 use super::PartPlan;
-use crate::domain::{BucketName, Checksum, Credentials, Expiry, ObjectKey, PartNumber, UploadId};
-use crate::sigv4::{PartBatchError, PartHeaderShape, PartUrlBatch, Signer, SigningError};
+use crate::domain::{
+    BucketName, Checksum, Credentials, Expiry, GrantId, ObjectKey, PartNumber, UploadId,
+};
+use crate::sigv4::{
+    PartBatchError, PartHeaderShape, PartUrlBatch, QueryParams, Signer, SigningError,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -57,8 +61,15 @@ pub enum PartSigningError {
 }
 
 impl PartSigning<'_> {
-    /// The batch signer of this upload for URLs signing `shape`'s headers.
+    /// The grant id every URL of this upload carries ([`GrantId::of_upload`]).
+    pub fn grant_id(&self) -> GrantId {
+        GrantId::of_upload(self.upload_id)
+    }
+
+    /// The batch signer of this upload for URLs signing `shape`'s headers and the upload's
+    /// grant id.
     fn batch(&self, shape: PartHeaderShape) -> Result<PartUrlBatch, SigningError> {
+        let grant = QueryParams::new().with(GrantId::QUERY_PARAM, self.grant_id().as_str())?;
         self.signer.part_url_batch(
             self.credentials,
             self.bucket,
@@ -67,6 +78,7 @@ impl PartSigning<'_> {
             self.expires,
             self.now,
             shape,
+            &grant,
         )
     }
 

@@ -5,6 +5,7 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html>
 
 use super::PolicyError;
+use crate::domain::GrantId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -26,13 +27,15 @@ impl MetadataKey {
             && key
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !key.starts_with('-');
+            && !key.starts_with('-')
+            && key != GrantId::META_KEY;
         if ok {
             Ok(Self(key.to_owned()))
         } else {
             Err(format!(
                 "{key:?} must be 1 to {MAX_KEY_BYTES} lowercase letters, digits or `-`, \
-                 starting with a letter or digit"
+                 starting with a letter or digit, and not `{}` (the broker's grant id)",
+                GrantId::META_KEY
             ))
         }
     }
@@ -124,7 +127,16 @@ mod tests {
     #[test]
     fn keys_are_lowercase_tokens() {
         assert!(MetadataKey::new("camera-model").is_ok());
-        for bad in ["", "Title", "a_b", "-a", "a b", "ä", &"a".repeat(129)] {
+        for bad in [
+            "",
+            "Title",
+            "a_b",
+            "-a",
+            "a b",
+            "ä",
+            &"a".repeat(129),
+            "broker-grant",
+        ] {
             assert!(MetadataKey::new(bad).is_err(), "{bad}");
         }
         assert_eq!(MetadataKey::new("t").unwrap().header_name(), "x-amz-meta-t");

@@ -11,7 +11,7 @@ use super::string_to_sign::{string_to_sign, write_string_to_sign};
 use super::time::within_four_digit_years;
 use super::{
     CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
-    PostPolicyRequest, PresignRequest, PresignedRequest, S3Operation, SigningError,
+    PostPolicyRequest, PresignRequest, PresignedRequest, QueryParams, S3Operation, SigningError,
     SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD, resolve_bucket, resolve_object,
 };
 use crate::domain::{
@@ -134,8 +134,9 @@ impl Signer {
     }
 
     /// A batch signer for UploadPart URLs of one upload: each URL it makes equals
-    /// [`Signer::presign`] of the same UploadPart with the headers `shape` names, at about
-    /// half the cost (see [`PartUrlBatch`]).
+    /// [`Signer::presign`] of the same UploadPart with the headers `shape` names and the
+    /// `extra` query parameters, at about half the cost (see [`PartUrlBatch`]). Extra names
+    /// must sort before `partNumber` or after `uploadId` (e.g. `x-...`).
     #[allow(clippy::too_many_arguments)]
     pub fn part_url_batch(
         &self,
@@ -146,6 +147,7 @@ impl Signer {
         expires: Expiry,
         at: DateTime<Utc>,
         shape: PartHeaderShape,
+        extra: &QueryParams,
     ) -> Result<PartUrlBatch, SigningError> {
         let ctx = self.context(credentials, at, expires)?;
         let address = resolve_object(&self.endpoint, &self.region, self.addressing, bucket, key);
@@ -160,21 +162,11 @@ impl Signer {
         }
         let headers: Vec<(&str, &str)> = names.iter().map(|n| (*n, "")).collect();
         // The query of part 1, cut around its part number: `...&partNumber=` | `1` | `&uploadId=...`.
-        let template = PresignRequest::new(
-            S3Operation::UploadPart {
-                upload_id: upload_id.clone(),
-                part_number: PartNumber::new(1)?,
-            },
-            bucket.clone(),
-            key.clone(),
-            expires,
-        );
-        let query = canonical_query(
-            &template.operation,
-            &template.query,
-            &ctx.query_params(credentials),
-            &headers,
-        );
+        let operation = S3Operation::UploadPart {
+            upload_id: upload_id.clone(),
+            part_number: PartNumber::new(1)?,
+        };
+        let query = canonical_query(&operation, extra, &ctx.query_params(credentials), &headers);
         PartUrlBatch::from_first_part_query(
             shape,
             &address,

@@ -47,6 +47,9 @@ pub(crate) enum Entry {
     /// A record the writer thread formats (an access log line), so that the thread that
     /// logs only copies its fields.
     Record(Box<dyn Render>),
+    /// An audit record ([`super::audit`]): written to the audit destination when one is set
+    /// apart, else like a record.
+    Audit(Box<dyn Render>),
     /// Answer on the channel once everything queued before has been written (or lost).
     Flush(SyncSender<()>),
 }
@@ -166,11 +169,21 @@ pub fn flush(budget: Duration) -> bool {
 
 /// Starts the writer thread on stderr with a queue of `lines` entries, once per process;
 /// `None` when a queue is already installed (or the thread cannot start).
-pub(crate) fn install(format: LogFormat, lines: usize) -> Option<LogGuard> {
-    install_on(format, lines, Box::new(std::io::stderr()))
+/// Audit records go to `audit` when given, else to stderr with the rest.
+pub(crate) fn install(
+    format: LogFormat,
+    lines: usize,
+    audit: Option<Box<dyn Write + Send>>,
+) -> Option<LogGuard> {
+    install_on(format, lines, Box::new(std::io::stderr()), audit)
 }
 
-fn install_on(format: LogFormat, lines: usize, out: Box<dyn Write + Send>) -> Option<LogGuard> {
+fn install_on(
+    format: LogFormat,
+    lines: usize,
+    out: Box<dyn Write + Send>,
+    audit: Option<Box<dyn Write + Send>>,
+) -> Option<LogGuard> {
     let (sender, receiver) = std::sync::mpsc::sync_channel(lines.max(1));
     let mut installed = false;
     QUEUE.get_or_init(|| {
@@ -184,6 +197,7 @@ fn install_on(format: LogFormat, lines: usize, out: Box<dyn Write + Send>) -> Op
     let writer = Writer {
         format,
         out,
+        audit,
         reported: 0,
     };
     std::thread::Builder::new()
@@ -197,6 +211,8 @@ fn install_on(format: LogFormat, lines: usize, out: Box<dyn Write + Send>) -> Op
 struct Writer {
     format: LogFormat,
     out: Box<dyn Write + Send>,
+    /// The audit destination, when apart from `out`.
+    audit: Option<Box<dyn Write + Send>>,
     /// Drops already announced by a "log lines dropped" line.
     reported: u64,
 }
@@ -204,6 +220,7 @@ struct Writer {
 impl Writer {
     fn run(mut self, receiver: &Receiver<Entry>) {
         let mut batch = Vec::with_capacity(BATCH_BYTES);
+        let mut audit_batch = Vec::new();
         let mut acks = Vec::new();
         loop {
             let first = match receiver.try_recv() {
@@ -216,6 +233,7 @@ impl Writer {
                 Err(TryRecvError::Disconnected) => return,
             };
             let mut lines = 0u64;
+            let mut audit_lines = 0u64;
             let mut next = Some(first);
             while let Some(entry) = next {
                 match entry {
@@ -227,9 +245,17 @@ impl Writer {
                         record.render(self.format, &mut batch);
                         lines += 1;
                     }
+                    Entry::Audit(record) if self.audit.is_some() => {
+                        record.render(self.format, &mut audit_batch);
+                        audit_lines += 1;
+                    }
+                    Entry::Audit(record) => {
+                        record.render(self.format, &mut batch);
+                        lines += 1;
+                    }
                     Entry::Flush(ack) => acks.push(ack),
                 }
-                next = if batch.len() < BATCH_BYTES {
+                next = if batch.len() < BATCH_BYTES && audit_batch.len() < BATCH_BYTES {
                     receiver.try_recv().ok()
                 } else {
                     None
@@ -237,6 +263,18 @@ impl Writer {
             }
             self.write(&batch, lines);
             batch.clear();
+            if let Some(audit) = self.audit.as_mut()
+                && !audit_batch.is_empty()
+            {
+                if audit
+                    .write_all(&audit_batch)
+                    .and_then(|()| audit.flush())
+                    .is_err()
+                {
+                    DROPS.write_failed.inc_by(audit_lines);
+                }
+                audit_batch.clear();
+            }
             for ack in acks.drain(..) {
                 let _ = ack.try_send(());
             }
@@ -346,9 +384,10 @@ mod tests {
     fn failed_writes_are_counted_and_announced_once_writing_works() {
         let out = Flaky::default();
         out.failing.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _guard = install_on(LogFormat::Json, 8, Box::new(out.clone())).expect("first install");
+        let _guard =
+            install_on(LogFormat::Json, 8, Box::new(out.clone()), None).expect("first install");
         assert!(
-            install(LogFormat::Json, 8).is_none(),
+            install(LogFormat::Json, 8, None).is_none(),
             "one queue per process"
         );
         let before = dropped_total();

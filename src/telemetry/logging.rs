@@ -16,7 +16,17 @@ use tracing_subscriber::EnvFilter;
 /// calls return `None`. Keep the guard for the life of the process: dropping it writes out
 /// what is queued (waiting a bounded time).
 pub fn init(format: LogFormat, queue_lines: usize) -> Option<LogGuard> {
-    let guard = log_queue::install(format, queue_lines)?;
+    init_with_audit(format, queue_lines, None)
+}
+
+/// As [`init`], with audit events ([`super::audit`]) written to `audit` when given (else to
+/// stderr with the rest).
+pub fn init_with_audit(
+    format: LogFormat,
+    queue_lines: usize,
+    audit: Option<Box<dyn std::io::Write + Send>>,
+) -> Option<LogGuard> {
+    let guard = log_queue::install(format, queue_lines, audit)?;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
     let builder = tracing_subscriber::fmt()

@@ -1,9 +1,10 @@
 //! What the service tells its operators: logs ([`logging`], through the bounded queue of
-//! [`log_queue`], with the [`access_log`]), Prometheus metrics ([`metrics`]) and request ids
-//! ([`request_id`]). None of them ever carries a token, a secret, a signed URL or an object
-//! key.
+//! [`log_queue`], with the [`access_log`] and the [`audit`] events), Prometheus metrics
+//! ([`metrics`]) and request ids ([`request_id`]). None of them ever carries a token, a
+//! secret or a signed URL; only audit events name object keys.
 
 pub mod access_log;
+pub mod audit;
 mod json;
 mod limits;
 pub mod log_queue;
@@ -13,10 +14,11 @@ pub mod request_id;
 pub mod span_fields;
 
 pub use access_log::AccessRecord;
+pub use audit::{AuditDestination, AuditEvent, AuditRecord, PrincipalDigestKey};
 pub use json::JsonLines;
 pub(crate) use json::needs_escape;
 pub use limits::LimitCounters;
 pub use log_queue::{DEFAULT_QUEUE_LINES, LogFormat, LogGuard};
-pub use logging::init;
+pub use logging::{init, init_with_audit};
 pub use metrics::{Metrics, S3Calls};
 pub use request_id::RequestId;

@@ -65,6 +65,8 @@ mod doctor;
 mod integrity;
 mod post_upload;
 mod presign_round_trip;
+mod service_attribution;
+mod service_audit;
 mod service_authz;
 mod service_backends;
 mod service_cheats;

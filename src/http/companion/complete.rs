@@ -115,6 +115,11 @@ pub(super) async fn complete(
     limits
         .close_upload(&upload.principal, &upload.profile, upload.key.as_str())
         .await;
+    let kind = crate::grants::GrantKind::CompleteMultipartUpload;
+    let (who, at) = (&upload.principal, upload.expires_at);
+    state
+        .audit
+        .upload_grant(who, &upload.profile, UploadRef::from(upload), kind, 0, at);
     xml_answer(
         &CompleteResultXml {
             location: &done.location,

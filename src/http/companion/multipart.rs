@@ -98,7 +98,18 @@ pub(super) async fn create_counted(
         .open_upload(who, &decision.profile, key, expires_at)
         .await?;
     match state.s3.create_multipart(&NewUpload::of(decision)).await {
-        Ok(upload_id) => Ok(upload_id),
+        Ok(upload_id) => {
+            let upload = UploadRef {
+                bucket: &decision.bucket,
+                key: &decision.key,
+                upload_id: &upload_id,
+            };
+            let kind = GrantKind::CreateMultipartUpload;
+            state
+                .audit
+                .upload_grant(who, &decision.profile, upload, kind, 0, expires_at);
+            Ok(upload_id)
+        }
         Err(error) => {
             limits.close_upload(who, &decision.profile, key).await;
             Err(error.into())
@@ -133,12 +144,18 @@ pub(super) struct PartPath {
 /// is read; and that lifetime in seconds.
 async fn sign_parts(
     state: &web::Data<AppState>,
+    who: &NamespaceSegment,
     owned: &OwnedUpload,
     numbers: Vec<PartNumber>,
 ) -> Result<(UnsizedParts, i64), ApiError> {
     let now = signing_now();
     let (credentials, expires) =
         signing_window(state, owned.profile.lifetime(None), None, now).await?;
+    let expires_at = now + chrono::Duration::seconds(i64::from(expires.as_secs()));
+    let (profile, kind, count) = (owned.profile.name(), GrantKind::UploadPart, numbers.len());
+    state
+        .audit
+        .upload_grant(who, profile, owned.upload(), kind, count, expires_at);
     let urls = PartSigning {
         signer: &state.signer,
         credentials: &credentials,
@@ -155,11 +172,13 @@ async fn sign_parts(
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=` → `{url, expires}`.
 pub(super) async fn sign_part(
     state: web::Data<AppState>,
-    OnUpload { upload, .. }: OnUpload,
+    OnUpload {
+        upload, principal, ..
+    }: OnUpload,
     path: web::Path<PartPath>,
 ) -> Result<HttpResponse, ApiError> {
     let number = PartRange::Any.parse(&path.part_number)?;
-    let (mut urls, expires) = sign_parts(&state, &upload, vec![number]).await?;
+    let (mut urls, expires) = sign_parts(&state, &principal, &upload, vec![number]).await?;
     let (_, url) = urls.next().ok_or_else(ApiError::internal)??;
     Ok(granted(
         grant_response(&json!({ "url": url, "expires": expires })),
@@ -172,10 +191,14 @@ pub(super) async fn sign_part(
 /// in the order asked, each URL signed as the answer is written (`grant/streamed.rs`).
 pub(super) async fn sign_batch(
     state: web::Data<AppState>,
-    OnUpload { upload, query, .. }: OnUpload<BatchQuery>,
+    OnUpload {
+        upload,
+        query,
+        principal,
+    }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let numbers = PartRange::Any.parse_list(&query.part_numbers)?;
-    let (urls, _) = sign_parts(&state, &upload, numbers).await?;
+    let (urls, _) = sign_parts(&state, &principal, &upload, numbers).await?;
     let count = urls.len();
     Ok(granted(
         streamed_grant_response(presigned_urls(urls)),
@@ -297,6 +320,11 @@ pub(super) async fn complete(
     let parts = receipts(body.into_inner().parts)?;
     let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
     release(&state, &principal, &upload).await;
+    let (kind, profile) = (GrantKind::CompleteMultipartUpload, upload.profile.name());
+    let at = signing_now();
+    state
+        .audit
+        .upload_grant(&principal, profile, upload.upload(), kind, 0, at);
     Ok(grant_response(&json!({
         "location": done.location,
         "key": upload.key.as_str(),

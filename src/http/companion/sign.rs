@@ -23,13 +23,13 @@ use super::multipart::create_counted;
 use super::owned::{
     OwnedUpload, content_type_or_default, last_segment, new_upload, single_upload_needs_post_object,
 };
-use crate::domain::{BucketName, ObjectKey, PartNumber, Principal, Scope};
-use crate::grants::GrantKind;
+use crate::domain::{ObjectKey, PartNumber, Principal, Scope};
+use crate::grants::{GrantKind, attribute_url, operation_grant_id};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
 use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission};
+use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission, GrantAudit};
 use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
-use crate::policy::{FormIntent, Lifetime, MultipartIntent, PolicyError};
+use crate::policy::{FormIntent, MultipartIntent, PolicyError, Profile};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -192,11 +192,11 @@ async fn upload_call(
     };
     presign(
         state,
+        principal,
         operation,
-        owned.profile.bucket(),
+        &owned.profile,
         &owned.key,
         SignedHeaders::new(),
-        owned.profile.lifetime(None),
     )
     .await
 }
@@ -239,20 +239,38 @@ async fn put_object(
     })
 }
 
-/// Presigns `operation` on `key` with `headers` for `lifetime` (capped by the credentials).
+/// Presigns `operation` on `key` in `profile`'s bucket with `headers` and the operation's
+/// grant id, for the profile's lifetime (capped by the credentials), and audits the grant.
 async fn presign(
     state: &AppState,
+    principal: &Principal,
     operation: S3Operation,
-    bucket: &BucketName,
+    profile: &Profile,
     key: &ObjectKey,
     headers: SignedHeaders,
-    lifetime: Lifetime,
 ) -> Result<SignedRequest, ApiError> {
     let now = signing_now();
-    let (credentials, expires) = signing_window(state, lifetime, None, now).await?;
-    let mut presign = PresignRequest::new(operation, bucket.clone(), key.clone(), expires);
+    let (credentials, expires) = signing_window(state, profile.lifetime(None), None, now).await?;
+    let grant_id = operation_grant_id(&operation);
+    let kind = GrantKind::from(&operation);
+    let mut presign =
+        PresignRequest::new(operation, profile.bucket().clone(), key.clone(), expires);
     presign.headers = headers;
+    attribute_url(&mut presign, &grant_id)?;
     let signed = state.signer.presign(&credentials, &presign, now)?;
+    state.audit.grant(
+        &principal.segment,
+        &GrantAudit {
+            kind,
+            profile: profile.name(),
+            bucket: profile.bucket(),
+            key: key.as_str(),
+            key_is_prefix: false,
+            grant_id: &grant_id,
+            count: 1,
+            expires_at: signed.expires_at,
+        },
+    );
     Ok(SignedRequest {
         url: signed.url,
         headers: (!signed.headers.is_empty()).then(|| signed.headers.into_iter().collect()),
@@ -314,11 +332,11 @@ async fn delete_object(
     let profile = state.profiles.profile_for_key(principal, key.as_str())?;
     presign(
         state,
+        principal,
         S3Operation::DeleteObject,
-        profile.bucket(),
+        profile,
         &key,
         SignedHeaders::new(),
-        profile.lifetime(None),
     )
     .await
 }

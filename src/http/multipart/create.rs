@@ -1,11 +1,12 @@
 //! `POST /v1/multipart`: checks the profile, plans the parts, creates the upload in S3 and
 //! returns the sealed ticket that later calls present.
 
-use crate::grants::NewUpload;
+use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{grant_response, signing_now};
 use crate::http::{ApiError, AppState, Grantee};
 use crate::multipart::{NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
+use crate::s3::UploadRef;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -76,6 +77,14 @@ pub(super) async fn create_multipart(
         no_overwrite: decision.no_overwrite,
     };
     let upload = &ticket.upload;
+    state.audit.upload_grant(
+        &principal.segment,
+        &upload.profile,
+        UploadRef::from(upload),
+        GrantKind::CreateMultipartUpload,
+        0,
+        upload.expires_at,
+    );
     Ok(grant_response(&CreatedMultipart {
         upload: state.tickets.seal(&ticket),
         key: upload.key.as_str().to_owned(),

@@ -3,6 +3,7 @@
 
 use super::ticket::open_ticket;
 use crate::domain::ChecksumAlgorithm;
+use crate::grants::GrantKind;
 use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{
@@ -111,6 +112,8 @@ pub(super) async fn complete_multipart(
         )
         .await?;
     release(&state, ticket).await;
+    let kind = GrantKind::CompleteMultipartUpload;
+    open.audit(&state, &principal, kind, 0, ticket.upload.expires_at);
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(Completed {

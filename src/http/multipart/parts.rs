@@ -106,6 +106,7 @@ pub(super) async fn sign_parts(
     }
     .planned(plan, numbers, checksums)?;
     let count = parts.len();
+    open.audit(&state, &principal, GrantKind::UploadPart, count, expires_at);
     let body = part_grants(parts, expires_at, now).map_err(|err| {
         tracing::error!(error = %err, "a part grant did not serialize");
         ApiError::internal()

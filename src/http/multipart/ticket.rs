@@ -1,6 +1,7 @@
 //! Opening the `upload` ticket of a multipart call: genuine, unexpired, and the caller's.
 
 use crate::domain::Principal;
+use crate::grants::GrantKind;
 use crate::http::{ApiError, AppState};
 use crate::multipart::{TicketError, UploadTicket};
 use crate::policy::{PolicyError, Profile};
@@ -19,6 +20,26 @@ impl OpenTicket<'_> {
     /// The upload the ticket names, for S3 calls.
     pub(super) fn upload(&self) -> UploadRef<'_> {
         UploadRef::from(&self.ticket.upload)
+    }
+
+    /// Audits a grant of `count` signed `kind` requests on this upload, valid until
+    /// `expires_at`, under the upload's grant id.
+    pub(super) fn audit(
+        &self,
+        state: &AppState,
+        principal: &Principal,
+        kind: GrantKind,
+        count: usize,
+        expires_at: DateTime<Utc>,
+    ) {
+        state.audit.upload_grant(
+            &principal.segment,
+            &self.ticket.upload.profile,
+            self.upload(),
+            kind,
+            count,
+            expires_at,
+        );
     }
 }
 

@@ -117,13 +117,13 @@ impl Drop for Broker {
     }
 }
 
-/// The configuration of a test broker for `bucket` on `bed`: static credentials of the bed, an
-/// HS256 secret, an RS256 public key, two API keys and a ticket key.
 /// The page origin the test broker serves (`server.cors_origins`): form grants may redirect
 /// there.
 pub(crate) const PAGE_ORIGIN: &str = "https://app.example";
 
-fn config(bed: &TestBed, bucket: &str, policies: &std::path::Path) -> ConfigBuilder {
+/// The configuration of a test broker for `bucket` on `bed`: static credentials of the bed, an
+/// HS256 secret, an RS256 public key, two API keys and a ticket key.
+pub(crate) fn config(bed: &TestBed, bucket: &str, policies: &std::path::Path) -> ConfigBuilder {
     ConfigBuilder::new()
         .set("server", "bind", "127.0.0.1:0")
         .set("server", "cors_origins", vec![PAGE_ORIGIN])

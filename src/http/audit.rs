@@ -1,0 +1,268 @@
+//! The audit events of the grant handlers and of verify ([`crate::telemetry::audit`]): one
+//! per answer that hands out signed requests, one per verification. Built from what the
+//! handler decided (principal, profile, bucket, key, grant id, lifetime), never from what it
+//! signed: no URL, signature, policy or token reaches an event.
+
+use crate::domain::{BucketName, GrantId, NamespaceSegment};
+use crate::grants::GrantKind;
+use crate::s3::UploadRef;
+use crate::telemetry::audit::wanted;
+use crate::telemetry::{AuditEvent, AuditRecord, PrincipalDigestKey};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Writes audit events; holds the key of principal digests.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    key: Arc<PrincipalDigestKey>,
+}
+
+/// What one grant handed out.
+pub(crate) struct GrantAudit<'a> {
+    /// The S3 operation (`PostObject` for a form).
+    pub kind: GrantKind,
+    /// The profile that decided it.
+    pub profile: &'a str,
+    /// The bucket.
+    pub bucket: &'a BucketName,
+    /// The object key, or the prefix of the keys a form may write.
+    pub key: &'a str,
+    /// Whether `key` is a prefix.
+    pub key_is_prefix: bool,
+    /// The grant id its signed requests carry.
+    pub grant_id: &'a GrantId,
+    /// How many signed requests.
+    pub count: usize,
+    /// When they stop working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What one verification found.
+pub(crate) struct VerificationAudit<'a> {
+    /// The profile of the grant.
+    pub profile: &'a str,
+    /// The bucket.
+    pub bucket: &'a BucketName,
+    /// The object key.
+    pub key: &'a str,
+    /// The grant id of the upload (the receipt's `jti`).
+    pub grant_id: &'a str,
+    /// When the `upload` token expires.
+    pub expires_at: DateTime<Utc>,
+    /// `verified`, `deleted` or `quarantined`.
+    pub outcome: &'static str,
+    /// The receipt, on a match: only its SHA-256 is recorded.
+    pub receipt: Option<&'a str>,
+}
+
+impl Audit {
+    /// Events whose principals are digested under `key`.
+    pub fn new(key: Arc<PrincipalDigestKey>) -> Self {
+        Self { key }
+    }
+
+    /// Records a grant to the principal of namespace segment `principal` (when audit events
+    /// are wanted).
+    pub(crate) fn grant(&self, principal: &NamespaceSegment, grant: &GrantAudit<'_>) {
+        if wanted() {
+            self.grant_record(principal, grant).enqueue();
+        }
+    }
+
+    /// Records a grant of `count` signed `kind` requests (0: the broker made the call itself)
+    /// on the multipart `upload` of `profile`, under the upload's grant id
+    /// ([`GrantId::of_upload`]).
+    pub(crate) fn upload_grant(
+        &self,
+        principal: &NamespaceSegment,
+        profile: &str,
+        upload: UploadRef<'_>,
+        kind: GrantKind,
+        count: usize,
+        expires_at: DateTime<Utc>,
+    ) {
+        self.grant(
+            principal,
+            &GrantAudit {
+                kind,
+                profile,
+                bucket: upload.bucket,
+                key: upload.key.as_str(),
+                key_is_prefix: false,
+                grant_id: &GrantId::of_upload(upload.upload_id),
+                count,
+                expires_at,
+            },
+        );
+    }
+
+    /// Records a verification by the principal of `principal` (when audit events are
+    /// wanted).
+    pub(crate) fn verification(
+        &self,
+        principal: &NamespaceSegment,
+        verification: &VerificationAudit<'_>,
+    ) {
+        if wanted() {
+            self.verification_record(principal, verification).enqueue();
+        }
+    }
+
+    fn grant_record(&self, principal: &NamespaceSegment, grant: &GrantAudit<'_>) -> AuditRecord {
+        AuditRecord {
+            at: SystemTime::now(),
+            event: AuditEvent::Grant,
+            operation: grant.kind.name(),
+            principal: principal.as_str().to_owned(),
+            digest_key: Arc::clone(&self.key),
+            profile: grant.profile.to_owned(),
+            bucket: grant.bucket.as_str().to_owned(),
+            key: grant.key.to_owned(),
+            key_is_prefix: grant.key_is_prefix,
+            grant_id: grant.grant_id.as_str().to_owned(),
+            count: grant.count,
+            expires_at: Some(grant.expires_at),
+            outcome: None,
+            receipt_id: None,
+        }
+    }
+
+    fn verification_record(
+        &self,
+        principal: &NamespaceSegment,
+        verification: &VerificationAudit<'_>,
+    ) -> AuditRecord {
+        use sha2::{Digest, Sha256};
+        AuditRecord {
+            at: SystemTime::now(),
+            event: AuditEvent::Verification,
+            operation: "VerifyUpload",
+            principal: principal.as_str().to_owned(),
+            digest_key: Arc::clone(&self.key),
+            profile: verification.profile.to_owned(),
+            bucket: verification.bucket.as_str().to_owned(),
+            key: verification.key.to_owned(),
+            key_is_prefix: false,
+            grant_id: verification.grant_id.to_owned(),
+            count: 0,
+            expires_at: Some(verification.expires_at),
+            outcome: Some(verification.outcome),
+            receipt_id: verification
+                .receipt
+                .map(|jws| hex::encode(Sha256::digest(jws.as_bytes()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Expiry, ObjectKey, Principal, Scopes};
+    use crate::sigv4::{PresignRequest, S3Operation};
+    use crate::telemetry::LogFormat;
+    use crate::telemetry::log_queue::Render;
+    use sha2::Digest;
+
+    fn audit() -> Audit {
+        Audit::new(Arc::new(PrincipalDigestKey::new(&[9; 32])))
+    }
+
+    fn lines(record: &AuditRecord) -> Vec<String> {
+        [LogFormat::Json, LogFormat::Text]
+            .into_iter()
+            .map(|format| {
+                let mut out = Vec::new();
+                record.render(format, &mut out);
+                String::from_utf8(out).unwrap()
+            })
+            .collect()
+    }
+
+    /// A real presigned URL with its grant id, and the event of its grant: the event names
+    /// the grant id and nothing of the URL's signature, nor the token the caller sent.
+    #[test]
+    fn a_grant_event_names_the_grant_and_never_the_signature_or_a_token() {
+        let (signer, credentials) = crate::multipart::example_signer("eu-west-3");
+        let bucket = BucketName::new("uploads").unwrap();
+        let key = ObjectKey::new("users/alice/1/a.txt").unwrap();
+        let grant_id = GrantId::new();
+        let mut put = PresignRequest::new(
+            S3Operation::PutObject,
+            bucket.clone(),
+            key.clone(),
+            Expiry::from_secs(900).unwrap(),
+        );
+        crate::grants::attribute_url(&mut put, &grant_id).unwrap();
+        let presigned = signer.presign(&credentials, &put, Utc::now()).unwrap();
+        let signature = presigned.url.rsplit_once("X-Amz-Signature=").unwrap().1;
+        assert!(
+            presigned
+                .url
+                .contains(&format!("x-broker-grant={grant_id}"))
+        );
+
+        let principal = Principal::new("alice", Some("https://id.test/".into()), Scopes::all());
+        let bearer = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+        let record = audit().grant_record(
+            &principal.segment,
+            &GrantAudit {
+                kind: GrantKind::PutObject,
+                profile: "default",
+                bucket: &bucket,
+                key: key.as_str(),
+                key_is_prefix: false,
+                grant_id: &grant_id,
+                count: 1,
+                expires_at: presigned.expires_at,
+            },
+        );
+        for line in lines(&record) {
+            assert!(line.contains(grant_id.as_str()), "{line}");
+            assert!(line.contains("PutObject"), "{line}");
+            assert!(line.contains(key.as_str()), "{line}");
+            for secret in [
+                signature,
+                "X-Amz-Signature",
+                "X-Amz-Credential",
+                presigned.url.as_str(),
+                bearer,
+                credentials.secret_access_key.expose(),
+            ] {
+                assert!(!line.contains(secret), "{secret} in {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_verification_event_records_the_receipt_by_digest_only() {
+        let bucket = BucketName::new("uploads").unwrap();
+        let receipt = "eyJhbGciOiJFZERTQSJ9.eyJqdGkiOiJnIn0.c2lnbmF0dXJl";
+        let principal = Principal::api_key("svc", Scopes::all());
+        let record = audit().verification_record(
+            &principal.segment,
+            &VerificationAudit {
+                profile: "default",
+                bucket: &bucket,
+                key: "users/k-svc/1/a.png",
+                grant_id: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11",
+                expires_at: Utc::now(),
+                outcome: "verified",
+                receipt: Some(receipt),
+            },
+        );
+        assert_eq!(
+            record.receipt_id.as_deref(),
+            Some(hex::encode(sha2::Sha256::digest(receipt.as_bytes())).as_str())
+        );
+        for line in lines(&record) {
+            assert!(
+                line.contains("0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11"),
+                "{line}"
+            );
+            assert!(line.contains("verified"), "{line}");
+            assert!(!line.contains(receipt), "{line}");
+            assert!(!line.contains("c2lnbmF0dXJl"), "{line}");
+        }
+    }
+}

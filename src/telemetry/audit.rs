@@ -1,0 +1,388 @@
+//! Audit events: one line per grant and per verification, target `s3_broker::audit`, level
+//! INFO, written to a destination of their own (`[audit] destination`: stderr with the other
+//! lines, stdout, or a file) through the same bounded, non-blocking queue as every other line
+//! ([`super::log_queue`]): an audit line never holds a request, and one that cannot be
+//! written is dropped and counted, never waited for.
+//!
+//! Fields: `event` (`grant` or `verification`), `operation` (the S3 operation granted, e.g.
+//! `PutObject`, `PostObject` for a form, `UploadPart` for a batch of part URLs;
+//! `VerifyUpload`), `principal` (a keyed digest, [`PrincipalDigestKey`]), `profile`,
+//! `bucket`, `key` (for a form whose key the browser completes, the prefix, with
+//! `key_is_prefix`), `grant_id` (also in every signed URL as `x-broker-grant`, on a form's
+//! object as `x-amz-meta-broker-grant`, in the `upload` token and the receipt's `jti`),
+//! `count` (signed requests in the answer), `expires_at` (when they stop working), and for a
+//! verification `outcome` (`verified`, `deleted`, `quarantined`) and `receipt_id` (the hex
+//! SHA-256 of the receipt's compact JWS, whoever holds the receipt can compute it).
+//!
+//! Never a signature, a token, a signed URL, a policy or a secret: the record has no field
+//! that could hold one.
+
+use super::json::{write_json_str, write_timestamp};
+use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
+use chrono::{DateTime, SecondsFormat, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The log target of audit events.
+pub const AUDIT_TARGET: &str = "s3_broker::audit";
+
+/// The label keyed into every principal digest, so that the key serves this use only.
+const DIGEST_LABEL: &[u8] = b"s3-broker audit principal v1\n";
+
+/// Where audit events go (`[audit] destination`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AuditDestination {
+    /// With every other line, on stderr (the default).
+    #[default]
+    Stderr,
+    /// Standard output, so that a log shipper can route them apart.
+    Stdout,
+    /// Appended to a file.
+    File(PathBuf),
+}
+
+impl AuditDestination {
+    /// `"stderr"`, `"stdout"` or an absolute path.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "stderr" => Ok(Self::Stderr),
+            "stdout" => Ok(Self::Stdout),
+            path if path.starts_with('/') => Ok(Self::File(PathBuf::from(path))),
+            other => Err(format!(
+                "{other:?}: expected \"stderr\", \"stdout\" or an absolute file path"
+            )),
+        }
+    }
+
+    /// The writer of a destination apart from stderr (opened now: a file that cannot be
+    /// opened stops startup); `None` for stderr.
+    pub fn open(&self) -> std::io::Result<Option<Box<dyn std::io::Write + Send>>> {
+        Ok(match self {
+            Self::Stderr => None,
+            Self::Stdout => Some(Box::new(std::io::stdout())),
+            Self::File(path) => Some(Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )),
+        })
+    }
+}
+
+/// The key of principal digests: HMAC-SHA256 under it of a label and the principal's
+/// namespace segment, first 16 bytes in hex. Without the key, a digest cannot be reversed by
+/// hashing guessed names; with it, an operator maps a principal to its digest (with
+/// `openssl dgst`, as doc/security.md shows).
+#[derive(Clone)]
+pub struct PrincipalDigestKey(Hmac<Sha256>);
+
+impl PrincipalDigestKey {
+    /// A key from its secret bytes.
+    pub fn new(secret: &[u8]) -> Self {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(DIGEST_LABEL);
+        Self(mac)
+    }
+
+    /// A random key, for a process configured without one (digests then differ between
+    /// processes and restarts).
+    pub fn ephemeral() -> Self {
+        let mut secret = [0u8; 32];
+        secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        Self::new(&secret)
+    }
+
+    /// The digest of the principal whose namespace segment is `segment`.
+    pub fn digest(&self, segment: &str) -> String {
+        let mut mac = self.0.clone();
+        mac.update(segment.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        hex::encode(&bytes[..16])
+    }
+}
+
+impl std::fmt::Debug for PrincipalDigestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrincipalDigestKey([redacted])")
+    }
+}
+
+/// What an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    /// Signed requests were handed out.
+    Grant,
+    /// An upload was checked against its grant.
+    Verification,
+}
+
+impl AuditEvent {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Grant => "grant",
+            Self::Verification => "verification",
+        }
+    }
+}
+
+/// One audit event, as the writer thread formats it. The request thread only copies its
+/// fields; the principal's digest is computed on the writer thread.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    /// When it happened.
+    pub at: SystemTime,
+    /// Grant or verification.
+    pub event: AuditEvent,
+    /// The S3 operation granted (`PostObject` for a form), or `VerifyUpload`.
+    pub operation: &'static str,
+    /// The principal's namespace segment (written only as its digest).
+    pub principal: String,
+    /// The key of the digest.
+    pub digest_key: Arc<PrincipalDigestKey>,
+    /// The profile that decided it.
+    pub profile: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The object key, or the prefix of the keys a form can write.
+    pub key: String,
+    /// Whether `key` is a prefix.
+    pub key_is_prefix: bool,
+    /// The grant id.
+    pub grant_id: String,
+    /// How many signed requests the answer holds (0 for a verification).
+    pub count: usize,
+    /// When the signed requests stop working (or the token, for a verification).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A verification's outcome: `verified`, `deleted` or `quarantined`.
+    pub outcome: Option<&'static str>,
+    /// A verification's receipt: hex SHA-256 of the compact JWS.
+    pub receipt_id: Option<String>,
+}
+
+/// Whether audit events are wanted: a log queue is installed and `RUST_LOG` lets
+/// `s3_broker::audit` through at INFO.
+pub fn wanted() -> bool {
+    installed() && tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO)
+}
+
+impl AuditRecord {
+    /// Hands the record to the log queue (never blocks; dropped and counted when full).
+    pub fn enqueue(self) {
+        enqueue(Entry::Audit(Box::new(self)));
+    }
+
+    /// The event's fields, in order, as (name, text) pairs; numbers and booleans unquoted
+    /// in JSON.
+    fn fields(&self) -> Vec<(&'static str, Value)> {
+        let mut fields = vec![
+            ("event", Value::Text(self.event.as_str().to_owned())),
+            ("operation", Value::Text(self.operation.to_owned())),
+            (
+                "principal",
+                Value::Text(self.digest_key.digest(&self.principal)),
+            ),
+            ("profile", Value::Text(self.profile.clone())),
+            ("bucket", Value::Text(self.bucket.clone())),
+            ("key", Value::Text(self.key.clone())),
+        ];
+        if self.key_is_prefix {
+            fields.push(("key_is_prefix", Value::Raw("true".into())));
+        }
+        fields.push(("grant_id", Value::Text(self.grant_id.clone())));
+        if self.event == AuditEvent::Grant {
+            fields.push(("count", Value::Raw(self.count.to_string())));
+        }
+        if let Some(at) = self.expires_at {
+            fields.push((
+                "expires_at",
+                Value::Text(at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            ));
+        }
+        if let Some(outcome) = self.outcome {
+            fields.push(("outcome", Value::Text(outcome.to_owned())));
+        }
+        if let Some(id) = &self.receipt_id {
+            fields.push(("receipt_id", Value::Text(id.clone())));
+        }
+        fields
+    }
+}
+
+/// A field's value.
+enum Value {
+    /// A string.
+    Text(String),
+    /// A number or boolean, written as is.
+    Raw(String),
+}
+
+impl Render for AuditRecord {
+    fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
+        let mut line = String::with_capacity(480);
+        let message = format!("{} {}", self.event.as_str(), self.operation);
+        match format {
+            LogFormat::Json => {
+                line.push_str("{\"timestamp\":\"");
+                write_timestamp(&mut line, self.at);
+                line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":");
+                write_json_str(&mut line, &message);
+                for (name, value) in self.fields() {
+                    let _ = write!(line, ",\"{name}\":");
+                    match value {
+                        Value::Text(text) => write_json_str(&mut line, &text),
+                        Value::Raw(raw) => line.push_str(&raw),
+                    }
+                }
+                line.push_str("},\"target\":");
+                write_json_str(&mut line, AUDIT_TARGET);
+                line.push_str("}\n");
+            }
+            LogFormat::Text => {
+                write_timestamp(&mut line, self.at);
+                let _ = write!(line, "  INFO {AUDIT_TARGET}: {message}");
+                for (name, value) in self.fields() {
+                    let text = match value {
+                        Value::Text(text) | Value::Raw(text) => text,
+                    };
+                    let _ = write!(line, " {name}={}", text.escape_debug());
+                }
+                line.push('\n');
+            }
+        }
+        out.extend_from_slice(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            at: SystemTime::UNIX_EPOCH + Duration::from_micros(1_800_000_000_123_456),
+            event: AuditEvent::Grant,
+            operation: "PutObject",
+            principal: "alice".into(),
+            digest_key: Arc::new(PrincipalDigestKey::new(b"0123456789abcdef0123456789abcdef")),
+            profile: "default".into(),
+            bucket: "uploads".into(),
+            key: "users/alice/1/a \"b\".txt".into(),
+            key_is_prefix: false,
+            grant_id: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11".into(),
+            count: 1,
+            expires_at: DateTime::from_timestamp(1_800_000_900, 0),
+            outcome: None,
+            receipt_id: None,
+        }
+    }
+
+    fn json(record: &AuditRecord) -> serde_json::Value {
+        let mut out = Vec::new();
+        record.render(LogFormat::Json, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn a_grant_event_holds_every_field() {
+        let line = json(&record());
+        assert_eq!(line["target"], AUDIT_TARGET);
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["timestamp"], "2027-01-15T08:00:00.123456Z");
+        let fields = &line["fields"];
+        assert_eq!(fields["message"], "grant PutObject");
+        assert_eq!(fields["event"], "grant");
+        assert_eq!(fields["operation"], "PutObject");
+        assert_eq!(fields["profile"], "default");
+        assert_eq!(fields["bucket"], "uploads");
+        assert_eq!(fields["key"], "users/alice/1/a \"b\".txt");
+        assert_eq!(fields["grant_id"], "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11");
+        assert_eq!(fields["count"], 1);
+        assert_eq!(fields["expires_at"], "2027-01-15T08:15:00Z");
+        assert!(fields.get("key_is_prefix").is_none());
+        assert!(fields.get("receipt_id").is_none());
+        assert!(fields.get("outcome").is_none());
+        // The keyed digest, never the name.
+        let principal = fields["principal"].as_str().unwrap();
+        assert_eq!(principal.len(), 32);
+        assert!(principal.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!line.to_string().contains("\"alice\""));
+    }
+
+    #[test]
+    fn a_verification_event_holds_its_outcome_and_receipt() {
+        let verification = AuditRecord {
+            event: AuditEvent::Verification,
+            operation: "VerifyUpload",
+            outcome: Some("verified"),
+            receipt_id: Some("ab".repeat(32)),
+            ..record()
+        };
+        let fields = json(&verification)["fields"].clone();
+        assert_eq!(fields["event"], "verification");
+        assert_eq!(fields["outcome"], "verified");
+        assert_eq!(fields["receipt_id"], "ab".repeat(32));
+        assert!(fields.get("count").is_none());
+    }
+
+    #[test]
+    fn digests_are_keyed_stable_and_distinct() {
+        let key = PrincipalDigestKey::new(b"0123456789abcdef0123456789abcdef");
+        let other = PrincipalDigestKey::new(b"fedcba9876543210fedcba9876543210");
+        assert_eq!(key.digest("alice"), key.digest("alice"));
+        assert_ne!(key.digest("alice"), key.digest("bob"));
+        assert_ne!(key.digest("alice"), other.digest("alice"));
+        // HMAC-SHA256(key, label || segment), as doc/security.md shows with openssl.
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(b"0123456789abcdef0123456789abcdef").unwrap();
+        mac.update(b"s3-broker audit principal v1\nalice");
+        assert_eq!(
+            key.digest("alice"),
+            hex::encode(&mac.finalize().into_bytes()[..16])
+        );
+        assert!(!format!("{key:?}").contains("0123"));
+    }
+
+    #[test]
+    fn text_lines_are_one_line() {
+        let mut out = Vec::new();
+        let mut odd = record();
+        odd.key = "a\nb".into();
+        odd.key_is_prefix = true;
+        odd.render(LogFormat::Text, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.contains("INFO s3_broker::audit: grant PutObject"),
+            "{text}"
+        );
+        assert!(text.contains("key=a\\nb key_is_prefix=true"), "{text}");
+    }
+
+    #[test]
+    fn destinations_parse() {
+        assert_eq!(
+            AuditDestination::parse("stderr"),
+            Ok(AuditDestination::Stderr)
+        );
+        assert_eq!(
+            AuditDestination::parse("stdout"),
+            Ok(AuditDestination::Stdout)
+        );
+        assert_eq!(
+            AuditDestination::parse("/var/log/audit.jsonl"),
+            Ok(AuditDestination::File("/var/log/audit.jsonl".into()))
+        );
+        assert!(AuditDestination::parse("audit.jsonl").is_err());
+        assert!(AuditDestination::parse("").is_err());
+    }
+}

@@ -1,0 +1,335 @@
+//! Audit events as an operator gets them: `s3-broker serve` (the built binary) in front of a
+//! real server, with `[audit] destination` a file. A client uploads with a PUT grant,
+//! verifies it, downloads it and sends a multipart upload; the file then holds one event per
+//! grant and per verification, each naming the grant id its URLs carried, the principal only
+//! as its keyed digest, and no line of the file or of stderr holds a token, a signature, a
+//! signed URL or a receipt. The audit lines are not on stderr, the access lines are.
+
+use crate::support::Ctx;
+use crate::support::broker::{DEFAULT_EXPIRY_SECS, config, text_upload, token};
+use crate::support::http::send_raw;
+use crate::support::multipart::{MIB, bytes, upload_parts};
+use crate::support::ports::free_port;
+use hmac::{Hmac, Mac};
+use s3_broker::domain::Scopes;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+on_both_servers!(every_grant_and_verification_is_audited_without_secrets);
+
+const SHIPPED_DEFAULT: &str = include_str!("../../policies/default.toml");
+
+/// The audit key of the test broker.
+const PRINCIPAL_KEY: &str = "e2e-audit-principal-key-0123456789abcdef";
+
+/// A running `s3-broker serve` with its audit file and stderr file.
+struct Serve {
+    child: Child,
+    base: String,
+    audit: PathBuf,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Serve {
+    async fn start(t: &Ctx) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let policies = dir.path().join("policies");
+        std::fs::create_dir_all(&policies).unwrap();
+        std::fs::write(policies.join("default.toml"), SHIPPED_DEFAULT).unwrap();
+        let port = free_port().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let stderr = dir.path().join("stderr.log");
+        let text = config(t.bed, t.bucket.as_str(), &policies)
+            .set("server", "bind", format!("127.0.0.1:{port}"))
+            .set("server", "drain_secs", 0)
+            .set("audit", "destination", audit.to_string_lossy().as_ref())
+            .set("audit", "principal_key", PRINCIPAL_KEY)
+            .text();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, text).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3-broker"));
+        cmd.args(["serve", "--config"]).arg(&file);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("AWS_") || name.starts_with("S3_BROKER") || name == "RUST_LOG" {
+                cmd.env_remove(name);
+            }
+        }
+        let child = cmd
+            .env("HOME", dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("start s3-broker serve");
+        let serve = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            audit,
+            stderr,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let up = reqwest::get(format!("{}/healthz", serve.base))
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if up {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not answer: {}",
+                std::fs::read_to_string(&serve.stderr).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        serve
+    }
+
+    /// SIGTERM, and the exit (which writes out the queue).
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "serve did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `POST`s `body` to `path` as `token` and returns the JSON answer, asserting a 200.
+async fn call(base: &str, token: &str, path: &str, body: Value) -> Value {
+    let reply = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status();
+    let text = reply.text().await.unwrap();
+    assert_eq!(status, 200, "{path}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The `x-broker-grant` of `url`.
+fn grant_id(url: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "x-broker-grant")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no grant id in {url}"))
+}
+
+/// The `X-Amz-Signature` of `url`.
+fn signature(url: &str) -> String {
+    url.rsplit_once("X-Amz-Signature=").unwrap().1.to_owned()
+}
+
+/// The digest the broker writes for the principal of namespace segment `segment`.
+fn digest(segment: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(PRINCIPAL_KEY.as_bytes()).unwrap();
+    mac.update(b"s3-broker audit principal v1\n");
+    mac.update(segment.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+/// The audit lines, once the file holds `count` (at most 10 s).
+fn audit_lines(path: &Path, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        if lines.len() >= count || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The fields of the one event of `operation` with `grant_id`.
+fn event<'a>(lines: &'a [Value], operation: &str, grant_id: &str) -> &'a Value {
+    let found: Vec<&Value> = lines
+        .iter()
+        .map(|l| &l["fields"])
+        .filter(|f| f["operation"] == operation && f["grant_id"] == grant_id)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {operation} event of grant {grant_id} in {lines:#?}"
+    );
+    found[0]
+}
+
+async fn every_grant_and_verification_is_audited_without_secrets(t: Ctx) {
+    let mut serve = Serve::start(&t).await;
+    let base = serve.base.clone();
+    let alice = token("alice", Scopes::all());
+    let body = b"audited bytes\n";
+
+    // PUT, verify, download.
+    let put = call(
+        &base,
+        &alice,
+        "/v1/uploads",
+        text_upload("a.txt", body.len(), json!({})),
+    )
+    .await;
+    let (put_url, key) = (put["url"].as_str().unwrap(), put["key"].as_str().unwrap());
+    let headers: Vec<(String, String)> = put["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| *n != "content-length")
+        .map(|(n, v)| (n.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    send_raw("PUT", put_url, &headers, Some(body.to_vec()))
+        .await
+        .assert_ok("PUT");
+    let upload_token = put["upload"].as_str().unwrap();
+    let verified = call(
+        &base,
+        &alice,
+        "/v1/uploads/verify",
+        json!({ "upload": upload_token }),
+    )
+    .await;
+    let receipt = verified["receipt"].as_str().unwrap();
+    let download = call(&base, &alice, "/v1/downloads", json!({ "key": key })).await;
+    let get_url = download["url"].as_str().unwrap();
+
+    // A multipart upload of two parts.
+    const SIZE: usize = 5 * MIB + 10;
+    let created = call(
+        &base,
+        &alice,
+        "/v1/multipart",
+        json!({"filename": "m.bin", "content_type": "application/octet-stream",
+               "size": SIZE, "part_size": 5 * MIB}),
+    )
+    .await;
+    let ticket = created["upload"].as_str().unwrap();
+    let parts = call(
+        &base,
+        &alice,
+        "/v1/multipart/parts",
+        json!({ "upload": ticket }),
+    )
+    .await;
+    let grants = parts["parts"].as_array().unwrap().clone();
+    let receipts = upload_parts(&grants, &bytes(SIZE, 1)).await;
+    call(
+        &base,
+        &alice,
+        "/v1/multipart/complete",
+        json!({ "upload": ticket, "parts": receipts }),
+    )
+    .await;
+
+    // One event per grant and verification: PUT, verify, GET, create, parts, complete.
+    serve.stop();
+    let lines = audit_lines(&serve.audit, 6);
+    assert_eq!(lines.len(), 6, "{lines:#?}");
+    for line in &lines {
+        assert_eq!(line["target"], "s3_broker::audit");
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["fields"]["principal"], digest("alice"), "{line}");
+        assert_eq!(line["fields"]["bucket"], t.bucket.as_str());
+    }
+
+    let put_id = grant_id(put_url);
+    let put_event = event(&lines, "PutObject", &put_id);
+    assert_eq!(put_event["event"], "grant");
+    assert_eq!(put_event["key"], key);
+    assert_eq!(put_event["profile"], "default");
+    assert_eq!(put_event["count"], 1);
+    let expires_at = |v: &Value| -> chrono::DateTime<chrono::Utc> {
+        v.as_str().unwrap().parse().expect("an RFC 3339 time")
+    };
+    assert_eq!(
+        expires_at(&put_event["expires_at"]),
+        expires_at(&put["expires_at"])
+    );
+    let lifetime = expires_at(&put["expires_at"]) - expires_at(&put["server_time"]);
+    assert_eq!(lifetime.num_seconds(), DEFAULT_EXPIRY_SECS);
+
+    let verification = event(&lines, "VerifyUpload", &put_id);
+    assert_eq!(verification["event"], "verification");
+    assert_eq!(verification["outcome"], "verified");
+    assert_eq!(
+        verification["receipt_id"],
+        hex::encode(Sha256::digest(receipt.as_bytes()))
+    );
+    assert_eq!(verification["key"], key);
+
+    let get_event = event(&lines, "GetObject", &grant_id(get_url));
+    assert_eq!(get_event["key"], key);
+
+    let upload_id = grant_id(grants[0]["url"].as_str().unwrap());
+    for operation in [
+        "CreateMultipartUpload",
+        "UploadPart",
+        "CompleteMultipartUpload",
+    ] {
+        let multipart = event(&lines, operation, &upload_id);
+        assert_eq!(multipart["key"], created["key"], "{operation}");
+    }
+    assert_eq!(event(&lines, "UploadPart", &upload_id)["count"], 2);
+
+    // Nothing secret, in the audit file or on stderr; the audit lines only in their file.
+    let audit_text = std::fs::read_to_string(&serve.audit).unwrap();
+    let stderr_text = std::fs::read_to_string(&serve.stderr).unwrap();
+    let mut secrets = vec![
+        alice.clone(),
+        upload_token.to_owned(),
+        ticket.to_owned(),
+        receipt.to_owned(),
+        put_url.to_owned(),
+        get_url.to_owned(),
+        signature(put_url),
+        signature(get_url),
+        "X-Amz-Signature".to_owned(),
+        "X-Amz-Credential".to_owned(),
+        t.bed.credentials.secret_access_key.expose().to_owned(),
+        PRINCIPAL_KEY.to_owned(),
+    ];
+    for grant in &grants {
+        secrets.push(signature(grant["url"].as_str().unwrap()));
+    }
+    for (name, text) in [("audit file", &audit_text), ("stderr", &stderr_text)] {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{name} holds {secret}");
+        }
+    }
+    assert!(
+        !stderr_text.contains("s3_broker::audit"),
+        "audit lines stay out of stderr:\n{stderr_text}"
+    );
+    assert!(
+        stderr_text.contains("s3_broker::access"),
+        "the access log stays on stderr:\n{stderr_text}"
+    );
+}
