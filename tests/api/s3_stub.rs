@@ -1,8 +1,10 @@
 //! A stand-in S3 on 127.0.0.1 that speaks just enough S3 XML for the broker's multipart calls
 //! (CreateMultipartUpload, ListParts, CompleteMultipartUpload, HeadObject, AbortMultipartUpload)
-//! and its existence check (HeadObject, ListObjectsV2 of one key), and can be told to misbehave
-//! on CompleteMultipartUpload: hang, lose its answer, answer 500; or to answer a HEAD of a
-//! missing key with 403, as AWS does for a role without `s3:ListBucket` on the whole bucket.
+//! its existence check (HeadObject, ListObjectsV2 of one key) and its scan gate
+//! (GetObjectTagging), and can be told to misbehave on CompleteMultipartUpload: hang, lose its
+//! answer, answer 500; on GetObjectTagging: deny, not implement it, hang; or to answer a HEAD
+//! of a missing key with 403, as AWS does for a role without `s3:ListBucket` on the whole
+//! bucket.
 //! The one place a stub is right: a real server cannot be made to hang or lose an answer on
 //! demand, and the test bed's servers have no IAM. Plain threads and `std::net`, so it runs beside any test runtime; it signs nothing
 //! and checks no signature.
@@ -35,6 +37,19 @@ pub(crate) enum OnComplete {
     ServerError,
 }
 
+/// How the stub answers GetObjectTagging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnTagging {
+    /// The object's tags, or 404 `NoSuchKey` (403 with `hide_missing_objects`).
+    Answer,
+    /// 403 `AccessDenied`: the broker's role lacks `s3:GetObjectTagging`.
+    Deny,
+    /// 501 `NotImplemented`, as s3s-fs answers.
+    NotImplemented,
+    /// Never answers.
+    Hang,
+}
+
 /// The ETag of every object the stub completes.
 pub(crate) const OBJECT_ETAG: &str = "\"stub-object-etag-1\"";
 
@@ -51,6 +66,10 @@ struct State {
     completes: u32,
     /// Answer a HEAD of a missing object with 403 instead of 404.
     hide_missing: bool,
+    /// Tags: path → (key, value) pairs.
+    tags: HashMap<String, Vec<(String, String)>>,
+    /// How GetObjectTagging is answered.
+    on_tagging: OnTagging,
     /// HeadObject and ListObjectsV2 requests received, in order.
     reads: Vec<&'static str>,
     next_id: u32,
@@ -78,6 +97,8 @@ impl S3Stub {
             objects: HashMap::new(),
             completes: 0,
             hide_missing: false,
+            tags: HashMap::new(),
+            on_tagging: OnTagging::Answer,
             reads: Vec::new(),
             next_id: 0,
         }));
@@ -114,7 +135,20 @@ impl S3Stub {
         self.lock().hide_missing = true;
     }
 
-    /// The HeadObject and ListObjectsV2 requests received so far, in order.
+    /// Sets the tag `name` of the object at `key` of `bucket` to `value` (replacing its tags).
+    pub(crate) fn tag_object(&self, bucket: &str, key: &str, name: &str, value: &str) {
+        let path = format!("/{bucket}/{}", encode_key(key));
+        self.lock()
+            .tags
+            .insert(path, vec![(name.to_owned(), value.to_owned())]);
+    }
+
+    /// From now on, answers GetObjectTagging as `on_tagging` says.
+    pub(crate) fn on_tagging(&self, on_tagging: OnTagging) {
+        self.lock().on_tagging = on_tagging;
+    }
+
+    /// The HeadObject, GetObjectTagging and ListObjectsV2 requests received so far, in order.
     pub(crate) fn reads(&self) -> Vec<&'static str> {
         self.lock().reads.clone()
     }
@@ -301,6 +335,10 @@ fn handle(request: &Request, state: &mut State) -> Reply {
             state.uploads.remove(&id);
             Reply::Answer(204, String::new(), Vec::new())
         }
+        ("GET", None) if param(&request.query, "tagging").is_some() => {
+            state.reads.push("GetObjectTagging");
+            tagging(request, state)
+        }
         ("GET", None) if param(&request.query, "list-type") == Some("2") => {
             state.reads.push("ListObjectsV2");
             list_objects(request, state)
@@ -322,6 +360,30 @@ fn handle(request: &Request, state: &mut State) -> Reply {
         }
         _ => error(400, "NotImplementedByTheStub"),
     }
+}
+
+/// GetObjectTagging of the object in the path.
+fn tagging(request: &Request, state: &State) -> Reply {
+    match state.on_tagging {
+        OnTagging::Deny => return error(403, "AccessDenied"),
+        OnTagging::NotImplemented => return error(501, "NotImplemented"),
+        OnTagging::Hang => return Reply::Hang,
+        OnTagging::Answer => {}
+    }
+    if !state.objects.contains_key(&request.path) {
+        return match state.hide_missing {
+            true => error(403, "AccessDenied"),
+            false => error(404, "NoSuchKey"),
+        };
+    }
+    let tags: String = state
+        .tags
+        .get(&request.path)
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| format!("<Tag><Key>{key}</Key><Value>{value}</Value></Tag>"))
+        .collect();
+    xml(200, format!("<Tagging><TagSet>{tags}</TagSet></Tagging>"))
 }
 
 /// ListObjectsV2 of the bucket in the path, under `prefix`, at most `max-keys` keys.

@@ -82,6 +82,7 @@ mod service_limits;
 mod service_limits_multipart;
 mod service_logging;
 mod service_multipart;
+mod service_scan;
 mod service_slow_body;
 mod service_sse;
 mod service_sse_c;
