@@ -90,3 +90,4 @@ mod service_telemetry;
 mod service_uppy;
 mod service_uppy_ids;
 mod service_verify;
+mod service_verify_multipart;
