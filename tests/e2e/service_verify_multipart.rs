@@ -52,6 +52,18 @@ struct Completion {
     reply: Reply,
     key: String,
     token: String,
+    /// The grant id the part URL carried (`x-broker-grant`).
+    part_grant: String,
+}
+
+/// The grant id a presigned URL carries.
+fn grant_of(url: &str) -> String {
+    url::Url::parse(url)
+        .expect("a URL")
+        .query_pairs()
+        .find(|(name, _)| name == "x-broker-grant")
+        .map(|(_, id)| id.into_owned())
+        .expect("a grant id in the URL")
 }
 
 impl Completion {
@@ -121,6 +133,7 @@ async fn upload(
                 key: created["key"].as_str().unwrap().to_owned(),
             };
             let grants = broker.part_grants(token, &upload).await;
+            let part_grant = grant_of(grants[0]["url"].as_str().unwrap());
             let parts = crate::support::multipart::upload_parts(&grants, data).await;
             let body = json!({"upload": ticket, "parts": parts});
             let reply = post_json(broker, &bearer, "/v1/multipart/complete", &body).await;
@@ -128,6 +141,7 @@ async fn upload(
                 reply,
                 key: upload.key,
                 token: ticket,
+                part_grant,
             }
         }
         Route::Companion => {
@@ -151,6 +165,7 @@ async fn upload(
                 Value::Null,
             )
             .await;
+            let part_grant = grant_of(part["url"].as_str().unwrap());
             let etag = put(part["url"].as_str().unwrap(), &[], data).await;
             let body = json!({"parts": [{"PartNumber": 1, "ETag": etag}]});
             let path = format!("{base}/complete?{key_query}");
@@ -159,6 +174,7 @@ async fn upload(
                 reply,
                 key,
                 token: id,
+                part_grant,
             }
         }
         Route::SignRequest => {
@@ -190,6 +206,7 @@ async fn upload(
                         .collect()
                 })
                 .unwrap_or_default();
+            let part_grant = grant_of(part["url"].as_str().unwrap());
             let etag = put(part["url"].as_str().unwrap(), &headers, data).await;
             let complete = sign(json!({"method": "POST", "key": key, "uploadId": id})).await;
             let xml = format!(
@@ -203,6 +220,7 @@ async fn upload(
                 reply,
                 key,
                 token: id,
+                part_grant,
             }
         }
     }
@@ -261,6 +279,8 @@ async fn each_completion_answers_a_receipt_that_verifies_offline(t: Ctx) {
         assert_eq!(claims["object"]["bucket"], t.bucket.as_str(), "{route:?}");
         assert_eq!(claims["object"]["size"], PNG.len(), "{route:?}");
         assert_eq!(claims["object"]["content_type"], "image/png", "{route:?}");
+        // The receipt names the grant every URL of the upload carried.
+        assert_eq!(claims["jti"], done.part_grant.as_str(), "{route:?}");
         if !matches!(route, Route::SignRequest) {
             assert_eq!(done.json()["object"], claims["object"], "{route:?}");
         }
