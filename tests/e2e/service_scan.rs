@@ -29,15 +29,21 @@ const SCANNED: &str = include_str!("../fixtures/scan/scanned.toml");
 const BYTES: &[u8] = b"%PDF-1.4 scanned bytes";
 
 async fn tag(t: &Ctx, key: &str, value: &str) {
-    let tag = aws_sdk_s3::types::Tag::builder()
-        .key(TAG)
-        .value(value)
-        .build()
-        .unwrap();
-    let tagging = aws_sdk_s3::types::Tagging::builder()
-        .tag_set(tag)
-        .build()
-        .unwrap();
+    tags(t, key, &[(TAG, value)]).await;
+}
+
+/// Replaces the tag set of `key` with `pairs`.
+async fn tags(t: &Ctx, key: &str, pairs: &[(&str, &str)]) {
+    let mut tagging = aws_sdk_s3::types::Tagging::builder();
+    for (name, value) in pairs {
+        let tag = aws_sdk_s3::types::Tag::builder()
+            .key(*name)
+            .value(*value)
+            .build()
+            .unwrap();
+        tagging = tagging.tag_set(tag);
+    }
+    let tagging = tagging.build().unwrap();
     t.bed
         .s3
         .put_object_tagging()
@@ -97,6 +103,16 @@ async fn downloads_wait_for_a_clean_scan(t: Ctx) {
             .await
             .problem(403, "quarantined", threat);
     }
+    // Quarantined by a verification (its tag), then tagged clean by the scanner next to it.
+    let quarantined = "scanned/alice/quarantined.pdf";
+    t.put(quarantined, BYTES).await;
+    let (name, value) = s3_broker::s3::QUARANTINE_TAG;
+    tags(&t, quarantined, &[(name, value), (TAG, CLEAN)]).await;
+    broker.download(&alice, quarantined).await.problem(
+        403,
+        "quarantined",
+        "quarantined by verify, scanned clean",
+    );
     broker
         .download(&alice, "scanned/alice/never-uploaded.pdf")
         .await
