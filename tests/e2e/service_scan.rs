@@ -3,13 +3,15 @@
 //! that a clean grant's URL downloads the bytes, and that Ceph itself enforces the bucket
 //! policy of `policies/bucket-policy-scan-ceph.json` on presigned GETs. s3s-fs has no object
 //! tags and no bucket policies: the broker answers 502 `s3_refused` (never a grant) and
-//! `doctor` fails the scan-policy check.
+//! `doctor` fails the scan-policy check. Ceph also takes an `x-amz-tagging` header that a
+//! presigned PUT did not sign, so the policy must deny uploads that set the scan tag.
 
 use crate::support::broker::{Broker, HS_SECRET, Options};
-use crate::support::http::send;
+use crate::support::http::{send, send_raw};
 use crate::support::{Ctx, Server};
 use s3_broker::config::ConfigBuilder;
 use s3_broker::sigv4::S3Operation;
+use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
@@ -193,6 +195,51 @@ async fn ceph_enforces_the_scan_bucket_policy_on_presigned_gets(t: Ctx) {
         "scan_pending",
         "unscanned, under the policy",
     );
+
+    // Ceph takes an x-amz-tagging header the PUT URL did not sign: without the policy, the
+    // holder of an upload grant tags its own bytes clean, and gets them served unscanned.
+    let self_tagged = |grant: &crate::support::broker::Grant| {
+        let mut headers = grant.put_headers();
+        headers.push(("x-amz-tagging".to_owned(), format!("{TAG}={CLEAN}")));
+        headers
+    };
+    let upload = json!({"profile": "scanned", "filename": "self.pdf",
+                        "content_type": "application/pdf", "size": BYTES.len()});
+    let grant = broker.upload_grant(&alice, upload.clone()).await;
+    let headers = self_tagged(&grant);
+    send_raw("PUT", grant.url(), &headers, Some(BYTES.to_vec()))
+        .await
+        .assert_rejected("a PUT that writes the scan tag itself, under the shipped policy");
+    let grant = broker.upload_grant(&alice, upload.clone()).await;
+    grant
+        .put(BYTES)
+        .await
+        .assert_ok("a PUT without tags, under the policy");
+    let key = grant.str("key").to_owned();
+    broker
+        .download(&alice, &key)
+        .await
+        .problem(409, "scan_pending", "uploaded, not scanned");
+    let without = serde_json::from_str::<serde_json::Value>(&policy).unwrap();
+    let statements = without["Statement"].as_array().unwrap();
+    let gets: Vec<_> = statements
+        .iter()
+        .filter(|s| s["Action"] != "s3:PutObject")
+        .collect();
+    assert_eq!(gets.len() + 1, statements.len(), "one statement on uploads");
+    let gets_only = json!({"Version": "2012-10-17", "Statement": gets}).to_string();
+    put_policy(&t, &gets_only).await.expect("PutBucketPolicy");
+    let grant = broker.upload_grant(&alice, upload).await;
+    let headers = self_tagged(&grant);
+    send_raw("PUT", grant.url(), &headers, Some(BYTES.to_vec()))
+        .await
+        .assert_ok("Ceph: an unsigned x-amz-tagging header is taken");
+    let key = grant.str("key").to_owned();
+    broker
+        .download(&alice, &key)
+        .await
+        .grant("what the policy's upload statement prevents");
+    put_policy(&t, &policy).await.expect("PutBucketPolicy");
 
     // What Ceph 16 does not evaluate: a StringNotEquals on a missing tag is false there (AWS
     // makes it true), so the AWS policy's statements alone leave an untagged object open.
