@@ -263,7 +263,28 @@ fn benches(c: &mut Criterion) {
     });
 }
 
+/// `BENCH_CASE=presign_put_two_headers BENCH_ITERS=N`: presigns N times without criterion,
+/// for `scripts/instructions-per-op signing presign_put_two_headers`.
+fn run_case(case: &str, iters: u64) {
+    assert_eq!(
+        case, "presign_put_two_headers",
+        "the one case run without criterion"
+    );
+    let (signer, credentials, put, at) = (signer(), credentials(), put_request(), signed_at());
+    for _ in 0..iters {
+        black_box(
+            signer
+                .presign(black_box(&credentials), black_box(&put), black_box(at))
+                .expect("presign"),
+        );
+    }
+}
+
 fn main() {
+    if let (Ok(case), Ok(iters)) = (std::env::var("BENCH_CASE"), std::env::var("BENCH_ITERS")) {
+        run_case(&case, iters.parse().expect("BENCH_ITERS is a number"));
+        return;
+    }
     let mut criterion = Criterion::default().configure_from_args();
     benches(&mut criterion);
     criterion.final_summary();
