@@ -279,6 +279,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         serve_metrics: settings.metrics,
         drain: Drain::new(),
         body_timeout: settings.body_timeout,
+        scan_tags: crate::http::ScanTags::default(),
     })
 }
 

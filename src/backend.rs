@@ -143,6 +143,12 @@ impl Backend {
         !matches!(self, Self::Gcs)
     }
 
+    /// Whether the store keeps object tags (GetObjectTagging), which scan-gated downloads
+    /// read: R2 and GCS's XML API have none.
+    pub fn object_tags(self) -> bool {
+        matches!(self, Self::Aws | Self::Minio | Self::Ceph)
+    }
+
     /// Whether `If-None-Match: *` on CompleteMultipartUpload is documented to do the same.
     pub fn conditional_complete(self) -> bool {
         matches!(self, Self::Aws | Self::Minio | Self::Ceph)
@@ -193,6 +199,11 @@ mod tests {
         assert_eq!(row(Backend::R2), (false, false, 5, false, true, false));
         assert_eq!(row(Backend::Gcs), (false, false, 0, false, false, false));
         assert!(Backend::ALL.iter().all(|b| b.verifies_content_md5()));
+        let tagged: Vec<Backend> = Backend::ALL
+            .into_iter()
+            .filter(|b| b.object_tags())
+            .collect();
+        assert_eq!(tagged, [Backend::Aws, Backend::Minio, Backend::Ceph]);
         assert_eq!(Backend::R2.part_checksums(), [Crc32, Crc32c, Sha1, Sha256]);
         assert!(Backend::Gcs.part_checksums().is_empty());
     }

@@ -71,7 +71,8 @@ export interface UploadResult {
   method: "PUT" | "POST" | "multipart";
   etag?: string;
   /** The broker's `/v1/uploads/verify` answer (a signed receipt), when it offers that route
-   * and the grant carried an `upload` token (single uploads). */
+   * and the grant carried an `upload` token (single uploads); for a multipart upload, the
+   * receipt of the completion (brokers that verify at completion). */
   verified?: unknown;
 }
 

@@ -382,7 +382,10 @@ export class S3BrokerClient {
       parts.push(checksum ? { part_number: n, etag, checksum } : { part_number: n, etag });
     }
     const completed = await this.request("POST", "/v1/multipart/complete", { upload: ticket.upload, parts }, { signal });
-    return { key: completed.key, bucket: completed.bucket, size: completed.size, method: "multipart", etag: completed.etag };
+    const result = { key: completed.key, bucket: completed.bucket, size: completed.size, method: "multipart", etag: completed.etag };
+    // The broker verified the assembled object at completion (brokers that do answer its receipt).
+    if (completed.receipt) result.verified = { receipt: completed.receipt, object: completed.object };
+    return result;
   }
 
   /** PUTs one part, retrying network errors and 5xx with a growing pause; resolves its ETag. */

@@ -15,6 +15,10 @@ use std::fmt;
 /// [RFC 9110 §10.2.3]: https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
 pub(super) const RETRY_AFTER_SECS: u32 = 5;
 
+/// Seconds a client should wait before asking again for an object whose malware scan has not
+/// finished (`Retry-After` of 409 `scan_pending`); a pending verdict is cached as long.
+pub(super) const SCAN_RETRY_AFTER_SECS: u32 = 5;
+
 /// Declares [`Code`] from one table: variant, wire string, status, title.
 macro_rules! problem_codes {
     ($($(#[$doc:meta])* $variant:ident = $text:literal, $status:ident, $title:literal;)+) => {
@@ -181,6 +185,11 @@ problem_codes! {
     UploadMismatch = "upload_mismatch", UNPROCESSABLE_ENTITY, "Upload does not match its grant";
     /// Verify found no object at the grant's key.
     UploadNotFound = "upload_not_found", NOT_FOUND, "Upload not found";
+    /// A download of an object the profile's malware scan has not tagged yet (`Retry-After`).
+    ScanPending = "scan_pending", CONFLICT, "Scan pending";
+    /// A download of an object whose scan tag is anything but clean (a threat, or a scan that
+    /// could not complete).
+    Quarantined = "quarantined", FORBIDDEN, "Quarantined";
 
     // Service.
     /// The broker has no credentials it may sign with right now.
@@ -260,12 +269,14 @@ impl Code {
         }
     }
 
-    /// The `Retry-After` seconds sent with the code, if any: the broker's own outages pass.
+    /// The `Retry-After` seconds sent with the code, if any: the broker's own outages pass,
+    /// and so does a malware scan.
     pub fn retry_after(self) -> Option<u32> {
         match self {
             Self::CredentialsUnavailable | Self::S3Unavailable | Self::LimitsUnavailable => {
                 Some(RETRY_AFTER_SECS)
             }
+            Self::ScanPending => Some(SCAN_RETRY_AFTER_SECS),
             _ => None,
         }
     }

@@ -3,7 +3,9 @@
 //! served as `application/octet-stream`), for an object that exists (404 `object_not_found`
 //! otherwise, unless the profile turns the check off). An inline download whose name gives no
 //! passive type asks S3 for the stored type first (one HeadObject, which also answers the
-//! existence check): only a known passive type is shown inline.
+//! existence check): only a known passive type is shown inline. A profile with `scan` first
+//! reads the object's scan tag (`scan_gate`: 409 `scan_pending`, 403 `quarantined`), which
+//! answers the existence check too.
 
 use super::grant::{grant_response, granted, requested_expiry, signing_now, signing_window};
 use super::{ApiError, AppState, GrantAudit, Grantee};
@@ -57,8 +59,17 @@ pub(super) async fn create_download(
         &intent,
         requested,
     )?;
+    // The scan tag first (GetObjectTagging, or the cache): it also says the object exists.
+    let scanned = match &decision.scan {
+        Some(rule) => {
+            admission.make().await?; // before S3 is asked anything
+            super::scan_gate::require_clean(&state, &decision.bucket, &decision.key, rule).await?;
+            true
+        }
+        None => false,
+    };
     // One HeadObject answers both questions; the listing only when S3 refused it.
-    if decision.needs_stored_type || decision.check_exists {
+    if decision.needs_stored_type || (decision.check_exists && !scanned) {
         admission.make().await?; // before S3 is asked anything
         let (bucket, key) = (&decision.bucket, &decision.key);
         let stored = state.s3.stored_content_type(bucket, key).await?;

@@ -5,8 +5,9 @@
 use super::grant::signing_window;
 use super::{ApiError, AppState, GrantAdmission, GrantAudit, Grantee};
 use crate::domain::{Expiry, GrantId, Principal};
-use crate::grants::{GrantKind, form_policy_request};
-use crate::policy::{FormIntent, FormKey, FormUploadDecision, Profile};
+use crate::grants::{GrantKind, form_grant_id, form_policy_request};
+use crate::multipart::{UploadToken, extension_of};
+use crate::policy::{FormContentType, FormIntent, FormKey, FormUploadDecision, Profile};
 use crate::sigv4::PostForm;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -27,6 +28,36 @@ pub async fn signed_form(
     let grantee = Grantee(principal.clone(), GrantAdmission::made());
     let (_, form) = decided_form(state, &grantee, profile, intent, now, None, extra).await?;
     Ok(form)
+}
+
+/// The sealed `upload` token of a form for one exact key and type (Uppy's `/s3/params` and
+/// `/s3/sign` PutObject), for `POST /v1/uploads/verify`: its size is not declared (the
+/// policy's `content-length-range` bounds it). `None` when the key or the type is a prefix,
+/// which the browser completes with the file it picks. Its grant id is the form's.
+pub(super) fn form_upload_token(
+    state: &AppState,
+    principal: &Principal,
+    (decision, form): (&FormUploadDecision, &PostForm),
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let (FormKey::Exact(key), FormContentType::Exact(content_type)) =
+        (&decision.key, &decision.content_type)
+    else {
+        return None;
+    };
+    let name = key.as_str().rsplit('/').next().unwrap_or_default();
+    Some(state.tickets.seal_upload(&UploadToken {
+        principal: principal.segment.clone(),
+        profile: decision.profile.clone(),
+        bucket: decision.bucket.clone(),
+        key: key.clone(),
+        size: None,
+        content_type: content_type.clone(),
+        checksum: None,
+        extension: extension_of(name),
+        grant_id: form_grant_id(form)?.as_str().to_owned(),
+        expires_at: now + state.ticket_ttl,
+    }))
 }
 
 /// As [`signed_form`], for the `requested` lifetime, with the decision the form was signed

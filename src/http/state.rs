@@ -43,6 +43,8 @@ pub struct AppState {
     pub limits: std::sync::Arc<crate::limits::Limiter>,
     /// How long a request may take to deliver its whole body (`[server] body_timeout_secs`).
     pub body_timeout: std::time::Duration,
+    /// Scan tags S3 reported lately (downloads of profiles with `scan`).
+    pub scan_tags: super::ScanTags,
     /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and responses close their connection.
     pub drain: super::Drain,
     /// Audit events of grants and verifications (`[audit]`).

@@ -8,7 +8,7 @@ use super::grant::{
 use super::{ApiError, AppState, GrantAudit, Grantee};
 use crate::domain::{GrantId, Principal};
 use crate::grants::{GrantKind, post_request, put_request};
-use crate::multipart::UploadToken;
+use crate::multipart::{UploadToken, extension_of};
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
@@ -141,17 +141,13 @@ fn upload_token(
     grant_id: &GrantId,
     now: DateTime<Utc>,
 ) -> UploadToken {
-    let extension = decision
-        .filename
-        .as_str()
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase());
+    let extension = extension_of(decision.filename.as_str());
     UploadToken {
         principal: principal.segment.clone(),
         profile: decision.profile.clone(),
         bucket: decision.bucket.clone(),
         key: decision.key.clone(),
-        size: decision.size,
+        size: Some(decision.size),
         content_type: decision.content_type.clone(),
         checksum: decision.checksum.clone(),
         extension,

@@ -1,9 +1,10 @@
 //! Limit state in Redis or Valkey, shared by every broker instance. Each check is one
 //! server-side Lua script (atomic, one round trip: a grant's revocation, rates and quotas
 //! together) under a short timeout, sent by its SHA-1 (`EVALSHA`, the text only when the
-//! server does not know it yet). Requests are pipelined on one connection with
-//! `TCP_NODELAY` (the `redis` crate's `ConnectionManager`, which reconnects by itself): no
-//! request waits for another's answer, and none for a delayed ACK.
+//! server does not know it yet). Each thread (each HTTP worker) has a connection of its own
+//! (the `redis` crate's `ConnectionManager`, which reconnects by itself), driven on that
+//! thread: no worker's requests wait for another worker's thread. Requests are pipelined on
+//! it with `TCP_NODELAY`: none waits for another's answer, and none for a delayed ACK.
 //! See <https://redis.io/docs/latest/develop/interact/programmability/eval-intro/>.
 
 use super::quota::{QuotaExceeded, QuotaKind};
@@ -12,7 +13,14 @@ use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::TcpSettings;
 use redis::{Client, IntoConnectionInfo, Script};
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+thread_local! {
+    /// This thread's connection to each live store (a store is known by its `alive` token).
+    static CONNECTIONS: RefCell<Vec<(Weak<()>, ConnectionManager)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// A script with the GCRA function of `lua/gcra.lua` ahead of it.
 macro_rules! with_gcra {
@@ -93,7 +101,10 @@ pub(crate) struct Checked {
 
 /// A Redis or Valkey store.
 pub(crate) struct RedisStore {
-    manager: ConnectionManager,
+    client: Client,
+    config: ConnectionManagerConfig,
+    /// Alive as long as the store: names it among a thread's connections.
+    alive: Arc<()>,
     timeout: Duration,
     prefix: String,
     check: Script,
@@ -103,7 +114,7 @@ pub(crate) struct RedisStore {
 }
 
 impl RedisStore {
-    /// A store at `url` (connected on first use; must be called within a tokio runtime).
+    /// A store at `url` (each thread connects on its first call, within a tokio runtime).
     pub(crate) fn new(url: &str, timeout: Duration, prefix: &str) -> Result<Self, StoreError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -113,15 +124,31 @@ impl RedisStore {
         let info = url
             .into_connection_info()?
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
-        let manager = ConnectionManager::new_lazy_with_config(Client::open(info)?, config)?;
         Ok(Self {
-            manager,
+            client: Client::open(info)?,
+            config,
+            alive: Arc::new(()),
             timeout,
             prefix: prefix.to_owned(),
             check: with_gcra!("check.lua"),
             grant: with_gcra!("grant.lua"),
             open: Script::new(include_str!("lua/open.lua")),
             revoke: Script::new(include_str!("lua/revoke.lua")),
+        })
+    }
+
+    /// This thread's connection (made on first use, connected lazily).
+    fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        CONNECTIONS.with_borrow_mut(|connections| {
+            let me = Arc::as_ptr(&self.alive);
+            if let Some((_, manager)) = connections.iter().find(|(s, _)| s.as_ptr() == me) {
+                return Ok(manager.clone());
+            }
+            connections.retain(|(store, _)| store.strong_count() > 0);
+            let manager =
+                ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())?;
+            connections.push((Arc::downgrade(&self.alive), manager.clone()));
+            Ok(manager)
         })
     }
 
@@ -160,7 +187,7 @@ impl RedisStore {
         let (interval, burst) = rate.map_or((0, 0), |r| {
             (r.interval().as_micros() as u64, r.requests.get())
         });
-        let mut manager = self.manager.clone();
+        let mut manager = self.connection()?;
         let mut call = self.check.prepare_invoke();
         call.key(self.key(format_args!("rate:{rate_key}")))
             .key(self.principal_key(segment))
@@ -233,7 +260,7 @@ impl RedisStore {
                 .arg(*amount)
                 .arg(*limit);
         }
-        let mut manager = self.manager.clone();
+        let mut manager = self.connection()?;
         let (verdict, remaining, retry_us, full_us, counter): (u8, u32, u64, u64, usize) =
             self.bounded(invocation.invoke_async(&mut manager)).await?;
         let micros = Duration::from_micros;
@@ -276,7 +303,7 @@ impl RedisStore {
         for (key, limit) in scopes {
             call.key(self.key(format_args!("open:{key}"))).arg(*limit);
         }
-        let mut manager = self.manager.clone();
+        let mut manager = self.connection()?;
         let (over, oldest): (usize, i64) = self.bounded(call.invoke_async(&mut manager)).await?;
         Ok(match over.checked_sub(1).and_then(|i| scopes.get(i)) {
             None => Ok(()),
@@ -296,7 +323,7 @@ impl RedisStore {
             pipe.zrem(self.key(format_args!("open:{key}")), member)
                 .ignore();
         }
-        let mut manager = self.manager.clone();
+        let mut manager = self.connection()?;
         self.bounded(pipe.query_async::<()>(&mut manager)).await
     }
 
@@ -305,7 +332,7 @@ impl RedisStore {
         &self,
         segment: &str,
     ) -> Result<(Option<i64>, Option<i64>), StoreError> {
-        let mut manager = self.manager.clone();
+        let mut manager = self.connection()?;
         let (principal, all): (Option<i64>, Option<i64>) = self
             .bounded(
                 redis::cmd("MGET")
@@ -324,7 +351,7 @@ impl RedisStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let key = segment.map_or_else(|| self.all_key(), |s| self.principal_key(s));
-        let mut manager = self.manager.clone();
+        let mut manager = self.connection()?;
         let mut call = self.revoke.prepare_invoke();
         call.key(key).arg(at.timestamp());
         self.bounded(call.invoke_async::<()>(&mut manager)).await
@@ -332,7 +359,7 @@ impl RedisStore {
 
     /// Whether the store answers.
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        let mut manager = self.manager.clone();
+        let mut manager = self.connection()?;
         self.bounded(redis::cmd("PING").query_async::<()>(&mut manager))
             .await
     }

@@ -24,6 +24,9 @@ pub struct CompletionGrant {
     pub parts_digest: String,
     /// Whether the digest covers ETags (false only for stores that list none).
     pub etags_bound: bool,
+    /// The subject of the principal that asked for the grant: the `sub` of the receipt
+    /// answered at completion (`None` in grants sealed before receipts).
+    pub subject: Option<String>,
 }
 
 /// Hex SHA-256 of a parts list, `number:etag` lines in order (the ETag quoted as S3 returns it,
@@ -46,6 +49,8 @@ struct Payload {
     upload: SealedUpload,
     d: String,
     e: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
 }
 
 impl TicketKeys {
@@ -57,6 +62,7 @@ impl TicketKeys {
                 upload: SealedUpload::of(&grant.upload),
                 d: grant.parts_digest.clone(),
                 e: grant.etags_bound,
+                sub: grant.subject.clone(),
             },
         )
     }
@@ -72,6 +78,7 @@ impl TicketKeys {
             upload: p.upload.open(now)?,
             parts_digest: p.d,
             etags_bound: p.e,
+            subject: p.sub,
         })
     }
 }
@@ -95,9 +102,11 @@ mod tests {
                 key: ObjectKey::new("users/alice/x/a.bin").unwrap(),
                 upload_id: UploadId::new("u1").unwrap(),
                 expires_at: DateTime::from_timestamp(now.timestamp() + 300, 0).unwrap(),
+                file: crate::multipart::DeclaredFile::default(),
             },
             parts_digest: parts_digest([(1, "\"e1\""), (2, "\"e2\"")]),
             etags_bound: true,
+            subject: Some("alice@example.com".into()),
         }
     }
 

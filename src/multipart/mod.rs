@@ -25,6 +25,6 @@ pub use plan::{
     PlanError,
 };
 pub use receipts::{Expected, PartToComplete, Receipt, ReceiptError, check_receipts};
-pub use sealed_upload::{NamedUpload, TicketError};
+pub use sealed_upload::{DeclaredFile, NamedUpload, TicketError, extension_of};
 pub use ticket::{MAX_TICKET_LEN, MIN_SECRET_LEN, TicketKeyId, TicketKeys, UploadTicket};
 pub use upload_token::UploadToken;

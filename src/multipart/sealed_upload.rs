@@ -1,7 +1,8 @@
-//! What every sealed record of one upload names (the upload ticket and the completion grant),
-//! in the short JSON names of the wire form, and its typed reading with the expiry check.
+//! What every sealed record of one upload names (the upload ticket, the sealed Uppy upload id
+//! and the completion grant), in the short JSON names of the wire form, and its typed reading
+//! with the expiry check.
 
-use crate::domain::{BucketName, NamespaceSegment, ObjectKey, UploadId};
+use crate::domain::{BucketName, ContentType, GrantId, NamespaceSegment, ObjectKey, UploadId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,39 @@ pub(super) struct SealedUpload {
     k: String,
     u: String,
     exp: i64,
+    /// The declared type; absent in records sealed before verification existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ct: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    x: Option<String>,
+}
+
+/// What the client declared of the file when the upload was created: what the broker checks
+/// the assembled object against (`POST /v1/uploads/verify`, and every completion).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeclaredFile {
+    /// The declared `Content-Type` (the one the upload was created with); `None` only in
+    /// records sealed by a version that did not seal it: the stored type stands in for it.
+    pub content_type: Option<ContentType>,
+    /// The file name's extension (lower case), when it has one.
+    pub extension: Option<String>,
+}
+
+impl DeclaredFile {
+    /// `content_type` and the lower-case extension of `filename`.
+    pub fn new(content_type: ContentType, filename: &str) -> Self {
+        Self {
+            content_type: Some(content_type),
+            extension: extension_of(filename),
+        }
+    }
+}
+
+/// The lower-case extension of `filename` (what follows its last dot), if any.
+pub fn extension_of(filename: &str) -> Option<String> {
+    filename
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
 }
 
 /// The upload a sealed record names: whose it is, under which profile, where, and until when.
@@ -43,6 +77,17 @@ pub struct NamedUpload {
     pub upload_id: UploadId,
     /// When the record stops being accepted (whole seconds).
     pub expires_at: DateTime<Utc>,
+    /// What was declared of the file.
+    pub file: DeclaredFile,
+}
+
+impl NamedUpload {
+    /// The grant id of the upload (the `jti` of its receipts): [`GrantId::of_upload`], so
+    /// every record of one upload (ticket, Uppy id, completion grant), every URL signed for it
+    /// and every verification of it name the same grant without storing one.
+    pub fn grant_id(&self) -> GrantId {
+        GrantId::of_upload(&self.upload_id)
+    }
 }
 
 impl SealedUpload {
@@ -55,6 +100,12 @@ impl SealedUpload {
             k: upload.key.as_str().to_owned(),
             u: upload.upload_id.as_str().to_owned(),
             exp: upload.expires_at.timestamp(),
+            ct: upload
+                .file
+                .content_type
+                .as_ref()
+                .map(|t| t.as_str().to_owned()),
+            x: upload.file.extension.clone(),
         }
     }
 
@@ -69,6 +120,13 @@ impl SealedUpload {
                 key: ObjectKey::new(self.k).ok()?,
                 upload_id: UploadId::new(self.u).ok()?,
                 expires_at: DateTime::from_timestamp(self.exp, 0)?,
+                file: DeclaredFile {
+                    content_type: match self.ct {
+                        Some(ct) => Some(ContentType::new(&ct).ok()?),
+                        None => None,
+                    },
+                    extension: self.x,
+                },
             })
         })()
         .ok_or(TicketError::Invalid)?;

@@ -255,6 +255,10 @@ mod tests {
                 key: ObjectKey::new("users/alice/1/a.bin").unwrap(),
                 upload_id: UploadId::new("2~abc").unwrap(),
                 expires_at: now() + chrono::Duration::hours(1),
+                file: crate::multipart::DeclaredFile::new(
+                    crate::domain::ContentType::new("image/png").unwrap(),
+                    "a.png",
+                ),
             },
             plan: PartPlan::new(12 << 20, Some(5 << 20)).unwrap(),
             checksum_algorithm: Some(ChecksumAlgorithm::Sha256),

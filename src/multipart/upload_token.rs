@@ -22,8 +22,9 @@ pub struct UploadToken {
     pub bucket: BucketName,
     /// The object key.
     pub key: ObjectKey,
-    /// The declared size.
-    pub size: u64,
+    /// The declared size; `None` for a form whose size the client did not declare (Uppy's
+    /// `/s3/params`): the policy's `content-length-range` bounded it.
+    pub size: Option<u64>,
     /// The declared (and signed) `Content-Type`.
     pub content_type: ContentType,
     /// The declared checksum, when one was bound.
@@ -43,7 +44,8 @@ struct Payload {
     pr: String,
     b: String,
     k: String,
-    s: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    s: Option<u64>,
     ct: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     ca: Option<String>,
@@ -133,7 +135,7 @@ mod tests {
             profile: "avatars".into(),
             bucket: BucketName::new("uploads").unwrap(),
             key: ObjectKey::new("users/alice/1/a.png").unwrap(),
-            size: 1020,
+            size: Some(1020),
             content_type: ContentType::new("image/png").unwrap(),
             checksum: Some(Checksum::sha256_of(b"x")),
             extension: Some("png".into()),
@@ -150,6 +152,7 @@ mod tests {
         let mut plain = token();
         plain.checksum = None;
         plain.extension = None;
+        plain.size = None;
         assert_eq!(k.open_upload(&k.seal_upload(&plain), now()), Ok(plain));
         assert_eq!(
             k.open_upload(&sealed, token().expires_at),

@@ -65,6 +65,10 @@ mod tests {
             key: ObjectKey::new("users/alice/x/a.bin").unwrap(),
             upload_id: UploadId::new("2~abc/def+ghi=").unwrap(),
             expires_at: DateTime::from_timestamp(now.timestamp() + 3600, 0).unwrap(),
+            file: crate::multipart::DeclaredFile::new(
+                crate::domain::ContentType::new("video/mp4").unwrap(),
+                "Clip.MP4",
+            ),
         }
     }
 
@@ -123,6 +127,7 @@ mod tests {
             upload: upload(now),
             parts_digest: String::new(),
             etags_bound: false,
+            subject: None,
         });
         for other in [ticket, completion] {
             assert_eq!(

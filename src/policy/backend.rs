@@ -122,6 +122,16 @@ impl Profile {
                  has no POST Object: add \"PUT\" to its methods"
             ));
         }
+        if let Some(scan) = self.scan()
+            && !backend.object_tags()
+        {
+            return Err(format!(
+                "profile {name:?} gates downloads on the tag {:?}, and the storage backend \
+                 ({backend}) keeps no object tags: remove scan, or use a store with object \
+                 tagging (aws, minio, ceph)",
+                scan.tag()
+            ));
+        }
         let unique_keys = self.key_template().uses(Placeholder::Uuid);
         if !self.allow_overwrite() && !unique_keys {
             if !backend.conditional_put() {
@@ -247,6 +257,15 @@ mod tests {
                 .unwrap_err()
                 .contains("SSE-C")
         );
+
+        let scanned = profile(
+            "scan = { tag = \"GuardDutyMalwareScanStatus\", clean = \"NO_THREATS_FOUND\" }",
+        );
+        assert!(scanned.check_backend(Backend::Ceph).is_ok());
+        for untagged in [Backend::R2, Backend::Gcs] {
+            let err = scanned.check_backend(untagged).unwrap_err();
+            assert!(err.contains("no object tags"), "{err}");
+        }
 
         let post_only = profile("methods = [\"POST\"]");
         assert!(post_only.check_backend(Backend::Aws).is_ok());

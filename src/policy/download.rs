@@ -78,6 +78,9 @@ pub struct DownloadDecision {
     /// An inline download whose name gives no passive type: the stored `Content-Type` must be
     /// read (HeadObject) and passed to [`DownloadDecision::with_stored_type`] before signing.
     pub needs_stored_type: bool,
+    /// The scan tag that must say clean before the grant (the profile's `scan`): the HTTP
+    /// layer reads it (GetObjectTagging) and asks [`super::ScanRule::verdict`].
+    pub scan: Option<super::ScanRule>,
     /// The name the browser is told to save the file as.
     filename: Filename,
 }
@@ -162,6 +165,7 @@ impl Profile {
             },
             check_exists: self.download_existence_check,
             needs_stored_type,
+            scan: self.scan.clone(),
             filename,
         })
     }

@@ -43,6 +43,7 @@ pub struct Profile {
     pub(crate) download_existence_check: bool,
     pub(crate) multipart: bool,
     pub(crate) verification: super::VerificationRules,
+    pub(crate) scan: Option<super::ScanRule>,
 }
 
 /// Checks a profile name: 1 to 64 of lowercase letters, digits, `-` and `_`, starting with a
@@ -231,6 +232,12 @@ impl Profile {
                 "is false but download_disposition is \"inline\"",
             ));
         }
+        let scan = match spec.scan {
+            Some(scan) => {
+                Some(super::ScanRule::from_spec(scan).map_err(|e| ProfileError::at("scan", e))?)
+            }
+            None => None,
+        };
         Ok(Self {
             name,
             description: spec.description,
@@ -259,12 +266,18 @@ impl Profile {
                 max_height: spec.max_height,
                 max_pixels: spec.max_pixels,
             },
+            scan,
         })
     }
 
     /// How uploads of this profile are verified (`POST /v1/uploads/verify`).
     pub fn verification(&self) -> &super::VerificationRules {
         &self.verification
+    }
+
+    /// The scan a download waits for (`scan`), if any.
+    pub fn scan(&self) -> Option<&super::ScanRule> {
+        self.scan.as_ref()
     }
 
     /// Whether multipart uploads (and the Uppy routes that use them) are allowed.

@@ -35,4 +35,5 @@ pub(crate) struct ProfileSpec {
     pub max_width: Option<u32>,
     pub max_height: Option<u32>,
     pub max_pixels: Option<u64>,
+    pub scan: Option<super::scan::ScanSpec>,
 }

@@ -1,6 +1,6 @@
 //! Read-only calls that inspect a bucket's setup for `s3-broker doctor`: HeadBucket (with the
-//! server's `Date` header, to measure clock skew), a one-key listing, GetBucketCors and
-//! GetBucketLifecycleConfiguration. The service never makes these calls.
+//! server's `Date` header, to measure clock skew), a one-key listing, GetBucketCors,
+//! GetBucketLifecycleConfiguration and GetBucketPolicy. The service never makes these calls.
 //!
 //! Answers are turned into plain values ([`CorsRule`], [`LifecycleRule`]), so that judging
 //! them needs no SDK type, and failures into an [`InspectError`] that keeps S3's error code
@@ -282,6 +282,28 @@ impl S3Client {
             Ok(output) => Ok(output.rules().iter().map(lifecycle_rule).collect()),
             Err(err) => match inspect_error(err) {
                 e if e.code() == Some("NoSuchLifecycleConfiguration") => Ok(Vec::new()),
+                e => Err(e),
+            },
+        }
+    }
+}
+
+impl S3Client {
+    /// GetBucketPolicy: the bucket policy's JSON text; `None` when the bucket has none
+    /// (`NoSuchBucketPolicy`). Needs `s3:GetBucketPolicy`.
+    ///
+    /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html>
+    pub async fn bucket_policy(&self, bucket: &BucketName) -> Result<Option<String>, InspectError> {
+        match self
+            .client()
+            .get_bucket_policy()
+            .bucket(bucket.as_str())
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output.policy().map(str::to_owned)),
+            Err(err) => match inspect_error(err) {
+                e if e.code() == Some("NoSuchBucketPolicy") => Ok(None),
                 e => Err(e),
             },
         }

@@ -1,5 +1,5 @@
 //! The only user of aws-sdk-s3: calls that need S3 itself rather than a signature (listing
-//! objects; whether a download's object exists; multipart create, list, complete and abort;
+//! objects; whether a download's object exists and its scan tag; multipart create, list, complete and abort;
 //! the read-only bucket checks of `s3-broker doctor`). Every call is bounded in total, retries
 //! included (the SDK's operation timeout; the whole ListParts listing and
 //! CompleteMultipartUpload have their own budgets, see [`multipart`] and [`complete`]); the
@@ -11,6 +11,7 @@ mod head;
 mod inspect;
 mod multipart;
 mod stored;
+mod tagging;
 
 pub use complete::CompletedObject;
 pub use credential_source::{
@@ -21,6 +22,7 @@ pub use head::StoredType;
 pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
 pub use multipart::UploadRef;
 pub use stored::{QUARANTINE_TAG, StoredObject};
+pub use tagging::ObjectTag;
 
 use crate::domain::{BucketName, Credentials, Endpoint, Region};
 use crate::telemetry::S3Calls;

@@ -15,6 +15,7 @@ mod auth;
 mod authz;
 mod companion;
 mod download_exists;
+mod download_scan;
 mod errors;
 mod limits;
 mod s3_bounds;

@@ -67,6 +67,16 @@ impl V1 {
     }
 }
 
+/// Asserts a completion's answer carries the receipt of the assembled object (a compact JWS)
+/// and the object of `size` bytes it names.
+#[track_caller]
+fn assert_receipt(body: &Value, size: u64) {
+    let receipt = body["receipt"].as_str().unwrap_or_default();
+    assert_eq!(receipt.split('.').count(), 3, "a compact JWS: {body}");
+    assert_eq!(body["object"]["size"], size, "{body}");
+    assert_eq!(body["object"]["content_type"], "application/octet-stream");
+}
+
 /// Asserts the answer came within the budget and a second.
 #[track_caller]
 fn assert_within_budget(took: Duration, what: &str) {
@@ -84,6 +94,7 @@ async fn a_complete_answered_is_a_success_at_the_first_attempt() {
     let (reply, _) = upload.complete().await;
     reply.assert_status(200, "a Complete S3 answers");
     assert_eq!(reply.json()["etag"], OBJECT_ETAG);
+    assert_receipt(&reply.json(), SIZE);
     assert_eq!(stub.completes(), 1);
     assert_eq!(stub.object(BUCKET, &upload.key), Some(SIZE));
 }
@@ -121,6 +132,7 @@ async fn a_complete_whose_answer_is_lost_is_a_success() {
     assert_eq!(body["bucket"], BUCKET, "{body}");
     assert_eq!(body["size"], SIZE, "{body}");
     assert_eq!(body["etag"], OBJECT_ETAG, "the ETag of HeadObject: {body}");
+    assert_receipt(&body, SIZE);
     assert_eq!(stub.completes(), 2, "one retry, which got NoSuchUpload");
     assert_within_budget(took, "a lost answer");
 }
@@ -211,6 +223,7 @@ async fn uppy_complete_whose_answer_is_lost_is_a_success() {
     assert_eq!(body["bucket"], BUCKET, "{body}");
     let location = body["location"].as_str().unwrap_or_default();
     assert!(location.ends_with(&key), "the object's URL: {body}");
+    assert_receipt(&body, 2 * SIZE);
     assert_eq!(stub.completes(), 2);
     assert_eq!(stub.object(BUCKET, &key), Some(2 * SIZE));
 }

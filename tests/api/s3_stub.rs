@@ -1,8 +1,11 @@
 //! A stand-in S3 on 127.0.0.1 that speaks just enough S3 XML for the broker's multipart calls
-//! (CreateMultipartUpload, ListParts, CompleteMultipartUpload, HeadObject, AbortMultipartUpload)
-//! and its existence check (HeadObject, ListObjectsV2 of one key), and can be told to misbehave
-//! on CompleteMultipartUpload: hang, lose its answer, answer 500; or to answer a HEAD of a
-//! missing key with 403, as AWS does for a role without `s3:ListBucket` on the whole bucket.
+//! (CreateMultipartUpload, ListParts, CompleteMultipartUpload, HeadObject, AbortMultipartUpload),
+//! the verification of a completed object (HeadObject with its type, a ranged GetObject of
+//! zero bytes, DeleteObject), its existence check (HeadObject, ListObjectsV2 of one key) and
+//! its scan gate (GetObjectTagging), and can be told to misbehave on CompleteMultipartUpload:
+//! hang, lose its answer, answer 500; on GetObjectTagging: deny, not implement it, hang; or to
+//! answer a HEAD of a missing key with 403, as AWS does for a role without `s3:ListBucket` on
+//! the whole bucket.
 //! The one place a stub is right: a real server cannot be made to hang or lose an answer on
 //! demand, and the test bed's servers have no IAM. Plain threads and `std::net`, so it runs beside any test runtime; it signs nothing
 //! and checks no signature.
@@ -35,6 +38,19 @@ pub(crate) enum OnComplete {
     ServerError,
 }
 
+/// How the stub answers GetObjectTagging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnTagging {
+    /// The object's tags, or 404 `NoSuchKey` (403 with `hide_missing_objects`).
+    Answer,
+    /// 403 `AccessDenied`: the broker's role lacks `s3:GetObjectTagging`.
+    Deny,
+    /// 501 `NotImplemented`, as s3s-fs answers.
+    NotImplemented,
+    /// Never answers.
+    Hang,
+}
+
 /// The ETag of every object the stub completes.
 pub(crate) const OBJECT_ETAG: &str = "\"stub-object-etag-1\"";
 
@@ -47,10 +63,16 @@ struct State {
     uploads: HashMap<String, String>,
     /// Objects: path → size.
     objects: HashMap<String, u64>,
+    /// The `Content-Type` of uploads and objects, by upload id or path.
+    types: HashMap<String, String>,
     /// CompleteMultipartUpload requests received.
     completes: u32,
     /// Answer a HEAD of a missing object with 403 instead of 404.
     hide_missing: bool,
+    /// Tags: path → (key, value) pairs.
+    tags: HashMap<String, Vec<(String, String)>>,
+    /// How GetObjectTagging is answered.
+    on_tagging: OnTagging,
     /// HeadObject and ListObjectsV2 requests received, in order.
     reads: Vec<&'static str>,
     next_id: u32,
@@ -76,8 +98,11 @@ impl S3Stub {
                 .collect(),
             uploads: HashMap::new(),
             objects: HashMap::new(),
+            types: HashMap::new(),
             completes: 0,
             hide_missing: false,
+            tags: HashMap::new(),
+            on_tagging: OnTagging::Answer,
             reads: Vec::new(),
             next_id: 0,
         }));
@@ -114,7 +139,31 @@ impl S3Stub {
         self.lock().hide_missing = true;
     }
 
-    /// The HeadObject and ListObjectsV2 requests received so far, in order.
+    /// Sets the tag `name` of the object at `key` of `bucket` to `value` (replacing its tags).
+    pub(crate) fn tag_object(&self, bucket: &str, key: &str, name: &str, value: &str) {
+        let path = format!("/{bucket}/{}", encode_key(key));
+        self.lock()
+            .tags
+            .insert(path, vec![(name.to_owned(), value.to_owned())]);
+    }
+
+    /// Adds the tag `name` = `value` to the object at `key` of `bucket`, keeping its others
+    /// (as a scanner that tags an object next to existing tags does).
+    pub(crate) fn add_tag(&self, bucket: &str, key: &str, name: &str, value: &str) {
+        let path = format!("/{bucket}/{}", encode_key(key));
+        self.lock()
+            .tags
+            .entry(path)
+            .or_default()
+            .push((name.to_owned(), value.to_owned()));
+    }
+
+    /// From now on, answers GetObjectTagging as `on_tagging` says.
+    pub(crate) fn on_tagging(&self, on_tagging: OnTagging) {
+        self.lock().on_tagging = on_tagging;
+    }
+
+    /// The HeadObject, GetObjectTagging and ListObjectsV2 requests received so far, in order.
     pub(crate) fn reads(&self) -> Vec<&'static str> {
         self.lock().reads.clone()
     }
@@ -141,11 +190,14 @@ fn encode_key(key: &str) -> String {
         .collect()
 }
 
-/// One request: method, path, query, body.
+/// One request: method, path, query, the headers the stub reads, body.
 struct Request {
     method: String,
     path: String,
     query: String,
+    content_type: Option<String>,
+    /// The last byte of `range: bytes=0-<last>`.
+    range_end: Option<u64>,
     body: Vec<u8>,
 }
 
@@ -160,6 +212,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let target = words.next()?.to_owned();
     let mut length = 0;
     let mut expect_continue = false;
+    let (mut content_type, mut range_end) = (None, None);
     loop {
         let mut header = String::new();
         reader.read_line(&mut header).ok()?;
@@ -171,6 +224,13 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         match name.trim().to_ascii_lowercase().as_str() {
             "content-length" => length = value.trim().parse().ok()?,
             "expect" => expect_continue = value.trim().eq_ignore_ascii_case("100-continue"),
+            "content-type" => content_type = Some(value.trim().to_owned()),
+            "range" => {
+                range_end = value
+                    .trim()
+                    .strip_prefix("bytes=0-")
+                    .and_then(|end| end.parse().ok());
+            }
             _ => {}
         }
     }
@@ -187,6 +247,8 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         method,
         path: path.to_owned(),
         query: query.to_owned(),
+        content_type,
+        range_end,
         body,
     })
 }
@@ -265,6 +327,9 @@ fn handle(request: &Request, state: &mut State) -> Reply {
             state.next_id += 1;
             let id = format!("stub-upload-{}", state.next_id);
             state.uploads.insert(id.clone(), request.path.clone());
+            if let Some(content_type) = &request.content_type {
+                state.types.insert(id.clone(), content_type.clone());
+            }
             xml(
                 200,
                 format!(
@@ -301,6 +366,10 @@ fn handle(request: &Request, state: &mut State) -> Reply {
             state.uploads.remove(&id);
             Reply::Answer(204, String::new(), Vec::new())
         }
+        ("GET", None) if param(&request.query, "tagging").is_some() => {
+            state.reads.push("GetObjectTagging");
+            tagging(request, state)
+        }
         ("GET", None) if param(&request.query, "list-type") == Some("2") => {
             state.reads.push("ListObjectsV2");
             list_objects(request, state)
@@ -308,20 +377,60 @@ fn handle(request: &Request, state: &mut State) -> Reply {
         ("HEAD", None) => {
             state.reads.push("HeadObject");
             match state.objects.get(&request.path) {
-                Some(size) => Reply::Answer(
-                    200,
-                    String::new(),
-                    vec![
+                Some(size) => {
+                    let mut headers = vec![
                         ("content-length", size.to_string()),
                         ("etag", OBJECT_ETAG.to_owned()),
-                    ],
-                ),
+                    ];
+                    if let Some(content_type) = state.types.get(&request.path) {
+                        headers.push(("content-type", content_type.clone()));
+                    }
+                    Reply::Answer(200, String::new(), headers)
+                }
                 None if state.hide_missing => Reply::Answer(403, String::new(), Vec::new()),
                 None => Reply::Answer(404, String::new(), Vec::new()),
             }
         }
+        ("GET", None) => match state.objects.get(&request.path) {
+            Some(&size) => {
+                let end = request.range_end.unwrap_or(u64::MAX).min(size.max(1) - 1);
+                let zeros = "\0".repeat(usize::try_from(end + 1).unwrap_or(0));
+                let range = format!("bytes 0-{end}/{size}");
+                let headers = vec![("content-range", range), ("etag", OBJECT_ETAG.to_owned())];
+                Reply::Answer(206, zeros, headers)
+            }
+            None => error(404, "NoSuchKey"),
+        },
+        ("DELETE", None) => {
+            state.objects.remove(&request.path);
+            Reply::Answer(204, String::new(), Vec::new())
+        }
         _ => error(400, "NotImplementedByTheStub"),
     }
+}
+
+/// GetObjectTagging of the object in the path.
+fn tagging(request: &Request, state: &State) -> Reply {
+    match state.on_tagging {
+        OnTagging::Deny => return error(403, "AccessDenied"),
+        OnTagging::NotImplemented => return error(501, "NotImplemented"),
+        OnTagging::Hang => return Reply::Hang,
+        OnTagging::Answer => {}
+    }
+    if !state.objects.contains_key(&request.path) {
+        return match state.hide_missing {
+            true => error(403, "AccessDenied"),
+            false => error(404, "NoSuchKey"),
+        };
+    }
+    let tags: String = state
+        .tags
+        .get(&request.path)
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| format!("<Tag><Key>{key}</Key><Value>{value}</Value></Tag>"))
+        .collect();
+    xml(200, format!("<Tagging><TagSet>{tags}</TagSet></Tagging>"))
 }
 
 /// ListObjectsV2 of the bucket in the path, under `prefix`, at most `max-keys` keys.
@@ -399,6 +508,9 @@ fn complete(request: &Request, state: &mut State, id: &str) -> Reply {
         .map(|(_, _, size)| size)
         .sum();
     state.objects.insert(path.clone(), size);
+    if let Some(content_type) = state.types.remove(id) {
+        state.types.insert(path.clone(), content_type);
+    }
     match state.on_complete {
         OnComplete::CompleteThenDrop if first => Reply::Drop,
         OnComplete::CompleteThenHang if first => Reply::Hang,

@@ -62,6 +62,9 @@ methods = ["PUT", "POST"]
 multipart = true
 "#;
 
+/// Downloads gated on a GuardDuty-style scan tag, under `scanned/`.
+pub(crate) const SCANNED_PROFILE: &str = include_str!("../fixtures/scan/scanned.toml");
+
 /// Sends one request through the application and collects the answer.
 type Send = dyn Fn(TestRequest, String) -> LocalBoxFuture<'static, ApiReply>;
 
@@ -112,6 +115,7 @@ impl Broker {
             ("default.toml", SHIPPED_DEFAULT),
             ("avatars.toml", SHIPPED_AVATARS),
             ("brief.toml", BRIEF_PROFILE),
+            ("scanned.toml", SCANNED_PROFILE),
         ] {
             let text = if downloads_check_s3 {
                 text.to_owned()

@@ -1,8 +1,10 @@
 //! `POST /v1/uploads/verify` before S3: every grant carries an `upload` token; a tampered,
 //! foreign or scope-less request is refused without an S3 call (the store here is a closed
 //! port, so a call would answer 503), and a genuine one does reach S3. The receipt keys are
-//! published at `/.well-known/jwks.json`. Matches and mismatches need real bytes: they are
-//! in the end-to-end suite (`service_verify`).
+//! published at `/.well-known/jwks.json`. The multipart tokens verify also takes (tickets,
+//! Uppy's sealed upload ids) are checked the same way, against the S3 stub. Matches and
+//! mismatches need real bytes: they are in the end-to-end suite (`service_verify`,
+//! `service_verify_multipart`).
 
 use crate::support::Broker;
 use s3_broker::domain::Scope;
@@ -56,7 +58,7 @@ async fn grants_carry_a_token_that_only_their_principal_can_verify() {
         verify(broker, &alice, &String::from_utf8(altered).unwrap())
             .await
             .problem(403, "invalid_ticket", "an altered token");
-        // A multipart ticket is no upload token, and garbage is not either.
+        // Garbage is no token.
         verify(broker, &alice, "v1.api.e30.AAAA").await.problem(
             403,
             "invalid_ticket",
@@ -116,4 +118,59 @@ async fn receipt_keys_are_published() {
     assert!(key["kid"].as_str().unwrap().starts_with("ephemeral-"));
     assert_eq!(key["x"].as_str().unwrap().len(), 43);
     assert!(key.get("d").is_none(), "never the private key");
+}
+
+/// The multipart tokens verify takes (a native ticket, an Uppy sealed upload id) are refused
+/// like upload tokens, before any S3 read: another principal's, one without the upload scope,
+/// an altered one. The owner's reaches S3 (HeadObject): nothing completed yet, 404.
+#[actix_web::test]
+async fn multipart_tokens_are_checked_before_s3() {
+    use crate::s3_stub::{OnComplete, S3Stub};
+    let stub = S3Stub::start(OnComplete::Answer, &[(1, 100)]);
+    let broker = &Broker::against_s3(&stub.endpoint, 3).await;
+    let alice = broker.token("alice");
+    let native = broker
+        .call("POST", "/v1/multipart")
+        .bearer(&alice)
+        .json(&json!({"filename": "a.png", "content_type": "image/png", "size": 100}))
+        .send()
+        .await;
+    native.assert_status(200, "create a native upload");
+    let uppy = broker
+        .call("POST", "/s3/multipart")
+        .bearer(&alice)
+        .json(&json!({"filename": "b.png", "type": "image/png"}))
+        .send()
+        .await;
+    uppy.assert_status(200, "create an Uppy upload");
+    for (what, token) in [
+        (
+            "ticket",
+            native.json()["upload"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "uppy id",
+            uppy.json()["uploadId"].as_str().unwrap().to_owned(),
+        ),
+    ] {
+        let reads = stub.reads().len();
+        verify(broker, &broker.token("bob"), &token)
+            .await
+            .problem(403, "not_owner", what);
+        let download_only = broker.token_with("alice", &[Scope::Download]);
+        verify(broker, &download_only, &token)
+            .await
+            .problem(403, "insufficient_scope", what);
+        let mut altered = token.clone().into_bytes();
+        let at = altered.len() - 3;
+        altered[at] = if altered[at] == b'A' { b'B' } else { b'A' };
+        verify(broker, &alice, &String::from_utf8(altered).unwrap())
+            .await
+            .problem(403, "invalid_ticket", what);
+        assert_eq!(stub.reads().len(), reads, "{what}: no S3 read yet");
+        verify(broker, &alice, &token)
+            .await
+            .problem(404, "upload_not_found", what);
+        assert_eq!(stub.reads().last(), Some(&"HeadObject"), "{what}");
+    }
 }

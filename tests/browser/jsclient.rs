@@ -194,6 +194,13 @@ async fn scenario(page: &str, store: &Store, driver: &ChromeDriver, dir: &Path) 
         if field(&resumed, "/result/method")? != "multipart" {
             return Err(format!("{resumed}"));
         }
+        // The broker verified the assembled object when it completed it: its receipt.
+        let receipt = field(&resumed, "/result/verified/receipt")?;
+        if receipt.as_str().map(|r| r.split('.').count()) != Some(3)
+            || field(&resumed, "/result/verified/object/key")?.as_str() != Some(big_key.as_str())
+        {
+            return Err(format!("the multipart upload came with a receipt: {resumed}"));
+        }
 
         let dropped = call(browser, "abortUpload", vec![json!(6 * MIB)]).await?;
         // After part 1 landed and the abort: S3 knows the upload no more (AWS, s3s 0.17:

@@ -398,6 +398,14 @@ async fn upload_in_browser(
                 file.name
             )));
         };
+        // Uppy 5 hands the body of the broker's completion to upload-success: its receipt.
+        let receipt = result["receipt"].as_str().unwrap_or_default();
+        if version.core.starts_with('5') && file.parts() > 0 && receipt.split('.').count() != 3 {
+            return Err(failure(format!(
+                "Uppy 5's upload-success for {} carries no receipt: {result}",
+                file.name
+            )));
+        }
         // Uppy reports each finished part: the large file must have gone up as its parts.
         // (Uppy 5 also reports a single-request upload as part 1, so small files are not
         // counted.)

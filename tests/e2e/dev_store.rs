@@ -2,12 +2,13 @@
 //! dev broker's own grants: bytes that do not match their signed checksum or Content-MD5 are
 //! refused and not stored (the right bytes are then accepted); a presigned request with an
 //! unsigned `x-amz-meta-*` header is refused; ListParts names each part's ETag; CORS follows
-//! `policies/bucket-cors.json` plus the dev origins. The dev environment runs in-process on free
+//! `policies/bucket-cors.json` plus the dev origins; a profile with `scan` never gets a download
+//! grant (the store keeps no object tags). The dev environment runs in-process on free
 //! ports with a temporary directory; no test bed server is needed.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use s3_broker::dev::{DEV_BUCKET, DevEnvironment};
+use s3_broker::dev::{DEV_BUCKET, DEV_USER, DevEnvironment};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 use std::path::{Path, PathBuf};
@@ -159,9 +160,18 @@ pub(crate) async fn answer(request: reqwest::RequestBuilder) -> Answer {
 
 /// Runs `scenario` against a fresh dev environment whose pages may come from [`PAGE`].
 pub(crate) fn with_dev(scenario: impl AsyncFnOnce(&Dev)) {
+    with_dev_profiles(&[], scenario);
+}
+
+/// As [`with_dev`], with more profiles (file name, text) beside the shipped default.
+fn with_dev_profiles(profiles: &[(&str, &str)], scenario: impl AsyncFnOnce(&Dev)) {
     let temp = tempfile::tempdir().expect("a temporary directory");
+    let dir = temp.path().join("dev");
+    std::fs::create_dir_all(dir.join("policies")).expect("the policies directory");
+    for (name, text) in profiles {
+        std::fs::write(dir.join("policies").join(name), text).expect("a profile");
+    }
     actix_web::rt::System::new().block_on(async move {
-        let dir = temp.path().join("dev");
         let env = DevEnvironment::start_with_cors_origins(&dir, 0, 0, &[PAGE.to_owned()])
             .await
             .expect("the dev environment starts");
@@ -552,5 +562,40 @@ fn dev_opens_the_api_and_the_store_to_the_origins_it_is_given() {
         assert_eq!(to_store.status, 403, "another origin to the store");
         let to_api = preflight(format!("{broker}/v1/uploads"), other, "POST").await;
         assert!(to_api.header("access-control-allow-origin").is_none());
+    });
+}
+
+/// The dev store keeps no object tags: a profile with `scan` gets 502 `s3_refused` saying so,
+/// never a grant, even for an object that is there.
+#[test]
+fn a_scanned_profile_gets_no_download_from_the_dev_store() {
+    const SCANNED: &str = include_str!("../fixtures/scan/scanned.toml");
+    with_dev_profiles(&[("scanned.toml", SCANNED)], async |dev| {
+        let grant = dev
+            .grant(
+                "/v1/uploads",
+                json!({"profile": "scanned", "filename": "a.txt", "content_type": "text/plain",
+                       "size": 5}),
+            )
+            .await;
+        let put = dev.put(&grant, b"hello", &[]).await;
+        assert_eq!(put.status, 200, "{}", put.text());
+        let key = grant["key"].as_str().unwrap();
+        assert!(key.starts_with(&format!("scanned/{DEV_USER}/")), "{key}");
+        let reply = dev
+            .api(
+                reqwest::Method::POST,
+                "/v1/downloads",
+                Some(json!({ "key": key })),
+            )
+            .await;
+        assert_eq!(reply.status, 502, "{}", reply.text());
+        let problem = reply.json();
+        assert_eq!(problem["code"], "s3_refused");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("does not implement object tags"),
+            "{detail}"
+        );
     });
 }

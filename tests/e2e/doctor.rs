@@ -63,7 +63,7 @@ fn write_config(dir: &Path, bed: &TestBed, setup: &Setup<'_>) -> std::path::Path
 
 /// Runs `s3-broker doctor --config PATH` with no AWS or broker variables from the test's
 /// environment.
-async fn doctor(config: &Path) -> Output {
+pub(crate) async fn doctor(config: &Path) -> Output {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_s3-broker"));
     for (name, _) in std::env::vars() {
@@ -80,7 +80,7 @@ async fn doctor(config: &Path) -> Output {
 }
 
 /// The report, after checking that nothing secret was printed and nothing panicked.
-fn report(out: &Output, secrets: &[&str]) -> String {
+pub(crate) fn report(out: &Output, secrets: &[&str]) -> String {
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Shown when a test fails (or with --nocapture).
@@ -100,7 +100,7 @@ fn report(out: &Output, secrets: &[&str]) -> String {
 }
 
 /// The line of `check` (`bucket NAME`, `cors NAME`...), which must exist.
-fn line<'a>(report: &'a str, check: &str) -> &'a str {
+pub(crate) fn line<'a>(report: &'a str, check: &str) -> &'a str {
     report
         .lines()
         .find(|l| {

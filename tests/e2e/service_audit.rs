@@ -241,18 +241,20 @@ async fn every_grant_and_verification_is_audited_without_secrets(t: Ctx) {
     .await;
     let grants = parts["parts"].as_array().unwrap().clone();
     let receipts = upload_parts(&grants, &bytes(SIZE, 1)).await;
-    call(
+    let completed = call(
         &base,
         &alice,
         "/v1/multipart/complete",
         json!({ "upload": ticket, "parts": receipts }),
     )
     .await;
+    let multipart_receipt = completed["receipt"].as_str().unwrap();
 
-    // One event per grant and verification: PUT, verify, GET, create, parts, complete.
+    // One event per grant and verification: PUT, verify, GET, create, parts, complete, and
+    // the verification of the assembled object at completion.
     serve.stop();
-    let lines = audit_lines(&serve.audit, 6);
-    assert_eq!(lines.len(), 6, "{lines:#?}");
+    let lines = audit_lines(&serve.audit, 7);
+    assert_eq!(lines.len(), 7, "{lines:#?}");
     for line in &lines {
         assert_eq!(line["target"], "s3_broker::audit");
         assert_eq!(line["level"], "INFO");
@@ -298,6 +300,13 @@ async fn every_grant_and_verification_is_audited_without_secrets(t: Ctx) {
         assert_eq!(multipart["key"], created["key"], "{operation}");
     }
     assert_eq!(event(&lines, "UploadPart", &upload_id)["count"], 2);
+    let completion = event(&lines, "VerifyUpload", &upload_id);
+    assert_eq!(completion["outcome"], "verified");
+    assert_eq!(completion["key"], created["key"]);
+    assert_eq!(
+        completion["receipt_id"],
+        hex::encode(Sha256::digest(multipart_receipt.as_bytes()))
+    );
 
     // Nothing secret, in the audit file or on stderr; the audit lines only in their file.
     let audit_text = std::fs::read_to_string(&serve.audit).unwrap();
@@ -307,6 +316,7 @@ async fn every_grant_and_verification_is_audited_without_secrets(t: Ctx) {
         upload_token.to_owned(),
         ticket.to_owned(),
         receipt.to_owned(),
+        multipart_receipt.to_owned(),
         put_url.to_owned(),
         get_url.to_owned(),
         signature(put_url),

@@ -64,7 +64,11 @@ fn png_intent(profile: &str, method: &str) -> Value {
            "size": PNG.len(), "method": method})
 }
 
-async fn verify(broker: &Broker, token: &str, upload: &str) -> crate::support::broker::ApiReply {
+pub(crate) async fn verify(
+    broker: &Broker,
+    token: &str,
+    upload: &str,
+) -> crate::support::broker::ApiReply {
     broker
         .call("POST", "/v1/uploads/verify")
         .bearer(token)
@@ -74,7 +78,7 @@ async fn verify(broker: &Broker, token: &str, upload: &str) -> crate::support::b
 }
 
 /// The claims of `receipt` checked against the broker's JWK Set, as an application would.
-async fn check_offline(broker: &Broker, receipt: &str) -> Value {
+pub(crate) async fn check_offline(broker: &Broker, receipt: &str) -> Value {
     let jwks = broker.call("GET", "/.well-known/jwks.json").send().await;
     jwks.assert_status(200, "the JWK Set");
     let set: JwkSet = serde_json::from_value(jwks.json()).expect("a JWK Set");

@@ -139,6 +139,7 @@ fn genuine_id() -> String {
         key: ObjectKey::new(ALICES_KEY).expect("a key"),
         upload_id: UploadId::new("2~fuzz").expect("an id"),
         expires_at: DateTime::from_timestamp(now.timestamp() + 3600, 0).expect("a time"),
+        file: s3_broker::multipart::DeclaredFile::default(),
     })
 }
 

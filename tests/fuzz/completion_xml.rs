@@ -76,9 +76,11 @@ fn grant() -> String {
             key: ObjectKey::new("users/alice/0b5c-a.bin").expect("a key"),
             upload_id: UploadId::new("2~fuzz").expect("an id"),
             expires_at: DateTime::from_timestamp(now.timestamp() + 3600, 0).expect("a time"),
+            file: s3_broker::multipart::DeclaredFile::default(),
         },
         parts_digest: parts_digest([(1, "\"e1\""), (2, "\"e2\"")]),
         etags_bound: true,
+        subject: None,
     })
 }
 

@@ -16,6 +16,7 @@ fn upload(now: DateTime<Utc>, key: &str, id: &str) -> NamedUpload {
         key: ObjectKey::new(format!("users/alice/{key}")).expect("a key"),
         upload_id: UploadId::new(id).expect("an id"),
         expires_at: DateTime::from_timestamp(now.timestamp() + 3600, 0).expect("a time"),
+        file: s3_broker::multipart::DeclaredFile::default(),
     }
 }
 
@@ -66,6 +67,7 @@ async fn tickets_grants_and_upload_ids() {
                     upload: named.clone(),
                     parts_digest: "d".into(),
                     etags_bound: true,
+                    subject: None,
                 }),
                 _ => keys.seal_uppy_upload(&named),
             };

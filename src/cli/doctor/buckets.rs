@@ -16,6 +16,8 @@ pub(super) struct BucketUse {
     pub(super) multipart_prefixes: Vec<String>,
     /// What browsers send to it with the grants.
     pub(super) needs: BrowserNeeds,
+    /// Its profiles with `scan`, which its bucket policy must back.
+    pub(super) scans: Vec<super::scan_policy::ScanUse>,
 }
 
 impl BucketUse {
@@ -26,6 +28,7 @@ impl BucketUse {
             prefixes,
             multipart_prefixes: Vec::new(),
             needs: BrowserNeeds::default(),
+            scans: Vec::new(),
         }
     }
 }
@@ -63,6 +66,13 @@ pub(super) fn buckets_in_use(
             entry.prefixes.push(prefix.clone());
         }
         entry.needs.add_profile(profile, settings.s3.backend);
+        if let Some(rule) = profile.scan() {
+            entry.scans.push(super::scan_policy::ScanUse {
+                profile: profile.name().to_owned(),
+                prefix: prefix.clone(),
+                rule: rule.clone(),
+            });
+        }
         if profile.allows_multipart() && !entry.multipart_prefixes.contains(&prefix) {
             entry.multipart_prefixes.push(prefix);
         }

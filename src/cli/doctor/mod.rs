@@ -23,7 +23,10 @@
 //! 7. `lifecycle NAME`: with multipart profiles, a rule aborts incomplete uploads under each
 //!    multipart prefix, and the shortest of the overlapping rules (the one S3 applies) not
 //!    before the tickets expire.
-//! 8. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
+//! 8. `scan-policy NAME`: with profiles that set `scan`, the bucket policy denies a presigned
+//!    GET of their objects until the scan tag says clean, before the scan and after a threat
+//!    (GetBucketPolicy; `policies/bucket-policy-scan.json`).
+//! 9. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
 //!
 //! Each judgement is a pure function of what was read (tested next to it); the S3 calls are in
 //! [`crate::s3::S3Client::probe_bucket`] and its neighbours.
@@ -39,6 +42,7 @@ mod jwks;
 mod lifecycle;
 mod profiles;
 mod redact;
+mod scan_policy;
 mod startup;
 
 use super::CliError;
@@ -56,6 +60,7 @@ use finding::{Finding, Reporter, Status};
 use jwks::check_jwks;
 use lifecycle::judge_lifecycle;
 use profiles::check_profiles;
+use scan_policy::judge_scan_policy;
 use startup::{judge_public_url, judge_ticket_keys};
 use std::io::Write;
 use std::path::Path;
@@ -174,7 +179,7 @@ async fn diagnose(config: Option<&Path>, reporter: &mut Reporter<'_>) -> Result<
     Ok(())
 }
 
-/// Checks 4 to 7: clock, then each bucket, its CORS and its lifecycle.
+/// Checks 4 to 8: clock, then each bucket, its CORS, its lifecycle and its scan policy.
 async fn check_buckets(
     settings: &Settings,
     s3: &S3Client,
@@ -226,6 +231,11 @@ async fn check_buckets(
                     &err,
                 ),
             };
+            reporter.report(finding)?;
+        }
+        if !bucket.scans.is_empty() {
+            let policy = s3.bucket_policy(&bucket.bucket).await;
+            let finding = judge_scan_policy(name, &policy, &bucket.scans, settings.s3.backend);
             reporter.report(finding)?;
         }
     }

@@ -1,9 +1,11 @@
 //! `POST /s3/complete?grant=`: where Uppy 6 sends its CompleteMultipartUpload request when
 //! `POST /s3/sign` answered with a completion grant instead of a presigned S3 URL. Uppy posts
 //! the same XML it would send to S3; the broker checks each part (ETag and size, as S3 holds
-//! them) and the total against the profile, completes the upload, and answers with S3's
-//! `CompleteMultipartUploadResult` XML. No `Authorization` header: the sealed grant in the
-//! query (short-lived, one upload of one principal) is the credential.
+//! them) and the total against the profile, completes the upload, verifies the assembled
+//! object as `POST /v1/uploads/verify` does, and answers with S3's
+//! `CompleteMultipartUploadResult` XML plus a `Receipt` element (Uppy reads `Location` and
+//! `Key` and ignores the rest), or 422 `upload_mismatch`. No `Authorization` header: the
+//! sealed grant in the query (short-lived, one upload of one principal) is the credential.
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>.
 
@@ -11,6 +13,7 @@ use super::multipart::{CompanionReceipt, complete_checked, receipts};
 use super::xml_answer::xml_answer;
 use crate::http::extractors::MAX_PARTS_JSON_BODY;
 use crate::http::grant::signing_now;
+use crate::http::verify::{ExpectedObject, Outcome, check_object};
 use crate::http::{ApiError, AppState, Code};
 use crate::multipart::parts_digest;
 use crate::s3::UploadRef;
@@ -45,6 +48,8 @@ struct CompleteResultXml<'a> {
     key: &'a str,
     #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
     etag: Option<&'a str>,
+    /// The receipt of the assembled object (an s3-broker addition).
+    receipt: &'a str,
 }
 
 /// The digest a completion grant binds: [`parts_digest`] of the part numbers, with their
@@ -120,12 +125,26 @@ pub(super) async fn complete(
     state
         .audit
         .upload_grant(who, &upload.profile, UploadRef::from(upload), kind, 0, at);
+    let grant_id = upload.grant_id();
+    let rules = profile.verification();
+    let expected = ExpectedObject::of_upload(upload, Some(done.size), grant_id.as_str(), rules);
+    // Grants sealed before receipts name no subject: the namespace segment stands in.
+    let subject = grant
+        .subject
+        .as_deref()
+        .unwrap_or(upload.principal.as_str());
+    let who = (&upload.principal, subject);
+    let verified = match check_object(&state, who, expected, signing_now()).await? {
+        Outcome::Verified(verified) => verified,
+        Outcome::Mismatch(answer) => return Ok(answer),
+    };
     xml_answer(
         &CompleteResultXml {
             location: &done.location,
-            bucket: grant.upload.bucket.as_str(),
-            key: grant.upload.key.as_str(),
+            bucket: upload.bucket.as_str(),
+            key: upload.key.as_str(),
             etag: done.etag.as_deref(),
+            receipt: &verified.receipt,
         },
         "completion result",
     )

@@ -1,6 +1,7 @@
 //! Errors in Companion's shape: `{"error": "...", "message": "..."}` (plus our stable `code`),
 //! with the same status and headers (`WWW-Authenticate`, `Retry-After`, `Allow`) as
-//! everywhere else. Uppy 5's client shows `message` to the user; Companion sends `error`.
+//! everywhere else, and the `reasons` and `action` of `upload_mismatch`. Uppy 5's client
+//! shows `message` to the user; Companion sends `error`.
 
 use crate::http::ProblemCode;
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
@@ -42,11 +43,18 @@ pub(super) async fn companion_errors(
         }
     }
     let detail = problem["detail"].as_str().unwrap_or("request failed");
-    let mut response = out.json(json!({
+    let mut shaped = json!({
         "error": detail,
         "message": detail,
         "code": problem["code"].as_str().unwrap_or("error"),
-    }));
+    });
+    // `upload_mismatch` keeps its reasons and what was done to the object.
+    for member in ["reasons", "action"] {
+        if !problem[member].is_null() {
+            shaped[member] = problem[member].clone();
+        }
+    }
+    let mut response = out.json(shaped);
     response.extensions_mut().insert(CompanionShaped);
     if let Some(code) = code {
         response.extensions_mut().insert(code);

@@ -6,15 +6,16 @@
 use super::owned::{
     OnUpload, OwnedUpload, UploadQuery, content_type_or_default, new_upload, uppy_metadata,
 };
-use crate::domain::{NamespaceSegment, PartNumber, UploadId};
+use crate::domain::{GrantId, NamespaceSegment, PartNumber, UploadId};
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{
     JsonItems, grant_response, granted, signing_now, signing_window, streamed_grant_response,
 };
+use crate::http::verify::{ExpectedObject, Outcome, check_object};
 use crate::http::{ApiError, AppState, GrantAdmission, Grantee};
 use crate::multipart::{
-    Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts, check_receipts,
-    match_held,
+    DeclaredFile, Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts,
+    check_receipts, match_held,
 };
 use crate::policy::{MultipartDecision, MultipartIntent, Profile};
 use crate::s3::UploadRef;
@@ -70,6 +71,7 @@ pub(super) async fn create(
         profile,
         decision.key.clone(),
         upload_id,
+        DeclaredFile::new(decision.content_type.clone(), &intent.filename),
     ));
     Ok(grant_response(&json!({
         "key": decision.key.as_str(),
@@ -195,6 +197,7 @@ pub(super) async fn sign_batch(
         upload,
         query,
         principal,
+        ..
     }: OnUpload<BatchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let numbers = PartRange::Any.parse_list(&query.part_numbers)?;
@@ -313,22 +316,41 @@ async fn check_total_size(
 pub(super) async fn complete(
     state: web::Data<AppState>,
     OnUpload {
-        upload, principal, ..
+        upload,
+        principal,
+        subject,
+        ..
     }: OnUpload,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let parts = receipts(body.into_inner().parts)?;
     let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
     release(&state, &principal, &upload).await;
-    let (kind, profile) = (GrantKind::CompleteMultipartUpload, upload.profile.name());
+    let (kind, profile) = (GrantKind::CompleteMultipartUpload, &upload.profile);
     let at = signing_now();
     state
         .audit
-        .upload_grant(&principal, profile, upload.upload(), kind, 0, at);
+        .upload_grant(&principal, profile.name(), upload.upload(), kind, 0, at);
+    let grant_id = GrantId::of_upload(&upload.upload_id);
+    let expected = ExpectedObject::multipart(
+        profile.name(),
+        (profile.bucket(), &upload.key),
+        &upload.file,
+        (Some(done.size), upload.expires_at),
+        grant_id.as_str(),
+        profile.verification(),
+    );
+    let verified = match check_object(&state, (&principal, &subject), expected, at).await? {
+        Outcome::Verified(verified) => verified,
+        Outcome::Mismatch(answer) => return Ok(answer),
+    };
+    // Uppy 5 hands this whole body to `upload-success` (`response.body.receipt`).
     Ok(grant_response(&json!({
         "location": done.location,
         "key": upload.key.as_str(),
-        "bucket": upload.profile.bucket().as_str(),
+        "bucket": profile.bucket().as_str(),
+        "receipt": verified.receipt,
+        "object": verified.object,
     })))
 }
 
@@ -338,6 +360,8 @@ pub(super) struct Done {
     pub location: String,
     /// The object's ETag.
     pub etag: Option<String>,
+    /// Its size: the total of the parts, checked against the profile.
+    pub size: u64,
 }
 
 /// Completes `upload` with `parts` after checking them against the parts S3 holds and their
@@ -365,6 +389,7 @@ pub(super) async fn complete_checked(
             .location
             .unwrap_or_else(|| state.signer.object_url(upload.bucket, upload.key)),
         etag: object.etag,
+        size,
     })
 }
 

@@ -10,7 +10,7 @@
 use crate::domain::{ObjectKey, Principal, UploadId};
 use crate::http::grant::signing_now;
 use crate::http::{ApiError, AppState, Caller, Code};
-use crate::multipart::{NamedUpload, TicketError};
+use crate::multipart::{DeclaredFile, NamedUpload, TicketError};
 use crate::policy::{PolicyError, Profile};
 use crate::s3::UploadRef;
 use actix_web::dev::Payload;
@@ -29,6 +29,10 @@ pub(super) struct OwnedUpload {
     pub key: ObjectKey,
     /// S3's upload id, from the sealed one the client presented.
     pub upload_id: UploadId,
+    /// What was declared of the file at create (sealed in the upload id).
+    pub file: DeclaredFile,
+    /// When the sealed upload id expires.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The [`NamedUpload`] of a new upload of `principal` with S3's `upload_id`, expiring with
@@ -39,6 +43,7 @@ pub(super) fn new_upload(
     profile: &Profile,
     key: ObjectKey,
     upload_id: UploadId,
+    file: DeclaredFile,
 ) -> NamedUpload {
     NamedUpload {
         principal: principal.segment.clone(),
@@ -47,6 +52,7 @@ pub(super) fn new_upload(
         key,
         upload_id,
         expires_at: signing_now() + state.ticket_ttl,
+        file,
     }
 }
 
@@ -90,11 +96,12 @@ impl OwnedUpload {
                 "the uploadId belongs to another key or caller",
             ));
         }
-        let upload_id = named.upload_id;
         Ok(Self {
             profile: profile.clone(),
             key: object_key,
-            upload_id,
+            upload_id: named.upload_id,
+            file: named.file,
+            expires_at: named.expires_at,
         })
     }
 
@@ -138,6 +145,8 @@ pub(super) struct OnUpload<Q = KeyQuery> {
     pub query: Q,
     /// The caller's namespace segment (whose open uploads `concurrent_multipart` counts).
     pub principal: crate::domain::NamespaceSegment,
+    /// The caller's subject (the `sub` of a receipt).
+    pub subject: String,
 }
 
 impl<Q: UploadQuery> FromRequest for OnUpload<Q> {
@@ -159,6 +168,7 @@ impl<Q: UploadQuery> FromRequest for OnUpload<Q> {
                 upload,
                 query,
                 principal: principal.segment,
+                subject: principal.subject,
             })
         })
     }

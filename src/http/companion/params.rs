@@ -8,7 +8,7 @@
 
 use super::owned::{content_type_or_default, single_upload_needs_post_object, uppy_metadata};
 use crate::grants::GrantKind;
-use crate::http::form_grant::decided_form;
+use crate::http::form_grant::{decided_form, form_upload_token};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now};
 use crate::http::{ApiError, AppState, Code, Grantee};
 use crate::policy::FormIntent;
@@ -27,6 +27,10 @@ pub(super) struct UploadParams {
     pub fields: serde_json::Map<String, serde_json::Value>,
     /// Lifetime in seconds (Uppy uses it as its upload timeout).
     pub expires: i64,
+    /// The sealed token for `POST /v1/uploads/verify` (an s3-broker addition, which Uppy
+    /// ignores: an application's own `getUploadParameters` can keep it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
 }
 
 /// The parsed query.
@@ -86,12 +90,15 @@ pub(super) async fn upload_params(
         metadata: uppy_metadata(profile, query.metadata),
         filename: Some(filename),
     };
-    let (_, form) = decided_form(&state, &grantee, profile, &intent, now, None, Vec::new()).await?;
+    let (decision, form) =
+        decided_form(&state, &grantee, profile, &intent, now, None, Vec::new()).await?;
+    let upload = form_upload_token(&state, &grantee.0, (&decision, &form), now);
     let params = grant_response(&UploadParams {
         method: "POST",
         url: form.url,
         fields: form_fields_json(form.fields),
         expires: (form.expires_at - now).num_seconds(),
+        upload,
     });
     Ok(granted(params, GrantKind::PostObject, 1))
 }

@@ -25,10 +25,10 @@ use super::owned::{
 };
 use crate::domain::{ObjectKey, PartNumber, Principal, Scope};
 use crate::grants::{GrantKind, attribute_url, operation_grant_id};
+use crate::http::form_grant::{decided_form, form_upload_token};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
-use crate::http::signed_form;
-use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission, GrantAudit};
-use crate::multipart::{CompletionGrant, NamedUpload, PartRange};
+use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission, GrantAudit, Grantee};
+use crate::multipart::{CompletionGrant, DeclaredFile, NamedUpload, PartRange};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError, Profile};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -66,6 +66,11 @@ pub(super) struct SignedRequest {
     /// POST form fields (PutObject answered with a POST policy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For PutObject and CreateMultipartUpload, the sealed token for
+    /// `POST /v1/uploads/verify` (an s3-broker addition: Uppy ignores it, the application's
+    /// `signRequest` function can keep it). For a multipart upload it is the sealed upload id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
 }
 
 /// The operations `signRequest` selects with `(method, uploadId, partNumber)`.
@@ -225,7 +230,10 @@ async fn put_object(
         return Err(single_upload_needs_post_object());
     }
     let profile = state.profiles.default_profile();
-    let form = signed_form(state, principal, profile, &intent, now, Vec::new()).await?;
+    let grantee = Grantee(principal.clone(), GrantAdmission::made());
+    let (decision, form) =
+        decided_form(state, &grantee, profile, &intent, now, None, Vec::new()).await?;
+    let upload = form_upload_token(state, principal, (&decision, &form), now);
     let key = form
         .fields
         .iter()
@@ -235,6 +243,7 @@ async fn put_object(
         url: form.url,
         key,
         fields: Some(form_fields_json(form.fields)),
+        upload,
         ..SignedRequest::default()
     })
 }
@@ -308,6 +317,7 @@ async fn create_multipart(
         profile,
         decision.key.clone(),
         upload_id,
+        DeclaredFile::new(decision.content_type.clone(), &intent.filename),
     ));
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("upload", &sealed)
@@ -315,6 +325,7 @@ async fn create_multipart(
     Ok(SignedRequest {
         url: format!("{broker_url}/s3/initiated?{query}"),
         key: Some(decision.key.as_str().to_owned()),
+        upload: Some(sealed),
         ..SignedRequest::default()
     })
 }
@@ -364,10 +375,13 @@ async fn completion_url(
         profile,
         key,
         upload_id,
+        file,
+        ..
     } = owned;
     let grant = CompletionGrant {
         parts_digest: bound_digest(quoted.iter().map(|(n, e)| (*n, e.as_str())), etags_bound),
         etags_bound,
+        subject: Some(principal.subject.clone()),
         upload: NamedUpload {
             principal: principal.segment.clone(),
             profile: profile.name().to_owned(),
@@ -375,6 +389,7 @@ async fn completion_url(
             key,
             upload_id,
             expires_at: signing_now() + chrono::Duration::seconds(COMPLETE_URL_SECS),
+            file,
         },
     };
     let query = url::form_urlencoded::Serializer::new(String::new())

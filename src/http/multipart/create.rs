@@ -4,7 +4,7 @@
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{grant_response, signing_now};
 use crate::http::{ApiError, AppState, Grantee};
-use crate::multipart::{NamedUpload, UploadTicket};
+use crate::multipart::{DeclaredFile, NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
 use crate::s3::UploadRef;
 use actix_web::{HttpResponse, web};
@@ -71,6 +71,7 @@ pub(super) async fn create_multipart(
             key: decision.key,
             upload_id,
             expires_at,
+            file: DeclaredFile::new(decision.content_type, &intent.filename),
         },
         plan,
         checksum_algorithm: decision.checksum_algorithm,

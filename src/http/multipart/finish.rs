@@ -1,10 +1,13 @@
 //! `POST /v1/multipart/complete` and `POST /v1/multipart/abort`: the broker finishes the
-//! upload in S3 itself, after checking the parts list against the plan in the ticket.
+//! upload in S3 itself, after checking the parts list against the plan in the ticket, then
+//! verifies the assembled object as `POST /v1/uploads/verify` does and answers its receipt
+//! (or 422 `upload_mismatch`, the object deleted or quarantined).
 
 use super::ticket::open_ticket;
 use crate::domain::ChecksumAlgorithm;
 use crate::grants::GrantKind;
 use crate::http::grant::signing_now;
+use crate::http::verify::{ExpectedObject, Outcome, Verified, check_object};
 use crate::http::{ApiError, AppState, Caller};
 use crate::multipart::{
     Expected, PartToComplete, Receipt, check_planned, check_receipts, match_held,
@@ -55,6 +58,9 @@ pub(super) struct Completed {
     pub etag: Option<String>,
     /// The object's size.
     pub size: u64,
+    /// The receipt of the assembled object, and the object it names.
+    #[serde(flatten)]
+    pub verified: Verified,
 }
 
 impl From<PartReceipt> for Receipt {
@@ -114,13 +120,23 @@ pub(super) async fn complete_multipart(
     release(&state, ticket).await;
     let kind = GrantKind::CompleteMultipartUpload;
     open.audit(&state, &principal, kind, 0, ticket.upload.expires_at);
+    let grant_id = ticket.upload.grant_id();
+    let size = ticket.plan.size();
+    let rules = open.profile.verification();
+    let expected = ExpectedObject::of_upload(&ticket.upload, Some(size), grant_id.as_str(), rules);
+    let who = (&principal.segment, principal.subject.as_str());
+    let verified = match check_object(&state, who, expected, signing_now()).await? {
+        Outcome::Verified(verified) => verified,
+        Outcome::Mismatch(answer) => return Ok(answer),
+    };
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(Completed {
             key: ticket.upload.key.as_str().to_owned(),
             bucket: ticket.upload.bucket.as_str().to_owned(),
             etag: object.etag,
-            size: ticket.plan.size(),
+            size,
+            verified,
         }))
 }
 
