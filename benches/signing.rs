@@ -320,10 +320,28 @@ fn grant_id_benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// `presign_put_two_headers` without criterion: `Signer::presign` of the prebuilt request,
+/// `iters` times, for `scripts/instructions-per-op signing presign_put_two_headers`.
+fn presign_put_two_headers(iters: u64) {
+    let (signer, credentials, put, at) = (signer(), credentials(), put_request(), signed_at());
+    for _ in 0..iters {
+        black_box(
+            signer
+                .presign(black_box(&credentials), black_box(&put), black_box(at))
+                .expect("presign"),
+        );
+    }
+}
+
 fn main() {
-    // Instruction-count mode: one grant-id case, a fixed number of iterations, no criterion.
+    // Instruction-count mode: one case (`presign_put_two_headers` or a grant-id case), a fixed
+    // number of iterations, no criterion.
     if let (Ok(name), Ok(iters)) = (std::env::var("BENCH_CASE"), std::env::var("BENCH_ITERS")) {
         let iters: u64 = iters.parse().expect("BENCH_ITERS is a number");
+        if name == "presign_put_two_headers" {
+            presign_put_two_headers(iters);
+            return;
+        }
         let (signer, credentials, at, id) = (signer(), credentials(), signed_at(), GrantId::new());
         let (_, case) = grant_id_cases(&id)
             .into_iter()
