@@ -12,13 +12,14 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 use criterion::Criterion;
 use s3_broker::domain::{
-    AddressingStyle, BucketName, ContentType, Credentials, Endpoint, Expiry, ObjectKey, PartNumber,
-    Region, SecretAccessKey, UploadId,
+    AddressingStyle, BucketName, ContentType, Credentials, Endpoint, Expiry, GrantId, ObjectKey,
+    PartNumber, Region, SecretAccessKey, UploadId,
 };
+use s3_broker::grants::attribute_url;
 use s3_broker::multipart::{PartPlan, PartSigning};
 use s3_broker::sigv4::{
-    ContentTypeRule, KeyRule, PostPolicyRequest, PresignRequest, QueryParams, S3Operation,
-    SignedHeaders, Signer, derive_signing_key,
+    ContentTypeRule, KeyRule, PostPolicyRequest, PresignRequest, PresignedRequest, QueryParams,
+    S3Operation, SignedHeaders, Signer, derive_signing_key,
 };
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -263,8 +264,96 @@ fn benches(c: &mut Criterion) {
     });
 }
 
+/// A PUT grant's presign as the upload handler makes it (the request built, then signed),
+/// without the grant id, with one, or with a fresh one (`GrantId::new`, a random UUID): the
+/// goal "the grant id adds no measurable cost to a presign".
+fn grant_put(
+    signer: &Signer,
+    credentials: &Credentials,
+    at: DateTime<Utc>,
+    grant: GrantCase,
+) -> PresignedRequest {
+    let mut request = put_request();
+    let fresh;
+    let id = match grant {
+        GrantCase::Without => None,
+        GrantCase::Fixed(id) => Some(id),
+        GrantCase::Fresh => {
+            fresh = GrantId::new();
+            Some(&fresh)
+        }
+    };
+    if let Some(id) = id {
+        attribute_url(&mut request, id).expect("a signable grant id");
+    }
+    signer.presign(credentials, &request, at).expect("presign")
+}
+
+/// Which grant id [`grant_put`] signs.
+#[derive(Clone, Copy)]
+enum GrantCase<'a> {
+    Without,
+    Fixed(&'a GrantId),
+    Fresh,
+}
+
+/// The grant-id cases, by name: run back to back by criterion (group `grant_id`), or one of
+/// them alone for `scripts/instructions-per-op signing <name>`.
+fn grant_id_cases(id: &GrantId) -> [(&'static str, GrantCase<'_>); 3] {
+    [
+        ("presign_put_without_grant_id", GrantCase::Without),
+        ("presign_put_with_grant_id", GrantCase::Fixed(id)),
+        ("presign_put_with_fresh_grant_id", GrantCase::Fresh),
+    ]
+}
+
+fn grant_id_benches(c: &mut Criterion) {
+    let (signer, credentials, at) = (signer(), credentials(), signed_at());
+    let id = GrantId::new();
+    grant_put(&signer, &credentials, at, GrantCase::Without);
+    let mut group = c.benchmark_group("grant_id");
+    for (name, case) in grant_id_cases(&id) {
+        group.bench_function(name, |b| {
+            b.iter(|| grant_put(&signer, black_box(&credentials), black_box(at), case));
+        });
+    }
+    group.finish();
+}
+
+/// `presign_put_two_headers` without criterion: `Signer::presign` of the prebuilt request,
+/// `iters` times, for `scripts/instructions-per-op signing presign_put_two_headers`.
+fn presign_put_two_headers(iters: u64) {
+    let (signer, credentials, put, at) = (signer(), credentials(), put_request(), signed_at());
+    for _ in 0..iters {
+        black_box(
+            signer
+                .presign(black_box(&credentials), black_box(&put), black_box(at))
+                .expect("presign"),
+        );
+    }
+}
+
 fn main() {
+    // Instruction-count mode: one case (`presign_put_two_headers` or a grant-id case), a fixed
+    // number of iterations, no criterion.
+    if let (Ok(name), Ok(iters)) = (std::env::var("BENCH_CASE"), std::env::var("BENCH_ITERS")) {
+        let iters: u64 = iters.parse().expect("BENCH_ITERS is a number");
+        if name == "presign_put_two_headers" {
+            presign_put_two_headers(iters);
+            return;
+        }
+        let (signer, credentials, at, id) = (signer(), credentials(), signed_at(), GrantId::new());
+        let (_, case) = grant_id_cases(&id)
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no bench case {name:?}"));
+        for _ in 0..iters {
+            black_box(grant_put(&signer, &credentials, at, case));
+        }
+        return;
+    }
     let mut criterion = Criterion::default().configure_from_args();
     benches(&mut criterion);
+    grant_id_benches(&mut criterion);
     criterion.final_summary();
 }

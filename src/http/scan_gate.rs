@@ -1,7 +1,9 @@
 //! The scan gate of `POST /v1/downloads` (a profile's `scan`): the object's scan tag is read
 //! with one GetObjectTagging and must say clean before a grant is signed. No tag yet is 409
-//! `scan_pending` with `Retry-After`; any other value is 403 `quarantined`; a missing object
-//! is 404 `object_not_found`. Every failure closes the gate: S3 refusing or not implementing
+//! `scan_pending` with `Retry-After`; any other value is 403 `quarantined`, and so is an object
+//! the broker's own verification quarantined (tagged `s3-broker-verification=mismatch`,
+//! whatever a scanner wrote next to it or whether a new tag set lost it); a missing object is
+//! 404 `object_not_found`. Every failure closes the gate: S3 refusing or not implementing
 //! GetObjectTagging is 502 `s3_refused`, a timeout 503 `s3_unavailable`.
 //!
 //! What S3 answered is kept briefly in [`super::ScanTags`] (see `scan_tags.rs`); failures are
@@ -10,11 +12,12 @@
 use super::{ApiError, AppState, Code};
 use crate::domain::{BucketName, ObjectKey};
 use crate::policy::{ScanRule, ScanVerdict};
-use crate::s3::{ObjectTag, S3Error};
+use crate::s3::{ObjectTag, QUARANTINE_TAG, S3Error};
 use std::time::Instant;
 
 /// Refuses the download unless the object's tag `rule.tag()` has the clean value (from the
-/// cache, or one GetObjectTagging). `Ok` also means the object existed when S3 answered.
+/// cache, or one GetObjectTagging), and refuses an object a verification quarantined. `Ok`
+/// also means the object existed when S3 answered.
 pub(super) async fn require_clean(
     state: &AppState,
     bucket: &BucketName,
@@ -23,11 +26,11 @@ pub(super) async fn require_clean(
 ) -> Result<(), ApiError> {
     let now = Instant::now();
     let (b, k, tag) = (bucket.as_str(), key.as_str(), rule.tag());
-    let value = match state.scan_tags.get(b, k, tag, now) {
-        Some(value) => value,
+    let answer = match state.scan_tags.get(b, k, tag, now) {
+        Some(answer) => answer,
         None => {
-            let value = match state.s3.object_tag(bucket, key, tag).await {
-                Ok(ObjectTag::Found(value)) => value,
+            let answer = match state.s3.object_tag(bucket, key, tag).await {
+                Ok(answer @ (ObjectTag::Found(_) | ObjectTag::Quarantined)) => answer,
                 Ok(ObjectTag::Missing) => return Err(S3Error::NoSuchKey.into()),
                 Ok(ObjectTag::Unsupported) => return Err(unsupported(tag)),
                 // AWS hides a missing key behind 403 from a role that may not list the whole
@@ -40,9 +43,20 @@ pub(super) async fn require_clean(
                 }
                 Err(err) => return Err(err.into()),
             };
-            state.scan_tags.put(b, k, tag, value.clone(), now);
-            value
+            state.scan_tags.put(b, k, tag, answer.clone(), now);
+            answer
         }
+    };
+    // Only `Found` and `Quarantined` are answers (and cached); the others returned above.
+    let ObjectTag::Found(value) = answer else {
+        let (name, value) = QUARANTINE_TAG;
+        return Err(ApiError::new(
+            Code::Quarantined,
+            format!(
+                "the object is tagged {name}={value}: a verification found it does not match \
+                 its grant and quarantined it; it is not served"
+            ),
+        ));
     };
     match rule.verdict(value.as_deref()) {
         ScanVerdict::Clean => Ok(()),

@@ -1,7 +1,7 @@
 //! One tag of an object (GetObjectTagging), for scan-gated downloads. Bounded like every
 //! other call (the operation timeout, retries included).
 
-use super::{S3Client, S3Error};
+use super::{QUARANTINE_TAG, S3Client, S3Error};
 use crate::domain::{BucketName, ObjectKey};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
@@ -12,14 +12,18 @@ pub enum ObjectTag {
     Missing,
     /// The object, and the tag's value (`None`: the object has no such tag).
     Found(Option<String>),
+    /// The object carries the broker's own [`QUARANTINE_TAG`]: a verification found that it
+    /// does not match its grant and kept it for inspection, whatever a scanner says of it.
+    Quarantined,
     /// The store does not implement GetObjectTagging (501 or `NotImplemented`, as s3s-fs
     /// answers): it keeps no tags, and never will.
     Unsupported,
 }
 
 impl S3Client {
-    /// The value of the tag `name` on `key` (one GetObjectTagging). A store that does not
-    /// implement the call is [`ObjectTag::Unsupported`], not an outage to retry.
+    /// The value of the tag `name` on `key` (one GetObjectTagging), or
+    /// [`ObjectTag::Quarantined`] when the tag set holds [`QUARANTINE_TAG`]. A store that does
+    /// not implement the call is [`ObjectTag::Unsupported`], not an outage to retry.
     ///
     /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html>
     pub async fn object_tag(
@@ -47,13 +51,21 @@ impl S3Client {
             }
         };
         match self.timed("GetObjectTagging", call).await {
-            Ok(Some(output)) => Ok(ObjectTag::Found(
-                output
-                    .tag_set()
+            Ok(Some(output)) => {
+                let tags = output.tag_set();
+                let (quarantine, mismatch) = QUARANTINE_TAG;
+                if tags
                     .iter()
-                    .find(|tag| tag.key() == name)
-                    .map(|tag| tag.value().to_owned()),
-            )),
+                    .any(|tag| tag.key() == quarantine && tag.value() == mismatch)
+                {
+                    return Ok(ObjectTag::Quarantined);
+                }
+                Ok(ObjectTag::Found(
+                    tags.iter()
+                        .find(|tag| tag.key() == name)
+                        .map(|tag| tag.value().to_owned()),
+                ))
+            }
             Ok(None) => Ok(ObjectTag::Unsupported),
             // `classify` names a 404 other than HEAD's `NotFound` `NoSuchUpload`.
             Err(S3Error::NoSuchKey | S3Error::NoSuchUpload) => Ok(ObjectTag::Missing),

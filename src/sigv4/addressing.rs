@@ -4,6 +4,7 @@
 
 use super::encode_path;
 use crate::domain::{AddressingStyle, BucketName, Endpoint, ObjectKey, Region, Scheme};
+use std::ops::Range;
 
 /// The URL parts of an object request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,76 +29,120 @@ impl ObjectAddress {
 /// The URL of a bucket (the target of a POST form upload).
 pub type BucketAddress = ObjectAddress;
 
-/// The style that works for this bucket and key: virtual-hosted unless path-style was asked
-/// for, the bucket has dots (TLS wildcard certificates do not cover them), the host is an IP
-/// literal, or the key is `soap` (which virtual-hosted S3 reserves).
-fn effective_style(
-    endpoint: &Endpoint,
-    requested: AddressingStyle,
-    bucket: &BucketName,
-    key: Option<&ObjectKey>,
-) -> AddressingStyle {
-    let forced_path =
-        bucket.has_dots() || endpoint.host_is_ip() || key.is_some_and(|k| k.as_str() == "soap");
-    if forced_path {
-        AddressingStyle::Path
-    } else {
-        requested
-    }
+/// What every address of one endpoint and region shares, worked out once (a [`Signer`]
+/// keeps one): the scheme, `host[:port]`, and whether the host is an IP literal.
+///
+/// [`Signer`]: super::Signer
+#[derive(Debug, Clone)]
+pub(crate) struct Host {
+    scheme: Scheme,
+    /// `s3.<region>.<suffix>` or the custom `host[:port]`.
+    host: String,
+    is_ip: bool,
 }
 
-/// `[bucket.]host[:port]`, built in one allocation (this runs for every signature).
-fn authority(endpoint: &Endpoint, region: &Region, bucket: Option<&BucketName>) -> String {
-    let mut out = String::with_capacity(96);
-    if let Some(bucket) = bucket {
-        out.push_str(bucket.as_str());
-        out.push('.');
-    }
-    match endpoint {
-        Endpoint::AwsRegional => {
-            out.push_str("s3.");
-            out.push_str(region.as_str());
-            out.push('.');
-            out.push_str(region.aws_dns_suffix());
-        }
-        Endpoint::Custom { host, port, .. } => {
-            out.push_str(host);
-            if let Some(port) = port {
-                out.push(':');
-                out.push_str(&port.to_string());
+/// Where the authority and the path stand in a URL written by [`Host::write_url`].
+pub(crate) struct UrlParts {
+    /// `[bucket.]host[:port]`, the value of the signed `host` header.
+    pub(crate) authority: Range<usize>,
+    /// The URI-encoded path.
+    pub(crate) path: Range<usize>,
+    /// The style actually used.
+    pub(crate) style: AddressingStyle,
+}
+
+impl Host {
+    /// The host part of every address at `endpoint` in `region`.
+    pub(crate) fn new(endpoint: &Endpoint, region: &Region) -> Self {
+        let host = match endpoint {
+            Endpoint::AwsRegional => {
+                format!("s3.{}.{}", region.as_str(), region.aws_dns_suffix())
             }
+            Endpoint::Custom { host, port, .. } => match port {
+                Some(port) => format!("{host}:{port}"),
+                None => host.clone(),
+            },
+        };
+        Self {
+            scheme: endpoint.scheme(),
+            host,
+            is_ip: endpoint.host_is_ip(),
         }
     }
-    out
-}
 
-fn resolve(
-    endpoint: &Endpoint,
-    region: &Region,
-    requested: AddressingStyle,
-    bucket: &BucketName,
-    key: Option<&ObjectKey>,
-) -> ObjectAddress {
-    let style = effective_style(endpoint, requested, bucket, key);
-    let key_len = key.map_or(0, |k| k.as_str().len());
-    let mut path = String::with_capacity(bucket.as_str().len() + 3 * key_len + 2);
-    path.push('/');
-    let authority = match style {
-        AddressingStyle::VirtualHosted => authority(endpoint, region, Some(bucket)),
-        AddressingStyle::Path => {
-            path.push_str(bucket.as_str());
-            path.push('/');
-            authority(endpoint, region, None)
+    /// The style that works for this bucket and key: virtual-hosted unless path-style was
+    /// asked for, the bucket has dots (TLS wildcard certificates do not cover them), the host
+    /// is an IP literal, or the key is `soap` (which virtual-hosted S3 reserves).
+    fn effective_style(
+        &self,
+        requested: AddressingStyle,
+        bucket: &BucketName,
+        key: Option<&ObjectKey>,
+    ) -> AddressingStyle {
+        let forced_path =
+            bucket.has_dots() || self.is_ip || key.is_some_and(|k| k.as_str() == "soap");
+        if forced_path {
+            AddressingStyle::Path
+        } else {
+            requested
         }
-    };
-    if let Some(key) = key {
-        encode_path(&mut path, key.as_str());
     }
-    ObjectAddress {
-        scheme: endpoint.scheme(),
-        authority,
-        path,
-        style,
+
+    /// An upper bound of what [`Host::write_url`] appends for `bucket` and `key`.
+    pub(crate) fn url_len_bound(&self, bucket: &BucketName, key: Option<&ObjectKey>) -> usize {
+        let key_len = key.map_or(0, |k| k.as_str().len());
+        "https://".len() + self.host.len() + 2 * bucket.as_str().len() + 3 * key_len + 4
+    }
+
+    /// Appends `scheme://authority/path` of `bucket` (and `key`) to `out`, in one pass and
+    /// without an allocation of its own; the path of a bucket ends with `/`.
+    pub(crate) fn write_url(
+        &self,
+        out: &mut String,
+        requested: AddressingStyle,
+        bucket: &BucketName,
+        key: Option<&ObjectKey>,
+    ) -> UrlParts {
+        let style = self.effective_style(requested, bucket, key);
+        out.push_str(self.scheme.as_str());
+        out.push_str("://");
+        let authority_start = out.len();
+        if style == AddressingStyle::VirtualHosted {
+            out.push_str(bucket.as_str());
+            out.push('.');
+        }
+        out.push_str(&self.host);
+        let path_start = out.len();
+        out.push('/');
+        if style == AddressingStyle::Path {
+            out.push_str(bucket.as_str());
+            out.push('/');
+        }
+        if let Some(key) = key {
+            encode_path(out, key.as_str());
+        }
+        UrlParts {
+            authority: authority_start..path_start,
+            path: path_start..out.len(),
+            style,
+        }
+    }
+
+    /// The address of `bucket` (and `key`) with owned parts.
+    pub(crate) fn resolve(
+        &self,
+        requested: AddressingStyle,
+        bucket: &BucketName,
+        key: Option<&ObjectKey>,
+    ) -> ObjectAddress {
+        let mut url = String::with_capacity(self.url_len_bound(bucket, key));
+        let parts = self.write_url(&mut url, requested, bucket, key);
+        ObjectAddress {
+            scheme: self.scheme,
+            authority: url[parts.authority].to_owned(),
+            path: url[parts.path].to_owned(),
+            style: parts.style,
+        }
     }
 }
 
@@ -109,7 +154,7 @@ pub fn resolve_object(
     bucket: &BucketName,
     key: &ObjectKey,
 ) -> ObjectAddress {
-    resolve(endpoint, region, requested, bucket, Some(key))
+    Host::new(endpoint, region).resolve(requested, bucket, Some(key))
 }
 
 /// Resolves the URL of a bucket; the path ends with `/`.
@@ -119,7 +164,7 @@ pub fn resolve_bucket(
     requested: AddressingStyle,
     bucket: &BucketName,
 ) -> BucketAddress {
-    resolve(endpoint, region, requested, bucket, None)
+    Host::new(endpoint, region).resolve(requested, bucket, None)
 }
 
 #[cfg(test)]

@@ -3,31 +3,82 @@
 //!
 //! See "UriEncode()" in <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html>
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+/// The bytes left as they are: `A-Z a-z 0-9 - . _ ~`, and `/` too when `slash` is set.
+const fn unreserved(slash: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || c == b'-'
+            || c == b'.'
+            || c == b'_'
+            || c == b'~'
+            || (slash && c == b'/');
+        b += 1;
+    }
+    table
+}
 
-/// Everything but `A-Z a-z 0-9 - . _ ~` is encoded.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// Query components: everything but `A-Z a-z 0-9 - . _ ~` is encoded.
+static COMPONENT: [bool; 256] = unreserved(false);
 
-/// As [`COMPONENT`], but `/` stays literal (object key paths).
-const PATH: &AsciiSet = &COMPONENT.remove(b'/');
+/// Object key paths: as [`COMPONENT`], but `/` stays literal.
+static PATH: [bool; 256] = unreserved(true);
+
+/// Appends `text` to `out` with every byte outside `keep` written as `%XX` (uppercase hex, each
+/// byte of a multi-byte character on its own), runs of kept bytes copied whole.
+fn push_encoded(out: &mut String, text: &str, keep: &[bool; 256]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut run = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if keep[usize::from(b)] {
+            continue;
+        }
+        // Kept bytes are ASCII, so a non-empty run starts and ends on character boundaries.
+        if run < i {
+            out.push_str(&text[run..i]);
+        }
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+        run = i + 1;
+    }
+    if run < text.len() {
+        out.push_str(&text[run..]);
+    }
+}
 
 /// Appends the encoding of an object key path (slashes kept) to `out`.
 pub fn encode_path(out: &mut String, path: &str) {
-    out.extend(utf8_percent_encode(path, PATH));
+    push_encoded(out, path, &PATH);
 }
 
 /// Appends the encoding of a query parameter name or value (slashes encoded too) to `out`.
 pub fn push_query_component(out: &mut String, value: &str) {
-    out.extend(utf8_percent_encode(value, COMPONENT));
+    push_encoded(out, value, &COMPONENT);
 }
 
 /// Encodes a query parameter name or value (slashes encoded too).
 pub fn encode_query_component(value: &str) -> String {
-    utf8_percent_encode(value, COMPONENT).to_string()
+    let mut out = String::with_capacity(value.len());
+    push_query_component(&mut out, value);
+    out
+}
+
+/// `n` in decimal, written at the end of `buf` (a `u64` has at most 20 digits).
+pub(super) fn format_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Decimal digits are ASCII.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -47,5 +98,40 @@ mod tests {
         assert_eq!(path("ü€"), "%C3%BC%E2%82%AC");
         assert_eq!(path("../x//y"), "../x//y");
         assert_eq!(encode_query_component("a/b c"), "a%2Fb%20c");
+        assert_eq!(path("users/alice/a-b_c.d~e"), "users/alice/a-b_c.d~e");
+        let mut out = String::new();
+        push_query_component(&mut out, "content-length");
+        push_query_component(&mut out, "x/y");
+        assert_eq!(out, "content-lengthx%2Fy");
+    }
+
+    proptest::proptest! {
+        /// The same bytes as the `percent-encoding` crate with S3's sets.
+        #[test]
+        fn encodes_like_percent_encoding(text in "\\PC{0,40}|[a-z/ ~%+.-]{0,40}") {
+            use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+            const SET: &AsciiSet = &NON_ALPHANUMERIC
+                .remove(b'-')
+                .remove(b'.')
+                .remove(b'_')
+                .remove(b'~');
+            const PATH_SET: &AsciiSet = &SET.remove(b'/');
+            proptest::prop_assert_eq!(
+                encode_query_component(&text),
+                utf8_percent_encode(&text, SET).to_string()
+            );
+            proptest::prop_assert_eq!(
+                path(&text),
+                utf8_percent_encode(&text, PATH_SET).to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn decimal() {
+        for n in [0, 7, 10, 10_000, u64::MAX] {
+            let mut buf = [0; 20];
+            assert_eq!(format_u64(&mut buf, n), n.to_string());
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
 use super::canonical_request::{HexDigest, UNSIGNED_PAYLOAD};
+use super::encoding::format_u64;
 use super::string_to_sign::write_string_to_sign_prefix;
 use super::{DailyKey, ObjectAddress, SigningError, SigningTime};
 use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
@@ -172,33 +173,5 @@ impl PartUrlBatch {
             url.push_str(part);
         }
         Ok(SignedPart { url, headers })
-    }
-}
-
-/// `n` in decimal, written at the end of `buf` (a `u64` has at most 20 digits).
-fn format_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Decimal digits are ASCII.
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimal() {
-        for n in [0, 7, 10, 10_000, u64::MAX] {
-            let mut buf = [0; 20];
-            assert_eq!(format_u64(&mut buf, n), n.to_string());
-        }
     }
 }

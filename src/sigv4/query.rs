@@ -1,9 +1,9 @@
 //! The query of a presigned URL: the extra signed parameters (`response-content-disposition`,
 //! `versionId`, `max-parts`...) and the canonical query string around the SigV4 block.
 
+use super::encoding::format_u64;
 use super::{ALGORITHM, S3Operation, SigningError, encode_query_component, push_query_component};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// Query parameters added to a presigned URL and covered by its signature.
 ///
@@ -70,16 +70,30 @@ pub(super) struct SigV4Query<'a> {
 
 /// The canonical query string, which is also the URL's query before the signature: the
 /// operation's and the caller's parameters, encoded and sorted, around the SigV4 block.
-///
-/// Names starting with `X-Amz-` are reserved for SigV4 ([`QueryParams`] refuses them), so every
-/// other parameter sorts either before or after the whole SigV4 block, whose own order is
-/// fixed; only the few other parameters need sorting.
 pub(super) fn canonical_query(
     operation: &S3Operation,
     extra: &QueryParams,
     sigv4: &SigV4Query<'_>,
     headers: &[(&str, &str)],
 ) -> String {
+    let mut out = String::with_capacity(256);
+    write_canonical_query(&mut out, operation, extra, sigv4, headers);
+    out
+}
+
+/// Appends the canonical query to `out` (the query of a URL being written, or an empty
+/// string). Only the header names of `headers` are read.
+///
+/// Names starting with `X-Amz-` are reserved for SigV4 ([`QueryParams`] refuses them), so every
+/// other parameter sorts either before or after the whole SigV4 block, whose own order is
+/// fixed; only the few other parameters need sorting.
+pub(super) fn write_canonical_query(
+    out: &mut String,
+    operation: &S3Operation,
+    extra: &QueryParams,
+    sigv4: &SigV4Query<'_>,
+    headers: &[(&str, &str)],
+) {
     let encode = |k: &str, v: &str| (encode_query_component(k), encode_query_component(v));
     let mut others: Vec<(String, String)> = operation
         .query()
@@ -90,44 +104,49 @@ pub(super) fn canonical_query(
     others.sort_unstable();
     let split = others.partition_point(|(k, _)| k.as_str() < "X-Amz-");
     let token = sigv4.session_token;
-    let mut out = String::with_capacity(
+    out.reserve(
         256 + token.map_or(0, |t| 3 * t.len())
             + others
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 2)
                 .sum::<usize>(),
     );
-    let pair = |out: &mut String, k: &str, v: &str| {
-        if !out.is_empty() {
+    let mut first = true;
+    let mut pair = |out: &mut String, k: &str, v: &str| {
+        if !first {
             out.push('&');
         }
+        first = false;
         out.push_str(k);
         out.push('=');
         out.push_str(v);
     };
     for (k, v) in &others[..split] {
-        pair(&mut out, k, v);
+        pair(out, k, v);
     }
-    pair(&mut out, "X-Amz-Algorithm", ALGORITHM);
-    pair(&mut out, "X-Amz-Credential", sigv4.credential_query);
-    pair(&mut out, "X-Amz-Date", sigv4.amz_date);
-    pair(&mut out, "X-Amz-Expires", "");
-    let _ = write!(out, "{}", sigv4.lifetime_secs);
+    pair(out, "X-Amz-Algorithm", ALGORITHM);
+    pair(out, "X-Amz-Credential", sigv4.credential_query);
+    pair(out, "X-Amz-Date", sigv4.amz_date);
+    let mut digits = [0; 20];
+    pair(
+        out,
+        "X-Amz-Expires",
+        format_u64(&mut digits, u64::from(sigv4.lifetime_secs)),
+    );
     if let Some(token) = token {
-        pair(&mut out, "X-Amz-Security-Token", "");
-        push_query_component(&mut out, token);
+        pair(out, "X-Amz-Security-Token", "");
+        push_query_component(out, token);
     }
-    pair(&mut out, "X-Amz-SignedHeaders", "");
+    pair(out, "X-Amz-SignedHeaders", "");
     for (i, (name, _)) in headers.iter().enumerate() {
         if i > 0 {
             out.push_str("%3B");
         }
-        push_query_component(&mut out, name);
+        push_query_component(out, name);
     }
     for (k, v) in &others[split..] {
-        pair(&mut out, k, v);
+        pair(out, k, v);
     }
-    out
 }
 
 #[cfg(test)]

@@ -4,15 +4,16 @@
 //! one thing every signature shares: the signing time, the daily key and the lifetime, cut to
 //! the credentials' expiry.
 
+use super::addressing::Host;
 use super::canonical_request::HexDigest;
 use super::post_policy::{SigV4Fields, conditions_and_fields, push_field};
-use super::query::{SigV4Query, canonical_query};
+use super::query::{SigV4Query, canonical_query, write_canonical_query};
 use super::string_to_sign::{string_to_sign, write_string_to_sign};
 use super::time::within_four_digit_years;
 use super::{
     CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
     PostPolicyRequest, PresignRequest, PresignedRequest, QueryParams, S3Operation, SigningError,
-    SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD, resolve_bucket, resolve_object,
+    SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD,
 };
 use crate::domain::{
     AddressingStyle, BucketName, ChecksumAlgorithm, Credentials, Endpoint, Expiry, ObjectKey,
@@ -28,9 +29,17 @@ use std::sync::Arc;
 pub struct Signer {
     region: Region,
     endpoint: Endpoint,
+    /// The scheme and `host[:port]` of every URL, worked out once.
+    host: Host,
     addressing: AddressingStyle,
     keys: SigningKeyCache,
 }
+
+/// Signed headers (with `host`) that a presign sorts on the stack; more go to the heap.
+const INLINE_HEADERS: usize = 12;
+
+/// What follows the canonical query in a presigned URL.
+const SIGNATURE_PARAM: &str = "&X-Amz-Signature=";
 
 /// A presigned request, with the canonical request and string to sign when asked for.
 struct Signed {
@@ -65,6 +74,7 @@ impl Signer {
     /// A signer for `region` at `endpoint`, preferring `addressing`.
     pub fn new(region: Region, endpoint: Endpoint, addressing: AddressingStyle) -> Self {
         Self {
+            host: Host::new(&endpoint, &region),
             region,
             endpoint,
             addressing,
@@ -84,7 +94,10 @@ impl Signer {
 
     /// The unsigned URL of an object (what S3 reports as an upload's `Location`).
     pub fn object_url(&self, bucket: &BucketName, key: &ObjectKey) -> String {
-        resolve_object(&self.endpoint, &self.region, self.addressing, bucket, key).url()
+        let mut url = String::with_capacity(self.host.url_len_bound(bucket, Some(key)));
+        self.host
+            .write_url(&mut url, self.addressing, bucket, Some(key));
+        url
     }
 
     fn context(
@@ -150,7 +163,7 @@ impl Signer {
         extra: &QueryParams,
     ) -> Result<PartUrlBatch, SigningError> {
         let ctx = self.context(credentials, at, expires)?;
-        let address = resolve_object(&self.endpoint, &self.region, self.addressing, bucket, key);
+        let address = self.host.resolve(self.addressing, bucket, Some(key));
         let mut names: Vec<&str> = Vec::with_capacity(4);
         if shape.content_length {
             names.push("content-length");
@@ -197,6 +210,10 @@ impl Signer {
 
     /// Signs `request`; with `keep_texts` the canonical request and string to sign are also
     /// built as text, otherwise they are only hashed, piece by piece.
+    ///
+    /// The URL is written once, front to back: its authority, path and query are also the
+    /// `host` header, path and query of the canonical request, which are hashed from the URL
+    /// itself rather than from copies.
     fn sign_request(
         &self,
         credentials: &Credentials,
@@ -205,31 +222,72 @@ impl Signer {
         keep_texts: bool,
     ) -> Result<Signed, SigningError> {
         let ctx = self.context(credentials, at, request.expires)?;
-        let address = resolve_object(
-            &self.endpoint,
-            &self.region,
+        let sigv4 = ctx.query_params(credentials);
+        // Room for the whole URL, so it is never copied while it grows: every byte of a
+        // parameter may be percent-encoded; the fixed SigV4 parameters and an upload id fit
+        // in 384 bytes.
+        let escaped: usize = sigv4.session_token.map_or(0, str::len)
+            + request
+                .query
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>()
+            + request
+                .headers
+                .iter()
+                .map(|(n, _)| n.len() + 1)
+                .sum::<usize>();
+        let mut url = String::with_capacity(
+            self.host.url_len_bound(&request.bucket, Some(&request.key))
+                + sigv4.credential_query.len()
+                + 3 * escaped
+                + 384
+                + SIGNATURE_PARAM.len()
+                + 64,
+        );
+        let parts = self.host.write_url(
+            &mut url,
             self.addressing,
             &request.bucket,
-            &request.key,
+            Some(&request.key),
         );
+        url.push('?');
+        let query_start = url.len();
 
-        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(request.headers.len() + 1);
-        headers.push(("host", &address.authority));
-        headers.extend(request.headers.iter());
-        headers.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let canonical_query = canonical_query(
+        // The signed headers with `host` in its sorted place (names are lowercase, and
+        // `SignedHeaders` never holds `host`), on the stack unless there are many.
+        let count = request.headers.len() + 1;
+        let mut inline = [("", ""); INLINE_HEADERS];
+        let mut spilled = Vec::new();
+        let headers: &mut [(&str, &str)] = if count <= INLINE_HEADERS {
+            &mut inline[..count]
+        } else {
+            spilled.resize(count, ("", ""));
+            &mut spilled
+        };
+        let mut host_at = request.headers.len();
+        for (i, (name, value)) in request.headers.iter().enumerate() {
+            if host_at == request.headers.len() && name > "host" {
+                host_at = i;
+            }
+            headers[i + usize::from(i >= host_at)] = (name, value);
+        }
+        headers[host_at].0 = "host";
+        write_canonical_query(
+            &mut url,
             &request.operation,
             &request.query,
-            &ctx.query_params(credentials),
-            &headers,
+            &sigv4,
+            headers,
         );
+        headers[host_at].1 = &url[parts.authority];
 
         let method = request.operation.method();
         let canonical_request = CanonicalRequest {
             method: method.as_str(),
-            path: &address.path,
-            query: &canonical_query,
-            headers: &headers,
+            path: &url[parts.path],
+            query: &url[query_start..],
+            headers,
             payload_hash: UNSIGNED_PAYLOAD,
         };
         let canonical_hash = canonical_request.hash();
@@ -244,27 +302,8 @@ impl Signer {
                 string_to_sign(&ctx.time, scope, canonical_hash.as_str()),
             )
         });
-
-        let scheme = address.scheme.as_str();
-        let mut url = String::with_capacity(
-            scheme.len()
-                + address.authority.len()
-                + address.path.len()
-                + canonical_query.len()
-                + 96,
-        );
-        for part in [
-            scheme,
-            "://",
-            &address.authority,
-            &address.path,
-            "?",
-            &canonical_query,
-            "&X-Amz-Signature=",
-            signature.as_str(),
-        ] {
-            url.push_str(part);
-        }
+        url.push_str(SIGNATURE_PARAM);
+        url.push_str(signature.as_str());
         let presigned = PresignedRequest {
             method,
             url,
@@ -325,12 +364,7 @@ impl Signer {
         push_field(&mut fields, "policy", &policy);
         push_field(&mut fields, "x-amz-signature", &signature);
 
-        let address = resolve_bucket(
-            &self.endpoint,
-            &self.region,
-            self.addressing,
-            &request.bucket,
-        );
+        let address = self.host.resolve(self.addressing, &request.bucket, None);
         Ok(PostForm {
             url: address.url(),
             fields,

@@ -349,6 +349,8 @@ mod tests {
             key.digest("alice"),
             hex::encode(&mac.finalize().into_bytes()[..16])
         );
+        // What `openssl dgst -sha256 -mac HMAC` prints for it (doc/security.md).
+        assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
         assert!(!format!("{key:?}").contains("0123"));
     }
 

@@ -91,6 +91,46 @@ async fn every_value_but_the_clean_one_is_quarantined() {
         .problem(409, "scan_pending", "only another tag");
 }
 
+/// An object a verification quarantined (`s3-broker-verification=mismatch`) is not served,
+/// whether the scanner then tagged it clean next to that tag, or the quarantine replaced the
+/// scanner's tag: 403 `quarantined`, never a grant nor a `scan_pending` that never ends.
+#[actix_web::test]
+async fn an_object_verify_quarantined_is_never_served() {
+    let stub = S3Stub::start(OnComplete::Answer, &[]);
+    let broker = Broker::against_s3(&stub.endpoint, 3).await;
+    let alice = broker.token("alice");
+    let scanned_after = key("scanned-after.pdf");
+    stub.put_object(BUCKET, &scanned_after, 5);
+    stub.tag_object(BUCKET, &scanned_after, "s3-broker-verification", "mismatch");
+    stub.add_tag(BUCKET, &scanned_after, TAG, "NO_THREATS_FOUND");
+    for attempt in ["first", "from the cache"] {
+        let problem =
+            broker
+                .download(&alice, &scanned_after)
+                .await
+                .problem(403, "quarantined", attempt);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("s3-broker-verification"), "{detail}");
+    }
+    assert_eq!(stub.reads(), ["GetObjectTagging"], "the answer is cached");
+
+    let scanned_before = key("scanned-before.pdf");
+    stub.put_object(BUCKET, &scanned_before, 5);
+    stub.tag_object(
+        BUCKET,
+        &scanned_before,
+        "s3-broker-verification",
+        "mismatch",
+    );
+    let reply = broker.download(&alice, &scanned_before).await;
+    reply.problem(
+        403,
+        "quarantined",
+        "the scan tag replaced by the quarantine",
+    );
+    assert_eq!(reply.header("retry-after"), None, "final: {reply:?}");
+}
+
 #[actix_web::test]
 async fn a_missing_object_is_404_even_when_s3_hides_it() {
     let stub = S3Stub::start(OnComplete::Answer, &[]);

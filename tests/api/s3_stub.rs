@@ -147,6 +147,17 @@ impl S3Stub {
             .insert(path, vec![(name.to_owned(), value.to_owned())]);
     }
 
+    /// Adds the tag `name` = `value` to the object at `key` of `bucket`, keeping its others
+    /// (as a scanner that tags an object next to existing tags does).
+    pub(crate) fn add_tag(&self, bucket: &str, key: &str, name: &str, value: &str) {
+        let path = format!("/{bucket}/{}", encode_key(key));
+        self.lock()
+            .tags
+            .entry(path)
+            .or_default()
+            .push((name.to_owned(), value.to_owned()));
+    }
+
     /// From now on, answers GetObjectTagging as `on_tagging` says.
     pub(crate) fn on_tagging(&self, on_tagging: OnTagging) {
         self.lock().on_tagging = on_tagging;

@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-on_both_servers!(every_grant_and_verification_is_audited_without_secrets);
+on_both_servers!(
+    every_grant_and_verification_is_audited_without_secrets,
+    an_uppy_completion_is_audited_with_its_upload_ids_expiry,
+);
 
 const SHIPPED_DEFAULT: &str = include_str!("../../policies/default.toml");
 
@@ -342,4 +345,67 @@ async fn every_grant_and_verification_is_audited_without_secrets(t: Ctx) {
         stderr_text.contains("s3_broker::access"),
         "the access log stays on stderr:\n{stderr_text}"
     );
+}
+
+/// The completion of an Uppy multipart upload (`/s3/multipart/{uploadId}/complete`) is audited
+/// like the native one: its `expires_at` is when the upload's sealed id would have expired (as
+/// for the create), not the moment of the completion.
+async fn an_uppy_completion_is_audited_with_its_upload_ids_expiry(t: Ctx) {
+    let mut serve = Serve::start(&t).await;
+    let base = serve.base.clone();
+    let alice = token("alice", Scopes::all());
+    let created = call(
+        &base,
+        &alice,
+        "/s3/multipart",
+        json!({ "filename": "uppy.bin", "type": "application/octet-stream" }),
+    )
+    .await;
+    let (key, upload_id) = (
+        created["key"].as_str().unwrap(),
+        created["uploadId"].as_str().unwrap(),
+    );
+    let encoded_id: String = url::form_urlencoded::byte_serialize(upload_id.as_bytes()).collect();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("key", key)
+        .finish();
+    let client = reqwest::Client::new();
+    let part: Value = client
+        .get(format!("{base}/s3/multipart/{encoded_id}/1?{query}"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let part_url = part["url"].as_str().expect("a part URL");
+    let uploaded = send_raw("PUT", part_url, &[], Some(bytes(1000, 7))).await;
+    uploaded.assert_ok("the part");
+    let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
+    let completed = call(
+        &base,
+        &alice,
+        &format!("/s3/multipart/{encoded_id}/complete?{query}"),
+        json!({ "parts": [{ "PartNumber": 1, "ETag": etag }] }),
+    )
+    .await;
+    assert!(completed["receipt"].is_string(), "{completed}");
+
+    serve.stop();
+    let lines = audit_lines(&serve.audit, 4);
+    let id = grant_id(part_url);
+    let at = |operation: &str| -> chrono::DateTime<chrono::Utc> {
+        event(&lines, operation, &id)["expires_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .expect("an RFC 3339 time")
+    };
+    let (create, complete) = (at("CreateMultipartUpload"), at("CompleteMultipartUpload"));
+    assert!(
+        (complete - create).num_seconds().abs() <= 2,
+        "the completion's expires_at {complete} is the upload id's, as the create's {create}"
+    );
+    assert_eq!(at("VerifyUpload"), complete, "the verification's too");
 }

@@ -3,13 +3,15 @@
 //! that a clean grant's URL downloads the bytes, and that Ceph itself enforces the bucket
 //! policy of `policies/bucket-policy-scan-ceph.json` on presigned GETs. s3s-fs has no object
 //! tags and no bucket policies: the broker answers 502 `s3_refused` (never a grant) and
-//! `doctor` fails the scan-policy check.
+//! `doctor` fails the scan-policy check. Ceph also takes an `x-amz-tagging` header that a
+//! presigned PUT did not sign, so the policy must deny uploads that set the scan tag.
 
 use crate::support::broker::{Broker, HS_SECRET, Options};
-use crate::support::http::send;
+use crate::support::http::{send, send_raw};
 use crate::support::{Ctx, Server};
 use s3_broker::config::ConfigBuilder;
 use s3_broker::sigv4::S3Operation;
+use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,15 +31,21 @@ const SCANNED: &str = include_str!("../fixtures/scan/scanned.toml");
 const BYTES: &[u8] = b"%PDF-1.4 scanned bytes";
 
 async fn tag(t: &Ctx, key: &str, value: &str) {
-    let tag = aws_sdk_s3::types::Tag::builder()
-        .key(TAG)
-        .value(value)
-        .build()
-        .unwrap();
-    let tagging = aws_sdk_s3::types::Tagging::builder()
-        .tag_set(tag)
-        .build()
-        .unwrap();
+    tags(t, key, &[(TAG, value)]).await;
+}
+
+/// Replaces the tag set of `key` with `pairs`.
+async fn tags(t: &Ctx, key: &str, pairs: &[(&str, &str)]) {
+    let mut tagging = aws_sdk_s3::types::Tagging::builder();
+    for (name, value) in pairs {
+        let tag = aws_sdk_s3::types::Tag::builder()
+            .key(*name)
+            .value(*value)
+            .build()
+            .unwrap();
+        tagging = tagging.tag_set(tag);
+    }
+    let tagging = tagging.build().unwrap();
     t.bed
         .s3
         .put_object_tagging()
@@ -97,6 +105,16 @@ async fn downloads_wait_for_a_clean_scan(t: Ctx) {
             .await
             .problem(403, "quarantined", threat);
     }
+    // Quarantined by a verification (its tag), then tagged clean by the scanner next to it.
+    let quarantined = "scanned/alice/quarantined.pdf";
+    t.put(quarantined, BYTES).await;
+    let (name, value) = s3_broker::s3::QUARANTINE_TAG;
+    tags(&t, quarantined, &[(name, value), (TAG, CLEAN)]).await;
+    broker.download(&alice, quarantined).await.problem(
+        403,
+        "quarantined",
+        "quarantined by verify, scanned clean",
+    );
     broker
         .download(&alice, "scanned/alice/never-uploaded.pdf")
         .await
@@ -177,6 +195,51 @@ async fn ceph_enforces_the_scan_bucket_policy_on_presigned_gets(t: Ctx) {
         "scan_pending",
         "unscanned, under the policy",
     );
+
+    // Ceph takes an x-amz-tagging header the PUT URL did not sign: without the policy, the
+    // holder of an upload grant tags its own bytes clean, and gets them served unscanned.
+    let self_tagged = |grant: &crate::support::broker::Grant| {
+        let mut headers = grant.put_headers();
+        headers.push(("x-amz-tagging".to_owned(), format!("{TAG}={CLEAN}")));
+        headers
+    };
+    let upload = json!({"profile": "scanned", "filename": "self.pdf",
+                        "content_type": "application/pdf", "size": BYTES.len()});
+    let grant = broker.upload_grant(&alice, upload.clone()).await;
+    let headers = self_tagged(&grant);
+    send_raw("PUT", grant.url(), &headers, Some(BYTES.to_vec()))
+        .await
+        .assert_rejected("a PUT that writes the scan tag itself, under the shipped policy");
+    let grant = broker.upload_grant(&alice, upload.clone()).await;
+    grant
+        .put(BYTES)
+        .await
+        .assert_ok("a PUT without tags, under the policy");
+    let key = grant.str("key").to_owned();
+    broker
+        .download(&alice, &key)
+        .await
+        .problem(409, "scan_pending", "uploaded, not scanned");
+    let without = serde_json::from_str::<serde_json::Value>(&policy).unwrap();
+    let statements = without["Statement"].as_array().unwrap();
+    let gets: Vec<_> = statements
+        .iter()
+        .filter(|s| s["Action"] != "s3:PutObject")
+        .collect();
+    assert_eq!(gets.len() + 1, statements.len(), "one statement on uploads");
+    let gets_only = json!({"Version": "2012-10-17", "Statement": gets}).to_string();
+    put_policy(&t, &gets_only).await.expect("PutBucketPolicy");
+    let grant = broker.upload_grant(&alice, upload).await;
+    let headers = self_tagged(&grant);
+    send_raw("PUT", grant.url(), &headers, Some(BYTES.to_vec()))
+        .await
+        .assert_ok("Ceph: an unsigned x-amz-tagging header is taken");
+    let key = grant.str("key").to_owned();
+    broker
+        .download(&alice, &key)
+        .await
+        .grant("what the policy's upload statement prevents");
+    put_policy(&t, &policy).await.expect("PutBucketPolicy");
 
     // What Ceph 16 does not evaluate: a StringNotEquals on a missing tag is false there (AWS
     // makes it true), so the AWS policy's statements alone leave an untagged object open.

@@ -1,8 +1,11 @@
 //! Check 8: for profiles with `scan`, the bucket policy denies a presigned GET of an object
 //! until its scan tag says clean, both before the scan (no tag) and after a threat (another
-//! value). The broker checks the tag before it signs a grant; only the bucket policy stops a
-//! URL already given (the object replaced, or rescanned, while the URL lives), and a
-//! presigned URL signed by anyone else with the broker's credentials.
+//! value), and denies an upload that writes the scan tag itself. The broker checks the tag
+//! before it signs a grant; only the bucket policy stops a URL already given (the object
+//! replaced, or rescanned, while the URL lives), and a presigned URL signed by anyone else with
+//! the broker's credentials. And only the bucket policy stops the holder of an upload grant
+//! from tagging its own bytes clean: Ceph radosgw takes an unsigned `x-amz-tagging` header on a
+//! presigned PUT (`tests/e2e/service_scan.rs`), so the tag would be the uploader's word.
 //!
 //! A Deny statement counts when it names every principal (`"*"`), covers `s3:GetObject` and
 //! the profile's keys, and its conditions are the tag conditions and, at most,
@@ -16,6 +19,9 @@
 //! - Ceph radosgw makes every condition on a missing key false, negated ones included, so
 //!   there an untagged object needs `"Null": {"s3:ExistingObjectTag/<tag>": "true"}`
 //!   (`policies/bucket-policy-scan-ceph.json`).
+//! - A Deny of `s3:PutObject` (which covers PUT, POST and CreateMultipartUpload) for every
+//!   principal with only `StringLike` `s3:RequestObjectTag/<tag>` = `*` refuses an upload that
+//!   sets the tag, on AWS and on Ceph alike, and lets every other upload through.
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-and-policies.html> and
 //! <https://docs.aws.amazon.com/guardduty/latest/ug/malware-protection-s3-tag-based-access.html>.
@@ -104,6 +110,18 @@ pub(super) fn judge_scan_policy(
             covered.pending |= c.pending;
             covered.threat |= c.threat;
         }
+        if !statements
+            .iter()
+            .any(|statement| denies_self_tagging(statement, &resource, &scan.rule))
+        {
+            problems.push(format!(
+                "profile {:?}: an upload that writes the tag itself is not denied (Ceph takes \
+                 an unsigned x-amz-tagging header on a presigned PUT): add a Deny of \
+                 s3:PutObject on {resource}* with StringLike s3:RequestObjectTag/{} = \"*\"",
+                scan.profile,
+                scan.rule.tag()
+            ));
+        }
         let condition = format!(
             "s3:ExistingObjectTag/{} = {:?}",
             scan.rule.tag(),
@@ -168,20 +186,49 @@ fn apply_hint(scans: &[ScanUse], backend: Backend) -> String {
     )
 }
 
-/// What `statement` denies of a presigned GET under `resource` for `rule`.
-fn coverage(statement: &Value, resource: &str, rule: &ScanRule, backend: Backend) -> Coverage {
-    let none = Coverage::default();
-    let applies = statement["Effect"] == "Deny"
+/// Whether `statement` is a Deny of `action` (lower case) on every object under `resource`,
+/// for every principal.
+fn denies_everyone(statement: &Value, action: &str, resource: &str) -> bool {
+    statement["Effect"] == "Deny"
         && statement.get("NotPrincipal").is_none()
         && statement.get("NotAction").is_none()
         && statement.get("NotResource").is_none()
         && every_principal(&statement["Principal"])
         && strings(&statement["Action"])
             .iter()
-            .any(|a| covers_get_object(a))
+            .any(|a| covers_action(a, action))
         && strings(&statement["Resource"])
             .iter()
-            .any(|r| covers(r, resource));
+            .any(|r| covers(r, resource))
+}
+
+/// Whether `statement` denies, under `resource`, every upload that sets `rule`'s tag and only
+/// on that condition: `StringLike` `s3:RequestObjectTag/<tag>` = `*`.
+fn denies_self_tagging(statement: &Value, resource: &str, rule: &ScanRule) -> bool {
+    if !denies_everyone(statement, "s3:putobject", resource) {
+        return false;
+    }
+    let Some(conditions) = statement["Condition"].as_object() else {
+        return false;
+    };
+    let [(operator, pairs)] = conditions.iter().collect::<Vec<_>>()[..] else {
+        return false;
+    };
+    let Some(pairs) = pairs.as_object().filter(|p| p.len() == 1) else {
+        return false;
+    };
+    operator == "StringLike"
+        && pairs.iter().all(|(key, values)| {
+            key.split_once('/').is_some_and(|(name, tag)| {
+                name.eq_ignore_ascii_case("s3:RequestObjectTag") && tag == rule.tag()
+            }) && strings(values) == ["*"]
+        })
+}
+
+/// What `statement` denies of a presigned GET under `resource` for `rule`.
+fn coverage(statement: &Value, resource: &str, rule: &ScanRule, backend: Backend) -> Coverage {
+    let none = Coverage::default();
+    let applies = denies_everyone(statement, "s3:getobject", resource);
     let Some(conditions) = statement["Condition"].as_object().filter(|_| applies) else {
         return none;
     };
@@ -240,14 +287,13 @@ fn covers(pattern: &str, prefix_arn: &str) -> bool {
     }
 }
 
-/// Whether the action pattern `action` covers `s3:GetObject` (`*`, `s3:*`, `s3:Get*`...;
-/// actions compare case-insensitively).
-fn covers_get_object(action: &str) -> bool {
-    const GET_OBJECT: &str = "s3:getobject";
-    let action = action.to_ascii_lowercase();
-    match action.strip_suffix('*') {
-        Some(head) => !head.contains(['*', '?']) && GET_OBJECT.starts_with(head),
-        None => action == GET_OBJECT,
+/// Whether the action pattern `pattern` covers `action` (lower case, e.g. `s3:getobject`:
+/// `*`, `s3:*`, `s3:Get*`...; actions compare case-insensitively).
+fn covers_action(pattern: &str, action: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    match pattern.strip_suffix('*') {
+        Some(head) => !head.contains(['*', '?']) && action.starts_with(head),
+        None => pattern == action,
     }
 }
 
@@ -299,7 +345,20 @@ mod tests {
         )
     }
 
+    /// The Deny of uploads that set the scan tag.
+    const SELF_TAGGING: &str = r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject",
+        "Resource":"arn:aws:s3:::my-uploads/*",
+        "Condition":{"StringLike":{"s3:RequestObjectTag/GuardDutyMalwareScanStatus":"*"}}}"#;
+
+    /// A policy of `statements` and [`SELF_TAGGING`].
     fn policy(statements: &[String]) -> String {
+        let mut all = statements.to_vec();
+        all.push(SELF_TAGGING.to_owned());
+        without_self_tagging(&all)
+    }
+
+    /// A policy of `statements` alone.
+    fn without_self_tagging(statements: &[String]) -> String {
         format!(
             r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
             statements.join(",")
@@ -314,6 +373,47 @@ mod tests {
         let ok = judge(SHIPPED, Backend::Aws);
         assert_eq!(ok.status, Status::Ok, "{ok}");
         assert_eq!(ok.check, "scan-policy my-uploads");
+    }
+
+    /// Ceph takes an unsigned `x-amz-tagging` on a presigned PUT: without a Deny of uploads
+    /// that set the scan tag, the uploader could tag its own bytes clean.
+    #[test]
+    fn uploads_that_set_the_scan_tag_must_be_denied() {
+        for (backend, gets) in [
+            (Backend::Aws, vec![deny(NOT_CLEAN)]),
+            (Backend::Ceph, vec![deny(NOT_CLEAN), deny(UNTAGGED)]),
+        ] {
+            assert_eq!(judge(&policy(&gets), backend).status, Status::Ok);
+            let fail = judge(&without_self_tagging(&gets), backend);
+            assert_eq!(fail.status, Status::Fail, "{fail}");
+            assert!(fail.message.contains("writes the tag itself"), "{fail}");
+            assert!(
+                fail.message
+                    .contains("StringLike s3:RequestObjectTag/GuardDutyMalwareScanStatus"),
+                "{fail}"
+            );
+            for weaker in [
+                SELF_TAGGING.replace("\"*\"}}", "\"NO_THREATS_FOUND\"}}"),
+                SELF_TAGGING.replace("s3:PutObject", "s3:PutObjectTagging"),
+                SELF_TAGGING.replace("my-uploads/*", "my-uploads/avatars/*"),
+                SELF_TAGGING.replace("GuardDutyMalwareScanStatus", "OtherTag"),
+                SELF_TAGGING.replace("Deny", "Allow"),
+                SELF_TAGGING.replace(
+                    "\"StringLike\"",
+                    "\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"},\"StringLike\"",
+                ),
+            ] {
+                let mut statements = gets.clone();
+                statements.push(weaker.clone());
+                let fail = judge(&without_self_tagging(&statements), backend);
+                assert_eq!(fail.status, Status::Fail, "{weaker}: {fail}");
+            }
+            let wildcard = SELF_TAGGING.replace("\"s3:PutObject\"", "[\"s3:Put*\"]");
+            let mut statements = gets.clone();
+            statements.push(wildcard);
+            let ok = judge(&without_self_tagging(&statements), backend);
+            assert_eq!(ok.status, Status::Ok, "{ok}");
+        }
     }
 
     #[test]

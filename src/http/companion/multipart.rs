@@ -328,9 +328,16 @@ pub(super) async fn complete(
     release(&state, &principal, &upload).await;
     let (kind, profile) = (GrantKind::CompleteMultipartUpload, &upload.profile);
     let at = signing_now();
-    state
-        .audit
-        .upload_grant(&principal, profile.name(), upload.upload(), kind, 0, at);
+    // As every completion's event: when the upload's sealed id would have expired.
+    let expires_at = upload.expires_at;
+    state.audit.upload_grant(
+        &principal,
+        profile.name(),
+        upload.upload(),
+        kind,
+        0,
+        expires_at,
+    );
     let grant_id = GrantId::of_upload(&upload.upload_id);
     let expected = ExpectedObject::multipart(
         profile.name(),
