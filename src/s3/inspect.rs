@@ -1,8 +1,10 @@
 //! Read-only calls that inspect a bucket's setup for `s3-broker doctor`: HeadBucket (with the
 //! server's `Date` header, to measure clock skew), a one-key listing, GetBucketCors,
-//! GetBucketLifecycleConfiguration and GetBucketPolicy. The service never makes these calls.
+//! GetBucketLifecycleConfiguration, GetBucketPolicy and GetPublicAccessBlock. The service never
+//! makes these calls.
 //!
-//! Answers are turned into plain values ([`CorsRule`], [`LifecycleRule`]), so that judging
+//! Answers are turned into plain values ([`CorsRule`], [`LifecycleRule`],
+//! [`PublicAccessBlock`]), so that judging
 //! them needs no SDK type, and failures into an [`InspectError`] that keeps S3's error code
 //! and HTTP status (what an operator needs to fix the setup) but not S3's message.
 
@@ -310,6 +312,93 @@ impl S3Client {
     }
 }
 
+/// A bucket's S3 Block Public Access settings, as GetPublicAccessBlock returned them (a
+/// setting S3 left out is off).
+///
+/// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html>
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublicAccessBlock {
+    /// `BlockPublicAcls`: requests that set a public ACL (canned or explicit) are refused.
+    pub block_public_acls: bool,
+    /// `IgnorePublicAcls`: public ACLs on the bucket and its objects grant nothing.
+    pub ignore_public_acls: bool,
+    /// `BlockPublicPolicy`: a public bucket policy is refused.
+    pub block_public_policy: bool,
+    /// `RestrictPublicBuckets`: a public bucket policy grants only to AWS services and the
+    /// bucket owner's account.
+    pub restrict_public_buckets: bool,
+}
+
+impl S3Client {
+    /// GetPublicAccessBlock: the bucket's Block Public Access settings; `None` when the bucket
+    /// has none (`NoSuchPublicAccessBlockConfiguration`). Needs
+    /// `s3:GetBucketPublicAccessBlock`.
+    ///
+    /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetPublicAccessBlock.html>
+    pub async fn public_access_block(
+        &self,
+        bucket: &BucketName,
+    ) -> Result<Option<PublicAccessBlock>, InspectError> {
+        match self
+            .client()
+            .get_public_access_block()
+            .bucket(bucket.as_str())
+            .send()
+            .await
+        {
+            Ok(output) => {
+                Ok(output
+                    .public_access_block_configuration()
+                    .map(|c| PublicAccessBlock {
+                        block_public_acls: c.block_public_acls().unwrap_or(false),
+                        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                        block_public_policy: c.block_public_policy().unwrap_or(false),
+                        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+                    }))
+            }
+            Err(err) => {
+                // Ceph radosgw 16 answers 200 with the root element misnamed
+                // `BlockPublicAccessBlockConfiguration`, which the SDK does not parse.
+                if let SdkError::ServiceError(service) = &err
+                    && service.raw().status().is_success()
+                    && let Some(block) = service
+                        .raw()
+                        .body()
+                        .bytes()
+                        .and_then(parse_public_access_block)
+                {
+                    return Ok(Some(block));
+                }
+                match inspect_error(err) {
+                    e if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+                    e => Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// The settings of a `...PublicAccessBlockConfiguration` XML document, whatever its root is
+/// called; `None` when the text is no such document.
+fn parse_public_access_block(body: &[u8]) -> Option<PublicAccessBlock> {
+    let text = std::str::from_utf8(body).ok()?;
+    if !text.contains("PublicAccessBlockConfiguration>") {
+        return None;
+    }
+    let setting = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..end].trim().eq_ignore_ascii_case("true"))
+    };
+    Some(PublicAccessBlock {
+        block_public_acls: setting("BlockPublicAcls").unwrap_or(false),
+        ignore_public_acls: setting("IgnorePublicAcls").unwrap_or(false),
+        block_public_policy: setting("BlockPublicPolicy").unwrap_or(false),
+        restrict_public_buckets: setting("RestrictPublicBuckets").unwrap_or(false),
+    })
+}
+
 /// Reduces an SDK rule: its prefix (from `Filter`, `Filter.And` or the legacy `Prefix`), and
 /// `None` as prefix when tags or sizes narrow it further.
 fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
@@ -350,6 +439,39 @@ fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ceph_public_access_blocks_parse_despite_their_root() {
+        let ceph =
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><BlockPublicAccessBlockConfiguration>\
+            <BlockPublicAcls>false</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls>\
+            <BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>false\
+            </RestrictPublicBuckets></BlockPublicAccessBlockConfiguration>";
+        assert_eq!(
+            parse_public_access_block(ceph),
+            Some(PublicAccessBlock {
+                block_public_acls: false,
+                ignore_public_acls: true,
+                block_public_policy: true,
+                restrict_public_buckets: false,
+            })
+        );
+        let partial =
+            b"<PublicAccessBlockConfiguration><IgnorePublicAcls> TRUE </IgnorePublicAcls>\
+            </PublicAccessBlockConfiguration>";
+        assert_eq!(
+            parse_public_access_block(partial),
+            Some(PublicAccessBlock {
+                ignore_public_acls: true,
+                ..PublicAccessBlock::default()
+            })
+        );
+        assert_eq!(
+            parse_public_access_block(b"<Error><Code>x</Code></Error>"),
+            None
+        );
+        assert_eq!(parse_public_access_block(&[0xff, 0xfe]), None);
+    }
 
     #[test]
     fn http_dates_parse() {

@@ -19,7 +19,9 @@ pub use credential_source::{
     REFRESH_AHEAD,
 };
 pub use head::StoredType;
-pub use inspect::{BucketProbe, CorsRule, InspectError, LifecycleRule, ServerTime};
+pub use inspect::{
+    BucketProbe, CorsRule, InspectError, LifecycleRule, PublicAccessBlock, ServerTime,
+};
 pub use multipart::UploadRef;
 pub use stored::{QUARANTINE_TAG, StoredObject};
 pub use tagging::ObjectTag;

@@ -1,7 +1,8 @@
 //! `s3-broker doctor` as an operator runs it: the built binary, a configuration file and
 //! profiles on disk, against the test's bucket on a real server. s3s-fs implements neither
 //! GetBucketCors nor GetBucketLifecycleConfiguration (so those checks warn); Ceph radosgw
-//! implements both.
+//! implements both, and GetPublicAccessBlock, whose check fails on a bucket without the block
+//! (so the Ceph tests that expect warnings only set it first).
 
 use crate::support::broker::{HS_SECRET, TICKET_SECRET};
 use crate::support::{Ctx, Server, TestBed};
@@ -193,8 +194,17 @@ async fn put_lifecycle(t: &Ctx, rules: Vec<LifecycleRule>) {
         .expect("PutBucketLifecycleConfiguration");
 }
 
-/// Gives the bucket the project's recommended CORS rule (for [`ORIGIN`]) and lifecycle rule.
+/// Turns S3 Block Public Access on for the bucket (the `public-access` check fails without).
+async fn block_public_access(t: &Ctx) {
+    crate::service_public_acls::put_public_access_block(t, true, true)
+        .await
+        .expect("PutPublicAccessBlock");
+}
+
+/// Gives the bucket the project's recommended CORS rule (for [`ORIGIN`]) and lifecycle rule,
+/// and blocks public access.
 async fn prepare_bucket(t: &Ctx) {
+    block_public_access(t).await;
     put_cors(t, vec![recommended_cors()]).await;
     put_lifecycle(
         t,
@@ -246,6 +256,11 @@ async fn healthy_configuration_passes(t: Ctx) {
     }
     assert!(line(&report, "ticket-keys").starts_with("ok "), "{report}");
     assert!(line(&report, "public-url").starts_with("ok "), "{report}");
+    let public_access = line(&report, &format!("public-access {name}"));
+    match t.bed.server {
+        Server::Ceph => assert!(public_access.starts_with("ok "), "{report}"),
+        Server::S3sFs => assert!(public_access.starts_with("warn "), "{report}"),
+    }
     assert!(
         report.trim_end().ends_with("nothing failed"),
         "summary: {report}"
@@ -306,6 +321,7 @@ async fn bad_credentials_fail(t: Ctx) {
 /// On a store with bucket CORS and lifecycle rules, a bare bucket gets a warning for each,
 /// with the fix; warnings alone exit 0.
 async fn missing_cors_and_lifecycle_warn(t: Ctx) {
+    block_public_access(&t).await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), t.bed, &healthy(&t));
     let out = doctor(&config).await;
@@ -367,6 +383,7 @@ async fn cors_rules_must_allow_every_signed_header(t: Ctx) {
     let check = format!("cors {}", t.bucket.as_str());
     let secret = t.bed.credentials.secret_access_key.expose();
 
+    block_public_access(&t).await;
     put_cors(&t, vec![narrow.clone()]).await;
     let out = doctor(&config).await;
     let first = report(&out, &[secret]);
@@ -397,6 +414,7 @@ async fn cors_rules_must_allow_every_signed_header(t: Ctx) {
 /// With overlapping lifecycle rules, S3 applies the shortest: a 1-day rule under `users/`
 /// aborts uploads whose 7-day tickets still live, even next to a 7-day rule for the bucket.
 async fn the_shortest_overlapping_lifecycle_rule_counts(t: Ctx) {
+    block_public_access(&t).await;
     put_cors(&t, vec![recommended_cors()]).await;
     put_lifecycle(
         &t,

@@ -82,6 +82,7 @@ mod service_limits;
 mod service_limits_multipart;
 mod service_logging;
 mod service_multipart;
+mod service_public_acls;
 mod service_scan;
 mod service_slow_body;
 mod service_sse;

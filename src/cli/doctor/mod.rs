@@ -26,7 +26,11 @@
 //! 8. `scan-policy NAME`: with profiles that set `scan`, the bucket policy denies a presigned
 //!    GET of their objects until the scan tag says clean, before the scan and after a threat
 //!    (GetBucketPolicy; `policies/bucket-policy-scan.json`).
-//! 9. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
+//! 9. `public-access NAME`: S3 Block Public Access on each bucket ignores public ACLs (and, but
+//!    on Ceph 16, whose uploads it breaks, blocks them), so no upload can make its object public
+//!    (Ceph radosgw takes an `x-amz-acl` header a presigned PUT did not sign;
+//!    GetPublicAccessBlock).
+//! 10. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
 //!
 //! Each judgement is a pure function of what was read (tested next to it); the S3 calls are in
 //! [`crate::s3::S3Client::probe_bucket`] and its neighbours.
@@ -41,6 +45,7 @@ mod finding;
 mod jwks;
 mod lifecycle;
 mod profiles;
+mod public_access;
 mod redact;
 mod scan_policy;
 mod startup;
@@ -60,6 +65,7 @@ use finding::{Finding, Reporter, Status};
 use jwks::check_jwks;
 use lifecycle::judge_lifecycle;
 use profiles::check_profiles;
+use public_access::judge_public_access;
 use scan_policy::judge_scan_policy;
 use startup::{judge_public_url, judge_ticket_keys};
 use std::io::Write;
@@ -179,7 +185,8 @@ async fn diagnose(config: Option<&Path>, reporter: &mut Reporter<'_>) -> Result<
     Ok(())
 }
 
-/// Checks 4 to 8: clock, then each bucket, its CORS, its lifecycle and its scan policy.
+/// Checks 4 to 9: clock, then each bucket, its CORS, its lifecycle, its scan policy and its
+/// public access block.
 async fn check_buckets(
     settings: &Settings,
     s3: &S3Client,
@@ -238,6 +245,8 @@ async fn check_buckets(
             let finding = judge_scan_policy(name, &policy, &bucket.scans, settings.s3.backend);
             reporter.report(finding)?;
         }
+        let block = s3.public_access_block(&bucket.bucket).await;
+        reporter.report(judge_public_access(name, &block, settings.s3.backend))?;
     }
     Ok(())
 }

@@ -1,0 +1,249 @@
+//! Public ACLs a client adds to a presigned PUT. The broker never signs an ACL, but Ceph
+//! radosgw 16 takes the `x-amz-*` headers a presigned URL did not sign: the holder of an upload
+//! grant who adds `x-amz-acl: public-read` or an `x-amz-grant-read` for everyone gets an object
+//! that anyone reads without a grant. s3s-fs refuses such a request. The fix is the store's:
+//! S3 Block Public Access on the bucket, which Ceph implements per bucket since Octopus and
+//! `doctor` checks. On Ceph 16, `IgnorePublicAcls` makes every public grant (canned or
+//! explicit, set before or after) count for nothing, while `BlockPublicAcls` refuses every
+//! PutObject, honest ones included, so it must stay off there.
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html>
+
+use crate::support::broker::{Broker, HS_SECRET, text_upload};
+use crate::support::http::send_raw;
+use crate::support::{Ctx, Server};
+use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+use s3_broker::config::ConfigBuilder;
+use serde_json::json;
+
+on_both_servers!(
+    public_acls_on_a_presigned_put_need_the_public_access_block,
+    doctor_checks_the_public_access_block,
+);
+
+/// What a client adds to the broker's PUT grant to make its object public.
+const PUBLIC_ACLS: [(&str, &str); 2] = [
+    ("x-amz-acl", "public-read"),
+    (
+        "x-amz-grant-read",
+        "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
+    ),
+];
+
+/// Other public ACLs, which the block must neutralize as well.
+const MORE_PUBLIC_ACLS: [(&str, &str); 3] = [
+    ("x-amz-acl", "public-read-write"),
+    ("x-amz-acl", "authenticated-read"),
+    (
+        "x-amz-grant-full-control",
+        "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
+    ),
+];
+
+const BYTES: &[u8] = b"meant for alice only";
+
+/// Sets the bucket's public access block: `BlockPublicAcls` and `IgnorePublicAcls` as given,
+/// the two policy settings on.
+pub(crate) async fn put_public_access_block(
+    t: &Ctx,
+    block_public_acls: bool,
+    ignore_public_acls: bool,
+) -> Result<(), String> {
+    let block = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(block_public_acls)
+        .ignore_public_acls(ignore_public_acls)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    t.bed
+        .s3
+        .put_public_access_block()
+        .bucket(t.bucket.as_str())
+        .public_access_block_configuration(block)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{}", aws_sdk_s3::error::DisplayErrorContext(&e)))
+}
+
+/// A GET of `key` without any signature, as anyone on the network can send it.
+async fn anonymous_get(t: &Ctx, key: &str) -> crate::support::http::Reply {
+    let url = format!("{}/{}/{key}", t.bed.endpoint, t.bucket.as_str());
+    send_raw("GET", &url, &[], None).await
+}
+
+/// Asks the broker for a PUT grant and sends it with `extra` headers added; the object's key
+/// and S3's answer.
+async fn put_with(
+    broker: &Broker,
+    token: &str,
+    extra: (&str, &str),
+) -> (String, crate::support::http::Reply) {
+    let grant = broker
+        .upload_grant(token, text_upload("note.txt", BYTES.len(), json!({})))
+        .await;
+    let mut headers = grant.put_headers();
+    headers.push((extra.0.to_owned(), extra.1.to_owned()));
+    let reply = send_raw("PUT", grant.url(), &headers, Some(BYTES.to_vec())).await;
+    (grant.str("key").to_owned(), reply)
+}
+
+async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
+    let broker = Broker::start(&t).await;
+    let alice = broker.token("alice");
+
+    // Without the block: Ceph stores the ACL, and the object is anyone's to read.
+    let mut made_public = Vec::new();
+    for header in PUBLIC_ACLS {
+        let (key, put) = put_with(&broker, &alice, header).await;
+        if t.bed.server == Server::S3sFs {
+            put.assert_rejected(&format!("s3s-fs: the unsigned {}", header.0));
+            anonymous_get(&t, &key)
+                .await
+                .assert_rejected("s3s-fs: nothing stored");
+            continue;
+        }
+        put.assert_ok(&format!("Ceph 16 takes the unsigned {}", header.0));
+        let open = anonymous_get(&t, &key).await;
+        open.assert_ok(&format!("Ceph, no block: {} makes it public", header.0));
+        assert_eq!(open.body, BYTES);
+        made_public.push(key);
+    }
+    if t.bed.server == Server::S3sFs {
+        assert!(
+            put_public_access_block(&t, true, true).await.is_err(),
+            "s3s-fs has no public access block"
+        );
+        return;
+    }
+
+    // BlockPublicAcls on Ceph 16: every upload is refused, the honest one too.
+    put_public_access_block(&t, true, true)
+        .await
+        .expect("Ceph implements PutPublicAccessBlock");
+    let grant = broker
+        .upload_grant(&alice, text_upload("honest.txt", BYTES.len(), json!({})))
+        .await;
+    grant
+        .put(BYTES)
+        .await
+        .assert_rejected("Ceph 16 under BlockPublicAcls: even an honest PUT");
+
+    // The fix for Ceph: IgnorePublicAcls (and the policy settings), BlockPublicAcls off.
+    put_public_access_block(&t, false, true)
+        .await
+        .expect("PutPublicAccessBlock");
+    // What was made public before the block is private again.
+    for key in &made_public {
+        anonymous_get(&t, key)
+            .await
+            .assert_rejected("made public before the block, read after it");
+    }
+    // And no new upload can make itself public: refused, or stored private.
+    for header in PUBLIC_ACLS.into_iter().chain(MORE_PUBLIC_ACLS) {
+        let (key, put) = put_with(&broker, &alice, header).await;
+        if (200..300).contains(&put.status) {
+            anonymous_get(&t, &key)
+                .await
+                .assert_rejected(&format!("with the block, {}: {}", header.0, header.1));
+        } else {
+            put.assert_rejected(&format!("with the block, {}: {}", header.0, header.1));
+        }
+    }
+    // An honest grant still works, and its object still downloads with a grant.
+    let grant = broker
+        .upload_grant(&alice, text_upload("honest.txt", BYTES.len(), json!({})))
+        .await;
+    grant
+        .put(BYTES)
+        .await
+        .assert_ok("an honest PUT under the block");
+    let key = grant.str("key").to_owned();
+    anonymous_get(&t, &key)
+        .await
+        .assert_rejected("an honest upload is private");
+    let got = broker
+        .download(&alice, &key)
+        .await
+        .grant("download under the block")
+        .get()
+        .await;
+    got.assert_ok("GET with a download grant under the block");
+    assert_eq!(got.body, BYTES);
+}
+
+/// `doctor` on the bucket's public access block, with `backend = "ceph"` on Ceph: FAIL without
+/// it, with `IgnorePublicAcls` off, and with `BlockPublicAcls` on (no upload would work); ok with
+/// the settings of the fix. On s3s-fs (no such call, and no unsigned ACL taken) a warning.
+async fn doctor_checks_the_public_access_block(t: Ctx) {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("default.toml"),
+        "key_template = \"users/{principal}/{uuid}/{filename}\"\n\
+         content_types = [\"text/plain\"]\nmax_size = \"1 MiB\"\nmethods = [\"PUT\"]\n",
+    )
+    .unwrap();
+    let backend = match t.bed.server {
+        Server::Ceph => "ceph",
+        Server::S3sFs => "aws",
+    };
+    let config = ConfigBuilder::new()
+        .store(t.bed.region.as_str(), t.bucket.as_str(), &t.bed.endpoint)
+        .set("s3", "backend", backend)
+        .static_credentials(
+            t.bed.credentials.access_key_id.as_str(),
+            t.bed.credentials.secret_access_key.expose(),
+        )
+        .hs256("https://issuer.e2e.test/", "s3-broker-e2e", HS_SECRET)
+        .set("policies", "dir", policies.to_string_lossy().as_ref());
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config.text()).unwrap();
+    let secret = t.bed.credentials.secret_access_key.expose();
+    let check = format!("public-access {}", t.bucket.as_str());
+    let run = || async {
+        let out = crate::doctor::doctor(&path).await;
+        let report = crate::doctor::report(&out, &[secret]);
+        let line = crate::doctor::line(&report, &check).to_owned();
+        (out.status.success(), line, report)
+    };
+
+    let (_, line, report) = run().await;
+    if t.bed.server == Server::S3sFs {
+        assert!(line.starts_with("warn "), "{report}");
+        assert!(
+            line.contains("does not implement GetPublicAccessBlock"),
+            "{report}"
+        );
+        return;
+    }
+    // Ceph answers a bucket without a block with every setting off.
+    let fix = "put-public-access-block --bucket";
+    assert!(line.starts_with("FAIL "), "{report}");
+    assert!(line.contains("IgnorePublicAcls off"), "{report}");
+    assert!(line.contains(fix), "{report}");
+
+    for (block, ignore, named) in [
+        (true, false, "IgnorePublicAcls off"),
+        (true, true, "refuses every upload"),
+    ] {
+        put_public_access_block(&t, block, ignore)
+            .await
+            .expect("PutPublicAccessBlock");
+        let (ok, line, report) = run().await;
+        assert!(!ok, "{report}");
+        assert!(line.starts_with("FAIL "), "{report}");
+        assert!(line.contains(named), "{report}");
+        assert!(
+            line.contains("BlockPublicAcls=false,IgnorePublicAcls=true"),
+            "{report}"
+        );
+    }
+    put_public_access_block(&t, false, true)
+        .await
+        .expect("PutPublicAccessBlock");
+    let (ok, line, report) = run().await;
+    assert!(ok, "{report}");
+    assert!(line.starts_with("ok "), "{report}");
+}
