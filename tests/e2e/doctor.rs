@@ -62,6 +62,30 @@ fn write_config(dir: &Path, bed: &TestBed, setup: &Setup<'_>) -> std::path::Path
     path
 }
 
+/// Writes `config.toml` and `policies/default.toml` (holding `profile`) into `dir` for the
+/// test's bucket, with `backend = "ceph"` on Ceph; returns the configuration's path.
+pub(crate) fn backend_config(dir: &Path, t: &Ctx, profile: &str) -> std::path::PathBuf {
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("default.toml"), profile).unwrap();
+    let backend = match t.bed.server {
+        Server::Ceph => "ceph",
+        Server::S3sFs => "aws",
+    };
+    let config = ConfigBuilder::new()
+        .store(t.bed.region.as_str(), t.bucket.as_str(), &t.bed.endpoint)
+        .set("s3", "backend", backend)
+        .static_credentials(
+            t.bed.credentials.access_key_id.as_str(),
+            t.bed.credentials.secret_access_key.expose(),
+        )
+        .hs256("https://issuer.e2e.test/", "s3-broker-e2e", HS_SECRET)
+        .set("policies", "dir", policies.to_string_lossy().as_ref());
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config.text()).unwrap();
+    path
+}
+
 /// Runs `s3-broker doctor --config PATH` with no AWS or broker variables from the test's
 /// environment.
 pub(crate) async fn doctor(config: &Path) -> Output {

@@ -9,11 +9,10 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html>
 
-use crate::support::broker::{Broker, HS_SECRET, text_upload};
+use crate::support::broker::{Broker, Grant, text_upload};
 use crate::support::http::send_raw;
 use crate::support::{Ctx, Server};
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use s3_broker::config::ConfigBuilder;
 use serde_json::json;
 
 on_both_servers!(
@@ -39,6 +38,14 @@ const MORE_PUBLIC_ACLS: [(&str, &str); 3] = [
         "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
     ),
 ];
+
+/// PUT uploads of text under `users/`, for `doctor`.
+const PROFILE: &str = r#"
+key_template = "users/{principal}/{uuid}/{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+methods = ["PUT"]
+"#;
 
 const BYTES: &[u8] = b"meant for alice only";
 
@@ -79,13 +86,18 @@ async fn put_with(
     token: &str,
     extra: (&str, &str),
 ) -> (String, crate::support::http::Reply) {
-    let grant = broker
-        .upload_grant(token, text_upload("note.txt", BYTES.len(), json!({})))
-        .await;
+    let grant = honest_grant(broker, token).await;
     let mut headers = grant.put_headers();
     headers.push((extra.0.to_owned(), extra.1.to_owned()));
     let reply = send_raw("PUT", grant.url(), &headers, Some(BYTES.to_vec())).await;
     (grant.str("key").to_owned(), reply)
+}
+
+/// A PUT grant for a small text file.
+async fn honest_grant(broker: &Broker, token: &str) -> Grant {
+    broker
+        .upload_grant(token, text_upload("honest.txt", BYTES.len(), json!({})))
+        .await
 }
 
 async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
@@ -121,9 +133,7 @@ async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
     put_public_access_block(&t, true, true)
         .await
         .expect("Ceph implements PutPublicAccessBlock");
-    let grant = broker
-        .upload_grant(&alice, text_upload("honest.txt", BYTES.len(), json!({})))
-        .await;
+    let grant = honest_grant(&broker, &alice).await;
     grant
         .put(BYTES)
         .await
@@ -151,9 +161,7 @@ async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
         }
     }
     // An honest grant still works, and its object still downloads with a grant.
-    let grant = broker
-        .upload_grant(&alice, text_upload("honest.txt", BYTES.len(), json!({})))
-        .await;
+    let grant = honest_grant(&broker, &alice).await;
     grant
         .put(BYTES)
         .await
@@ -177,29 +185,7 @@ async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
 /// the settings of the fix. On s3s-fs (no such call, and no unsigned ACL taken) a warning.
 async fn doctor_checks_the_public_access_block(t: Ctx) {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(
-        policies.join("default.toml"),
-        "key_template = \"users/{principal}/{uuid}/{filename}\"\n\
-         content_types = [\"text/plain\"]\nmax_size = \"1 MiB\"\nmethods = [\"PUT\"]\n",
-    )
-    .unwrap();
-    let backend = match t.bed.server {
-        Server::Ceph => "ceph",
-        Server::S3sFs => "aws",
-    };
-    let config = ConfigBuilder::new()
-        .store(t.bed.region.as_str(), t.bucket.as_str(), &t.bed.endpoint)
-        .set("s3", "backend", backend)
-        .static_credentials(
-            t.bed.credentials.access_key_id.as_str(),
-            t.bed.credentials.secret_access_key.expose(),
-        )
-        .hs256("https://issuer.e2e.test/", "s3-broker-e2e", HS_SECRET)
-        .set("policies", "dir", policies.to_string_lossy().as_ref());
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config.text()).unwrap();
+    let path = crate::doctor::backend_config(dir.path(), &t, PROFILE);
     let secret = t.bed.credentials.secret_access_key.expose();
     let check = format!("public-access {}", t.bucket.as_str());
     let run = || async {

@@ -6,10 +6,9 @@
 //! `doctor` fails the scan-policy check. Ceph also takes an `x-amz-tagging` header that a
 //! presigned PUT did not sign, so the policy must deny uploads that set the scan tag.
 
-use crate::support::broker::{Broker, HS_SECRET, Options};
+use crate::support::broker::{Broker, Options};
 use crate::support::http::{send, send_raw};
 use crate::support::{Ctx, Server};
-use s3_broker::config::ConfigBuilder;
 use s3_broker::sigv4::S3Operation;
 use serde_json::json;
 use std::path::Path;
@@ -259,25 +258,8 @@ async fn ceph_enforces_the_scan_bucket_policy_on_presigned_gets(t: Ctx) {
 /// Ceph, with `backend = "ceph"`); on s3s-fs FAIL, as it has no bucket policies.
 async fn doctor_checks_the_scan_bucket_policy(t: Ctx) {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    let profile = SCANNED.replace("scanned/", "users/");
-    std::fs::write(policies.join("default.toml"), profile).unwrap();
-    let backend = match t.bed.server {
-        Server::Ceph => "ceph",
-        Server::S3sFs => "aws",
-    };
-    let config = ConfigBuilder::new()
-        .store(t.bed.region.as_str(), t.bucket.as_str(), &t.bed.endpoint)
-        .set("s3", "backend", backend)
-        .static_credentials(
-            t.bed.credentials.access_key_id.as_str(),
-            t.bed.credentials.secret_access_key.expose(),
-        )
-        .hs256("https://issuer.e2e.test/", "s3-broker-e2e", HS_SECRET)
-        .set("policies", "dir", policies.to_string_lossy().as_ref());
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config.text()).unwrap();
+    let path =
+        crate::doctor::backend_config(dir.path(), &t, &SCANNED.replace("scanned/", "users/"));
     let secret = t.bed.credentials.secret_access_key.expose();
     let check = format!("scan-policy {}", t.bucket.as_str());
 
