@@ -99,7 +99,7 @@ lt_start_all() {
 # The hs256 broker again with the shared limits store: Debian's redis-server (installed when
 # missing) on a free port of 127.0.0.1, pinned to $WRK_CORE (the load generator's core, so the
 # broker's core stays its own), and a rate of grants and daily quotas so that every request
-# runs both Lua scripts (limits that never refuse: the cost is measured, not the refusals).
+# checks the rate and debits both quotas (limits that never refuse: the cost is measured, not the refusals).
 lt_start_redis_target() {
   if ! command -v redis-server >/dev/null; then
     local sudo=""

@@ -73,6 +73,14 @@ impl ScanTags {
         );
     }
 
+    /// Forgets every answer about `key` of `bucket`: the broker itself just deleted or
+    /// quarantined the object, so what S3 said of its tags no longer holds.
+    pub(super) fn forget(&self, bucket: &str, key: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|(b, k, _), _| b != bucket || k != key);
+        }
+    }
+
     /// How many answers are held (fresh or not).
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -106,6 +114,11 @@ mod tests {
             "a quarantine is settled"
         );
         assert_eq!(tags.get("b", "c", "scan", t0 + SETTLED_TTL), None);
+        tags.put("b", "c", "other", ObjectTag::Found(None), t0);
+        tags.forget("b", "c");
+        assert_eq!(tags.get("b", "c", "scan", t0), None, "forgotten");
+        assert_eq!(tags.get("b", "c", "other", t0), None, "every tag name");
+        assert_eq!(tags.get("b", "q", "scan", t0), Some(ObjectTag::Quarantined));
 
         for i in 0..MAX_ENTRIES + 10 {
             let value = ObjectTag::Found(Some("v".into()));

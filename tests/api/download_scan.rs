@@ -131,6 +131,43 @@ async fn an_object_verify_quarantined_is_never_served() {
     assert_eq!(reply.header("retry-after"), None, "final: {reply:?}");
 }
 
+/// A verification that deletes the object drops what the scan gate cached of it: the next
+/// download asks S3 again (404), rather than granting a URL for an object that is gone.
+#[actix_web::test]
+async fn a_mismatch_drops_the_cached_scan_verdict() {
+    let stub = S3Stub::start(OnComplete::Answer, &[]);
+    let broker = Broker::against_s3(&stub.endpoint, 3).await;
+    let alice = broker.token("alice");
+    let grant = broker
+        .call("POST", "/v1/uploads")
+        .bearer(&alice)
+        .json(
+            &serde_json::json!({"profile": "scanned", "filename": "a.txt",
+                                  "content_type": "text/plain", "size": 10}),
+        )
+        .send()
+        .await;
+    grant.assert_status(200, "an upload grant");
+    let (object, token) = (grant.json()["key"].clone(), grant.json()["upload"].clone());
+    let object = object.as_str().unwrap();
+    stub.put_object(BUCKET, object, 5);
+    stub.tag_object(BUCKET, object, TAG, "NO_THREATS_FOUND");
+    broker.download(&alice, object).await.grant("clean");
+    let verify = broker
+        .call("POST", "/v1/uploads/verify")
+        .bearer(&alice)
+        .json(&serde_json::json!({ "upload": token }))
+        .send()
+        .await;
+    verify.problem(422, "upload_mismatch", "5 bytes where 10 were declared");
+    assert_eq!(stub.object(BUCKET, object), None, "deleted");
+    broker.download(&alice, object).await.problem(
+        404,
+        "object_not_found",
+        "deleted by the verification",
+    );
+}
+
 #[actix_web::test]
 async fn a_missing_object_is_404_even_when_s3_hides_it() {
     let stub = S3Stub::start(OnComplete::Answer, &[]);

@@ -394,7 +394,7 @@ fn a_grant_is_one_script_call_to_the_store() {
         );
         // Nothing else came from the broker: every other command counted ran inside the
         // scripts, or is this test's INFO.
-        let in_scripts = ["get", "set", "incrby", "expire", "time", "info"];
+        let in_scripts = ["get", "mget", "set", "incrby", "time", "info"];
         for name in after.keys() {
             assert!(
                 delta(&after, name) == 0
@@ -408,6 +408,24 @@ fn a_grant_is_one_script_call_to_the_store() {
             10,
             "two counters debited per grant"
         );
+        // The counters were given their expiry (the window's end) when the first grant made
+        // them, and only then.
+        let store = redis::Client::open(redis.url.as_str()).unwrap();
+        let mut con = store.get_multiplexed_async_connection().await.unwrap();
+        let counters: Vec<String> = redis::cmd("KEYS")
+            .arg("*:quota:*")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(counters.len(), 2, "{counters:?}");
+        for counter in &counters {
+            let ttl: i64 = redis::cmd("TTL")
+                .arg(counter)
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            assert!((1..=86_400).contains(&ttl), "{counter}: TTL {ttl}");
+        }
         // A request refused before its grant (no size) is still counted against the rate, in
         // one call made after the answer.
         let refused = call(

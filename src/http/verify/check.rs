@@ -196,6 +196,10 @@ pub(crate) async fn check_object(
             "quarantined"
         }
     };
+    // What a scan-gated download cached of the object no longer holds.
+    state
+        .scan_tags
+        .forget(expected.bucket.as_str(), expected.key.as_str());
     audit(state, segment, &expected, action, None);
     Ok(Outcome::Mismatch(mismatch(&verdict.mismatches, action)))
 }

@@ -13,8 +13,8 @@
 -- (the rate fields are the class rate's), 1 revoked, 2 over the class rate, 3 over the
 -- profile's rate (the fields are the refusing rate's), 4 over the quota of counter (1-based).
 if ARGV[1] == '1' then
-  local nb = math.max(tonumber(redis.call('GET', KEYS[3]) or '-1') or -1,
-                      tonumber(redis.call('GET', KEYS[4]) or '-1') or -1)
+  local times = redis.call('MGET', KEYS[3], KEYS[4])
+  local nb = math.max(tonumber(times[1] or '-1') or -1, tonumber(times[2] or '-1') or -1)
   if nb >= 0 and (ARGV[2] == '' or tonumber(ARGV[2]) < nb) then
     return {1, 0, 0, 0, 0}
   end
@@ -46,7 +46,9 @@ for i = 5, #KEYS do
   end
 end
 for i = 5, #KEYS do
-  redis.call('INCRBY', KEYS[i], ARGV[2 * (i - 4) + 6])
-  redis.call('EXPIRE', KEYS[i], ARGV[7])
+  -- A counter lives until its window ends: its expiry is set when it is made.
+  if redis.call('INCRBY', KEYS[i], ARGV[2 * (i - 4) + 6]) == tonumber(ARGV[2 * (i - 4) + 6]) then
+    redis.call('EXPIRE', KEYS[i], ARGV[7])
+  end
 end
 return {0, remaining, 0, full, 0}
