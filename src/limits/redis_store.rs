@@ -66,7 +66,7 @@ pub(crate) struct GrantCall<'a> {
     pub admission: Option<DeferredCall>,
     /// The profile's rate of grants: its key and rate.
     pub profile_rate: Option<(String, Rate)>,
-    /// The quota window's index and end.
+    /// The quota window's index (part of the counters' keys).
     pub window: i64,
     /// When the window ends.
     pub resets_at: DateTime<Utc>,

@@ -17,9 +17,9 @@
 //! Never a signature, a token, a signed URL, a policy or a secret: the record has no field
 //! that could hold one.
 
-use super::json::{write_json_str, write_timestamp};
+use super::json::{write_json_str, write_timestamp, write_timestamp_secs};
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt::Write as _;
@@ -178,68 +178,60 @@ impl AuditRecord {
         enqueue(Entry::Audit(Box::new(self)));
     }
 
-    /// The event's fields, in order, as (name, text) pairs; numbers and booleans unquoted
-    /// in JSON.
-    fn fields(&self) -> Vec<(&'static str, Value)> {
-        let mut fields = vec![
-            ("event", Value::Text(self.event.as_str().to_owned())),
-            ("operation", Value::Text(self.operation.to_owned())),
-            (
-                "principal",
-                Value::Text(self.digest_key.digest(&self.principal)),
-            ),
-            ("profile", Value::Text(self.profile.clone())),
-            ("bucket", Value::Text(self.bucket.clone())),
-            ("key", Value::Text(self.key.clone())),
-        ];
+    /// The event's fields, in order, each handed to `field(name, value, quoted)`; numbers
+    /// and booleans are unquoted in JSON. Nothing is copied but the principal's digest and
+    /// the two texts made here.
+    fn each_field(&self, mut field: impl FnMut(&'static str, &str, bool)) {
+        field("event", self.event.as_str(), true);
+        field("operation", self.operation, true);
+        field("principal", &self.digest_key.digest(&self.principal), true);
+        field("profile", &self.profile, true);
+        field("bucket", &self.bucket, true);
+        field("key", &self.key, true);
         if self.key_is_prefix {
-            fields.push(("key_is_prefix", Value::Raw("true".into())));
+            field("key_is_prefix", "true", false);
         }
-        fields.push(("grant_id", Value::Text(self.grant_id.clone())));
+        field("grant_id", &self.grant_id, true);
         if self.event == AuditEvent::Grant {
-            fields.push(("count", Value::Raw(self.count.to_string())));
+            field("count", &self.count.to_string(), false);
         }
         if let Some(at) = self.expires_at {
-            fields.push((
-                "expires_at",
-                Value::Text(at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            ));
+            let mut text = String::with_capacity(20);
+            write_timestamp_secs(&mut text, at);
+            field("expires_at", &text, true);
         }
         if let Some(outcome) = self.outcome {
-            fields.push(("outcome", Value::Text(outcome.to_owned())));
+            field("outcome", outcome, true);
         }
         if let Some(id) = &self.receipt_id {
-            fields.push(("receipt_id", Value::Text(id.clone())));
+            field("receipt_id", id, true);
         }
-        fields
     }
-}
-
-/// A field's value.
-enum Value {
-    /// A string.
-    Text(String),
-    /// A number or boolean, written as is.
-    Raw(String),
 }
 
 impl Render for AuditRecord {
     fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
         let mut line = String::with_capacity(480);
-        let message = format!("{} {}", self.event.as_str(), self.operation);
+        let mut message = String::with_capacity(40);
+        message.push_str(self.event.as_str());
+        message.push(' ');
+        message.push_str(self.operation);
         match format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
                 write_timestamp(&mut line, self.at);
                 line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":");
                 write_json_str(&mut line, &message);
-                for (name, value) in self.fields() {
-                    let _ = write!(line, ",\"{name}\":");
-                    match value {
-                        Value::Text(text) => write_json_str(&mut line, &text),
-                        Value::Raw(raw) => line.push_str(&raw),
+                self.each_field(|name, value, quoted| {
+                    line.push_str(",\"");
+                    line.push_str(name);
+                    line.push_str("\":");
+                    if quoted {
+                        write_json_str(&mut line, value);
+                    } else {
+                        line.push_str(value);
                     }
-                }
+                });
                 line.push_str("},\"target\":");
                 write_json_str(&mut line, AUDIT_TARGET);
                 line.push_str("}\n");
@@ -247,12 +239,9 @@ impl Render for AuditRecord {
             LogFormat::Text => {
                 write_timestamp(&mut line, self.at);
                 let _ = write!(line, "  INFO {AUDIT_TARGET}: {message}");
-                for (name, value) in self.fields() {
-                    let text = match value {
-                        Value::Text(text) | Value::Raw(text) => text,
-                    };
-                    let _ = write!(line, " {name}={}", text.escape_debug());
-                }
+                self.each_field(|name, value, _| {
+                    let _ = write!(line, " {name}={}", value.escape_debug());
+                });
                 line.push('\n');
             }
         }

@@ -65,6 +65,23 @@ pub(crate) fn write_timestamp(out: &mut impl fmt::Write, at: SystemTime) {
         let _ = write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
         return;
     };
+    write_civil(out, secs, Some(micros));
+}
+
+/// `at` in RFC 3339 with whole seconds and `Z` (`2027-01-15T08:15:00Z`), as chrono's
+/// `to_rfc3339_opts(SecondsFormat::Secs, true)` writes it, without its formatter.
+pub(crate) fn write_timestamp_secs(out: &mut impl fmt::Write, at: chrono::DateTime<chrono::Utc>) {
+    match u64::try_from(at.timestamp()) {
+        Ok(secs) if secs <= LAST_SECOND_OF_YEAR_9999 => write_civil(out, secs, None),
+        _ => {
+            let _ = out.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` of `secs` since the Unix epoch (at most the last second of
+/// the year 9999), with `micros` when given.
+fn write_civil(out: &mut impl fmt::Write, secs: u64, micros: Option<u32>) {
     let (year, month, day) = civil_from_days(secs / 86_400);
     let of_day = secs % 86_400;
     let mut text = *b"0000-00-00T00:00:00.000000Z";
@@ -81,9 +98,18 @@ pub(crate) fn write_timestamp(out: &mut impl fmt::Write, at: SystemTime) {
     digits(11, 2, of_day / 3600);
     digits(14, 2, of_day / 60 % 60);
     digits(17, 2, of_day % 60);
-    digits(20, 6, u64::from(micros));
+    let text: &[u8] = match micros {
+        Some(micros) => {
+            digits(20, 6, u64::from(micros));
+            &text
+        }
+        None => {
+            text[19] = b'Z';
+            &text[..20]
+        }
+    };
     // The buffer holds ASCII digits and punctuation only.
-    let _ = out.write_str(std::str::from_utf8(&text).unwrap_or_default());
+    let _ = out.write_str(std::str::from_utf8(text).unwrap_or_default());
 }
 
 /// `9999-12-31T23:59:59Z` as a Unix timestamp: four-digit years end there.
@@ -272,6 +298,18 @@ mod tests {
                 let chrono: chrono::DateTime<chrono::Utc> = at.into();
                 assert_eq!(ours, chrono.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
             }
+            secs += 86_399 * 97 + 3_607;
+        }
+    }
+
+    #[test]
+    fn second_timestamps_are_chronos_rfc3339() {
+        let mut secs: i64 = -86_400 * 400;
+        while secs < 253_402_300_800 + 86_400 * 3 {
+            let at = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            let mut ours = String::new();
+            write_timestamp_secs(&mut ours, at);
+            assert_eq!(ours, at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             secs += 86_399 * 97 + 3_607;
         }
     }
