@@ -5,7 +5,9 @@
 //! S3 Block Public Access on the bucket, which Ceph implements per bucket since Octopus and
 //! `doctor` checks. On Ceph 16, `IgnorePublicAcls` makes every public grant (canned or
 //! explicit, set before or after) count for nothing, while `BlockPublicAcls` refuses every
-//! PutObject, honest ones included, so it must stay off there.
+//! PutObject, honest ones included, so it must stay off there. A grant to a named account
+//! (a second radosgw user, created with `radosgw-admin`) is not public: the block lets it
+//! through, a bucket policy denying uploads that carry `x-amz-grant-*` headers refuses it.
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html>
 
@@ -178,6 +180,97 @@ async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
         .await;
     got.assert_ok("GET with a download grant under the block");
     assert_eq!(got.body, BYTES);
+
+    // What the block leaves: a grant to a named account of the same store is not public.
+    create_user(&t, "bob");
+    let to_bob = ("x-amz-grant-read", "id=\"bob\"");
+    let (key, put) = put_with(&broker, &alice, to_bob).await;
+    put.assert_ok("Ceph, under the block: an unsigned grant to another account");
+    assert!(
+        grantees(&t, &key).await.iter().any(|g| g == "bob"),
+        "the grant to bob is stored"
+    );
+    // A Deny of uploads that carry any x-amz-grant-* header closes it.
+    put_grant_deny_policy(&t).await;
+    for header in [to_bob, ("x-amz-grant-full-control", "id=\"bob\"")] {
+        let (_, put) = put_with(&broker, &alice, header).await;
+        put.assert_rejected(&format!("{}: {} under the deny policy", header.0, header.1));
+    }
+    honest_grant(&broker, &alice)
+        .await
+        .put(BYTES)
+        .await
+        .assert_ok("an honest PUT under the deny policy");
+}
+
+/// The `s3:x-amz-grant-*` condition keys of PutObject.
+const GRANT_KEYS: [&str; 5] = [
+    "s3:x-amz-grant-read",
+    "s3:x-amz-grant-write",
+    "s3:x-amz-grant-read-acp",
+    "s3:x-amz-grant-write-acp",
+    "s3:x-amz-grant-full-control",
+];
+
+/// A bucket policy that denies every upload carrying an `x-amz-grant-*` header: one statement
+/// per key (the keys of one condition must all match), `StringLike` `?*` (a value is present;
+/// Ceph 16 refuses honest uploads under a `Null` = `false` condition on these keys).
+async fn put_grant_deny_policy(t: &Ctx) {
+    let statements: Vec<_> = GRANT_KEYS
+        .iter()
+        .map(|key| {
+            json!({
+                "Sid": format!("DenyGrantHeader{}", key.trim_start_matches("s3:x-amz-grant-")),
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": format!("arn:aws:s3:::{}/*", t.bucket.as_str()),
+                "Condition": {"StringLike": {*key: "?*"}}
+            })
+        })
+        .collect();
+    let policy = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+    crate::service_scan::put_policy(t, &policy)
+        .await
+        .expect("PutBucketPolicy");
+}
+
+/// Creates a second account on the test bed's radosgw.
+fn create_user(t: &Ctx, uid: &str) {
+    let conf = t.bed.data_dir.join("ceph.conf");
+    let out = std::process::Command::new("radosgw-admin")
+        .arg("-c")
+        .arg(&conf)
+        .args([
+            "user",
+            "create",
+            &format!("--uid={uid}"),
+            &format!("--display-name={uid}"),
+        ])
+        .output()
+        .expect("radosgw-admin");
+    assert!(
+        out.status.success(),
+        "radosgw-admin user create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The ids of the accounts the object's ACL grants something to.
+async fn grantees(t: &Ctx, key: &str) -> Vec<String> {
+    let acl = t
+        .bed
+        .s3
+        .get_object_acl()
+        .bucket(t.bucket.as_str())
+        .key(key)
+        .send()
+        .await
+        .expect("GetObjectAcl");
+    acl.grants()
+        .iter()
+        .filter_map(|g| g.grantee()?.id().map(str::to_owned))
+        .collect()
 }
 
 /// `doctor` on the bucket's public access block, with `backend = "ceph"` on Ceph: FAIL without

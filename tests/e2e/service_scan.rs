@@ -137,7 +137,8 @@ fn ceph_policy(bucket: &str) -> String {
         .replace("my-uploads", bucket)
 }
 
-async fn put_policy(t: &Ctx, policy: &str) -> Result<(), String> {
+/// PutBucketPolicy of `policy` on the test's bucket, or the SDK's error as text.
+pub(crate) async fn put_policy(t: &Ctx, policy: &str) -> Result<(), String> {
     t.bed
         .s3
         .put_bucket_policy()
