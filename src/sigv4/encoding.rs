@@ -59,6 +59,16 @@ pub fn push_query_component(out: &mut String, value: &str) {
     push_encoded(out, value, &COMPONENT);
 }
 
+/// A query parameter name or value as it stands in a canonical query: borrowed when no byte
+/// needs encoding (a grant id, `uploadId`, a part number), encoded otherwise.
+pub(super) fn query_component(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.bytes().all(|b| COMPONENT[usize::from(b)]) {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(encode_query_component(value))
+    }
+}
+
 /// Encodes a query parameter name or value (slashes encoded too).
 pub fn encode_query_component(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

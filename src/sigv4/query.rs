@@ -2,7 +2,9 @@
 //! `versionId`, `max-parts`...) and the canonical query string around the SigV4 block.
 
 use super::encoding::format_u64;
-use super::{ALGORITHM, S3Operation, SigningError, encode_query_component, push_query_component};
+use super::encoding::query_component;
+use super::{ALGORITHM, S3Operation, SigningError, push_query_component};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Query parameters added to a presigned URL and covered by its signature.
@@ -24,7 +26,10 @@ impl QueryParams {
     pub fn insert(&mut self, name: &str, value: &str) -> Result<(), SigningError> {
         let reserved = name.is_empty()
             || name.len() > 256
-            || name.to_ascii_lowercase().starts_with("x-amz-")
+            || name
+                .as_bytes()
+                .get(..6)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"x-amz-"))
             || OPERATION_PARAMS.contains(&name)
             || name.chars().any(char::is_control);
         if reserved {
@@ -94,15 +99,18 @@ pub(super) fn write_canonical_query(
     sigv4: &SigV4Query<'_>,
     headers: &[(&str, &str)],
 ) {
-    let encode = |k: &str, v: &str| (encode_query_component(k), encode_query_component(v));
-    let mut others: Vec<(String, String)> = operation
-        .query()
-        .into_iter()
-        .map(|(k, v)| encode(k, &v))
-        .chain(extra.iter().map(|(k, v)| encode(k, v)))
+    let operation_query = operation.query();
+    let mut others: Vec<(Cow<'_, str>, Cow<'_, str>)> = operation_query
+        .iter()
+        .map(|(k, v)| (query_component(k), query_component(v)))
+        .chain(
+            extra
+                .iter()
+                .map(|(k, v)| (query_component(k), query_component(v))),
+        )
         .collect();
     others.sort_unstable();
-    let split = others.partition_point(|(k, _)| k.as_str() < "X-Amz-");
+    let split = others.partition_point(|(k, _)| k.as_ref() < "X-Amz-");
     let token = sigv4.session_token;
     out.reserve(
         256 + token.map_or(0, |t| 3 * t.len())
