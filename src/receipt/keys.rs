@@ -3,7 +3,6 @@
 //! receipts matter).
 
 use super::claims::ReceiptClaims;
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -75,10 +74,21 @@ fn pem_der(pem: &str) -> Option<Vec<u8>> {
     STANDARD.decode(body).ok()
 }
 
-/// A new Ed25519 private key as PKCS#8 PEM (`s3-broker dev`, tests).
+/// A new Ed25519 private key as PKCS#8 PEM (`s3-broker dev`, `serve` without receipt keys,
+/// tests).
+///
+/// The 32-byte seed comes from the operating system (`getrandom`), not from aws-lc's own
+/// generator: its first use seeds a CPU-jitter entropy source that costs about 100 ms of CPU,
+/// which `serve` paid before it could answer `/readyz`. An Ed25519 private key is its seed
+/// ([RFC 8032, section 5.1.5](https://www.rfc-editor.org/rfc/rfc8032#section-5.1.5)).
 pub fn generate_private_key_pem() -> String {
-    let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-        .expect("the operating system's random source failed");
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("the operating system's random source failed");
+    let doc = Ed25519KeyPair::from_seed_unchecked(&seed)
+        .ok()
+        .and_then(|pair| pair.to_pkcs8().ok())
+        .expect("32 random bytes are an Ed25519 seed");
+    seed.fill(0);
     let b64 = STANDARD.encode(doc.as_ref());
     let lines: Vec<&str> = b64
         .as_bytes()
