@@ -38,6 +38,29 @@ pub(crate) struct GrantAudit<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+impl<'a> GrantAudit<'a> {
+    /// One signed request for one object key (a PUT, POST or GET grant, one presigned call).
+    pub(crate) fn one(
+        kind: GrantKind,
+        profile: &'a str,
+        bucket: &'a BucketName,
+        key: &'a str,
+        grant_id: &'a GrantId,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            kind,
+            profile,
+            bucket,
+            key,
+            key_is_prefix: false,
+            grant_id,
+            count: 1,
+            expires_at,
+        }
+    }
+}
+
 /// What one verification found.
 pub(crate) struct VerificationAudit<'a> {
     /// The profile of the grant.

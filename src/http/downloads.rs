@@ -102,16 +102,14 @@ pub(super) async fn create_download(
     let kind = GrantKind::from(&get.operation);
     state.audit.grant(
         &principal.segment,
-        &GrantAudit {
+        &GrantAudit::one(
             kind,
-            profile: &decision.profile,
-            bucket: &decision.bucket,
-            key: decision.key.as_str(),
-            key_is_prefix: false,
-            grant_id: &grant_id,
-            count: 1,
-            expires_at: presigned.expires_at,
-        },
+            &decision.profile,
+            &decision.bucket,
+            decision.key.as_str(),
+            &grant_id,
+            presigned.expires_at,
+        ),
     );
     let sse_c = !decision.encryption_headers.is_empty();
     let grant = grant_response(&DownloadGrant {

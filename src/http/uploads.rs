@@ -216,16 +216,14 @@ pub(super) async fn create_upload(
     };
     state.audit.grant(
         &principal.segment,
-        &GrantAudit {
+        &GrantAudit::one(
             kind,
-            profile: &decision.profile,
-            bucket: &decision.bucket,
-            key: decision.key.as_str(),
-            key_is_prefix: false,
-            grant_id: &grant_id,
-            count: 1,
+            &decision.profile,
+            &decision.bucket,
+            decision.key.as_str(),
+            &grant_id,
             expires_at,
-        },
+        ),
     );
     Ok(granted(json_grant_response(body), kind, 1))
 }

@@ -269,16 +269,14 @@ async fn presign(
     let signed = state.signer.presign(&credentials, &presign, now)?;
     state.audit.grant(
         &principal.segment,
-        &GrantAudit {
+        &GrantAudit::one(
             kind,
-            profile: profile.name(),
-            bucket: profile.bucket(),
-            key: key.as_str(),
-            key_is_prefix: false,
-            grant_id: &grant_id,
-            count: 1,
-            expires_at: signed.expires_at,
-        },
+            profile.name(),
+            profile.bucket(),
+            key.as_str(),
+            &grant_id,
+            signed.expires_at,
+        ),
     );
     Ok(SignedRequest {
         url: signed.url,
