@@ -91,10 +91,8 @@ pub(crate) fn backend_config(dir: &Path, t: &Ctx, profile: &str) -> std::path::P
 pub(crate) async fn doctor(config: &Path) -> Output {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_s3-broker"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("AWS_") || name.starts_with("S3_BROKER") {
-            cmd.env_remove(name);
-        }
+    for name in crate::support::inherited_settings() {
+        cmd.env_remove(name);
     }
     // No instance metadata service to wait for when a test uses the default chain.
     cmd.env("HOME", home.path())

@@ -56,10 +56,8 @@ impl Serve {
         std::fs::write(&file, text).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3-broker"));
         cmd.args(["serve", "--config"]).arg(&file);
-        for (name, _) in std::env::vars() {
-            if name.starts_with("AWS_") || name.starts_with("S3_BROKER") || name == "RUST_LOG" {
-                cmd.env_remove(name);
-            }
+        for name in crate::support::inherited_settings() {
+            cmd.env_remove(name);
         }
         let child = cmd
             .env("HOME", dir.path())

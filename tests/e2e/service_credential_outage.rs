@@ -91,10 +91,8 @@ impl Serve {
         std::fs::write(&config_path, config.text()).unwrap();
         let log = dir.path().join("serve.log");
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_s3-broker"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("AWS_") || name.starts_with("S3_BROKER") {
-                cmd.env_remove(name);
-            }
+        for name in crate::support::inherited_settings() {
+            cmd.env_remove(name);
         }
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();

@@ -216,10 +216,8 @@ impl Serve {
         let home = dir.join("home");
         std::fs::create_dir_all(&home).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3-broker"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("AWS_") || name.starts_with("S3_BROKER") {
-                cmd.env_remove(name);
-            }
+        for name in crate::support::inherited_settings() {
+            cmd.env_remove(name);
         }
         cmd.env("HOME", &home)
             .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -60,10 +60,8 @@ fn write_config(dir: &Path, limits: impl FnOnce(ConfigBuilder) -> ConfigBuilder)
 
 fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3-broker"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("AWS_") || name.starts_with("S3_BROKER") {
-            cmd.env_remove(name);
-        }
+    for name in crate::support::inherited_settings() {
+        cmd.env_remove(name);
     }
     cmd.env("AWS_EC2_METADATA_DISABLED", "true");
     cmd

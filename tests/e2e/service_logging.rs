@@ -49,10 +49,8 @@ impl Serve {
                 direct
             }
         };
-        for (name, _) in std::env::vars() {
-            if name.starts_with("AWS_") || name.starts_with("S3_BROKER") || name == "RUST_LOG" {
-                cmd.env_remove(name);
-            }
+        for name in crate::support::inherited_settings() {
+            cmd.env_remove(name);
         }
         let child = cmd
             .env("HOME", dir.path())

@@ -43,3 +43,11 @@ where
     let bed = TestBed::get(server);
     runtime().block_on(async move { test(Ctx::new(bed).await).await });
 }
+
+/// The names of the test process's variables that would configure a spawned `s3-broker`
+/// behind the test's back (`AWS_*`, `S3_BROKER*`, `RUST_LOG`): remove each from its command.
+pub(crate) fn inherited_settings() -> impl Iterator<Item = String> {
+    std::env::vars().map(|(name, _)| name).filter(|name| {
+        name.starts_with("AWS_") || name.starts_with("S3_BROKER") || name == "RUST_LOG"
+    })
+}
