@@ -149,7 +149,10 @@ mod tests {
 
     #[test]
     fn extensions_are_lower_case_and_borrowed_when_they_are_already() {
-        assert!(matches!(extension_of("a.b.txt"), Some(Cow::Borrowed("txt"))));
+        assert!(matches!(
+            extension_of("a.b.txt"),
+            Some(Cow::Borrowed("txt"))
+        ));
         assert_eq!(extension_of("A.PnG").as_deref(), Some("png"));
         assert_eq!(extension_of("README"), None);
         assert_eq!(extension_of("dot.").as_deref(), Some(""));
