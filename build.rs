@@ -1,7 +1,7 @@
 //! Link flags of the `s3-broker` binary.
 //!
 //! On glibc 2.36 or later, the binary packs its relative relocations (`DT_RELR`,
-//! `-z pack-relative-relocs`): about 100,000 `R_X86_64_RELATIVE` entries of 24 bytes each
+//! `-z pack-relative-relocs`): about 67,000 `R_X86_64_RELATIVE` entries of 24 bytes each
 //! (1.6 MB that the dynamic loader reads at every start, and that then stay resident) become
 //! a 16 KB bitmap. The resident set of `serve` is about 2 MiB smaller (doc/benchmarks.md,
 //! "Resident memory"). glibc added `DT_RELR` in 2.36; a binary linked this way asks for the
