@@ -120,7 +120,6 @@ pub(super) fn write_canonical_query(
     let extras = extra
         .iter()
         .filter(|(name, _)| grant.is_none() || *name != GrantId::QUERY_PARAM);
-    let grant_pair = grant.map(|id| (GrantId::QUERY_PARAM, id.as_str()));
     let count = operation_count + extra.len() + usize::from(grant.is_some());
     let mut inline: [Pair<'_>; INLINE_PARAMS] = Default::default();
     let mut spilled: Vec<Pair<'_>> = Vec::new();
@@ -135,9 +134,16 @@ pub(super) fn write_canonical_query(
         .iter()
         .copied()
         .chain(extras)
-        .chain(grant_pair)
     {
         slots[filled] = (query_component(k), query_component(v));
+        filled += 1;
+    }
+    if let Some(id) = grant {
+        // A hyphenated UUID and the parameter's name need no encoding.
+        slots[filled] = (
+            Cow::Borrowed(GrantId::QUERY_PARAM),
+            Cow::Borrowed(id.as_str()),
+        );
         filled += 1;
     }
     let others = &mut slots[..filled];
