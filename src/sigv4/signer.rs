@@ -16,8 +16,8 @@ use super::{
     SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD,
 };
 use crate::domain::{
-    AddressingStyle, BucketName, ChecksumAlgorithm, Credentials, Endpoint, Expiry, ObjectKey,
-    PartNumber, Region, UploadId,
+    AddressingStyle, BucketName, ChecksumAlgorithm, Credentials, Endpoint, Expiry, GrantId,
+    ObjectKey, PartNumber, Region, UploadId,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -228,6 +228,10 @@ impl Signer {
         // in 384 bytes.
         let escaped: usize = sigv4.session_token.map_or(0, str::len)
             + request
+                .grant
+                .as_ref()
+                .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2)
+            + request
                 .query
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 2)
@@ -277,6 +281,7 @@ impl Signer {
             &mut url,
             &request.operation,
             &request.query,
+            request.grant.as_ref(),
             &sigv4,
             headers,
         );
