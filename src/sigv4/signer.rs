@@ -312,11 +312,7 @@ impl Signer {
         let presigned = PresignedRequest {
             method,
             url,
-            headers: request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                .collect(),
+            headers: request.headers.clone(),
             signed_at: ctx.time.instant(),
             expires_at: ctx.expires_at,
         };
