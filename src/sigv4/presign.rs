@@ -54,10 +54,11 @@ pub struct PresignedRequest {
     pub method: HttpMethod,
     /// The full URL with the signature in the query string.
     pub url: String,
-    /// Headers the client must send with exactly these values (`host` excluded).
-    /// `content-length`, when signed, is the exact body size: HTTP clients and browsers derive
-    /// the header from the body, so send a body of that size rather than setting it by hand.
-    pub headers: Vec<(String, String)>,
+    /// Headers the client must send with exactly these values (`host` excluded), sorted by
+    /// name: the request's, shared rather than copied. `content-length`, when signed, is the
+    /// exact body size: HTTP clients and browsers derive the header from the body, so send a
+    /// body of that size rather than setting it by hand.
+    pub headers: SignedHeaders,
     /// When the signature was made.
     pub signed_at: DateTime<Utc>,
     /// When the URL stops working: the signing time plus `X-Amz-Expires`.

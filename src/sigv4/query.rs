@@ -121,12 +121,16 @@ pub(super) fn write_canonical_query(
         .iter()
         .filter(|(name, _)| grant.is_none() || *name != GrantId::QUERY_PARAM);
     let count = operation_count + extra.len() + usize::from(grant.is_some());
-    let mut inline: [Pair<'_>; INLINE_PARAMS] = Default::default();
-    let mut spilled: Vec<Pair<'_>> = Vec::new();
-    let slots: &mut [Pair<'_>] = if count <= INLINE_PARAMS {
+    // Made only when there is something to sort: most presigns have no such parameter.
+    let mut inline: [Pair<'_>; INLINE_PARAMS];
+    let mut spilled: Vec<Pair<'_>>;
+    let slots: &mut [Pair<'_>] = if count == 0 {
+        &mut []
+    } else if count <= INLINE_PARAMS {
+        inline = Default::default();
         &mut inline[..count]
     } else {
-        spilled.resize(count, Pair::default());
+        spilled = vec![Pair::default(); count];
         &mut spilled
     };
     let mut filled = 0;
