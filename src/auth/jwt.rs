@@ -79,23 +79,20 @@ impl JwtVerifier {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Principal, TokenRejection> {
-        let (header, parts) = header::inspect_parts(token, &self.algorithms)?;
+        // Looked up before the header is read: a hit is a token accepted before in these
+        // exact bytes, whose header passed the checks of this configuration then (only a
+        // restart changes them); a token over the length limit is never cached.
         let cache = self
             .verified
             .as_ref()
+            .filter(|_| token.len() <= header::MAX_TOKEN_LEN)
             .map(|cache| (cache, verified::digest(token)));
-        if let Some((cache, digest)) = &cache {
-            // HMAC keys never come from the JWKS: their entries hold no key set.
-            let current = match &self.jwks {
-                Some(jwks) if header.alg.family() != AlgorithmFamily::Hmac => {
-                    Some(jwks.current(now).await)
-                }
-                _ => None,
-            };
-            if let Some(principal) = cache.get(digest, now, self.leeway_secs, current.as_ref()) {
-                return Ok(principal);
-            }
+        if let Some((cache, digest)) = &cache
+            && let Some(principal) = self.cached(cache, digest, now).await
+        {
+            return Ok(principal);
         }
+        let (header, parts) = header::inspect_parts(token, &self.algorithms)?;
         let candidates = self
             .candidates(header.alg, header.kid.as_deref(), now)
             .await?;
@@ -127,6 +124,22 @@ impl JwtVerifier {
             cache.insert(digest, verified);
         }
         Ok(principal)
+    }
+
+    /// The principal of the token of `digest` if it is cached and still valid at `now`. The
+    /// JWKS key set is consulted only for an entry verified with one of its keys (HMAC and
+    /// configured keys have none).
+    async fn cached(
+        &self,
+        cache: &VerifiedTokens,
+        digest: &verified::TokenDigest,
+        now: DateTime<Utc>,
+    ) -> Option<Principal> {
+        let current = match &self.jwks {
+            Some(jwks) if cache.tied_to_key_set(digest)? => Some(jwks.current(now).await),
+            _ => None,
+        };
+        cache.get(digest, now, self.leeway_secs, current.as_ref())
     }
 
     /// The keys that may have signed a token with `alg` and `kid`.

@@ -103,6 +103,15 @@ impl VerifiedTokens {
         None
     }
 
+    /// Whether the cached entry of `digest` was verified with a JWKS key (so serving it needs
+    /// the current key set); `None` when there is no entry.
+    pub(crate) fn tied_to_key_set(&self, digest: &TokenDigest) -> Option<bool> {
+        let clock = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = *clock.index.get(digest)?;
+        let entry = clock.slots[index].entry.as_ref()?;
+        Some(entry.key_set.is_some())
+    }
+
     /// Remembers a verified token, evicting another one when full.
     pub(crate) fn insert(&self, digest: TokenDigest, verified: Verified) {
         let mut clock = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
