@@ -1,11 +1,13 @@
 //! The outermost middleware: gives each request an id (`X-Request-Id`, kept when a proxy sent
-//! a well-formed one), runs it inside a tracing span carrying that id, and records the answer
-//! in the metrics (route pattern, status, duration, problem code).
+//! a well-formed one), runs it with that id as the current request id of its log lines
+//! ([`request_scope`]), and records the answer in the metrics (route pattern, status,
+//! duration, problem code).
 
 use super::grant::Granted;
 use super::{AppState, ProblemCode};
 use crate::telemetry::metrics::method_label;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
+use crate::telemetry::request_scope;
 use crate::telemetry::{Metrics, RequestId};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -13,7 +15,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 use std::time::Instant;
-use tracing::Instrument;
 
 /// The middleware (`actix_web::middleware::from_fn(observe)`).
 pub async fn observe(
@@ -31,8 +32,8 @@ pub async fn observe(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
-    let span = tracing::info_span!("request", request_id = id.as_str());
-    let mut res = match next.call(req).instrument(span).await {
+    // `call` runs inside the scope too: inner layers do work before their first poll.
+    let mut res = match request_scope::within(id, async move { next.call(req).await }).await {
         Ok(res) => res,
         Err(err) => {
             // No inner layer answers with an error today (CORS, the problem+json safety net
