@@ -13,7 +13,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web::{Error, HttpResponse, web};
 use std::time::Instant;
 
 /// The middleware (`actix_web::middleware::from_fn(observe)`).
@@ -27,7 +27,6 @@ pub async fn observe(
             .get(REQUEST_ID_HEADER)
             .map(HeaderValue::as_bytes),
     );
-    req.extensions_mut().insert(id);
     let method = method_label(req.method());
     let metrics = req
         .app_data::<web::Data<AppState>>()
