@@ -15,10 +15,15 @@ use tracing_subscriber::registry::LookupSpan;
 /// Writes `value` as a JSON string literal (RFC 8259 §7).
 pub(crate) fn write_json_str(out: &mut impl fmt::Write, value: &str) {
     let _ = out.write_char('"');
+    write_json_str_contents(out, value);
+    let _ = out.write_char('"');
+}
+
+/// Writes `value` escaped for the inside of a JSON string literal, without the quotes.
+pub(crate) fn write_json_str_contents(out: &mut impl fmt::Write, value: &str) {
     if !needs_escape(value) {
         // The common case (paths, ids, messages): one scan, one copy.
         let _ = out.write_str(value);
-        let _ = out.write_char('"');
         return;
     }
     let mut start = 0;
@@ -41,7 +46,6 @@ pub(crate) fn write_json_str(out: &mut impl fmt::Write, value: &str) {
         start = i + c.len_utf8();
     }
     let _ = out.write_str(&value[start..]);
-    let _ = out.write_char('"');
 }
 
 /// Whether a JSON string literal of `value` needs an escape: a `"`, a `\\` or a control
