@@ -10,8 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, TrimPath, configure, not_found,
-    observe, problem_errors, rate_headers,
+    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, Observe, TrimPath, configure,
+    not_found, problem_errors, rate_headers,
 };
 use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
@@ -203,7 +203,7 @@ pub fn app(
         .wrap(problem_errors())
         .wrap(TrimPath)
         .wrap(AccessLog)
-        .wrap(from_fn(observe))
+        .wrap(Observe)
         .wrap(CloseWhenDraining)
         .wrap(from_fn(rate_headers))
         .configure(extra)

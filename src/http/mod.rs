@@ -46,7 +46,7 @@ pub use extractors::{MAX_JSON_BODY, json_config, query_config};
 pub use fallback::not_found;
 pub use form_grant::signed_form;
 pub use grantee::{GrantAdmission, Grantee};
-pub use observe::observe;
+pub use observe::{Observe, ObserveFuture, ObserveService};
 pub use plain_errors::problem_errors;
 pub use rate_limit::rate_headers;
 pub use routes::configure;

@@ -17,9 +17,18 @@ tokio::task_local! {
     static CURRENT: RequestId;
 }
 
+/// A future run inside a request's scope ([`within`]).
+pub type RequestScoped<F> = TaskLocalFuture<RequestId, F>;
+
 /// `future`, with `id` as the current request id whenever it is polled.
-pub fn within<F: Future>(id: RequestId, future: F) -> TaskLocalFuture<RequestId, F> {
+pub fn within<F: Future>(id: RequestId, future: F) -> RequestScoped<F> {
     CURRENT.scope(id, future)
+}
+
+/// `f()`, with `id` as the current request id while it runs (a service's `call`, which does
+/// work before its future is first polled).
+pub fn within_call<R>(id: RequestId, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(id, f)
 }
 
 /// The id of the request whose future is being polled on this thread, if any.
@@ -41,6 +50,13 @@ mod tests {
         })
         .await;
         assert_eq!(seen, Some(id));
+        assert_eq!(current(), None);
+    }
+
+    #[test]
+    fn a_call_sees_the_id_while_it_runs() {
+        let id = RequestId::parse(b"req-2").unwrap();
+        assert_eq!(within_call(id, current), Some(id));
         assert_eq!(current(), None);
     }
 
