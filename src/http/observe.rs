@@ -1,7 +1,8 @@
 //! The outermost middleware: gives each request an id (`X-Request-Id`, kept when a proxy sent
 //! a well-formed one), runs it with that id as the current request id of its log lines
-//! ([`request_scope`]), and records the answer in the metrics (route pattern, status,
-//! duration, problem code).
+//! ([`request_scope`]), records the answer in the metrics (route pattern, status,
+//! duration, problem code) and writes the `RateLimit` headers of an admitted request
+//! ([`super::rate_limit::add_rate_headers`]).
 //!
 //! A hand-written service rather than `middleware::from_fn`: that one boxes its own future and
 //! the inner service's on every request, and moves the response through both.
@@ -125,6 +126,7 @@ where
                 *this.started,
             );
         }
+        super::rate_limit::add_rate_headers(&mut res);
         if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
             res.headers_mut()
                 .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
