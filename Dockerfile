@@ -15,9 +15,10 @@ ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS build
 WORKDIR /src
 
-# Only what `cargo build` needs: the manifest and lock file, the sources, the bench target
-# declared in Cargo.toml, and policies/default.toml (compiled into `s3-broker dev`).
-COPY Cargo.toml Cargo.lock ./
+# Only what `cargo build` needs: the manifest and lock file, the build script (link flags),
+# the sources, the bench target declared in Cargo.toml, and policies/default.toml (compiled
+# into `s3-broker dev`).
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY benches ./benches
 COPY policies ./policies

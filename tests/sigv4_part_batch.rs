@@ -114,7 +114,7 @@ proptest! {
                 .iter()
                 .map(|(n, v)| ((*n).to_owned(), v.clone()))
                 .collect();
-            prop_assert_eq!(batch_headers, single.headers);
+            prop_assert_eq!(batch_headers, single.headers.to_vec());
             prop_assert_eq!(batch.expires_at(), single.expires_at);
         }
     }

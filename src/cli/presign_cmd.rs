@@ -90,7 +90,7 @@ fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
             let headers: serde_json::Map<String, serde_json::Value> = presigned
                 .headers
                 .iter()
-                .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+                .map(|(n, v)| (n.to_owned(), serde_json::Value::String(v.to_owned())))
                 .collect();
             let json = serde_json::json!({
                 "method": presigned.method.as_str(),
@@ -116,7 +116,7 @@ fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
             for (name, value) in presigned
                 .headers
                 .iter()
-                .filter(|(n, _)| n != "content-length")
+                .filter(|(n, _)| *n != "content-length")
             {
                 words.extend(["-H".into(), quote(&format!("{name}: {value}"))]);
             }

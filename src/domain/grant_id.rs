@@ -20,9 +20,10 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use uuid::Uuid;
 
-/// A grant id: a UUID in its hyphenated lowercase form.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GrantId(String);
+/// A grant id: a UUID in its hyphenated lowercase form, kept inline (36 bytes, no heap), so
+/// that making one and carrying it into a presigned request allocates nothing.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct GrantId([u8; GrantId::LEN]);
 
 impl GrantId {
     /// The query parameter of a presigned URL that carries the id. It starts with `x-` (S3
@@ -36,9 +37,19 @@ impl GrantId {
     /// The POST form field of the id: `x-amz-meta-` and [`GrantId::META_KEY`].
     pub const META_FIELD: &'static str = "x-amz-meta-broker-grant";
 
+    /// The length of the text of an id: a hyphenated UUID.
+    pub const LEN: usize = uuid::fmt::Hyphenated::LENGTH;
+
     /// A fresh random id (UUID version 4).
     pub fn new() -> Self {
-        Self(Uuid::new_v4().to_string())
+        Self::of_uuid(Uuid::new_v4())
+    }
+
+    /// The id written as `uuid` in hyphenated lowercase, without going through `Display`.
+    fn of_uuid(uuid: Uuid) -> Self {
+        let mut text = [0u8; Self::LEN];
+        uuid.hyphenated().encode_lower(&mut text);
+        Self(text)
     }
 
     /// The id of every grant on the multipart upload `upload_id`: the first 16 bytes of
@@ -52,17 +63,25 @@ impl GrantId {
         bytes.copy_from_slice(&digest[..16]);
         bytes[6] = (bytes[6] & 0x0f) | 0x80;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        Self(Uuid::from_bytes(bytes).to_string())
+        Self::of_uuid(Uuid::from_bytes(bytes))
     }
 
-    /// An id read back from a sealed (MAC-checked) record, such as an `upload` token.
-    pub fn from_sealed(id: String) -> Self {
-        Self(id)
+    /// An id read back from a sealed (MAC-checked) record, such as a signed form's field;
+    /// `None` unless it is a UUID (the broker only ever writes UUIDs).
+    pub fn from_sealed(id: &str) -> Option<Self> {
+        Uuid::try_parse(id).ok().map(Self::of_uuid)
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // A hyphenated UUID is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for GrantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("GrantId").field(&self.as_str()).finish()
     }
 }
 
@@ -74,7 +93,7 @@ impl Default for GrantId {
 
 impl fmt::Display for GrantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -87,6 +106,15 @@ mod tests {
         let (a, b) = (GrantId::new(), GrantId::new());
         assert_ne!(a, b);
         assert_eq!(Uuid::parse_str(a.as_str()).unwrap().get_version_num(), 4);
+        assert_eq!(a.as_str(), Uuid::parse_str(a.as_str()).unwrap().to_string());
+        assert_eq!(a.to_string(), a.as_str());
+    }
+
+    #[test]
+    fn sealed_ids_read_back_only_as_uuids() {
+        let id = GrantId::new();
+        assert_eq!(GrantId::from_sealed(id.as_str()), Some(id));
+        assert_eq!(GrantId::from_sealed("not a uuid"), None);
     }
 
     #[test]

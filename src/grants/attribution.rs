@@ -26,9 +26,10 @@ pub fn operation_grant_id(operation: &S3Operation) -> GrantId {
     }
 }
 
-/// Adds `grant` to the signed query of `request`.
+/// Adds `grant` to the signed query of `request` (as [`GrantId::QUERY_PARAM`]): the signer
+/// merges it into the canonical query in place, with no map entry or string of its own.
 pub fn attribute_url(request: &mut PresignRequest, grant: &GrantId) -> Result<(), BuildError> {
-    request.query.insert(GrantId::QUERY_PARAM, grant.as_str())?;
+    request.grant = Some(grant.clone());
     Ok(())
 }
 
@@ -42,5 +43,5 @@ pub fn form_grant_id(form: &PostForm) -> Option<GrantId> {
     form.fields
         .iter()
         .find(|field| field.name == GrantId::META_FIELD)
-        .map(|field| GrantId::from_sealed(field.value.clone()))
+        .and_then(|field| GrantId::from_sealed(&field.value))
 }

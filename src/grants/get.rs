@@ -75,9 +75,9 @@ mod tests {
                     decision.content_disposition.as_str()
                 ),
                 ("response-content-type", "application/octet-stream"),
-                ("x-broker-grant", grant.as_str()),
             ]
         );
+        assert_eq!(get.grant, Some(grant));
         assert_eq!(get.headers.iter().count(), 0);
     }
 

@@ -12,7 +12,7 @@ use crate::multipart::{UploadToken, extension_of};
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
-use crate::sigv4::{FormField, PostForm, PresignedRequest};
+use crate::sigv4::{FormField, PostForm, PresignedRequest, SignedHeaders};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -26,7 +26,7 @@ struct UploadGrant<'a> {
     /// Where to send the bytes.
     url: &'a str,
     /// PUT: headers to send with exactly these values (sorted by name, as signed).
-    headers: Option<&'a [(String, String)]>,
+    headers: Option<&'a SignedHeaders>,
     /// POST: form fields to send in order, then the file as the last field `file`.
     fields: Option<&'a [FormField]>,
     /// PUT with SSE-C: headers the client adds with values only it knows (the
@@ -104,10 +104,7 @@ impl<'a> UploadGrant<'a> {
             .str("method", self.method.as_str())
             .str("url", self.url);
         if let Some(headers) = self.headers {
-            object.str_map(
-                "headers",
-                headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-            );
+            object.str_map("headers", headers.iter());
         }
         if let Some(fields) = self.fields {
             object.str_map(
@@ -258,7 +255,7 @@ mod tests {
         serde_json::to_string(&SerdeGrant {
             method: grant.method,
             url: grant.url.to_owned(),
-            headers: grant.headers.map(|h| h.iter().cloned().collect()),
+            headers: grant.headers.map(|h| h.clone().into_iter().collect()),
             fields: grant.fields.map(|f| {
                 f.iter()
                     .map(|f| (f.name.clone(), serde_json::Value::String(f.value.clone())))
@@ -278,14 +275,11 @@ mod tests {
     #[test]
     fn the_answer_is_byte_for_byte_the_serde_form() {
         let now = DateTime::from_timestamp(1_777_636_800, 0).unwrap();
-        let headers = vec![
-            ("content-length".to_owned(), "1024".to_owned()),
-            (
-                "content-type".to_owned(),
-                "text/plain; charset=\"utf-8\"".to_owned(),
-            ),
-            ("if-none-match".to_owned(), "*".to_owned()),
-        ];
+        let headers = SignedHeaders::new()
+            .with("content-length", "1024")
+            .and_then(|h| h.with("content-type", "text/plain; charset=\"utf-8\""))
+            .and_then(|h| h.with("if-none-match", "*"))
+            .unwrap();
         let fields = vec![
             FormField {
                 name: "key".into(),

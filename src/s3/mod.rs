@@ -119,9 +119,12 @@ pub struct S3Settings {
     pub operation_timeout: Duration,
 }
 
-/// The SDK client, built on first use: building it reads and parses the system's root
+/// The SDK client, built by the first S3 call: building it reads and parses the system's root
 /// certificates (some 20 million instructions, tens of milliseconds on a busy core), which
-/// `serve` should not wait for before it answers `/readyz`: grants sign locally.
+/// `serve` should not wait for before it answers `/readyz`: grants sign locally. Nor is it
+/// built ahead on a thread of its own: a broker that only grants never calls S3, and the
+/// client's code (the SDK, rustls, hyper, h2) and certificates would add about 2 MiB to its
+/// resident set for nothing (doc/benchmarks.md, "Resident memory").
 type LazyClient = LazyLock<aws_sdk_s3::Client, Box<dyn FnOnce() -> aws_sdk_s3::Client + Send>>;
 
 /// An aws-sdk-s3 client configured from [`S3Settings`].
@@ -175,13 +178,6 @@ impl S3Client {
         let client: Arc<LazyClient> = Arc::new(LazyLock::new(Box::new(move || {
             aws_sdk_s3::Client::from_conf(config)
         })));
-        // Built off the startup path; the first S3 call waits for it if it comes first.
-        let warm = Arc::clone(&client);
-        let _ = std::thread::Builder::new()
-            .name("s3-client".into())
-            .spawn(move || {
-                LazyLock::force(&warm);
-            });
         Self {
             client,
             operation_timeout: settings.operation_timeout,
@@ -190,7 +186,7 @@ impl S3Client {
         }
     }
 
-    /// The SDK client (built by now, or built here on first use).
+    /// The SDK client (built here on first use).
     pub(crate) fn client(&self) -> &aws_sdk_s3::Client {
         &self.client
     }

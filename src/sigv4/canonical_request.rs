@@ -97,6 +97,11 @@ impl HexDigest {
         Self(out)
     }
 
+    /// The hex digits as bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+
     /// The hex text.
     pub(crate) fn as_str(&self) -> &str {
         // Hex digits are ASCII.

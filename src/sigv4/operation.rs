@@ -2,6 +2,7 @@
 //!
 //! API reference: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html>
 
+use super::encoding::format_u64;
 use crate::domain::{PartNumber, UploadId};
 use std::fmt;
 
@@ -111,20 +112,42 @@ impl S3Operation {
 
     /// The query parameters that select the operation (unencoded).
     pub fn query(&self) -> Vec<(&'static str, String)> {
+        let mut digits = [0; 20];
+        let (pairs, count) = self.query_pairs(&mut digits);
+        pairs[..count]
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned()))
+            .collect()
+    }
+
+    /// [`S3Operation::query`] without an allocation: at most two pairs, sorted by name; a part
+    /// number is written into `digits`.
+    pub(super) fn query_pairs<'a>(
+        &'a self,
+        digits: &'a mut [u8; 20],
+    ) -> ([(&'static str, &'a str); 2], usize) {
         match self {
-            Self::GetObject | Self::HeadObject | Self::PutObject | Self::DeleteObject => vec![],
-            Self::CreateMultipartUpload => vec![("uploads", String::new())],
+            Self::GetObject | Self::HeadObject | Self::PutObject | Self::DeleteObject => {
+                ([("", ""); 2], 0)
+            }
+            Self::CreateMultipartUpload => ([("uploads", ""), ("", "")], 1),
             Self::UploadPart {
                 upload_id,
                 part_number,
-            } => vec![
-                ("partNumber", part_number.to_string()),
-                ("uploadId", upload_id.as_str().to_owned()),
-            ],
+            } => (
+                [
+                    (
+                        "partNumber",
+                        format_u64(digits, u64::from(part_number.get())),
+                    ),
+                    ("uploadId", upload_id.as_str()),
+                ],
+                2,
+            ),
             Self::CompleteMultipartUpload { upload_id }
             | Self::ListParts { upload_id }
             | Self::AbortMultipartUpload { upload_id } => {
-                vec![("uploadId", upload_id.as_str().to_owned())]
+                ([("uploadId", upload_id.as_str()), ("", "")], 1)
             }
         }
     }

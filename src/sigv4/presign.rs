@@ -3,7 +3,7 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>
 
 use super::{HttpMethod, QueryParams, S3Operation, SignedHeaders};
-use crate::domain::{BucketName, Expiry, ObjectKey};
+use crate::domain::{BucketName, Expiry, GrantId, ObjectKey};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -20,6 +20,9 @@ pub struct PresignRequest {
     pub headers: SignedHeaders,
     /// Extra query parameters to sign (response overrides, version id...).
     pub query: QueryParams,
+    /// The grant id, signed as the query parameter [`GrantId::QUERY_PARAM`] (replacing one of
+    /// that name in `query`). It is read in place: no map entry, no string of its own.
+    pub grant: Option<GrantId>,
     /// Requested lifetime (shortened to the credentials' expiry when they expire sooner).
     pub expires: Expiry,
 }
@@ -38,6 +41,7 @@ impl PresignRequest {
             key,
             headers: SignedHeaders::new(),
             query: QueryParams::new(),
+            grant: None,
             expires,
         }
     }
@@ -50,10 +54,11 @@ pub struct PresignedRequest {
     pub method: HttpMethod,
     /// The full URL with the signature in the query string.
     pub url: String,
-    /// Headers the client must send with exactly these values (`host` excluded).
-    /// `content-length`, when signed, is the exact body size: HTTP clients and browsers derive
-    /// the header from the body, so send a body of that size rather than setting it by hand.
-    pub headers: Vec<(String, String)>,
+    /// Headers the client must send with exactly these values (`host` excluded), sorted by
+    /// name: the request's, shared rather than copied. `content-length`, when signed, is the
+    /// exact body size: HTTP clients and browsers derive the header from the body, so send a
+    /// body of that size rather than setting it by hand.
+    pub headers: SignedHeaders,
     /// When the signature was made.
     pub signed_at: DateTime<Utc>,
     /// When the URL stops working: the signing time plus `X-Amz-Expires`.

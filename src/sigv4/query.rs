@@ -4,6 +4,7 @@
 use super::encoding::format_u64;
 use super::encoding::query_component;
 use super::{ALGORITHM, S3Operation, SigningError, push_query_component};
+use crate::domain::GrantId;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -53,6 +54,11 @@ impl QueryParams {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// The number of parameters.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -82,33 +88,69 @@ pub(super) fn canonical_query(
     headers: &[(&str, &str)],
 ) -> String {
     let mut out = String::with_capacity(256);
-    write_canonical_query(&mut out, operation, extra, sigv4, headers);
+    write_canonical_query(&mut out, operation, extra, None, sigv4, headers);
     out
 }
 
+/// Parameters besides the SigV4 ones (operation, extra, grant id) sorted on the stack; more
+/// go to the heap.
+const INLINE_PARAMS: usize = 8;
+
+/// One parameter as it stands in the canonical query: name and value, encoded.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// Appends the canonical query to `out` (the query of a URL being written, or an empty
-/// string). Only the header names of `headers` are read.
+/// string). Only the header names of `headers` are read. `grant`, the grant id, is signed as
+/// [`GrantId::QUERY_PARAM`] and replaces an extra parameter of that name.
 ///
 /// Names starting with `X-Amz-` are reserved for SigV4 ([`QueryParams`] refuses them), so every
 /// other parameter sorts either before or after the whole SigV4 block, whose own order is
-/// fixed; only the few other parameters need sorting.
+/// fixed; only the few other parameters need sorting, in place on the stack. A grant id and
+/// its name are unreserved characters, so they are borrowed, not encoded into new strings.
 pub(super) fn write_canonical_query(
     out: &mut String,
     operation: &S3Operation,
     extra: &QueryParams,
+    grant: Option<&GrantId>,
     sigv4: &SigV4Query<'_>,
     headers: &[(&str, &str)],
 ) {
-    let operation_query = operation.query();
-    let mut others: Vec<(Cow<'_, str>, Cow<'_, str>)> = operation_query
+    let mut digits = [0; 20];
+    let (operation_pairs, operation_count) = operation.query_pairs(&mut digits);
+    let extras = extra
         .iter()
-        .map(|(k, v)| (query_component(k), query_component(v)))
-        .chain(
-            extra
-                .iter()
-                .map(|(k, v)| (query_component(k), query_component(v))),
-        )
-        .collect();
+        .filter(|(name, _)| grant.is_none() || *name != GrantId::QUERY_PARAM);
+    let count = operation_count + extra.len() + usize::from(grant.is_some());
+    // Made only when there is something to sort: most presigns have no such parameter.
+    let mut inline: [Pair<'_>; INLINE_PARAMS];
+    let mut spilled: Vec<Pair<'_>>;
+    let slots: &mut [Pair<'_>] = if count == 0 {
+        &mut []
+    } else if count <= INLINE_PARAMS {
+        inline = Default::default();
+        &mut inline[..count]
+    } else {
+        spilled = vec![Pair::default(); count];
+        &mut spilled
+    };
+    let mut filled = 0;
+    for (k, v) in operation_pairs[..operation_count]
+        .iter()
+        .copied()
+        .chain(extras)
+    {
+        slots[filled] = (query_component(k), query_component(v));
+        filled += 1;
+    }
+    if let Some(id) = grant {
+        // A hyphenated UUID and the parameter's name need no encoding.
+        slots[filled] = (
+            Cow::Borrowed(GrantId::QUERY_PARAM),
+            Cow::Borrowed(id.as_str()),
+        );
+        filled += 1;
+    }
+    let others = &mut slots[..filled];
     others.sort_unstable();
     let split = others.partition_point(|(k, _)| k.as_ref() < "X-Amz-");
     let token = sigv4.session_token;

@@ -3,15 +3,21 @@
 use crate::domain::{
     Checksum, ChecksumAlgorithm, ContentMd5, ContentType, DomainError, HeaderName, HeaderValue,
 };
+use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Signed headers, sorted by lowercase name as SigV4 requires. `host` is added by the signer.
 ///
 /// Anything S3 should enforce on the request (type, length, checksum, encryption,
 /// no-overwrite, metadata) goes here; hoisting such headers into the query string makes S3
 /// ignore them, so this type never does.
+///
+/// The headers are shared, not copied, between a request and what signing it returns
+/// ([`PresignedRequest::headers`](super::PresignedRequest::headers)): a clone counts a
+/// reference, and an insert into a shared set copies it first. No headers, no allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SignedHeaders(BTreeMap<HeaderName, HeaderValue>);
+pub struct SignedHeaders(Option<Arc<BTreeMap<HeaderName, HeaderValue>>>);
 
 impl SignedHeaders {
     /// No headers besides `host`.
@@ -22,7 +28,7 @@ impl SignedHeaders {
     /// Validates and adds a header, replacing an earlier value of the same name.
     pub fn insert(&mut self, name: &str, value: &str) -> Result<(), DomainError> {
         let value = HeaderValue::new(name, value)?;
-        self.0.insert(HeaderName::new(name)?, value);
+        self.map().insert(HeaderName::new(name)?, value);
         Ok(())
     }
 
@@ -77,30 +83,64 @@ impl SignedHeaders {
 
     /// True when the algorithm's checksum header is present.
     pub fn has_checksum(&self, algorithm: ChecksumAlgorithm) -> bool {
-        self.0.keys().any(|k| k.as_str() == algorithm.header_name())
+        self.entries()
+            .any(|(k, _)| k.as_str() == algorithm.header_name())
     }
 
     /// Headers as (lowercase name, canonical value), sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Headers as owned (lowercase name, canonical value) pairs, sorted by name.
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()
     }
 
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.as_ref().map_or(0, |map| map.len())
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.0.iter().flat_map(|map| map.iter())
+    }
+
+    /// The map, to insert into: made on the first insert, copied first when shared.
+    fn map(&mut self) -> &mut BTreeMap<HeaderName, HeaderValue> {
+        Arc::make_mut(self.0.get_or_insert_with(Arc::default))
     }
 
     /// Inserts a header whose name and value come from validated domain types.
     fn put_trusted(&mut self, name: &str, value: &str) {
         // Names are constants and values come from validated newtypes: both always pass.
         if let (Ok(name), Ok(value)) = (HeaderName::new(name), HeaderValue::new(name, value)) {
-            self.0.insert(name, value);
+            self.map().insert(name, value);
         }
+    }
+}
+
+/// A sequence of `[name, value]` pairs, sorted by name.
+impl Serialize for SignedHeaders {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// The headers as owned `(name, value)` pairs, sorted by name.
+impl IntoIterator for SignedHeaders {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.to_vec().into_iter()
     }
 }
 
@@ -127,6 +167,23 @@ mod tests {
             ]
         );
         assert!(h.has_checksum(ChecksumAlgorithm::Sha256));
+    }
+
+    #[test]
+    fn a_clone_is_shared_until_one_side_inserts() {
+        let one = SignedHeaders::new().content_length(1);
+        let mut two = one.clone();
+        two.insert("x-amz-meta-a", "b").unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(two.len(), 2);
+        assert_eq!(
+            serde_json::to_string(&two).unwrap(),
+            r#"[["content-length","1"],["x-amz-meta-a","b"]]"#
+        );
+        let owned: Vec<(String, String)> = one.into_iter().collect();
+        assert_eq!(owned, [("content-length".to_owned(), "1".to_owned())]);
+        assert!(SignedHeaders::new().is_empty());
+        assert_eq!(SignedHeaders::new(), SignedHeaders::default());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::addressing::Host;
 use super::canonical_request::HexDigest;
 use super::post_policy::{SigV4Fields, conditions_and_fields, push_field};
 use super::query::{SigV4Query, canonical_query, write_canonical_query};
-use super::string_to_sign::{string_to_sign, write_string_to_sign};
+use super::string_to_sign::{string_to_sign, write_string_to_sign_prefix};
 use super::time::within_four_digit_years;
 use super::{
     CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
@@ -16,12 +16,13 @@ use super::{
     SigningKeyCache, SigningTime, SigningTrace, UNSIGNED_PAYLOAD,
 };
 use crate::domain::{
-    AddressingStyle, BucketName, ChecksumAlgorithm, Credentials, Endpoint, Expiry, ObjectKey,
-    PartNumber, Region, UploadId,
+    AddressingStyle, BucketName, ChecksumAlgorithm, Credentials, Endpoint, Expiry, GrantId,
+    ObjectKey, PartNumber, Region, UploadId,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
+use hmac::Mac;
 use std::sync::Arc;
 
 /// Signs S3 requests for one region and endpoint. Cheap to share; the daily signing keys of
@@ -228,6 +229,10 @@ impl Signer {
         // in 384 bytes.
         let escaped: usize = sigv4.session_token.map_or(0, str::len)
             + request
+                .grant
+                .as_ref()
+                .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2)
+            + request
                 .query
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 2)
@@ -277,6 +282,7 @@ impl Signer {
             &mut url,
             &request.operation,
             &request.query,
+            request.grant.as_ref(),
             &sigv4,
             headers,
         );
@@ -292,10 +298,12 @@ impl Signer {
         };
         let canonical_hash = canonical_request.hash();
         let scope = &ctx.key.scope;
-        let signature = ctx
-            .key
-            .key
-            .sign_with(|mac| write_string_to_sign(mac, &ctx.time, scope, canonical_hash.as_str()));
+        let signature = ctx.key.key.sign_with(|mac| {
+            // The string to sign (`write_string_to_sign`), with the hash's hex digits fed
+            // as the bytes they are: no UTF-8 check of a text.
+            write_string_to_sign_prefix(mac, &ctx.time, scope);
+            mac.update(canonical_hash.as_bytes());
+        });
         let texts = keep_texts.then(|| {
             (
                 canonical_request.to_text(),
@@ -307,11 +315,7 @@ impl Signer {
         let presigned = PresignedRequest {
             method,
             url,
-            headers: request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                .collect(),
+            headers: request.headers.clone(),
             signed_at: ctx.time.instant(),
             expires_at: ctx.expires_at,
         };

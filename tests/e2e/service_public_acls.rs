@@ -7,7 +7,9 @@
 //! explicit, set before or after) count for nothing, while `BlockPublicAcls` refuses every
 //! PutObject, honest ones included, so it must stay off there. A grant to a named account
 //! (a second radosgw user, created with `radosgw-admin`) is not public: the block lets it
-//! through, a bucket policy denying uploads that carry `x-amz-grant-*` headers refuses it.
+//! through; the shipped bucket policy denying uploads that carry `x-amz-grant-*` headers
+//! (`policies/bucket-policy-acl-grants-ceph.json`) refuses it, and `doctor` warns until it is
+//! applied.
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html>
 
@@ -190,8 +192,34 @@ async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
         grantees(&t, &key).await.iter().any(|g| g == "bob"),
         "the grant to bob is stored"
     );
-    // A Deny of uploads that carry any x-amz-grant-* header closes it.
-    put_grant_deny_policy(&t).await;
+    // doctor warns while nothing denies it.
+    let (_, line, report) = doctor_line(&t, &format!("acl-grants {}", t.bucket.as_str())).await;
+    assert!(line.starts_with("warn "), "{report}");
+    assert!(
+        line.contains("bucket-policy-acl-grants-ceph.json"),
+        "{report}"
+    );
+
+    // `*` in place of `?*` works as well on radosgw 16: a condition on a header the upload
+    // does not carry is false there, so honest uploads pass.
+    let star = shipped_grant_policy(&t).replace("\"?*\"", "\"*\"");
+    crate::service_scan::put_policy(&t, &star)
+        .await
+        .expect("PutBucketPolicy");
+    put_with(&broker, &alice, to_bob)
+        .await
+        .1
+        .assert_rejected("x-amz-grant-read under a Deny of x-amz-grant-* = *");
+    honest_grant(&broker, &alice)
+        .await
+        .put(BYTES)
+        .await
+        .assert_ok("an honest PUT under a Deny of x-amz-grant-* = *");
+
+    // The shipped policy, a Deny of uploads that carry any x-amz-grant-* header, closes it.
+    crate::service_scan::put_policy(&t, &shipped_grant_policy(&t))
+        .await
+        .expect("PutBucketPolicy");
     for header in [to_bob, ("x-amz-grant-full-control", "id=\"bob\"")] {
         let (_, put) = put_with(&broker, &alice, header).await;
         put.assert_rejected(&format!("{}: {} under the deny policy", header.0, header.1));
@@ -201,38 +229,29 @@ async fn public_acls_on_a_presigned_put_need_the_public_access_block(t: Ctx) {
         .put(BYTES)
         .await
         .assert_ok("an honest PUT under the deny policy");
+    let (ok, line, report) = doctor_line(&t, &format!("acl-grants {}", t.bucket.as_str())).await;
+    assert!(ok, "{report}");
+    assert!(line.starts_with("ok "), "{report}");
 }
 
-/// The `s3:x-amz-grant-*` condition keys of PutObject.
-const GRANT_KEYS: [&str; 5] = [
-    "s3:x-amz-grant-read",
-    "s3:x-amz-grant-write",
-    "s3:x-amz-grant-read-acp",
-    "s3:x-amz-grant-write-acp",
-    "s3:x-amz-grant-full-control",
-];
+/// `policies/bucket-policy-acl-grants-ceph.json` for the test's bucket.
+fn shipped_grant_policy(t: &Ctx) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("policies/bucket-policy-acl-grants-ceph.json");
+    std::fs::read_to_string(path)
+        .expect("the shipped policy")
+        .replace("my-uploads", t.bucket.as_str())
+}
 
-/// A bucket policy that denies every upload carrying an `x-amz-grant-*` header: one statement
-/// per key (the keys of one condition must all match), `StringLike` `?*` (a value is present;
-/// Ceph 16 refuses honest uploads under a `Null` = `false` condition on these keys).
-async fn put_grant_deny_policy(t: &Ctx) {
-    let statements: Vec<_> = GRANT_KEYS
-        .iter()
-        .map(|key| {
-            json!({
-                "Sid": format!("DenyGrantHeader{}", key.trim_start_matches("s3:x-amz-grant-")),
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": format!("arn:aws:s3:::{}/*", t.bucket.as_str()),
-                "Condition": {"StringLike": {*key: "?*"}}
-            })
-        })
-        .collect();
-    let policy = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
-    crate::service_scan::put_policy(t, &policy)
-        .await
-        .expect("PutBucketPolicy");
+/// `doctor` with `backend` of the test bed: whether it passed, the line of `check`, the report.
+async fn doctor_line(t: &Ctx, check: &str) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::doctor::backend_config(dir.path(), t, PROFILE);
+    let secret = t.bed.credentials.secret_access_key.expose();
+    let out = crate::doctor::doctor(&path).await;
+    let report = crate::doctor::report(&out, &[secret]);
+    let line = crate::doctor::line(&report, check).to_owned();
+    (out.status.success(), line, report)
 }
 
 /// Creates a second account on the test bed's radosgw.
@@ -277,16 +296,8 @@ async fn grantees(t: &Ctx, key: &str) -> Vec<String> {
 /// it, with `IgnorePublicAcls` off, and with `BlockPublicAcls` on (no upload would work); ok with
 /// the settings of the fix. On s3s-fs (no such call, and no unsigned ACL taken) a warning.
 async fn doctor_checks_the_public_access_block(t: Ctx) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = crate::doctor::backend_config(dir.path(), &t, PROFILE);
-    let secret = t.bed.credentials.secret_access_key.expose();
     let check = format!("public-access {}", t.bucket.as_str());
-    let run = || async {
-        let out = crate::doctor::doctor(&path).await;
-        let report = crate::doctor::report(&out, &[secret]);
-        let line = crate::doctor::line(&report, &check).to_owned();
-        (out.status.success(), line, report)
-    };
+    let run = || doctor_line(&t, &check);
 
     let (_, line, report) = run().await;
     if t.bed.server == Server::S3sFs {

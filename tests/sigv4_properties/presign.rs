@@ -245,7 +245,7 @@ fn check_presign(
     let signed = percent_encoding::percent_decode_str(signed).decode_utf8_lossy();
     let mut signed_names: Vec<&str> = signed.split(';').filter(|n| *n != "host").collect();
     signed_names.sort_unstable();
-    let mut returned: Vec<(String, String)> = ours.headers.clone();
+    let mut returned: Vec<(String, String)> = ours.headers.to_vec();
     returned.sort();
     let expected: Vec<(String, String)> = headers
         .iter()

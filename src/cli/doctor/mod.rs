@@ -30,11 +30,16 @@
 //!    on Ceph 16, whose uploads it breaks, blocks them), so no upload can make its object public
 //!    (Ceph radosgw takes an `x-amz-acl` header a presigned PUT did not sign;
 //!    GetPublicAccessBlock).
-//! 10. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
+//! 10. `acl-grants NAME`: on `backend = "ceph"`, the bucket policy denies uploads that carry an
+//!     `x-amz-grant-*` header, which radosgw would store as a grant to a named account of the
+//!     same store (a warning; `policies/bucket-policy-acl-grants-ceph.json`).
+//! 11. `ticket-keys` and `public-url`: the warnings `serve` logs at startup.
 //!
 //! Each judgement is a pure function of what was read (tested next to it); the S3 calls are in
 //! [`crate::s3::S3Client::probe_bucket`] and its neighbours.
 
+mod acl_grants;
+mod bucket_policy;
 mod buckets;
 mod clock;
 mod config;
@@ -53,8 +58,10 @@ mod startup;
 use super::CliError;
 use super::args::DoctorArgs;
 use crate::app::{credential_source, s3_client};
+use crate::backend::Backend;
 use crate::config::Settings;
 use crate::s3::{InspectError, S3Client};
+use acl_grants::judge_acl_grants;
 use buckets::{BucketUse, buckets_in_use, judge_bucket};
 use chrono::Duration;
 use clock::judge_clock;
@@ -240,13 +247,21 @@ async fn check_buckets(
             };
             reporter.report(finding)?;
         }
-        if !bucket.scans.is_empty() {
-            let policy = s3.bucket_policy(&bucket.bucket).await;
-            let finding = judge_scan_policy(name, &policy, &bucket.scans, settings.s3.backend);
+        let ceph = settings.s3.backend == Backend::Ceph;
+        let policy = if ceph || !bucket.scans.is_empty() {
+            Some(s3.bucket_policy(&bucket.bucket).await)
+        } else {
+            None
+        };
+        if let Some(policy) = policy.as_ref().filter(|_| !bucket.scans.is_empty()) {
+            let finding = judge_scan_policy(name, policy, &bucket.scans, settings.s3.backend);
             reporter.report(finding)?;
         }
         let block = s3.public_access_block(&bucket.bucket).await;
         reporter.report(judge_public_access(name, &block, settings.s3.backend))?;
+        if let Some(policy) = policy.as_ref().filter(|_| ceph) {
+            reporter.report(judge_acl_grants(name, policy, &bucket.prefixes))?;
+        }
     }
     Ok(())
 }

@@ -28,6 +28,7 @@
 //!
 //! [IAM: condition keys not present]: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
 
+use super::bucket_policy::{denies_everyone, statements, strings};
 use super::finding::Finding;
 use crate::backend::Backend;
 use crate::policy::ScanRule;
@@ -93,12 +94,8 @@ pub(super) fn judge_scan_policy(
             );
         }
     };
-    let statements = match serde_json::from_str::<Value>(text) {
-        Ok(doc) => match doc.get("Statement") {
-            Some(Value::Array(list)) => list.clone(),
-            Some(one @ Value::Object(_)) => vec![one.clone()],
-            _ => Vec::new(),
-        },
+    let statements = match statements(text) {
+        Ok(list) => list,
         Err(e) => return Finding::fail(check, format!("the bucket policy is not JSON: {e}")),
     };
     let mut problems = Vec::new();
@@ -186,22 +183,6 @@ fn apply_hint(scans: &[ScanUse], backend: Backend) -> String {
     )
 }
 
-/// Whether `statement` is a Deny of `action` (lower case) on every object under `resource`,
-/// for every principal.
-fn denies_everyone(statement: &Value, action: &str, resource: &str) -> bool {
-    statement["Effect"] == "Deny"
-        && statement.get("NotPrincipal").is_none()
-        && statement.get("NotAction").is_none()
-        && statement.get("NotResource").is_none()
-        && every_principal(&statement["Principal"])
-        && strings(&statement["Action"])
-            .iter()
-            .any(|a| covers_action(a, action))
-        && strings(&statement["Resource"])
-            .iter()
-            .any(|r| covers(r, resource))
-}
-
 /// Whether `statement` denies, under `resource`, every upload that sets `rule`'s tag and only
 /// on that condition: `StringLike` `s3:RequestObjectTag/<tag>` = `*`.
 fn denies_self_tagging(statement: &Value, resource: &str, rule: &ScanRule) -> bool {
@@ -268,41 +249,6 @@ fn coverage(statement: &Value, resource: &str, rule: &ScanRule, backend: Backend
         }
     }
     if on_tag { covered } else { none }
-}
-
-/// `"*"`, `{"AWS": "*"}` or `{"AWS": ["*"]}`.
-fn every_principal(principal: &Value) -> bool {
-    match principal {
-        Value::String(s) => s == "*",
-        Value::Object(map) => map.len() == 1 && strings(&map["AWS"].clone()) == ["*"],
-        _ => false,
-    }
-}
-
-/// Whether the resource pattern `pattern` matches every object under `prefix_arn`.
-fn covers(pattern: &str, prefix_arn: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(head) if !head.contains(['*', '?']) => prefix_arn.starts_with(head),
-        _ => false,
-    }
-}
-
-/// Whether the action pattern `pattern` covers `action` (lower case, e.g. `s3:getobject`:
-/// `*`, `s3:*`, `s3:Get*`...; actions compare case-insensitively).
-fn covers_action(pattern: &str, action: &str) -> bool {
-    let pattern = pattern.to_ascii_lowercase();
-    match pattern.strip_suffix('*') {
-        Some(head) => !head.contains(['*', '?']) && action.starts_with(head),
-        None => pattern == action,
-    }
-}
-
-fn strings(value: &Value) -> Vec<&str> {
-    match value {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub(crate) async fn send(request: &PresignedRequest, body: Option<Vec<u8>>) -> R
     send_raw(
         request.method.as_str(),
         &request.url,
-        &without_content_length(&request.headers),
+        &without_content_length(&request.headers.to_vec()),
         body,
     )
     .await

@@ -1,0 +1,71 @@
+//! Reading a bucket policy's Deny statements, for the checks that need one (`scan-policy`,
+//! `acl-grants`). Only what a check can trust counts: a Deny for every principal (`"*"`), no
+//! `NotPrincipal`, `NotAction` or `NotResource`, an action and a resource that cover the case
+//! asked about. Anything the reader does not understand counts as not denying.
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html> and
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html>.
+
+use serde_json::Value;
+
+/// The statements of the policy document `text` (one statement may stand alone).
+pub(super) fn statements(text: &str) -> Result<Vec<Value>, serde_json::Error> {
+    let doc = serde_json::from_str::<Value>(text)?;
+    Ok(match doc.get("Statement") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    })
+}
+
+/// Whether `statement` is a Deny of `action` (lower case) on every object under `resource`,
+/// for every principal.
+pub(super) fn denies_everyone(statement: &Value, action: &str, resource: &str) -> bool {
+    statement["Effect"] == "Deny"
+        && statement.get("NotPrincipal").is_none()
+        && statement.get("NotAction").is_none()
+        && statement.get("NotResource").is_none()
+        && every_principal(&statement["Principal"])
+        && strings(&statement["Action"])
+            .iter()
+            .any(|a| covers_action(a, action))
+        && strings(&statement["Resource"])
+            .iter()
+            .any(|r| covers(r, resource))
+}
+
+/// `"*"`, `{"AWS": "*"}` or `{"AWS": ["*"]}`.
+fn every_principal(principal: &Value) -> bool {
+    match principal {
+        Value::String(s) => s == "*",
+        Value::Object(map) => map.len() == 1 && strings(&map["AWS"].clone()) == ["*"],
+        _ => false,
+    }
+}
+
+/// Whether the resource pattern `pattern` matches every object under `prefix_arn`.
+fn covers(pattern: &str, prefix_arn: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(head) if !head.contains(['*', '?']) => prefix_arn.starts_with(head),
+        _ => false,
+    }
+}
+
+/// Whether the action pattern `pattern` covers `action` (lower case, e.g. `s3:getobject`:
+/// `*`, `s3:*`, `s3:Get*`...; actions compare case-insensitively).
+fn covers_action(pattern: &str, action: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    match pattern.strip_suffix('*') {
+        Some(head) => !head.contains(['*', '?']) && action.starts_with(head),
+        None => pattern == action,
+    }
+}
+
+/// A JSON string or array of strings as a list (anything else: empty).
+pub(super) fn strings(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
