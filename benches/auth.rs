@@ -139,11 +139,12 @@ fn cases() -> Vec<Case> {
             }),
         }
     };
-    // The same token every time: RS256 and ES256 are verified once, then found in the
+    // The same token every time: HS256, RS256 and ES256 are verified once, then found in the
     // verified-token cache (a browser session's pattern); `_uncached` verifies every time
     // (a first-seen token's cost).
     let mut cases = vec![
         bearer("hs256", hs.clone(), &auth),
+        bearer("hs256_uncached", hs.clone(), &uncached),
         bearer("rs256", rs.clone(), &auth),
         bearer("es256", es.clone(), &auth),
         bearer("rs256_uncached", rs, &uncached),

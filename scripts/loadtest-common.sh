@@ -53,6 +53,10 @@ lt_configure() {
 lt_start() {
   local name=$1 pid url="" started probe status
   shift
+  # Emptied here, not by the redirections below: those run in the background child, so a
+  # restart of NAME (scripts/ready-time) could read the previous process's address.
+  : > "$work/$name.out"
+  : > "$work/$name.log"
   started=$(date +%s%N)
   taskset -c "$SERVER_CORE" "$@" > "$work/$name.out" \
     2> >(taskset -c "$WRK_CORE" bash -c 'sed -u 100q > "$1"; cat > /dev/null' _ "$work/$name.log") &

@@ -8,7 +8,7 @@
 //! leeway_secs = 30                      # at most 60
 //! scope_claim = "scope"                 # "upload download" or ["upload", "download"]
 //! jwks_url = "https://id.example.com/.well-known/jwks.json"
-//! verified_token_cache = 10000          # reused RS/ES/PS/EdDSA tokens skip verification
+//! verified_token_cache = 10000          # reused tokens skip verification
 //!
 //! [[auth.public_keys]]
 //! kid = "2024-01"

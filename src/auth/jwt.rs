@@ -9,7 +9,7 @@
 //!
 //! Each part of the token is decoded and parsed once: the header into the few parameters the
 //! checks read, the signature by `jsonwebtoken::crypto::verify`, the payload into typed claims
-//! borrowing its strings. Public-key tokens that verified are remembered by digest
+//! borrowing its strings. Tokens that verified are remembered by digest
 //! ([`VerifiedTokens`]) until their `exp`.
 
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub(crate) struct JwtVerifier {
     scope_claim: String,
     static_keys: KeySet,
     jwks: Option<JwksCache>,
-    /// Verified public-key tokens; `None` when `auth.verified_token_cache = 0`.
+    /// Verified tokens; `None` when `auth.verified_token_cache = 0`.
     verified: Option<VerifiedTokens>,
 }
 
@@ -83,12 +83,14 @@ impl JwtVerifier {
         let cache = self
             .verified
             .as_ref()
-            .filter(|_| header.alg.family() != AlgorithmFamily::Hmac)
             .map(|cache| (cache, verified::digest(token)));
         if let Some((cache, digest)) = &cache {
+            // HMAC keys never come from the JWKS: their entries hold no key set.
             let current = match &self.jwks {
-                Some(jwks) => Some(jwks.current(now).await),
-                None => None,
+                Some(jwks) if header.alg.family() != AlgorithmFamily::Hmac => {
+                    Some(jwks.current(now).await)
+                }
+                _ => None,
             };
             if let Some(principal) = cache.get(digest, now, self.leeway_secs, current.as_ref()) {
                 return Ok(principal);

@@ -12,8 +12,8 @@
 //!   [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725): pinned algorithms, required `exp`, `iss`,
 //!   `aud`, `sub`, checked `nbf`, bounded leeway, keys only from configuration or the configured
 //!   JWKS ([`JwksCache`], [RFC 7517](https://www.rfc-editor.org/rfc/rfc7517)).
-//! - Public-key tokens that verified are cached by digest until their `exp` and while their
-//!   key is published (`auth.verified_token_cache`), so a reused token costs a lookup.
+//! - Tokens that verified are cached by digest until their `exp` and, for JWKS keys, while
+//!   their key is published (`auth.verified_token_cache`), so a reused token costs a lookup.
 //! - API keys are stored as SHA-256 digests and compared in constant time.
 //! - [`mint_dev_token`] signs HS256 development tokens for `s3-broker token` and `s3-broker dev`.
 

@@ -6,7 +6,7 @@ use super::grant::signing_window;
 use super::{ApiError, AppState, GrantAdmission, GrantAudit, Grantee};
 use crate::domain::{Expiry, GrantId, Principal};
 use crate::grants::{GrantKind, form_grant_id, form_policy_request};
-use crate::multipart::{UploadToken, extension_of};
+use crate::multipart::{UploadTokenFields, extension_of};
 use crate::policy::{FormContentType, FormIntent, FormKey, FormUploadDecision, Profile};
 use crate::sigv4::PostForm;
 use chrono::{DateTime, Utc};
@@ -46,16 +46,17 @@ pub(super) fn form_upload_token(
         return None;
     };
     let name = key.as_str().rsplit('/').next().unwrap_or_default();
-    Some(state.tickets.seal_upload(&UploadToken {
-        principal: principal.segment.clone(),
-        profile: decision.profile.clone(),
-        bucket: decision.bucket.clone(),
-        key: key.clone(),
+    let extension = extension_of(name);
+    Some(state.tickets.seal_upload(&UploadTokenFields {
+        principal: &principal.segment,
+        profile: &decision.profile,
+        bucket: &decision.bucket,
+        key,
         size: None,
-        content_type: content_type.clone(),
+        content_type,
         checksum: None,
-        extension: extension_of(name),
-        grant_id: form_grant_id(form)?.as_str().to_owned(),
+        extension: extension.as_deref(),
+        grant_id: form_grant_id(form)?.as_str(),
         expires_at: now + state.ticket_ttl,
     }))
 }

@@ -8,7 +8,7 @@ use super::grant::{
 use super::{ApiError, AppState, GrantAudit, Grantee};
 use crate::domain::{GrantId, Principal};
 use crate::grants::{GrantKind, post_request, put_request};
-use crate::multipart::{UploadToken, extension_of};
+use crate::multipart::{UploadTokenFields, extension_of};
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
@@ -131,24 +131,25 @@ impl<'a> UploadGrant<'a> {
 
 /// The token of `decision`'s grant: what verify compares S3's object with, valid as long
 /// as a multipart ticket (`[multipart] ticket_ttl_secs`), so the upload can finish first.
-fn upload_token(
+/// Borrowed from the decision: sealing copies nothing.
+fn upload_token<'a>(
     state: &AppState,
-    principal: &Principal,
-    decision: &UploadDecision,
-    grant_id: &GrantId,
+    principal: &'a Principal,
+    decision: &'a UploadDecision,
+    extension: Option<&'a str>,
+    grant_id: &'a GrantId,
     now: DateTime<Utc>,
-) -> UploadToken {
-    let extension = extension_of(decision.filename.as_str());
-    UploadToken {
-        principal: principal.segment.clone(),
-        profile: decision.profile.clone(),
-        bucket: decision.bucket.clone(),
-        key: decision.key.clone(),
+) -> UploadTokenFields<'a> {
+    UploadTokenFields {
+        principal: &principal.segment,
+        profile: &decision.profile,
+        bucket: &decision.bucket,
+        key: &decision.key,
         size: Some(decision.size),
-        content_type: decision.content_type.clone(),
-        checksum: decision.checksum.clone(),
+        content_type: &decision.content_type,
+        checksum: decision.checksum.as_ref(),
         extension,
-        grant_id: grant_id.as_str().to_owned(),
+        grant_id: grant_id.as_str(),
         expires_at: now + state.ticket_ttl,
     }
 }
@@ -178,9 +179,15 @@ pub(super) async fn create_upload(
     let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
     // One id for the URL (or form), the token, the receipt and the audit event.
     let grant_id = GrantId::new();
-    let upload = state
-        .tickets
-        .seal_upload(&upload_token(&state, &principal, &decision, &grant_id, now));
+    let extension = extension_of(decision.filename.as_str());
+    let upload = state.tickets.seal_upload(&upload_token(
+        &state,
+        &principal,
+        &decision,
+        extension.as_deref(),
+        &grant_id,
+        now,
+    ));
     let (body, kind, expires_at) = match decision.method {
         UploadMethod::Put => {
             let put = put_request(&decision, expires, &grant_id)?;

@@ -5,6 +5,7 @@
 use crate::domain::{BucketName, ContentType, GrantId, NamespaceSegment, ObjectKey, UploadId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Why a ticket is refused. The reason is never more specific than needed: a forged
 /// ticket learns nothing about the keys.
@@ -50,16 +51,21 @@ impl DeclaredFile {
     pub fn new(content_type: ContentType, filename: &str) -> Self {
         Self {
             content_type: Some(content_type),
-            extension: extension_of(filename),
+            extension: extension_of(filename).map(Cow::into_owned),
         }
     }
 }
 
-/// The lower-case extension of `filename` (what follows its last dot), if any.
-pub fn extension_of(filename: &str) -> Option<String> {
-    filename
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase())
+/// The lower-case extension of `filename` (what follows its last dot), if any: borrowed when
+/// it has no upper-case letter.
+pub fn extension_of(filename: &str) -> Option<Cow<'_, str>> {
+    filename.rsplit_once('.').map(|(_, ext)| {
+        if ext.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(ext.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(ext)
+        }
+    })
 }
 
 /// The upload a sealed record names: whose it is, under which profile, where, and until when.
@@ -134,5 +140,21 @@ impl SealedUpload {
             return Err(TicketError::Expired);
         }
         Ok(upload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_are_lower_case_and_borrowed_when_they_are_already() {
+        assert!(matches!(
+            extension_of("a.b.txt"),
+            Some(Cow::Borrowed("txt"))
+        ));
+        assert_eq!(extension_of("A.PnG").as_deref(), Some("png"));
+        assert_eq!(extension_of("README"), None);
+        assert_eq!(extension_of("dot.").as_deref(), Some(""));
     }
 }

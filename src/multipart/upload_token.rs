@@ -7,6 +7,7 @@ use super::ticket::TicketKeys;
 use crate::domain::{BucketName, Checksum, ContentType, NamespaceSegment, ObjectKey};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Bound into every MAC: a ticket or completion grant can never pass for an upload token.
 const MAC_LABEL: &[u8] = b"s3-broker upload token v1\n";
@@ -37,43 +38,87 @@ pub struct UploadToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The JSON payload (short names, like the tickets').
+/// What [`TicketKeys::seal_upload`] seals: an [`UploadToken`]'s fields, borrowed from the
+/// decision they come from, so a grant copies none of them before they are written.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadTokenFields<'a> {
+    /// The namespace segment of the principal the grant is for.
+    pub principal: &'a NamespaceSegment,
+    /// The profile that decided the grant.
+    pub profile: &'a str,
+    /// The bucket.
+    pub bucket: &'a BucketName,
+    /// The object key.
+    pub key: &'a ObjectKey,
+    /// The declared size (see [`UploadToken::size`]).
+    pub size: Option<u64>,
+    /// The declared (and signed) `Content-Type`.
+    pub content_type: &'a ContentType,
+    /// The declared checksum, when one was bound.
+    pub checksum: Option<&'a Checksum>,
+    /// The file name's extension (lower case), when it has one.
+    pub extension: Option<&'a str>,
+    /// The grant id (a UUID).
+    pub grant_id: &'a str,
+    /// When the token stops being accepted (whole seconds).
+    pub expires_at: DateTime<Utc>,
+}
+
+impl UploadToken {
+    /// This token's fields, borrowed (what [`TicketKeys::seal_upload`] takes).
+    pub fn fields(&self) -> UploadTokenFields<'_> {
+        UploadTokenFields {
+            principal: &self.principal,
+            profile: &self.profile,
+            bucket: &self.bucket,
+            key: &self.key,
+            size: self.size,
+            content_type: &self.content_type,
+            checksum: self.checksum.as_ref(),
+            extension: self.extension.as_deref(),
+            grant_id: &self.grant_id,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// The JSON payload (short names, like the tickets'): borrowed when sealed, owned when
+/// opened (`Cow` serializes as the string it holds).
 #[derive(Serialize, Deserialize)]
-struct Payload {
-    p: String,
-    pr: String,
-    b: String,
-    k: String,
+struct Payload<'a> {
+    p: Cow<'a, str>,
+    pr: Cow<'a, str>,
+    b: Cow<'a, str>,
+    k: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     s: Option<u64>,
-    ct: String,
+    ct: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ca: Option<String>,
+    ca: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    cv: Option<String>,
+    cv: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    x: Option<String>,
-    g: String,
+    x: Option<Cow<'a, str>>,
+    g: Cow<'a, str>,
     exp: i64,
 }
 
 impl TicketKeys {
-    /// The wire form of `token`, sealed with the first key.
-    pub fn seal_upload(&self, token: &UploadToken) -> String {
+    /// The wire form of the token of `token`'s fields, sealed with the first key.
+    pub fn seal_upload(&self, token: &UploadTokenFields<'_>) -> String {
         let payload = Payload {
-            p: token.principal.as_str().to_owned(),
-            pr: token.profile.clone(),
-            b: token.bucket.as_str().to_owned(),
-            k: token.key.as_str().to_owned(),
+            p: Cow::Borrowed(token.principal.as_str()),
+            pr: Cow::Borrowed(token.profile),
+            b: Cow::Borrowed(token.bucket.as_str()),
+            k: Cow::Borrowed(token.key.as_str()),
             s: token.size,
-            ct: token.content_type.as_str().to_owned(),
+            ct: Cow::Borrowed(token.content_type.as_str()),
             ca: token
                 .checksum
-                .as_ref()
-                .map(|c| c.algorithm().as_str().to_owned()),
-            cv: token.checksum.as_ref().map(|c| c.value().to_owned()),
-            x: token.extension.clone(),
-            g: token.grant_id.clone(),
+                .map(|c| Cow::Borrowed(c.algorithm().as_str())),
+            cv: token.checksum.map(|c| Cow::Borrowed(c.value())),
+            x: token.extension.map(Cow::Borrowed),
+            g: Cow::Borrowed(token.grant_id),
             exp: token.expires_at.timestamp(),
         };
         self.seal_json(MAC_LABEL, &payload)
@@ -94,15 +139,15 @@ impl TicketKeys {
         };
         let token = (|| {
             Some(UploadToken {
-                principal: NamespaceSegment::from_sealed(p.p)?,
-                profile: p.pr,
-                bucket: BucketName::new(p.b).ok()?,
-                key: ObjectKey::new(p.k).ok()?,
+                principal: NamespaceSegment::from_sealed(p.p.into_owned())?,
+                profile: p.pr.into_owned(),
+                bucket: BucketName::new(p.b.into_owned()).ok()?,
+                key: ObjectKey::new(p.k.into_owned()).ok()?,
                 size: p.s,
-                content_type: ContentType::new(&p.ct).ok()?,
+                content_type: ContentType::new(p.ct.into_owned()).ok()?,
                 checksum,
-                extension: p.x,
-                grant_id: p.g,
+                extension: p.x.map(Cow::into_owned),
+                grant_id: p.g.into_owned(),
                 expires_at: DateTime::from_timestamp(p.exp, 0)?,
             })
         })()
@@ -147,13 +192,16 @@ mod tests {
     #[test]
     fn round_trips_and_expires() {
         let k = keys();
-        let sealed = k.seal_upload(&token());
+        let sealed = k.seal_upload(&token().fields());
         assert_eq!(k.open_upload(&sealed, now()), Ok(token()));
         let mut plain = token();
         plain.checksum = None;
         plain.extension = None;
         plain.size = None;
-        assert_eq!(k.open_upload(&k.seal_upload(&plain), now()), Ok(plain));
+        assert_eq!(
+            k.open_upload(&k.seal_upload(&plain.fields()), now()),
+            Ok(plain)
+        );
         assert_eq!(
             k.open_upload(&sealed, token().expires_at),
             Err(TicketError::Expired)
@@ -167,7 +215,7 @@ mod tests {
     #[test]
     fn altered_tokens_and_other_records_are_refused() {
         let k = keys();
-        let sealed = k.seal_upload(&token());
+        let sealed = k.seal_upload(&token().fields());
         for (i, altered) in super::super::ticket::altered_copies(&sealed) {
             assert_eq!(
                 k.open_upload(&altered, now()),

@@ -162,6 +162,27 @@ async fn expired_beyond_leeway_is_refused() {
 }
 
 #[tokio::test]
+async fn a_reused_hs256_token_is_refused_once_expired_and_when_altered() {
+    // HS256 tokens are remembered once verified (`auth.verified_token_cache`): a reused one
+    // is still refused past its `exp` and the leeway, and a copy altered in any byte is
+    // verified in full.
+    let auth = authenticator(&static_config());
+    let now = Utc::now();
+    let token = hs256(&claims(now));
+    accepted(&auth, &token, now).await;
+    accepted(&auth, &token, now + chrono::Duration::seconds(1)).await;
+    let (message, signature) = token.rsplit_once('.').expect("a compact JWS");
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let altered = format!("{message}.{flipped}{}", &signature[1..]);
+    assert_eq!(
+        refused(&auth, &altered, now).await,
+        TokenRejection::BadSignature
+    );
+    let late = now + chrono::Duration::seconds(600 + 31);
+    assert_eq!(refused(&auth, &token, late).await, TokenRejection::Expired);
+}
+
+#[tokio::test]
 async fn exp_as_a_string_is_refused() {
     let auth = authenticator(&static_config());
     let now = Utc::now();

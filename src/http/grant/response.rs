@@ -3,7 +3,7 @@
 
 use crate::grants::GrantKind;
 use actix_web::HttpResponse;
-use actix_web::http::header::{CACHE_CONTROL, ContentType};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
 /// What a response grants: `count` signed requests of one kind, kept in the response's
@@ -38,11 +38,12 @@ pub(crate) fn grant_response(body: &impl Serialize) -> HttpResponse {
         .json(body)
 }
 
-/// As [`grant_response`], for a body already written as JSON (see `json_out.rs`).
+/// As [`grant_response`], for a body already written as JSON (see `json_out.rs`). The two
+/// header values are static: neither is parsed nor copied per response.
 pub(crate) fn json_grant_response(body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header(ContentType::json())
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .body(body)
 }
 
