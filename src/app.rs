@@ -10,8 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, TrimPath, configure, not_found,
-    observe, problem_errors, rate_headers,
+    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, Observe, TrimPath, configure,
+    not_found, problem_errors,
 };
 use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
@@ -25,7 +25,6 @@ use crate::telemetry::{Metrics, PrincipalDigestKey};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -203,9 +202,8 @@ pub fn app(
         .wrap(problem_errors())
         .wrap(TrimPath)
         .wrap(AccessLog)
-        .wrap(from_fn(observe))
+        .wrap(Observe)
         .wrap(CloseWhenDraining)
-        .wrap(from_fn(rate_headers))
         .configure(extra)
         .configure(configure)
         .default_service(web::to(not_found))

@@ -4,20 +4,20 @@
 //! (`crate::telemetry::access_log`). Nothing here waits for stderr.
 
 use super::ProblemCode;
-use crate::telemetry::RequestId;
 use crate::telemetry::access_log::{AccessRecord, wanted};
+use crate::telemetry::{RequestId, request_scope};
+use actix_web::Error;
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Method;
 use actix_web::web::Bytes;
-use actix_web::{Error, HttpMessage};
 use std::future::{Future, Ready, ready};
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
-/// The middleware (`App::wrap(AccessLog)`), inside the one that assigns the request id.
+/// The middleware (`App::wrap(AccessLog)`), inside `observe`, which assigns the request id.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AccessLog;
 
@@ -69,7 +69,8 @@ where
             peer: req.peer_addr().map(|addr| addr.ip()),
             method: req.method().clone(),
             path: super::log_path::loggable_path(req.path()).into_owned(),
-            request_id: req.extensions().get::<RequestId>().cloned(),
+            // Set by `observe`, which runs this call inside the request's scope.
+            request_id: request_scope::current(),
         });
         AccessFuture {
             inner: self.service.call(req),

@@ -1,59 +1,138 @@
 //! The outermost middleware: gives each request an id (`X-Request-Id`, kept when a proxy sent
-//! a well-formed one), runs it inside a tracing span carrying that id, and records the answer
-//! in the metrics (route pattern, status, duration, problem code).
+//! a well-formed one), runs it with that id as the current request id of its log lines
+//! ([`request_scope`]), records the answer in the metrics (route pattern, status,
+//! duration, problem code) and writes the `RateLimit` headers of an admitted request
+//! ([`super::rate_limit::add_rate_headers`]).
+//!
+//! A hand-written service rather than `middleware::from_fn`: that one boxes its own future and
+//! the inner service's on every request, and moves the response through both.
 
 use super::grant::Granted;
 use super::{AppState, ProblemCode};
 use crate::telemetry::metrics::method_label;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
+use crate::telemetry::request_scope::{self, RequestScoped};
 use crate::telemetry::{Metrics, RequestId};
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web::{Error, HttpResponse, web};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
-use tracing::Instrument;
 
-/// The middleware (`actix_web::middleware::from_fn(observe)`).
-pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let id = RequestId::from_request_header(
-        req.headers()
-            .get(REQUEST_ID_HEADER)
-            .map(HeaderValue::as_bytes),
-    );
-    req.extensions_mut().insert(id);
-    let method = method_label(req.method());
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.metrics.clone());
-    let span = tracing::info_span!("request", request_id = id.as_str());
-    let mut res = match next.call(req).instrument(span).await {
-        Ok(res) => res,
-        Err(err) => {
-            // No inner layer answers with an error today (CORS, the problem+json safety net
-            // and the handlers all turn errors into responses); should one, its answer is
-            // still counted, though actix renders it without the id (the request is gone).
-            if let Some(metrics) = metrics {
-                let response = err.error_response();
-                record(&metrics, method, None, &response, started);
-            }
-            return Err(err);
+/// The middleware (`App::wrap(Observe)`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Observe;
+
+impl<S, B> Transform<S, ServiceRequest> for Observe
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = ObserveService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ObserveService { service }))
+    }
+}
+
+/// The service of [`Observe`].
+#[derive(Debug)]
+pub struct ObserveService<S> {
+    service: S,
+}
+
+impl<S, B> Service<ServiceRequest> for ObserveService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = ObserveFuture<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let id = RequestId::from_request_header(
+            req.headers()
+                .get(REQUEST_ID_HEADER)
+                .map(HeaderValue::as_bytes),
+        );
+        let method = method_label(req.method());
+        let metrics = req
+            .app_data::<web::Data<AppState>>()
+            .map(|state| Arc::clone(&state.metrics));
+        // The inner layers' `call` runs inside the scope too: they do work before any poll.
+        let inner = request_scope::within_call(id, || self.service.call(req));
+        ObserveFuture {
+            inner: request_scope::within(id, inner),
+            id,
+            started,
+            method,
+            metrics,
         }
-    };
-    if let Some(metrics) = metrics {
-        let route = res.request().match_pattern();
-        record(&metrics, method, route.as_deref(), res.response(), started);
     }
-    if let Ok(value) = HeaderValue::from_bytes(id.as_str().as_bytes()) {
-        res.headers_mut()
-            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`ObserveService`], polled inside the request's scope.
+    pub struct ObserveFuture<F> {
+        #[pin]
+        inner: RequestScoped<F>,
+        id: RequestId,
+        started: Instant,
+        method: &'static str,
+        metrics: Option<Arc<Metrics>>,
     }
-    Ok(res)
+}
+
+impl<F, B> Future for ObserveFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = match this.inner.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(res)) => res,
+            Poll::Ready(Err(err)) => {
+                // No inner layer answers with an error today (CORS, the problem+json safety
+                // net and the handlers all turn errors into responses); should one, its answer
+                // is still counted, though actix renders it without the id (the request is
+                // gone).
+                if let Some(metrics) = this.metrics {
+                    let response = err.error_response();
+                    record(metrics, this.method, None, &response, *this.started);
+                }
+                return Poll::Ready(Err(err));
+            }
+        };
+        if let Some(metrics) = this.metrics {
+            let route = res.request().match_pattern();
+            let method = *this.method;
+            record(
+                metrics,
+                method,
+                route.as_deref(),
+                res.response(),
+                *this.started,
+            );
+        }
+        super::rate_limit::add_rate_headers(&mut res);
+        if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
+            res.headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        }
+        Poll::Ready(Ok(res))
+    }
 }
 
 /// Counts one answer: its route and status, its problem code and what it granted (both kept in

@@ -9,10 +9,8 @@
 
 use super::{ApiError, Code};
 use crate::limits::{QuotaKind, RateOutcome, Refusal};
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
-use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest};
 use chrono::Utc;
 use std::net::IpAddr;
@@ -22,7 +20,7 @@ pub(crate) static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("rateli
 /// `RateLimit`: what is left of it and when it is full again.
 pub(crate) static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
-/// The rate state of an admitted request, kept in its extensions for [`rate_headers`].
+/// The rate state of an admitted request, kept in its extensions for [`add_rate_headers`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AdmittedRate(pub &'static str, pub RateOutcome);
 
@@ -51,12 +49,10 @@ fn rate_values(policy: &str, outcome: &RateOutcome) -> [HeaderValue; 2] {
     )
 }
 
-/// The middleware that writes the `RateLimit` headers of an admitted request's class.
-pub async fn rate_headers(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
+/// Writes the `RateLimit` headers of an admitted request's class on its answer, unless the
+/// answer has them already (a refusal). Called by the request middleware (`Observe`) on every
+/// answer.
+pub fn add_rate_headers<B>(res: &mut ServiceResponse<B>) {
     let admitted = res.request().extensions().get::<AdmittedRate>().copied();
     if let Some(AdmittedRate(policy, outcome)) = admitted
         && !res.headers().contains_key(&RATELIMIT)
@@ -66,7 +62,6 @@ pub async fn rate_headers(
         headers.insert(RATELIMIT_POLICY.clone(), policy_value);
         headers.insert(RATELIMIT.clone(), state);
     }
-    Ok(res)
 }
 
 impl From<Refusal> for ApiError {

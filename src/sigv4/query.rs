@@ -3,7 +3,7 @@
 
 use super::encoding::format_u64;
 use super::encoding::query_component;
-use super::{ALGORITHM, S3Operation, SigningError, push_query_component};
+use super::{S3Operation, SigningError, push_query_component};
 use crate::domain::GrantId;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -97,6 +97,20 @@ pub(super) fn canonical_query(
 const INLINE_PARAMS: usize = 8;
 
 /// One parameter as it stands in the canonical query: name and value, encoded.
+/// `X-Amz-Algorithm=<ALGORITHM>&X-Amz-Credential=`: the start of the SigV4 block in one piece.
+const ALGORITHM_TO_CREDENTIAL: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=";
+
+/// Appends `k=v` to `out`, after a `&` unless it is the `first` pair.
+fn push_pair(out: &mut String, first: &mut bool, k: &str, v: &str) {
+    if !*first {
+        out.push('&');
+    }
+    *first = false;
+    out.push_str(k);
+    out.push('=');
+    out.push_str(v);
+}
+
 type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// Appends the canonical query to `out` (the query of a URL being written, or an empty
@@ -162,32 +176,26 @@ pub(super) fn write_canonical_query(
                 .sum::<usize>(),
     );
     let mut first = true;
-    let mut pair = |out: &mut String, k: &str, v: &str| {
-        if !first {
-            out.push('&');
-        }
-        first = false;
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
-    };
     for (k, v) in &others[..split] {
-        pair(out, k, v);
+        push_pair(out, &mut first, k, v);
     }
-    pair(out, "X-Amz-Algorithm", ALGORITHM);
-    pair(out, "X-Amz-Credential", sigv4.credential_query);
-    pair(out, "X-Amz-Date", sigv4.amz_date);
+    // The fixed texts between the SigV4 values, each pushed whole.
+    if !first {
+        out.push('&');
+    }
+    out.push_str(ALGORITHM_TO_CREDENTIAL);
+    out.push_str(sigv4.credential_query);
+    out.push_str("&X-Amz-Date=");
+    out.push_str(sigv4.amz_date);
+    out.push_str("&X-Amz-Expires=");
     let mut digits = [0; 20];
-    pair(
-        out,
-        "X-Amz-Expires",
-        format_u64(&mut digits, u64::from(sigv4.lifetime_secs)),
-    );
+    out.push_str(format_u64(&mut digits, u64::from(sigv4.lifetime_secs)));
     if let Some(token) = token {
-        pair(out, "X-Amz-Security-Token", "");
+        out.push_str("&X-Amz-Security-Token=");
         push_query_component(out, token);
     }
-    pair(out, "X-Amz-SignedHeaders", "");
+    out.push_str("&X-Amz-SignedHeaders=");
+    first = false;
     for (i, (name, _)) in headers.iter().enumerate() {
         if i > 0 {
             out.push_str("%3B");
@@ -195,13 +203,22 @@ pub(super) fn write_canonical_query(
         push_query_component(out, name);
     }
     for (k, v) in &others[split..] {
-        pair(out, k, v);
+        push_pair(out, &mut first, k, v);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fixed_start_names_the_algorithm() {
+        use crate::sigv4::ALGORITHM;
+        assert_eq!(
+            ALGORITHM_TO_CREDENTIAL,
+            format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=")
+        );
+    }
 
     #[test]
     fn refuses_reserved_names_and_control_characters() {

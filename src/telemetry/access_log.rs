@@ -11,7 +11,7 @@
 //! byte), `request_id`, and `problem`, the stable code of an error answer. No headers.
 //! `RUST_LOG=s3_broker::access=off` turns it off.
 
-use super::json::{write_json_str, write_timestamp};
+use super::json::{write_json_str, write_json_str_contents, write_timestamp};
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use super::request_id::RequestId;
 use actix_web::http::Method;
@@ -59,31 +59,49 @@ impl AccessRecord {
 }
 
 impl Render for AccessRecord {
+    /// Written straight into the batch: no intermediate strings, the duration with integer
+    /// arithmetic (this runs once per request, on the writer thread, which shares the
+    /// request threads' cores).
     fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
-        let mut line = String::with_capacity(320);
-        let peer = self.peer.map(|ip| ip.to_string()).unwrap_or_default();
+        let mut line = Utf8Sink(out);
         let id = self.request_id.as_ref().map_or("", RequestId::as_str);
-        let millis = self.duration.as_secs_f64() * 1000.0;
         match format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
                 write_timestamp(&mut line, self.at);
-                line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":");
-                write_json_str(
-                    &mut line,
-                    &format!("{} {} {}", self.method, self.path, self.status),
-                );
-                line.push_str(",\"peer\":");
-                write_json_str(&mut line, &peer);
-                line.push_str(",\"method\":");
-                write_json_str(&mut line, self.method.as_str());
-                line.push_str(",\"path\":");
+                line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":\"");
+                // A method is a token (RFC 9110 §9.1): nothing in it needs an escape.
+                line.push_str(self.method.as_str());
+                line.push_str(" ");
+                write_json_str_contents(&mut line, &self.path);
+                line.push_str(" ");
+                line.push_u64(self.status.into());
+                line.push_str("\",\"peer\":\"");
+                match self.peer {
+                    Some(IpAddr::V4(ip)) => {
+                        for (i, octet) in ip.octets().into_iter().enumerate() {
+                            if i > 0 {
+                                line.push_str(".");
+                            }
+                            line.push_u64(octet.into());
+                        }
+                    }
+                    Some(ip) => {
+                        let _ = write!(line, "{ip}");
+                    }
+                    None => {}
+                }
+                line.push_str("\",\"method\":\"");
+                line.push_str(self.method.as_str());
+                line.push_str("\",\"path\":");
                 write_json_str(&mut line, &self.path);
-                let _ = write!(
-                    line,
-                    ",\"status\":{},\"bytes\":{},\"duration_ms\":{millis:.3},\"request_id\":",
-                    self.status, self.bytes
-                );
+                line.push_str(",\"status\":");
+                line.push_u64(self.status.into());
+                line.push_str(",\"bytes\":");
+                line.push_u64(self.bytes);
+                line.push_str(",\"duration_ms\":");
+                line.push_millis(self.duration);
+                line.push_str(",\"request_id\":");
                 write_json_str(&mut line, id);
                 if let Some(code) = self.problem {
                     line.push_str(",\"problem\":");
@@ -95,22 +113,85 @@ impl Render for AccessRecord {
             }
             LogFormat::Text => {
                 write_timestamp(&mut line, self.at);
+                let peer = self.peer.map(|ip| ip.to_string()).unwrap_or_default();
                 let _ = write!(
                     line,
-                    "  INFO {ACCESS_TARGET}: {} {} {} peer={peer} bytes={} duration_ms={millis:.3} \
+                    "  INFO {ACCESS_TARGET}: {} {} {} peer={peer} bytes={} duration_ms={} \
                      request_id={id}",
                     self.method,
                     self.path.escape_debug(),
                     self.status,
                     self.bytes,
+                    Millis(self.duration),
                 );
                 if let Some(code) = self.problem {
                     let _ = write!(line, " problem={code}");
                 }
-                line.push('\n');
+                line.push_str("\n");
             }
         }
-        out.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// `fmt::Write` into a byte buffer of UTF-8 lines.
+struct Utf8Sink<'a>(&'a mut Vec<u8>);
+
+impl Utf8Sink<'_> {
+    fn push_str(&mut self, s: &str) {
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    /// `n` in decimal, without `fmt`'s machinery.
+    fn push_u64(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(&digits[at..]);
+    }
+
+    /// `duration` as [`Millis`] writes it.
+    fn push_millis(&mut self, duration: Duration) {
+        let micros = Millis::micros(duration);
+        self.push_u64(micros / 1000);
+        let fraction = micros % 1000;
+        self.0.extend_from_slice(&[
+            b'.',
+            b'0' + (fraction / 100) as u8,
+            b'0' + (fraction / 10 % 10) as u8,
+            b'0' + (fraction % 10) as u8,
+        ]);
+    }
+}
+
+impl std::fmt::Write for Utf8Sink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+/// A duration in milliseconds with three decimals (`0.519`), rounded to the microsecond.
+struct Millis(Duration);
+
+impl Millis {
+    /// Whole microseconds, rounded (half up).
+    fn micros(duration: Duration) -> u64 {
+        let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
+        micros.saturating_add(u64::from(duration.subsec_nanos() % 1000 >= 500))
+    }
+}
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let micros = Self::micros(self.0);
+        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
     }
 }
 
@@ -165,5 +246,54 @@ mod tests {
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(text.contains("INFO s3_broker::access: POST /a\\nb 401 peer=127.0.0.1 bytes=161"));
         assert!(!text.contains("problem="));
+    }
+
+    #[test]
+    fn durations_are_milliseconds_with_three_decimals() {
+        for (nanos, text) in [
+            (0, "0.000"),
+            (499, "0.000"),
+            (500, "0.001"),
+            (519_000, "0.519"),
+            (653_499, "0.653"),
+            (1_000_000, "1.000"),
+            (12_345_678_901, "12345.679"),
+        ] {
+            assert_eq!(Millis(Duration::from_nanos(nanos)).to_string(), text);
+            let mut out = Vec::new();
+            Utf8Sink(&mut out).push_millis(Duration::from_nanos(nanos));
+            assert_eq!(out, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn numbers_and_peers_are_written_in_full() {
+        for n in [0, 7, 10, 404, 65_535, u64::MAX] {
+            let mut out = Vec::new();
+            Utf8Sink(&mut out).push_u64(n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        for peer in ["0.0.0.0", "10.200.3.255", "::1", "2001:db8::7"] {
+            let mut out = Vec::new();
+            let mut with_peer = record();
+            with_peer.peer = Some(peer.parse().unwrap());
+            with_peer.render(LogFormat::Json, &mut out);
+            let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(line["fields"]["peer"], peer);
+        }
+    }
+
+    #[test]
+    fn a_record_without_peer_or_id_is_still_json() {
+        let mut out = Vec::new();
+        let mut bare = record();
+        bare.peer = None;
+        bare.request_id = None;
+        bare.method = Method::from_bytes(b"PROPFIND").unwrap();
+        bare.render(LogFormat::Json, &mut out);
+        let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(line["fields"]["peer"], "");
+        assert_eq!(line["fields"]["request_id"], "");
+        assert_eq!(line["fields"]["message"], "PROPFIND /v1/uploads\"x 401");
     }
 }

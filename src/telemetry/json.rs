@@ -15,10 +15,15 @@ use tracing_subscriber::registry::LookupSpan;
 /// Writes `value` as a JSON string literal (RFC 8259 §7).
 pub(crate) fn write_json_str(out: &mut impl fmt::Write, value: &str) {
     let _ = out.write_char('"');
+    write_json_str_contents(out, value);
+    let _ = out.write_char('"');
+}
+
+/// Writes `value` escaped for the inside of a JSON string literal, without the quotes.
+pub(crate) fn write_json_str_contents(out: &mut impl fmt::Write, value: &str) {
     if !needs_escape(value) {
         // The common case (paths, ids, messages): one scan, one copy.
         let _ = out.write_str(value);
-        let _ = out.write_char('"');
         return;
     }
     let mut start = 0;
@@ -41,7 +46,6 @@ pub(crate) fn write_json_str(out: &mut impl fmt::Write, value: &str) {
         start = i + c.len_utf8();
     }
     let _ = out.write_str(&value[start..]);
-    let _ = out.write_char('"');
 }
 
 /// Whether a JSON string literal of `value` needs an escape: a `"`, a `\\` or a control
@@ -162,10 +166,19 @@ where
             "\",\"level\":\"{level}\",\"fields\":{{{fields}}},\"target\":"
         )?;
         write_json_str(&mut w, meta.target());
-        if let Some(scope) = ctx.event_scope() {
+        let request = super::request_scope::current();
+        let scope = ctx.event_scope();
+        if request.is_some() || scope.is_some() {
             w.write_str(",\"spans\":[")?;
-            for (i, span) in scope.from_root().enumerate() {
-                if i > 0 {
+            // The request being served comes first, as the outermost span it once was.
+            if let Some(id) = request {
+                w.write_str("{\"name\":\"request\",\"request_id\":")?;
+                write_json_str(&mut w, id.as_str());
+                w.write_char('}')?;
+            }
+            let spans = scope.into_iter().flat_map(|scope| scope.from_root());
+            for (i, span) in spans.enumerate() {
+                if i > 0 || request.is_some() {
                     w.write_char(',')?;
                 }
                 w.write_str("{\"name\":")?;
@@ -268,6 +281,16 @@ impl<W: fmt::Write> Visit for JsonFieldsVisitor<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::captured::{Sink, captured, in_request, json_lines};
+
+    /// The subscriber of `serve`'s lines, writing to `sink`.
+    fn json_subscriber(sink: Sink) -> impl Subscriber + Send + Sync {
+        tracing_subscriber::fmt()
+            .fmt_fields(crate::telemetry::span_fields::JsonSpanFields)
+            .event_format(JsonLines)
+            .with_writer(move || sink.clone())
+            .finish()
+    }
 
     #[test]
     fn strings_are_escaped_as_json() {
@@ -326,26 +349,7 @@ mod tests {
     /// as `log.*` fields; none of them reaches the line.
     #[test]
     fn lines_are_json_without_source_paths() {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Sink {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let sink = Sink::default();
-        let writer = sink.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(JsonLines)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        let text = captured(json_subscriber, || {
             let span = tracing::info_span!("request", request_id = "abc");
             let _entered = span.enter();
             tracing::warn!(
@@ -371,11 +375,7 @@ mod tests {
                 "request parse error: invalid Header provided"
             );
         });
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect();
+        let lines = json_lines(&text);
         assert_eq!(lines.len(), 3, "{text}");
         assert_eq!(lines[0]["level"], "WARN");
         assert_eq!(lines[0]["fields"]["message"], "refused \"x\"");
@@ -392,5 +392,36 @@ mod tests {
         );
         assert!(!text.contains("log."), "{text}");
         assert!(!text.contains(".rs"), "{text}");
+    }
+
+    /// A line logged while a request is served names its id, as the request span did, before
+    /// the spans of the event itself.
+    #[test]
+    fn lines_of_a_request_carry_its_id() {
+        let text = captured(json_subscriber, || {
+            tracing::info!("before");
+            in_request("req-42", || {
+                tracing::warn!(code = "invalid_token", "refused");
+                let span = tracing::info_span!("s3", operation = "ListParts");
+                let _entered = span.enter();
+                tracing::info!("inside");
+            });
+            tracing::info!("after");
+        });
+        let lines = json_lines(&text);
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].get("spans").is_none(), "{text}");
+        assert_eq!(
+            lines[1]["spans"],
+            serde_json::json!([{"name": "request", "request_id": "req-42"}])
+        );
+        assert_eq!(
+            lines[2]["spans"],
+            serde_json::json!([
+                {"name": "request", "request_id": "req-42"},
+                {"name": "s3", "operation": "ListParts"}
+            ])
+        );
+        assert!(lines[3].get("spans").is_none(), "{text}");
     }
 }

@@ -1,4 +1,6 @@
-//! Logging: JSON lines for `serve`, compact text for `dev`. Filter with `RUST_LOG`.
+//! Logging: JSON lines for `serve` ([`super::json`]), compact text for `dev`
+//! ([`super::text`]), each line of a request naming its id ([`super::request_scope`]).
+//! Filter with `RUST_LOG`.
 //! Nothing logged carries a token, a secret or a signed URL: the access log has no query
 //! string and no headers, and error messages are built to be log-safe. Nothing logged
 //! carries a source path of the build machine either: no `file`/`line` fields, and a panic
@@ -10,6 +12,7 @@
 use super::json::JsonLines;
 use super::log_queue::{self, LogFormat, LogGuard, QueueWriter};
 use super::span_fields::JsonSpanFields;
+use super::text::TextLines;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber and the log queue of `queue_lines` lines, once; later
@@ -38,7 +41,10 @@ pub fn init_with_audit(
             .fmt_fields(JsonSpanFields)
             .event_format(JsonLines)
             .try_init(),
-        LogFormat::Text => builder.compact().with_ansi(false).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(false)
+            .event_format(TextLines::compact())
+            .try_init(),
     };
     std::panic::set_hook(Box::new(log_panic));
     Some(guard)

@@ -57,39 +57,21 @@ impl<'writer> FormatFields<'writer> for JsonSpanFields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io;
-    use std::sync::{Arc, Mutex};
+    use crate::telemetry::captured::{captured, json_lines};
 
     /// The JSON lines a subscriber with these span fields writes while `f` runs.
     fn lines(f: impl FnOnce()) -> Vec<serde_json::Value> {
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl io::Write for Sink {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.0
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let sink = Sink::default();
-        let writer = sink.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .fmt_fields(JsonSpanFields)
-            .event_format(super::super::json::JsonLines)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, f);
-        let bytes = sink.0.lock().expect("sink").clone();
-        String::from_utf8(bytes)
-            .expect("UTF-8 lines")
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("a JSON line"))
-            .collect()
+        let text = captured(
+            |sink| {
+                tracing_subscriber::fmt()
+                    .fmt_fields(JsonSpanFields)
+                    .event_format(super::super::json::JsonLines)
+                    .with_writer(move || sink.clone())
+                    .finish()
+            },
+            f,
+        );
+        json_lines(&text)
     }
 
     #[test]
