@@ -6,7 +6,7 @@
 //! one thread, so the figure is the request thread's time per request:
 //!
 //! - `none`: no access log (the baseline);
-//! - `actix_logger`: the access log before issue 11, actix-web's `Logger` through the `log`
+//! - `actix_logger`: the access log before the non-blocking log queue, actix-web's `Logger` through the `log`
 //!   crate and `tracing-subscriber`'s JSON format, written synchronously to stderr;
 //! - `queue`: s3-broker's `AccessLog` middleware: fields copied into a record and handed to
 //!   the log queue, formatted and written by the writer thread (which runs on another core

@@ -137,7 +137,7 @@ async fn a_complete_whose_answer_is_lost_is_a_success() {
     assert_within_budget(took, "a lost answer");
 }
 
-/// The finding of issue 11: Complete timed out after S3 had finished it.
+/// A finding of the request-path review: Complete timed out after S3 had finished it.
 #[actix_web::test]
 async fn a_complete_that_times_out_after_completing_is_a_success() {
     let stub = S3Stub::start(OnComplete::CompleteThenHang, &[(1, SIZE)]);
