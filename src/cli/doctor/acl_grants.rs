@@ -16,7 +16,7 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html#API_PutObject_RequestSyntax>
 //! and <https://docs.ceph.com/en/pacific/radosgw/bucketpolicy/>.
 
-use super::bucket_policy::{denies_everyone, statements, strings};
+use super::bucket_policy::{sole_condition, statements};
 use super::finding::Finding;
 use crate::s3::InspectError;
 use serde_json::Value;
@@ -100,22 +100,11 @@ fn open_to_named_accounts(keys: &[&str], what: &str) -> String {
 /// Whether `statement` denies, under `resource`, every upload that carries the header of
 /// condition key `key`, and only on that condition: `StringLike` `key` = `?*` or `*`.
 fn denies_grant_header(statement: &Value, resource: &str, key: &str) -> bool {
-    if !denies_everyone(statement, "s3:putobject", resource) {
-        return false;
-    }
-    let Some(conditions) = statement["Condition"].as_object() else {
-        return false;
-    };
-    let [(operator, pairs)] = conditions.iter().collect::<Vec<_>>()[..] else {
-        return false;
-    };
-    let Some(pairs) = pairs.as_object().filter(|p| p.len() == 1) else {
-        return false;
-    };
-    operator == "StringLike"
-        && pairs.iter().all(|(name, values)| {
-            name.eq_ignore_ascii_case(key) && matches!(strings(values)[..], ["?*"] | ["*"])
-        })
+    sole_condition(statement, "s3:putobject", resource).is_some_and(|(operator, name, values)| {
+        operator == "StringLike"
+            && name.eq_ignore_ascii_case(key)
+            && matches!(values[..], ["?*"] | ["*"])
+    })
 }
 
 #[cfg(test)]

@@ -34,6 +34,28 @@ pub(super) fn denies_everyone(statement: &Value, action: &str, resource: &str) -
             .any(|r| covers(r, resource))
 }
 
+/// The one condition of a Deny of `action` on every object under `resource` for every
+/// principal, when the statement has exactly one operator with exactly one key:
+/// `(operator, key, values)`. Anything else (no condition, several, another statement) is
+/// `None`: a check that wants one narrow condition cannot trust a wider statement.
+pub(super) fn sole_condition<'a>(
+    statement: &'a Value,
+    action: &str,
+    resource: &str,
+) -> Option<(&'a str, &'a str, Vec<&'a str>)> {
+    if !denies_everyone(statement, action, resource) {
+        return None;
+    }
+    let conditions = statement["Condition"].as_object()?;
+    let [(operator, pairs)] = conditions.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let [(key, values)] = pairs.as_object()?.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    Some((operator.as_str(), key.as_str(), strings(values)))
+}
+
 /// `"*"`, `{"AWS": "*"}` or `{"AWS": ["*"]}`.
 fn every_principal(principal: &Value) -> bool {
     match principal {

@@ -28,7 +28,7 @@
 //!
 //! [IAM: condition keys not present]: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
 
-use super::bucket_policy::{denies_everyone, statements, strings};
+use super::bucket_policy::{denies_everyone, sole_condition, statements, strings};
 use super::finding::Finding;
 use crate::backend::Backend;
 use crate::policy::ScanRule;
@@ -186,24 +186,13 @@ fn apply_hint(scans: &[ScanUse], backend: Backend) -> String {
 /// Whether `statement` denies, under `resource`, every upload that sets `rule`'s tag and only
 /// on that condition: `StringLike` `s3:RequestObjectTag/<tag>` = `*`.
 fn denies_self_tagging(statement: &Value, resource: &str, rule: &ScanRule) -> bool {
-    if !denies_everyone(statement, "s3:putobject", resource) {
-        return false;
-    }
-    let Some(conditions) = statement["Condition"].as_object() else {
-        return false;
-    };
-    let [(operator, pairs)] = conditions.iter().collect::<Vec<_>>()[..] else {
-        return false;
-    };
-    let Some(pairs) = pairs.as_object().filter(|p| p.len() == 1) else {
-        return false;
-    };
-    operator == "StringLike"
-        && pairs.iter().all(|(key, values)| {
-            key.split_once('/').is_some_and(|(name, tag)| {
+    sole_condition(statement, "s3:putobject", resource).is_some_and(|(operator, key, values)| {
+        operator == "StringLike"
+            && key.split_once('/').is_some_and(|(name, tag)| {
                 name.eq_ignore_ascii_case("s3:RequestObjectTag") && tag == rule.tag()
-            }) && strings(values) == ["*"]
-        })
+            })
+            && values == ["*"]
+    })
 }
 
 /// What `statement` denies of a presigned GET under `resource` for `rule`.
