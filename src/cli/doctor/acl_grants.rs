@@ -34,7 +34,8 @@ const GRANT_KEYS: [&str; 5] = [
 ];
 
 /// Check 10 for one bucket on Ceph: `policy` is GetBucketPolicy's answer (`None`: no policy),
-/// `prefixes` the fixed key prefixes of the profiles that write to it.
+/// `prefixes` the fixed key prefixes of the profiles that use it (a Deny of uploads under a
+/// download-only prefix harms nothing, and a profile may start writing there).
 pub(super) fn judge_acl_grants(
     bucket: &str,
     policy: &Result<Option<String>, InspectError>,

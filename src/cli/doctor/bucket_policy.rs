@@ -60,7 +60,7 @@ pub(super) fn sole_condition<'a>(
 fn every_principal(principal: &Value) -> bool {
     match principal {
         Value::String(s) => s == "*",
-        Value::Object(map) => map.len() == 1 && strings(&map["AWS"].clone()) == ["*"],
+        Value::Object(map) => map.len() == 1 && map.get("AWS").is_some_and(|v| strings(v) == ["*"]),
         _ => false,
     }
 }
@@ -89,5 +89,28 @@ pub(super) fn strings(value: &Value) -> Vec<&str> {
         Value::String(s) => vec![s.as_str()],
         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_everyone_is_every_principal_and_other_principal_kinds_do_not_panic() {
+        assert!(every_principal(&json!("*")));
+        assert!(every_principal(&json!({"AWS": "*"})));
+        assert!(every_principal(&json!({"AWS": ["*"]})));
+        for other in [
+            json!({"Service": "logging.s3.amazonaws.com"}),
+            json!({"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}),
+            json!({"Federated": "cognito-identity.amazonaws.com"}),
+            json!({"AWS": "arn:aws:iam::111122223333:root"}),
+            json!({"AWS": "*", "Service": "x"}),
+            json!(["*"]),
+        ] {
+            assert!(!every_principal(&other), "{other}");
+        }
     }
 }
