@@ -110,7 +110,10 @@ impl JwtVerifier {
             leeway_secs: self.leeway_secs,
         };
         let (principal, validity) = claims::check(&claims, &rules, now)?;
-        if let Some((cache, digest)) = cache {
+        // A token inside its expiry leeway passed, but a cached entry is served only before
+        // `exp`: caching it would only evict a live entry.
+        let servable = (now.timestamp() as f64) < validity.exp;
+        if let Some((cache, digest)) = cache.filter(|_| servable) {
             let key_set = candidates
                 .published
                 .as_ref()
