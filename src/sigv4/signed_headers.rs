@@ -28,7 +28,8 @@ impl SignedHeaders {
     /// Validates and adds a header, replacing an earlier value of the same name.
     pub fn insert(&mut self, name: &str, value: &str) -> Result<(), DomainError> {
         let value = HeaderValue::new(name, value)?;
-        self.map().insert(HeaderName::new(name)?, value);
+        let name = HeaderName::new(name)?;
+        self.map().insert(name, value);
         Ok(())
     }
 
