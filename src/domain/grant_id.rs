@@ -67,9 +67,14 @@ impl GrantId {
     }
 
     /// An id read back from a sealed (MAC-checked) record, such as a signed form's field;
-    /// `None` unless it is a UUID (the broker only ever writes UUIDs).
+    /// `None` unless it is a hyphenated lower-case UUID (the only form the broker writes).
     pub fn from_sealed(id: &str) -> Option<Self> {
-        Uuid::try_parse(id).ok().map(Self::of_uuid)
+        // Only the hyphenated lower-case form the broker writes: `try_parse` also takes the
+        // simple, braced and `urn:` forms, which would be recorded as another text.
+        Uuid::try_parse(id)
+            .ok()
+            .map(Self::of_uuid)
+            .filter(|parsed| parsed.as_str() == id)
     }
 
     /// The id as text.
@@ -113,8 +118,16 @@ mod tests {
     #[test]
     fn sealed_ids_read_back_only_as_uuids() {
         let id = GrantId::new();
-        assert_eq!(GrantId::from_sealed(id.as_str()), Some(id));
+        assert_eq!(GrantId::from_sealed(id.as_str()), Some(id.clone()));
         assert_eq!(GrantId::from_sealed("not a uuid"), None);
+        // Other spellings of the same UUID are not the text the broker wrote.
+        let simple = id.as_str().replace('-', "");
+        let upper = id.as_str().to_ascii_uppercase();
+        let braced = format!("{{{}}}", id.as_str());
+        let urn = format!("urn:uuid:{}", id.as_str());
+        for other in [simple, upper, braced, urn] {
+            assert_eq!(GrantId::from_sealed(&other), None, "{other}");
+        }
     }
 
     #[test]
