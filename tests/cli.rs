@@ -366,3 +366,66 @@ fn receipt_verify_checks_a_receipt_against_a_jwks_file() {
         "No such file",
     );
 }
+
+#[test]
+fn grant_ids_are_opt_in_signed_and_fresh() {
+    let put = |extra: &[&str]| {
+        let out = run(&[
+            &[
+                "presign",
+                "put",
+                "--bucket",
+                "photos",
+                "--key",
+                "users/alice/a.jpg",
+                "--format",
+                "json",
+                "--at",
+                "2024-01-01T00:00:00Z",
+            ][..],
+            extra,
+        ]
+        .concat());
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let signature = |url: &str| url.rsplit_once("X-Amz-Signature=").unwrap().1.to_owned();
+    let plain = put(&[]);
+    let plain_url = plain["url"].as_str().unwrap();
+    assert!(!plain_url.contains("x-broker-grant"), "{plain_url}");
+    assert!(plain.get("grant_id").is_none(), "{plain}");
+
+    let (one, two) = (put(&["--grant-id"]), put(&["--grant-id"]));
+    let id = one["grant_id"].as_str().unwrap();
+    assert!(uuid::Uuid::try_parse(id).is_ok(), "{id}");
+    assert_ne!(id, two["grant_id"].as_str().unwrap(), "a fresh id per URL");
+    let url = one["url"].as_str().unwrap();
+    assert!(
+        url.contains(&format!("&x-broker-grant={id}&X-Amz-Signature=")),
+        "{url}"
+    );
+    // Signed: the same request at the same time with and without it signs differently.
+    assert_ne!(signature(url), signature(plain_url));
+
+    let form = run(&[
+        "post-policy",
+        "--bucket",
+        "photos",
+        "--key",
+        "users/alice/a.jpg",
+        "--grant-id",
+        "--at",
+        "2024-01-01T00:00:00Z",
+    ]);
+    let form: serde_json::Value = serde_json::from_str(&stdout(&form)).unwrap();
+    let id = form["fields"]["x-amz-meta-broker-grant"].as_str().unwrap();
+    assert!(uuid::Uuid::try_parse(id).is_ok(), "{id}");
+    use base64::Engine as _;
+    let policy = base64::engine::general_purpose::STANDARD
+        .decode(form["fields"]["policy"].as_str().unwrap())
+        .unwrap();
+    let policy = String::from_utf8(policy).unwrap();
+    assert!(
+        policy.contains(&format!(r#"{{"x-amz-meta-broker-grant":"{id}"}}"#)),
+        "the id is an exact condition of the policy: {policy}"
+    );
+}

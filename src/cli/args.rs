@@ -93,6 +93,11 @@ pub struct TargetArgs {
     /// Sign as of this RFC 3339 time instead of now, for reproducible output.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     pub at: Option<DateTime<Utc>>,
+    /// Carry a fresh grant id, as the broker's own grants do: the signed query parameter
+    /// `x-broker-grant` of a URL (S3 server access logs keep it), or the signed form field
+    /// `x-amz-meta-broker-grant` (stored with the object).
+    #[arg(long)]
+    pub grant_id: bool,
 }
 
 /// Parses `--at`, with an error that says what is expected.

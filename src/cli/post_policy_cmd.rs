@@ -6,7 +6,7 @@ use super::aws_env::signing_setup;
 use super::html_form::render_html_form;
 use super::presign_cmd::quote;
 use super::to_pretty_json;
-use crate::domain::MAX_SINGLE_UPLOAD_BYTES;
+use crate::domain::{GrantId, MAX_SINGLE_UPLOAD_BYTES};
 use crate::sigv4::{ContentTypeRule, KeyRule, PostForm, PostPolicyRequest};
 
 /// Builds the policy request from the arguments, signs it and renders it.
@@ -52,7 +52,7 @@ pub(crate) fn build_request(args: &PostPolicyArgs) -> Result<PostPolicyRequest, 
         (None, None) => None,
         (min, max) => Some((min.unwrap_or(0), max.unwrap_or(MAX_SINGLE_UPLOAD_BYTES))),
     };
-    let fields = args
+    let mut fields = args
         .fields
         .iter()
         .map(|f| {
@@ -61,6 +61,12 @@ pub(crate) fn build_request(args: &PostPolicyArgs) -> Result<PostPolicyRequest, 
                 .ok_or_else(|| CliError::Usage(format!("--field {f:?}: expected name=value")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if args.target.grant_id {
+        fields.push((
+            GrantId::META_FIELD.to_owned(),
+            GrantId::new().as_str().to_owned(),
+        ));
+    }
     Ok(PostPolicyRequest {
         bucket: args.target.bucket.clone(),
         key,

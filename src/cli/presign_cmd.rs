@@ -3,7 +3,7 @@
 use super::CliError;
 use super::args::{PresignArgs, PresignFormat, PresignOperation};
 use super::aws_env::signing_setup;
-use crate::domain::{Checksum, ChecksumAlgorithm};
+use crate::domain::{Checksum, ChecksumAlgorithm, GrantId};
 use crate::sigv4::{PresignRequest, PresignedRequest, S3Operation};
 
 /// Builds the request from the arguments, signs it and renders it.
@@ -18,7 +18,7 @@ pub(super) fn run(args: PresignArgs) -> Result<String, CliError> {
             "warning: the key has '.' or '..' segments, which browsers and most HTTP libraries remove before sending; only clients that send the path as-is (curl --path-as-is) can use this URL"
         );
     }
-    Ok(render(&presigned, args.format))
+    Ok(render(&presigned, request.grant.as_ref(), args.format))
 }
 
 /// Turns arguments into a typed request, refusing options that do not fit the operation.
@@ -80,10 +80,13 @@ pub(crate) fn build_request(args: &PresignArgs) -> Result<PresignRequest, CliErr
     if let Some(value) = &args.response_content_type {
         request.query.insert("response-content-type", value)?;
     }
+    if args.target.grant_id {
+        request.grant = Some(GrantId::new());
+    }
     Ok(request)
 }
 
-fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
+fn render(presigned: &PresignedRequest, grant: Option<&GrantId>, format: PresignFormat) -> String {
     match format {
         PresignFormat::Url => format!("{}\n", presigned.url),
         PresignFormat::Json => {
@@ -92,12 +95,15 @@ fn render(presigned: &PresignedRequest, format: PresignFormat) -> String {
                 .iter()
                 .map(|(n, v)| (n.to_owned(), serde_json::Value::String(v.to_owned())))
                 .collect();
-            let json = serde_json::json!({
+            let mut json = serde_json::json!({
                 "method": presigned.method.as_str(),
                 "url": presigned.url,
                 "headers": headers,
                 "expires_at": presigned.expires_at,
             });
+            if let Some(grant) = grant {
+                json["grant_id"] = grant.as_str().into();
+            }
             format!("{json:#}\n")
         }
         PresignFormat::Curl => {
