@@ -98,21 +98,6 @@ pub fn encode_query_component(value: &str) -> String {
     out
 }
 
-/// `n` in decimal, written at the end of `buf` (a `u64` has at most 20 digits).
-pub(super) fn format_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Decimal digits are ASCII.
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,14 +141,6 @@ mod tests {
                 path(&text),
                 utf8_percent_encode(&text, PATH_SET).to_string()
             );
-        }
-    }
-
-    #[test]
-    fn decimal() {
-        for n in [0, 7, 10, 10_000, u64::MAX] {
-            let mut buf = [0; 20];
-            assert_eq!(format_u64(&mut buf, n), n.to_string());
         }
     }
 }

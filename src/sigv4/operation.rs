@@ -2,7 +2,6 @@
 //!
 //! API reference: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html>
 
-use super::encoding::format_u64;
 use crate::domain::{PartNumber, UploadId};
 use std::fmt;
 
@@ -112,7 +111,7 @@ impl S3Operation {
 
     /// The query parameters that select the operation (unencoded).
     pub fn query(&self) -> Vec<(&'static str, String)> {
-        let mut digits = [0; 20];
+        let mut digits = itoa::Buffer::new();
         let (pairs, count) = self.query_pairs(&mut digits);
         pairs[..count]
             .iter()
@@ -124,7 +123,7 @@ impl S3Operation {
     /// number is written into `digits`.
     pub(super) fn query_pairs<'a>(
         &'a self,
-        digits: &'a mut [u8; 20],
+        digits: &'a mut itoa::Buffer,
     ) -> ([(&'static str, &'a str); 2], usize) {
         match self {
             Self::GetObject | Self::HeadObject | Self::PutObject | Self::DeleteObject => {
@@ -136,10 +135,7 @@ impl S3Operation {
                 part_number,
             } => (
                 [
-                    (
-                        "partNumber",
-                        format_u64(digits, u64::from(part_number.get())),
-                    ),
+                    ("partNumber", digits.format(part_number.get())),
                     ("uploadId", upload_id.as_str()),
                 ],
                 2,

@@ -9,7 +9,6 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
 use super::canonical_request::{HexDigest, UNSIGNED_PAYLOAD};
-use super::encoding::format_u64;
 use super::string_to_sign::write_string_to_sign_prefix;
 use super::{DailyKey, ObjectAddress, SigningError, SigningTime};
 use crate::domain::{Checksum, ChecksumAlgorithm, PartNumber};
@@ -118,8 +117,8 @@ impl PartUrlBatch {
         if self.shape.content_length != length.is_some() {
             return Err(PartBatchError::ShapeMismatch(number));
         }
-        let mut digits = [0; 20];
-        let number_text = format_u64(&mut digits, u64::from(number.get()));
+        let mut digits = itoa::Buffer::new();
+        let number_text = digits.format(number.get());
 
         let mut sha = self.canonical_prefix.clone();
         sha.update(number_text.as_bytes());
@@ -127,8 +126,8 @@ impl PartUrlBatch {
         sha.update(b"\n");
         let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(3);
         if let Some(length) = length {
-            let mut length_digits = [0; 20];
-            let length = format_u64(&mut length_digits, length);
+            let mut length_digits = itoa::Buffer::new();
+            let length = length_digits.format(length);
             sha.update(b"content-length:");
             sha.update(length.as_bytes());
             sha.update(b"\n");

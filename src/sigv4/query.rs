@@ -1,7 +1,6 @@
 //! The query of a presigned URL: the extra signed parameters (`response-content-disposition`,
 //! `versionId`, `max-parts`...) and the canonical query string around the SigV4 block.
 
-use super::encoding::format_u64;
 use super::encoding::query_component;
 use super::{S3Operation, SigningError, push_query_component};
 use crate::domain::GrantId;
@@ -129,7 +128,7 @@ pub(super) fn write_canonical_query(
     sigv4: &SigV4Query<'_>,
     headers: &[(&str, &str)],
 ) {
-    let mut digits = [0; 20];
+    let mut digits = itoa::Buffer::new();
     let (operation_pairs, operation_count) = operation.query_pairs(&mut digits);
     let extras = extra
         .iter()
@@ -188,8 +187,7 @@ pub(super) fn write_canonical_query(
     out.push_str("&X-Amz-Date=");
     out.push_str(sigv4.amz_date);
     out.push_str("&X-Amz-Expires=");
-    let mut digits = [0; 20];
-    out.push_str(format_u64(&mut digits, u64::from(sigv4.lifetime_secs)));
+    out.push_str(itoa::Buffer::new().format(sigv4.lifetime_secs));
     if let Some(token) = token {
         out.push_str("&X-Amz-Security-Token=");
         push_query_component(out, token);

@@ -142,18 +142,8 @@ impl Utf8Sink<'_> {
     }
 
     /// `n` in decimal, without `fmt`'s machinery.
-    fn push_u64(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.0.extend_from_slice(&digits[at..]);
+    fn push_u64(&mut self, n: u64) {
+        self.push_str(itoa::Buffer::new().format(n));
     }
 
     /// `duration` as [`Millis`] writes it.
