@@ -50,16 +50,17 @@ struct Signed {
 }
 
 /// What every signature of one request shares.
-struct Context {
+struct Context<'k> {
     time: SigningTime,
-    key: Arc<DailyKey>,
+    /// Lent by the key cache for the duration of the signature.
+    key: &'k Arc<DailyKey>,
     /// The real lifetime: the requested one, cut to the credentials' expiry.
     lifetime_secs: u32,
     /// Signing time plus the lifetime.
     expires_at: DateTime<Utc>,
 }
 
-impl Context {
+impl Context<'_> {
     /// The SigV4 parameters of a presigned URL's query.
     fn query_params<'a>(&'a self, credentials: &'a Credentials) -> SigV4Query<'a> {
         SigV4Query {
@@ -101,12 +102,16 @@ impl Signer {
         url
     }
 
-    fn context(
+    /// Calls `sign` with the context of a signature at `at` lasting `expires`: the signing
+    /// time, the daily key (lent by the cache, see [`SigningKeyCache::with`]) and the real
+    /// lifetime.
+    fn with_context<R>(
         &self,
         credentials: &Credentials,
         at: DateTime<Utc>,
         expires: Expiry,
-    ) -> Result<Context, SigningError> {
+        sign: impl FnOnce(&Context<'_>) -> Result<R, SigningError>,
+    ) -> Result<R, SigningError> {
         let time = SigningTime::new(at).ok_or(SigningError::TimeOutOfRange(at))?;
         let mut lifetime_secs = expires.as_secs();
         if let Some(end) = credentials.expires_at {
@@ -116,23 +121,25 @@ impl Signer {
             }
             lifetime_secs = lifetime_secs.min(u32::try_from(left).unwrap_or(u32::MAX));
         }
-        let end = time
+        let expires_at = time
             .instant()
             .checked_add_signed(Duration::seconds(i64::from(lifetime_secs)))
             .filter(|end| within_four_digit_years(*end))
             .ok_or(SigningError::TimeOutOfRange(at))?;
-        let key = self.keys.get(
+        self.keys.with(
             &credentials.access_key_id,
             &credentials.secret_access_key,
             &time,
             &self.region,
-        );
-        Ok(Context {
-            time,
-            key,
-            lifetime_secs,
-            expires_at: end,
-        })
+            |key| {
+                sign(&Context {
+                    time,
+                    key,
+                    lifetime_secs,
+                    expires_at,
+                })
+            },
+        )
     }
 
     /// Presigns a request. The URL's lifetime is the requested one, shortened when the
@@ -163,7 +170,23 @@ impl Signer {
         shape: PartHeaderShape,
         extra: &QueryParams,
     ) -> Result<PartUrlBatch, SigningError> {
-        let ctx = self.context(credentials, at, expires)?;
+        self.with_context(credentials, at, expires, |ctx| {
+            self.part_url_batch_in(ctx, credentials, bucket, key, upload_id, shape, extra)
+        })
+    }
+
+    /// [`Signer::part_url_batch`] in its signing context.
+    #[allow(clippy::too_many_arguments)]
+    fn part_url_batch_in(
+        &self,
+        ctx: &Context<'_>,
+        credentials: &Credentials,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &UploadId,
+        shape: PartHeaderShape,
+        extra: &QueryParams,
+    ) -> Result<PartUrlBatch, SigningError> {
         let address = self.host.resolve(self.addressing, bucket, Some(key));
         let mut names: Vec<&str> = Vec::with_capacity(4);
         if shape.content_length {
@@ -186,7 +209,7 @@ impl Signer {
             &address,
             &query,
             names.join(";"),
-            &ctx.key,
+            ctx.key,
             &ctx.time,
             ctx.expires_at,
         )
@@ -222,7 +245,19 @@ impl Signer {
         at: DateTime<Utc>,
         keep_texts: bool,
     ) -> Result<Signed, SigningError> {
-        let ctx = self.context(credentials, at, request.expires)?;
+        self.with_context(credentials, at, request.expires, |ctx| {
+            self.sign_request_in(ctx, credentials, request, keep_texts)
+        })
+    }
+
+    /// [`Signer::sign_request`] in its signing context.
+    fn sign_request_in(
+        &self,
+        ctx: &Context<'_>,
+        credentials: &Credentials,
+        request: &PresignRequest,
+        keep_texts: bool,
+    ) -> Result<Signed, SigningError> {
         let sigv4 = ctx.query_params(credentials);
         // Room for the whole URL, so it is never copied while it grows: every byte of a
         // parameter may be percent-encoded; the fixed SigV4 parameters and an upload id fit
@@ -350,7 +385,19 @@ impl Signer {
         client_fields: &[&str],
         at: DateTime<Utc>,
     ) -> Result<PostForm, SigningError> {
-        let ctx = self.context(credentials, at, request.expires)?;
+        self.with_context(credentials, at, request.expires, |ctx| {
+            self.post_policy_in(ctx, credentials, request, client_fields)
+        })
+    }
+
+    /// [`Signer::post_policy_with_client_fields`] in its signing context.
+    fn post_policy_in(
+        &self,
+        ctx: &Context<'_>,
+        credentials: &Credentials,
+        request: &PostPolicyRequest,
+        client_fields: &[&str],
+    ) -> Result<PostForm, SigningError> {
         let sigv4 = SigV4Fields {
             credential: &ctx.key.credential,
             amz_date: ctx.time.amz_date(),

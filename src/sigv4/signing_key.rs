@@ -131,6 +131,21 @@ impl SigningKeyCache {
         time: &SigningTime,
         region: &Region,
     ) -> Arc<DailyKey> {
+        self.with(access_key_id, secret, time, region, Arc::clone)
+    }
+
+    /// Calls `use_key` with the daily key for S3 (as [`SigningKeyCache::get`] finds or
+    /// derives it). A cached key is lent under the cache's read lock, not cloned out: no
+    /// reference count goes up and down per signature. `use_key` must not look up a key of
+    /// this cache itself.
+    pub(crate) fn with<R>(
+        &self,
+        access_key_id: &AccessKeyId,
+        secret: &SecretAccessKey,
+        time: &SigningTime,
+        region: &Region,
+        use_key: impl FnOnce(&Arc<DailyKey>) -> R,
+    ) -> R {
         let date = time.date();
         let matches = |e: &Entry| {
             e.date == date
@@ -141,8 +156,20 @@ impl SigningKeyCache {
         if let Ok(entries) = self.entries.read()
             && let Some(hit) = entries.iter().find(|e| matches(e))
         {
-            return Arc::clone(&hit.key);
+            return use_key(&hit.key);
         }
+        use_key(&self.derive(access_key_id, secret, time, region))
+    }
+
+    /// Derives the daily key and caches it.
+    fn derive(
+        &self,
+        access_key_id: &AccessKeyId,
+        secret: &SecretAccessKey,
+        time: &SigningTime,
+        region: &Region,
+    ) -> Arc<DailyKey> {
+        let date = time.date();
         let scope = CredentialScope::new(time, region, "s3");
         let credential = scope.credential(access_key_id);
         let key = Arc::new(DailyKey {
