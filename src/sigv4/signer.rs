@@ -8,7 +8,7 @@ use super::addressing::Host;
 use super::canonical_request::HexDigest;
 use super::post_policy::{SigV4Fields, conditions_and_fields, push_field};
 use super::query::{SigV4Query, canonical_query, write_canonical_query};
-use super::string_to_sign::{string_to_sign, write_string_to_sign_prefix};
+use super::string_to_sign::string_to_sign;
 use super::time::within_four_digit_years;
 use super::{
     CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
@@ -22,7 +22,6 @@ use crate::domain::{
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use hmac::Mac;
 use std::sync::Arc;
 
 /// Signs S3 requests for one region and endpoint. Cheap to share; the daily signing keys of
@@ -332,17 +331,11 @@ impl Signer {
             payload_hash: UNSIGNED_PAYLOAD,
         };
         let canonical_hash = canonical_request.hash();
-        let scope = &ctx.key.scope;
-        let signature = ctx.key.key.sign_with(|mac| {
-            // The string to sign (`write_string_to_sign`), with the hash's hex digits fed
-            // as the bytes they are: no UTF-8 check of a text.
-            write_string_to_sign_prefix(mac, &ctx.time, scope);
-            mac.update(canonical_hash.as_bytes());
-        });
+        let signature = ctx.key.sign_canonical_hash(&ctx.time, &canonical_hash);
         let texts = keep_texts.then(|| {
             (
                 canonical_request.to_text(),
-                string_to_sign(&ctx.time, scope, canonical_hash.as_str()),
+                string_to_sign(&ctx.time, &ctx.key.scope, canonical_hash.as_str()),
             )
         });
         url.push_str(SIGNATURE_PARAM);
