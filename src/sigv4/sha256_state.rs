@@ -97,6 +97,60 @@ impl Sha256State {
     }
 }
 
+/// A SHA-256 fed piece by piece (a canonical request), its partial block on the stack:
+/// short pieces are copied into the block, whole blocks of a long piece are compressed where
+/// they lie.
+pub(crate) struct Sha256Stream {
+    state: Sha256State,
+    block: [u8; BLOCK],
+    filled: usize,
+}
+
+impl Sha256Stream {
+    /// A hash of nothing yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            state: Sha256State::new(),
+            block: [0; BLOCK],
+            filled: 0,
+        }
+    }
+
+    /// Appends `data`.
+    #[inline]
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        let room = BLOCK - self.filled;
+        if data.len() < room {
+            self.block[self.filled..self.filled + data.len()].copy_from_slice(data);
+            self.filled += data.len();
+            return;
+        }
+        self.update_across_blocks(data);
+    }
+
+    /// [`Sha256Stream::update`] of a piece that fills the partial block.
+    fn update_across_blocks(&mut self, data: &[u8]) {
+        let (head, rest) = data.split_at(BLOCK - self.filled);
+        self.block[self.filled..].copy_from_slice(head);
+        self.state.absorb(&self.block);
+        let mut blocks = rest.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+        }
+        let tail = blocks.remainder();
+        self.block[..tail.len()].copy_from_slice(tail);
+        self.filled = tail.len();
+    }
+
+    /// The digest of everything appended.
+    pub(crate) fn finish(&self) -> [u8; 32] {
+        // Less than a block is left, which always fits `finish`.
+        self.state
+            .finish(&self.block[..self.filled])
+            .unwrap_or_default()
+    }
+}
+
 /// The two keyed states of HMAC-SHA256 (RFC 2104): after `key XOR ipad` and after
 /// `key XOR opad`, for a key of at most one block.
 #[derive(Clone, Copy)]
@@ -154,6 +208,23 @@ mod tests {
             assert_eq!(state.finish(tail), Some(expected), "length {len}");
         }
         assert_eq!(Sha256State::new().finish(&[0; MAX_TAIL + 1]), None);
+    }
+
+    #[test]
+    fn streams_as_sha256_in_any_pieces() {
+        let message: Vec<u8> = (0..=255u8).cycle().take(600).collect();
+        for piece in [1, 3, 63, 64, 65, 200] {
+            let mut stream = Sha256Stream::new();
+            for chunk in message.chunks(piece) {
+                stream.update(chunk);
+            }
+            let expected: [u8; 32] = Sha256::digest(&message).into();
+            assert_eq!(stream.finish(), expected, "pieces of {piece}");
+        }
+        assert_eq!(
+            Sha256Stream::new().finish(),
+            <[u8; 32]>::from(Sha256::digest(b""))
+        );
     }
 
     #[test]
