@@ -259,13 +259,14 @@ impl Signer {
     ) -> Result<Signed, SigningError> {
         let sigv4 = ctx.query_params(credentials);
         // Room for the whole URL, so it is never copied while it grows: every byte of a
-        // parameter may be percent-encoded; the fixed SigV4 parameters and an upload id fit
-        // in 384 bytes.
+        // parameter may be percent-encoded, but not the grant id's (unreserved characters
+        // only, counted once so that it does not move the URL to a larger allocation
+        // class); the fixed SigV4 parameters and an upload id fit in 384 bytes.
+        let grant_len = request
+            .grant
+            .as_ref()
+            .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2);
         let escaped: usize = sigv4.session_token.map_or(0, str::len)
-            + request
-                .grant
-                .as_ref()
-                .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2)
             + request
                 .query
                 .iter()
@@ -280,6 +281,7 @@ impl Signer {
             self.host.url_len_bound(&request.bucket, Some(&request.key))
                 + sigv4.credential_query.len()
                 + 3 * escaped
+                + grant_len
                 + 384
                 + SIGNATURE_PARAM.len()
                 + 64,
