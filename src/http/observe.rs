@@ -22,6 +22,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+/// `X-Request-Id`, made once (a name given as text is parsed and checked at each use).
+static REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+
 /// The middleware (`App::wrap(Observe)`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Observe;
@@ -60,9 +63,7 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
         let id = RequestId::from_request_header(
-            req.headers()
-                .get(REQUEST_ID_HEADER)
-                .map(HeaderValue::as_bytes),
+            req.headers().get(&REQUEST_ID).map(HeaderValue::as_bytes),
         );
         let method = method_label(req.method());
         let metrics = req
@@ -128,8 +129,7 @@ where
         }
         super::rate_limit::add_rate_headers(&mut res);
         if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
-            res.headers_mut()
-                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+            res.headers_mut().insert(REQUEST_ID.clone(), value);
         }
         Poll::Ready(Ok(res))
     }
