@@ -3,6 +3,7 @@
 //!
 //! See <https://www.rfc-editor.org/rfc/rfc9110#name-405-method-not-allowed>.
 
+use super::observe::resource;
 use super::{ApiError, Code};
 use actix_web::guard::{Guard, GuardContext};
 use actix_web::http::Method;
@@ -27,13 +28,13 @@ pub(super) fn method(method: Method) -> Route {
 
 /// A resource at `path` answering `GET` and `HEAD` with `handler` (actix-web answers `HEAD`
 /// without the body), and 405 with `Allow: GET, HEAD` otherwise: the probes and documents.
-pub(super) fn get_or_head<F, Args>(path: &str, handler: F) -> Resource
+pub(super) fn get_or_head<F, Args>(path: &'static str, handler: F) -> Resource
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    web::resource(path)
+    resource(path)
         .route(web::route().guard(GetOrHead).to(handler))
         .default_service(web::to(|| only("GET, HEAD")))
 }

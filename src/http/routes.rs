@@ -4,6 +4,7 @@ use super::downloads::create_download;
 use super::fallback::{get_or_head, method, only};
 use super::forms::create_form;
 use super::objects::list_objects;
+use super::observe::resource;
 use super::uploads::create_upload;
 use super::{health, json_config, query_config};
 use actix_web::http::Method;
@@ -19,27 +20,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_or_head("/metrics", health::metrics))
         .service(super::receipts::jwks)
         .service(
-            web::resource("/v1/uploads")
+            resource("/v1/uploads")
                 .route(method(Method::POST).to(create_upload))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
-            web::resource("/v1/forms")
+            resource("/v1/forms")
                 .route(method(Method::POST).to(create_form))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
-            web::resource("/v1/uploads/verify")
+            resource("/v1/uploads/verify")
                 .route(method(Method::POST).to(super::verify::verify_upload))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
-            web::resource("/v1/downloads")
+            resource("/v1/downloads")
                 .route(method(Method::POST).to(create_download))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
-            web::resource("/v1/objects")
+            resource("/v1/objects")
                 .route(method(Method::GET).to(list_objects))
                 .default_service(web::to(|| only("GET"))),
         )
