@@ -2,6 +2,7 @@
 //! encryption, metadata and no-overwrite bound into the signature. The body is the policy's
 //! [`UploadIntent`] itself (unknown fields refused).
 
+use super::extractors::JsonBody;
 use super::grant::{
     JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
 };
@@ -158,10 +159,9 @@ fn upload_token<'a>(
 pub(super) async fn create_upload(
     state: web::Data<AppState>,
     Grantee(principal, admission): Grantee,
-    body: web::Json<UploadIntent>,
+    JsonBody(intent): JsonBody<UploadIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
-    let intent = body.into_inner();
     let requested = requested_expiry(intent.expires_in)?;
     let profile = state.profiles.profile(intent.profile.as_deref())?;
     let decision = profile.decide_upload(

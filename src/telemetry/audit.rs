@@ -22,9 +22,10 @@ use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 /// The log target of audit events.
@@ -78,8 +79,29 @@ impl AuditDestination {
 /// namespace segment, first 16 bytes in hex. Without the key, a digest cannot be reversed by
 /// hashing guessed names; with it, an operator maps a principal to its digest (with
 /// `openssl dgst`, as doc/security.md shows).
-#[derive(Clone)]
-pub struct PrincipalDigestKey(Hmac<Sha256>);
+///
+/// The digests of the last principals are kept ([`DIGEST_CACHE_ENTRIES`] at most): a
+/// principal's events (a session's grants) then cost a lookup, not an HMAC, each. Only the
+/// log writer thread computes digests, so the lock is never contended.
+pub struct PrincipalDigestKey {
+    mac: Hmac<Sha256>,
+    recent: Mutex<HashMap<Box<str>, PrincipalDigest>>,
+}
+
+/// The most principals whose digests [`PrincipalDigestKey`] keeps (about 100 bytes each);
+/// when full, the cache starts over.
+pub const DIGEST_CACHE_ENTRIES: usize = 256;
+
+/// A principal digest: 32 lower-case hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrincipalDigest([u8; 32]);
+
+impl PrincipalDigest {
+    /// The digest as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_else(|_| unreachable!("hex digits are ASCII"))
+    }
+}
 
 impl PrincipalDigestKey {
     /// A key from its secret bytes.
@@ -87,7 +109,10 @@ impl PrincipalDigestKey {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(DIGEST_LABEL);
-        Self(mac)
+        Self {
+            mac,
+            recent: Mutex::new(HashMap::new()),
+        }
     }
 
     /// A random key, for a process configured without one (digests then differ between
@@ -101,10 +126,41 @@ impl PrincipalDigestKey {
 
     /// The digest of the principal whose namespace segment is `segment`.
     pub fn digest(&self, segment: &str) -> String {
-        let mut mac = self.0.clone();
+        self.digest_of(segment).as_str().to_owned()
+    }
+
+    /// As [`PrincipalDigestKey::digest`], from the cache when the principal was seen lately.
+    pub fn digest_of(&self, segment: &str) -> PrincipalDigest {
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(digest) = recent.get(segment) {
+            return *digest;
+        }
+        let digest = self.compute(segment);
+        if recent.len() >= DIGEST_CACHE_ENTRIES {
+            recent.clear();
+        }
+        recent.insert(segment.into(), digest);
+        digest
+    }
+
+    fn compute(&self, segment: &str) -> PrincipalDigest {
+        let mut mac = self.mac.clone();
         mac.update(segment.as_bytes());
         let bytes = mac.finalize().into_bytes();
-        hex::encode(&bytes[..16])
+        let mut hex = [0u8; 32];
+        hex::encode_to_slice(&bytes[..16], &mut hex)
+            .unwrap_or_else(|_| unreachable!("16 bytes are 32 hex digits"));
+        PrincipalDigest(hex)
+    }
+}
+
+impl Clone for PrincipalDigestKey {
+    /// The same key, with a cache of its own.
+    fn clone(&self) -> Self {
+        Self {
+            mac: self.mac.clone(),
+            recent: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -184,7 +240,11 @@ impl AuditRecord {
     fn each_field(&self, mut field: impl FnMut(&'static str, &str, bool)) {
         field("event", self.event.as_str(), true);
         field("operation", self.operation, true);
-        field("principal", &self.digest_key.digest(&self.principal), true);
+        field(
+            "principal",
+            self.digest_key.digest_of(&self.principal).as_str(),
+            true,
+        );
         field("profile", &self.profile, true);
         field("bucket", &self.bucket, true);
         field("key", &self.key, true);
@@ -341,6 +401,25 @@ mod tests {
         // What `openssl dgst -sha256 -mac HMAC` prints for it (doc/security.md).
         assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
         assert!(!format!("{key:?}").contains("0123"));
+    }
+
+    #[test]
+    fn cached_digests_equal_computed_ones() {
+        let key = PrincipalDigestKey::new(b"0123456789abcdef0123456789abcdef");
+        // Past the bound, so the cache starts over at least once.
+        for round in 0..2 {
+            for i in 0..DIGEST_CACHE_ENTRIES + 10 {
+                let segment = format!("p{i}");
+                let digest = key.digest_of(&segment);
+                assert_eq!(digest, key.compute(&segment), "round {round}, {segment}");
+                assert!(key.recent.lock().unwrap().len() <= DIGEST_CACHE_ENTRIES);
+            }
+        }
+        assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
+        assert_eq!(
+            key.clone().digest("alice"),
+            "e78bf7a664d976d02ff64b0219c00986"
+        );
     }
 
     #[test]
