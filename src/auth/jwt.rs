@@ -28,7 +28,7 @@ use super::header::{self, Parts};
 use super::jwks::JwksCache;
 use super::keys::{KeySet, VerificationKey};
 use super::validate::JwtSettings;
-use super::verified::{self, Verified, VerifiedTokens};
+use super::verified::{self, Lookup, Verified, VerifiedTokens};
 
 /// The most keys one token is tried against (tokens without `kid`, or shared `kid`s).
 const MAX_CANDIDATES: usize = 8;
@@ -138,11 +138,17 @@ impl JwtVerifier {
         digest: &verified::TokenDigest,
         now: DateTime<Utc>,
     ) -> Option<Principal> {
-        let current = match &self.jwks {
-            Some(jwks) if cache.tied_to_key_set(digest)? => Some(jwks.current(now).await),
-            _ => None,
-        };
-        cache.get(digest, now, self.leeway_secs, current.as_ref())
+        match cache.lookup(digest, now, self.leeway_secs) {
+            Lookup::Hit(principal) => Some(principal),
+            Lookup::Miss => None,
+            Lookup::NeedsKeySet => {
+                let current = match &self.jwks {
+                    Some(jwks) => Some(jwks.current(now).await),
+                    None => None,
+                };
+                cache.get(digest, now, self.leeway_secs, current.as_ref())
+            }
+        }
     }
 
     /// The keys that may have signed a token with `alg` and `kid`.

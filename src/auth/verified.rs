@@ -20,6 +20,7 @@
 //! `hs256_uncached`).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use chrono::{DateTime, Utc};
@@ -50,6 +51,36 @@ pub(crate) struct Verified {
     pub key_set: Option<Weak<KeySet>>,
 }
 
+/// What [`VerifiedTokens::lookup`] found.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// A usable entry: its principal.
+    Hit(Principal),
+    /// An entry verified with a JWKS key: usable only if that key set is still the current one.
+    NeedsKeySet,
+    /// No usable entry (a stale one is dropped).
+    Miss,
+}
+
+/// Hashes a token digest by its first eight bytes: a SHA-256 output is uniform already, and
+/// only tokens that verified are ever inserted, so no caller picks where an entry lands.
+#[derive(Debug, Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // A digest is hashed as its length (8 bytes), then its 32 bytes: the last write wins.
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 = u64::from_le_bytes(first);
+    }
+}
+
 /// A bounded map from token digest to [`Verified`].
 #[derive(Debug)]
 pub(crate) struct VerifiedTokens {
@@ -59,7 +90,7 @@ pub(crate) struct VerifiedTokens {
 
 #[derive(Debug, Default)]
 struct Clock {
-    index: HashMap<TokenDigest, usize>,
+    index: HashMap<TokenDigest, usize, BuildHasherDefault<DigestHasher>>,
     slots: Vec<Slot>,
     hand: usize,
 }
@@ -89,27 +120,53 @@ impl VerifiedTokens {
         leeway_secs: u64,
         current: Option<&Arc<KeySet>>,
     ) -> Option<Principal> {
+        match self.serve(digest, now, leeway_secs, Some(current)) {
+            Lookup::Hit(principal) => Some(principal),
+            Lookup::NeedsKeySet | Lookup::Miss => None,
+        }
+    }
+
+    /// As [`VerifiedTokens::get`], before the JWKS key set is known: an entry verified with a
+    /// JWKS key is answered [`Lookup::NeedsKeySet`] (then ask [`VerifiedTokens::get`] with the
+    /// current set). One lock and one hash for a token verified with a configured key.
+    pub(crate) fn lookup(
+        &self,
+        digest: &TokenDigest,
+        now: DateTime<Utc>,
+        leeway_secs: u64,
+    ) -> Lookup {
+        self.serve(digest, now, leeway_secs, None)
+    }
+
+    /// `current`: `None` while the key set is not fetched.
+    fn serve(
+        &self,
+        digest: &TokenDigest,
+        now: DateTime<Utc>,
+        leeway_secs: u64,
+        current: Option<Option<&Arc<KeySet>>>,
+    ) -> Lookup {
         let mut clock = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = *clock.index.get(digest)?;
+        let Some(&index) = clock.index.get(digest) else {
+            return Lookup::Miss;
+        };
         let slot = &mut clock.slots[index];
-        let entry = slot.entry.as_ref()?;
+        let Some(entry) = slot.entry.as_ref() else {
+            return Lookup::Miss;
+        };
+        let current = match current {
+            Some(current) => current,
+            None if entry.key_set.is_some() => return Lookup::NeedsKeySet,
+            None => None,
+        };
         if usable(entry, now, leeway_secs, current) {
             slot.referenced = true;
-            return Some(entry.principal.clone());
+            return Lookup::Hit(entry.principal.clone());
         }
         slot.entry = None;
         slot.referenced = false;
         clock.index.remove(digest);
-        None
-    }
-
-    /// Whether the cached entry of `digest` was verified with a JWKS key (so serving it needs
-    /// the current key set); `None` when there is no entry.
-    pub(crate) fn tied_to_key_set(&self, digest: &TokenDigest) -> Option<bool> {
-        let clock = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = *clock.index.get(digest)?;
-        let entry = clock.slots[index].entry.as_ref()?;
-        Some(entry.key_set.is_some())
+        Lookup::Miss
     }
 
     /// Remembers a verified token, evicting another one when full.
@@ -264,6 +321,33 @@ mod tests {
             cache.get(&static_key, at(0), 30, Some(&new)).is_some(),
             "keys from configuration do not rotate"
         );
+    }
+
+    #[test]
+    fn a_lookup_asks_for_the_key_set_only_when_an_entry_needs_it() {
+        let cache = VerifiedTokens::new(8).expect("enabled");
+        let set = Arc::new(KeySet::default());
+        let (tied, plain) = (digest("a.b.c"), digest("d.e.f"));
+        cache.insert(tied, verified("alice", 600, Some(&set)));
+        cache.insert(plain, verified("bob", 60, None));
+        assert!(matches!(
+            cache.lookup(&tied, at(0), 30),
+            Lookup::NeedsKeySet
+        ));
+        assert!(matches!(cache.lookup(&plain, at(0), 30), Lookup::Hit(p) if p.subject == "bob"));
+        assert!(matches!(
+            cache.lookup(&digest("x.y.z"), at(0), 30),
+            Lookup::Miss
+        ));
+        assert!(
+            matches!(cache.lookup(&plain, at(60), 30), Lookup::Miss),
+            "expired"
+        );
+        assert!(
+            matches!(cache.lookup(&plain, at(0), 30), Lookup::Miss),
+            "and dropped"
+        );
+        assert!(cache.get(&tied, at(0), 30, Some(&set)).is_some());
     }
 
     #[test]

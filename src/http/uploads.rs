@@ -2,6 +2,7 @@
 //! encryption, metadata and no-overwrite bound into the signature. The body is the policy's
 //! [`UploadIntent`] itself (unknown fields refused).
 
+use super::extractors::JsonBody;
 use super::grant::{
     JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
 };
@@ -98,7 +99,8 @@ impl<'a> UploadGrant<'a> {
 
     /// The JSON answer; fields that do not apply are left out.
     fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.url.len() + 512);
+        // The URL and the token are most of it; 512 bytes hold the rest of a PUT's answer.
+        let mut out = Vec::with_capacity(self.url.len() + self.upload.len() + 512);
         let mut object = JsonObject::open(&mut out);
         object
             .str("method", self.method.as_str())
@@ -158,10 +160,9 @@ fn upload_token<'a>(
 pub(super) async fn create_upload(
     state: web::Data<AppState>,
     Grantee(principal, admission): Grantee,
-    body: web::Json<UploadIntent>,
+    JsonBody(intent): JsonBody<UploadIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let now = signing_now();
-    let intent = body.into_inner();
     let requested = requested_expiry(intent.expires_in)?;
     let profile = state.profiles.profile(intent.profile.as_deref())?;
     let decision = profile.decide_upload(

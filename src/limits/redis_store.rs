@@ -32,6 +32,15 @@ macro_rules! with_gcra {
     };
 }
 
+/// A rate as the scripts take it: its window in microseconds and its burst (`(0, 0)`: no
+/// rate). The scripts derive the emission interval, which is under a microsecond above a
+/// million requests per second.
+fn rate_args(rate: Option<Rate>) -> (u64, u32) {
+    rate.map_or((0, 0), |r| {
+        (r.window().as_micros() as u64, r.requests.get())
+    })
+}
+
 /// Why a store call failed (never shown to callers; counted and logged).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -184,15 +193,13 @@ impl RedisStore {
         cost: u8,
         segment: &str,
     ) -> Result<Checked, StoreError> {
-        let (interval, burst) = rate.map_or((0, 0), |r| {
-            (r.interval().as_micros() as u64, r.requests.get())
-        });
+        let (window, burst) = rate_args(rate);
         let mut manager = self.connection()?;
         let mut call = self.check.prepare_invoke();
         call.key(self.key(format_args!("rate:{rate_key}")))
             .key(self.principal_key(segment))
             .key(self.all_key())
-            .arg(interval)
+            .arg(window)
             .arg(burst)
             .arg(cost);
         let (admitted, remaining, retry_us, full_us, principal, all): (
@@ -220,11 +227,6 @@ impl RedisStore {
     /// One grant (see `lua/grant.lua`): the deferred admission's revocation and rate, the
     /// profile's rate, then the quotas, debited all or none.
     pub(crate) async fn grant(&self, call: &GrantCall<'_>) -> Result<Granted, StoreError> {
-        let rate_args = |rate: Option<Rate>| {
-            rate.map_or((0, 0), |r| {
-                (r.interval().as_micros() as u64, r.requests.get())
-            })
-        };
         let (class_key, class_rate) = call
             .admission
             .as_ref()
@@ -233,8 +235,8 @@ impl RedisStore {
             .profile_rate
             .as_ref()
             .map_or(("-", None), |(key, rate)| (key.as_str(), Some(*rate)));
-        let (class_interval, class_burst) = rate_args(class_rate);
-        let (profile_interval, profile_burst) = rate_args(profile_rate);
+        let (class_window, class_burst) = rate_args(class_rate);
+        let (profile_window, profile_burst) = rate_args(profile_rate);
         let ttl = (call.resets_at - Utc::now()).num_seconds().max(1);
         let mut invocation = self.grant.prepare_invoke();
         invocation
@@ -249,9 +251,9 @@ impl RedisStore {
                     .and_then(|a| a.issued_at)
                     .map_or_else(String::new, |t| t.to_string()),
             )
-            .arg(class_interval)
+            .arg(class_window)
             .arg(class_burst)
-            .arg(profile_interval)
+            .arg(profile_window)
             .arg(profile_burst)
             .arg(ttl);
         for (key, amount, limit, _) in call.debits {

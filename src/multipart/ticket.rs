@@ -155,6 +155,11 @@ impl TicketKeys {
     /// MAC is computed over it in place.
     pub(super) fn seal_json(&self, label: &[u8], payload: &impl Serialize) -> String {
         let json = serde_json::to_vec(payload).expect("a payload always serializes");
+        self.seal_bytes(label, &json)
+    }
+
+    /// As [`TicketKeys::seal_json`], for a payload already written as JSON.
+    pub(super) fn seal_bytes(&self, label: &[u8], json: &[u8]) -> String {
         let key = &self.keys[0];
         let id = key.id.as_str();
         // base64 without padding: 4 characters per 3 bytes, rounded up; the MAC's 32 bytes
@@ -166,7 +171,7 @@ impl TicketKeys {
         out.push_str(id);
         out.push('.');
         let start = out.len();
-        URL_SAFE_NO_PAD.encode_string(&json, &mut out);
+        URL_SAFE_NO_PAD.encode_string(json, &mut out);
         let tag = Self::tag(key, label, &out[start..]).finalize().into_bytes();
         out.push('.');
         URL_SAFE_NO_PAD.encode_string(tag, &mut out);

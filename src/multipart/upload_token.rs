@@ -103,25 +103,58 @@ struct Payload<'a> {
     exp: i64,
 }
 
+/// The JSON of [`Payload`] for `token`'s fields: the same keys, order and omissions.
+fn payload_json(token: &UploadTokenFields<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160 + token.key.as_str().len());
+    let field = |out: &mut Vec<u8>, name: &str, value: &str| {
+        out.extend_from_slice(name.as_bytes());
+        json_str(out, value);
+    };
+    field(&mut out, "{\"p\":", token.principal.as_str());
+    field(&mut out, ",\"pr\":", token.profile);
+    field(&mut out, ",\"b\":", token.bucket.as_str());
+    field(&mut out, ",\"k\":", token.key.as_str());
+    if let Some(size) = token.size {
+        out.extend_from_slice(b",\"s\":");
+        out.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
+    }
+    field(&mut out, ",\"ct\":", token.content_type.as_str());
+    if let Some(checksum) = token.checksum {
+        field(&mut out, ",\"ca\":", checksum.algorithm().as_str());
+        field(&mut out, ",\"cv\":", checksum.value());
+    }
+    if let Some(extension) = token.extension {
+        field(&mut out, ",\"x\":", extension);
+    }
+    field(&mut out, ",\"g\":", token.grant_id);
+    out.extend_from_slice(b",\"exp\":");
+    out.extend_from_slice(
+        itoa::Buffer::new()
+            .format(token.expires_at.timestamp())
+            .as_bytes(),
+    );
+    out.push(b'}');
+    out
+}
+
+/// `value` as a JSON string, escaped by `serde_json` when it needs an escape.
+fn json_str(out: &mut Vec<u8>, value: &str) {
+    if value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Writing into a `Vec` cannot fail, and a `&str` always serializes.
+        let _ = serde_json::to_writer(&mut *out, value);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    }
+}
+
 impl TicketKeys {
-    /// The wire form of the token of `token`'s fields, sealed with the first key.
+    /// The wire form of the token of `token`'s fields, sealed with the first key. The
+    /// payload is written straight into one buffer, byte for byte what `serde_json` writes
+    /// for [`Payload`] (tested), without its map serializer.
     pub fn seal_upload(&self, token: &UploadTokenFields<'_>) -> String {
-        let payload = Payload {
-            p: Cow::Borrowed(token.principal.as_str()),
-            pr: Cow::Borrowed(token.profile),
-            b: Cow::Borrowed(token.bucket.as_str()),
-            k: Cow::Borrowed(token.key.as_str()),
-            s: token.size,
-            ct: Cow::Borrowed(token.content_type.as_str()),
-            ca: token
-                .checksum
-                .map(|c| Cow::Borrowed(c.algorithm().as_str())),
-            cv: token.checksum.map(|c| Cow::Borrowed(c.value())),
-            x: token.extension.map(Cow::Borrowed),
-            g: Cow::Borrowed(token.grant_id),
-            exp: token.expires_at.timestamp(),
-        };
-        self.seal_json(MAC_LABEL, &payload)
+        self.seal_bytes(MAC_LABEL, &payload_json(token))
     }
 
     /// Opens an upload token: its MAC in constant time, then its fields and expiry.
@@ -186,6 +219,51 @@ mod tests {
             extension: Some("png".into()),
             grant_id: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11".into(),
             expires_at: now() + chrono::Duration::hours(24),
+        }
+    }
+
+    /// The payload of `token` as it was serialized before [`payload_json`]: the reference
+    /// for its bytes.
+    fn serde_payload<'a>(token: &UploadTokenFields<'a>) -> Payload<'a> {
+        Payload {
+            p: Cow::Borrowed(token.principal.as_str()),
+            pr: Cow::Borrowed(token.profile),
+            b: Cow::Borrowed(token.bucket.as_str()),
+            k: Cow::Borrowed(token.key.as_str()),
+            s: token.size,
+            ct: Cow::Borrowed(token.content_type.as_str()),
+            ca: token
+                .checksum
+                .map(|c| Cow::Borrowed(c.algorithm().as_str())),
+            cv: token.checksum.map(|c| Cow::Borrowed(c.value())),
+            x: token.extension.map(Cow::Borrowed),
+            g: Cow::Borrowed(token.grant_id),
+            exp: token.expires_at.timestamp(),
+        }
+    }
+
+    #[test]
+    fn the_payload_is_byte_for_byte_the_serde_form() {
+        let mut odd = token();
+        odd.key = ObjectKey::new("users/alice/1/\"q\" \\ \u{e9}.png").unwrap();
+        odd.profile = "a\u{1}b\tc\u{7f}".into();
+        odd.content_type = ContentType::new("text/plain; charset=\"utf-8\"").unwrap();
+        let mut plain = token();
+        plain.checksum = None;
+        plain.extension = None;
+        plain.size = None;
+        plain.expires_at = DateTime::from_timestamp(-5, 0).unwrap();
+        for token in [token(), odd, plain] {
+            let fields = token.fields();
+            assert_eq!(
+                String::from_utf8(payload_json(&fields)).unwrap(),
+                serde_json::to_string(&serde_payload(&fields)).unwrap()
+            );
+            let k = keys();
+            assert_eq!(
+                k.seal_upload(&fields),
+                k.seal_json(MAC_LABEL, &serde_payload(&fields))
+            );
         }
     }
 

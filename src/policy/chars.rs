@@ -83,6 +83,14 @@ pub(crate) fn first_forbidden(s: &str) -> Option<String> {
 
 /// As [`first_forbidden`], but `allowed` (the `/` between folder names) passes.
 pub(crate) fn first_forbidden_except(s: &str, allowed: Option<char>) -> Option<String> {
+    // The common case, decided a byte at a time: printable ASCII, no backslash, and no
+    // slash unless it is the allowed one. Anything else takes the loop below.
+    let slash_allowed = allowed == Some('/');
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && (b != b'/' || slash_allowed))
+    {
+        return None;
+    }
     s.chars().enumerate().find_map(|(i, c)| {
         if Some(c) == allowed {
             return None;
@@ -109,6 +117,26 @@ mod tests {
                 _ => c.is_control() || in_ranges(c, BIDI) || in_ranges(c, INVISIBLE),
             };
             assert_eq!(forbidden(c).is_some(), slow, "U+{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn the_byte_scan_agrees_with_the_character_loop() {
+        let slow = |s: &str, allowed: Option<char>| {
+            s.chars()
+                .enumerate()
+                .find_map(|(i, c)| (Some(c) != allowed).then(|| forbidden(c))?.map(|_| i))
+        };
+        for c in (0u8..=127).map(char::from).chain(['\u{e9}', '\u{202E}']) {
+            for text in [format!("a{c}b"), format!("{c}"), format!("ab/{c}")] {
+                for allowed in [None, Some('/')] {
+                    assert_eq!(
+                        first_forbidden_except(&text, allowed).is_some(),
+                        slow(&text, allowed).is_some(),
+                        "{text:?} {allowed:?}"
+                    );
+                }
+            }
         }
     }
 

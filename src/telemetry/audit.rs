@@ -17,14 +17,15 @@
 //! Never a signature, a token, a signed URL, a policy or a secret: the record has no field
 //! that could hold one.
 
-use super::json::{write_json_str, write_timestamp, write_timestamp_secs};
+use super::json::{write_json_str, write_json_str_contents, write_timestamp, write_timestamp_secs};
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 /// The log target of audit events.
@@ -78,8 +79,29 @@ impl AuditDestination {
 /// namespace segment, first 16 bytes in hex. Without the key, a digest cannot be reversed by
 /// hashing guessed names; with it, an operator maps a principal to its digest (with
 /// `openssl dgst`, as doc/security.md shows).
-#[derive(Clone)]
-pub struct PrincipalDigestKey(Hmac<Sha256>);
+///
+/// The digests of the last principals are kept ([`DIGEST_CACHE_ENTRIES`] at most): a
+/// principal's events (a session's grants) then cost a lookup, not an HMAC, each. Only the
+/// log writer thread computes digests, so the lock is never contended.
+pub struct PrincipalDigestKey {
+    mac: Hmac<Sha256>,
+    recent: Mutex<HashMap<Box<str>, PrincipalDigest>>,
+}
+
+/// The most principals whose digests [`PrincipalDigestKey`] keeps (about 100 bytes each);
+/// when full, the cache starts over.
+pub const DIGEST_CACHE_ENTRIES: usize = 256;
+
+/// A principal digest: 32 lower-case hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrincipalDigest([u8; 32]);
+
+impl PrincipalDigest {
+    /// The digest as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_else(|_| unreachable!("hex digits are ASCII"))
+    }
+}
 
 impl PrincipalDigestKey {
     /// A key from its secret bytes.
@@ -87,7 +109,10 @@ impl PrincipalDigestKey {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(DIGEST_LABEL);
-        Self(mac)
+        Self {
+            mac,
+            recent: Mutex::new(HashMap::new()),
+        }
     }
 
     /// A random key, for a process configured without one (digests then differ between
@@ -101,10 +126,41 @@ impl PrincipalDigestKey {
 
     /// The digest of the principal whose namespace segment is `segment`.
     pub fn digest(&self, segment: &str) -> String {
-        let mut mac = self.0.clone();
+        self.digest_of(segment).as_str().to_owned()
+    }
+
+    /// As [`PrincipalDigestKey::digest`], from the cache when the principal was seen lately.
+    pub fn digest_of(&self, segment: &str) -> PrincipalDigest {
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(digest) = recent.get(segment) {
+            return *digest;
+        }
+        let digest = self.compute(segment);
+        if recent.len() >= DIGEST_CACHE_ENTRIES {
+            recent.clear();
+        }
+        recent.insert(segment.into(), digest);
+        digest
+    }
+
+    fn compute(&self, segment: &str) -> PrincipalDigest {
+        let mut mac = self.mac.clone();
         mac.update(segment.as_bytes());
         let bytes = mac.finalize().into_bytes();
-        hex::encode(&bytes[..16])
+        let mut hex = [0u8; 32];
+        hex::encode_to_slice(&bytes[..16], &mut hex)
+            .unwrap_or_else(|_| unreachable!("16 bytes are 32 hex digits"));
+        PrincipalDigest(hex)
+    }
+}
+
+impl Clone for PrincipalDigestKey {
+    /// The same key, with a cache of its own.
+    fn clone(&self) -> Self {
+        Self {
+            mac: self.mac.clone(),
+            recent: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -184,7 +240,11 @@ impl AuditRecord {
     fn each_field(&self, mut field: impl FnMut(&'static str, &str, bool)) {
         field("event", self.event.as_str(), true);
         field("operation", self.operation, true);
-        field("principal", &self.digest_key.digest(&self.principal), true);
+        field(
+            "principal",
+            self.digest_key.digest_of(&self.principal).as_str(),
+            true,
+        );
         field("profile", &self.profile, true);
         field("bucket", &self.bucket, true);
         field("key", &self.key, true);
@@ -193,7 +253,7 @@ impl AuditRecord {
         }
         field("grant_id", &self.grant_id, true);
         if self.event == AuditEvent::Grant {
-            field("count", &self.count.to_string(), false);
+            field("count", itoa::Buffer::new().format(self.count), false);
         }
         if let Some(at) = self.expires_at {
             let mut text = String::with_capacity(20);
@@ -212,16 +272,16 @@ impl AuditRecord {
 impl Render for AuditRecord {
     fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
         let mut line = String::with_capacity(480);
-        let mut message = String::with_capacity(40);
-        message.push_str(self.event.as_str());
-        message.push(' ');
-        message.push_str(self.operation);
         match format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
                 write_timestamp(&mut line, self.at);
-                line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":");
-                write_json_str(&mut line, &message);
+                line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":\"");
+                // The message: the event and the operation, two fixed words.
+                write_json_str_contents(&mut line, self.event.as_str());
+                line.push(' ');
+                write_json_str_contents(&mut line, self.operation);
+                line.push('"');
                 self.each_field(|name, value, quoted| {
                     line.push_str(",\"");
                     line.push_str(name);
@@ -238,7 +298,12 @@ impl Render for AuditRecord {
             }
             LogFormat::Text => {
                 write_timestamp(&mut line, self.at);
-                let _ = write!(line, "  INFO {AUDIT_TARGET}: {message}");
+                let _ = write!(
+                    line,
+                    "  INFO {AUDIT_TARGET}: {} {}",
+                    self.event.as_str(),
+                    self.operation
+                );
                 self.each_field(|name, value, _| {
                     let _ = write!(line, " {name}={}", value.escape_debug());
                 });
@@ -341,6 +406,25 @@ mod tests {
         // What `openssl dgst -sha256 -mac HMAC` prints for it (doc/security.md).
         assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
         assert!(!format!("{key:?}").contains("0123"));
+    }
+
+    #[test]
+    fn cached_digests_equal_computed_ones() {
+        let key = PrincipalDigestKey::new(b"0123456789abcdef0123456789abcdef");
+        // Past the bound, so the cache starts over at least once.
+        for round in 0..2 {
+            for i in 0..DIGEST_CACHE_ENTRIES + 10 {
+                let segment = format!("p{i}");
+                let digest = key.digest_of(&segment);
+                assert_eq!(digest, key.compute(&segment), "round {round}, {segment}");
+                assert!(key.recent.lock().unwrap().len() <= DIGEST_CACHE_ENTRIES);
+            }
+        }
+        assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
+        assert_eq!(
+            key.clone().digest("alice"),
+            "e78bf7a664d976d02ff64b0219c00986"
+        );
     }
 
     #[test]

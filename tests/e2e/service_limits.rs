@@ -448,6 +448,35 @@ fn a_grant_is_one_script_call_to_the_store() {
     });
 }
 
+/// A rate above a million requests per second has an emission interval under a microsecond:
+/// the store still keeps it (the broker never falls back to its own count).
+#[test]
+fn a_rate_above_a_million_per_second_is_kept_in_the_store() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c).set("limits.rates", "grants", rate(1_000_000_000, 1))
+        });
+        let broker = Serve::start(&config).await;
+        let alice = token("alice");
+        for _ in 0..3 {
+            let reply = upload(&broker, &alice, 1).await;
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            let state = reply.header("ratelimit").unwrap();
+            assert!(state.starts_with("\"grants\";r=999999999;"), "{state}");
+        }
+        let text = metrics(&broker).await;
+        for counter in ["errors", "fallbacks"] {
+            assert!(
+                text.contains(&format!("s3_broker_limits_store_{counter}_total 0\n")),
+                "{text}"
+            );
+        }
+        assert!(text.contains("s3_broker_limits_store_up 1"), "{text}");
+    });
+}
+
 /// Stops redis under a broker configured with `mode`; returns the broker, the stopped store
 /// and the token used.
 async fn outage(mode: &str, dir: &Path) -> (Serve, Redis) {

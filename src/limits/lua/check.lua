@@ -1,7 +1,7 @@
 -- One authenticated request: the GCRA rate of its class (when ARGV[2] > 0) and the
 -- revocation times of its principal and of everything, in one round trip (after gcra.lua).
 -- KEYS[1] rate state, KEYS[2] the principal's "not before", KEYS[3] the global one.
--- ARGV[1] emission interval (microseconds), ARGV[2] burst (requests per window; 0: no rate),
+-- ARGV[1] the rate's window (microseconds), ARGV[2] burst (requests per window; 0: no rate),
 -- ARGV[3] cost (1 counts, 0 only looks).
 -- Returns {admitted, remaining, retry_after_us, until_full_us, principal_nb, all_nb}
 -- ("" for a missing time).

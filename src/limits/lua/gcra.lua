@@ -1,24 +1,26 @@
 -- GCRA (the generic cell rate algorithm, ITU-T I.371), the head of check.lua and grant.lua.
--- gcra(key, interval, burst, cost, now): the rate state under `key` (its theoretical arrival
--- time, microseconds), one request "emitted" every `interval` microseconds with a burst of
--- `burst`; counts one request when `cost` > 0 and it is admitted, only looks at 0. Returns
+-- gcra(key, window, burst, cost, now): the rate state under `key` (its theoretical arrival
+-- time, microseconds), `burst` requests per `window` microseconds, one "emitted" every
+-- window / burst microseconds (a fraction of one above a million requests per second: Lua
+-- numbers are doubles, so the interval is never rounded down to 0); counts one request when
+-- `cost` > 0 and it is admitted, only looks at 0. Returns
 -- admitted (1 or 0), requests remaining, microseconds until one is allowed (refused) and
 -- microseconds until the budget is full again.
-local function gcra(key, interval, burst, cost, now)
-  local tau = interval * burst
-  local tat = tonumber(redis.call('GET', key) or '0')
-  if tat < now then tat = now end
-  local new_tat = tat + interval
-  local allow_at = new_tat - tau
-  if allow_at > now then
-    return 0, 0, allow_at - now, tat - now
+local function gcra(key, window, burst, cost, now)
+  local interval = window / burst
+  -- Relative to now: near the current time in microseconds, doubles step by a quarter of
+  -- one, which would swallow a smaller interval. The stored time drops the fraction.
+  local backlog = math.max(tonumber(redis.call('GET', key) or '0') - now, 0)
+  local after = backlog + interval
+  if after > window then
+    return 0, 0, after - window, backlog
   end
   if cost > 0 then
-    redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+    redis.call('SET', key, string.format('%d', now + after), 'PX', math.ceil(after / 1000) + 1)
   else
-    new_tat = tat
+    after = backlog
   end
-  return 1, math.floor((now + tau - new_tat) / interval), 0, new_tat - now
+  return 1, math.max(burst - math.ceil(after / interval), 0), 0, after
 end
 
 -- The server's clock (microseconds), so every broker agrees.

@@ -6,8 +6,8 @@
 -- KEYS[1] the class's rate state, KEYS[2] the profile's, KEYS[3] the principal's "not
 -- before", KEYS[4] the global one, KEYS[5..] the quota counters.
 -- ARGV[1] 1: check the revocation times against ARGV[2], the credential's issue time (Unix
--- seconds; "" unknown); ARGV[3], ARGV[4] the class rate's emission interval (microseconds)
--- and burst (0: none); ARGV[5], ARGV[6] the profile's; ARGV[7] seconds until the quota window
+-- seconds; "" unknown); ARGV[3], ARGV[4] the class rate's window (microseconds) and burst
+-- (requests per window; 0: none); ARGV[5], ARGV[6] the profile's; ARGV[7] seconds until the quota window
 -- ends (the counters' expiry); then one (amount, limit) pair per counter.
 -- Returns {verdict, remaining, retry_after_us, until_full_us, counter}: verdict 0 granted
 -- (the rate fields are the class rate's), 1 revoked, 2 over the class rate, 3 over the
