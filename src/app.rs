@@ -10,8 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, AppState, BodyDeadline, CloseWhenDraining, Drain, Observe, TrimPath, configure,
-    not_found, problem_errors,
+    AccessLog, ApiCors, AppState, BodyDeadline, CloseWhenDraining, Drain, Observe, TrimPath,
+    configure, not_found, problem_errors,
 };
 use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
@@ -20,9 +20,7 @@ use crate::revocation::RevocationFile;
 use crate::s3::CredentialSource;
 use crate::s3::{S3Client, S3Settings};
 use crate::sigv4::Signer;
-use crate::telemetry::request_id::REQUEST_ID_HEADER;
 use crate::telemetry::{Metrics, PrincipalDigestKey};
-use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, web};
@@ -180,25 +178,12 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let cors = cors_origins.into_iter().fold(
-        Cors::default()
-            .allowed_methods(["GET", "POST", "DELETE"])
-            .allowed_headers([
-                "authorization",
-                "content-type",
-                "x-api-key",
-                REQUEST_ID_HEADER,
-            ])
-            .expose_headers([REQUEST_ID_HEADER])
-            .max_age(600),
-        |cors, origin| cors.allowed_origin(&origin),
-    );
     let body_deadline = BodyDeadline::new(state.body_timeout);
     App::new()
         .app_data(state.drain.clone())
         .app_data(state)
         .wrap(body_deadline)
-        .wrap(cors)
+        .wrap(ApiCors::new(cors_origins))
         .wrap(problem_errors())
         .wrap(TrimPath)
         .wrap(AccessLog)

@@ -1,14 +1,13 @@
-//! Operations endpoints, unauthenticated: `GET /healthz` (the process answers), `GET /readyz`
+//! Operations endpoints, unauthenticated (each answers `GET` and `HEAD`, see `routes.rs`): `GET /healthz` (the process answers), `GET /readyz`
 //! (it can sign right now and is not draining), `GET /metrics` (Prometheus) and
 //! `GET /openapi.json`.
 
 use super::{ApiError, AppState, Code};
 use crate::limits::StoreState;
-use actix_web::{HttpResponse, route, web};
+use actix_web::{HttpResponse, web};
 use chrono::Utc;
 
 /// Liveness: the process is up.
-#[route("/healthz", method = "GET", method = "HEAD")]
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -17,7 +16,6 @@ pub(crate) async fn healthz() -> HttpResponse {
 const OPENAPI: &str = include_str!("../../doc/openapi.json");
 
 /// `GET /openapi.json`: the API description, unauthenticated like the probes.
-#[route("/openapi.json", method = "GET", method = "HEAD")]
 pub(crate) async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
@@ -28,7 +26,6 @@ pub(crate) async fn openapi() -> HttpResponse {
 /// available, and a shared limits store answers (or `fail_open` lets the instance go on
 /// alone: `"limits_store": "down_fail_open"`). While draining (after SIGTERM or SIGINT) it answers 503 `draining` at once,
 /// without looking at credentials, so load balancers stop routing here (see [`super::Drain`]).
-#[route("/readyz", method = "GET", method = "HEAD")]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.drain.is_draining() {
         return Err(ApiError::new(
@@ -55,7 +52,6 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
 
 /// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes; 404 when
 /// `[server] metrics = false`. Labels name routes and codes, never callers or keys.
-#[route("/metrics", method = "GET", method = "HEAD")]
 pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.serve_metrics {
         return super::not_found().await;

@@ -15,12 +15,15 @@ use crate::telemetry::request_scope::{self, RequestScoped};
 use crate::telemetry::{Metrics, RequestId};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpResponse, Resource, web};
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
+
+/// `X-Request-Id`, made once (a name given as text is parsed and checked at each use).
+static REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// The middleware (`App::wrap(Observe)`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,9 +63,7 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
         let id = RequestId::from_request_header(
-            req.headers()
-                .get(REQUEST_ID_HEADER)
-                .map(HeaderValue::as_bytes),
+            req.headers().get(&REQUEST_ID).map(HeaderValue::as_bytes),
         );
         let method = method_label(req.method());
         let metrics = req
@@ -116,23 +117,36 @@ where
             }
         };
         if let Some(metrics) = this.metrics {
-            let route = res.request().match_pattern();
-            let method = *this.method;
-            record(
-                metrics,
-                method,
-                route.as_deref(),
-                res.response(),
-                *this.started,
-            );
+            let request = res.request();
+            let resolved;
+            let route = match request.app_data::<RoutePattern>() {
+                Some(RoutePattern(pattern)) => Some(*pattern),
+                None => {
+                    resolved = request.match_pattern();
+                    resolved.as_deref()
+                }
+            };
+            record(metrics, this.method, route, res.response(), *this.started);
         }
         super::rate_limit::add_rate_headers(&mut res);
         if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
-            res.headers_mut()
-                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+            res.headers_mut().insert(REQUEST_ID.clone(), value);
         }
         Poll::Ready(Ok(res))
     }
+}
+
+/// The route pattern of a resource, kept in the resource's data ([`resource`]), so that
+/// counting its answers does not resolve the request's pattern again
+/// (`HttpRequest::match_pattern` walks the route table and builds a `String`).
+#[derive(Debug, Clone, Copy)]
+struct RoutePattern(&'static str);
+
+/// A resource at `path` (a whole pattern: not inside a scope), its answers counted under
+/// `path`. Resources made with `web::resource` are counted under the same pattern, found
+/// from the request.
+pub(crate) fn resource(path: &'static str) -> Resource {
+    web::resource(path).app_data(RoutePattern(path))
 }
 
 /// Counts one answer: its route and status, its problem code and what it granted (both kept in

@@ -99,7 +99,8 @@ impl<'a> UploadGrant<'a> {
 
     /// The JSON answer; fields that do not apply are left out.
     fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.url.len() + 512);
+        // The URL and the token are most of it; 512 bytes hold the rest of a PUT's answer.
+        let mut out = Vec::with_capacity(self.url.len() + self.upload.len() + 512);
         let mut object = JsonObject::open(&mut out);
         object
             .str("method", self.method.as_str())

@@ -121,7 +121,7 @@ impl Profile {
         require_scope(principal, Scope::Download)?;
         let key = parse_key(&intent.key)?;
         let key_md5 = self.customer_key_md5(intent.sse_customer_key_md5.as_deref())?;
-        match self.namespace(principal).check_key(key.as_str()) {
+        match self.check_key(principal, key.as_str()) {
             KeyOwnership::Owned => {}
             KeyOwnership::Outside => return Err(PolicyError::NotOwner),
             KeyOwnership::Malformed(reason) => return Err(PolicyError::InvalidKey(reason)),

@@ -47,6 +47,21 @@ fn check_segment(segment: &str) -> Result<(), String> {
     }
 }
 
+/// [`Namespace::check_key`] of `key` once its namespace prefix is known to be there: `rest`
+/// is what follows it.
+pub(crate) fn check_key_rest(key: &str, rest: &str) -> KeyOwnership {
+    if rest.is_empty() {
+        return KeyOwnership::Malformed("names a folder, not a file".into());
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return KeyOwnership::Malformed(format!("must be at most {MAX_KEY_BYTES} bytes"));
+    }
+    match rest.split('/').try_for_each(check_segment) {
+        Ok(()) => KeyOwnership::Owned,
+        Err(reason) => KeyOwnership::Malformed(reason),
+    }
+}
+
 impl Namespace {
     /// The namespace `prefix` (which must end with `/`) in `bucket`.
     pub(crate) fn new(bucket: BucketName, prefix: String) -> Self {
@@ -66,18 +81,9 @@ impl Namespace {
 
     /// Whether `key` is a file inside this namespace (see the type's rules).
     pub fn check_key(&self, key: &str) -> KeyOwnership {
-        let Some(rest) = key.strip_prefix(self.prefix.as_str()) else {
-            return KeyOwnership::Outside;
-        };
-        if rest.is_empty() {
-            return KeyOwnership::Malformed("names a folder, not a file".into());
-        }
-        if key.len() > MAX_KEY_BYTES {
-            return KeyOwnership::Malformed(format!("must be at most {MAX_KEY_BYTES} bytes"));
-        }
-        match rest.split('/').try_for_each(check_segment) {
-            Ok(()) => KeyOwnership::Owned,
-            Err(reason) => KeyOwnership::Malformed(reason),
+        match key.strip_prefix(self.prefix.as_str()) {
+            Some(rest) => check_key_rest(key, rest),
+            None => KeyOwnership::Outside,
         }
     }
 

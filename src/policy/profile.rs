@@ -1,9 +1,10 @@
 //! An upload profile: where a principal's files go and which limits bind every grant.
 
 use super::PolicyError;
+use super::namespace::check_key_rest;
 use super::spec::ProfileSpec;
 use super::{
-    ContentTypePattern, ContentTypes, CustomerKeyMd5, Disposition, KeyTemplate,
+    ContentTypePattern, ContentTypes, CustomerKeyMd5, Disposition, KeyOwnership, KeyTemplate,
     MAX_SINGLE_UPLOAD_BYTES, MetadataKey, Namespace, Placeholder, ProfileError,
     ServerSideEncryption, SizeRange, UploadMethod,
 };
@@ -405,6 +406,15 @@ impl Profile {
     /// Whether clients may choose folders (the template has `{path}`).
     pub fn allows_client_path(&self) -> bool {
         self.key_template.uses(Placeholder::Path)
+    }
+
+    /// `self.namespace(principal).check_key(key)`, without building the namespace (a copy
+    /// of the bucket name and of the prefix): the prefix is matched where it lies.
+    pub fn check_key(&self, principal: &Principal, key: &str) -> KeyOwnership {
+        match self.key_template.strip_namespace(&principal.segment, key) {
+            Some(rest) => check_key_rest(key, rest),
+            None => KeyOwnership::Outside,
+        }
     }
 
     /// The bucket and prefix that hold `principal`'s objects of this profile.

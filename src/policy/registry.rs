@@ -237,7 +237,7 @@ impl ProfileRegistry {
     ) -> Result<&Profile, PolicyError> {
         let mut malformed = None;
         for profile in self.search_order() {
-            match profile.namespace(principal).check_key(key) {
+            match profile.check_key(principal, key) {
                 KeyOwnership::Owned => return Ok(profile),
                 KeyOwnership::Malformed(reason) => malformed = malformed.or(Some(reason)),
                 KeyOwnership::Outside => {}

@@ -298,7 +298,13 @@ impl KeyTemplate {
     /// The folder that holds every key of `principal`: the fixed segments, the principal's
     /// segment and a trailing `/` (e.g. `users/alice/`).
     pub fn namespace_prefix(&self, principal: &NamespaceSegment) -> String {
-        let mut prefix = String::new();
+        self.namespace_prefix_with(principal, 0)
+    }
+
+    /// [`KeyTemplate::namespace_prefix`] in a string with room for `more` bytes after it.
+    fn namespace_prefix_with(&self, principal: &NamespaceSegment, more: usize) -> String {
+        let len = self.base.iter().map(|s| s.len() + 1).sum::<usize>() + principal.as_str().len();
+        let mut prefix = String::with_capacity(len + 1 + more);
         for segment in &self.base {
             prefix.push_str(segment);
             prefix.push('/');
@@ -308,11 +314,31 @@ impl KeyTemplate {
         prefix
     }
 
+    /// The rest of `key` after [`KeyTemplate::namespace_prefix`] of `principal`, if `key`
+    /// starts with it: the prefix is matched segment by segment, without being written.
+    pub fn strip_namespace<'k>(
+        &self,
+        principal: &NamespaceSegment,
+        key: &'k str,
+    ) -> Option<&'k str> {
+        let mut rest = key;
+        for segment in &self.base {
+            rest = rest.strip_prefix(segment.as_str())?.strip_prefix('/')?;
+        }
+        rest.strip_prefix(principal.as_str())?.strip_prefix('/')
+    }
+
     /// Fills the placeholders. The result starts with [`KeyTemplate::namespace_prefix`].
     ///
     /// With `input.filename == None` the text stops just before `{filename}`.
     pub fn render(&self, input: &RenderInput<'_>) -> String {
-        let mut key = self.namespace_prefix(input.principal);
+        // Room for every placeholder's longest text: one allocation for the whole key.
+        let more = self.source.len()
+            + input.principal.as_str().len()
+            + UUID_LEN
+            + input.filename.map_or(0, |f| f.as_str().len())
+            + input.path.map_or(0, |p| p.as_str().len());
+        let mut key = self.namespace_prefix_with(input.principal, more);
         let mut first = true;
         for parts in &self.rest {
             if whole(parts) == Some(Placeholder::Path) && input.path.is_none() {
@@ -326,9 +352,12 @@ impl KeyTemplate {
                 match part {
                     Part::Literal(text) => key.push_str(text),
                     Part::Slot(Placeholder::Principal) => key.push_str(input.principal.as_str()),
-                    Part::Slot(Placeholder::Uuid) => {
-                        key.push_str(&input.uuid.hyphenated().to_string())
-                    }
+                    Part::Slot(Placeholder::Uuid) => key.push_str(
+                        input
+                            .uuid
+                            .hyphenated()
+                            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+                    ),
                     Part::Slot(Placeholder::Filename) => match input.filename {
                         Some(name) => key.push_str(name.as_str()),
                         None => return key,
@@ -438,6 +467,43 @@ mod tests {
         );
         let fixed = KeyTemplate::parse("avatars/{principal}/avatar").unwrap();
         assert_eq!(fixed.display_name("avatars/alice/avatar"), "avatar");
+    }
+
+    #[test]
+    fn strip_namespace_is_strip_prefix_of_the_namespace_prefix() {
+        let (alice, al) = (
+            NamespaceSegment::for_subject(None, "alice"),
+            NamespaceSegment::for_subject(None, "al"),
+        );
+        for source in [
+            "users/{principal}/{uuid}-{filename}",
+            "a/b/{principal}/{filename}",
+            "{principal}/{filename}",
+        ] {
+            let t = KeyTemplate::parse(source).unwrap();
+            for key in [
+                "users/alice/x.txt",
+                "users/alice/",
+                "users/alice",
+                "users/alice2/x",
+                "users/al/x",
+                "a/b/alice/x",
+                "a/b/alice",
+                "a/balice/x",
+                "alice/x",
+                "alice",
+                "",
+                "users//alice/x",
+            ] {
+                for seg in [&alice, &al] {
+                    assert_eq!(
+                        t.strip_namespace(seg, key),
+                        key.strip_prefix(t.namespace_prefix(seg).as_str()),
+                        "{source} {key} {seg:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

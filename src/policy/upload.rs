@@ -266,7 +266,7 @@ pub(crate) fn checked_key(
             "the key would be {len} bytes; S3 allows at most 1024 (use a shorter path or file name)"
         ))
     })?;
-    match profile.namespace(principal).check_key(key.as_str()) {
+    match profile.check_key(principal, key.as_str()) {
         KeyOwnership::Owned => Ok(key),
         KeyOwnership::Malformed(reason) => Err(PolicyError::InvalidKey(reason)),
         KeyOwnership::Outside => Err(PolicyError::NotOwner),

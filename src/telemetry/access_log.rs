@@ -17,6 +17,7 @@ use super::request_id::RequestId;
 use actix_web::http::Method;
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// The log target of access lines.
@@ -46,9 +47,21 @@ pub struct AccessRecord {
 }
 
 /// Whether access lines are wanted: a log queue is installed and `RUST_LOG` lets
-/// `s3_broker::access` through at INFO.
+/// `s3_broker::access` through at INFO. Decided by [`decide_wanted`] when logging is set up
+/// (the filter does not change while the process runs; asking it again looks the current
+/// dispatcher up on every request).
 pub fn wanted() -> bool {
-    installed() && tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
+    WANTED.load(Ordering::Relaxed)
+}
+
+/// What [`wanted`] answers.
+static WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks the installed subscriber whether access lines pass its filter (logging's `init`
+/// calls it once the queue and the subscriber are in place).
+pub(crate) fn decide_wanted() {
+    let wanted = installed() && tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO);
+    WANTED.store(wanted, Ordering::Relaxed);
 }
 
 impl AccessRecord {

@@ -17,7 +17,7 @@
 //! Never a signature, a token, a signed URL, a policy or a secret: the record has no field
 //! that could hold one.
 
-use super::json::{write_json_str, write_timestamp, write_timestamp_secs};
+use super::json::{write_json_str, write_json_str_contents, write_timestamp, write_timestamp_secs};
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -253,7 +253,7 @@ impl AuditRecord {
         }
         field("grant_id", &self.grant_id, true);
         if self.event == AuditEvent::Grant {
-            field("count", &self.count.to_string(), false);
+            field("count", itoa::Buffer::new().format(self.count), false);
         }
         if let Some(at) = self.expires_at {
             let mut text = String::with_capacity(20);
@@ -272,16 +272,16 @@ impl AuditRecord {
 impl Render for AuditRecord {
     fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
         let mut line = String::with_capacity(480);
-        let mut message = String::with_capacity(40);
-        message.push_str(self.event.as_str());
-        message.push(' ');
-        message.push_str(self.operation);
         match format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
                 write_timestamp(&mut line, self.at);
-                line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":");
-                write_json_str(&mut line, &message);
+                line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":\"");
+                // The message: the event and the operation, two fixed words.
+                write_json_str_contents(&mut line, self.event.as_str());
+                line.push(' ');
+                write_json_str_contents(&mut line, self.operation);
+                line.push('"');
                 self.each_field(|name, value, quoted| {
                     line.push_str(",\"");
                     line.push_str(name);
@@ -298,7 +298,12 @@ impl Render for AuditRecord {
             }
             LogFormat::Text => {
                 write_timestamp(&mut line, self.at);
-                let _ = write!(line, "  INFO {AUDIT_TARGET}: {message}");
+                let _ = write!(
+                    line,
+                    "  INFO {AUDIT_TARGET}: {} {}",
+                    self.event.as_str(),
+                    self.operation
+                );
                 self.each_field(|name, value, _| {
                     let _ = write!(line, " {name}={}", value.escape_debug());
                 });

@@ -46,6 +46,7 @@ pub fn init_with_audit(
             .event_format(TextLines::compact())
             .try_init(),
     };
+    super::access_log::decide_wanted();
     std::panic::set_hook(Box::new(log_panic));
     Some(guard)
 }

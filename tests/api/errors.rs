@@ -276,6 +276,9 @@ async fn wrong_method() {
         ("PATCH", "/v1/downloads", "POST"),
         ("POST", "/v1/objects", "GET"),
         ("PUT", "/v1/objects", "GET"),
+        ("POST", "/healthz", "GET"),
+        ("DELETE", "/readyz", "HEAD"),
+        ("PUT", "/metrics", "GET"),
     ] {
         let reply = broker.call(method, path).bearer(&token).send().await;
         reply.problem(405, "method_not_allowed", &format!("{method} {path}"));

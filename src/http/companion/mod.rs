@@ -16,7 +16,8 @@ mod xml_answer;
 pub(super) use errors::CompanionShaped;
 
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
-use super::fallback::only;
+use super::fallback::{method, only};
+use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
@@ -34,49 +35,49 @@ pub(super) fn scope() -> actix_web::Scope<
         .wrap(from_fn(errors::companion_errors))
         .service(
             web::resource("/params")
-                .route(web::get().to(params::upload_params))
+                .route(method(Method::GET).to(params::upload_params))
                 .default_service(web::to(|| only("GET"))),
         )
         .service(
             web::resource("/sign")
-                .route(web::post().to(sign::sign))
+                .route(method(Method::POST).to(sign::sign))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
             web::resource("/complete")
-                .route(web::post().to(complete::complete))
+                .route(method(Method::POST).to(complete::complete))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
             web::resource("/initiated")
-                .route(web::post().to(initiated::initiated))
+                .route(method(Method::POST).to(initiated::initiated))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
             web::resource("/multipart")
-                .route(web::post().to(multipart::create))
+                .route(method(Method::POST).to(multipart::create))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
             web::resource("/multipart/{upload_id}/batch")
-                .route(web::get().to(multipart::sign_batch))
+                .route(method(Method::GET).to(multipart::sign_batch))
                 .default_service(web::to(|| only("GET"))),
         )
         .service(
             web::resource("/multipart/{upload_id}/complete")
                 .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
-                .route(web::post().to(multipart::complete))
+                .route(method(Method::POST).to(multipart::complete))
                 .default_service(web::to(|| only("POST"))),
         )
         .service(
             web::resource("/multipart/{upload_id}/{part_number}")
-                .route(web::get().to(multipart::sign_part))
+                .route(method(Method::GET).to(multipart::sign_part))
                 .default_service(web::to(|| only("GET"))),
         )
         .service(
             web::resource("/multipart/{upload_id}")
-                .route(web::get().to(multipart::list))
-                .route(web::delete().to(multipart::abort))
+                .route(method(Method::GET).to(multipart::list))
+                .route(method(Method::DELETE).to(multipart::abort))
                 .default_service(web::to(|| only("GET, DELETE"))),
         )
 }

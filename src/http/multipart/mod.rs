@@ -11,32 +11,34 @@ mod parts;
 mod ticket;
 
 use super::extractors::{MAX_PARTS_JSON_BODY, json_config_limited};
-use super::fallback::only;
+use super::fallback::{method, only};
+use super::observe::resource;
+use actix_web::http::Method;
 use actix_web::web;
 
 /// Registers the `/v1/multipart` resources.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/v1/multipart")
-            .route(web::post().to(create::create_multipart))
+        resource("/v1/multipart")
+            .route(method(Method::POST).to(create::create_multipart))
             .default_service(web::to(|| only("POST"))),
     )
     .service(
-        web::resource("/v1/multipart/parts")
+        resource("/v1/multipart/parts")
             .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
-            .route(web::post().to(parts::sign_parts))
-            .route(web::get().to(parts::list_parts))
+            .route(method(Method::POST).to(parts::sign_parts))
+            .route(method(Method::GET).to(parts::list_parts))
             .default_service(web::to(|| only("GET, POST"))),
     )
     .service(
-        web::resource("/v1/multipart/complete")
+        resource("/v1/multipart/complete")
             .app_data(json_config_limited(MAX_PARTS_JSON_BODY))
-            .route(web::post().to(finish::complete_multipart))
+            .route(method(Method::POST).to(finish::complete_multipart))
             .default_service(web::to(|| only("POST"))),
     )
     .service(
-        web::resource("/v1/multipart/abort")
-            .route(web::post().to(finish::abort_multipart))
+        resource("/v1/multipart/abort")
+            .route(method(Method::POST).to(finish::abort_multipart))
             .default_service(web::to(|| only("POST"))),
     );
 }
