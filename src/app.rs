@@ -10,8 +10,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, ApiCors, AppState, BodyDeadline, CloseWhenDraining, Drain, Observe, TrimPath,
-    configure, not_found, problem_errors,
+    AccessLog, ApiCors, AppState, BodyDeadline, CloseWhenDraining, Drain, Observe, ProblemErrors,
+    TrimPath, configure, not_found,
 };
 use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
@@ -184,7 +184,7 @@ pub fn app(
         .app_data(state)
         .wrap(body_deadline)
         .wrap(ApiCors::new(cors_origins))
-        .wrap(problem_errors())
+        .wrap(ProblemErrors)
         .wrap(TrimPath)
         .wrap(AccessLog)
         .wrap(Observe)

@@ -49,7 +49,7 @@ pub use fallback::not_found;
 pub use form_grant::signed_form;
 pub use grantee::{GrantAdmission, Grantee};
 pub use observe::{Observe, ObserveFuture, ObserveService};
-pub use plain_errors::problem_errors;
+pub use plain_errors::{ProblemErrors, ProblemErrorsService};
 pub use rate_limit::add_rate_headers;
 pub use routes::configure;
 pub use scan_tags::ScanTags;
