@@ -42,7 +42,7 @@ pub use body_deadline::{BodyDeadline, BodyDeadlineService};
 pub use caller::Caller;
 pub use code::Code;
 pub use cors::{ApiCors, ApiCorsService};
-pub use drain::{CloseWhenDraining, CloseWhenDrainingService, Drain};
+pub use drain::Drain;
 pub use error::{ApiError, ProblemCode};
 pub use extractors::{MAX_JSON_BODY, json_config, query_config};
 pub use fallback::not_found;
