@@ -7,7 +7,7 @@ use crate::domain::{BucketName, GrantId, NamespaceSegment};
 use crate::grants::GrantKind;
 use crate::s3::UploadRef;
 use crate::telemetry::audit::wanted;
-use crate::telemetry::{AuditEvent, AuditRecord, PrincipalDigestKey};
+use crate::telemetry::{AuditEvent, AuditRecord, AuditTexts, PrincipalDigestKey};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -137,13 +137,15 @@ impl Audit {
             at: SystemTime::now(),
             event: AuditEvent::Grant,
             operation: grant.kind.name(),
-            principal: principal.as_str().to_owned(),
+            texts: AuditTexts::new(
+                principal.as_str(),
+                grant.profile,
+                grant.bucket.as_str(),
+                grant.key,
+                grant.grant_id.as_str(),
+            ),
             digest_key: Arc::clone(&self.key),
-            profile: grant.profile.to_owned(),
-            bucket: grant.bucket.as_str().to_owned(),
-            key: grant.key.to_owned(),
             key_is_prefix: grant.key_is_prefix,
-            grant_id: grant.grant_id.as_str().to_owned(),
             count: grant.count,
             expires_at: Some(grant.expires_at),
             outcome: None,
@@ -161,13 +163,15 @@ impl Audit {
             at: SystemTime::now(),
             event: AuditEvent::Verification,
             operation: "VerifyUpload",
-            principal: principal.as_str().to_owned(),
+            texts: AuditTexts::new(
+                principal.as_str(),
+                verification.profile,
+                verification.bucket.as_str(),
+                verification.key,
+                verification.grant_id,
+            ),
             digest_key: Arc::clone(&self.key),
-            profile: verification.profile.to_owned(),
-            bucket: verification.bucket.as_str().to_owned(),
-            key: verification.key.to_owned(),
             key_is_prefix: false,
-            grant_id: verification.grant_id.to_owned(),
             count: 0,
             expires_at: Some(verification.expires_at),
             outcome: Some(verification.outcome),

@@ -189,7 +189,7 @@ impl AuditEvent {
 }
 
 /// One audit event, as the writer thread formats it. The request thread only copies its
-/// fields; the principal's digest is computed on the writer thread.
+/// texts (into one string); the principal's digest is computed on the writer thread.
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
     /// When it happened.
@@ -198,20 +198,13 @@ pub struct AuditRecord {
     pub event: AuditEvent,
     /// The S3 operation granted (`PostObject` for a form), or `VerifyUpload`.
     pub operation: &'static str,
-    /// The principal's namespace segment (written only as its digest).
-    pub principal: String,
+    /// The principal's namespace segment (written only as its digest), the profile, the
+    /// bucket, the object key and the grant id.
+    pub texts: AuditTexts,
     /// The key of the digest.
     pub digest_key: Arc<PrincipalDigestKey>,
-    /// The profile that decided it.
-    pub profile: String,
-    /// The bucket.
-    pub bucket: String,
-    /// The object key, or the prefix of the keys a form can write.
-    pub key: String,
-    /// Whether `key` is a prefix.
+    /// Whether the key is a prefix (of the keys a form can write).
     pub key_is_prefix: bool,
-    /// The grant id.
-    pub grant_id: String,
     /// How many signed requests the answer holds (0 for a verification).
     pub count: usize,
     /// When the signed requests stop working (or the token, for a verification).
@@ -220,6 +213,63 @@ pub struct AuditRecord {
     pub outcome: Option<&'static str>,
     /// A verification's receipt: hex SHA-256 of the compact JWS.
     pub receipt_id: Option<String>,
+}
+
+/// The texts of an audit event, copied from the request into one string (one allocation per
+/// event, not one per field).
+#[derive(Debug, Clone)]
+pub struct AuditTexts {
+    text: String,
+    /// Where the principal, the profile, the bucket and the key end; the grant id is the rest.
+    ends: [usize; 4],
+}
+
+impl AuditTexts {
+    /// The principal's namespace segment, the profile that decided, the bucket, the object key
+    /// (or the prefix of the keys a form can write) and the grant id.
+    pub fn new(principal: &str, profile: &str, bucket: &str, key: &str, grant_id: &str) -> Self {
+        let parts = [principal, profile, bucket, key, grant_id];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0; 4];
+        for (i, part) in parts.into_iter().enumerate() {
+            text.push_str(part);
+            if let Some(end) = ends.get_mut(i) {
+                *end = text.len();
+            }
+        }
+        Self { text, ends }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = self.ends.get(i).copied().unwrap_or(self.text.len());
+        &self.text[start..end]
+    }
+
+    /// The principal's namespace segment.
+    pub fn principal(&self) -> &str {
+        self.part(0)
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &str {
+        self.part(1)
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        self.part(2)
+    }
+
+    /// The object key, or the prefix of the keys a form can write.
+    pub fn key(&self) -> &str {
+        self.part(3)
+    }
+
+    /// The grant id.
+    pub fn grant_id(&self) -> &str {
+        self.part(4)
+    }
 }
 
 /// Whether audit events are wanted: a log queue is installed and `RUST_LOG` lets
@@ -242,16 +292,16 @@ impl AuditRecord {
         field("operation", self.operation, true);
         field(
             "principal",
-            self.digest_key.digest_of(&self.principal).as_str(),
+            self.digest_key.digest_of(self.texts.principal()).as_str(),
             true,
         );
-        field("profile", &self.profile, true);
-        field("bucket", &self.bucket, true);
-        field("key", &self.key, true);
+        field("profile", self.texts.profile(), true);
+        field("bucket", self.texts.bucket(), true);
+        field("key", self.texts.key(), true);
         if self.key_is_prefix {
             field("key_is_prefix", "true", false);
         }
-        field("grant_id", &self.grant_id, true);
+        field("grant_id", self.texts.grant_id(), true);
         if self.event == AuditEvent::Grant {
             field("count", itoa::Buffer::new().format(self.count), false);
         }
@@ -319,18 +369,41 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn texts(key: &str) -> AuditTexts {
+        AuditTexts::new(
+            "alice",
+            "default",
+            "uploads",
+            key,
+            "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11",
+        )
+    }
+
+    #[test]
+    fn texts_keep_each_field_apart() {
+        let t = AuditTexts::new("p", "", "bucket", "a/é\n", "g");
+        assert_eq!(
+            [
+                t.principal(),
+                t.profile(),
+                t.bucket(),
+                t.key(),
+                t.grant_id()
+            ],
+            ["p", "", "bucket", "a/é\n", "g"]
+        );
+        let empty = AuditTexts::new("", "", "", "", "");
+        assert_eq!(empty.grant_id(), "");
+    }
+
     fn record() -> AuditRecord {
         AuditRecord {
             at: SystemTime::UNIX_EPOCH + Duration::from_micros(1_800_000_000_123_456),
             event: AuditEvent::Grant,
             operation: "PutObject",
-            principal: "alice".into(),
+            texts: texts("users/alice/1/a \"b\".txt"),
             digest_key: Arc::new(PrincipalDigestKey::new(b"0123456789abcdef0123456789abcdef")),
-            profile: "default".into(),
-            bucket: "uploads".into(),
-            key: "users/alice/1/a \"b\".txt".into(),
             key_is_prefix: false,
-            grant_id: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11".into(),
             count: 1,
             expires_at: DateTime::from_timestamp(1_800_000_900, 0),
             outcome: None,
@@ -431,7 +504,7 @@ mod tests {
     fn text_lines_are_one_line() {
         let mut out = Vec::new();
         let mut odd = record();
-        odd.key = "a\nb".into();
+        odd.texts = texts("a\nb");
         odd.key_is_prefix = true;
         odd.render(LogFormat::Text, &mut out);
         let text = String::from_utf8(out).unwrap();

@@ -19,7 +19,7 @@ pub mod span_fields;
 mod text;
 
 pub use access_log::AccessRecord;
-pub use audit::{AuditDestination, AuditEvent, AuditRecord, PrincipalDigestKey};
+pub use audit::{AuditDestination, AuditEvent, AuditRecord, AuditTexts, PrincipalDigestKey};
 pub use json::JsonLines;
 pub(crate) use json::needs_escape;
 pub use limits::LimitCounters;
