@@ -368,11 +368,11 @@ impl Limiter {
         let call = GrantCall {
             segment: who.as_str(),
             admission: pending.map(|p| DeferredCall {
-                rate_key: format!("{}:{who}", p.class.as_str()),
+                class: p.class.as_str(),
                 rate: self.config.rates.of(p.class),
                 issued_at: p.issued_at,
             }),
-            profile_rate: profile_rate.map(|rate| (format!("p={profile}:{who}"), rate)),
+            profile_rate: profile_rate.map(|rate| (profile, rate)),
             window,
             resets_at,
             debits: &debits,

@@ -12,8 +12,11 @@ use super::rate::{Rate, RateOutcome};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::TcpSettings;
-use redis::{Client, IntoConnectionInfo, Script};
+use redis::{
+    Client, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisWrite, Script, ServerErrorKind,
+};
 use std::cell::RefCell;
+use std::io::Write;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -41,6 +44,57 @@ fn rate_args(rate: Option<Rate>) -> (u64, u32) {
     })
 }
 
+/// One `EVALSHA`, written straight into its command: each key from its parts (no string per
+/// key or argument), the numbers in decimal. Sent as is, and once more after `SCRIPT LOAD`
+/// when the server does not know the script (`NOSCRIPT`).
+struct Evalsha<'s> {
+    script: &'s Script,
+    cmd: Cmd,
+}
+
+impl<'s> Evalsha<'s> {
+    /// A call of `script` with `keys` keys and `args` arguments to come.
+    fn new(script: &'s Script, keys: usize, args: usize) -> Self {
+        let mut cmd = Cmd::with_capacity(3 + keys + args, 64 + 48 * keys + 12 * args);
+        cmd.arg("EVALSHA").arg(script.get_hash()).arg(keys);
+        Self { script, cmd }
+    }
+
+    /// A key: `parts`, one after the other.
+    fn key(&mut self, parts: &[&str]) -> &mut Self {
+        let mut arg = self.cmd.writer_for_next_arg();
+        for part in parts {
+            // Writing into the command's own buffer cannot fail.
+            let _ = arg.write_all(part.as_bytes());
+        }
+        drop(arg);
+        self
+    }
+
+    fn int(&mut self, n: impl itoa::Integer) -> &mut Self {
+        self.cmd.write_arg(itoa::Buffer::new().format(n).as_bytes());
+        self
+    }
+
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.cmd.write_arg(text.as_bytes());
+        self
+    }
+
+    async fn invoke<T: FromRedisValue>(
+        &self,
+        con: &mut ConnectionManager,
+    ) -> redis::RedisResult<T> {
+        match self.cmd.query_async(con).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                self.script.load_async(con).await?;
+                self.cmd.query_async(con).await
+            }
+            answer => answer,
+        }
+    }
+}
+
 /// Why a store call failed (never shown to callers; counted and logged).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,8 +112,8 @@ pub enum StoreError {
 /// A request's admission left to its grant: the rate of its class and the revocation times.
 #[derive(Debug)]
 pub(crate) struct DeferredCall {
-    /// The class rate's key (`class:segment`).
-    pub rate_key: String,
+    /// The request's route class (its rate's key is `rate:class:segment`).
+    pub class: &'static str,
     /// The class's rate, if it has one.
     pub rate: Option<Rate>,
     /// When the credential was issued (Unix seconds).
@@ -73,8 +127,8 @@ pub(crate) struct GrantCall<'a> {
     pub segment: &'a str,
     /// The request's admission, when it was left to the grant.
     pub admission: Option<DeferredCall>,
-    /// The profile's rate of grants: its key and rate.
-    pub profile_rate: Option<(String, Rate)>,
+    /// The profile's name and rate of grants (its key is `rate:p=profile:segment`).
+    pub profile_rate: Option<(&'a str, Rate)>,
     /// The quota window's index (part of the counters' keys).
     pub window: i64,
     /// When the window ends.
@@ -127,7 +181,8 @@ impl RedisStore {
     pub(crate) fn new(url: &str, timeout: Duration, prefix: &str) -> Result<Self, StoreError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
+            // Every call is bounded by `timeout` (`bounded`): no second timer per request.
+            .set_response_timeout(None)
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let info = url
@@ -195,13 +250,14 @@ impl RedisStore {
     ) -> Result<Checked, StoreError> {
         let (window, burst) = rate_args(rate);
         let mut manager = self.connection()?;
-        let mut call = self.check.prepare_invoke();
-        call.key(self.key(format_args!("rate:{rate_key}")))
-            .key(self.principal_key(segment))
-            .key(self.all_key())
-            .arg(window)
-            .arg(burst)
-            .arg(cost);
+        let prefix = self.prefix.as_str();
+        let mut call = Evalsha::new(&self.check, 3, 3);
+        call.key(&[prefix, ":rate:", rate_key])
+            .key(&[prefix, ":revoked:", segment])
+            .key(&[prefix, ":revoked-all"])
+            .int(window)
+            .int(burst)
+            .int(cost);
         let (admitted, remaining, retry_us, full_us, principal, all): (
             u8,
             u32,
@@ -209,7 +265,7 @@ impl RedisStore {
             u64,
             String,
             String,
-        ) = self.bounded(call.invoke_async(&mut manager)).await?;
+        ) = self.bounded(call.invoke(&mut manager)).await?;
         let micros = Duration::from_micros;
         Ok(Checked {
             rate: rate.map(|rate| {
@@ -227,44 +283,50 @@ impl RedisStore {
     /// One grant (see `lua/grant.lua`): the deferred admission's revocation and rate, the
     /// profile's rate, then the quotas, debited all or none.
     pub(crate) async fn grant(&self, call: &GrantCall<'_>) -> Result<Granted, StoreError> {
-        let (class_key, class_rate) = call
-            .admission
-            .as_ref()
-            .map_or(("-", None), |a| (a.rate_key.as_str(), a.rate));
-        let (profile_key, profile_rate) = call
-            .profile_rate
-            .as_ref()
-            .map_or(("-", None), |(key, rate)| (key.as_str(), Some(*rate)));
+        let class_rate = call.admission.as_ref().and_then(|a| a.rate);
+        let profile_rate = call.profile_rate.map(|(_, rate)| rate);
         let (class_window, class_burst) = rate_args(class_rate);
         let (profile_window, profile_burst) = rate_args(profile_rate);
         let ttl = (call.resets_at - Utc::now()).num_seconds().max(1);
-        let mut invocation = self.grant.prepare_invoke();
+        let (prefix, segment) = (self.prefix.as_str(), call.segment);
+        let mut window = itoa::Buffer::new();
+        let window = window.format(call.window);
+        let mut invocation = Evalsha::new(
+            &self.grant,
+            4 + call.debits.len(),
+            7 + 2 * call.debits.len(),
+        );
+        match &call.admission {
+            Some(a) => invocation.key(&[prefix, ":rate:", a.class, ":", segment]),
+            None => invocation.key(&[prefix, ":rate:-"]),
+        };
+        match call.profile_rate {
+            Some((profile, _)) => invocation.key(&[prefix, ":rate:p=", profile, ":", segment]),
+            None => invocation.key(&[prefix, ":rate:-"]),
+        };
         invocation
-            .key(self.key(format_args!("rate:{class_key}")))
-            .key(self.key(format_args!("rate:{profile_key}")))
-            .key(self.principal_key(call.segment))
-            .key(self.all_key())
-            .arg(u8::from(call.admission.is_some()))
-            .arg(
-                call.admission
-                    .as_ref()
-                    .and_then(|a| a.issued_at)
-                    .map_or_else(String::new, |t| t.to_string()),
-            )
-            .arg(class_window)
-            .arg(class_burst)
-            .arg(profile_window)
-            .arg(profile_burst)
-            .arg(ttl);
-        for (key, amount, limit, _) in call.debits {
-            invocation
-                .key(self.key(format_args!("quota:{}:{key}", call.window)))
-                .arg(*amount)
-                .arg(*limit);
+            .key(&[prefix, ":revoked:", segment])
+            .key(&[prefix, ":revoked-all"]);
+        for (key, ..) in call.debits {
+            invocation.key(&[prefix, ":quota:", window, ":", key]);
+        }
+        invocation.int(u8::from(call.admission.is_some()));
+        match call.admission.as_ref().and_then(|a| a.issued_at) {
+            Some(issued_at) => invocation.int(issued_at),
+            None => invocation.text(""),
+        };
+        invocation
+            .int(class_window)
+            .int(class_burst)
+            .int(profile_window)
+            .int(profile_burst)
+            .int(ttl);
+        for (_, amount, limit, _) in call.debits {
+            invocation.int(*amount).int(*limit);
         }
         let mut manager = self.connection()?;
         let (verdict, remaining, retry_us, full_us, counter): (u8, u32, u64, u64, usize) =
-            self.bounded(invocation.invoke_async(&mut manager)).await?;
+            self.bounded(invocation.invoke(&mut manager)).await?;
         let micros = Duration::from_micros;
         let outcome = |rate: Rate, refused: bool| {
             RateOutcome::from_gcra(

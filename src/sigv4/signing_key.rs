@@ -3,7 +3,10 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#signing-key>
 
 use super::canonical_request::HexDigest;
-use super::{CredentialScope, SigningTime, encode_query_component};
+use super::prefix_cache::PrefixCache;
+use super::sha256_state::{BLOCK, HmacStates, Sha256State};
+use super::string_to_sign::write_string_to_sign_prefix;
+use super::{ALGORITHM, CredentialScope, SigningTime, encode_query_component};
 use crate::domain::{AccessKeyId, Region, SecretAccessKey};
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
@@ -24,6 +27,8 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 #[derive(Clone)]
 pub struct SigningKey {
     mac: HmacSha256,
+    /// The same keyed states as bare SHA-256 states, for [`DailyKey::sign_canonical_hash`].
+    states: HmacStates,
     raw: [u8; 32],
 }
 
@@ -31,6 +36,7 @@ impl SigningKey {
     fn from_raw(raw: [u8; 32]) -> Self {
         Self {
             mac: HmacSha256::new_from_slice(&raw).unwrap_or_else(|_| unreachable!()),
+            states: HmacStates::new(&raw),
             raw,
         }
     }
@@ -95,6 +101,75 @@ pub struct DailyKey {
     pub credential: String,
     /// `AKID%2Fscope`, ready for a query string.
     pub credential_query: String,
+    /// The keyed HMAC state after the string to sign's first block, for the last second.
+    prefix: PrefixCache,
+}
+
+/// The longest string to sign [`DailyKey::sign_canonical_hash`] writes on the stack: the
+/// algorithm, a date, the scope of a 64-byte region and the hash, with their line breaks, is
+/// 188 bytes.
+const STRING_TO_SIGN_MAX: usize = 192;
+
+impl DailyKey {
+    /// The signature of the string to sign of a request signed at `time` whose canonical
+    /// request hashes to `canonical_hash`: `ALGORITHM \n amz-date \n scope \n hash`, HMAC'd
+    /// with the key. Its first whole block is compressed once a second
+    /// ([`PrefixCache`]); the rest is written on the stack and hashed in one go.
+    pub(crate) fn sign_canonical_hash(
+        &self,
+        time: &SigningTime,
+        canonical_hash: &HexDigest,
+    ) -> HexDigest {
+        let amz_date = time.amz_date_bytes();
+        let hash = canonical_hash.as_bytes();
+        let mut text = [0u8; STRING_TO_SIGN_MAX];
+        let mut end = 0;
+        for part in [
+            ALGORITHM.as_bytes(),
+            b"\n",
+            amz_date,
+            b"\n",
+            self.scope.as_str().as_bytes(),
+            b"\n",
+            hash,
+        ] {
+            let Some(slot) = text.get_mut(end..end + part.len()) else {
+                return self.sign_canonical_hash_slowly(time, canonical_hash);
+            };
+            slot.copy_from_slice(part);
+            end += part.len();
+        }
+        let whole = (end - hash.len()) / BLOCK * BLOCK;
+        let states = &self.key.states;
+        let inner = if whole == 0 {
+            states.inner
+        } else if let Some(words) = self.prefix.get(amz_date) {
+            Sha256State::from_words(words, states.inner.len() + whole as u64)
+        } else {
+            let mut inner = states.inner;
+            for block in text[..whole].chunks_exact(BLOCK) {
+                inner.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+            }
+            self.prefix.put(amz_date, inner.words());
+            inner
+        };
+        match states.finish(inner, &text[whole..end]) {
+            Some(signature) => HexDigest::of(signature),
+            None => self.sign_canonical_hash_slowly(time, canonical_hash),
+        }
+    }
+
+    /// [`DailyKey::sign_canonical_hash`] through the `hmac` crate, whatever the lengths.
+    fn sign_canonical_hash_slowly(
+        &self,
+        time: &SigningTime,
+        canonical_hash: &HexDigest,
+    ) -> HexDigest {
+        self.key.sign_with(|mac| {
+            write_string_to_sign_prefix(mac, time, &self.scope);
+            mac.update(canonical_hash.as_bytes());
+        })
+    }
 }
 
 struct Entry {
@@ -131,6 +206,21 @@ impl SigningKeyCache {
         time: &SigningTime,
         region: &Region,
     ) -> Arc<DailyKey> {
+        self.with(access_key_id, secret, time, region, Arc::clone)
+    }
+
+    /// Calls `use_key` with the daily key for S3 (as [`SigningKeyCache::get`] finds or
+    /// derives it). A cached key is lent under the cache's read lock, not cloned out: no
+    /// reference count goes up and down per signature. `use_key` must not look up a key of
+    /// this cache itself.
+    pub(crate) fn with<R>(
+        &self,
+        access_key_id: &AccessKeyId,
+        secret: &SecretAccessKey,
+        time: &SigningTime,
+        region: &Region,
+        use_key: impl FnOnce(&Arc<DailyKey>) -> R,
+    ) -> R {
         let date = time.date();
         let matches = |e: &Entry| {
             e.date == date
@@ -141,8 +231,20 @@ impl SigningKeyCache {
         if let Ok(entries) = self.entries.read()
             && let Some(hit) = entries.iter().find(|e| matches(e))
         {
-            return Arc::clone(&hit.key);
+            return use_key(&hit.key);
         }
+        use_key(&self.derive(access_key_id, secret, time, region))
+    }
+
+    /// Derives the daily key and caches it.
+    fn derive(
+        &self,
+        access_key_id: &AccessKeyId,
+        secret: &SecretAccessKey,
+        time: &SigningTime,
+        region: &Region,
+    ) -> Arc<DailyKey> {
+        let date = time.date();
         let scope = CredentialScope::new(time, region, "s3");
         let credential = scope.credential(access_key_id);
         let key = Arc::new(DailyKey {
@@ -150,6 +252,7 @@ impl SigningKeyCache {
             credential_query: encode_query_component(&credential),
             credential,
             scope,
+            prefix: PrefixCache::new(),
         });
         if let Ok(mut entries) = self.entries.write() {
             // Keep yesterday's keys for requests signed just before midnight.
@@ -210,6 +313,28 @@ mod tests {
         assert_eq!(cache.len(), 2, "yesterday is kept");
         cache.get(&id, &secret, &day("2024-01-03"), &region);
         assert_eq!(cache.len(), 2, "the day before yesterday is dropped");
+    }
+
+    #[test]
+    fn signs_as_the_hmac_crate_in_any_region_and_second() {
+        let cache = SigningKeyCache::new();
+        let id = AccessKeyId::new("AKID").unwrap();
+        let secret = SecretAccessKey::new("secret").unwrap();
+        let hash = HexDigest::of([7; 32]);
+        // Scopes whose prefix ends before, within and after the first block.
+        for region in ["a", "us", "eu-central-1", &"r".repeat(64)] {
+            let region = Region::new(region).unwrap();
+            for second in ["12:00:00", "12:00:00", "12:00:01", "12:00:00", "23:59:59"] {
+                let time =
+                    SigningTime::new(format!("2024-01-01T{second}Z").parse().unwrap()).unwrap();
+                let key = cache.get(&id, &secret, &time, &region);
+                assert_eq!(
+                    key.sign_canonical_hash(&time, &hash).as_str(),
+                    key.sign_canonical_hash_slowly(&time, &hash).as_str(),
+                    "{region:?} {second}"
+                );
+            }
+        }
     }
 
     #[test]
