@@ -11,6 +11,7 @@ use crate::domain::{AccessKeyId, Region, SecretAccessKey};
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::cell::RefCell;
 use std::sync::{Arc, RwLock};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
@@ -172,6 +173,7 @@ impl DailyKey {
     }
 }
 
+#[derive(Clone)]
 struct Entry {
     access_key_id: AccessKeyId,
     secret: SecretAccessKey,
@@ -192,6 +194,51 @@ pub struct SigningKeyCache {
 /// More entries than this means many credentials or regions at once; the oldest go first.
 const CAPACITY: usize = 32;
 
+/// Keys a signing thread keeps of its own: the last few it used.
+const RECENT_CAPACITY: usize = 4;
+
+thread_local! {
+    /// The keys this thread used last, found without the cache's lock: a shared read lock is
+    /// two atomic read-modify-writes on a counter every signing thread writes to. A daily key
+    /// is a function of what an entry compares (access key id, secret, date, region), so a
+    /// key found here is the one any cache would give.
+    static RECENT: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `use_key` with this thread's recent key that `matches`, or gives it back.
+fn with_recent<R, F: FnOnce(&Arc<DailyKey>) -> R>(
+    matches: impl Fn(&Entry) -> bool,
+    use_key: F,
+) -> Result<R, F> {
+    let mut pending = Some(use_key);
+    let used = RECENT
+        .try_with(|recent| {
+            let recent = recent.try_borrow().ok()?;
+            let hit = recent.iter().find(|e| matches(e))?;
+            pending.take().map(|use_key| use_key(&hit.key))
+        })
+        .ok()
+        .flatten();
+    match (used, pending) {
+        (Some(result), _) => Ok(result),
+        (None, Some(use_key)) => Err(use_key),
+        // `pending` is taken only when `use_key` ran and gave its result.
+        (None, None) => unreachable!(),
+    }
+}
+
+/// Keeps `entry` among this thread's recent keys, in place of the oldest.
+fn remember(entry: &Entry) {
+    let _ = RECENT.try_with(|recent| {
+        if let Ok(mut recent) = recent.try_borrow_mut() {
+            if recent.len() >= RECENT_CAPACITY {
+                recent.remove(0);
+            }
+            recent.push(entry.clone());
+        }
+    });
+}
+
 impl SigningKeyCache {
     /// An empty cache.
     pub fn new() -> Self {
@@ -210,9 +257,10 @@ impl SigningKeyCache {
     }
 
     /// Calls `use_key` with the daily key for S3 (as [`SigningKeyCache::get`] finds or
-    /// derives it). A cached key is lent under the cache's read lock, not cloned out: no
-    /// reference count goes up and down per signature. `use_key` must not look up a key of
-    /// this cache itself.
+    /// derives it). A key the thread used recently is lent from the thread's own copy (no
+    /// lock, no atomic operation); another cached key is lent under the cache's read lock,
+    /// not cloned out: no reference count goes up and down per signature. `use_key` must not
+    /// look up a key of this cache itself.
     pub(crate) fn with<R>(
         &self,
         access_key_id: &AccessKeyId,
@@ -228,9 +276,14 @@ impl SigningKeyCache {
                 && e.region == *region
                 && e.secret.expose() == secret.expose()
         };
+        let use_key = match with_recent(matches, use_key) {
+            Ok(result) => return result,
+            Err(use_key) => use_key,
+        };
         if let Ok(entries) = self.entries.read()
             && let Some(hit) = entries.iter().find(|e| matches(e))
         {
+            remember(hit);
             return use_key(&hit.key);
         }
         use_key(&self.derive(access_key_id, secret, time, region))
@@ -263,13 +316,15 @@ impl SigningKeyCache {
             if entries.len() >= CAPACITY {
                 entries.remove(0);
             }
-            entries.push(Entry {
+            let entry = Entry {
                 access_key_id: access_key_id.clone(),
                 secret: secret.clone(),
                 date,
                 region: region.clone(),
                 key: Arc::clone(&key),
-            });
+            };
+            remember(&entry);
+            entries.push(entry);
         }
         key
     }
