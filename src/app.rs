@@ -10,8 +10,7 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{CredentialsSetting, Settings};
 use crate::domain::AddressingStyle;
 use crate::http::{
-    AccessLog, ApiCors, AppState, BodyDeadline, CloseWhenDraining, Drain, Observe, TrimPath,
-    configure, not_found, problem_errors,
+    ApiCors, AppState, BodyDeadline, Drain, Observe, ProblemErrors, TrimPath, configure, not_found,
 };
 use crate::limits::Limiter;
 use crate::multipart::TicketKeys;
@@ -160,8 +159,9 @@ impl Application {
 }
 
 /// The application of `state`, as every worker of [`Application`] runs it: CORS for
-/// `cors_origins`, problem+json errors, path normalization, the access log, request ids and
-/// metrics, `Connection: close` while draining, the `extra` routes, then the API's.
+/// `cors_origins`, problem+json errors, path normalization, then `Observe` (request ids,
+/// metrics, `Connection: close` while draining, the access log), the `extra` routes, then the
+/// API's.
 ///
 /// It binds nothing, so tests can run it in-process with `actix_web::test::init_service`
 /// (state from [`build_state`], no port, no server).
@@ -180,15 +180,12 @@ pub fn app(
 > {
     let body_deadline = BodyDeadline::new(state.body_timeout);
     App::new()
-        .app_data(state.drain.clone())
         .app_data(state)
         .wrap(body_deadline)
         .wrap(ApiCors::new(cors_origins))
-        .wrap(problem_errors())
+        .wrap(ProblemErrors)
         .wrap(TrimPath)
-        .wrap(AccessLog)
         .wrap(Observe)
-        .wrap(CloseWhenDraining)
         .configure(extra)
         .configure(configure)
         .default_service(web::to(not_found))

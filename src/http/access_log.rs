@@ -2,6 +2,10 @@
 //! without query and without Uppy upload ids (`log_path.rs`), status, body bytes, duration to the last byte, request id, problem code)
 //! handed to the log queue when the response body ends; the writer thread formats it
 //! (`crate::telemetry::access_log`). Nothing here waits for stderr.
+//!
+//! The application records its requests from `Observe` ([`Started::of`], [`logged`]), which
+//! knows the request id and the start already; [`AccessLog`] is the same record as a
+//! middleware of its own.
 
 use super::ProblemCode;
 use crate::telemetry::access_log::{AccessRecord, wanted};
@@ -17,7 +21,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
-/// The middleware (`App::wrap(AccessLog)`), inside `observe`, which assigns the request id.
+/// The middleware (`App::wrap(AccessLog)`), inside `observe`, which assigns the request id
+/// (the application's `observe` writes the record itself).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AccessLog;
 
@@ -44,12 +49,52 @@ pub struct AccessLogService<S> {
 }
 
 /// What is known of a request before its answer.
-struct Started {
+pub(super) struct Started {
     at: Instant,
     peer: Option<IpAddr>,
     method: Method,
     path: String,
     request_id: Option<RequestId>,
+}
+
+impl Started {
+    /// The record of `req`, started `at`, when access lines are wanted.
+    pub(super) fn of(
+        req: &ServiceRequest,
+        at: Instant,
+        request_id: Option<RequestId>,
+    ) -> Option<Self> {
+        wanted().then(|| Self {
+            at,
+            peer: req.peer_addr().map(|addr| addr.ip()),
+            method: req.method().clone(),
+            path: super::log_path::loggable_path(req.path()).into_owned(),
+            request_id,
+        })
+    }
+}
+
+/// `res` with its body wrapped in an [`AccessBody`] that hands the record of `started` to the
+/// log queue when the body ends.
+pub(super) fn logged<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    started: Option<Started>,
+) -> ServiceResponse<AccessBody> {
+    let status = res.status().as_u16();
+    let problem = res
+        .response()
+        .extensions()
+        .get::<ProblemCode>()
+        .map(|ProblemCode(code)| code.as_str());
+    res.map_body(move |_, body| AccessBody {
+        body: body.boxed(),
+        bytes: 0,
+        pending: started.map(|s| Pending {
+            started: s,
+            status,
+            problem,
+        }),
+    })
 }
 
 impl<S, B> Service<ServiceRequest> for AccessLogService<S>
@@ -64,14 +109,8 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let started = wanted().then(|| Started {
-            at: Instant::now(),
-            peer: req.peer_addr().map(|addr| addr.ip()),
-            method: req.method().clone(),
-            path: super::log_path::loggable_path(req.path()).into_owned(),
-            // Set by `observe`, which runs this call inside the request's scope.
-            request_id: request_scope::current(),
-        });
+        // The id is `observe`'s, which runs this call inside the request's scope.
+        let started = Started::of(&req, Instant::now(), request_scope::current());
         AccessFuture {
             inner: self.service.call(req),
             started,
@@ -101,22 +140,7 @@ where
             Poll::Ready(res) => res?,
             Poll::Pending => return Poll::Pending,
         };
-        let started = this.started.take();
-        let status = res.status().as_u16();
-        let problem = res
-            .response()
-            .extensions()
-            .get::<ProblemCode>()
-            .map(|ProblemCode(code)| code.as_str());
-        Poll::Ready(Ok(res.map_body(move |_, body| AccessBody {
-            body: body.boxed(),
-            bytes: 0,
-            pending: started.map(|s| Pending {
-                started: s,
-                status,
-                problem,
-            }),
-        })))
+        Poll::Ready(Ok(logged(res, this.started.take())))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Draining before a stop. Once [`Drain::start`] is called (on SIGTERM or SIGINT, see
 //! `crate::app::shutdown`), `GET /readyz` answers 503 `draining` so that load balancers stop
-//! routing new requests here, and [`CloseWhenDraining`] marks every response
+//! routing new requests here, and every response is marked (`Observe`, [`close_if_draining`])
 //! `Connection: close`, so that each keep-alive client closes its connection after the answer
 //! it is reading and opens its next one elsewhere ([RFC 9112 §9.6]). The listener keeps
 //! accepting meanwhile: nothing is refused while routes are still being withdrawn.
@@ -12,12 +12,8 @@
 //! [RFC 9112 §9.6]: https://www.rfc-editor.org/rfc/rfc9112#section-9.6
 //! [RFC 9112 §9.3.1]: https://www.rfc-editor.org/rfc/rfc9112#section-9.3.1
 
-use actix_web::Error;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::ConnectionType;
-use futures_util::FutureExt;
-use futures_util::future::{Map, Ready, ready};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -43,69 +39,15 @@ impl Drain {
     }
 }
 
-/// The middleware that answers `Connection: close` while the [`Drain`] registered as app data
-/// (`App::app_data`, the one in `AppState`) is on. One atomic load per response; no
-/// allocation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CloseWhenDraining;
-
-impl<S, B> Transform<S, ServiceRequest> for CloseWhenDraining
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Transform = CloseWhenDrainingService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(CloseWhenDrainingService { service }))
-    }
-}
-
-/// The service of [`CloseWhenDraining`].
-#[derive(Debug)]
-pub struct CloseWhenDrainingService<S> {
-    service: S,
-}
-
-/// What the inner service answers.
-type Answer<B> = Result<ServiceResponse<B>, Error>;
-
-impl<S, B> Service<ServiceRequest> for CloseWhenDrainingService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Future = Map<S::Future, fn(Answer<B>) -> Answer<B>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        self.service
-            .call(req)
-            .map(close_if_draining::<B> as fn(Answer<B>) -> Answer<B>)
-    }
-}
-
-/// Marks `answer` `Connection: close` when draining. The flag is read when the response is
-/// ready, so a request that started before the signal closes its connection too.
-fn close_if_draining<B>(answer: Answer<B>) -> Answer<B> {
-    let mut res = answer?;
-    let draining = res
-        .request()
-        .app_data::<Drain>()
-        .is_some_and(Drain::is_draining);
-    if draining {
+/// Marks `res` `Connection: close` when draining (`Observe` calls it on every answer). The
+/// flag is read when the response is ready, so a request that started before the signal
+/// closes its connection too. One atomic load; no allocation.
+pub(super) fn close_if_draining<B>(res: &mut ServiceResponse<B>, drain: &Drain) {
+    if drain.is_draining() {
         res.response_mut()
             .head_mut()
             .set_connection_type(ConnectionType::Close);
     }
-    Ok(res)
 }
 
 #[cfg(test)]

@@ -1,24 +1,30 @@
 //! The outermost middleware: gives each request an id (`X-Request-Id`, kept when a proxy sent
 //! a well-formed one), runs it with that id as the current request id of its log lines
 //! ([`request_scope`]), records the answer in the metrics (route pattern, status,
-//! duration, problem code) and writes the `RateLimit` headers of an admitted request
-//! ([`super::rate_limit::add_rate_headers`]).
+//! duration, problem code), writes the `RateLimit` headers of an admitted request
+//! ([`super::rate_limit::add_rate_headers`]), marks the answer `Connection: close` while the
+//! process drains ([`super::drain`]) and hands its access record to the log queue when its
+//! body ends ([`super::access_log`]).
 //!
 //! A hand-written service rather than `middleware::from_fn`: that one boxes its own future and
-//! the inner service's on every request, and moves the response through both.
+//! the inner service's on every request, and moves the response through both. The drain mark
+//! and the access record were middleware of their own: each moved the response through one
+//! more future, looked up what `Observe` already holds (the state, the request id, the start)
+//! and read the clock again.
 
+use super::access_log::{AccessBody, Started, logged};
 use super::grant::Granted;
 use super::{AppState, ProblemCode};
 use crate::telemetry::metrics::method_label;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
 use crate::telemetry::request_scope::{self, RequestScoped};
 use crate::telemetry::{Metrics, RequestId};
+use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse, Resource, web};
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -32,8 +38,9 @@ pub struct Observe;
 impl<S, B> Transform<S, ServiceRequest> for Observe
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<AccessBody>;
     type Error = Error;
     type Transform = ObserveService<S>;
     type InitError = ();
@@ -53,8 +60,9 @@ pub struct ObserveService<S> {
 impl<S, B> Service<ServiceRequest> for ObserveService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<AccessBody>;
     type Error = Error;
     type Future = ObserveFuture<S::Future>;
 
@@ -66,9 +74,8 @@ where
             req.headers().get(&REQUEST_ID).map(HeaderValue::as_bytes),
         );
         let method = method_label(req.method());
-        let metrics = req
-            .app_data::<web::Data<AppState>>()
-            .map(|state| Arc::clone(&state.metrics));
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let access = Started::of(&req, started, Some(id));
         // The inner layers' `call` runs inside the scope too: they do work before any poll.
         let inner = request_scope::within_call(id, || self.service.call(req));
         ObserveFuture {
@@ -76,7 +83,8 @@ where
             id,
             started,
             method,
-            metrics,
+            state,
+            access,
         }
     }
 }
@@ -89,15 +97,17 @@ pin_project_lite::pin_project! {
         id: RequestId,
         started: Instant,
         method: &'static str,
-        metrics: Option<Arc<Metrics>>,
+        state: Option<web::Data<AppState>>,
+        access: Option<Started>,
     }
 }
 
 impl<F, B> Future for ObserveFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody + 'static,
 {
-    type Output = F::Output;
+    type Output = Result<ServiceResponse<AccessBody>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -109,14 +119,14 @@ where
                 // net and the handlers all turn errors into responses); should one, its answer
                 // is still counted, though actix renders it without the id (the request is
                 // gone).
-                if let Some(metrics) = this.metrics {
+                if let Some(state) = this.state {
                     let response = err.error_response();
-                    record(metrics, this.method, None, &response, *this.started);
+                    record(&state.metrics, this.method, None, &response, *this.started);
                 }
                 return Poll::Ready(Err(err));
             }
         };
-        if let Some(metrics) = this.metrics {
+        if let Some(state) = this.state {
             let request = res.request();
             let resolved;
             let route = match request.app_data::<RoutePattern>() {
@@ -126,13 +136,20 @@ where
                     resolved.as_deref()
                 }
             };
-            record(metrics, this.method, route, res.response(), *this.started);
+            record(
+                &state.metrics,
+                this.method,
+                route,
+                res.response(),
+                *this.started,
+            );
+            super::drain::close_if_draining(&mut res, &state.drain);
         }
         super::rate_limit::add_rate_headers(&mut res);
         if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
             res.headers_mut().insert(REQUEST_ID.clone(), value);
         }
-        Poll::Ready(Ok(res))
+        Poll::Ready(Ok(logged(res, this.access.take())))
     }
 }
 

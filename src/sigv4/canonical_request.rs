@@ -2,8 +2,8 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#canonical-request>
 
+use super::sha256_state::Sha256Stream;
 use super::sink::Sink;
-use sha2::{Digest, Sha256};
 
 /// The payload hash of presigned requests: the body is not known when the URL is made.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -48,9 +48,9 @@ impl CanonicalRequest<'_> {
 
     /// Hex SHA-256 of the canonical request, hashed piece by piece without building the text.
     pub(crate) fn hash(&self) -> HexDigest {
-        let mut sha = Sha256::new();
+        let mut sha = Sha256Stream::new();
         self.write(&mut sha);
-        HexDigest::of(sha.finalize().into())
+        HexDigest::of(sha.finish())
     }
 
     /// Writes the canonical request to `out`.
@@ -88,12 +88,25 @@ fn put_names(out: &mut impl Sink, headers: &[(&str, &str)]) {
 #[derive(Clone, Copy)]
 pub(crate) struct HexDigest([u8; 64]);
 
+/// The two lowercase hex digits of every byte: one load per byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0u8; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
+
 impl HexDigest {
     /// Hex of a 32-byte digest (SHA-256, HMAC-SHA256).
     pub(crate) fn of(digest: [u8; 32]) -> Self {
         let mut out = [0u8; 64];
-        // 32 bytes exactly fill 64 hex digits, so this cannot fail.
-        let _ = hex::encode_to_slice(digest, &mut out);
+        for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
+        }
         Self(out)
     }
 
@@ -106,5 +119,17 @@ impl HexDigest {
     pub(crate) fn as_str(&self) -> &str {
         // Hex digits are ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digests_are_lowercase_hex() {
+        let digest: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
+        assert_eq!(HexDigest::of(digest).as_str(), hex::encode(digest));
+        assert_eq!(HexDigest::of([0xff; 32]).as_str(), "f".repeat(64));
     }
 }

@@ -130,6 +130,16 @@ pub(super) fn write_canonical_query(
 ) {
     let mut digits = itoa::Buffer::new();
     let (operation_pairs, operation_count) = operation.query_pairs(&mut digits);
+    if operation_count == 0 && extra.is_empty() {
+        // The usual presign: the SigV4 block, then the grant id (which sorts after every
+        // `X-Amz-` name), with nothing to sort.
+        write_sigv4_block(out, true, sigv4, headers);
+        if let Some(id) = grant {
+            out.push_str(GRANT_PAIR_START);
+            out.push_str(id.as_str());
+        }
+        return;
+    }
     let extras = extra
         .iter()
         .filter(|(name, _)| grant.is_none() || *name != GrantId::QUERY_PARAM);
@@ -166,9 +176,8 @@ pub(super) fn write_canonical_query(
     let others = &mut slots[..filled];
     others.sort_unstable();
     let split = others.partition_point(|(k, _)| k.as_ref() < "X-Amz-");
-    let token = sigv4.session_token;
     out.reserve(
-        256 + token.map_or(0, |t| 3 * t.len())
+        256 + sigv4.session_token.map_or(0, |t| 3 * t.len())
             + others
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 2)
@@ -178,6 +187,23 @@ pub(super) fn write_canonical_query(
     for (k, v) in &others[..split] {
         push_pair(out, &mut first, k, v);
     }
+    write_sigv4_block(out, first, sigv4, headers);
+    first = false;
+    for (k, v) in &others[split..] {
+        push_pair(out, &mut first, k, v);
+    }
+}
+
+/// `&x-broker-grant=`: what stands before a grant id that follows the SigV4 block.
+const GRANT_PAIR_START: &str = "&x-broker-grant=";
+
+/// Appends the SigV4 parameters in their fixed order, after a `&` unless they come `first`.
+fn write_sigv4_block(
+    out: &mut String,
+    first: bool,
+    sigv4: &SigV4Query<'_>,
+    headers: &[(&str, &str)],
+) {
     // The fixed texts between the SigV4 values, each pushed whole.
     if !first {
         out.push('&');
@@ -188,20 +214,16 @@ pub(super) fn write_canonical_query(
     out.push_str(sigv4.amz_date);
     out.push_str("&X-Amz-Expires=");
     out.push_str(itoa::Buffer::new().format(sigv4.lifetime_secs));
-    if let Some(token) = token {
+    if let Some(token) = sigv4.session_token {
         out.push_str("&X-Amz-Security-Token=");
         push_query_component(out, token);
     }
     out.push_str("&X-Amz-SignedHeaders=");
-    first = false;
     for (i, (name, _)) in headers.iter().enumerate() {
         if i > 0 {
             out.push_str("%3B");
         }
         push_query_component(out, name);
-    }
-    for (k, v) in &others[split..] {
-        push_pair(out, &mut first, k, v);
     }
 }
 
@@ -216,6 +238,13 @@ mod tests {
             ALGORITHM_TO_CREDENTIAL,
             format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=")
         );
+    }
+
+    #[test]
+    fn a_grant_id_follows_the_sigv4_block() {
+        assert_eq!(GRANT_PAIR_START, format!("&{}=", GrantId::QUERY_PARAM));
+        // Every SigV4 name starts with `X-Amz-`, which sorts before `x`.
+        assert!(GrantId::QUERY_PARAM > "X-Amz-\u{10ffff}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::addressing::Host;
 use super::canonical_request::HexDigest;
 use super::post_policy::{SigV4Fields, conditions_and_fields, push_field};
 use super::query::{SigV4Query, canonical_query, write_canonical_query};
-use super::string_to_sign::{string_to_sign, write_string_to_sign_prefix};
+use super::string_to_sign::string_to_sign;
 use super::time::within_four_digit_years;
 use super::{
     CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
@@ -22,7 +22,6 @@ use crate::domain::{
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use hmac::Mac;
 use std::sync::Arc;
 
 /// Signs S3 requests for one region and endpoint. Cheap to share; the daily signing keys of
@@ -50,16 +49,17 @@ struct Signed {
 }
 
 /// What every signature of one request shares.
-struct Context {
+struct Context<'k> {
     time: SigningTime,
-    key: Arc<DailyKey>,
+    /// Lent by the key cache for the duration of the signature.
+    key: &'k Arc<DailyKey>,
     /// The real lifetime: the requested one, cut to the credentials' expiry.
     lifetime_secs: u32,
     /// Signing time plus the lifetime.
     expires_at: DateTime<Utc>,
 }
 
-impl Context {
+impl Context<'_> {
     /// The SigV4 parameters of a presigned URL's query.
     fn query_params<'a>(&'a self, credentials: &'a Credentials) -> SigV4Query<'a> {
         SigV4Query {
@@ -101,12 +101,16 @@ impl Signer {
         url
     }
 
-    fn context(
+    /// Calls `sign` with the context of a signature at `at` lasting `expires`: the signing
+    /// time, the daily key (lent by the cache, see [`SigningKeyCache::with`]) and the real
+    /// lifetime.
+    fn with_context<R>(
         &self,
         credentials: &Credentials,
         at: DateTime<Utc>,
         expires: Expiry,
-    ) -> Result<Context, SigningError> {
+        sign: impl FnOnce(&Context<'_>) -> Result<R, SigningError>,
+    ) -> Result<R, SigningError> {
         let time = SigningTime::new(at).ok_or(SigningError::TimeOutOfRange(at))?;
         let mut lifetime_secs = expires.as_secs();
         if let Some(end) = credentials.expires_at {
@@ -116,23 +120,25 @@ impl Signer {
             }
             lifetime_secs = lifetime_secs.min(u32::try_from(left).unwrap_or(u32::MAX));
         }
-        let end = time
+        let expires_at = time
             .instant()
             .checked_add_signed(Duration::seconds(i64::from(lifetime_secs)))
             .filter(|end| within_four_digit_years(*end))
             .ok_or(SigningError::TimeOutOfRange(at))?;
-        let key = self.keys.get(
+        self.keys.with(
             &credentials.access_key_id,
             &credentials.secret_access_key,
             &time,
             &self.region,
-        );
-        Ok(Context {
-            time,
-            key,
-            lifetime_secs,
-            expires_at: end,
-        })
+            |key| {
+                sign(&Context {
+                    time,
+                    key,
+                    lifetime_secs,
+                    expires_at,
+                })
+            },
+        )
     }
 
     /// Presigns a request. The URL's lifetime is the requested one, shortened when the
@@ -163,7 +169,23 @@ impl Signer {
         shape: PartHeaderShape,
         extra: &QueryParams,
     ) -> Result<PartUrlBatch, SigningError> {
-        let ctx = self.context(credentials, at, expires)?;
+        self.with_context(credentials, at, expires, |ctx| {
+            self.part_url_batch_in(ctx, credentials, bucket, key, upload_id, shape, extra)
+        })
+    }
+
+    /// [`Signer::part_url_batch`] in its signing context.
+    #[allow(clippy::too_many_arguments)]
+    fn part_url_batch_in(
+        &self,
+        ctx: &Context<'_>,
+        credentials: &Credentials,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &UploadId,
+        shape: PartHeaderShape,
+        extra: &QueryParams,
+    ) -> Result<PartUrlBatch, SigningError> {
         let address = self.host.resolve(self.addressing, bucket, Some(key));
         let mut names: Vec<&str> = Vec::with_capacity(4);
         if shape.content_length {
@@ -186,7 +208,7 @@ impl Signer {
             &address,
             &query,
             names.join(";"),
-            &ctx.key,
+            ctx.key,
             &ctx.time,
             ctx.expires_at,
         )
@@ -222,16 +244,29 @@ impl Signer {
         at: DateTime<Utc>,
         keep_texts: bool,
     ) -> Result<Signed, SigningError> {
-        let ctx = self.context(credentials, at, request.expires)?;
+        self.with_context(credentials, at, request.expires, |ctx| {
+            self.sign_request_in(ctx, credentials, request, keep_texts)
+        })
+    }
+
+    /// [`Signer::sign_request`] in its signing context.
+    fn sign_request_in(
+        &self,
+        ctx: &Context<'_>,
+        credentials: &Credentials,
+        request: &PresignRequest,
+        keep_texts: bool,
+    ) -> Result<Signed, SigningError> {
         let sigv4 = ctx.query_params(credentials);
         // Room for the whole URL, so it is never copied while it grows: every byte of a
-        // parameter may be percent-encoded; the fixed SigV4 parameters and an upload id fit
-        // in 384 bytes.
+        // parameter may be percent-encoded, but not the grant id's (unreserved characters
+        // only, counted once so that it does not move the URL to a larger allocation
+        // class); the fixed SigV4 parameters and an upload id fit in 384 bytes.
+        let grant_len = request
+            .grant
+            .as_ref()
+            .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2);
         let escaped: usize = sigv4.session_token.map_or(0, str::len)
-            + request
-                .grant
-                .as_ref()
-                .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2)
             + request
                 .query
                 .iter()
@@ -246,6 +281,7 @@ impl Signer {
             self.host.url_len_bound(&request.bucket, Some(&request.key))
                 + sigv4.credential_query.len()
                 + 3 * escaped
+                + grant_len
                 + 384
                 + SIGNATURE_PARAM.len()
                 + 64,
@@ -297,17 +333,11 @@ impl Signer {
             payload_hash: UNSIGNED_PAYLOAD,
         };
         let canonical_hash = canonical_request.hash();
-        let scope = &ctx.key.scope;
-        let signature = ctx.key.key.sign_with(|mac| {
-            // The string to sign (`write_string_to_sign`), with the hash's hex digits fed
-            // as the bytes they are: no UTF-8 check of a text.
-            write_string_to_sign_prefix(mac, &ctx.time, scope);
-            mac.update(canonical_hash.as_bytes());
-        });
+        let signature = ctx.key.sign_canonical_hash(&ctx.time, &canonical_hash);
         let texts = keep_texts.then(|| {
             (
                 canonical_request.to_text(),
-                string_to_sign(&ctx.time, scope, canonical_hash.as_str()),
+                string_to_sign(&ctx.time, &ctx.key.scope, canonical_hash.as_str()),
             )
         });
         url.push_str(SIGNATURE_PARAM);
@@ -350,7 +380,19 @@ impl Signer {
         client_fields: &[&str],
         at: DateTime<Utc>,
     ) -> Result<PostForm, SigningError> {
-        let ctx = self.context(credentials, at, request.expires)?;
+        self.with_context(credentials, at, request.expires, |ctx| {
+            self.post_policy_in(ctx, credentials, request, client_fields)
+        })
+    }
+
+    /// [`Signer::post_policy_with_client_fields`] in its signing context.
+    fn post_policy_in(
+        &self,
+        ctx: &Context<'_>,
+        credentials: &Credentials,
+        request: &PostPolicyRequest,
+        client_fields: &[&str],
+    ) -> Result<PostForm, SigningError> {
         let sigv4 = SigV4Fields {
             credential: &ctx.key.credential,
             amz_date: ctx.time.amz_date(),

@@ -3,11 +3,15 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html#signing-key>
 
 use super::canonical_request::HexDigest;
-use super::{CredentialScope, SigningTime, encode_query_component};
+use super::prefix_cache::PrefixCache;
+use super::sha256_state::{BLOCK, HmacStates, Sha256State};
+use super::string_to_sign::write_string_to_sign_prefix;
+use super::{ALGORITHM, CredentialScope, SigningTime, encode_query_component};
 use crate::domain::{AccessKeyId, Region, SecretAccessKey};
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::cell::RefCell;
 use std::sync::{Arc, RwLock};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
@@ -24,6 +28,8 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 #[derive(Clone)]
 pub struct SigningKey {
     mac: HmacSha256,
+    /// The same keyed states as bare SHA-256 states, for [`DailyKey::sign_canonical_hash`].
+    states: HmacStates,
     raw: [u8; 32],
 }
 
@@ -31,6 +37,7 @@ impl SigningKey {
     fn from_raw(raw: [u8; 32]) -> Self {
         Self {
             mac: HmacSha256::new_from_slice(&raw).unwrap_or_else(|_| unreachable!()),
+            states: HmacStates::new(&raw),
             raw,
         }
     }
@@ -95,8 +102,78 @@ pub struct DailyKey {
     pub credential: String,
     /// `AKID%2Fscope`, ready for a query string.
     pub credential_query: String,
+    /// The keyed HMAC state after the string to sign's first block, for the last second.
+    prefix: PrefixCache,
 }
 
+/// The longest string to sign [`DailyKey::sign_canonical_hash`] writes on the stack: the
+/// algorithm, a date, the scope of a 64-byte region and the hash, with their line breaks, is
+/// 188 bytes.
+const STRING_TO_SIGN_MAX: usize = 192;
+
+impl DailyKey {
+    /// The signature of the string to sign of a request signed at `time` whose canonical
+    /// request hashes to `canonical_hash`: `ALGORITHM \n amz-date \n scope \n hash`, HMAC'd
+    /// with the key. Its first whole block is compressed once a second
+    /// ([`PrefixCache`]); the rest is written on the stack and hashed in one go.
+    pub(crate) fn sign_canonical_hash(
+        &self,
+        time: &SigningTime,
+        canonical_hash: &HexDigest,
+    ) -> HexDigest {
+        let amz_date = time.amz_date_bytes();
+        let hash = canonical_hash.as_bytes();
+        let mut text = [0u8; STRING_TO_SIGN_MAX];
+        let mut end = 0;
+        for part in [
+            ALGORITHM.as_bytes(),
+            b"\n",
+            amz_date,
+            b"\n",
+            self.scope.as_str().as_bytes(),
+            b"\n",
+            hash,
+        ] {
+            let Some(slot) = text.get_mut(end..end + part.len()) else {
+                return self.sign_canonical_hash_slowly(time, canonical_hash);
+            };
+            slot.copy_from_slice(part);
+            end += part.len();
+        }
+        let whole = (end - hash.len()) / BLOCK * BLOCK;
+        let states = &self.key.states;
+        let inner = if whole == 0 {
+            states.inner
+        } else if let Some(words) = self.prefix.get(amz_date) {
+            Sha256State::from_words(words, states.inner.len() + whole as u64)
+        } else {
+            let mut inner = states.inner;
+            for block in text[..whole].chunks_exact(BLOCK) {
+                inner.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+            }
+            self.prefix.put(amz_date, inner.words());
+            inner
+        };
+        match states.finish(inner, &text[whole..end]) {
+            Some(signature) => HexDigest::of(signature),
+            None => self.sign_canonical_hash_slowly(time, canonical_hash),
+        }
+    }
+
+    /// [`DailyKey::sign_canonical_hash`] through the `hmac` crate, whatever the lengths.
+    fn sign_canonical_hash_slowly(
+        &self,
+        time: &SigningTime,
+        canonical_hash: &HexDigest,
+    ) -> HexDigest {
+        self.key.sign_with(|mac| {
+            write_string_to_sign_prefix(mac, time, &self.scope);
+            mac.update(canonical_hash.as_bytes());
+        })
+    }
+}
+
+#[derive(Clone)]
 struct Entry {
     access_key_id: AccessKeyId,
     secret: SecretAccessKey,
@@ -117,6 +194,51 @@ pub struct SigningKeyCache {
 /// More entries than this means many credentials or regions at once; the oldest go first.
 const CAPACITY: usize = 32;
 
+/// Keys a signing thread keeps of its own: the last few it used.
+const RECENT_CAPACITY: usize = 4;
+
+thread_local! {
+    /// The keys this thread used last, found without the cache's lock: a shared read lock is
+    /// two atomic read-modify-writes on a counter every signing thread writes to. A daily key
+    /// is a function of what an entry compares (access key id, secret, date, region), so a
+    /// key found here is the one any cache would give.
+    static RECENT: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `use_key` with this thread's recent key that `matches`, or gives it back.
+fn with_recent<R, F: FnOnce(&Arc<DailyKey>) -> R>(
+    matches: impl Fn(&Entry) -> bool,
+    use_key: F,
+) -> Result<R, F> {
+    let mut pending = Some(use_key);
+    let used = RECENT
+        .try_with(|recent| {
+            let recent = recent.try_borrow().ok()?;
+            let hit = recent.iter().find(|e| matches(e))?;
+            pending.take().map(|use_key| use_key(&hit.key))
+        })
+        .ok()
+        .flatten();
+    match (used, pending) {
+        (Some(result), _) => Ok(result),
+        (None, Some(use_key)) => Err(use_key),
+        // `pending` is taken only when `use_key` ran and gave its result.
+        (None, None) => unreachable!(),
+    }
+}
+
+/// Keeps `entry` among this thread's recent keys, in place of the oldest.
+fn remember(entry: &Entry) {
+    let _ = RECENT.try_with(|recent| {
+        if let Ok(mut recent) = recent.try_borrow_mut() {
+            if recent.len() >= RECENT_CAPACITY {
+                recent.remove(0);
+            }
+            recent.push(entry.clone());
+        }
+    });
+}
+
 impl SigningKeyCache {
     /// An empty cache.
     pub fn new() -> Self {
@@ -131,6 +253,22 @@ impl SigningKeyCache {
         time: &SigningTime,
         region: &Region,
     ) -> Arc<DailyKey> {
+        self.with(access_key_id, secret, time, region, Arc::clone)
+    }
+
+    /// Calls `use_key` with the daily key for S3 (as [`SigningKeyCache::get`] finds or
+    /// derives it). A key the thread used recently is lent from the thread's own copy (no
+    /// lock, no atomic operation); another cached key is lent under the cache's read lock,
+    /// not cloned out: no reference count goes up and down per signature. `use_key` must not
+    /// look up a key of this cache itself.
+    pub(crate) fn with<R>(
+        &self,
+        access_key_id: &AccessKeyId,
+        secret: &SecretAccessKey,
+        time: &SigningTime,
+        region: &Region,
+        use_key: impl FnOnce(&Arc<DailyKey>) -> R,
+    ) -> R {
         let date = time.date();
         let matches = |e: &Entry| {
             e.date == date
@@ -138,11 +276,28 @@ impl SigningKeyCache {
                 && e.region == *region
                 && e.secret.expose() == secret.expose()
         };
+        let use_key = match with_recent(matches, use_key) {
+            Ok(result) => return result,
+            Err(use_key) => use_key,
+        };
         if let Ok(entries) = self.entries.read()
             && let Some(hit) = entries.iter().find(|e| matches(e))
         {
-            return Arc::clone(&hit.key);
+            remember(hit);
+            return use_key(&hit.key);
         }
+        use_key(&self.derive(access_key_id, secret, time, region))
+    }
+
+    /// Derives the daily key and caches it.
+    fn derive(
+        &self,
+        access_key_id: &AccessKeyId,
+        secret: &SecretAccessKey,
+        time: &SigningTime,
+        region: &Region,
+    ) -> Arc<DailyKey> {
+        let date = time.date();
         let scope = CredentialScope::new(time, region, "s3");
         let credential = scope.credential(access_key_id);
         let key = Arc::new(DailyKey {
@@ -150,6 +305,7 @@ impl SigningKeyCache {
             credential_query: encode_query_component(&credential),
             credential,
             scope,
+            prefix: PrefixCache::new(),
         });
         if let Ok(mut entries) = self.entries.write() {
             // Keep yesterday's keys for requests signed just before midnight.
@@ -160,13 +316,15 @@ impl SigningKeyCache {
             if entries.len() >= CAPACITY {
                 entries.remove(0);
             }
-            entries.push(Entry {
+            let entry = Entry {
                 access_key_id: access_key_id.clone(),
                 secret: secret.clone(),
                 date,
                 region: region.clone(),
                 key: Arc::clone(&key),
-            });
+            };
+            remember(&entry);
+            entries.push(entry);
         }
         key
     }
@@ -210,6 +368,28 @@ mod tests {
         assert_eq!(cache.len(), 2, "yesterday is kept");
         cache.get(&id, &secret, &day("2024-01-03"), &region);
         assert_eq!(cache.len(), 2, "the day before yesterday is dropped");
+    }
+
+    #[test]
+    fn signs_as_the_hmac_crate_in_any_region_and_second() {
+        let cache = SigningKeyCache::new();
+        let id = AccessKeyId::new("AKID").unwrap();
+        let secret = SecretAccessKey::new("secret").unwrap();
+        let hash = HexDigest::of([7; 32]);
+        // Scopes whose prefix ends before, within and after the first block.
+        for region in ["a", "us", "eu-central-1", &"r".repeat(64)] {
+            let region = Region::new(region).unwrap();
+            for second in ["12:00:00", "12:00:00", "12:00:01", "12:00:00", "23:59:59"] {
+                let time =
+                    SigningTime::new(format!("2024-01-01T{second}Z").parse().unwrap()).unwrap();
+                let key = cache.get(&id, &secret, &time, &region);
+                assert_eq!(
+                    key.sign_canonical_hash(&time, &hash).as_str(),
+                    key.sign_canonical_hash_slowly(&time, &hash).as_str(),
+                    "{region:?} {second}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Where SigV4 texts go: into a `String` (to show them) or straight into a hash (to sign
 //! them without building the text). One writer per text serves both, so they cannot differ.
 
+use super::sha256_state::Sha256Stream;
 use hmac::Mac;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 /// Something text can be appended to.
 pub(crate) trait Sink {
@@ -16,9 +17,10 @@ impl Sink for String {
     }
 }
 
-impl Sink for Sha256 {
+impl Sink for Sha256Stream {
+    #[inline]
     fn put(&mut self, text: &str) {
-        Digest::update(self, text.as_bytes());
+        self.update(text.as_bytes());
     }
 }
 

@@ -54,6 +54,11 @@ impl SigningTime {
         std::str::from_utf8(&self.amz_date).unwrap_or_default()
     }
 
+    /// `YYYYMMDDTHHMMSSZ` as bytes.
+    pub(crate) fn amz_date_bytes(&self) -> &[u8; 16] {
+        &self.amz_date
+    }
+
     /// `YYYYMMDD`, as in the credential scope.
     pub fn date_stamp(&self) -> &str {
         &self.amz_date()[..8]

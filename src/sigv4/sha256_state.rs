@@ -1,0 +1,246 @@
+//! SHA-256 resumed from a saved state: the HMAC of a string to sign whose key pads, and whose
+//! first block within one second, are the same for every URL, so they are compressed once and
+//! kept as eight words instead of being hashed again (or copied as a whole hasher) per URL.
+//!
+//! SHA-256 and its padding: FIPS 180-4, sections 5.1.1, 5.3.3 and 6.2,
+//! <https://nvlpubs.nist.gov/nistpubs/FIPS/NIST.FIPS.180-4.pdf>; HMAC: RFC 2104,
+//! <https://www.rfc-editor.org/rfc/rfc2104>. The compression itself is `sha2`'s (SHA-NI when
+//! the CPU has it).
+
+use sha2::digest::generic_array::GenericArray;
+
+/// The SHA-256 block size in bytes.
+pub(crate) const BLOCK: usize = 64;
+
+/// The initial hash value H(0) of SHA-256 (FIPS 180-4, section 5.3.3).
+const INITIAL: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// The longest tail [`Sha256State::finish`] takes: two blocks less the padding's nine bytes
+/// would do for a string to sign; three blocks leave room for any region's scope.
+const MAX_TAIL: usize = 3 * BLOCK - 9;
+
+/// The state of a SHA-256 after a whole number of blocks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sha256State {
+    words: [u32; 8],
+    /// Bytes absorbed so far (a multiple of [`BLOCK`]).
+    len: u64,
+}
+
+impl Sha256State {
+    /// The state before any input.
+    pub(crate) const fn new() -> Self {
+        Self {
+            words: INITIAL,
+            len: 0,
+        }
+    }
+
+    /// The state after the blocks of `words` (as [`Sha256State::words`] gave them), `len`
+    /// bytes in all.
+    pub(crate) const fn from_words(words: [u32; 8], len: u64) -> Self {
+        Self { words, len }
+    }
+
+    /// The eight state words (to keep the state elsewhere).
+    pub(crate) const fn words(&self) -> [u32; 8] {
+        self.words
+    }
+
+    /// Bytes absorbed so far.
+    pub(crate) const fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Absorbs one whole block.
+    pub(crate) fn absorb(&mut self, block: &[u8; BLOCK]) {
+        sha2::compress256(
+            &mut self.words,
+            std::slice::from_ref(GenericArray::from_slice(block)),
+        );
+        self.len += BLOCK as u64;
+    }
+
+    /// The digest of everything absorbed followed by `tail`, padded as FIPS 180-4 (5.1.1)
+    /// says: a 1 bit, zeros, and the message length in bits, big-endian. `None` when `tail`
+    /// is longer than [`MAX_TAIL`].
+    pub(crate) fn finish(mut self, tail: &[u8]) -> Option<[u8; 32]> {
+        if tail.len() > MAX_TAIL {
+            return None;
+        }
+        let mut blocks = [0u8; 3 * BLOCK];
+        blocks[..tail.len()].copy_from_slice(tail);
+        blocks[tail.len()] = 0x80;
+        let used = (tail.len() + 9).div_ceil(BLOCK) * BLOCK;
+        let bits = (self.len + tail.len() as u64) * 8;
+        blocks[used - 8..used].copy_from_slice(&bits.to_be_bytes());
+        for block in blocks[..used].chunks_exact(BLOCK) {
+            sha2::compress256(
+                &mut self.words,
+                std::slice::from_ref(GenericArray::from_slice(block)),
+            );
+        }
+        let mut digest = [0u8; 32];
+        for (out, word) in digest.chunks_exact_mut(4).zip(self.words) {
+            out.copy_from_slice(&word.to_be_bytes());
+        }
+        Some(digest)
+    }
+}
+
+/// A SHA-256 fed piece by piece (a canonical request), its partial block on the stack:
+/// short pieces are copied into the block, whole blocks of a long piece are compressed where
+/// they lie.
+pub(crate) struct Sha256Stream {
+    state: Sha256State,
+    block: [u8; BLOCK],
+    filled: usize,
+}
+
+impl Sha256Stream {
+    /// A hash of nothing yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            state: Sha256State::new(),
+            block: [0; BLOCK],
+            filled: 0,
+        }
+    }
+
+    /// Appends `data`.
+    #[inline]
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        let room = BLOCK - self.filled;
+        if data.len() < room {
+            self.block[self.filled..self.filled + data.len()].copy_from_slice(data);
+            self.filled += data.len();
+            return;
+        }
+        self.update_across_blocks(data);
+    }
+
+    /// [`Sha256Stream::update`] of a piece that fills the partial block.
+    fn update_across_blocks(&mut self, data: &[u8]) {
+        let (head, rest) = data.split_at(BLOCK - self.filled);
+        self.block[self.filled..].copy_from_slice(head);
+        self.state.absorb(&self.block);
+        let mut blocks = rest.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+        }
+        let tail = blocks.remainder();
+        self.block[..tail.len()].copy_from_slice(tail);
+        self.filled = tail.len();
+    }
+
+    /// The digest of everything appended.
+    pub(crate) fn finish(&self) -> [u8; 32] {
+        // Less than a block is left, which always fits `finish`.
+        self.state
+            .finish(&self.block[..self.filled])
+            .unwrap_or_default()
+    }
+}
+
+/// The two keyed states of HMAC-SHA256 (RFC 2104): after `key XOR ipad` and after
+/// `key XOR opad`, for a key of at most one block.
+#[derive(Clone, Copy)]
+pub(crate) struct HmacStates {
+    /// The inner hash's state, one block absorbed.
+    pub(crate) inner: Sha256State,
+    /// The outer hash's state, one block absorbed.
+    pub(crate) outer: Sha256State,
+}
+
+impl HmacStates {
+    /// The states of `key` (32 bytes: a SigV4 signing key).
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        let pad = |byte: u8| {
+            let mut block = [byte; BLOCK];
+            for (out, k) in block.iter_mut().zip(key) {
+                *out ^= k;
+            }
+            let mut state = Sha256State::new();
+            state.absorb(&block);
+            state
+        };
+        Self {
+            inner: pad(0x36),
+            outer: pad(0x5c),
+        }
+    }
+
+    /// The HMAC of a message whose start is already in `inner` (resumed from
+    /// [`HmacStates::inner`]) and whose rest is `tail`; `None` when `tail` is too long for
+    /// [`Sha256State::finish`].
+    pub(crate) fn finish(&self, inner: Sha256State, tail: &[u8]) -> Option<[u8; 32]> {
+        let inner_digest = inner.finish(tail)?;
+        self.outer.finish(&inner_digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::Mac;
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn finishes_as_sha256_at_every_length() {
+        let message: Vec<u8> = (0..=255u8).cycle().take(400).collect();
+        for len in 0..message.len() {
+            let whole = len / BLOCK * BLOCK;
+            let mut state = Sha256State::new();
+            for block in message[..whole].chunks_exact(BLOCK) {
+                state.absorb(block.try_into().unwrap());
+            }
+            let tail = &message[whole..len];
+            let expected: [u8; 32] = Sha256::digest(&message[..len]).into();
+            assert_eq!(state.finish(tail), Some(expected), "length {len}");
+        }
+        assert_eq!(Sha256State::new().finish(&[0; MAX_TAIL + 1]), None);
+    }
+
+    #[test]
+    fn streams_as_sha256_in_any_pieces() {
+        let message: Vec<u8> = (0..=255u8).cycle().take(600).collect();
+        for piece in [1, 3, 63, 64, 65, 200] {
+            let mut stream = Sha256Stream::new();
+            for chunk in message.chunks(piece) {
+                stream.update(chunk);
+            }
+            let expected: [u8; 32] = Sha256::digest(&message).into();
+            assert_eq!(stream.finish(), expected, "pieces of {piece}");
+        }
+        assert_eq!(
+            Sha256Stream::new().finish(),
+            <[u8; 32]>::from(Sha256::digest(b""))
+        );
+    }
+
+    #[test]
+    fn hmac_matches_the_hmac_crate() {
+        let key = [0x0bu8; 32];
+        let states = HmacStates::new(&key);
+        for len in [0, 1, 55, 56, 63, 64, 65, 136, MAX_TAIL] {
+            let message = vec![b'a'; len];
+            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            mac.update(&message);
+            let expected: [u8; 32] = mac.finalize().into_bytes().into();
+            assert_eq!(
+                states.finish(states.inner, &message),
+                Some(expected),
+                "{len}"
+            );
+        }
+    }
+}
