@@ -337,7 +337,19 @@ async fn health_endpoints() {
         let reply = broker.call("GET", path).send().await;
         reply.assert_status(200, path);
         assert_eq!(reply.json()["status"], status, "{path}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+        let head = broker.call("HEAD", path).send().await;
+        head.assert_status(200, &format!("HEAD {path}"));
     }
+    let live = broker.call("GET", "/healthz").send().await;
+    assert_eq!(
+        live.body, br#"{"status":"ok"}"#,
+        "the liveness answer, byte for byte"
+    );
     broker
         .call("GET", "/metrics")
         .send()
