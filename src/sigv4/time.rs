@@ -9,11 +9,20 @@ pub struct SigningTime {
     amz_date: [u8; 16],
 }
 
-fn push_digits(out: &mut [u8], mut value: u32) {
-    for slot in out.iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
+/// `00` to `99`: the two digits of every number below 100, one load per pair.
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        pairs[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        n += 1;
     }
+    pairs
+};
+
+/// Writes the two last decimal digits of `value` into `out`.
+fn put_pair(out: &mut [u8], value: u32) {
+    out.copy_from_slice(&DIGIT_PAIRS[(value % 100) as usize]);
 }
 
 impl SigningTime {
@@ -26,12 +35,15 @@ impl SigningTime {
         // Fields of the naive UTC time: no time-zone arithmetic per field.
         let naive = at.naive_utc().with_nanosecond(0).unwrap_or(at.naive_utc());
         let mut amz_date = *b"00000000T000000Z";
-        push_digits(&mut amz_date[0..4], naive.year() as u32);
-        push_digits(&mut amz_date[4..6], naive.month());
-        push_digits(&mut amz_date[6..8], naive.day());
-        push_digits(&mut amz_date[9..11], naive.hour());
-        push_digits(&mut amz_date[11..13], naive.minute());
-        push_digits(&mut amz_date[13..15], naive.second());
+        // Years 0 to 9999 (checked above): four digits, as two pairs.
+        let year = naive.year() as u32;
+        put_pair(&mut amz_date[0..2], year / 100);
+        put_pair(&mut amz_date[2..4], year);
+        put_pair(&mut amz_date[4..6], naive.month());
+        put_pair(&mut amz_date[6..8], naive.day());
+        put_pair(&mut amz_date[9..11], naive.hour());
+        put_pair(&mut amz_date[11..13], naive.minute());
+        put_pair(&mut amz_date[13..15], naive.second());
         Some(Self {
             at: naive.and_utc(),
             amz_date,
@@ -87,6 +99,10 @@ mod tests {
         assert_eq!(t.instant().to_rfc3339(), "2013-05-24T01:02:03+00:00");
         let t = SigningTime::new("0001-01-01T00:00:00Z".parse().unwrap()).unwrap();
         assert_eq!(t.amz_date(), "00010101T000000Z");
+        let t = SigningTime::new("9999-12-31T23:59:59.5Z".parse().unwrap()).unwrap();
+        assert_eq!(t.amz_date(), "99991231T235959Z");
+        let t = SigningTime::new("1970-10-09T08:07:06Z".parse().unwrap()).unwrap();
+        assert_eq!(t.amz_date(), "19701009T080706Z");
         assert!(SigningTime::new("+10000-01-01T00:00:00Z".parse().unwrap()).is_none());
         assert!(SigningTime::new("-0001-12-31T23:59:59Z".parse().unwrap()).is_none());
     }

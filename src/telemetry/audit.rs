@@ -17,7 +17,9 @@
 //! Never a signature, a token, a signed URL, a policy or a secret: the record has no field
 //! that could hold one.
 
-use super::json::{write_json_str, write_json_str_contents, write_timestamp, write_timestamp_secs};
+use super::json::{
+    needs_escape, write_json_str, write_json_str_contents, write_timestamp, write_timestamp_secs,
+};
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -284,37 +286,76 @@ impl AuditRecord {
         enqueue(Entry::Audit(Box::new(self)));
     }
 
-    /// The event's fields, in order, each handed to `field(name, value, quoted)`; numbers
-    /// and booleans are unquoted in JSON. Nothing is copied but the principal's digest and
-    /// the two texts made here.
-    fn each_field(&self, mut field: impl FnMut(&'static str, &str, bool)) {
-        field("event", self.event.as_str(), true);
-        field("operation", self.operation, true);
-        field(
-            "principal",
-            self.digest_key.digest_of(self.texts.principal()).as_str(),
-            true,
-        );
-        field("profile", self.texts.profile(), true);
-        field("bucket", self.texts.bucket(), true);
-        field("key", self.texts.key(), true);
+    /// The event's fields, in order, each handed to `field(name, value)`. Nothing is copied
+    /// but the principal's digest (from the key's cache).
+    fn each_field(&self, mut field: impl FnMut(&'static str, Value<'_>)) {
+        field("event", Value::Plain(self.event.as_str()));
+        field("operation", Value::Plain(self.operation));
+        let digest = self.digest_key.digest_of(self.texts.principal());
+        field("principal", Value::Plain(digest.as_str()));
+        field("profile", Value::Text(self.texts.profile()));
+        field("bucket", Value::Text(self.texts.bucket()));
+        field("key", Value::Text(self.texts.key()));
         if self.key_is_prefix {
-            field("key_is_prefix", "true", false);
+            field("key_is_prefix", Value::Raw("true"));
         }
-        field("grant_id", self.texts.grant_id(), true);
+        field("grant_id", Value::Text(self.texts.grant_id()));
         if self.event == AuditEvent::Grant {
-            field("count", itoa::Buffer::new().format(self.count), false);
+            field("count", Value::Raw(itoa::Buffer::new().format(self.count)));
         }
         if let Some(at) = self.expires_at {
-            let mut text = String::with_capacity(20);
-            write_timestamp_secs(&mut text, at);
-            field("expires_at", &text, true);
+            field("expires_at", Value::Time(at));
         }
         if let Some(outcome) = self.outcome {
-            field("outcome", outcome, true);
+            field("outcome", Value::Plain(outcome));
         }
         if let Some(id) = &self.receipt_id {
-            field("receipt_id", id, true);
+            field("receipt_id", Value::Plain(id));
+        }
+    }
+}
+
+/// How an audit field's value is written.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    /// Text that may need escapes (names from requests and configuration).
+    Text(&'a str),
+    /// Text that never needs one: fixed words and hex digits.
+    Plain(&'a str),
+    /// A number or a boolean: unquoted in JSON.
+    Raw(&'a str),
+    /// A time: RFC 3339 in whole seconds (`2027-01-15T08:15:00Z`).
+    Time(DateTime<Utc>),
+}
+
+impl Value<'_> {
+    /// The value as JSON.
+    fn write_json(self, line: &mut String) {
+        match self {
+            Self::Text(text) => write_json_str(line, text),
+            Self::Plain(text) => {
+                debug_assert!(!needs_escape(text), "{text:?}");
+                line.push('"');
+                line.push_str(text);
+                line.push('"');
+            }
+            Self::Raw(text) => line.push_str(text),
+            Self::Time(at) => {
+                line.push('"');
+                write_timestamp_secs(line, at);
+                line.push('"');
+            }
+        }
+    }
+
+    /// The value in a text line: escaped as `str::escape_debug` does, unquoted.
+    fn write_text(self, line: &mut String) {
+        match self {
+            Self::Text(text) => {
+                let _ = write!(line, "{}", text.escape_debug());
+            }
+            Self::Plain(text) | Self::Raw(text) => line.push_str(text),
+            Self::Time(at) => write_timestamp_secs(line, at),
         }
     }
 }
@@ -332,19 +373,15 @@ impl Render for AuditRecord {
                 line.push(' ');
                 write_json_str_contents(&mut line, self.operation);
                 line.push('"');
-                self.each_field(|name, value, quoted| {
+                self.each_field(|name, value| {
                     line.push_str(",\"");
                     line.push_str(name);
                     line.push_str("\":");
-                    if quoted {
-                        write_json_str(&mut line, value);
-                    } else {
-                        line.push_str(value);
-                    }
+                    value.write_json(&mut line);
                 });
-                line.push_str("},\"target\":");
-                write_json_str(&mut line, AUDIT_TARGET);
-                line.push_str("}\n");
+                line.push_str("},\"target\":\"");
+                line.push_str(AUDIT_TARGET);
+                line.push_str("\"}\n");
             }
             LogFormat::Text => {
                 write_timestamp(&mut line, self.at);
@@ -354,8 +391,11 @@ impl Render for AuditRecord {
                     self.event.as_str(),
                     self.operation
                 );
-                self.each_field(|name, value, _| {
-                    let _ = write!(line, " {name}={}", value.escape_debug());
+                self.each_field(|name, value| {
+                    line.push(' ');
+                    line.push_str(name);
+                    line.push('=');
+                    value.write_text(&mut line);
                 });
                 line.push('\n');
             }
@@ -497,6 +537,25 @@ mod tests {
         assert_eq!(
             key.clone().digest("alice"),
             "e78bf7a664d976d02ff64b0219c00986"
+        );
+    }
+
+    #[test]
+    fn lines_are_exactly_these_bytes() {
+        let mut record = record();
+        record.key_is_prefix = true;
+        let [json, text] = [LogFormat::Json, LogFormat::Text].map(|format| {
+            let mut out = Vec::new();
+            record.render(format, &mut out);
+            String::from_utf8(out).unwrap()
+        });
+        assert_eq!(
+            json,
+            "{\"timestamp\":\"2027-01-15T08:00:00.123456Z\",\"level\":\"INFO\",\"fields\":{\"message\":\"grant PutObject\",\"event\":\"grant\",\"operation\":\"PutObject\",\"principal\":\"e78bf7a664d976d02ff64b0219c00986\",\"profile\":\"default\",\"bucket\":\"uploads\",\"key\":\"users/alice/1/a \\\"b\\\".txt\",\"key_is_prefix\":true,\"grant_id\":\"0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11\",\"count\":1,\"expires_at\":\"2027-01-15T08:15:00Z\"},\"target\":\"s3_broker::audit\"}\n"
+        );
+        assert_eq!(
+            text,
+            "2027-01-15T08:00:00.123456Z  INFO s3_broker::audit: grant PutObject event=grant operation=PutObject principal=e78bf7a664d976d02ff64b0219c00986 profile=default bucket=uploads key=users/alice/1/a \\\"b\\\".txt key_is_prefix=true grant_id=0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11 count=1 expires_at=2027-01-15T08:15:00Z\n"
         );
     }
 
