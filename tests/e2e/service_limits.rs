@@ -477,6 +477,41 @@ fn a_rate_above_a_million_per_second_is_kept_in_the_store() {
     });
 }
 
+/// The GCRA script keeps the fraction of a microsecond: at one fixed instant, a rate of
+/// `burst` per `window` admits exactly `burst` requests, whether its interval is a fraction of
+/// a microsecond (0.5) or a whole one and a half (truncated, the stored time would grow by
+/// one a request and admit 30 of 20; dropped, it would never grow and admit them all).
+#[test]
+fn the_rate_script_keeps_fractions_of_a_microsecond() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let script = redis::Script::new(&format!(
+            "{}\n{}",
+            include_str!("../../src/limits/lua/gcra.lua"),
+            "local admitted = 0
+             for _ = 1, tonumber(ARGV[3]) do
+               if gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 1, 1765000000000000) == 1 then
+                 admitted = admitted + 1
+               end
+             end
+             return admitted"
+        ));
+        for (key, window, burst) in [("half", 100, 200), ("one-and-a-half", 30, 20)] {
+            let admitted: u64 = script
+                .key(key)
+                .arg(window)
+                .arg(burst)
+                .arg(burst * 3)
+                .invoke_async(&mut con)
+                .await
+                .unwrap();
+            assert_eq!(admitted, burst, "{key}: {burst} per {window} us");
+        }
+    });
+}
+
 /// Stops redis under a broker configured with `mode`; returns the broker, the stopped store
 /// and the token used.
 async fn outage(mode: &str, dir: &Path) -> (Serve, Redis) {
