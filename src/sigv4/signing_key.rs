@@ -227,10 +227,17 @@ fn with_recent<R, F: FnOnce(&Arc<DailyKey>) -> R>(
     }
 }
 
-/// Keeps `entry` among this thread's recent keys, in place of the oldest.
+/// Keeps `entry` among this thread's recent keys, in place of the oldest. Like the shared
+/// cache, a thread keeps no key of the same access key and region older than yesterday's,
+/// nor one made from another secret (a rotated one): no stale secret outlives its use.
 fn remember(entry: &Entry) {
     let _ = RECENT.try_with(|recent| {
         if let Ok(mut recent) = recent.try_borrow_mut() {
+            let yesterday = entry.date.pred_opt().unwrap_or(entry.date);
+            recent.retain(|e| {
+                !(e.access_key_id == entry.access_key_id && e.region == entry.region)
+                    || (e.date >= yesterday && e.secret.expose() == entry.secret.expose())
+            });
             if recent.len() >= RECENT_CAPACITY {
                 recent.remove(0);
             }
@@ -402,5 +409,34 @@ mod tests {
         let b = cache.get(&id, &SecretAccessKey::new("two").unwrap(), &today, &region);
         assert_ne!(a.key.as_bytes(), b.key.as_bytes());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_thread_keeps_no_rotated_secret_and_no_old_day() {
+        // Each test runs on a thread of its own: RECENT starts empty here.
+        let cache = SigningKeyCache::new();
+        let id = AccessKeyId::new("AKID").unwrap();
+        let region = Region::new("us-east-1").unwrap();
+        let one = SecretAccessKey::new("one").unwrap();
+        cache.get(&id, &one, &day("2024-01-01"), &region);
+        cache.get(&id, &one, &day("2024-01-02"), &region);
+        let secrets = || {
+            RECENT.with(|r| {
+                r.borrow()
+                    .iter()
+                    .map(|e| e.secret.expose().to_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(secrets(), ["one", "one"], "today's and yesterday's keys");
+        cache.get(&id, &one, &day("2024-01-04"), &region);
+        assert_eq!(secrets(), ["one"], "older days are dropped");
+        cache.get(
+            &id,
+            &SecretAccessKey::new("two").unwrap(),
+            &day("2024-01-04"),
+            &region,
+        );
+        assert_eq!(secrets(), ["two"], "the rotated secret is dropped");
     }
 }
