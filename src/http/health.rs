@@ -1,6 +1,6 @@
-//! Operations endpoints, unauthenticated (each answers `GET` and `HEAD`, see `routes.rs`): `GET /healthz` (the process answers), `GET /readyz`
-//! (it can sign right now and is not draining), `GET /metrics` (Prometheus) and
-//! `GET /openapi.json`.
+//! Operations endpoints, unauthenticated (each answers `GET` and `HEAD`, see `routes.rs`):
+//! `GET /healthz` (the process answers), `GET /readyz` (it can sign right now and is not
+//! draining), `GET /metrics` (Prometheus) and `GET /openapi.json`.
 
 use super::{ApiError, AppState, Code};
 use crate::limits::StoreState;
