@@ -3,6 +3,7 @@
 
 use crate::grants::GrantKind;
 use actix_web::HttpResponse;
+use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
@@ -32,11 +33,13 @@ pub(crate) fn granted(
     response
 }
 
-/// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets).
+/// 200 with a JSON grant and `Cache-Control: no-store` (grants are bearer secrets); a body
+/// that fails to serialize is answered 500, as actix's `json` answers it.
 pub(crate) fn grant_response(body: &impl Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(body)
+    match serde_json::to_vec(body) {
+        Ok(body) => json_grant_response(body),
+        Err(err) => HttpResponse::from_error(JsonPayloadError::Serialize(err)),
+    }
 }
 
 /// As [`grant_response`], for a body already written as JSON (see `json_out.rs`). The two
@@ -66,22 +69,30 @@ mod tests {
     use actix_web::body::to_bytes;
 
     #[actix_web::test]
-    async fn a_written_answer_has_the_headers_of_a_serialized_one() {
+    async fn a_grant_is_uncacheable_json() {
         let value = serde_json::json!({"url": "https://b.example/k?x=1", "key": "k"});
-        let serialized = grant_response(&value);
-        let written = json_grant_response(serde_json::to_vec(&value).unwrap());
-        assert_eq!(written.status(), serialized.status());
-        for name in [CACHE_CONTROL, CONTENT_TYPE] {
-            assert_eq!(
-                written.headers().get(&name),
-                serialized.headers().get(&name)
-            );
-        }
-        assert_eq!(written.headers().len(), serialized.headers().len());
-        let (a, b) = (
-            to_bytes(written.into_body()).await.unwrap(),
-            to_bytes(serialized.into_body()).await.unwrap(),
+        let response = grant_response(&value);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers().get(CACHE_CONTROL).unwrap(), "no-store");
+        assert_eq!(
+            response.headers().get(CONTENT_TYPE).unwrap(),
+            "application/json"
         );
-        assert_eq!(a, b);
+        assert_eq!(response.headers().len(), 2);
+        let body = to_bytes(response.into_body()).await.unwrap();
+        assert_eq!(&body[..], br#"{"url":"https://b.example/k?x=1","key":"k"}"#);
+    }
+
+    #[test]
+    fn a_grant_that_fails_to_serialize_is_a_500() {
+        struct Unserializable;
+        impl Serialize for Unserializable {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        let response = grant_response(&Unserializable);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(CACHE_CONTROL).is_none());
     }
 }
