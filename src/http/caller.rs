@@ -4,8 +4,8 @@
 use super::rate_limit::{AdmittedRate, client_ip};
 use super::{ApiError, AppState, Code};
 use crate::auth::{API_KEY_HEADER, PresentedCredential, query_has_credentials};
-use crate::domain::Principal;
-use crate::limits::{Limiter, Refusal, RouteClass};
+use crate::domain::{NamespaceSegment, Principal};
+use crate::limits::{Limiter, RateOutcome, Refusal, RouteClass};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -88,14 +88,26 @@ pub(super) async fn admit(
     principal: &Principal,
     class: RouteClass,
 ) -> Result<(), ApiError> {
-    let admitted = limits
-        .admit(&principal.segment, principal.issued_at, class)
-        .await?;
+    let admitted = admission(limits, &principal.segment, principal.issued_at, class).await?;
     if let Some(outcome) = admitted {
         req.extensions_mut()
             .insert(AdmittedRate(class.as_str(), outcome));
     }
     Ok(())
+}
+
+/// [`Limiter::admit`], at once when it needs no round trip ([`Limiter::admit_now`]); the
+/// store's future is boxed, so that only requests that wait for the store hold its state.
+pub(super) async fn admission(
+    limits: &Limiter,
+    who: &NamespaceSegment,
+    issued_at: Option<i64>,
+    class: RouteClass,
+) -> Result<Option<RateOutcome>, Refusal> {
+    match limits.admit_now(who, issued_at, class) {
+        Some(answer) => answer,
+        None => Box::pin(limits.admit(who, issued_at, class)).await,
+    }
 }
 
 #[cfg(test)]
