@@ -100,8 +100,12 @@ fn write_str(out: &mut Vec<u8>, value: &str) {
 /// `value` as chrono's `serde` form: `"2026-05-01T12:00:00Z"`, with the fraction of a second
 /// when there is one (written by chrono itself then; grant times are whole seconds).
 fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
-    let year = value.year();
-    if value.nanosecond() != 0 || !(0..=9999).contains(&year) {
+    // The fields of the UTC date and time, read from the stored value: `DateTime`'s own
+    // accessors add the (zero) offset again for each of them.
+    let naive = value.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let year = date.year();
+    if time.nanosecond() != 0 || !(0..=9999).contains(&year) {
         let _ = serde_json::to_writer(&mut *out, value);
         return;
     }
@@ -114,11 +118,11 @@ fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
         }
     };
     digits(&mut text, 1, year.unsigned_abs(), 4);
-    digits(&mut text, 6, value.month(), 2);
-    digits(&mut text, 9, value.day(), 2);
-    digits(&mut text, 12, value.hour(), 2);
-    digits(&mut text, 15, value.minute(), 2);
-    digits(&mut text, 18, value.second(), 2);
+    digits(&mut text, 6, date.month(), 2);
+    digits(&mut text, 9, date.day(), 2);
+    digits(&mut text, 12, time.hour(), 2);
+    digits(&mut text, 15, time.minute(), 2);
+    digits(&mut text, 18, time.second(), 2);
     out.extend_from_slice(&text);
 }
 
