@@ -161,11 +161,13 @@ fn upload_token<'a>(
 /// The handler: intent → decide, at once; the rest, which may wait (the grant's admission with
 /// a shared limits store, the credentials), is the future of [`grant_upload`]. That future
 /// holds the decision but not the body it came from: actix-web moves a handler's future into
-/// a box and again at each await, so every byte it holds is copied per request.
+/// a box and again at each await, so every byte it holds is copied per request. For the same
+/// reason the intent (about 300 bytes) comes boxed: actix moves an extractor's output through
+/// several futures before the handler sees it.
 pub(super) fn create_upload(
     state: web::Data<AppState>,
     Grantee(principal, admission): Grantee,
-    JsonBody(intent): JsonBody<UploadIntent>,
+    JsonBody(intent): JsonBody<Box<UploadIntent>>,
 ) -> Either<
     Ready<Result<HttpResponse, ApiError>>,
     impl Future<Output = Result<HttpResponse, ApiError>>,
