@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::TcpSettings;
 use redis::{
-    Client, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisWrite, Script, ServerErrorKind,
+    Client, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, ParsingError, RedisWrite, Script,
+    ServerErrorKind, Value,
 };
 use std::cell::RefCell;
 use std::io::Write;
@@ -92,6 +93,60 @@ impl<'s> Evalsha<'s> {
             }
             answer => answer,
         }
+    }
+}
+
+/// What `lua/grant.lua` answers: five decimal integers in one bulk string
+/// (`"verdict remaining retry_after_us until_full_us counter"`). One bulk reply costs the
+/// reply parser of the `redis` crate one value instead of an array and five integers, and
+/// the script one `string.format` instead of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GrantReply {
+    verdict: u8,
+    remaining: u32,
+    retry_us: u64,
+    full_us: u64,
+    counter: usize,
+}
+
+impl GrantReply {
+    /// The reply's five fields, or `None` when it is not five decimal integers in range.
+    fn parse(text: &[u8]) -> Option<Self> {
+        let mut fields = text.split(|&b| b == b' ').map(decimal);
+        let mut next = || fields.next().flatten();
+        let reply = Self {
+            verdict: next()?.try_into().ok()?,
+            remaining: next()?.try_into().ok()?,
+            retry_us: next()?,
+            full_us: next()?,
+            counter: next()?.try_into().ok()?,
+        };
+        fields.next().is_none().then_some(reply)
+    }
+}
+
+/// `digits` as a number: one or more ASCII digits, within `u64`.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &digit| {
+        let digit = u64::from(digit.checked_sub(b'0').filter(|d| *d <= 9)?);
+        n.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+impl FromRedisValue for GrantReply {
+    fn from_redis_value(v: Value) -> Result<Self, ParsingError> {
+        Self::from_redis_value_ref(&v)
+    }
+
+    fn from_redis_value_ref(v: &Value) -> Result<Self, ParsingError> {
+        match v {
+            Value::BulkString(text) => Self::parse(text),
+            _ => None,
+        }
+        .ok_or_else(|| format!("not a grant script's answer: {v:?}").into())
     }
 }
 
@@ -325,8 +380,13 @@ impl RedisStore {
             invocation.int(*amount).int(*limit);
         }
         let mut manager = self.connection()?;
-        let (verdict, remaining, retry_us, full_us, counter): (u8, u32, u64, u64, usize) =
-            self.bounded(invocation.invoke(&mut manager)).await?;
+        let GrantReply {
+            verdict,
+            remaining,
+            retry_us,
+            full_us,
+            counter,
+        } = self.bounded(invocation.invoke(&mut manager)).await?;
         let micros = Duration::from_micros;
         let outcome = |rate: Rate, refused: bool| {
             RateOutcome::from_gcra(
@@ -426,5 +486,65 @@ impl RedisStore {
         let mut manager = self.connection()?;
         self.bounded(redis::cmd("PING").query_async::<()>(&mut manager))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant_reply(value: Value) -> Result<GrantReply, ParsingError> {
+        GrantReply::from_redis_value(value)
+    }
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn the_grant_reply_is_five_integers_in_one_string() {
+        assert_eq!(
+            grant_reply(bulk("0 999 0 18446744073709551615 0")).unwrap(),
+            GrantReply {
+                verdict: 0,
+                remaining: 999,
+                retry_us: 0,
+                full_us: u64::MAX,
+                counter: 0,
+            }
+        );
+        assert_eq!(
+            grant_reply(bulk("4 0 0 0 2")).unwrap(),
+            GrantReply {
+                verdict: 4,
+                remaining: 0,
+                retry_us: 0,
+                full_us: 0,
+                counter: 2,
+            }
+        );
+    }
+
+    #[test]
+    fn a_grant_reply_of_another_shape_is_an_error() {
+        for text in [
+            "",
+            "0 1 2 3",
+            "0 1 2 3 4 5",
+            "0  1 2 3 4",
+            "0 1 2 3 4 ",
+            "0 -1 2 3 4",
+            "0 +1 2 3 4",
+            "0 1.5 2 3 4",
+            "256 1 2 3 4",
+            "0 4294967296 2 3 4",
+            "0 1 2 18446744073709551616 4",
+        ] {
+            assert!(grant_reply(bulk(text)).is_err(), "{text:?}");
+        }
+        // The array of integers that earlier scripts answered.
+        let array = Value::Array((0..5).map(Value::Int).collect());
+        assert!(grant_reply(array).is_err());
+        assert!(grant_reply(Value::Nil).is_err());
     }
 }
