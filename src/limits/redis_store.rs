@@ -3,12 +3,14 @@
 //! together) under a short timeout, sent by its SHA-1 (`EVALSHA`, the text only when the
 //! server does not know it yet). Each thread (each HTTP worker) has a connection of its own
 //! (the `redis` crate's `ConnectionManager`, which reconnects by itself), driven on that
-//! thread: no worker's requests wait for another worker's thread. Requests are pipelined on
-//! it with `TCP_NODELAY`: none waits for another's answer, and none for a delayed ACK.
+//! thread: no worker's requests wait for another worker's thread. The check and grant scripts
+//! are pipelined on it in batches (`redis_batch.rs`), with `TCP_NODELAY`: none waits for a
+//! delayed ACK.
 //! See <https://redis.io/docs/latest/develop/interact/programmability/eval-intro/>.
 
 use super::quota::{QuotaExceeded, QuotaKind};
 use super::rate::{Rate, RateOutcome};
+use super::redis_batch::{Batches, Unanswered};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::TcpSettings;
@@ -23,7 +25,14 @@ use std::time::Duration;
 
 thread_local! {
     /// This thread's connection to each live store (a store is known by its `alive` token).
-    static CONNECTIONS: RefCell<Vec<(Weak<()>, ConnectionManager)>> = const { RefCell::new(Vec::new()) };
+    static CONNECTIONS: RefCell<Vec<ThreadConnection>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One thread's connection to one store, and the batches of script calls sent on it.
+struct ThreadConnection {
+    store: Weak<()>,
+    manager: ConnectionManager,
+    batches: Batches,
 }
 
 /// A script with the GCRA function of `lua/gcra.lua` ahead of it.
@@ -81,19 +90,6 @@ impl<'s> Evalsha<'s> {
         self.cmd.write_arg(text.as_bytes());
         self
     }
-
-    async fn invoke<T: FromRedisValue>(
-        &self,
-        con: &mut ConnectionManager,
-    ) -> redis::RedisResult<T> {
-        match self.cmd.query_async(con).await {
-            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                self.script.load_async(con).await?;
-                self.cmd.query_async(con).await
-            }
-            answer => answer,
-        }
-    }
 }
 
 /// What `lua/grant.lua` answers: five decimal integers in one bulk string
@@ -147,6 +143,15 @@ impl FromRedisValue for GrantReply {
             _ => None,
         }
         .ok_or_else(|| format!("not a grant script's answer: {v:?}").into())
+    }
+}
+
+impl From<Unanswered> for StoreError {
+    fn from(unanswered: Unanswered) -> Self {
+        match unanswered {
+            Unanswered::Timeout => Self::Timeout,
+            Unanswered::Failed(error) => Self::Redis(error),
+        }
     }
 }
 
@@ -258,17 +263,51 @@ impl RedisStore {
 
     /// This thread's connection (made on first use, connected lazily).
     fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        self.with_thread_connection(|c| c.manager.clone())
+    }
+
+    /// `f` of this thread's connection, made on first use (within a tokio runtime).
+    fn with_thread_connection<T>(
+        &self,
+        f: impl FnOnce(&ThreadConnection) -> T,
+    ) -> Result<T, StoreError> {
         CONNECTIONS.with_borrow_mut(|connections| {
             let me = Arc::as_ptr(&self.alive);
-            if let Some((_, manager)) = connections.iter().find(|(s, _)| s.as_ptr() == me) {
-                return Ok(manager.clone());
+            if let Some(found) = connections.iter().find(|c| c.store.as_ptr() == me) {
+                return Ok(f(found));
             }
-            connections.retain(|(store, _)| store.strong_count() > 0);
+            connections.retain(|c| c.store.strong_count() > 0);
             let manager =
                 ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())?;
-            connections.push((Arc::downgrade(&self.alive), manager.clone()));
-            Ok(manager)
+            let made = ThreadConnection {
+                store: Arc::downgrade(&self.alive),
+                batches: Batches::start(manager.clone(), self.timeout),
+                manager,
+            };
+            let answer = f(&made);
+            connections.push(made);
+            Ok(answer)
         })
+    }
+
+    /// Runs the script call that `build` writes with this thread's next batch
+    /// (`redis_batch.rs`), under the store timeout; once more after `SCRIPT LOAD` when the
+    /// server does not know the script (`NOSCRIPT`).
+    async fn run<'s, T: FromRedisValue>(
+        &self,
+        build: impl Fn() -> Evalsha<'s>,
+    ) -> Result<T, StoreError> {
+        let batch = self.with_thread_connection(|c| c.batches.handle())?;
+        let Evalsha { script, cmd } = build();
+        let value = match batch.call(cmd).await?.extract_error() {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                let mut manager = self.connection()?;
+                self.bounded(script.load_async(&mut manager)).await?;
+                batch.call(build().cmd).await?.extract_error()?
+            }
+            answer => answer?,
+        };
+        T::from_redis_value(value).map_err(|e| StoreError::Redis(e.into()))
     }
 
     fn key(&self, parts: std::fmt::Arguments<'_>) -> String {
@@ -304,15 +343,17 @@ impl RedisStore {
         segment: &str,
     ) -> Result<Checked, StoreError> {
         let (window, burst) = rate_args(rate);
-        let mut manager = self.connection()?;
         let prefix = self.prefix.as_str();
-        let mut call = Evalsha::new(&self.check, 3, 3);
-        call.key(&[prefix, ":rate:", rate_key])
-            .key(&[prefix, ":revoked:", segment])
-            .key(&[prefix, ":revoked-all"])
-            .int(window)
-            .int(burst)
-            .int(cost);
+        let build = || {
+            let mut call = Evalsha::new(&self.check, 3, 3);
+            call.key(&[prefix, ":rate:", rate_key])
+                .key(&[prefix, ":revoked:", segment])
+                .key(&[prefix, ":revoked-all"])
+                .int(window)
+                .int(burst)
+                .int(cost);
+            call
+        };
         let (admitted, remaining, retry_us, full_us, principal, all): (
             u8,
             u32,
@@ -320,7 +361,7 @@ impl RedisStore {
             u64,
             String,
             String,
-        ) = self.bounded(call.invoke(&mut manager)).await?;
+        ) = self.run(build).await?;
         let micros = Duration::from_micros;
         Ok(Checked {
             rate: rate.map(|rate| {
@@ -346,47 +387,49 @@ impl RedisStore {
         let (prefix, segment) = (self.prefix.as_str(), call.segment);
         let mut window = itoa::Buffer::new();
         let window = window.format(call.window);
-        let mut invocation = Evalsha::new(
-            &self.grant,
-            4 + call.debits.len(),
-            7 + 2 * call.debits.len(),
-        );
-        match &call.admission {
-            Some(a) => invocation.key(&[prefix, ":rate:", a.class, ":", segment]),
-            None => invocation.key(&[prefix, ":rate:-"]),
+        let build = || {
+            let mut invocation = Evalsha::new(
+                &self.grant,
+                4 + call.debits.len(),
+                7 + 2 * call.debits.len(),
+            );
+            match &call.admission {
+                Some(a) => invocation.key(&[prefix, ":rate:", a.class, ":", segment]),
+                None => invocation.key(&[prefix, ":rate:-"]),
+            };
+            match call.profile_rate {
+                Some((profile, _)) => invocation.key(&[prefix, ":rate:p=", profile, ":", segment]),
+                None => invocation.key(&[prefix, ":rate:-"]),
+            };
+            invocation
+                .key(&[prefix, ":revoked:", segment])
+                .key(&[prefix, ":revoked-all"]);
+            for (key, ..) in call.debits {
+                invocation.key(&[prefix, ":quota:", window, ":", key]);
+            }
+            invocation.int(u8::from(call.admission.is_some()));
+            match call.admission.as_ref().and_then(|a| a.issued_at) {
+                Some(issued_at) => invocation.int(issued_at),
+                None => invocation.text(""),
+            };
+            invocation
+                .int(class_window)
+                .int(class_burst)
+                .int(profile_window)
+                .int(profile_burst)
+                .int(ttl);
+            for (_, amount, limit, _) in call.debits {
+                invocation.int(*amount).int(*limit);
+            }
+            invocation
         };
-        match call.profile_rate {
-            Some((profile, _)) => invocation.key(&[prefix, ":rate:p=", profile, ":", segment]),
-            None => invocation.key(&[prefix, ":rate:-"]),
-        };
-        invocation
-            .key(&[prefix, ":revoked:", segment])
-            .key(&[prefix, ":revoked-all"]);
-        for (key, ..) in call.debits {
-            invocation.key(&[prefix, ":quota:", window, ":", key]);
-        }
-        invocation.int(u8::from(call.admission.is_some()));
-        match call.admission.as_ref().and_then(|a| a.issued_at) {
-            Some(issued_at) => invocation.int(issued_at),
-            None => invocation.text(""),
-        };
-        invocation
-            .int(class_window)
-            .int(class_burst)
-            .int(profile_window)
-            .int(profile_burst)
-            .int(ttl);
-        for (_, amount, limit, _) in call.debits {
-            invocation.int(*amount).int(*limit);
-        }
-        let mut manager = self.connection()?;
         let GrantReply {
             verdict,
             remaining,
             retry_us,
             full_us,
             counter,
-        } = self.bounded(invocation.invoke(&mut manager)).await?;
+        } = self.run(build).await?;
         let micros = Duration::from_micros;
         let outcome = |rate: Rate, refused: bool| {
             RateOutcome::from_gcra(
