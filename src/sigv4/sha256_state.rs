@@ -26,7 +26,7 @@ const INITIAL: [u32; 8] = [
 
 /// The longest tail [`Sha256State::finish`] takes: two blocks less the padding's nine bytes
 /// would do for a string to sign; three blocks leave room for any region's scope.
-const MAX_TAIL: usize = 3 * BLOCK - 9;
+pub(crate) const MAX_TAIL: usize = 3 * BLOCK - 9;
 
 /// The state of a SHA-256 after a whole number of blocks.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,15 +73,23 @@ impl Sha256State {
     /// The digest of everything absorbed followed by `tail`, padded as FIPS 180-4 (5.1.1)
     /// says: a 1 bit, zeros, and the message length in bits, big-endian. `None` when `tail`
     /// is longer than [`MAX_TAIL`].
-    pub(crate) fn finish(mut self, tail: &[u8]) -> Option<[u8; 32]> {
+    pub(crate) fn finish(self, tail: &[u8]) -> Option<[u8; 32]> {
         if tail.len() > MAX_TAIL {
             return None;
         }
         let mut blocks = [0u8; 3 * BLOCK];
         blocks[..tail.len()].copy_from_slice(tail);
-        blocks[tail.len()] = 0x80;
-        let used = (tail.len() + 9).div_ceil(BLOCK) * BLOCK;
-        let bits = (self.len + tail.len() as u64) * 8;
+        Some(self.finish_in_place(&mut blocks, tail.len()))
+    }
+
+    /// [`Sha256State::finish`] of a tail already written at the start of `blocks` (its
+    /// first `len` bytes, at most [`MAX_TAIL`]; the bytes after it are zero): the padding is
+    /// written around it in place, so a caller that builds the tail there copies it no more.
+    pub(crate) fn finish_in_place(mut self, blocks: &mut [u8; 3 * BLOCK], len: usize) -> [u8; 32] {
+        let len = len.min(MAX_TAIL);
+        blocks[len] = 0x80;
+        let used = (len + 9).div_ceil(BLOCK) * BLOCK;
+        let bits = (self.len + len as u64) * 8;
         blocks[used - 8..used].copy_from_slice(&bits.to_be_bytes());
         for block in blocks[..used].chunks_exact(BLOCK) {
             sha2::compress256(
@@ -93,7 +101,7 @@ impl Sha256State {
         for (out, word) in digest.chunks_exact_mut(4).zip(self.words) {
             out.copy_from_slice(&word.to_be_bytes());
         }
-        Some(digest)
+        digest
     }
 }
 
@@ -185,6 +193,20 @@ impl HmacStates {
     pub(crate) fn finish(&self, inner: Sha256State, tail: &[u8]) -> Option<[u8; 32]> {
         let inner_digest = inner.finish(tail)?;
         self.outer.finish(&inner_digest)
+    }
+
+    /// [`HmacStates::finish`] of a tail already written at the start of `blocks` (see
+    /// [`Sha256State::finish_in_place`]).
+    pub(crate) fn finish_in_place(
+        &self,
+        inner: Sha256State,
+        blocks: &mut [u8; 3 * BLOCK],
+        len: usize,
+    ) -> [u8; 32] {
+        let inner_digest = inner.finish_in_place(blocks, len);
+        let mut outer = [0u8; 3 * BLOCK];
+        outer[..inner_digest.len()].copy_from_slice(&inner_digest);
+        self.outer.finish_in_place(&mut outer, inner_digest.len())
     }
 }
 

@@ -332,12 +332,16 @@ impl Signer {
             headers,
             payload_hash: UNSIGNED_PAYLOAD,
         };
-        let canonical_hash = canonical_request.hash();
-        let signature = ctx.key.sign_canonical_hash(&ctx.time, &canonical_hash);
+        let canonical_digest = canonical_request.digest();
+        let signature = ctx.key.sign_canonical_digest(&ctx.time, &canonical_digest);
         let texts = keep_texts.then(|| {
             (
                 canonical_request.to_text(),
-                string_to_sign(&ctx.time, &ctx.key.scope, canonical_hash.as_str()),
+                string_to_sign(
+                    &ctx.time,
+                    &ctx.key.scope,
+                    HexDigest::of(canonical_digest).as_str(),
+                ),
             )
         });
         url.push_str(SIGNATURE_PARAM);
