@@ -111,7 +111,9 @@ impl Signer {
         expires: Expiry,
         sign: impl FnOnce(&Context<'_>) -> Result<R, SigningError>,
     ) -> Result<R, SigningError> {
-        let time = SigningTime::new(at).ok_or(SigningError::TimeOutOfRange(at))?;
+        // The errors are made only on failure (`ok_or_else`): building and dropping them on
+        // every signature is work the usual signature does not need.
+        let time = SigningTime::new(at).ok_or_else(|| SigningError::TimeOutOfRange(at))?;
         let mut lifetime_secs = expires.as_secs();
         if let Some(end) = credentials.expires_at {
             let left = (end - time.instant()).num_seconds();
@@ -124,7 +126,7 @@ impl Signer {
             .instant()
             .checked_add_signed(Duration::seconds(i64::from(lifetime_secs)))
             .filter(|end| within_four_digit_years(*end))
-            .ok_or(SigningError::TimeOutOfRange(at))?;
+            .ok_or_else(|| SigningError::TimeOutOfRange(at))?;
         self.keys.with(
             &credentials.access_key_id,
             &credentials.secret_access_key,
