@@ -12,7 +12,12 @@ use std::collections::BTreeMap;
 /// Names that SigV4 itself uses (`X-Amz-*`, case-insensitive) and the parameters that select
 /// an operation (`uploads`, `uploadId`, `partNumber`) cannot be set here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueryParams(BTreeMap<String, String>);
+pub struct QueryParams {
+    params: BTreeMap<String, String>,
+    /// The bytes of every name and value plus two per pair (`=` and `&`), kept up to date by
+    /// [`QueryParams::insert`] so that sizing a URL does not walk the map.
+    text_len: usize,
+}
 
 const OPERATION_PARAMS: [&str; 3] = ["uploads", "uploadId", "partNumber"];
 
@@ -38,7 +43,10 @@ impl QueryParams {
         if value.chars().any(char::is_control) || value.len() > 4096 {
             return Err(SigningError::QueryValue(name.to_owned()));
         }
-        self.0.insert(name.to_owned(), value.to_owned());
+        self.text_len += name.len() + value.len() + 2;
+        if let Some(old) = self.params.insert(name.to_owned(), value.to_owned()) {
+            self.text_len -= name.len() + old.len() + 2;
+        }
         Ok(())
     }
 
@@ -50,17 +58,22 @@ impl QueryParams {
 
     /// The parameters, unencoded.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The number of parameters.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.params.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.params.is_empty()
+    }
+
+    /// The length of the parameters unencoded, as `name=value` pairs with a separator each.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text_len
     }
 }
 
@@ -272,5 +285,10 @@ mod tests {
             q.insert("response-content-type", "text/plain\r\nx")
                 .is_err()
         );
+        let pairs: usize = q.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert_eq!(q.text_len(), pairs);
+        q.insert("versionId", "12345").unwrap();
+        let pairs: usize = q.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert_eq!(q.text_len(), pairs, "a replaced value is counted once");
     }
 }

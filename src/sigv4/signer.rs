@@ -260,6 +260,30 @@ impl Signer {
         keep_texts: bool,
     ) -> Result<Signed, SigningError> {
         let sigv4 = ctx.query_params(credentials);
+
+        // The signed headers with `host` in its sorted place (names are lowercase, and
+        // `SignedHeaders` never holds `host`), on the stack unless there are many; the
+        // length of their names is counted on the way (one walk of the headers).
+        let count = request.headers.len() + 1;
+        let mut inline = [("", ""); INLINE_HEADERS];
+        let mut spilled = Vec::new();
+        let headers: &mut [(&str, &str)] = if count <= INLINE_HEADERS {
+            &mut inline[..count]
+        } else {
+            spilled.resize(count, ("", ""));
+            &mut spilled
+        };
+        let mut host_at = request.headers.len();
+        let mut names_len = 0;
+        for (i, (name, value)) in request.headers.iter().enumerate() {
+            if host_at == request.headers.len() && name > "host" {
+                host_at = i;
+            }
+            headers[i + usize::from(i >= host_at)] = (name, value);
+            names_len += name.len() + 1;
+        }
+        headers[host_at].0 = "host";
+
         // Room for the whole URL, so it is never copied while it grows: every byte of a
         // parameter may be percent-encoded, but not the grant id's (unreserved characters
         // only, counted once so that it does not move the URL to a larger allocation
@@ -268,17 +292,8 @@ impl Signer {
             .grant
             .as_ref()
             .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2);
-        let escaped: usize = sigv4.session_token.map_or(0, str::len)
-            + request
-                .query
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum::<usize>()
-            + request
-                .headers
-                .iter()
-                .map(|(n, _)| n.len() + 1)
-                .sum::<usize>();
+        let escaped: usize =
+            sigv4.session_token.map_or(0, str::len) + request.query.text_len() + names_len;
         let mut url = String::with_capacity(
             self.host.url_len_bound(&request.bucket, Some(&request.key))
                 + sigv4.credential_query.len()
@@ -296,26 +311,6 @@ impl Signer {
         );
         url.push('?');
         let query_start = url.len();
-
-        // The signed headers with `host` in its sorted place (names are lowercase, and
-        // `SignedHeaders` never holds `host`), on the stack unless there are many.
-        let count = request.headers.len() + 1;
-        let mut inline = [("", ""); INLINE_HEADERS];
-        let mut spilled = Vec::new();
-        let headers: &mut [(&str, &str)] = if count <= INLINE_HEADERS {
-            &mut inline[..count]
-        } else {
-            spilled.resize(count, ("", ""));
-            &mut spilled
-        };
-        let mut host_at = request.headers.len();
-        for (i, (name, value)) in request.headers.iter().enumerate() {
-            if host_at == request.headers.len() && name > "host" {
-                host_at = i;
-            }
-            headers[i + usize::from(i >= host_at)] = (name, value);
-        }
-        headers[host_at].0 = "host";
         write_canonical_query(
             &mut url,
             &request.operation,
