@@ -1,7 +1,7 @@
 //! The query of a presigned URL: the extra signed parameters (`response-content-disposition`,
 //! `versionId`, `max-parts`...) and the canonical query string around the SigV4 block.
 
-use super::encoding::query_component;
+use super::encoding::{push_query_name, query_component};
 use super::{S3Operation, SigningError, push_query_component};
 use crate::domain::GrantId;
 use std::borrow::Cow;
@@ -236,7 +236,7 @@ fn write_sigv4_block(
         if i > 0 {
             out.push_str("%3B");
         }
-        push_query_component(out, name);
+        push_query_name(out, name);
     }
 }
 
