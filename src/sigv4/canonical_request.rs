@@ -85,7 +85,10 @@ fn put_names(out: &mut impl Sink, headers: &[(&str, &str)]) {
 }
 
 /// A 32-byte digest in lowercase hex, kept on the stack (the hot path allocates nothing for it).
+/// Aligned to eight bytes, so that [`HexDigest::as_str`]'s UTF-8 check runs a word at a time
+/// (see `AmzDate` in `time.rs`).
 #[derive(Clone, Copy)]
+#[repr(align(8))]
 pub(crate) struct HexDigest([u8; 64]);
 
 /// The two lowercase hex digits of every byte: one load per byte.

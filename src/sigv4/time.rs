@@ -6,8 +6,15 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SigningTime {
     at: DateTime<Utc>,
-    amz_date: [u8; 16],
+    amz_date: AmzDate,
 }
+
+/// The `X-Amz-Date` digits, aligned to eight bytes: `str::from_utf8` checks an aligned
+/// ASCII text a word at a time, and an unaligned one byte by byte up to its first aligned
+/// word (a short text, never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(align(8))]
+struct AmzDate([u8; 16]);
 
 /// `00` to `99`: the two digits of every number below 100, one load per pair.
 const DIGIT_PAIRS: [[u8; 2]; 100] = {
@@ -46,7 +53,7 @@ impl SigningTime {
         put_pair(&mut amz_date[13..15], naive.second());
         Some(Self {
             at: naive.and_utc(),
-            amz_date,
+            amz_date: AmzDate(amz_date),
         })
     }
 
@@ -63,12 +70,12 @@ impl SigningTime {
     /// `YYYYMMDDTHHMMSSZ`, as in `X-Amz-Date`.
     pub fn amz_date(&self) -> &str {
         // The buffer holds ASCII digits and letters only.
-        std::str::from_utf8(&self.amz_date).unwrap_or_default()
+        std::str::from_utf8(&self.amz_date.0).unwrap_or_default()
     }
 
     /// `YYYYMMDDTHHMMSSZ` as bytes.
     pub(crate) fn amz_date_bytes(&self) -> &[u8; 16] {
-        &self.amz_date
+        &self.amz_date.0
     }
 
     /// `YYYYMMDD`, as in the credential scope.
