@@ -41,6 +41,16 @@ const INLINE_HEADERS: usize = 12;
 /// What follows the canonical query in a presigned URL.
 const SIGNATURE_PARAM: &str = "&X-Amz-Signature=";
 
+/// True when a header name sorts after `host`: by its first byte alone unless that is `h`
+/// (no string comparison call for the usual names).
+fn sorts_after_host(name: &str) -> bool {
+    match name.as_bytes().first() {
+        Some(b'h') => name > "host",
+        Some(&first) => first > b'h',
+        None => false,
+    }
+}
+
 /// A presigned request, with the canonical request and string to sign when asked for.
 struct Signed {
     presigned: PresignedRequest,
@@ -276,7 +286,7 @@ impl Signer {
         let mut host_at = request.headers.len();
         let mut names_len = 0;
         for (i, (name, value)) in request.headers.iter().enumerate() {
-            if host_at == request.headers.len() && name > "host" {
+            if host_at == request.headers.len() && sorts_after_host(name) {
                 host_at = i;
             }
             headers[i + usize::from(i >= host_at)] = (name, value);
@@ -417,5 +427,29 @@ impl Signer {
             fields,
             expires_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorts_after_host;
+
+    #[test]
+    fn sorts_names_around_host_as_strings_do() {
+        for name in [
+            "",
+            "a",
+            "content-type",
+            "h",
+            "ho",
+            "hos",
+            "host-x",
+            "hosu",
+            "hz",
+            "i",
+            "x-amz-meta-a",
+        ] {
+            assert_eq!(sorts_after_host(name), name > "host", "{name:?}");
+        }
     }
 }
