@@ -105,12 +105,18 @@ impl Sha256State {
     }
 }
 
-/// A SHA-256 fed piece by piece (a canonical request), its partial block on the stack:
-/// short pieces are copied into the block, whole blocks of a long piece are compressed where
-/// they lie.
+/// How many bytes [`Sha256Stream`] gathers before it compresses them: eight blocks, a whole
+/// canonical request of a presigned URL without a session token (about 450 bytes).
+const STREAM_BUFFER: usize = 8 * BLOCK;
+
+/// A SHA-256 fed piece by piece (a canonical request), gathered on the stack and compressed
+/// in place: appending a short piece is one bounds check and one copy, with no block
+/// boundary to watch, and the blocks are compressed when the buffer is full or at the end.
+/// A piece that does not fit fills the buffer, and its whole blocks after that are
+/// compressed where they lie.
 pub(crate) struct Sha256Stream {
     state: Sha256State,
-    block: [u8; BLOCK],
+    buffer: [u8; STREAM_BUFFER],
     filled: usize,
 }
 
@@ -119,7 +125,7 @@ impl Sha256Stream {
     pub(crate) const fn new() -> Self {
         Self {
             state: Sha256State::new(),
-            block: [0; BLOCK],
+            buffer: [0; STREAM_BUFFER],
             filled: 0,
         }
     }
@@ -127,35 +133,41 @@ impl Sha256Stream {
     /// Appends `data`.
     #[inline]
     pub(crate) fn update(&mut self, data: &[u8]) {
-        let room = BLOCK - self.filled;
-        if data.len() < room {
-            self.block[self.filled..self.filled + data.len()].copy_from_slice(data);
-            self.filled += data.len();
+        let end = self.filled + data.len();
+        if let Some(slot) = self.buffer.get_mut(self.filled..end) {
+            slot.copy_from_slice(data);
+            self.filled = end;
             return;
         }
-        self.update_across_blocks(data);
+        self.update_past_buffer(data);
     }
 
-    /// [`Sha256Stream::update`] of a piece that fills the partial block.
-    fn update_across_blocks(&mut self, data: &[u8]) {
-        let (head, rest) = data.split_at(BLOCK - self.filled);
-        self.block[self.filled..].copy_from_slice(head);
-        self.state.absorb(&self.block);
+    /// [`Sha256Stream::update`] of a piece that does not fit the buffer.
+    fn update_past_buffer(&mut self, data: &[u8]) {
+        let (head, rest) = data.split_at(STREAM_BUFFER - self.filled);
+        self.buffer[self.filled..].copy_from_slice(head);
+        for block in self.buffer.chunks_exact(BLOCK) {
+            self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+        }
         let mut blocks = rest.chunks_exact(BLOCK);
         for block in &mut blocks {
             self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
         }
         let tail = blocks.remainder();
-        self.block[..tail.len()].copy_from_slice(tail);
+        self.buffer[..tail.len()].copy_from_slice(tail);
         self.filled = tail.len();
     }
 
     /// The digest of everything appended.
     pub(crate) fn finish(&self) -> [u8; 32] {
+        let mut state = self.state;
+        let gathered = &self.buffer[..self.filled];
+        let mut blocks = gathered.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+        }
         // Less than a block is left, which always fits `finish`.
-        self.state
-            .finish(&self.block[..self.filled])
-            .unwrap_or_default()
+        state.finish(blocks.remainder()).unwrap_or_default()
     }
 }
 
@@ -234,8 +246,8 @@ mod tests {
 
     #[test]
     fn streams_as_sha256_in_any_pieces() {
-        let message: Vec<u8> = (0..=255u8).cycle().take(600).collect();
-        for piece in [1, 3, 63, 64, 65, 200] {
+        let message: Vec<u8> = (0..=255u8).cycle().take(2000).collect();
+        for piece in [1, 3, 63, 64, 65, 200, 511, 512, 513, 700, 2000] {
             let mut stream = Sha256Stream::new();
             for chunk in message.chunks(piece) {
                 stream.update(chunk);
@@ -243,6 +255,18 @@ mod tests {
             let expected: [u8; 32] = Sha256::digest(&message).into();
             assert_eq!(stream.finish(), expected, "pieces of {piece}");
         }
+        // Pieces of mixed lengths, short ones around some that overflow the buffer.
+        let mut stream = Sha256Stream::new();
+        let mut at = 0;
+        for len in [3, 70, 1, 600, 5, 0, 64, 900].into_iter().cycle() {
+            let end = (at + len).min(message.len());
+            stream.update(&message[at..end]);
+            at = end;
+            if at == message.len() {
+                break;
+            }
+        }
+        assert_eq!(stream.finish(), <[u8; 32]>::from(Sha256::digest(&message)));
         assert_eq!(
             Sha256Stream::new().finish(),
             <[u8; 32]>::from(Sha256::digest(b""))
