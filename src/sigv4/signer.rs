@@ -9,7 +9,7 @@ use super::canonical_request::HexDigest;
 use super::post_policy::{SigV4Fields, conditions_and_fields, push_field};
 use super::query::{SigV4Query, canonical_query, write_canonical_query};
 use super::string_to_sign::string_to_sign;
-use super::time::within_four_digit_years;
+use super::time::add_seconds;
 use super::{
     CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
     PostPolicyRequest, PresignRequest, PresignedRequest, QueryParams, S3Operation, SigningError,
@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 /// Signs S3 requests for one region and endpoint. Cheap to share; the daily signing keys of
@@ -132,10 +132,7 @@ impl Signer {
             }
             lifetime_secs = lifetime_secs.min(u32::try_from(left).unwrap_or(u32::MAX));
         }
-        let expires_at = time
-            .instant()
-            .checked_add_signed(Duration::seconds(i64::from(lifetime_secs)))
-            .filter(|end| within_four_digit_years(*end))
+        let expires_at = add_seconds(time.instant(), lifetime_secs)
             .ok_or_else(|| SigningError::TimeOutOfRange(at))?;
         self.keys.with(
             &credentials.access_key_id,
