@@ -81,8 +81,8 @@ impl QueryParams {
 ///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>
 pub(super) struct SigV4Query<'a> {
-    /// `X-Amz-Credential`, already encoded.
-    pub(super) credential_query: &'a str,
+    /// The block's text up to the `X-Amz-Date` value ([`sigv4_query_head`]).
+    pub(super) head: &'a str,
     /// `X-Amz-Date`.
     pub(super) amz_date: &'a str,
     /// `X-Amz-Expires`.
@@ -111,6 +111,19 @@ const INLINE_PARAMS: usize = 8;
 /// One parameter as it stands in the canonical query: name and value, encoded.
 /// `X-Amz-Algorithm=<ALGORITHM>&X-Amz-Credential=`: the start of the SigV4 block in one piece.
 const ALGORITHM_TO_CREDENTIAL: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=";
+
+/// `X-Amz-Algorithm=<ALGORITHM>&X-Amz-Credential=<credential>&X-Amz-Date=`: the start of
+/// the SigV4 block up to the date, the same for every URL of a daily key (which keeps it,
+/// so that a URL pushes it in one piece).
+pub(super) fn sigv4_query_head(credential_query: &str) -> String {
+    const DATE: &str = "&X-Amz-Date=";
+    let mut head =
+        String::with_capacity(ALGORITHM_TO_CREDENTIAL.len() + credential_query.len() + DATE.len());
+    head.push_str(ALGORITHM_TO_CREDENTIAL);
+    head.push_str(credential_query);
+    head.push_str(DATE);
+    head
+}
 
 /// Appends `k=v` to `out`, after a `&` unless it is the `first` pair.
 fn push_pair(out: &mut String, first: &mut bool, k: &str, v: &str) {
@@ -221,9 +234,7 @@ fn write_sigv4_block(
     if !first {
         out.push('&');
     }
-    out.push_str(ALGORITHM_TO_CREDENTIAL);
-    out.push_str(sigv4.credential_query);
-    out.push_str("&X-Amz-Date=");
+    out.push_str(sigv4.head);
     out.push_str(sigv4.amz_date);
     out.push_str("&X-Amz-Expires=");
     out.push_str(itoa::Buffer::new().format(sigv4.lifetime_secs));
@@ -250,6 +261,10 @@ mod tests {
         assert_eq!(
             ALGORITHM_TO_CREDENTIAL,
             format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=")
+        );
+        assert_eq!(
+            sigv4_query_head("AKID%2Fscope"),
+            format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=AKID%2Fscope&X-Amz-Date=")
         );
     }
 

@@ -4,6 +4,7 @@
 
 use super::canonical_request::HexDigest;
 use super::prefix_cache::PrefixCache;
+use super::query::sigv4_query_head;
 use super::sha256_state::{BLOCK, HmacStates, Sha256State};
 use super::string_to_sign::write_string_to_sign_prefix;
 use super::{ALGORITHM, CredentialScope, SigningTime, encode_query_component};
@@ -102,6 +103,8 @@ pub struct DailyKey {
     pub credential: String,
     /// `AKID%2Fscope`, ready for a query string.
     pub credential_query: String,
+    /// A presigned URL's SigV4 parameters up to the `X-Amz-Date` value, built once a day.
+    pub(crate) query_head: String,
     /// The keyed HMAC state after the string to sign's first block, for the last second.
     prefix: PrefixCache,
 }
@@ -356,9 +359,11 @@ impl SigningKeyCache {
         let date = time.date();
         let scope = CredentialScope::new(time, region, "s3");
         let credential = scope.credential(access_key_id);
+        let credential_query = encode_query_component(&credential);
         let key = Arc::new(DailyKey {
             key: derive_signing_key(secret, time.date_stamp(), region.as_str(), "s3"),
-            credential_query: encode_query_component(&credential),
+            query_head: sigv4_query_head(&credential_query),
+            credential_query,
             credential,
             scope,
             prefix: PrefixCache::new(),
