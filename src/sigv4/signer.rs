@@ -121,9 +121,11 @@ impl Signer {
         expires: Expiry,
         sign: impl FnOnce(&Context<'_>) -> Result<R, SigningError>,
     ) -> Result<R, SigningError> {
-        // The errors are made only on failure (`ok_or_else`): building and dropping them on
-        // every signature is work the usual signature does not need.
-        let time = SigningTime::new(at).ok_or_else(|| SigningError::TimeOutOfRange(at))?;
+        // The errors are made only on failure (`let ... else`, not `ok_or`): building and
+        // dropping them on every signature is work the usual signature does not need.
+        let Some(time) = SigningTime::new(at) else {
+            return Err(SigningError::TimeOutOfRange(at));
+        };
         let mut lifetime_secs = expires.as_secs();
         if let Some(end) = credentials.expires_at {
             let left = (end - time.instant()).num_seconds();
@@ -132,8 +134,9 @@ impl Signer {
             }
             lifetime_secs = lifetime_secs.min(u32::try_from(left).unwrap_or(u32::MAX));
         }
-        let expires_at = add_seconds(time.instant(), lifetime_secs)
-            .ok_or_else(|| SigningError::TimeOutOfRange(at))?;
+        let Some(expires_at) = add_seconds(time.instant(), lifetime_secs) else {
+            return Err(SigningError::TimeOutOfRange(at));
+        };
         self.keys.with(
             &credentials.access_key_id,
             &credentials.secret_access_key,
