@@ -46,11 +46,11 @@ impl CanonicalRequest<'_> {
         out
     }
 
-    /// Hex SHA-256 of the canonical request, hashed piece by piece without building the text.
-    pub(crate) fn hash(&self) -> HexDigest {
+    /// SHA-256 of the canonical request, hashed piece by piece without building the text.
+    pub(crate) fn digest(&self) -> [u8; 32] {
         let mut sha = Sha256Stream::new();
         self.write(&mut sha);
-        HexDigest::of(sha.finish())
+        sha.finish()
     }
 
     /// Writes the canonical request to `out`.
@@ -85,7 +85,10 @@ fn put_names(out: &mut impl Sink, headers: &[(&str, &str)]) {
 }
 
 /// A 32-byte digest in lowercase hex, kept on the stack (the hot path allocates nothing for it).
+/// Aligned to eight bytes, so that [`HexDigest::as_str`]'s UTF-8 check runs a word at a time
+/// (see `AmzDate` in `time.rs`).
 #[derive(Clone, Copy)]
+#[repr(align(8))]
 pub(crate) struct HexDigest([u8; 64]);
 
 /// The two lowercase hex digits of every byte: one load per byte.
@@ -104,10 +107,15 @@ impl HexDigest {
     /// Hex of a 32-byte digest (SHA-256, HMAC-SHA256).
     pub(crate) fn of(digest: [u8; 32]) -> Self {
         let mut out = [0u8; 64];
-        for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
-            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
-        }
+        Self::write(&digest, &mut out);
         Self(out)
+    }
+
+    /// Writes the hex of `digest` into `out` (where a text being hashed needs it).
+    pub(crate) fn write(digest: &[u8; 32], out: &mut [u8; 64]) {
+        for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+        }
     }
 
     /// The hex digits as bytes.

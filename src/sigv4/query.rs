@@ -1,7 +1,7 @@
 //! The query of a presigned URL: the extra signed parameters (`response-content-disposition`,
 //! `versionId`, `max-parts`...) and the canonical query string around the SigV4 block.
 
-use super::encoding::query_component;
+use super::encoding::{push_query_name, query_component};
 use super::{S3Operation, SigningError, push_query_component};
 use crate::domain::GrantId;
 use std::borrow::Cow;
@@ -12,7 +12,12 @@ use std::collections::BTreeMap;
 /// Names that SigV4 itself uses (`X-Amz-*`, case-insensitive) and the parameters that select
 /// an operation (`uploads`, `uploadId`, `partNumber`) cannot be set here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueryParams(BTreeMap<String, String>);
+pub struct QueryParams {
+    params: BTreeMap<String, String>,
+    /// The bytes of every name and value plus two per pair (`=` and `&`), kept up to date by
+    /// [`QueryParams::insert`] so that sizing a URL does not walk the map.
+    text_len: usize,
+}
 
 const OPERATION_PARAMS: [&str; 3] = ["uploads", "uploadId", "partNumber"];
 
@@ -38,7 +43,10 @@ impl QueryParams {
         if value.chars().any(char::is_control) || value.len() > 4096 {
             return Err(SigningError::QueryValue(name.to_owned()));
         }
-        self.0.insert(name.to_owned(), value.to_owned());
+        self.text_len += name.len() + value.len() + 2;
+        if let Some(old) = self.params.insert(name.to_owned(), value.to_owned()) {
+            self.text_len -= name.len() + old.len() + 2;
+        }
         Ok(())
     }
 
@@ -50,17 +58,22 @@ impl QueryParams {
 
     /// The parameters, unencoded.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The number of parameters.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.params.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.params.is_empty()
+    }
+
+    /// The length of the parameters unencoded, as `name=value` pairs with a separator each.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text_len
     }
 }
 
@@ -68,8 +81,8 @@ impl QueryParams {
 ///
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>
 pub(super) struct SigV4Query<'a> {
-    /// `X-Amz-Credential`, already encoded.
-    pub(super) credential_query: &'a str,
+    /// The block's text up to the `X-Amz-Date` value ([`sigv4_query_head`]).
+    pub(super) head: &'a str,
     /// `X-Amz-Date`.
     pub(super) amz_date: &'a str,
     /// `X-Amz-Expires`.
@@ -98,6 +111,19 @@ const INLINE_PARAMS: usize = 8;
 /// One parameter as it stands in the canonical query: name and value, encoded.
 /// `X-Amz-Algorithm=<ALGORITHM>&X-Amz-Credential=`: the start of the SigV4 block in one piece.
 const ALGORITHM_TO_CREDENTIAL: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=";
+
+/// `X-Amz-Algorithm=<ALGORITHM>&X-Amz-Credential=<credential>&X-Amz-Date=`: the start of
+/// the SigV4 block up to the date, the same for every URL of a daily key (which keeps it,
+/// so that a URL pushes it in one piece).
+pub(super) fn sigv4_query_head(credential_query: &str) -> String {
+    const DATE: &str = "&X-Amz-Date=";
+    let mut head =
+        String::with_capacity(ALGORITHM_TO_CREDENTIAL.len() + credential_query.len() + DATE.len());
+    head.push_str(ALGORITHM_TO_CREDENTIAL);
+    head.push_str(credential_query);
+    head.push_str(DATE);
+    head
+}
 
 /// Appends `k=v` to `out`, after a `&` unless it is the `first` pair.
 fn push_pair(out: &mut String, first: &mut bool, k: &str, v: &str) {
@@ -208,9 +234,7 @@ fn write_sigv4_block(
     if !first {
         out.push('&');
     }
-    out.push_str(ALGORITHM_TO_CREDENTIAL);
-    out.push_str(sigv4.credential_query);
-    out.push_str("&X-Amz-Date=");
+    out.push_str(sigv4.head);
     out.push_str(sigv4.amz_date);
     out.push_str("&X-Amz-Expires=");
     out.push_str(itoa::Buffer::new().format(sigv4.lifetime_secs));
@@ -223,7 +247,7 @@ fn write_sigv4_block(
         if i > 0 {
             out.push_str("%3B");
         }
-        push_query_component(out, name);
+        push_query_name(out, name);
     }
 }
 
@@ -237,6 +261,10 @@ mod tests {
         assert_eq!(
             ALGORITHM_TO_CREDENTIAL,
             format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=")
+        );
+        assert_eq!(
+            sigv4_query_head("AKID%2Fscope"),
+            format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=AKID%2Fscope&X-Amz-Date=")
         );
     }
 
@@ -272,5 +300,10 @@ mod tests {
             q.insert("response-content-type", "text/plain\r\nx")
                 .is_err()
         );
+        let pairs: usize = q.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert_eq!(q.text_len(), pairs);
+        q.insert("versionId", "12345").unwrap();
+        let pairs: usize = q.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert_eq!(q.text_len(), pairs, "a replaced value is counted once");
     }
 }

@@ -26,7 +26,7 @@ const INITIAL: [u32; 8] = [
 
 /// The longest tail [`Sha256State::finish`] takes: two blocks less the padding's nine bytes
 /// would do for a string to sign; three blocks leave room for any region's scope.
-const MAX_TAIL: usize = 3 * BLOCK - 9;
+pub(crate) const MAX_TAIL: usize = 3 * BLOCK - 9;
 
 /// The state of a SHA-256 after a whole number of blocks.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,15 +73,23 @@ impl Sha256State {
     /// The digest of everything absorbed followed by `tail`, padded as FIPS 180-4 (5.1.1)
     /// says: a 1 bit, zeros, and the message length in bits, big-endian. `None` when `tail`
     /// is longer than [`MAX_TAIL`].
-    pub(crate) fn finish(mut self, tail: &[u8]) -> Option<[u8; 32]> {
+    pub(crate) fn finish(self, tail: &[u8]) -> Option<[u8; 32]> {
         if tail.len() > MAX_TAIL {
             return None;
         }
         let mut blocks = [0u8; 3 * BLOCK];
         blocks[..tail.len()].copy_from_slice(tail);
-        blocks[tail.len()] = 0x80;
-        let used = (tail.len() + 9).div_ceil(BLOCK) * BLOCK;
-        let bits = (self.len + tail.len() as u64) * 8;
+        Some(self.finish_in_place(&mut blocks, tail.len()))
+    }
+
+    /// [`Sha256State::finish`] of a tail already written at the start of `blocks` (its
+    /// first `len` bytes, at most [`MAX_TAIL`]; the bytes after it are zero): the padding is
+    /// written around it in place, so a caller that builds the tail there copies it no more.
+    pub(crate) fn finish_in_place(mut self, blocks: &mut [u8; 3 * BLOCK], len: usize) -> [u8; 32] {
+        let len = len.min(MAX_TAIL);
+        blocks[len] = 0x80;
+        let used = (len + 9).div_ceil(BLOCK) * BLOCK;
+        let bits = (self.len + len as u64) * 8;
         blocks[used - 8..used].copy_from_slice(&bits.to_be_bytes());
         for block in blocks[..used].chunks_exact(BLOCK) {
             sha2::compress256(
@@ -93,16 +101,22 @@ impl Sha256State {
         for (out, word) in digest.chunks_exact_mut(4).zip(self.words) {
             out.copy_from_slice(&word.to_be_bytes());
         }
-        Some(digest)
+        digest
     }
 }
 
-/// A SHA-256 fed piece by piece (a canonical request), its partial block on the stack:
-/// short pieces are copied into the block, whole blocks of a long piece are compressed where
-/// they lie.
+/// How many bytes [`Sha256Stream`] gathers before it compresses them: eight blocks, a whole
+/// canonical request of a presigned URL without a session token (about 450 bytes).
+const STREAM_BUFFER: usize = 8 * BLOCK;
+
+/// A SHA-256 fed piece by piece (a canonical request), gathered on the stack and compressed
+/// in place: appending a short piece is one bounds check and one copy, with no block
+/// boundary to watch, and the blocks are compressed when the buffer is full or at the end.
+/// A piece that does not fit fills the buffer, and its whole blocks after that are
+/// compressed where they lie.
 pub(crate) struct Sha256Stream {
     state: Sha256State,
-    block: [u8; BLOCK],
+    buffer: [u8; STREAM_BUFFER],
     filled: usize,
 }
 
@@ -111,7 +125,7 @@ impl Sha256Stream {
     pub(crate) const fn new() -> Self {
         Self {
             state: Sha256State::new(),
-            block: [0; BLOCK],
+            buffer: [0; STREAM_BUFFER],
             filled: 0,
         }
     }
@@ -119,35 +133,41 @@ impl Sha256Stream {
     /// Appends `data`.
     #[inline]
     pub(crate) fn update(&mut self, data: &[u8]) {
-        let room = BLOCK - self.filled;
-        if data.len() < room {
-            self.block[self.filled..self.filled + data.len()].copy_from_slice(data);
-            self.filled += data.len();
+        let end = self.filled + data.len();
+        if let Some(slot) = self.buffer.get_mut(self.filled..end) {
+            slot.copy_from_slice(data);
+            self.filled = end;
             return;
         }
-        self.update_across_blocks(data);
+        self.update_past_buffer(data);
     }
 
-    /// [`Sha256Stream::update`] of a piece that fills the partial block.
-    fn update_across_blocks(&mut self, data: &[u8]) {
-        let (head, rest) = data.split_at(BLOCK - self.filled);
-        self.block[self.filled..].copy_from_slice(head);
-        self.state.absorb(&self.block);
+    /// [`Sha256Stream::update`] of a piece that does not fit the buffer.
+    fn update_past_buffer(&mut self, data: &[u8]) {
+        let (head, rest) = data.split_at(STREAM_BUFFER - self.filled);
+        self.buffer[self.filled..].copy_from_slice(head);
+        for block in self.buffer.chunks_exact(BLOCK) {
+            self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+        }
         let mut blocks = rest.chunks_exact(BLOCK);
         for block in &mut blocks {
             self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
         }
         let tail = blocks.remainder();
-        self.block[..tail.len()].copy_from_slice(tail);
+        self.buffer[..tail.len()].copy_from_slice(tail);
         self.filled = tail.len();
     }
 
     /// The digest of everything appended.
     pub(crate) fn finish(&self) -> [u8; 32] {
+        let mut state = self.state;
+        let gathered = &self.buffer[..self.filled];
+        let mut blocks = gathered.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+        }
         // Less than a block is left, which always fits `finish`.
-        self.state
-            .finish(&self.block[..self.filled])
-            .unwrap_or_default()
+        state.finish(blocks.remainder()).unwrap_or_default()
     }
 }
 
@@ -186,6 +206,20 @@ impl HmacStates {
         let inner_digest = inner.finish(tail)?;
         self.outer.finish(&inner_digest)
     }
+
+    /// [`HmacStates::finish`] of a tail already written at the start of `blocks` (see
+    /// [`Sha256State::finish_in_place`]).
+    pub(crate) fn finish_in_place(
+        &self,
+        inner: Sha256State,
+        blocks: &mut [u8; 3 * BLOCK],
+        len: usize,
+    ) -> [u8; 32] {
+        let inner_digest = inner.finish_in_place(blocks, len);
+        let mut outer = [0u8; 3 * BLOCK];
+        outer[..inner_digest.len()].copy_from_slice(&inner_digest);
+        self.outer.finish_in_place(&mut outer, inner_digest.len())
+    }
 }
 
 #[cfg(test)]
@@ -212,8 +246,8 @@ mod tests {
 
     #[test]
     fn streams_as_sha256_in_any_pieces() {
-        let message: Vec<u8> = (0..=255u8).cycle().take(600).collect();
-        for piece in [1, 3, 63, 64, 65, 200] {
+        let message: Vec<u8> = (0..=255u8).cycle().take(2000).collect();
+        for piece in [1, 3, 63, 64, 65, 200, 511, 512, 513, 700, 2000] {
             let mut stream = Sha256Stream::new();
             for chunk in message.chunks(piece) {
                 stream.update(chunk);
@@ -221,6 +255,18 @@ mod tests {
             let expected: [u8; 32] = Sha256::digest(&message).into();
             assert_eq!(stream.finish(), expected, "pieces of {piece}");
         }
+        // Pieces of mixed lengths, short ones around some that overflow the buffer.
+        let mut stream = Sha256Stream::new();
+        let mut at = 0;
+        for len in [3, 70, 1, 600, 5, 0, 64, 900].into_iter().cycle() {
+            let end = (at + len).min(message.len());
+            stream.update(&message[at..end]);
+            at = end;
+            if at == message.len() {
+                break;
+            }
+        }
+        assert_eq!(stream.finish(), <[u8; 32]>::from(Sha256::digest(&message)));
         assert_eq!(
             Sha256Stream::new().finish(),
             <[u8; 32]>::from(Sha256::digest(b""))

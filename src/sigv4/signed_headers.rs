@@ -4,7 +4,6 @@ use crate::domain::{
     Checksum, ChecksumAlgorithm, ContentMd5, ContentType, DomainError, HeaderName, HeaderValue,
 };
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Signed headers, sorted by lowercase name as SigV4 requires. `host` is added by the signer.
@@ -16,8 +15,12 @@ use std::sync::Arc;
 /// The headers are shared, not copied, between a request and what signing it returns
 /// ([`PresignedRequest::headers`](super::PresignedRequest::headers)): a clone counts a
 /// reference, and an insert into a shared set copies it first. No headers, no allocation.
+///
+/// The pairs are a vector kept sorted by name rather than a `BTreeMap`: a request signs a
+/// handful of headers, inserted once, and every signature walks them, which over a slice
+/// costs a few instructions per header instead of a tree step of some fifty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SignedHeaders(Option<Arc<BTreeMap<HeaderName, HeaderValue>>>);
+pub struct SignedHeaders(Option<Arc<Vec<(HeaderName, HeaderValue)>>>);
 
 impl SignedHeaders {
     /// No headers besides `host`.
@@ -29,7 +32,7 @@ impl SignedHeaders {
     pub fn insert(&mut self, name: &str, value: &str) -> Result<(), DomainError> {
         let value = HeaderValue::new(name, value)?;
         let name = HeaderName::new(name)?;
-        self.map().insert(name, value);
+        self.put(name, value);
         Ok(())
     }
 
@@ -102,7 +105,7 @@ impl SignedHeaders {
 
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |map| map.len())
+        self.0.as_ref().map_or(0, |pairs| pairs.len())
     }
 
     /// True when empty.
@@ -111,19 +114,28 @@ impl SignedHeaders {
     }
 
     fn entries(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-        self.0.iter().flat_map(|map| map.iter())
+        self.0
+            .as_deref()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|(name, value)| (name, value))
     }
 
-    /// The map, to insert into: made on the first insert, copied first when shared.
-    fn map(&mut self) -> &mut BTreeMap<HeaderName, HeaderValue> {
-        Arc::make_mut(self.0.get_or_insert_with(Arc::default))
+    /// Inserts `name` in its sorted place, or replaces its value. The vector is made on the
+    /// first insert and copied first when shared.
+    fn put(&mut self, name: HeaderName, value: HeaderValue) {
+        let pairs = Arc::make_mut(self.0.get_or_insert_with(Arc::default));
+        match pairs.binary_search_by(|(n, _)| n.cmp(&name)) {
+            Ok(at) => pairs[at].1 = value,
+            Err(at) => pairs.insert(at, (name, value)),
+        }
     }
 
     /// Inserts a header whose name and value come from validated domain types.
     fn put_trusted(&mut self, name: &str, value: &str) {
         // Names are constants and values come from validated newtypes: both always pass.
         if let (Ok(name), Ok(value)) = (HeaderName::new(name), HeaderValue::new(name, value)) {
-            self.map().insert(name, value);
+            self.put(name, value);
         }
     }
 }
@@ -185,6 +197,26 @@ mod tests {
         assert_eq!(owned, [("content-length".to_owned(), "1".to_owned())]);
         assert!(SignedHeaders::new().is_empty());
         assert_eq!(SignedHeaders::new(), SignedHeaders::default());
+    }
+
+    #[test]
+    fn keeps_names_sorted_and_unique() {
+        let mut h = SignedHeaders::new();
+        for (name, value) in [
+            ("x-b", "1"),
+            ("A-Z", "2"),
+            ("m", "3"),
+            ("X-B", "4"),
+            ("c", "5"),
+        ] {
+            h.insert(name, value).unwrap();
+        }
+        let pairs: Vec<_> = h.iter().collect();
+        assert_eq!(
+            pairs,
+            [("a-z", "2"), ("c", "5"), ("m", "3"), ("x-b", "4")],
+            "sorted by lowercase name, a later value replacing an earlier one"
+        );
     }
 
     #[test]

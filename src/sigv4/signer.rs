@@ -9,7 +9,7 @@ use super::canonical_request::HexDigest;
 use super::post_policy::{SigV4Fields, conditions_and_fields, push_field};
 use super::query::{SigV4Query, canonical_query, write_canonical_query};
 use super::string_to_sign::string_to_sign;
-use super::time::within_four_digit_years;
+use super::time::add_seconds;
 use super::{
     CanonicalRequest, DailyKey, PartHeaderShape, PartUrlBatch, PolicyDocument, PostForm,
     PostPolicyRequest, PresignRequest, PresignedRequest, QueryParams, S3Operation, SigningError,
@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 /// Signs S3 requests for one region and endpoint. Cheap to share; the daily signing keys of
@@ -40,6 +40,16 @@ const INLINE_HEADERS: usize = 12;
 
 /// What follows the canonical query in a presigned URL.
 const SIGNATURE_PARAM: &str = "&X-Amz-Signature=";
+
+/// True when a header name sorts after `host`: by its first byte alone unless that is `h`
+/// (no string comparison call for the usual names).
+fn sorts_after_host(name: &str) -> bool {
+    match name.as_bytes().first() {
+        Some(b'h') => name > "host",
+        Some(&first) => first > b'h',
+        None => false,
+    }
+}
 
 /// A presigned request, with the canonical request and string to sign when asked for.
 struct Signed {
@@ -63,7 +73,7 @@ impl Context<'_> {
     /// The SigV4 parameters of a presigned URL's query.
     fn query_params<'a>(&'a self, credentials: &'a Credentials) -> SigV4Query<'a> {
         SigV4Query {
-            credential_query: &self.key.credential_query,
+            head: &self.key.query_head,
             amz_date: self.time.amz_date(),
             lifetime_secs: self.lifetime_secs,
             session_token: credentials.session_token.as_ref().map(|t| t.expose()),
@@ -111,7 +121,11 @@ impl Signer {
         expires: Expiry,
         sign: impl FnOnce(&Context<'_>) -> Result<R, SigningError>,
     ) -> Result<R, SigningError> {
-        let time = SigningTime::new(at).ok_or(SigningError::TimeOutOfRange(at))?;
+        // The errors are made only on failure (`let ... else`, not `ok_or`): building and
+        // dropping them on every signature is work the usual signature does not need.
+        let Some(time) = SigningTime::new(at) else {
+            return Err(SigningError::TimeOutOfRange(at));
+        };
         let mut lifetime_secs = expires.as_secs();
         if let Some(end) = credentials.expires_at {
             let left = (end - time.instant()).num_seconds();
@@ -120,11 +134,9 @@ impl Signer {
             }
             lifetime_secs = lifetime_secs.min(u32::try_from(left).unwrap_or(u32::MAX));
         }
-        let expires_at = time
-            .instant()
-            .checked_add_signed(Duration::seconds(i64::from(lifetime_secs)))
-            .filter(|end| within_four_digit_years(*end))
-            .ok_or(SigningError::TimeOutOfRange(at))?;
+        let Some(expires_at) = add_seconds(time.instant(), lifetime_secs) else {
+            return Err(SigningError::TimeOutOfRange(at));
+        };
         self.keys.with(
             &credentials.access_key_id,
             &credentials.secret_access_key,
@@ -258,31 +270,47 @@ impl Signer {
         keep_texts: bool,
     ) -> Result<Signed, SigningError> {
         let sigv4 = ctx.query_params(credentials);
+
+        // The signed headers with `host` in its sorted place (names are lowercase, and
+        // `SignedHeaders` never holds `host`), on the stack unless there are many; the
+        // length of their names is counted on the way (one walk of the headers).
+        let count = request.headers.len() + 1;
+        let mut inline = [("", ""); INLINE_HEADERS];
+        let mut spilled = Vec::new();
+        let headers: &mut [(&str, &str)] = if count <= INLINE_HEADERS {
+            &mut inline[..count]
+        } else {
+            spilled.resize(count, ("", ""));
+            &mut spilled
+        };
+        let mut host_at = request.headers.len();
+        let mut names_len = 0;
+        for (i, (name, value)) in request.headers.iter().enumerate() {
+            if host_at == request.headers.len() && sorts_after_host(name) {
+                host_at = i;
+            }
+            headers[i + usize::from(i >= host_at)] = (name, value);
+            names_len += name.len() + 1;
+        }
+        headers[host_at].0 = "host";
+
         // Room for the whole URL, so it is never copied while it grows: every byte of a
         // parameter may be percent-encoded, but not the grant id's (unreserved characters
         // only, counted once so that it does not move the URL to a larger allocation
-        // class); the fixed SigV4 parameters and an upload id fit in 384 bytes.
+        // class); the SigV4 block after its head (whose 62 fixed bytes the 384 of earlier
+        // versions held) and an upload id fit in 322 bytes, so the capacity is as before.
         let grant_len = request
             .grant
             .as_ref()
             .map_or(0, |_| GrantId::QUERY_PARAM.len() + GrantId::LEN + 2);
-        let escaped: usize = sigv4.session_token.map_or(0, str::len)
-            + request
-                .query
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum::<usize>()
-            + request
-                .headers
-                .iter()
-                .map(|(n, _)| n.len() + 1)
-                .sum::<usize>();
+        let escaped: usize =
+            sigv4.session_token.map_or(0, str::len) + request.query.text_len() + names_len;
         let mut url = String::with_capacity(
             self.host.url_len_bound(&request.bucket, Some(&request.key))
-                + sigv4.credential_query.len()
+                + sigv4.head.len()
                 + 3 * escaped
                 + grant_len
-                + 384
+                + 322
                 + SIGNATURE_PARAM.len()
                 + 64,
         );
@@ -294,26 +322,6 @@ impl Signer {
         );
         url.push('?');
         let query_start = url.len();
-
-        // The signed headers with `host` in its sorted place (names are lowercase, and
-        // `SignedHeaders` never holds `host`), on the stack unless there are many.
-        let count = request.headers.len() + 1;
-        let mut inline = [("", ""); INLINE_HEADERS];
-        let mut spilled = Vec::new();
-        let headers: &mut [(&str, &str)] = if count <= INLINE_HEADERS {
-            &mut inline[..count]
-        } else {
-            spilled.resize(count, ("", ""));
-            &mut spilled
-        };
-        let mut host_at = request.headers.len();
-        for (i, (name, value)) in request.headers.iter().enumerate() {
-            if host_at == request.headers.len() && name > "host" {
-                host_at = i;
-            }
-            headers[i + usize::from(i >= host_at)] = (name, value);
-        }
-        headers[host_at].0 = "host";
         write_canonical_query(
             &mut url,
             &request.operation,
@@ -332,12 +340,16 @@ impl Signer {
             headers,
             payload_hash: UNSIGNED_PAYLOAD,
         };
-        let canonical_hash = canonical_request.hash();
-        let signature = ctx.key.sign_canonical_hash(&ctx.time, &canonical_hash);
+        let canonical_digest = canonical_request.digest();
+        let signature = ctx.key.sign_canonical_digest(&ctx.time, &canonical_digest);
         let texts = keep_texts.then(|| {
             (
                 canonical_request.to_text(),
-                string_to_sign(&ctx.time, &ctx.key.scope, canonical_hash.as_str()),
+                string_to_sign(
+                    &ctx.time,
+                    &ctx.key.scope,
+                    HexDigest::of(canonical_digest).as_str(),
+                ),
             )
         });
         url.push_str(SIGNATURE_PARAM);
@@ -416,5 +428,29 @@ impl Signer {
             fields,
             expires_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorts_after_host;
+
+    #[test]
+    fn sorts_names_around_host_as_strings_do() {
+        for name in [
+            "",
+            "a",
+            "content-type",
+            "h",
+            "ho",
+            "hos",
+            "host-x",
+            "hosu",
+            "hz",
+            "i",
+            "x-amz-meta-a",
+        ] {
+            assert_eq!(sorts_after_host(name), name > "host", "{name:?}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::canonical_request::HexDigest;
 use super::prefix_cache::PrefixCache;
+use super::query::sigv4_query_head;
 use super::sha256_state::{BLOCK, HmacStates, Sha256State};
 use super::string_to_sign::write_string_to_sign_prefix;
 use super::{ALGORITHM, CredentialScope, SigningTime, encode_query_component};
@@ -102,6 +103,8 @@ pub struct DailyKey {
     pub credential: String,
     /// `AKID%2Fscope`, ready for a query string.
     pub credential_query: String,
+    /// A presigned URL's SigV4 parameters up to the `X-Amz-Date` value, built once a day.
+    pub(crate) query_head: String,
     /// The keyed HMAC state after the string to sign's first block, for the last second.
     prefix: PrefixCache,
 }
@@ -111,7 +114,56 @@ pub struct DailyKey {
 /// 188 bytes.
 const STRING_TO_SIGN_MAX: usize = 192;
 
+/// `AWS4-HMAC-SHA256 \n <X-Amz-Date> \n`: the bytes of a string to sign before its scope.
+const BEFORE_SCOPE: usize = ALGORITHM.len() + 1 + 16 + 1;
+
 impl DailyKey {
+    /// The signature of the string to sign of a request signed at `time` whose canonical
+    /// request's SHA-256 is `canonical_digest`, as [`DailyKey::sign_canonical_hash`] makes it.
+    ///
+    /// When the string to sign's saved whole blocks ([`PrefixCache`]) end within its scope
+    /// (any region of six characters or more), what follows them is the rest of the scope, a
+    /// line break and the hash: that tail is written straight into the blocks the inner hash
+    /// pads and compresses, the hash's hex digits in place, with no string to sign built
+    /// first and no copy of it. Otherwise, and for the first URL of a second, the general
+    /// path does it.
+    pub(crate) fn sign_canonical_digest(
+        &self,
+        time: &SigningTime,
+        canonical_digest: &[u8; 32],
+    ) -> HexDigest {
+        let scope = self.scope.as_str().as_bytes();
+        let whole = (BEFORE_SCOPE + scope.len() + 1) / BLOCK * BLOCK;
+        // The scope's bytes after the saved blocks, and whether its line break is too.
+        let rest = whole
+            .checked_sub(BEFORE_SCOPE)
+            .and_then(|at| match scope.get(at..) {
+                Some(rest) => Some((rest, true)),
+                None if at == scope.len() + 1 => Some((&[][..], false)),
+                None => None,
+            });
+        if let Some((rest, newline)) = rest
+            && let Some(words) = self.prefix.get(time.amz_date_bytes())
+        {
+            let mut blocks = [0u8; 3 * BLOCK];
+            blocks[..rest.len()].copy_from_slice(rest);
+            let hash_at = rest.len() + usize::from(newline);
+            if newline {
+                blocks[rest.len()] = b'\n';
+            }
+            if let Some(hex) = blocks
+                .get_mut(hash_at..hash_at + 64)
+                .and_then(|hex| <&mut [u8; 64]>::try_from(hex).ok())
+            {
+                HexDigest::write(canonical_digest, hex);
+                let states = &self.key.states;
+                let inner = Sha256State::from_words(words, states.inner.len() + whole as u64);
+                return HexDigest::of(states.finish_in_place(inner, &mut blocks, hash_at + 64));
+            }
+        }
+        self.sign_canonical_hash(time, &HexDigest::of(*canonical_digest))
+    }
+
     /// The signature of the string to sign of a request signed at `time` whose canonical
     /// request hashes to `canonical_hash`: `ALGORITHM \n amz-date \n scope \n hash`, HMAC'd
     /// with the key. Its first whole block is compressed once a second
@@ -307,9 +359,11 @@ impl SigningKeyCache {
         let date = time.date();
         let scope = CredentialScope::new(time, region, "s3");
         let credential = scope.credential(access_key_id);
+        let credential_query = encode_query_component(&credential);
         let key = Arc::new(DailyKey {
             key: derive_signing_key(secret, time.date_stamp(), region.as_str(), "s3"),
-            credential_query: encode_query_component(&credential),
+            query_head: sigv4_query_head(&credential_query),
+            credential_query,
             credential,
             scope,
             prefix: PrefixCache::new(),
@@ -384,15 +438,22 @@ mod tests {
         let secret = SecretAccessKey::new("secret").unwrap();
         let hash = HexDigest::of([7; 32]);
         // Scopes whose prefix ends before, within and after the first block.
-        for region in ["a", "us", "eu-central-1", &"r".repeat(64)] {
+        // `auto`'s prefix is exactly one block: its line break is saved too.
+        for region in ["a", "us", "auto", "eu-central-1", &"r".repeat(64)] {
             let region = Region::new(region).unwrap();
             for second in ["12:00:00", "12:00:00", "12:00:01", "12:00:00", "23:59:59"] {
                 let time =
                     SigningTime::new(format!("2024-01-01T{second}Z").parse().unwrap()).unwrap();
                 let key = cache.get(&id, &secret, &time, &region);
+                let slowly = key.sign_canonical_hash_slowly(&time, &hash);
                 assert_eq!(
                     key.sign_canonical_hash(&time, &hash).as_str(),
-                    key.sign_canonical_hash_slowly(&time, &hash).as_str(),
+                    slowly.as_str(),
+                    "{region:?} {second}"
+                );
+                assert_eq!(
+                    key.sign_canonical_digest(&time, &[7; 32]).as_str(),
+                    slowly.as_str(),
                     "{region:?} {second}"
                 );
             }
