@@ -7,6 +7,7 @@ mod limiter;
 mod memory;
 mod quota;
 mod rate;
+mod redis_batch;
 mod redis_store;
 mod settings;
 

@@ -3,17 +3,20 @@
 //! together) under a short timeout, sent by its SHA-1 (`EVALSHA`, the text only when the
 //! server does not know it yet). Each thread (each HTTP worker) has a connection of its own
 //! (the `redis` crate's `ConnectionManager`, which reconnects by itself), driven on that
-//! thread: no worker's requests wait for another worker's thread. Requests are pipelined on
-//! it with `TCP_NODELAY`: none waits for another's answer, and none for a delayed ACK.
+//! thread: no worker's requests wait for another worker's thread. The check and grant scripts
+//! are pipelined on it in batches (`redis_batch.rs`), with `TCP_NODELAY`: none waits for a
+//! delayed ACK.
 //! See <https://redis.io/docs/latest/develop/interact/programmability/eval-intro/>.
 
 use super::quota::{QuotaExceeded, QuotaKind};
 use super::rate::{Rate, RateOutcome};
+use super::redis_batch::{Batches, Unanswered};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::TcpSettings;
 use redis::{
-    Client, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisWrite, Script, ServerErrorKind,
+    Client, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, ParsingError, RedisWrite, Script,
+    ServerErrorKind, Value,
 };
 use std::cell::RefCell;
 use std::io::Write;
@@ -22,7 +25,14 @@ use std::time::Duration;
 
 thread_local! {
     /// This thread's connection to each live store (a store is known by its `alive` token).
-    static CONNECTIONS: RefCell<Vec<(Weak<()>, ConnectionManager)>> = const { RefCell::new(Vec::new()) };
+    static CONNECTIONS: RefCell<Vec<ThreadConnection>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One thread's connection to one store, and the batches of script calls sent on it.
+struct ThreadConnection {
+    store: Weak<()>,
+    manager: ConnectionManager,
+    batches: Batches,
 }
 
 /// A script with the GCRA function of `lua/gcra.lua` ahead of it.
@@ -80,17 +90,67 @@ impl<'s> Evalsha<'s> {
         self.cmd.write_arg(text.as_bytes());
         self
     }
+}
 
-    async fn invoke<T: FromRedisValue>(
-        &self,
-        con: &mut ConnectionManager,
-    ) -> redis::RedisResult<T> {
-        match self.cmd.query_async(con).await {
-            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                self.script.load_async(con).await?;
-                self.cmd.query_async(con).await
-            }
-            answer => answer,
+/// What `lua/grant.lua` answers: five decimal integers in one bulk string
+/// (`"verdict remaining retry_after_us until_full_us counter"`). One bulk reply costs the
+/// reply parser of the `redis` crate one value instead of an array and five integers, and
+/// the script one `string.format` instead of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GrantReply {
+    verdict: u8,
+    remaining: u32,
+    retry_us: u64,
+    full_us: u64,
+    counter: usize,
+}
+
+impl GrantReply {
+    /// The reply's five fields, or `None` when it is not five decimal integers in range.
+    fn parse(text: &[u8]) -> Option<Self> {
+        let mut fields = text.split(|&b| b == b' ').map(decimal);
+        let mut next = || fields.next().flatten();
+        let reply = Self {
+            verdict: next()?.try_into().ok()?,
+            remaining: next()?.try_into().ok()?,
+            retry_us: next()?,
+            full_us: next()?,
+            counter: next()?.try_into().ok()?,
+        };
+        fields.next().is_none().then_some(reply)
+    }
+}
+
+/// `digits` as a number: one or more ASCII digits, within `u64`.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &digit| {
+        let digit = u64::from(digit.checked_sub(b'0').filter(|d| *d <= 9)?);
+        n.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+impl FromRedisValue for GrantReply {
+    fn from_redis_value(v: Value) -> Result<Self, ParsingError> {
+        Self::from_redis_value_ref(&v)
+    }
+
+    fn from_redis_value_ref(v: &Value) -> Result<Self, ParsingError> {
+        match v {
+            Value::BulkString(text) => Self::parse(text),
+            _ => None,
+        }
+        .ok_or_else(|| format!("not a grant script's answer: {v:?}").into())
+    }
+}
+
+impl From<Unanswered> for StoreError {
+    fn from(unanswered: Unanswered) -> Self {
+        match unanswered {
+            Unanswered::Timeout => Self::Timeout,
+            Unanswered::Failed(error) => Self::Redis(error),
         }
     }
 }
@@ -203,17 +263,51 @@ impl RedisStore {
 
     /// This thread's connection (made on first use, connected lazily).
     fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        self.with_thread_connection(|c| c.manager.clone())
+    }
+
+    /// `f` of this thread's connection, made on first use (within a tokio runtime).
+    fn with_thread_connection<T>(
+        &self,
+        f: impl FnOnce(&ThreadConnection) -> T,
+    ) -> Result<T, StoreError> {
         CONNECTIONS.with_borrow_mut(|connections| {
             let me = Arc::as_ptr(&self.alive);
-            if let Some((_, manager)) = connections.iter().find(|(s, _)| s.as_ptr() == me) {
-                return Ok(manager.clone());
+            if let Some(found) = connections.iter().find(|c| c.store.as_ptr() == me) {
+                return Ok(f(found));
             }
-            connections.retain(|(store, _)| store.strong_count() > 0);
+            connections.retain(|c| c.store.strong_count() > 0);
             let manager =
                 ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())?;
-            connections.push((Arc::downgrade(&self.alive), manager.clone()));
-            Ok(manager)
+            let made = ThreadConnection {
+                store: Arc::downgrade(&self.alive),
+                batches: Batches::start(manager.clone(), self.timeout),
+                manager,
+            };
+            let answer = f(&made);
+            connections.push(made);
+            Ok(answer)
         })
+    }
+
+    /// Runs the script call that `build` writes with this thread's next batch
+    /// (`redis_batch.rs`), under the store timeout; once more after `SCRIPT LOAD` when the
+    /// server does not know the script (`NOSCRIPT`).
+    async fn run<'s, T: FromRedisValue>(
+        &self,
+        build: impl Fn() -> Evalsha<'s>,
+    ) -> Result<T, StoreError> {
+        let batch = self.with_thread_connection(|c| c.batches.handle())?;
+        let Evalsha { script, cmd } = build();
+        let value = match batch.call(cmd).await?.extract_error() {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                let mut manager = self.connection()?;
+                self.bounded(script.load_async(&mut manager)).await?;
+                batch.call(build().cmd).await?.extract_error()?
+            }
+            answer => answer?,
+        };
+        T::from_redis_value(value).map_err(|e| StoreError::Redis(e.into()))
     }
 
     fn key(&self, parts: std::fmt::Arguments<'_>) -> String {
@@ -249,15 +343,17 @@ impl RedisStore {
         segment: &str,
     ) -> Result<Checked, StoreError> {
         let (window, burst) = rate_args(rate);
-        let mut manager = self.connection()?;
         let prefix = self.prefix.as_str();
-        let mut call = Evalsha::new(&self.check, 3, 3);
-        call.key(&[prefix, ":rate:", rate_key])
-            .key(&[prefix, ":revoked:", segment])
-            .key(&[prefix, ":revoked-all"])
-            .int(window)
-            .int(burst)
-            .int(cost);
+        let build = || {
+            let mut call = Evalsha::new(&self.check, 3, 3);
+            call.key(&[prefix, ":rate:", rate_key])
+                .key(&[prefix, ":revoked:", segment])
+                .key(&[prefix, ":revoked-all"])
+                .int(window)
+                .int(burst)
+                .int(cost);
+            call
+        };
         let (admitted, remaining, retry_us, full_us, principal, all): (
             u8,
             u32,
@@ -265,7 +361,7 @@ impl RedisStore {
             u64,
             String,
             String,
-        ) = self.bounded(call.invoke(&mut manager)).await?;
+        ) = self.run(build).await?;
         let micros = Duration::from_micros;
         Ok(Checked {
             rate: rate.map(|rate| {
@@ -291,42 +387,49 @@ impl RedisStore {
         let (prefix, segment) = (self.prefix.as_str(), call.segment);
         let mut window = itoa::Buffer::new();
         let window = window.format(call.window);
-        let mut invocation = Evalsha::new(
-            &self.grant,
-            4 + call.debits.len(),
-            7 + 2 * call.debits.len(),
-        );
-        match &call.admission {
-            Some(a) => invocation.key(&[prefix, ":rate:", a.class, ":", segment]),
-            None => invocation.key(&[prefix, ":rate:-"]),
+        let build = || {
+            let mut invocation = Evalsha::new(
+                &self.grant,
+                4 + call.debits.len(),
+                7 + 2 * call.debits.len(),
+            );
+            match &call.admission {
+                Some(a) => invocation.key(&[prefix, ":rate:", a.class, ":", segment]),
+                None => invocation.key(&[prefix, ":rate:-"]),
+            };
+            match call.profile_rate {
+                Some((profile, _)) => invocation.key(&[prefix, ":rate:p=", profile, ":", segment]),
+                None => invocation.key(&[prefix, ":rate:-"]),
+            };
+            invocation
+                .key(&[prefix, ":revoked:", segment])
+                .key(&[prefix, ":revoked-all"]);
+            for (key, ..) in call.debits {
+                invocation.key(&[prefix, ":quota:", window, ":", key]);
+            }
+            invocation.int(u8::from(call.admission.is_some()));
+            match call.admission.as_ref().and_then(|a| a.issued_at) {
+                Some(issued_at) => invocation.int(issued_at),
+                None => invocation.text(""),
+            };
+            invocation
+                .int(class_window)
+                .int(class_burst)
+                .int(profile_window)
+                .int(profile_burst)
+                .int(ttl);
+            for (_, amount, limit, _) in call.debits {
+                invocation.int(*amount).int(*limit);
+            }
+            invocation
         };
-        match call.profile_rate {
-            Some((profile, _)) => invocation.key(&[prefix, ":rate:p=", profile, ":", segment]),
-            None => invocation.key(&[prefix, ":rate:-"]),
-        };
-        invocation
-            .key(&[prefix, ":revoked:", segment])
-            .key(&[prefix, ":revoked-all"]);
-        for (key, ..) in call.debits {
-            invocation.key(&[prefix, ":quota:", window, ":", key]);
-        }
-        invocation.int(u8::from(call.admission.is_some()));
-        match call.admission.as_ref().and_then(|a| a.issued_at) {
-            Some(issued_at) => invocation.int(issued_at),
-            None => invocation.text(""),
-        };
-        invocation
-            .int(class_window)
-            .int(class_burst)
-            .int(profile_window)
-            .int(profile_burst)
-            .int(ttl);
-        for (_, amount, limit, _) in call.debits {
-            invocation.int(*amount).int(*limit);
-        }
-        let mut manager = self.connection()?;
-        let (verdict, remaining, retry_us, full_us, counter): (u8, u32, u64, u64, usize) =
-            self.bounded(invocation.invoke(&mut manager)).await?;
+        let GrantReply {
+            verdict,
+            remaining,
+            retry_us,
+            full_us,
+            counter,
+        } = self.run(build).await?;
         let micros = Duration::from_micros;
         let outcome = |rate: Rate, refused: bool| {
             RateOutcome::from_gcra(
@@ -426,5 +529,65 @@ impl RedisStore {
         let mut manager = self.connection()?;
         self.bounded(redis::cmd("PING").query_async::<()>(&mut manager))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant_reply(value: Value) -> Result<GrantReply, ParsingError> {
+        GrantReply::from_redis_value(value)
+    }
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn the_grant_reply_is_five_integers_in_one_string() {
+        assert_eq!(
+            grant_reply(bulk("0 999 0 18446744073709551615 0")).unwrap(),
+            GrantReply {
+                verdict: 0,
+                remaining: 999,
+                retry_us: 0,
+                full_us: u64::MAX,
+                counter: 0,
+            }
+        );
+        assert_eq!(
+            grant_reply(bulk("4 0 0 0 2")).unwrap(),
+            GrantReply {
+                verdict: 4,
+                remaining: 0,
+                retry_us: 0,
+                full_us: 0,
+                counter: 2,
+            }
+        );
+    }
+
+    #[test]
+    fn a_grant_reply_of_another_shape_is_an_error() {
+        for text in [
+            "",
+            "0 1 2 3",
+            "0 1 2 3 4 5",
+            "0  1 2 3 4",
+            "0 1 2 3 4 ",
+            "0 -1 2 3 4",
+            "0 +1 2 3 4",
+            "0 1.5 2 3 4",
+            "256 1 2 3 4",
+            "0 4294967296 2 3 4",
+            "0 1 2 18446744073709551616 4",
+        ] {
+            assert!(grant_reply(bulk(text)).is_err(), "{text:?}");
+        }
+        // The array of integers that earlier scripts answered.
+        let array = Value::Array((0..5).map(Value::Int).collect());
+        assert!(grant_reply(array).is_err());
+        assert!(grant_reply(Value::Nil).is_err());
     }
 }

@@ -448,6 +448,115 @@ fn a_grant_is_one_script_call_to_the_store() {
     });
 }
 
+/// Grants of `subjects` made all at once on `broker`, each with its subject's own token.
+async fn grants_at_once(broker: &Arc<Serve>, subjects: &[String]) -> Vec<Reply> {
+    let calls: Vec<_> = subjects
+        .iter()
+        .map(|subject| {
+            let (broker, token) = (Arc::clone(broker), token(subject));
+            tokio::spawn(async move { upload(&broker, &token, 1).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for call in calls {
+        replies.push(call.await.unwrap());
+    }
+    replies
+}
+
+#[test]
+fn grants_made_at_once_each_get_their_own_answer() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        // A budget that comes back once a day: `remaining` moves only with requests.
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c).set("limits.rates", "grants", rate(100, 86_400))
+        });
+        let broker = Arc::new(Serve::start(&config).await);
+        // Subject k has made k grants before: each answer of the burst below is its own.
+        let subjects: Vec<String> = (0..24).map(|k| format!("subject-{k}")).collect();
+        for (k, subject) in subjects.iter().enumerate() {
+            for _ in 0..k {
+                assert_eq!(upload(&broker, &token(subject), 1).await.status, 200);
+            }
+        }
+        // Many calls of one worker thread wait while a batch is at the store and leave
+        // together as the next: every answer must still reach its own request.
+        for round in 0..3 {
+            let replies = grants_at_once(&broker, &subjects).await;
+            for (k, reply) in replies.iter().enumerate() {
+                assert_eq!(reply.status, 200, "{:?}", reply.body);
+                let state = reply.header("ratelimit").unwrap();
+                let remaining = 100 - k - round - 1;
+                assert!(
+                    state.starts_with(&format!("\"grants\";r={remaining};t=")),
+                    "subject {k}, round {round}: {state}"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn a_store_that_hangs_is_cut_at_the_timeout() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c)
+                .set("limits", "on_store_failure", "fail_closed")
+                .set("limits", "store_timeout_ms", 200)
+                .set("limits.rates", "grants", rate(1000, 60))
+        });
+        let broker = Arc::new(Serve::start(&config).await);
+        assert_eq!(upload(&broker, &token("alice"), 1).await.status, 200);
+        // The server stops answering (its clients' commands wait) for 5 seconds.
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let paused = Instant::now();
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(5000)
+            .arg("ALL")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        // Two waves: the second comes while the first's calls are still at the server.
+        let subjects: Vec<String> = (0..12).map(|k| format!("waiting-{k}")).collect();
+        for _ in 0..2 {
+            let started = Instant::now();
+            for reply in grants_at_once(&broker, &subjects).await {
+                assert_eq!(
+                    (reply.status, reply.code()),
+                    (503, "limits_unavailable"),
+                    "{:?}",
+                    reply.body
+                );
+            }
+            let waited = started.elapsed();
+            assert!(
+                waited < Duration::from_millis(1200),
+                "each call is bounded by the 200 ms store timeout: {waited:?}"
+            );
+        }
+        assert!(paused.elapsed() < Duration::from_secs(4), "still paused");
+        // The server answers again: so does the broker, on the same connection.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if upload(&broker, &token("alice"), 1).await.status == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the store did not come back");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            paused.elapsed() >= Duration::from_secs(5),
+            "answered while paused"
+        );
+    });
+}
+
 /// A rate above a million requests per second has an emission interval under a microsecond:
 /// the store still keeps it (the broker never falls back to its own count).
 #[test]
