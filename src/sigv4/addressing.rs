@@ -104,8 +104,11 @@ impl Host {
         key: Option<&ObjectKey>,
     ) -> UrlParts {
         let style = self.effective_style(requested, bucket, key);
-        out.push_str(self.scheme.as_str());
-        out.push_str("://");
+        // Each a constant, copied inline rather than by a `memcpy` call of unknown length.
+        match self.scheme {
+            Scheme::Https => out.push_str("https://"),
+            Scheme::Http => out.push_str("http://"),
+        }
         let authority_start = out.len();
         if style == AddressingStyle::VirtualHosted {
             out.push_str(bucket.as_str());
