@@ -219,10 +219,15 @@ impl RedisStore {
     ) -> Result<T, StoreError> {
         CONNECTIONS.with_borrow_mut(|connections| {
             let me = Arc::as_ptr(&self.alive);
-            if let Some(found) = connections.iter().find(|c| c.store.as_ptr() == me) {
+            if let Some(found) = connections.iter().find(|c| c.store.as_ptr() == me)
+                && !found.batches.is_closed()
+            {
                 return Ok(f(found));
             }
-            connections.retain(|c| c.store.strong_count() > 0);
+            // Stores dropped, and this one's connection of a runtime that shut down.
+            connections.retain(|c| {
+                c.store.strong_count() > 0 && c.store.as_ptr() != me && !c.batches.is_closed()
+            });
             let manager =
                 ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())?;
             let made = ThreadConnection {
