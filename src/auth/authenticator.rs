@@ -14,7 +14,7 @@ use super::config::AuthConfig;
 use super::dev_token::{self, DevClaims, MintError};
 use super::error::AuthError;
 use super::jwks::{JwksCache, JwksError, JwksStats};
-use super::jwt::{JwtVerifier, Remembered};
+use super::jwt::{CacheLookup, JwtVerifier, Remembered};
 use super::presented::PresentedCredential;
 use super::validate::AuthConfigError;
 
@@ -106,18 +106,9 @@ impl Authenticator {
         credential: PresentedCredential<'a>,
         now: DateTime<Utc>,
     ) -> Authentication<'a> {
-        let token = match credential {
-            PresentedCredential::ApiKey(key) => {
-                return Either::Left(ready(self.authenticate_api_key(key)));
-            }
-            PresentedCredential::Bearer("") => {
-                return Either::Left(ready(Err(AuthError::MissingCredentials)));
-            }
-            PresentedCredential::Bearer(token) => token,
-        };
-        match self.jwt.remembered(token, now) {
-            Remembered::Hit(principal) => Either::Left(ready(Ok(principal))),
-            Remembered::Verify(lookup) => Either::Right(Box::pin(async move {
+        match self.answer_or_verify(credential, now) {
+            Ok(answer) => Either::Left(ready(answer)),
+            Err((token, lookup)) => Either::Right(Box::pin(async move {
                 self.jwt
                     .verify_unremembered(token, lookup, now)
                     .await
@@ -126,6 +117,35 @@ impl Authenticator {
                         AuthError::InvalidToken(reason)
                     })
             })),
+        }
+    }
+
+    /// [`Authenticator::authenticate`]'s answer when it is ready at once (an API key, a token
+    /// accepted before with a configured key or secret); `None` when a token has to be
+    /// verified.
+    pub fn authenticate_now(
+        &self,
+        credential: PresentedCredential<'_>,
+        now: DateTime<Utc>,
+    ) -> Option<Result<Principal, AuthError>> {
+        self.answer_or_verify(credential, now).ok()
+    }
+
+    /// The answer for `credential` if it needs no verification; otherwise the token and what
+    /// the verified-token cache said of it.
+    fn answer_or_verify<'a>(
+        &self,
+        credential: PresentedCredential<'a>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Principal, AuthError>, (&'a str, Option<CacheLookup>)> {
+        let token = match credential {
+            PresentedCredential::ApiKey(key) => return Ok(self.authenticate_api_key(key)),
+            PresentedCredential::Bearer("") => return Ok(Err(AuthError::MissingCredentials)),
+            PresentedCredential::Bearer(token) => token,
+        };
+        match self.jwt.remembered(token, now) {
+            Remembered::Hit(principal) => Ok(Ok(principal)),
+            Remembered::Verify(lookup) => Err((token, lookup)),
         }
     }
 

@@ -11,6 +11,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::Utc;
 use futures_util::future::LocalBoxFuture;
+use std::net::IpAddr;
 
 /// An authenticated principal.
 #[derive(Debug, Clone)]
@@ -44,6 +45,57 @@ impl FromRequest for Caller {
 pub(super) async fn authenticated(
     req: &HttpRequest,
 ) -> Result<(&web::Data<AppState>, Principal), ApiError> {
+    let (state, credential, ip) = presented(req)?;
+    match state
+        .authenticator
+        .authenticate(credential, Utc::now())
+        .await
+    {
+        Ok(principal) => Ok((state, principal)),
+        Err(error) => {
+            if let Some(ip) = ip {
+                // Boxed: a refusal is rare, and its store call's state would otherwise be
+                // part of every request's future.
+                Box::pin(state.limits.auth_failed(ip)).await;
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// [`authenticated`]'s answer when nothing has to be waited for (an API key, a token accepted
+/// before, a refusal that counts nothing); `None` when a token has to be verified or a failed
+/// authentication counted: then call [`authenticated`], which starts over.
+pub(super) fn authenticated_now(
+    req: &HttpRequest,
+) -> Option<Result<(&web::Data<AppState>, Principal), ApiError>> {
+    let (state, credential, ip) = match presented(req) {
+        Ok(presented) => presented,
+        Err(refusal) => return Some(Err(refusal)),
+    };
+    match state
+        .authenticator
+        .authenticate_now(credential, Utc::now())?
+    {
+        Ok(principal) => Some(Ok((state, principal))),
+        Err(error) if ip.is_none() => Some(Err(error.into())),
+        Err(_) => None,
+    }
+}
+
+/// The state, the credential `req` presents and its client address, unless refused before
+/// authentication: credentials in the URL, or an address whose failed-authentication budget
+/// is spent.
+fn presented(
+    req: &HttpRequest,
+) -> Result<
+    (
+        &web::Data<AppState>,
+        PresentedCredential<'_>,
+        Option<IpAddr>,
+    ),
+    ApiError,
+> {
     if query_has_credentials(req.query_string()) {
         return Err(ApiError::new(
             Code::CredentialsInUrl,
@@ -63,21 +115,7 @@ pub(super) async fn authenticated(
     if let Some(blocked) = ip.and_then(|ip| limits.ip_blocked(ip)) {
         return Err(Refusal::RateLimited(RouteClass::AuthFailures.as_str(), blocked).into());
     }
-    match state
-        .authenticator
-        .authenticate(credential, Utc::now())
-        .await
-    {
-        Ok(principal) => Ok((state, principal)),
-        Err(error) => {
-            if let Some(ip) = ip {
-                // Boxed: a refusal is rare, and its store call's state would otherwise be
-                // part of every request's future.
-                Box::pin(limits.auth_failed(ip)).await;
-            }
-            Err(error.into())
-        }
-    }
+    Ok((state, credential, ip))
 }
 
 /// Admits a request of `class` by `principal` now: refused when revoked or over the class's
@@ -89,11 +127,16 @@ pub(super) async fn admit(
     class: RouteClass,
 ) -> Result<(), ApiError> {
     let admitted = admission(limits, &principal.segment, principal.issued_at, class).await?;
+    keep_rate(req, class, admitted);
+    Ok(())
+}
+
+/// Keeps an admitted request's class rate state for its `RateLimit` headers.
+pub(super) fn keep_rate(req: &HttpRequest, class: RouteClass, admitted: Option<RateOutcome>) {
     if let Some(outcome) = admitted {
         req.extensions_mut()
             .insert(AdmittedRate(class.as_str(), outcome));
     }
-    Ok(())
 }
 
 /// [`Limiter::admit`], at once when it needs no round trip ([`Limiter::admit_now`]); the

@@ -8,13 +8,12 @@
 //! [`Caller`]: super::Caller
 
 use super::ApiError;
-use super::caller::{admission, admit, authenticated};
-use super::rate_limit::AdmittedRate;
+use super::caller::{admission, admit, authenticated, authenticated_now, keep_rate};
 use crate::domain::{NamespaceSegment, Principal};
 use crate::limits::{Limiter, PendingAdmission, RouteClass};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -36,11 +35,23 @@ struct Deferred {
 
 impl FromRequest for Grantee {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future =
+        Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        // At once when nothing has to be waited for: an API key or a token accepted before,
+        // and an admission made in memory or left to the grant (the common case). No boxed
+        // future then, which actix would move along with the request's other extractors.
+        if let Some(grantee) =
+            authenticated_now(req).and_then(|authenticated| match authenticated {
+                Ok((state, principal)) => admitted_now(req, &state.limits, principal),
+                Err(refusal) => Some(Err(refusal)),
+            })
+        {
+            return Either::Left(ready(grantee));
+        }
         let req = req.clone();
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let (state, principal) = authenticated(&req).await?;
             let class = RouteClass::of_path(req.path());
             let limits = &state.limits;
@@ -49,18 +60,48 @@ impl FromRequest for Grantee {
                 admit(&req, limits, &principal, class).await?;
                 return Ok(Grantee(principal, GrantAdmission::made()));
             };
-            let deferred = Deferred {
-                pending,
-                limits: Arc::clone(limits),
-                segment: principal.segment.clone(),
-                req,
-            };
-            Ok(Grantee(
-                principal,
-                GrantAdmission(Cell::new(Some(deferred))),
-            ))
-        })
+            Ok(deferred(&req, limits, principal, pending))
+        }))
     }
+}
+
+/// The grantee of an authenticated request when its admission needs no round trip: left to
+/// the grant (a shared store), or made now in memory. `None` if it must wait for the store.
+fn admitted_now(
+    req: &HttpRequest,
+    limits: &Arc<Limiter>,
+    principal: Principal,
+) -> Option<Result<Grantee, ApiError>> {
+    let class = RouteClass::of_path(req.path());
+    let pending = match limits.defer(&principal.segment, principal.issued_at, class) {
+        Ok(pending) => pending,
+        Err(refusal) => return Some(Err(refusal.into())),
+    };
+    if let Some(pending) = pending {
+        return Some(Ok(deferred(req, limits, principal, pending)));
+    }
+    let admitted = match limits.admit_now(&principal.segment, principal.issued_at, class)? {
+        Ok(admitted) => admitted,
+        Err(refusal) => return Some(Err(refusal.into())),
+    };
+    keep_rate(req, class, admitted);
+    Some(Ok(Grantee(principal, GrantAdmission::made())))
+}
+
+/// A grantee whose admission is left to its grant.
+fn deferred(
+    req: &HttpRequest,
+    limits: &Arc<Limiter>,
+    principal: Principal,
+    pending: PendingAdmission,
+) -> Grantee {
+    let deferred = Deferred {
+        pending,
+        limits: Arc::clone(limits),
+        segment: principal.segment.clone(),
+        req: req.clone(),
+    };
+    Grantee(principal, GrantAdmission(Cell::new(Some(deferred))))
 }
 
 impl GrantAdmission {
@@ -85,12 +126,8 @@ impl GrantAdmission {
             // Boxed: only a grant that waits for the store holds the store's state.
             None => Box::pin(limits.grant(who, pending, profile, bytes)).await?,
         };
-        if let (Some(deferred), Some(outcome)) = (deferred, outcome) {
-            let class = deferred.pending.class.as_str();
-            deferred
-                .req
-                .extensions_mut()
-                .insert(AdmittedRate(class, outcome));
+        if let Some(deferred) = deferred {
+            keep_rate(&deferred.req, deferred.pending.class, outcome);
         }
         Ok(())
     }
@@ -108,10 +145,7 @@ impl GrantAdmission {
             segment,
         } = deferred;
         let admitted = admission(&limits, &segment, pending.issued_at, pending.class).await?;
-        if let Some(outcome) = admitted {
-            req.extensions_mut()
-                .insert(AdmittedRate(pending.class.as_str(), outcome));
-        }
+        keep_rate(&req, pending.class, admitted);
         Ok(())
     }
 }
