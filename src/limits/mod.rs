@@ -8,6 +8,7 @@ mod memory;
 mod quota;
 mod rate;
 mod redis_batch;
+mod redis_reply;
 mod redis_store;
 mod settings;
 

@@ -47,7 +47,8 @@ struct Queue {
     callers: Vec<Caller>,
     /// The sending task's waker, while it waits for calls.
     sender: Option<Waker>,
-    /// Set when the thread's `Batches` is dropped: the sending task ends.
+    /// Set when the thread's `Batches` is dropped (the sending task ends), or when the task
+    /// ended otherwise (its runtime shut down): calls then fail at once.
     closed: bool,
 }
 
@@ -73,6 +74,12 @@ impl Batches {
     pub(super) fn handle(&self) -> BatchHandle {
         BatchHandle(Arc::clone(&self.queue))
     }
+
+    /// Whether the sending task is gone (its runtime shut down): a thread that runs another
+    /// runtime later needs new batches, and a new connection, on that one.
+    pub(super) fn is_closed(&self) -> bool {
+        lock(&self.queue).closed
+    }
 }
 
 impl Drop for Batches {
@@ -97,6 +104,9 @@ impl BatchHandle {
         let (answer, receiver) = oneshot::channel();
         let sender = {
             let mut queue = lock(&self.0);
+            if queue.closed {
+                return Err(Unanswered::Failed(closed()));
+            }
             queue.commands.add_command(command);
             queue.callers.push(Caller {
                 answer,
@@ -107,7 +117,8 @@ impl BatchHandle {
         if let Some(sender) = sender {
             sender.wake();
         }
-        // The sending task answers every call it takes, unless its runtime shuts down.
+        // The sending task answers every call it takes; if it ends first, `Closing` drops the
+        // waiting calls' senders.
         receiver
             .await
             .unwrap_or_else(|_| Err(Unanswered::Failed(closed())))
@@ -121,6 +132,7 @@ fn closed() -> RedisError {
 /// The sending task: takes the waiting calls as one batch, sends it, answers each call, and
 /// again, until the thread's `Batches` is dropped.
 async fn send(queue: Weak<Mutex<Queue>>, mut connection: ConnectionManager, timeout: Duration) {
+    let _closing = Closing(queue.clone());
     // Two sets of buffers, swapped with the queue's, so that batches reuse their memory.
     let mut commands = Pipeline::new();
     let mut callers = Vec::new();
@@ -175,5 +187,21 @@ async fn send(queue: Weak<Mutex<Queue>>, mut connection: ConnectionManager, time
 fn answer_all(callers: &mut Vec<Caller>, answer: impl Fn() -> Unanswered) {
     for caller in callers.drain(..) {
         let _ = caller.answer.send(Err(answer()));
+    }
+}
+
+/// Closes the queue when the sending task ends, however it ends (its runtime may drop it):
+/// the calls waiting get an error instead of waiting for a task that is gone.
+struct Closing(Weak<Mutex<Queue>>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.upgrade() {
+            let mut queue = lock(&queue);
+            queue.closed = true;
+            queue.commands.clear();
+            queue.callers.clear();
+            queue.sender = None;
+        }
     }
 }

@@ -11,12 +11,12 @@
 use super::quota::{QuotaExceeded, QuotaKind};
 use super::rate::{Rate, RateOutcome};
 use super::redis_batch::{Batches, Unanswered};
+use super::redis_reply::{CheckReply, GrantReply};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::TcpSettings;
 use redis::{
-    Client, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, ParsingError, RedisWrite, Script,
-    ServerErrorKind, Value,
+    Client, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisWrite, Script, ServerErrorKind,
 };
 use std::cell::RefCell;
 use std::io::Write;
@@ -89,60 +89,6 @@ impl<'s> Evalsha<'s> {
     fn text(&mut self, text: &str) -> &mut Self {
         self.cmd.write_arg(text.as_bytes());
         self
-    }
-}
-
-/// What `lua/grant.lua` answers: five decimal integers in one bulk string
-/// (`"verdict remaining retry_after_us until_full_us counter"`). One bulk reply costs the
-/// reply parser of the `redis` crate one value instead of an array and five integers, and
-/// the script one `string.format` instead of a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct GrantReply {
-    verdict: u8,
-    remaining: u32,
-    retry_us: u64,
-    full_us: u64,
-    counter: usize,
-}
-
-impl GrantReply {
-    /// The reply's five fields, or `None` when it is not five decimal integers in range.
-    fn parse(text: &[u8]) -> Option<Self> {
-        let mut fields = text.split(|&b| b == b' ').map(decimal);
-        let mut next = || fields.next().flatten();
-        let reply = Self {
-            verdict: next()?.try_into().ok()?,
-            remaining: next()?.try_into().ok()?,
-            retry_us: next()?,
-            full_us: next()?,
-            counter: next()?.try_into().ok()?,
-        };
-        fields.next().is_none().then_some(reply)
-    }
-}
-
-/// `digits` as a number: one or more ASCII digits, within `u64`.
-fn decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &digit| {
-        let digit = u64::from(digit.checked_sub(b'0').filter(|d| *d <= 9)?);
-        n.checked_mul(10)?.checked_add(digit)
-    })
-}
-
-impl FromRedisValue for GrantReply {
-    fn from_redis_value(v: Value) -> Result<Self, ParsingError> {
-        Self::from_redis_value_ref(&v)
-    }
-
-    fn from_redis_value_ref(v: &Value) -> Result<Self, ParsingError> {
-        match v {
-            Value::BulkString(text) => Self::parse(text),
-            _ => None,
-        }
-        .ok_or_else(|| format!("not a grant script's answer: {v:?}").into())
     }
 }
 
@@ -273,10 +219,15 @@ impl RedisStore {
     ) -> Result<T, StoreError> {
         CONNECTIONS.with_borrow_mut(|connections| {
             let me = Arc::as_ptr(&self.alive);
-            if let Some(found) = connections.iter().find(|c| c.store.as_ptr() == me) {
+            if let Some(found) = connections.iter().find(|c| c.store.as_ptr() == me)
+                && !found.batches.is_closed()
+            {
                 return Ok(f(found));
             }
-            connections.retain(|c| c.store.strong_count() > 0);
+            // Stores dropped, and this one's connection of a runtime that shut down.
+            connections.retain(|c| {
+                c.store.strong_count() > 0 && c.store.as_ptr() != me && !c.batches.is_closed()
+            });
             let manager =
                 ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())?;
             let made = ThreadConnection {
@@ -354,14 +305,14 @@ impl RedisStore {
                 .int(cost);
             call
         };
-        let (admitted, remaining, retry_us, full_us, principal, all): (
-            u8,
-            u32,
-            u64,
-            u64,
-            String,
-            String,
-        ) = self.run(build).await?;
+        let CheckReply {
+            admitted,
+            remaining,
+            retry_us,
+            full_us,
+            principal,
+            all,
+        } = self.run(build).await?;
         let micros = Duration::from_micros;
         Ok(Checked {
             rate: rate.map(|rate| {
@@ -372,7 +323,7 @@ impl RedisStore {
                     (admitted == 0).then(|| micros(retry_us)),
                 )
             }),
-            not_before: (principal.parse().ok(), all.parse().ok()),
+            not_before: (principal, all),
         })
     }
 
@@ -529,65 +480,5 @@ impl RedisStore {
         let mut manager = self.connection()?;
         self.bounded(redis::cmd("PING").query_async::<()>(&mut manager))
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn grant_reply(value: Value) -> Result<GrantReply, ParsingError> {
-        GrantReply::from_redis_value(value)
-    }
-
-    fn bulk(text: &str) -> Value {
-        Value::BulkString(text.as_bytes().to_vec())
-    }
-
-    #[test]
-    fn the_grant_reply_is_five_integers_in_one_string() {
-        assert_eq!(
-            grant_reply(bulk("0 999 0 18446744073709551615 0")).unwrap(),
-            GrantReply {
-                verdict: 0,
-                remaining: 999,
-                retry_us: 0,
-                full_us: u64::MAX,
-                counter: 0,
-            }
-        );
-        assert_eq!(
-            grant_reply(bulk("4 0 0 0 2")).unwrap(),
-            GrantReply {
-                verdict: 4,
-                remaining: 0,
-                retry_us: 0,
-                full_us: 0,
-                counter: 2,
-            }
-        );
-    }
-
-    #[test]
-    fn a_grant_reply_of_another_shape_is_an_error() {
-        for text in [
-            "",
-            "0 1 2 3",
-            "0 1 2 3 4 5",
-            "0  1 2 3 4",
-            "0 1 2 3 4 ",
-            "0 -1 2 3 4",
-            "0 +1 2 3 4",
-            "0 1.5 2 3 4",
-            "256 1 2 3 4",
-            "0 4294967296 2 3 4",
-            "0 1 2 18446744073709551616 4",
-        ] {
-            assert!(grant_reply(bulk(text)).is_err(), "{text:?}");
-        }
-        // The array of integers that earlier scripts answered.
-        let array = Value::Array((0..5).map(Value::Int).collect());
-        assert!(grant_reply(array).is_err());
-        assert!(grant_reply(Value::Nil).is_err());
     }
 }

@@ -557,6 +557,48 @@ fn a_store_that_hangs_is_cut_at_the_timeout() {
     });
 }
 
+/// A thread that runs one tokio runtime after another (a test harness, a restarted worker)
+/// gets the store on each: the script calls of the first runtime's connection are sent by a
+/// task of that runtime, gone with it, and no later call waits for it.
+#[test]
+fn a_store_serves_one_runtime_after_another_on_a_thread() {
+    let redis = Redis::start();
+    let settings = toml::from_str::<s3_broker::limits::LimitsConfig>(&format!(
+        "store = \"{}\"\nstore_timeout_ms = 1000\n\
+         [rates]\nlistings = {{ requests = 100, window_secs = 86400 }}",
+        redis.url
+    ))
+    .unwrap()
+    .validate()
+    .unwrap();
+    let limiter = s3_broker::limits::Limiter::new(
+        &settings,
+        None,
+        s3_broker::telemetry::LimitCounters::detached(),
+    )
+    .unwrap();
+    let who = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
+    for remaining in [99, 98, 97] {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let admitted = runtime.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                limiter.admit(&who, None, s3_broker::limits::RouteClass::Listings),
+            )
+            .await
+            .expect("an answer within the store timeout")
+        });
+        let outcome = admitted
+            .unwrap_or_else(|refusal| panic!("refused: {refusal:?}"))
+            .expect("the listings rate was checked");
+        assert_eq!(outcome.remaining, remaining, "counted in the store");
+        drop(runtime);
+    }
+}
+
 /// A rate above a million requests per second has an emission interval under a microsecond:
 /// the store still keeps it (the broker never falls back to its own count).
 #[test]
