@@ -23,14 +23,12 @@ pub const MAX_API_KEY_LEN: usize = 512;
 pub(crate) struct ApiKeyEntry {
     /// SHA-256 of the key.
     pub digest: [u8; 32],
-    /// The principal name.
-    pub principal: String,
-    /// Granted scopes.
-    pub scopes: Scopes,
+    /// The principal the key authenticates: its configured name, scopes and `issued_at`
+    /// (Unix seconds), and its namespace segment, worked out once here rather than per
+    /// request.
+    pub principal: Principal,
     /// Whether the key has been revoked.
     pub revoked: bool,
-    /// When the key was issued (Unix seconds), if configured.
-    pub issued_at: Option<i64>,
 }
 
 impl ApiKeyEntry {
@@ -51,12 +49,12 @@ impl ApiKeyEntry {
             let scope: Scope = name.parse().map_err(|e| ("scopes", e))?;
             scopes = scopes.with(scope);
         }
+        let mut principal = Principal::api_key(config.principal.clone(), scopes);
+        principal.issued_at = config.issued_at.map(|t| t.timestamp());
         Ok(Self {
             digest,
-            principal: config.principal.clone(),
-            scopes,
+            principal,
             revoked: config.revoked,
-            issued_at: config.issued_at.map(|t| t.timestamp()),
         })
     }
 }
@@ -92,16 +90,12 @@ impl ApiKeys {
             .flatten()
             .and_then(|i| self.entries.get(i));
         match found {
-            Some(entry) if !entry.revoked => {
-                let mut principal = Principal::api_key(entry.principal.clone(), entry.scopes);
-                principal.issued_at = entry.issued_at;
-                Ok(principal)
-            }
+            Some(entry) if !entry.revoked => Ok(entry.principal.clone()),
             Some(entry) => {
                 // The problem code the HTTP layer answers (`Code::InvalidApiKey`).
                 tracing::warn!(
                     code = "invalid_api_key",
-                    principal = %entry.principal,
+                    principal = %entry.principal.subject,
                     "revoked API key presented"
                 );
                 Err(AuthError::InvalidApiKey)

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::{BoxFuture, Either, Ready, ready};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{Principal, Scopes};
@@ -13,9 +14,14 @@ use super::config::AuthConfig;
 use super::dev_token::{self, DevClaims, MintError};
 use super::error::AuthError;
 use super::jwks::{JwksCache, JwksError, JwksStats};
-use super::jwt::JwtVerifier;
+use super::jwt::{JwtVerifier, Remembered};
 use super::presented::PresentedCredential;
 use super::validate::AuthConfigError;
+
+/// What [`Authenticator::authenticate`] answers: a principal or a refusal, at once or after the
+/// boxed verification of a token.
+pub type Authentication<'a> =
+    Either<Ready<Result<Principal, AuthError>>, BoxFuture<'a, Result<Principal, AuthError>>>;
 
 /// Authenticates callers. Build it once at startup with [`Authenticator::from_config`] and share
 /// it (it is `Send + Sync`; the JWKS cache inside is shared by reference).
@@ -80,13 +86,8 @@ impl Authenticator {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Principal, AuthError> {
-        if token.is_empty() {
-            return Err(AuthError::MissingCredentials);
-        }
-        self.jwt.verify(token, now).await.map_err(|reason| {
-            tracing::debug!(%reason, "bearer token refused");
-            AuthError::InvalidToken(reason)
-        })
+        self.authenticate(PresentedCredential::Bearer(token), now)
+            .await
     }
 
     /// The principal of an API key (the `X-Api-Key` header value).
@@ -94,15 +95,37 @@ impl Authenticator {
         self.api_keys.authenticate(key)
     }
 
-    /// The principal of either kind of credential.
-    pub async fn authenticate(
-        &self,
-        credential: PresentedCredential<'_>,
+    /// The principal of either kind of credential, as a future that is ready at once for an API
+    /// key or a token accepted before with a configured key or secret (the common case: a
+    /// client reuses its token), and otherwise holds the token's verification in a box. A
+    /// request thus carries a few words of authentication state through its own future, not
+    /// the whole verification's (JWKS fetch included), which would be copied with it at every
+    /// move.
+    pub fn authenticate<'a>(
+        &'a self,
+        credential: PresentedCredential<'a>,
         now: DateTime<Utc>,
-    ) -> Result<Principal, AuthError> {
-        match credential {
-            PresentedCredential::Bearer(token) => self.authenticate_bearer(token, now).await,
-            PresentedCredential::ApiKey(key) => self.authenticate_api_key(key),
+    ) -> Authentication<'a> {
+        let token = match credential {
+            PresentedCredential::ApiKey(key) => {
+                return Either::Left(ready(self.authenticate_api_key(key)));
+            }
+            PresentedCredential::Bearer("") => {
+                return Either::Left(ready(Err(AuthError::MissingCredentials)));
+            }
+            PresentedCredential::Bearer(token) => token,
+        };
+        match self.jwt.remembered(token, now) {
+            Remembered::Hit(principal) => Either::Left(ready(Ok(principal))),
+            Remembered::Verify(lookup) => Either::Right(Box::pin(async move {
+                self.jwt
+                    .verify_unremembered(token, lookup, now)
+                    .await
+                    .map_err(|reason| {
+                        tracing::debug!(%reason, "bearer token refused");
+                        AuthError::InvalidToken(reason)
+                    })
+            })),
         }
     }
 

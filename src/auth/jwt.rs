@@ -53,6 +53,23 @@ struct Candidates {
     published: Option<Arc<KeySet>>,
 }
 
+/// What the verified-token cache said of a token before any waiting
+/// ([`JwtVerifier::remembered`]).
+pub(super) enum Remembered {
+    /// Accepted before with a configured key or secret and still valid: its principal.
+    Hit(Principal),
+    /// To be verified, or its entry checked against the current JWKS key set; the cache lookup
+    /// made, if the token may be cached.
+    Verify(Option<CacheLookup>),
+}
+
+/// A cacheable token's digest and what the cache found for it.
+pub(super) struct CacheLookup {
+    digest: verified::TokenDigest,
+    /// An entry verified with a JWKS key: usable if its key set is still the current one.
+    needs_key_set: bool,
+}
+
 impl JwtVerifier {
     /// A verifier for validated settings.
     pub(super) fn new(settings: JwtSettings, jwks: Option<JwksCache>) -> Self {
@@ -73,24 +90,57 @@ impl JwtVerifier {
         self.jwks.as_ref()
     }
 
-    /// The principal of a valid `token` at `now`.
-    pub(super) async fn verify(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Principal, TokenRejection> {
-        // Looked up before the header is read: a hit is a token accepted before in these
-        // exact bytes, whose header passed the checks of this configuration then (only a
-        // restart changes them); a token over the length limit is never cached.
-        let cache = self
+    /// The cached outcome of `token` at `now`, if it needs nothing to wait for: a token accepted
+    /// before with a configured key or secret. A hash and one locked lookup, without a future,
+    /// so that the common case of a reused token keeps no verification state in its caller.
+    ///
+    /// Looked up before the header is read: a hit is a token accepted before in these exact
+    /// bytes, whose header passed the checks of this configuration then (only a restart changes
+    /// them); a token over the length limit is never cached.
+    pub(super) fn remembered(&self, token: &str, now: DateTime<Utc>) -> Remembered {
+        let Some(cache) = self
             .verified
             .as_ref()
             .filter(|_| token.len() <= header::MAX_TOKEN_LEN)
-            .map(|cache| (cache, verified::digest(token)));
-        if let Some((cache, digest)) = &cache
-            && let Some(principal) = self.cached(cache, digest, now).await
+        else {
+            return Remembered::Verify(None);
+        };
+        let digest = verified::digest(token);
+        match cache.lookup(&digest, now, self.leeway_secs) {
+            Lookup::Hit(principal) => Remembered::Hit(principal),
+            Lookup::Miss => Remembered::Verify(Some(CacheLookup {
+                digest,
+                needs_key_set: false,
+            })),
+            Lookup::NeedsKeySet => Remembered::Verify(Some(CacheLookup {
+                digest,
+                needs_key_set: true,
+            })),
+        }
+    }
+
+    /// The principal of a valid `token` at `now` that [`JwtVerifier::remembered`] did not
+    /// answer: an entry of a JWKS key is served if its key set is still the current one;
+    /// otherwise the token is verified, and remembered when `lookup` says it may be.
+    pub(super) async fn verify_unremembered(
+        &self,
+        token: &str,
+        lookup: Option<CacheLookup>,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, TokenRejection> {
+        let cache = self.verified.as_ref().zip(lookup);
+        if let Some((cache, lookup)) = &cache
+            && lookup.needs_key_set
         {
-            return Ok(principal);
+            let current = match &self.jwks {
+                Some(jwks) => Some(jwks.current(now).await),
+                None => None,
+            };
+            if let Some(principal) =
+                cache.get(&lookup.digest, now, self.leeway_secs, current.as_ref())
+            {
+                return Ok(principal);
+            }
         }
         let (header, parts) = header::inspect_parts(token, &self.algorithms)?;
         let candidates = self
@@ -113,7 +163,7 @@ impl JwtVerifier {
         // A token inside its expiry leeway passed, but a cached entry is served only before
         // `exp`: caching it would only evict a live entry.
         let servable = (now.timestamp() as f64) < validity.exp;
-        if let Some((cache, digest)) = cache.filter(|_| servable) {
+        if let Some((cache, lookup)) = cache.filter(|_| servable) {
             let key_set = candidates
                 .published
                 .as_ref()
@@ -124,31 +174,9 @@ impl JwtVerifier {
                 validity,
                 key_set,
             };
-            cache.insert(digest, verified);
+            cache.insert(lookup.digest, verified);
         }
         Ok(principal)
-    }
-
-    /// The principal of the token of `digest` if it is cached and still valid at `now`. The
-    /// JWKS key set is consulted only for an entry verified with one of its keys (HMAC and
-    /// configured keys have none).
-    async fn cached(
-        &self,
-        cache: &VerifiedTokens,
-        digest: &verified::TokenDigest,
-        now: DateTime<Utc>,
-    ) -> Option<Principal> {
-        match cache.lookup(digest, now, self.leeway_secs) {
-            Lookup::Hit(principal) => Some(principal),
-            Lookup::Miss => None,
-            Lookup::NeedsKeySet => {
-                let current = match &self.jwks {
-                    Some(jwks) => Some(jwks.current(now).await),
-                    None => None,
-                };
-                cache.get(digest, now, self.leeway_secs, current.as_ref())
-            }
-        }
     }
 
     /// The keys that may have signed a token with `alg` and `kid`.

@@ -32,7 +32,7 @@ mod validate;
 mod verified;
 
 pub use api_key::{API_KEY_HEADER, MAX_API_KEY_LEN};
-pub use authenticator::Authenticator;
+pub use authenticator::{Authentication, Authenticator};
 pub use config::{ApiKeyConfig, AuthConfig, HsSecretConfig, PublicKeyConfig};
 pub use dev_token::{MAX_DEV_TOKEN_TTL, MintError, mint_dev_token};
 pub use error::{AuthError, TokenRejection};

@@ -114,7 +114,9 @@ impl HeaderValue {
                 reason: "value must be visible ASCII (no control characters or line breaks)",
             });
         }
-        if !value.starts_with(' ') && !value.ends_with(' ') && !value.contains("  ") {
+        // A byte-pair scan: `str::contains("  ")` sets up a substring searcher per call.
+        let doubled = value.as_bytes().windows(2).any(|pair| pair == b"  ");
+        if !value.starts_with(' ') && !value.ends_with(' ') && !doubled {
             // Already canonical (the usual case): no space to trim or collapse.
             return Ok(Self(value.to_owned()));
         }

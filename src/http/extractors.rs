@@ -9,6 +9,10 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
+use std::future::{self, Future};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 /// JSON bodies are small: a grant request is a few hundred bytes.
 pub const MAX_JSON_BODY: usize = 16 * 1024;
@@ -31,43 +35,79 @@ pub(super) fn json_config_limited(limit: usize) -> web::JsonConfig {
 
 /// A JSON body under [`json_config`]: what `web::Json` accepts and refuses there, with the
 /// same problems, read without its per-request costs (a MIME parse of the `Content-Type`, an
-/// 8 KiB buffer) when the request says exactly `Content-Type: application/json` with a
-/// `Content-Length` and no `Content-Encoding`. Any other request is read by `web::Json`
-/// itself.
+/// 8 KiB buffer, a boxed future) when the request says exactly `Content-Type:
+/// application/json` with a `Content-Length` and no `Content-Encoding`. Any other request is
+/// read by `web::Json` itself.
 pub(super) struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+    type Future = JsonBodyFuture<T>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let Some(length) = plain_json_length(req.headers()) else {
             let json = web::Json::<T>::from_request(req, payload);
-            return Box::pin(async move { Ok(JsonBody(json.await?.into_inner())) });
+            return JsonBodyFuture::Boxed(Box::pin(async move {
+                Ok(JsonBody(json.await?.into_inner()))
+            }));
         };
-        let limit = MAX_JSON_BODY;
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let refuse = |err| actix_web::Error::from(json_error(err, limit));
-            if length > limit {
-                return Err(refuse(JsonPayloadError::OverflowKnownLength {
-                    length,
-                    limit,
-                }));
-            }
-            let mut body = Vec::with_capacity(length);
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| refuse(JsonPayloadError::Payload(e)))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(refuse(JsonPayloadError::Overflow { limit }));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            serde_json::from_slice(&body)
-                .map(JsonBody)
-                .map_err(|e| refuse(JsonPayloadError::Deserialize(e)))
-        })
+        if length > MAX_JSON_BODY {
+            let refusal = refuse(JsonPayloadError::OverflowKnownLength {
+                length,
+                limit: MAX_JSON_BODY,
+            });
+            return JsonBodyFuture::Boxed(Box::pin(future::ready(Err(refusal))));
+        }
+        JsonBodyFuture::Reading {
+            payload: payload.take(),
+            body: Vec::with_capacity(length),
+            target: PhantomData,
+        }
     }
+}
+
+/// The future of [`JsonBody`]: a plain JSON body read into one buffer of its announced length
+/// (no box, no `async` state machine), or `web::Json`'s future and early refusals, boxed.
+pub(super) enum JsonBodyFuture<T> {
+    /// Reading a plain JSON body.
+    Reading {
+        payload: Payload,
+        body: Vec<u8>,
+        /// What the body becomes (`fn() -> T`: the future is `Unpin` whatever `T` is).
+        target: PhantomData<fn() -> T>,
+    },
+    /// Any other body, or a refusal made before reading.
+    Boxed(LocalBoxFuture<'static, Result<JsonBody<T>, actix_web::Error>>),
+}
+
+impl<T: DeserializeOwned> Future for JsonBodyFuture<T> {
+    type Output = Result<JsonBody<T>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (payload, body) = match self.get_mut() {
+            Self::Boxed(future) => return future.as_mut().poll(cx),
+            Self::Reading { payload, body, .. } => (payload, body),
+        };
+        while let Some(chunk) = ready!(payload.poll_next_unpin(cx)) {
+            let chunk = chunk.map_err(|e| refuse(JsonPayloadError::Payload(e)))?;
+            if body.len() + chunk.len() > MAX_JSON_BODY {
+                return Poll::Ready(Err(refuse(JsonPayloadError::Overflow {
+                    limit: MAX_JSON_BODY,
+                })));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Poll::Ready(
+            serde_json::from_slice(body)
+                .map(JsonBody)
+                .map_err(|e| refuse(JsonPayloadError::Deserialize(e))),
+        )
+    }
+}
+
+/// A plain JSON body's problem, as [`json_config`]'s error handler makes it.
+fn refuse(err: JsonPayloadError) -> actix_web::Error {
+    json_error(err, MAX_JSON_BODY).into()
 }
 
 /// The `Content-Length` of a request whose body is plain JSON: `Content-Type` exactly

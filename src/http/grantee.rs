@@ -8,7 +8,7 @@
 //! [`Caller`]: super::Caller
 
 use super::ApiError;
-use super::caller::{admit, authenticated};
+use super::caller::{admission, admit, authenticated};
 use super::rate_limit::AdmittedRate;
 use crate::domain::{NamespaceSegment, Principal};
 use crate::limits::{Limiter, PendingAdmission, RouteClass};
@@ -80,7 +80,11 @@ impl GrantAdmission {
     ) -> Result<(), ApiError> {
         let deferred = self.0.take();
         let pending = deferred.as_ref().map(|d| d.pending);
-        let outcome = limits.grant(who, pending, profile, bytes).await?;
+        let outcome = match limits.grant_now(who, pending, profile, bytes) {
+            Some(answer) => answer?,
+            // Boxed: only a grant that waits for the store holds the store's state.
+            None => Box::pin(limits.grant(who, pending, profile, bytes)).await?,
+        };
         if let (Some(deferred), Some(outcome)) = (deferred, outcome) {
             let class = deferred.pending.class.as_str();
             deferred
@@ -103,9 +107,7 @@ impl GrantAdmission {
             limits,
             segment,
         } = deferred;
-        let admitted = limits
-            .admit(&segment, pending.issued_at, pending.class)
-            .await?;
+        let admitted = admission(&limits, &segment, pending.issued_at, pending.class).await?;
         if let Some(outcome) = admitted {
             req.extensions_mut()
                 .insert(AdmittedRate(pending.class.as_str(), outcome));

@@ -212,32 +212,60 @@ impl Limiter {
         issued_at: Option<i64>,
         class: RouteClass,
     ) -> Result<Option<RateOutcome>, Refusal> {
-        if !self.active {
-            return Ok(None);
+        if let Some(answer) = self.admit_now(who, issued_at, class) {
+            return answer;
         }
         if self.file_refuses(who, issued_at) {
             return Err(Refusal::Revoked);
         }
+        let Some(store) = &self.shared else {
+            return Ok(None);
+        };
         let rate = self.config.rates.of(class);
-        let outcome = match &self.shared {
-            None => self.memory.rate(who, class),
-            Some(store) => {
-                let key = format!("{}:{who}", class.as_str());
-                match store.check(&key, rate, 1, who.as_str()).await {
-                    Ok(Checked { rate, not_before }) => {
-                        self.store_answered();
-                        if is_revoked(not_before.0, not_before.1, issued_at) {
-                            return Err(Refusal::Revoked);
-                        }
-                        rate
-                    }
-                    Err(error) => {
-                        self.store_failed(&error)?;
-                        self.memory.rate(who, class)
-                    }
+        let key = format!("{}:{who}", class.as_str());
+        let outcome = match store.check(&key, rate, 1, who.as_str()).await {
+            Ok(Checked { rate, not_before }) => {
+                self.store_answered();
+                if is_revoked(not_before.0, not_before.1, issued_at) {
+                    return Err(Refusal::Revoked);
                 }
+                rate
+            }
+            Err(error) => {
+                self.store_failed(&error)?;
+                self.memory.rate(who, class)
             }
         };
+        self.admitted(class, outcome)
+    }
+
+    /// [`Limiter::admit`]'s answer when it needs no round trip (no limits, or the memory
+    /// store), without a future; `None` with a shared store. Callers that hold their future
+    /// across other work keep the store's much larger one out of it this way.
+    pub fn admit_now(
+        &self,
+        who: &NamespaceSegment,
+        issued_at: Option<i64>,
+        class: RouteClass,
+    ) -> Option<Result<Option<RateOutcome>, Refusal>> {
+        if !self.active {
+            return Some(Ok(None));
+        }
+        if self.shared.is_some() {
+            return None;
+        }
+        if self.file_refuses(who, issued_at) {
+            return Some(Err(Refusal::Revoked));
+        }
+        Some(self.admitted(class, self.memory.rate(who, class)))
+    }
+
+    /// A class rate's `outcome` as an admission: refused when over the rate.
+    fn admitted(
+        &self,
+        class: RouteClass,
+        outcome: Option<RateOutcome>,
+    ) -> Result<Option<RateOutcome>, Refusal> {
         match outcome {
             Some(outcome) => self
                 .rate_refusal(class.as_str(), outcome)
@@ -353,14 +381,14 @@ impl Limiter {
         profile: &str,
         bytes: Option<u64>,
     ) -> Result<Option<RateOutcome>, Refusal> {
-        if !self.active {
-            return Ok(None);
+        if let Some(answer) = self.grant_now(who, pending, profile, bytes) {
+            return answer;
         }
+        let Some(store) = &self.shared else {
+            return Ok(None);
+        };
         let profile_rate = self.config.profiles.get(profile).and_then(|p| p.grants);
         let debits = self.debits(profile, bytes);
-        let Some(store) = &self.shared else {
-            return self.grant_in_memory(who, pending, profile, debits);
-        };
         if pending.is_none() && profile_rate.is_none() && debits.is_empty() {
             return Ok(None);
         }
@@ -405,6 +433,25 @@ impl Limiter {
                 self.grant_in_memory(who, pending, profile, shares)
             }
         }
+    }
+
+    /// [`Limiter::grant`]'s answer when it needs no round trip (no limits, or the memory
+    /// store), without a future; `None` with a shared store (see [`Limiter::admit_now`]).
+    pub fn grant_now(
+        &self,
+        who: &NamespaceSegment,
+        pending: Option<PendingAdmission>,
+        profile: &str,
+        bytes: Option<u64>,
+    ) -> Option<Result<Option<RateOutcome>, Refusal>> {
+        if !self.active {
+            return Some(Ok(None));
+        }
+        if self.shared.is_some() {
+            return None;
+        }
+        let debits = self.debits(profile, bytes);
+        Some(self.grant_in_memory(who, pending, profile, debits))
     }
 
     /// [`Limiter::grant`] in this process: the memory store's, or the fallback of `fail_open`

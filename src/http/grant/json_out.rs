@@ -22,39 +22,53 @@ impl<'a> JsonObject<'a> {
         Self { out, first: true }
     }
 
-    fn key(&mut self, name: &str) {
+    /// The comma before every member but the first.
+    fn separate(&mut self) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        write_str(self.out, name);
-        self.out.push(b':');
+    }
+
+    /// `"name":` for a field name of the answer's own schema: one of this crate's `'static`
+    /// literals, plain identifiers written as they are (checked in debug builds) rather than
+    /// scanned for escapes on every answer.
+    fn field(&mut self, name: &'static str) {
+        debug_assert!(!needs_escape(name), "{name:?}");
+        self.separate();
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
 
     /// `"name":"value"`.
-    pub(crate) fn str(&mut self, name: &str, value: &str) -> &mut Self {
-        self.key(name);
+    pub(crate) fn str(&mut self, name: &'static str, value: &str) -> &mut Self {
+        self.field(name);
         write_str(self.out, value);
         self
     }
 
     /// `"name":"<RFC 3339 UTC>"`.
-    pub(crate) fn time(&mut self, name: &str, value: &DateTime<Utc>) -> &mut Self {
-        self.key(name);
+    pub(crate) fn time(&mut self, name: &'static str, value: &DateTime<Utc>) -> &mut Self {
+        self.field(name);
         write_time(self.out, value);
         self
     }
 
-    /// `"name":{"k":"v",...}`, the pairs in the given order.
+    /// `"name":{"k":"v",...}`, the pairs in the given order; their names are data (header or
+    /// form field names), escaped like values.
     pub(crate) fn str_map<'s>(
         &mut self,
-        name: &str,
+        name: &'static str,
         pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
     ) -> &mut Self {
-        self.key(name);
+        self.field(name);
         let mut inner = JsonObject::open(self.out);
         for (k, v) in pairs {
-            inner.str(k, v);
+            inner.separate();
+            write_str(inner.out, k);
+            inner.out.push(b':');
+            write_str(inner.out, v);
         }
         inner.finish();
         self
@@ -63,10 +77,10 @@ impl<'a> JsonObject<'a> {
     /// `"name":["a","b",...]`.
     pub(crate) fn str_array<'s>(
         &mut self,
-        name: &str,
+        name: &'static str,
         items: impl IntoIterator<Item = &'s str>,
     ) -> &mut Self {
-        self.key(name);
+        self.field(name);
         self.out.push(b'[');
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
@@ -100,8 +114,12 @@ fn write_str(out: &mut Vec<u8>, value: &str) {
 /// `value` as chrono's `serde` form: `"2026-05-01T12:00:00Z"`, with the fraction of a second
 /// when there is one (written by chrono itself then; grant times are whole seconds).
 fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
-    let year = value.year();
-    if value.nanosecond() != 0 || !(0..=9999).contains(&year) {
+    // The fields of the UTC date and time, read from the stored value: `DateTime`'s own
+    // accessors add the (zero) offset again for each of them.
+    let naive = value.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let year = date.year();
+    if time.nanosecond() != 0 || !(0..=9999).contains(&year) {
         let _ = serde_json::to_writer(&mut *out, value);
         return;
     }
@@ -114,11 +132,11 @@ fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
         }
     };
     digits(&mut text, 1, year.unsigned_abs(), 4);
-    digits(&mut text, 6, value.month(), 2);
-    digits(&mut text, 9, value.day(), 2);
-    digits(&mut text, 12, value.hour(), 2);
-    digits(&mut text, 15, value.minute(), 2);
-    digits(&mut text, 18, value.second(), 2);
+    digits(&mut text, 6, date.month(), 2);
+    digits(&mut text, 9, date.day(), 2);
+    digits(&mut text, 12, time.hour(), 2);
+    digits(&mut text, 15, time.minute(), 2);
+    digits(&mut text, 18, time.second(), 2);
     out.extend_from_slice(&text);
 }
 
@@ -156,15 +174,15 @@ mod tests {
         let mut out = Vec::new();
         let mut object = JsonObject::open(&mut out);
         object
-            .str("a\"b", "line\nbreak \u{1} é")
-            .str_map("m", [("x", "1"), ("y", "\\")])
+            .str("ab", "line\nbreak \u{1} é")
+            .str_map("m", [("x\"", "1"), ("y", "\\")])
             .str_map("empty", [])
             .str_array("list", ["p", "q"])
             .time("t", &DateTime::from_timestamp(1_777_636_800, 0).unwrap());
         object.finish();
         let expected = serde_json::json!({
-            "a\"b": "line\nbreak \u{1} é",
-            "m": {"x": "1", "y": "\\"},
+            "ab": "line\nbreak \u{1} é",
+            "m": {"x\"": "1", "y": "\\"},
             "empty": {},
             "list": ["p", "q"],
             "t": "2026-05-01T12:00:00Z",
