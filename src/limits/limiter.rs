@@ -3,7 +3,7 @@
 //! does not answer (it never turns into a 500).
 
 use super::memory::{MemoryStore, scope_key};
-use super::quota::{QuotaExceeded, QuotaKind, Quotas, window_of};
+use super::quota::{Debit, QuotaExceeded, QuotaKind, Quotas, window_of};
 use super::rate::RateOutcome;
 use super::redis_store::{Checked, DeferredCall, GrantCall, Granted, RedisStore, StoreError};
 use super::settings::{FailureMode, LimitSettings, LimitsConfig, StoreSetting};
@@ -41,7 +41,7 @@ pub struct PendingAdmission {
 }
 
 /// The quota counters one grant debits: `(key, amount, limit, kind)`.
-type Debits = Vec<(String, u64, u64, QuotaKind)>;
+type Debits<'a> = Vec<Debit<'a>>;
 
 /// The store's state, for `/readyz`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,7 +388,7 @@ impl Limiter {
             return Ok(None);
         };
         let profile_rate = self.config.profiles.get(profile).and_then(|p| p.grants);
-        let debits = self.debits(who, profile, bytes);
+        let debits = self.debits(profile, bytes);
         if pending.is_none() && profile_rate.is_none() && debits.is_empty() {
             return Ok(None);
         }
@@ -425,7 +425,10 @@ impl Limiter {
                 self.store_failed(&error)?;
                 let shares = debits
                     .into_iter()
-                    .map(|(key, amount, limit, kind)| (key, amount, self.quota_limit(limit), kind))
+                    .map(|debit| Debit {
+                        limit: self.quota_limit(debit.limit),
+                        ..debit
+                    })
                     .collect();
                 self.grant_in_memory(who, pending, profile, shares)
             }
@@ -447,7 +450,7 @@ impl Limiter {
         if self.shared.is_some() {
             return None;
         }
-        let debits = self.debits(who, profile, bytes);
+        let debits = self.debits(profile, bytes);
         Some(self.grant_in_memory(who, pending, profile, debits))
     }
 
@@ -458,7 +461,7 @@ impl Limiter {
         who: &NamespaceSegment,
         pending: Option<PendingAdmission>,
         profile: &str,
-        debits: Debits,
+        debits: Debits<'_>,
     ) -> Result<Option<RateOutcome>, Refusal> {
         let admitted = match pending.and_then(|p| Some((p.class, self.memory.rate(who, p.class)?)))
         {
@@ -475,6 +478,10 @@ impl Limiter {
             return Ok(admitted);
         }
         let (window, resets_at) = window_of(Utc::now(), self.config.quota_window_secs.get());
+        let debits: Vec<_> = debits
+            .iter()
+            .map(|d| (scope_key(d.kind, &d.scope, who), d.amount, d.limit, d.kind))
+            .collect();
         self.memory
             .debit(window, resets_at, &debits)
             .map_err(|exceeded| self.quota_refusal(exceeded))?;
@@ -482,7 +489,7 @@ impl Limiter {
     }
 
     /// The quota counters a grant of `who` under `profile` declaring `bytes` debits.
-    fn debits(&self, who: &NamespaceSegment, profile: &str, bytes: Option<u64>) -> Debits {
+    fn debits<'a>(&self, profile: &'a str, bytes: Option<u64>) -> Debits<'a> {
         let mut debits = Vec::new();
         let scopes = [
             (Scope::Global, Some(&self.config.quotas)),
@@ -491,23 +498,23 @@ impl Limiter {
                 self.config.profiles.get(profile).map(|p| &p.quotas),
             ),
         ];
-        for (scope, quotas) in &scopes {
+        for (scope, quotas) in scopes {
             let Some(quotas) = quotas else { continue };
             if let Some(limit) = quotas.grants_per_day {
-                debits.push((
-                    scope_key(QuotaKind::Grants, scope, who),
-                    1,
+                debits.push(Debit {
+                    kind: QuotaKind::Grants,
+                    scope,
+                    amount: 1,
                     limit,
-                    QuotaKind::Grants,
-                ));
+                });
             }
             if let (Some(limit), Some(bytes)) = (quotas.bytes_per_day, bytes) {
-                debits.push((
-                    scope_key(QuotaKind::Bytes, scope, who),
-                    bytes,
+                debits.push(Debit {
+                    kind: QuotaKind::Bytes,
+                    scope,
+                    amount: bytes,
                     limit,
-                    QuotaKind::Bytes,
-                ));
+                });
             }
         }
         debits

@@ -236,9 +236,19 @@ impl MemoryStore {
 
 /// The key of a quota counter or upload set: the quota, its scope and the principal.
 pub(crate) fn scope_key(kind: QuotaKind, scope: &Scope<'_>, who: &NamespaceSegment) -> String {
-    match scope {
-        Scope::Global => format!("{}:*:{who}", kind.as_str()),
-        Scope::Profile(name) => format!("{}:p={name}:{who}", kind.as_str()),
+    scope_key_parts(kind, scope, who.as_str()).concat()
+}
+
+/// [`scope_key`] in parts (`kind:*:who` or `kind:p=name:who`; unused parts empty), for a
+/// writer that joins them into its own buffer (the Redis store's command).
+pub(crate) fn scope_key_parts<'a>(
+    kind: QuotaKind,
+    scope: &Scope<'a>,
+    who: &'a str,
+) -> [&'a str; 5] {
+    match *scope {
+        Scope::Global => [kind.as_str(), ":*:", who, "", ""],
+        Scope::Profile(name) => [kind.as_str(), ":p=", name, ":", who],
     }
 }
 
@@ -317,5 +327,19 @@ mod tests {
         store.close("a", &["u".to_owned()]);
         store.open(0, "c", 100, &scopes).unwrap();
         store.open(60, "d", 100, &scopes).unwrap();
+    }
+
+    #[test]
+    fn quota_keys_keep_their_form() {
+        // Counters live in the shared store across deploys: their keys must not change.
+        let who = NamespaceSegment::for_subject(Some("https://issuer.example"), "alice");
+        assert_eq!(
+            scope_key(QuotaKind::Grants, &Scope::Global, &who),
+            format!("grants_per_day:*:{who}")
+        );
+        assert_eq!(
+            scope_key(QuotaKind::Bytes, &Scope::Profile("avatars"), &who),
+            format!("bytes_per_day:p=avatars:{who}")
+        );
     }
 }

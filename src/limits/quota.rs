@@ -3,6 +3,7 @@
 //! epoch, so every instance agrees on when one resets; the declared size is debited when the
 //! grant is made.
 
+use super::Scope;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -60,6 +61,16 @@ pub(crate) fn window_of(now: DateTime<Utc>, window_secs: u32) -> (i64, DateTime<
     let index = now.timestamp().div_euclid(secs);
     let end = DateTime::from_timestamp((index + 1) * secs, 0).unwrap_or(now);
     (index, end)
+}
+
+/// A quota counter that a grant debits: its quota and scope (its key, with the principal's
+/// segment: `memory::scope_key`), the amount and the limit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Debit<'a> {
+    pub kind: QuotaKind,
+    pub scope: Scope<'a>,
+    pub amount: u64,
+    pub limit: u64,
 }
 
 #[cfg(test)]

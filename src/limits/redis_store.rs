@@ -8,7 +8,8 @@
 //! delayed ACK.
 //! See <https://redis.io/docs/latest/develop/interact/programmability/eval-intro/>.
 
-use super::quota::{QuotaExceeded, QuotaKind};
+use super::memory::scope_key_parts;
+use super::quota::{Debit, QuotaExceeded, QuotaKind};
 use super::rate::{Rate, RateOutcome};
 use super::redis_batch::{Batches, Unanswered};
 use super::redis_reply::{CheckReply, GrantReply};
@@ -139,8 +140,8 @@ pub(crate) struct GrantCall<'a> {
     pub window: i64,
     /// When the window ends.
     pub resets_at: DateTime<Utc>,
-    /// The quota counters: `(key, amount, limit, kind)`.
-    pub debits: &'a [(String, u64, u64, QuotaKind)],
+    /// The quota counters.
+    pub debits: &'a [Debit<'a>],
 }
 
 /// What the grant script answers.
@@ -355,8 +356,9 @@ impl RedisStore {
             invocation
                 .key(&[prefix, ":revoked:", segment])
                 .key(&[prefix, ":revoked-all"]);
-            for (key, ..) in call.debits {
-                invocation.key(&[prefix, ":quota:", window, ":", key]);
+            for debit in call.debits {
+                let [a, b, c, d, e] = scope_key_parts(debit.kind, &debit.scope, segment);
+                invocation.key(&[prefix, ":quota:", window, ":", a, b, c, d, e]);
             }
             invocation.int(u8::from(call.admission.is_some()));
             match call.admission.as_ref().and_then(|a| a.issued_at) {
@@ -369,8 +371,8 @@ impl RedisStore {
                 .int(profile_window)
                 .int(profile_burst)
                 .int(ttl);
-            for (_, amount, limit, _) in call.debits {
-                invocation.int(*amount).int(*limit);
+            for debit in call.debits {
+                invocation.int(debit.amount).int(debit.limit);
             }
             invocation
         };
@@ -395,9 +397,9 @@ impl RedisStore {
             (2, Some(rate), _) => Granted::OverClassRate(outcome(rate, true)),
             (3, _, Some(rate)) => Granted::OverProfileRate(outcome(rate, true)),
             (4, ..) => match counter.checked_sub(1).and_then(|i| call.debits.get(i)) {
-                Some((_, _, limit, kind)) => Granted::OverQuota(QuotaExceeded {
-                    kind: *kind,
-                    limit: *limit,
+                Some(debit) => Granted::OverQuota(QuotaExceeded {
+                    kind: debit.kind,
+                    limit: debit.limit,
                     resets_at: call.resets_at,
                     window_secs: 0,
                 }),

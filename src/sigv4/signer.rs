@@ -51,13 +51,6 @@ fn sorts_after_host(name: &str) -> bool {
     }
 }
 
-/// A presigned request, with the canonical request and string to sign when asked for.
-struct Signed {
-    presigned: PresignedRequest,
-    texts: Option<(String, String)>,
-    signature: HexDigest,
-}
-
 /// What every signature of one request shares.
 struct Context<'k> {
     time: SigningTime,
@@ -161,8 +154,7 @@ impl Signer {
         request: &PresignRequest,
         at: DateTime<Utc>,
     ) -> Result<PresignedRequest, SigningError> {
-        self.sign_request(credentials, request, at, false)
-            .map(|signed| signed.presigned)
+        self.sign_request(credentials, request, at, None)
     }
 
     /// A batch signer for UploadPart URLs of one upload: each URL it makes equals
@@ -233,18 +225,18 @@ impl Signer {
         request: &PresignRequest,
         at: DateTime<Utc>,
     ) -> Result<(PresignedRequest, SigningTrace), SigningError> {
-        let signed = self.sign_request(credentials, request, at, true)?;
-        let (canonical_request, string_to_sign) = signed.texts.unwrap_or_default();
-        let trace = SigningTrace {
-            canonical_request,
-            string_to_sign,
-            signature: signed.signature.as_str().to_owned(),
+        let mut trace = SigningTrace {
+            canonical_request: String::new(),
+            string_to_sign: String::new(),
+            signature: String::new(),
         };
-        Ok((signed.presigned, trace))
+        let presigned = self.sign_request(credentials, request, at, Some(&mut trace))?;
+        Ok((presigned, trace))
     }
 
-    /// Signs `request`; with `keep_texts` the canonical request and string to sign are also
-    /// built as text, otherwise they are only hashed, piece by piece.
+    /// Signs `request`; with a `trace` the canonical request, string to sign and signature
+    /// are also written there as text, otherwise they are only hashed, piece by piece (and
+    /// what a presign returns through its layers is the presigned request alone).
     ///
     /// The URL is written once, front to back: its authority, path and query are also the
     /// `host` header, path and query of the canonical request, which are hashed from the URL
@@ -254,10 +246,10 @@ impl Signer {
         credentials: &Credentials,
         request: &PresignRequest,
         at: DateTime<Utc>,
-        keep_texts: bool,
-    ) -> Result<Signed, SigningError> {
+        trace: Option<&mut SigningTrace>,
+    ) -> Result<PresignedRequest, SigningError> {
         self.with_context(credentials, at, request.expires, |ctx| {
-            self.sign_request_in(ctx, credentials, request, keep_texts)
+            self.sign_request_in(ctx, credentials, request, trace)
         })
     }
 
@@ -267,8 +259,8 @@ impl Signer {
         ctx: &Context<'_>,
         credentials: &Credentials,
         request: &PresignRequest,
-        keep_texts: bool,
-    ) -> Result<Signed, SigningError> {
+        trace: Option<&mut SigningTrace>,
+    ) -> Result<PresignedRequest, SigningError> {
         let sigv4 = ctx.query_params(credentials);
 
         // The signed headers with `host` in its sorted place (names are lowercase, and
@@ -342,29 +334,23 @@ impl Signer {
         };
         let canonical_digest = canonical_request.digest();
         let signature = ctx.key.sign_canonical_digest(&ctx.time, &canonical_digest);
-        let texts = keep_texts.then(|| {
-            (
-                canonical_request.to_text(),
-                string_to_sign(
-                    &ctx.time,
-                    &ctx.key.scope,
-                    HexDigest::of(canonical_digest).as_str(),
-                ),
-            )
-        });
+        if let Some(trace) = trace {
+            trace.canonical_request = canonical_request.to_text();
+            trace.string_to_sign = string_to_sign(
+                &ctx.time,
+                &ctx.key.scope,
+                HexDigest::of(canonical_digest).as_str(),
+            );
+            trace.signature = signature.as_str().to_owned();
+        }
         url.push_str(SIGNATURE_PARAM);
         url.push_str(signature.as_str());
-        let presigned = PresignedRequest {
+        Ok(PresignedRequest {
             method,
             url,
             headers: request.headers.clone(),
             signed_at: ctx.time.instant(),
             expires_at: ctx.expires_at,
-        };
-        Ok(Signed {
-            presigned,
-            texts,
-            signature,
         })
     }
 

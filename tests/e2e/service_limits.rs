@@ -7,7 +7,7 @@
 use crate::support::broker::{
     API_KEY, API_KEY_PRINCIPAL, AUDIENCE, HS_SECRET, ISSUER, PUT_PROFILE,
 };
-use crate::support::redis::Redis;
+use crate::support::redis::{Redis, limiter};
 use crate::support::runtime;
 use s3_broker::config::ConfigBuilder;
 use serde_json::{Value, json};
@@ -563,20 +563,11 @@ fn a_store_that_hangs_is_cut_at_the_timeout() {
 #[test]
 fn a_store_serves_one_runtime_after_another_on_a_thread() {
     let redis = Redis::start();
-    let settings = toml::from_str::<s3_broker::limits::LimitsConfig>(&format!(
+    let limiter = limiter(&format!(
         "store = \"{}\"\nstore_timeout_ms = 1000\n\
          [rates]\nlistings = {{ requests = 100, window_secs = 86400 }}",
         redis.url
-    ))
-    .unwrap()
-    .validate()
-    .unwrap();
-    let limiter = s3_broker::limits::Limiter::new(
-        &settings,
-        None,
-        s3_broker::telemetry::LimitCounters::detached(),
-    )
-    .unwrap();
+    ));
     let who = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
     for remaining in [99, 98, 97] {
         let runtime = tokio::runtime::Builder::new_current_thread()

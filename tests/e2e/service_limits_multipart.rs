@@ -6,7 +6,7 @@
 use crate::support::Ctx;
 use crate::support::broker::{Broker, ISSUER, Options};
 use crate::support::multipart::MIB;
-use crate::support::redis::Redis;
+use crate::support::redis::{Redis, limiter};
 use s3_broker::config::ConfigBuilder;
 use serde_json::json;
 use std::time::Duration;
@@ -124,17 +124,7 @@ async fn tickets_sealed_before_a_revocation_in_the_store_are_refused(t: Ctx) {
     let store = url.clone();
     let broker = broker(&t, move |c| c.set("limits", "store", store.as_str())).await;
     let revoke = async || {
-        let settings =
-            toml::from_str::<s3_broker::limits::LimitsConfig>(&format!("store = \"{url}\""))
-                .unwrap()
-                .validate()
-                .unwrap();
-        let limiter = s3_broker::limits::Limiter::new(
-            &settings,
-            None,
-            s3_broker::telemetry::LimitCounters::detached(),
-        )
-        .unwrap();
+        let limiter = limiter(&format!("store = \"{url}\""));
         let alice = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
         limiter
             .revoke(Some(&alice), revocation_time())

@@ -58,3 +58,17 @@ impl Drop for Redis {
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
+
+/// A `Limiter` of the `[limits]` table `toml`, outside any broker (its metrics detached).
+pub(crate) fn limiter(toml: &str) -> s3_broker::limits::Limiter {
+    let settings = toml::from_str::<s3_broker::limits::LimitsConfig>(toml)
+        .unwrap()
+        .validate()
+        .unwrap();
+    s3_broker::limits::Limiter::new(
+        &settings,
+        None,
+        s3_broker::telemetry::LimitCounters::detached(),
+    )
+    .unwrap()
+}
