@@ -105,10 +105,12 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
 
 impl HexDigest {
     /// Hex of a 32-byte digest (SHA-256, HMAC-SHA256).
+    #[inline]
     pub(crate) fn of(digest: [u8; 32]) -> Self {
-        let mut out = [0u8; 64];
-        Self::write(&digest, &mut out);
-        Self(out)
+        // Written where it is returned: not to a temporary copied out afterwards.
+        let mut hex = Self([0; 64]);
+        Self::write(&digest, &mut hex.0);
+        hex
     }
 
     /// Writes the hex of `digest` into `out` (where a text being hashed needs it).
