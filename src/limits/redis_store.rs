@@ -244,18 +244,24 @@ impl RedisStore {
 
     /// Runs the script call that `build` writes with this thread's next batch
     /// (`redis_batch.rs`), under the store timeout; once more after `SCRIPT LOAD` when the
-    /// server does not know the script (`NOSCRIPT`).
+    /// server does not know the script (`NOSCRIPT`), within the same timeout.
     async fn run<'s, T: FromRedisValue>(
         &self,
         build: impl Fn() -> Evalsha<'s>,
     ) -> Result<T, StoreError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let batch = self.with_thread_connection(|c| c.batches.handle())?;
         let Evalsha { script, cmd } = build();
         let value = match batch.call(cmd).await?.extract_error() {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                let mut manager = self.connection()?;
-                self.bounded(script.load_async(&mut manager)).await?;
-                batch.call(build().cmd).await?.extract_error()?
+                let again = async {
+                    let mut manager = self.connection()?;
+                    script.load_async(&mut manager).await?;
+                    Ok::<_, StoreError>(batch.call(build().cmd).await?.extract_error()?)
+                };
+                tokio::time::timeout_at(deadline, again)
+                    .await
+                    .map_err(|_| StoreError::Timeout)??
             }
             answer => answer?,
         };

@@ -499,6 +499,40 @@ fn grants_made_at_once_each_get_their_own_answer() {
 }
 
 #[test]
+fn a_script_flushed_from_the_store_is_loaded_again() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c)
+                .set("limits", "on_store_failure", "fail_closed")
+                .set("limits.rates", "grants", rate(100, 86_400))
+        });
+        let broker = Arc::new(Serve::start(&config).await);
+        let alice = token("alice");
+        assert_eq!(upload(&broker, &alice, 1).await.status, 200);
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        // Calls made at once after the flush meet NOSCRIPT together, load the script and are
+        // counted in the store (a failure would be a 503 here).
+        let subjects: Vec<String> = (0..8).map(|k| format!("flushed-{k}")).collect();
+        for reply in grants_at_once(&broker, &subjects).await {
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            let state = reply.header("ratelimit").unwrap();
+            assert!(state.starts_with("\"grants\";r=99;t="), "{state}");
+        }
+        let state = upload(&broker, &alice, 1).await;
+        let state = state.header("ratelimit").unwrap();
+        assert!(state.starts_with("\"grants\";r=98;t="), "{state}");
+    });
+}
+
+#[test]
 fn a_store_that_hangs_is_cut_at_the_timeout() {
     runtime().block_on(async {
         let redis = Redis::start();
