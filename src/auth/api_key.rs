@@ -128,7 +128,7 @@ mod tests {
             ApiKeyEntry::from_config(&config("good-key", false)).expect("valid"),
         ]);
         let principal = keys.authenticate("good-key").expect("accepted");
-        assert_eq!(principal.subject, "backup");
+        assert_eq!(&*principal.subject, "backup");
         assert_eq!(principal.issuer, None);
         assert!(principal.may(Scope::Upload) && principal.may(Scope::List));
         assert!(!principal.may(Scope::Download));

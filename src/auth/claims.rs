@@ -383,7 +383,7 @@ mod tests {
     #[test]
     fn a_good_token_names_its_principal() {
         let p = check(with("scope", json!("upload list admin"))).expect("valid");
-        assert_eq!(p.subject, "alice");
+        assert_eq!(&*p.subject, "alice");
         assert_eq!(p.issuer.as_deref(), Some("https://issuer"));
         assert_eq!(p.scopes.names(), ["upload", "list"]);
     }

@@ -263,7 +263,7 @@ mod tests {
         assert!(cache.get(&d, at(0), 30, None).is_none(), "cold");
         cache.insert(d, verified("alice", 60, None));
         let hit = cache.get(&d, at(1), 30, None).expect("hit");
-        assert_eq!(hit.subject, "alice");
+        assert_eq!(&*hit.subject, "alice");
     }
 
     #[test]
@@ -334,7 +334,7 @@ mod tests {
             cache.lookup(&tied, at(0), 30),
             Lookup::NeedsKeySet
         ));
-        assert!(matches!(cache.lookup(&plain, at(0), 30), Lookup::Hit(p) if p.subject == "bob"));
+        assert!(matches!(cache.lookup(&plain, at(0), 30), Lookup::Hit(p) if &*p.subject == "bob"));
         assert!(matches!(
             cache.lookup(&digest("x.y.z"), at(0), 30),
             Lookup::Miss

@@ -2,6 +2,7 @@
 
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::Arc;
 
 /// What a principal may do. Scope names are the contract of tokens and API keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,14 +99,17 @@ impl FromIterator<Scope> for Scopes {
 /// SHA-256(issuer, NUL, subject), so that any subject, even `../bob` or `alice/x`, maps to one
 /// segment that cannot collide with another principal's or climb out of the namespace. API
 /// keys' principals live under `k-<name>` ([`NamespaceSegment::for_api_key`]).
+///
+/// Shared text (`Arc<str>`): a principal is cloned per request (out of the verified-token
+/// cache, the API key's entry), and a clone is then a count, not an allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct NamespaceSegment(String);
+pub struct NamespaceSegment(Arc<str>);
 
 impl NamespaceSegment {
     /// The segment for `subject` issued by `issuer` (`None` for API keys).
     pub fn for_subject(issuer: Option<&str>, subject: &str) -> Self {
         if is_safe_segment(subject) {
-            return Self(subject.to_owned());
+            return Self(subject.into());
         }
         Self::hashed(issuer, subject)
     }
@@ -115,7 +119,7 @@ impl NamespaceSegment {
     pub fn for_api_key(name: &str) -> Self {
         let candidate = format!("k-{name}");
         if candidate.len() <= 64 && is_safe_chars(name) {
-            Self(candidate)
+            Self(candidate.into())
         } else {
             Self::hashed(Some("api-key"), name)
         }
@@ -126,14 +130,14 @@ impl NamespaceSegment {
         hash.update(issuer.unwrap_or_default().as_bytes());
         hash.update([0u8]);
         hash.update(subject.as_bytes());
-        Self(format!("h-{}", &hex::encode(hash.finalize())[..32]))
+        Self(format!("h-{}", &hex::encode(hash.finalize())[..32]).into())
     }
 
     /// A segment read back from a sealed (MAC-checked) record such as an upload ticket:
     /// `None` unless it has the shape every constructor produces.
     pub fn from_sealed(segment: String) -> Option<Self> {
         ((1..=64).contains(&segment.len()) && !segment.starts_with('.') && is_safe_chars(&segment))
-            .then_some(Self(segment))
+            .then(|| Self(segment.into()))
     }
 
     /// The segment.
@@ -168,9 +172,10 @@ impl fmt::Display for NamespaceSegment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The token's `sub`, or the API key's configured principal name.
-    pub subject: String,
-    /// The token's `iss`; `None` for API keys.
-    pub issuer: Option<String>,
+    pub subject: Arc<str>,
+    /// The token's `iss`; `None` for API keys. Shared text, like the segment: cloning a
+    /// principal allocates only its subject.
+    pub issuer: Option<Arc<str>>,
     /// What the caller may do.
     pub scopes: Scopes,
     /// Where the caller's objects live.
@@ -183,11 +188,11 @@ pub struct Principal {
 impl Principal {
     /// A principal with its namespace segment derived from issuer and subject.
     pub fn new(subject: impl Into<String>, issuer: Option<String>, scopes: Scopes) -> Self {
-        let subject = subject.into();
+        let subject: String = subject.into();
         let segment = NamespaceSegment::for_subject(issuer.as_deref(), &subject);
         Self {
-            subject,
-            issuer,
+            subject: subject.into(),
+            issuer: issuer.map(Arc::from),
             scopes,
             segment,
             issued_at: None,
@@ -196,10 +201,10 @@ impl Principal {
 
     /// The principal of an API key named `name` in the configuration.
     pub fn api_key(name: impl Into<String>, scopes: Scopes) -> Self {
-        let subject = name.into();
+        let subject: String = name.into();
         Self {
             segment: NamespaceSegment::for_api_key(&subject),
-            subject,
+            subject: subject.into(),
             issuer: None,
             scopes,
             issued_at: None,

@@ -7,7 +7,7 @@ async fn hs256_token_is_accepted_with_its_scopes() {
     let auth = authenticator(&static_config());
     let now = Utc::now();
     let principal = accepted(&auth, &hs256(&claims(now)), now).await;
-    assert_eq!(principal.subject, "alice");
+    assert_eq!(&*principal.subject, "alice");
     assert_eq!(
         principal.issuer.as_deref(),
         Some(ISSUER),
@@ -129,7 +129,7 @@ async fn dev_tokens_verify() {
         .mint_dev_token("dev-user", scopes, Duration::from_secs(3600), now)
         .expect("minted");
     let p = accepted(&auth, &token, now).await;
-    assert_eq!((p.subject.as_str(), p.scopes), ("dev-user", scopes));
+    assert_eq!((&*p.subject, p.scopes), ("dev-user", scopes));
     let token = mint_dev_token(
         SECRET.as_bytes(),
         ISSUER,
@@ -151,7 +151,7 @@ async fn api_keys_authenticate_from_the_header_only() {
     let p = auth
         .authenticate_api_key("good-api-key")
         .expect("known key");
-    assert_eq!(p.subject, "backup-job");
+    assert_eq!(&*p.subject, "backup-job");
     assert_eq!(p.issuer, None);
     assert!(p.may(Scope::Upload) && p.may(Scope::List) && !p.may(Scope::Download));
     let credential =
@@ -160,7 +160,7 @@ async fn api_keys_authenticate_from_the_header_only() {
         .authenticate(credential, Utc::now())
         .await
         .expect("known key");
-    assert_eq!(p.subject, "backup-job");
+    assert_eq!(&*p.subject, "backup-job");
     assert!(query_has_credentials("prefix=&api_key=good-api-key"));
     assert!(query_has_credentials("access_token=x.y.z"));
 }

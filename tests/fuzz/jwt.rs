@@ -136,7 +136,7 @@ async fn jose_headers_and_claims() {
                         || claims["aud"]
                             .as_array()
                             .is_some_and(|a| a.contains(&json!(AUDIENCE))))
-                    && claims["sub"].as_str() == Some(principal.subject.as_str())
+                    && claims["sub"].as_str() == Some(&*principal.subject)
                     && claims["exp"].is_number();
                 if !right {
                     return Err(format!("accepted {header} {claims}"));

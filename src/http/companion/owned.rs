@@ -168,7 +168,7 @@ impl<Q: UploadQuery> FromRequest for OnUpload<Q> {
                 upload,
                 query,
                 principal: principal.segment,
-                subject: principal.subject,
+                subject: principal.subject.to_string(),
             })
         })
     }

@@ -379,7 +379,7 @@ async fn completion_url(
     let grant = CompletionGrant {
         parts_digest: bound_digest(quoted.iter().map(|(n, e)| (*n, e.as_str())), etags_bound),
         etags_bound,
-        subject: Some(principal.subject.clone()),
+        subject: Some(principal.subject.to_string()),
         upload: NamedUpload {
             principal: principal.segment.clone(),
             profile: profile.name().to_owned(),

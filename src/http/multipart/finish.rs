@@ -124,7 +124,7 @@ pub(super) async fn complete_multipart(
     let size = ticket.plan.size();
     let rules = open.profile.verification();
     let expected = ExpectedObject::of_upload(&ticket.upload, Some(size), grant_id.as_str(), rules);
-    let who = (&principal.segment, principal.subject.as_str());
+    let who = (&principal.segment, &*principal.subject);
     let verified = match check_object(&state, who, expected, signing_now()).await? {
         Outcome::Verified(verified) => verified,
         Outcome::Mismatch(answer) => return Ok(answer),
