@@ -11,6 +11,9 @@
 //!   app with the load test's body (`{"filename":"load.txt","content_type":"text/plain",
 //!   "size":1024}`), authenticated by an HS256 token (valid for a day, reused) or an API key:
 //!   the grant path of `scripts/loadtest-compare` without the socket.
+//! - `upload_hs256_limited_full_app`: the HS256 grant with the `hs256redis` target's limits
+//!   (a rate of grants and daily quotas) in the memory store: what the limits cost on the
+//!   request path besides the store's round trip, `RateLimit` headers included.
 //!
 //! Run with `cargo bench --bench middleware` (stderr to `/dev/null`: the full app writes its
 //! access log there). For instruction counts, run one case N times without criterion:
@@ -103,17 +106,37 @@ fn upload_request(header: (&'static str, String)) -> impl Fn() -> TestRequest + 
     }
 }
 
-async fn cases(policies: &std::path::Path) -> Vec<(&'static str, Call)> {
-    let settings = ConfigBuilder::new()
+/// The bench's configuration: the load test's store, credentials and profiles.
+fn configuration(policies: &std::path::Path) -> ConfigBuilder {
+    ConfigBuilder::new()
         .store("us-east-1", "bench", "http://127.0.0.1:9")
         .static_credentials("AKIABENCH0000000000", "bench-secret-access-key-0123456789")
         .hs256(ISSUER, AUDIENCE, HS_SECRET)
         .api_key(API_KEY, "loadtest", &["upload"], false)
         .set("policies", "dir", policies.to_string_lossy().as_ref())
         .set("policies", "default_profile", "default")
+}
+
+/// With the memory store, the limits of the load test's `hs256redis` target: a rate of grants
+/// and both daily quotas, so high that no request is refused.
+fn with_limits(builder: ConfigBuilder) -> ConfigBuilder {
+    let rate: toml::Table =
+        toml::from_str("requests = 1000000000\nwindow_secs = 1").expect("a rate");
+    builder
+        .set("limits.rates", "grants", rate)
+        .set("limits.quotas", "grants_per_day", 1_000_000_000_000_i64)
+        .set("limits.quotas", "bytes_per_day", 1_000_000_000_000_000_i64)
+}
+
+async fn cases(policies: &std::path::Path) -> Vec<(&'static str, Call)> {
+    let settings = configuration(policies)
         .settings()
         .expect("bench configuration");
     let state = web::Data::new(build_state(&settings).await.expect("bench state"));
+    let limited = with_limits(configuration(policies))
+        .settings()
+        .expect("bench configuration with limits");
+    let limited = web::Data::new(build_state(&limited).await.expect("bench state"));
     let hello = init_service(App::new().route(
         "/healthz",
         web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
@@ -134,13 +157,20 @@ async fn cases(policies: &std::path::Path) -> Vec<(&'static str, Call)> {
         ("healthz_full_app", caller!(full().await)),
         (
             "upload_hs256_full_app",
-            caller!(full().await, upload_request(bearer)),
+            caller!(full().await, upload_request(bearer.clone())),
         ),
         (
             "upload_api_key_full_app",
             caller!(
                 full().await,
                 upload_request(("x-api-key", API_KEY.to_owned()))
+            ),
+        ),
+        (
+            "upload_hs256_limited_full_app",
+            caller!(
+                init_service(app(limited, Vec::new(), |_| {})).await,
+                upload_request(bearer)
             ),
         ),
     ]

@@ -100,6 +100,21 @@ lt_start_all() {
   done
 }
 
+# lt_redis_priority PID: gives redis-server precedence over wrk on the core they share
+# (REDIS_SCHED: "fifo", the default, is SCHED_FIFO priority 1, so a woken redis-server runs at
+# once instead of waiting for wrk's time slice, as it would on a host of its own; "other"
+# leaves it in the normal class, sharing the core fairly with wrk). SCHED_FIFO needs root or
+# CAP_SYS_NICE; without it the normal class is kept and said. Sets redis_sched to the class used.
+lt_redis_priority() {
+  redis_sched=other
+  [ "${REDIS_SCHED:-fifo}" = fifo ] || return 0
+  if chrt -a -p -f 1 "$1" >/dev/null 2>&1; then
+    redis_sched=fifo
+  else
+    echo "redis-server stays in the normal scheduling class (chrt -f needs root)" >&2
+  fi
+}
+
 # The hs256 broker again with the shared limits store: Debian's redis-server (installed when
 # missing) on a free port of 127.0.0.1, pinned to $WRK_CORE (the load generator's core, so the
 # broker's core stays its own), and a rate of grants and daily quotas so that every request
@@ -120,6 +135,7 @@ lt_start_redis_target() {
     redis_pid=$!
     break
   done
+  lt_redis_priority "$redis_pid"
   for _ in $(seq 1 100); do
     redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
     sleep 0.05
