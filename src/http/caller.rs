@@ -63,23 +63,32 @@ pub(super) async fn authenticated(
     }
 }
 
-/// [`authenticated`]'s answer when nothing has to be waited for (an API key, a token accepted
-/// before, a refusal that counts nothing); `None` when a token has to be verified or a failed
-/// authentication counted: then call [`authenticated`], which starts over.
-pub(super) fn authenticated_now(
-    req: &HttpRequest,
-) -> Option<Result<(&web::Data<AppState>, Principal), ApiError>> {
+/// What [`authenticated_now`] can tell of a request without waiting.
+pub(super) enum AuthenticatedNow<'r> {
+    /// The principal, or a refusal that counts nothing more.
+    Answered(Result<(&'r web::Data<AppState>, Principal), ApiError>),
+    /// Refused credentials, to be counted against the client address
+    /// ([`Limiter::auth_failed`], which may call the store): the caller counts, then refuses.
+    /// The credentials are checked once, so a refusal's log line is written once.
+    Refused(&'r web::Data<AppState>, IpAddr, ApiError),
+    /// A token that has to be verified: call [`authenticated`].
+    Verify,
+}
+
+/// [`authenticated`]'s work when nothing has to be waited for: an API key, a token accepted
+/// before, or a refusal.
+pub(super) fn authenticated_now(req: &HttpRequest) -> AuthenticatedNow<'_> {
     let (state, credential, ip) = match presented(req) {
         Ok(presented) => presented,
-        Err(refusal) => return Some(Err(refusal)),
+        Err(refusal) => return AuthenticatedNow::Answered(Err(refusal)),
     };
-    match state
-        .authenticator
-        .authenticate_now(credential, Utc::now())?
-    {
-        Ok(principal) => Some(Ok((state, principal))),
-        Err(error) if ip.is_none() => Some(Err(error.into())),
-        Err(_) => None,
+    match state.authenticator.authenticate_now(credential, Utc::now()) {
+        None => AuthenticatedNow::Verify,
+        Some(Ok(principal)) => AuthenticatedNow::Answered(Ok((state, principal))),
+        Some(Err(error)) => match ip {
+            Some(ip) => AuthenticatedNow::Refused(state, ip, error.into()),
+            None => AuthenticatedNow::Answered(Err(error.into())),
+        },
     }
 }
 

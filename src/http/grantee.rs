@@ -8,7 +8,9 @@
 //! [`Caller`]: super::Caller
 
 use super::ApiError;
-use super::caller::{admission, admit, authenticated, authenticated_now, keep_rate};
+use super::caller::{
+    AuthenticatedNow, admission, admit, authenticated, authenticated_now, keep_rate,
+};
 use crate::domain::{NamespaceSegment, Principal};
 use crate::limits::{Limiter, PendingAdmission, RouteClass};
 use actix_web::dev::Payload;
@@ -42,13 +44,21 @@ impl FromRequest for Grantee {
         // At once when nothing has to be waited for: an API key or a token accepted before,
         // and an admission made in memory or left to the grant (the common case). No boxed
         // future then, which actix would move along with the request's other extractors.
-        if let Some(grantee) =
-            authenticated_now(req).and_then(|authenticated| match authenticated {
-                Ok((state, principal)) => admitted_now(req, &state.limits, principal),
-                Err(refusal) => Some(Err(refusal)),
-            })
-        {
-            return Either::Left(ready(grantee));
+        match authenticated_now(req) {
+            AuthenticatedNow::Answered(Ok((state, principal))) => {
+                if let Some(grantee) = admitted_now(req, &state.limits, principal) {
+                    return Either::Left(ready(grantee));
+                }
+            }
+            AuthenticatedNow::Answered(Err(refusal)) => return Either::Left(ready(Err(refusal))),
+            AuthenticatedNow::Refused(state, ip, refusal) => {
+                let limits = Arc::clone(&state.limits);
+                return Either::Right(Box::pin(async move {
+                    limits.auth_failed(ip).await;
+                    Err(refusal)
+                }));
+            }
+            AuthenticatedNow::Verify => {}
         }
         let req = req.clone();
         Either::Right(Box::pin(async move {

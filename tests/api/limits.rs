@@ -3,7 +3,9 @@
 //! quotas, per-profile overrides and the revocation file. The shared store (Redis) and the
 //! failure modes are in the end-to-end suite (`tests/e2e/limits/`).
 
-use crate::support::{AUDIENCE, Broker, HS_SECRET, ISSUER, claims, sign_hs256};
+use crate::support::{
+    API_KEY, AUDIENCE, Broker, HS_SECRET, ISSUER, REVOKED_API_KEY, claims, sign_hs256,
+};
 use s3_broker::config::ConfigBuilder;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -154,6 +156,26 @@ async fn failed_authentications_are_limited_per_client_address() {
         .send()
         .await
         .assert_status(200, "another client address");
+    // Refused API keys (checked without waiting, then counted) spend the budget alike, one
+    // failure per request: the third is still answered 401, the fourth request is blocked.
+    let key_guess = |key: &'static str| {
+        broker
+            .call("POST", "/v1/uploads")
+            .api_key(key)
+            .header("x-forwarded-for", "203.0.113.11")
+            .json(&upload(1))
+    };
+    for key in [REVOKED_API_KEY, "api-unknown-key", REVOKED_API_KEY] {
+        key_guess(key)
+            .send()
+            .await
+            .unauthorized("invalid_api_key", "a refused API key");
+    }
+    key_guess(API_KEY).send().await.problem(
+        429,
+        "rate_limited",
+        "an address whose API keys were refused",
+    );
 }
 
 #[actix_web::test]
