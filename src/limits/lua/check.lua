@@ -5,10 +5,13 @@
 -- ARGV[3] cost (1 counts, 0 only looks).
 -- Returns "admitted remaining retry_after_us until_full_us principal_nb all_nb" in one string
 -- (one bulk reply, as grant.lua answers; "-" for a missing time).
+-- A time is whole seconds as `revoke` writes them, passed on as written; anything else (or
+-- more than 18 digits, beyond what the broker reads as a 64-bit number) is no time.
 local function time_of(key)
-  local t = tonumber(redis.call('GET', key) or '')
-  if t then
-    return string.format('%d', t)
+  local text = redis.call('GET', key)
+  local digits = text and string.match(text, '^-?(%d+)$')
+  if digits and #digits <= 18 then
+    return text
   end
   return '-'
 end
