@@ -40,7 +40,7 @@ pub struct PendingAdmission {
     pub issued_at: Option<i64>,
 }
 
-/// The quota counters one grant debits: `(key, amount, limit, kind)`.
+/// The quota counters one grant debits.
 type Debits<'a> = Vec<Debit<'a>>;
 
 /// The store's state, for `/readyz`.

@@ -9,7 +9,11 @@
 //!
 //! Each call still has its deadline, the store timeout after it was made: a batch is bounded
 //! by the deadline of its oldest call, and the batch in flight by one older still, so no call
-//! waits past its own.
+//! waits past its own. The price of one timer per batch: when the store answers slowly, close
+//! to the timeout, a batch that starts late inherits its oldest call's short remainder, and
+//! the newer calls in it fail with it, earlier than their own deadline (their commands may
+//! still run in the store). A store that slow fails the timeout anyway; the failure mode
+//! (`on_store_failure`) then answers them all alike.
 
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::{Cmd, Pipeline, RedisError, Value};

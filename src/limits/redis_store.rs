@@ -188,7 +188,8 @@ impl RedisStore {
     pub(crate) fn new(url: &str, timeout: Duration, prefix: &str) -> Result<Self, StoreError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
-            // Every call is bounded by `timeout` (`bounded`): no second timer per request.
+            // Every call is bounded by `timeout`: script calls by their batch's deadline
+            // (`redis_batch.rs`), the others by `bounded`. No second timer per request.
             .set_response_timeout(None)
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
