@@ -108,6 +108,7 @@ impl Sha256State {
     /// first `len` bytes, at most [`MAX_TAIL`]; the bytes after it are zero): the padding is
     /// written around it in place, so a caller that builds the tail there copies it no more.
     pub(crate) fn finish_in_place(mut self, blocks: &mut [u8; 3 * BLOCK], len: usize) -> [u8; 32] {
+        debug_assert!(len <= MAX_TAIL, "a tail of {len} bytes");
         let len = len.min(MAX_TAIL);
         blocks[len] = 0x80;
         let used = (len + 9).div_ceil(BLOCK) * BLOCK;
@@ -196,6 +197,11 @@ impl Sha256Stream {
 #[inline]
 fn copy_piece(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
+    debug_assert_eq!(
+        n,
+        dst.len(),
+        "a piece copied into a slice of another length"
+    );
     if n != dst.len() {
         return;
     }
