@@ -856,6 +856,48 @@ async fn revocation_refuses_the_subjects_credentials(config: &Path, wait: Durati
     );
 }
 
+/// The revocation times of a route that grants nothing (a listing: the check script, not the
+/// grant's) are whole seconds as `revoke` writes them; anything else found under the key (a
+/// hand-written value) is no time, and never a store error.
+#[test]
+fn the_check_script_reads_whole_seconds_only() {
+    runtime().block_on(async {
+        let redis = Redis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), |c| {
+            redis_limits(&redis)(c).set("limits", "on_store_failure", "fail_closed")
+        });
+        let broker = Serve::start(&config).await;
+        let alice = token_at("alice", chrono::Utc::now().timestamp() - 5);
+        let store = redis::Client::open(redis.url.as_str()).unwrap();
+        let mut con = store.get_multiplexed_async_connection().await.unwrap();
+        let later = chrono::Utc::now().timestamp() + 600;
+        for (value, revoked) in [
+            (later.to_string(), true),
+            (format!("{later}.5"), false),
+            (format!("{later:#x}"), false),
+            ("9".repeat(19), false),
+            ("not a time".to_owned(), false),
+        ] {
+            redis::cmd("SET")
+                .arg("s3-broker:revoked:alice")
+                .arg(&value)
+                .query_async::<()>(&mut con)
+                .await
+                .unwrap();
+            let listing = client().get(format!("{}/v1/objects", broker.url));
+            let reply = call(listing.bearer_auth(&alice)).await;
+            let seen = (reply.status, reply.code().to_owned());
+            if revoked {
+                assert_eq!(seen, (401, "revoked".to_owned()), "{value}");
+            } else {
+                assert_ne!(reply.status, 401, "{value}: {:?}", reply.body);
+                assert_ne!(reply.code(), "limits_unavailable", "{value}");
+            }
+        }
+    });
+}
+
 #[test]
 fn revocation_through_the_store() {
     runtime().block_on(async {
