@@ -44,12 +44,8 @@ impl FromRequest for Grantee {
         // At once when nothing has to be waited for: an API key or a token accepted before,
         // and an admission made in memory or left to the grant (the common case). No boxed
         // future then, which actix would move along with the request's other extractors.
-        match authenticated_now(req) {
-            AuthenticatedNow::Answered(Ok((state, principal))) => {
-                if let Some(grantee) = admitted_now(req, &state.limits, principal) {
-                    return Either::Left(ready(grantee));
-                }
-            }
+        let (state, principal) = match authenticated_now(req) {
+            AuthenticatedNow::Answered(Ok(authenticated)) => authenticated,
             AuthenticatedNow::Answered(Err(refusal)) => return Either::Left(ready(Err(refusal))),
             AuthenticatedNow::Refused(state, ip, refusal) => {
                 let limits = Arc::clone(&state.limits);
@@ -58,44 +54,66 @@ impl FromRequest for Grantee {
                     Err(refusal)
                 }));
             }
-            AuthenticatedNow::Verify => {}
+            AuthenticatedNow::Verify => {
+                let req = req.clone();
+                return Either::Right(Box::pin(async move {
+                    let (state, principal) = authenticated(&req).await?;
+                    admitted(&req, &state.limits, principal).await
+                }));
+            }
+        };
+        match admitted_now(req, &state.limits, principal) {
+            Ok(grantee) => Either::Left(ready(grantee)),
+            // Authenticated already: only the admission waits.
+            Err(principal) => {
+                let (req, limits) = (req.clone(), Arc::clone(&state.limits));
+                Either::Right(Box::pin(
+                    async move { admitted(&req, &limits, principal).await },
+                ))
+            }
         }
-        let req = req.clone();
-        Either::Right(Box::pin(async move {
-            let (state, principal) = authenticated(&req).await?;
-            let class = RouteClass::of_path(req.path());
-            let limits = &state.limits;
-            let Some(pending) = limits.defer(&principal.segment, principal.issued_at, class)?
-            else {
-                admit(&req, limits, &principal, class).await?;
-                return Ok(Grantee(principal, GrantAdmission::made()));
-            };
-            Ok(deferred(&req, limits, principal, pending))
-        }))
     }
 }
 
 /// The grantee of an authenticated request when its admission needs no round trip: left to
-/// the grant (a shared store), or made now in memory. `None` if it must wait for the store.
+/// the grant (a shared store), or made now in memory. `Err` gives the principal back when the
+/// admission must wait for the store.
 fn admitted_now(
     req: &HttpRequest,
     limits: &Arc<Limiter>,
     principal: Principal,
-) -> Option<Result<Grantee, ApiError>> {
+) -> Result<Result<Grantee, ApiError>, Principal> {
     let class = RouteClass::of_path(req.path());
     let pending = match limits.defer(&principal.segment, principal.issued_at, class) {
         Ok(pending) => pending,
-        Err(refusal) => return Some(Err(refusal.into())),
+        Err(refusal) => return Ok(Err(refusal.into())),
     };
     if let Some(pending) = pending {
-        return Some(Ok(deferred(req, limits, principal, pending)));
+        return Ok(Ok(deferred(req, limits, principal, pending)));
     }
-    let admitted = match limits.admit_now(&principal.segment, principal.issued_at, class)? {
-        Ok(admitted) => admitted,
-        Err(refusal) => return Some(Err(refusal.into())),
+    let Some(admitted) = limits.admit_now(&principal.segment, principal.issued_at, class) else {
+        return Err(principal);
     };
-    keep_rate(req, class, admitted);
-    Some(Ok(Grantee(principal, GrantAdmission::made())))
+    Ok(admitted.map_err(ApiError::from).map(|admitted| {
+        keep_rate(req, class, admitted);
+        Grantee(principal, GrantAdmission::made())
+    }))
+}
+
+/// The grantee of an authenticated request: [`admitted_now`], else admitted now with the
+/// store's round trip.
+async fn admitted(
+    req: &HttpRequest,
+    limits: &Arc<Limiter>,
+    principal: Principal,
+) -> Result<Grantee, ApiError> {
+    match admitted_now(req, limits, principal) {
+        Ok(grantee) => grantee,
+        Err(principal) => {
+            admit(req, limits, &principal, RouteClass::of_path(req.path())).await?;
+            Ok(Grantee(principal, GrantAdmission::made()))
+        }
+    }
 }
 
 /// A grantee whose admission is left to its grant.
