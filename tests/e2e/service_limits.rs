@@ -333,9 +333,17 @@ fn quotas_through_the_store_are_enforced_and_reset() {
 
 /// The calls of each command the store has counted (`INFO commandstats`; the commands a
 /// script runs are counted too, under their own names).
+/// A connection of the test's own to `redis` (to read its statistics or change its state).
+async fn connection(redis: &Redis) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
 async fn command_calls(redis: &Redis) -> std::collections::BTreeMap<String, u64> {
-    let client = redis::Client::open(redis.url.as_str()).unwrap();
-    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let mut con = connection(redis).await;
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(&mut con)
@@ -408,8 +416,7 @@ fn a_grant_is_one_script_call_to_the_store() {
         );
         // The counters were given their expiry (the window's end) when the first grant made
         // them, and only then.
-        let store = redis::Client::open(redis.url.as_str()).unwrap();
-        let mut con = store.get_multiplexed_async_connection().await.unwrap();
+        let mut con = connection(&redis).await;
         let counters: Vec<String> = redis::cmd("KEYS")
             .arg("*:quota:*")
             .query_async(&mut con)
@@ -511,8 +518,7 @@ fn a_script_flushed_from_the_store_is_loaded_again() {
         let broker = Arc::new(Serve::start(&config).await);
         let alice = token("alice");
         assert_eq!(upload(&broker, &alice, 1).await.status, 200);
-        let client = redis::Client::open(redis.url.as_str()).unwrap();
-        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let mut con = connection(&redis).await;
         let () = redis::cmd("SCRIPT")
             .arg("FLUSH")
             .query_async(&mut con)
@@ -546,8 +552,7 @@ fn a_store_that_hangs_is_cut_at_the_timeout() {
         let broker = Arc::new(Serve::start(&config).await);
         assert_eq!(upload(&broker, &token("alice"), 1).await.status, 200);
         // The server stops answering (its clients' commands wait) for 5 seconds.
-        let client = redis::Client::open(redis.url.as_str()).unwrap();
-        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let mut con = connection(&redis).await;
         let paused = Instant::now();
         let () = redis::cmd("CLIENT")
             .arg("PAUSE")
@@ -661,8 +666,7 @@ fn a_rate_above_a_million_per_second_is_kept_in_the_store() {
 fn the_rate_script_keeps_fractions_of_a_microsecond() {
     runtime().block_on(async {
         let redis = Redis::start();
-        let client = redis::Client::open(redis.url.as_str()).unwrap();
-        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let mut con = connection(&redis).await;
         let script = redis::Script::new(&format!(
             "{}\n{}",
             include_str!("../../src/limits/lua/gcra.lua"),
@@ -869,8 +873,7 @@ fn the_check_script_reads_whole_seconds_only() {
         });
         let broker = Serve::start(&config).await;
         let alice = token_at("alice", chrono::Utc::now().timestamp() - 5);
-        let store = redis::Client::open(redis.url.as_str()).unwrap();
-        let mut con = store.get_multiplexed_async_connection().await.unwrap();
+        let mut con = connection(&redis).await;
         let later = chrono::Utc::now().timestamp() + 600;
         for (value, revoked) in [
             (later.to_string(), true),
