@@ -179,6 +179,8 @@ pub enum AuditEvent {
     Grant,
     /// An upload was checked against its grant.
     Verification,
+    /// The broker aborted a multipart upload.
+    Abort,
 }
 
 impl AuditEvent {
@@ -186,6 +188,7 @@ impl AuditEvent {
         match self {
             Self::Grant => "grant",
             Self::Verification => "verification",
+            Self::Abort => "abort",
         }
     }
 }

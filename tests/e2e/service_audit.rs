@@ -21,9 +21,19 @@ use std::time::{Duration, Instant};
 on_both_servers!(
     every_grant_and_verification_is_audited_without_secrets,
     an_uppy_completion_is_audited_with_its_upload_ids_expiry,
+    every_abort_the_broker_makes_is_audited,
 );
 
 const SHIPPED_DEFAULT: &str = include_str!("../../policies/default.toml");
+
+/// A profile of multipart uploads of at most 100 bytes: a larger one is aborted at its
+/// completion.
+const SMALL_PROFILE: &str = r#"
+key_template = "small/{principal}/{uuid}-{filename}"
+content_types = ["application/octet-stream"]
+max_size = 100
+multipart = true
+"#;
 
 /// The audit key of the test broker.
 const PRINCIPAL_KEY: &str = "e2e-audit-principal-key-0123456789abcdef";
@@ -43,6 +53,7 @@ impl Serve {
         let policies = dir.path().join("policies");
         std::fs::create_dir_all(&policies).unwrap();
         std::fs::write(policies.join("default.toml"), SHIPPED_DEFAULT).unwrap();
+        std::fs::write(policies.join("small.toml"), SMALL_PROFILE).unwrap();
         let port = free_port().unwrap();
         let audit = dir.path().join("audit.jsonl");
         let stderr = dir.path().join("stderr.log");
@@ -406,4 +417,148 @@ async fn an_uppy_completion_is_audited_with_its_upload_ids_expiry(t: Ctx) {
         "the completion's expires_at {complete} is the upload id's, as the create's {create}"
     );
     assert_eq!(at("VerifyUpload"), complete, "the verification's too");
+}
+
+/// Sends `method` to `path` as `token` with an optional JSON `body`; the status and the body.
+async fn send_as(
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let reply = request.send().await.unwrap();
+    (reply.status().as_u16(), reply.text().await.unwrap())
+}
+
+/// The fields of the one event of kind `event` and `operation` on `key`.
+fn event_on<'a>(lines: &'a [Value], event: &str, operation: &str, key: &str) -> &'a Value {
+    let found: Vec<&Value> = lines
+        .iter()
+        .map(|l| &l["fields"])
+        .filter(|f| f["event"] == event && f["operation"] == operation && f["key"] == key)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {event} {operation} event on {key} in {lines:#?}"
+    );
+    found[0]
+}
+
+/// The three aborts the broker makes itself each write one `abort` event, under the grant id of
+/// the upload's other events: `POST /v1/multipart/abort`, Uppy's
+/// `DELETE /s3/multipart/{uploadId}`, and the abort of an Uppy upload whose parts exceed its
+/// profile at completion (`outcome` `oversized`). No line holds a ticket or a sealed upload id.
+async fn every_abort_the_broker_makes_is_audited(t: Ctx) {
+    let mut serve = Serve::start(&t).await;
+    let base = serve.base.clone();
+    let alice = token("alice", Scopes::all());
+
+    let native = call(
+        &base,
+        &alice,
+        "/v1/multipart",
+        json!({"filename": "n.bin", "content_type": "application/octet-stream",
+               "size": 6 * MIB, "part_size": 5 * MIB}),
+    )
+    .await;
+    let ticket = native["upload"].as_str().unwrap();
+    let aborted = send_as(
+        &base,
+        &alice,
+        "POST",
+        "/v1/multipart/abort",
+        Some(json!({ "upload": ticket })),
+    )
+    .await;
+    assert_eq!(aborted.0, 204, "{}", aborted.1);
+
+    // Uppy: a create, then (with the key) the path of one of its routes.
+    let uppy_create = async |filename: &str, profile: &str| {
+        let created = call(
+            &base,
+            &alice,
+            "/s3/multipart",
+            json!({ "filename": filename, "type": "application/octet-stream", "profile": profile }),
+        )
+        .await;
+        let (key, id) = (
+            created["key"].as_str().unwrap(),
+            created["uploadId"].as_str().unwrap(),
+        );
+        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("key", key)
+            .finish();
+        (created.clone(), move |route: &str| {
+            format!("/s3/multipart/{id}{route}?{query}")
+        })
+    };
+    let (uppy, path) = uppy_create("u.bin", "default").await;
+    let aborted = send_as(&base, &alice, "DELETE", &path(""), None).await;
+    assert_eq!(aborted.0, 200, "{}", aborted.1);
+
+    let (oversized, path) = uppy_create("o.bin", "small").await;
+    let (status, part) = send_as(&base, &alice, "GET", &path("/1"), None).await;
+    assert_eq!(status, 200, "{part}");
+    let part: Value = serde_json::from_str(&part).unwrap();
+    let uploaded = send_raw(
+        "PUT",
+        part["url"].as_str().unwrap(),
+        &[],
+        Some(bytes(1000, 3)),
+    )
+    .await;
+    uploaded.assert_ok("a part of 1000 bytes");
+    let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
+    let body = json!({ "parts": [{ "PartNumber": 1, "ETag": etag }] });
+    let refused = send_as(&base, &alice, "POST", &path("/complete"), Some(body)).await;
+    assert!((400..500).contains(&refused.0), "{refused:?}");
+
+    // Three creates, three aborts, one part URL.
+    serve.stop();
+    let lines = audit_lines(&serve.audit, 7);
+    assert_eq!(lines.len(), 7, "{lines:#?}");
+    for (created, outcome) in [
+        (&native, None),
+        (&uppy, None),
+        (&oversized, Some("oversized")),
+    ] {
+        let key = created["key"].as_str().unwrap();
+        let create = event_on(&lines, "grant", "CreateMultipartUpload", key);
+        let abort = event_on(&lines, "abort", "AbortMultipartUpload", key);
+        assert_eq!(
+            abort["grant_id"], create["grant_id"],
+            "the upload's grant id"
+        );
+        assert_eq!(abort["principal"], digest("alice"));
+        assert_eq!(abort["bucket"], t.bucket.as_str());
+        assert_eq!(abort["profile"], create["profile"]);
+        assert_eq!(abort["outcome"].as_str(), outcome, "{abort}");
+        assert!(
+            abort.get("count").is_none() && abort.get("expires_at").is_none(),
+            "{abort}"
+        );
+    }
+    let audit_text = std::fs::read_to_string(&serve.audit).unwrap();
+    for secret in [
+        alice.as_str(),
+        ticket,
+        uppy["uploadId"].as_str().unwrap(),
+        oversized["uploadId"].as_str().unwrap(),
+        "X-Amz-Signature",
+    ] {
+        assert!(
+            !audit_text.contains(secret),
+            "the audit file holds {secret}"
+        );
+    }
 }
