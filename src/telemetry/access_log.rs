@@ -238,6 +238,37 @@ mod tests {
         assert_eq!(fields["problem"], "invalid_token");
     }
 
+    /// Every byte of both formats, pinned (a faster writer must write exactly these).
+    #[test]
+    fn lines_are_exactly_these_bytes() {
+        let [json, text] = [LogFormat::Json, LogFormat::Text].map(|format| {
+            let mut out = Vec::new();
+            record().render(format, &mut out);
+            String::from_utf8(out).unwrap()
+        });
+        assert_eq!(
+            json,
+            "{\"timestamp\":\"2027-01-15T08:00:00.123456Z\",\"level\":\"INFO\",\"fields\":{\"message\":\"POST /v1/uploads\\\"x 401\",\"peer\":\"127.0.0.1\",\"method\":\"POST\",\"path\":\"/v1/uploads\\\"x\",\"status\":401,\"bytes\":161,\"duration_ms\":0.653,\"request_id\":\"2944b1e2\",\"problem\":\"invalid_token\"},\"target\":\"s3_broker::access\"}\n"
+        );
+        assert_eq!(
+            text,
+            "2027-01-15T08:00:00.123456Z  INFO s3_broker::access: POST /v1/uploads\\\"x 401 peer=127.0.0.1 bytes=161 duration_ms=0.653 request_id=2944b1e2 problem=invalid_token\n"
+        );
+        let mut bare = record();
+        bare.peer = Some("2001:db8::7".parse().unwrap());
+        bare.request_id = None;
+        bare.problem = None;
+        bare.path = "/healthz".into();
+        bare.status = 200;
+        bare.method = Method::GET;
+        let mut out = Vec::new();
+        bare.render(LogFormat::Json, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"timestamp\":\"2027-01-15T08:00:00.123456Z\",\"level\":\"INFO\",\"fields\":{\"message\":\"GET /healthz 200\",\"peer\":\"2001:db8::7\",\"method\":\"GET\",\"path\":\"/healthz\",\"status\":200,\"bytes\":161,\"duration_ms\":0.653,\"request_id\":\"\"},\"target\":\"s3_broker::access\"}\n"
+        );
+    }
+
     #[test]
     fn text_lines_are_one_line() {
         let mut out = Vec::new();
