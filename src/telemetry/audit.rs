@@ -17,9 +17,8 @@
 //! Never a signature, a token, a signed URL, a policy or a secret: the record has no field
 //! that could hold one.
 
-use super::json::{
-    needs_escape, write_json_str, write_json_str_contents, write_timestamp, write_timestamp_secs,
-};
+use super::json::needs_escape;
+use super::line_sink::LineSink;
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -332,49 +331,52 @@ enum Value<'a> {
 
 impl Value<'_> {
     /// The value as JSON.
-    fn write_json(self, line: &mut String) {
+    fn write_json(self, line: &mut LineSink<'_>) {
         match self {
-            Self::Text(text) => write_json_str(line, text),
+            Self::Text(text) => line.push_json_str(text),
             Self::Plain(text) => {
                 debug_assert!(!needs_escape(text), "{text:?}");
-                line.push('"');
+                line.push_str("\"");
                 line.push_str(text);
-                line.push('"');
+                line.push_str("\"");
             }
             Self::Raw(text) => line.push_str(text),
             Self::Time(at) => {
-                line.push('"');
-                write_timestamp_secs(line, at);
-                line.push('"');
+                line.push_str("\"");
+                line.push_timestamp_secs(at);
+                line.push_str("\"");
             }
         }
     }
 
     /// The value in a text line: escaped as `str::escape_debug` does, unquoted.
-    fn write_text(self, line: &mut String) {
+    fn write_text(self, line: &mut LineSink<'_>) {
         match self {
             Self::Text(text) => {
                 let _ = write!(line, "{}", text.escape_debug());
             }
             Self::Plain(text) | Self::Raw(text) => line.push_str(text),
-            Self::Time(at) => write_timestamp_secs(line, at),
+            Self::Time(at) => line.push_timestamp_secs(at),
         }
     }
 }
 
 impl Render for AuditRecord {
+    /// Written straight into the batch, without a string of its own.
     fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
-        let mut line = String::with_capacity(480);
+        let mut line = LineSink(out);
         match format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
-                write_timestamp(&mut line, self.at);
+                line.push_timestamp(self.at);
                 line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":\"");
-                // The message: the event and the operation, two fixed words.
-                write_json_str_contents(&mut line, self.event.as_str());
-                line.push(' ');
-                write_json_str_contents(&mut line, self.operation);
-                line.push('"');
+                // The message: the event and the operation, two fixed words (nothing in
+                // them needs an escape).
+                debug_assert!(!needs_escape(self.operation), "{:?}", self.operation);
+                line.push_str(self.event.as_str());
+                line.push_str(" ");
+                line.push_str(self.operation);
+                line.push_str("\"");
                 self.each_field(|name, value| {
                     line.push_str(",\"");
                     line.push_str(name);
@@ -386,7 +388,7 @@ impl Render for AuditRecord {
                 line.push_str("\"}\n");
             }
             LogFormat::Text => {
-                write_timestamp(&mut line, self.at);
+                line.push_timestamp(self.at);
                 let _ = write!(
                     line,
                     "  INFO {AUDIT_TARGET}: {} {}",
@@ -394,15 +396,14 @@ impl Render for AuditRecord {
                     self.operation
                 );
                 self.each_field(|name, value| {
-                    line.push(' ');
+                    line.push_str(" ");
                     line.push_str(name);
-                    line.push('=');
+                    line.push_str("=");
                     value.write_text(&mut line);
                 });
-                line.push('\n');
+                line.push_str("\n");
             }
         }
-        out.extend_from_slice(line.as_bytes());
     }
 }
 
