@@ -82,11 +82,30 @@ impl AuditDestination {
 /// `openssl dgst`, as doc/security.md shows).
 ///
 /// The digests of the last principals are kept ([`DIGEST_CACHE_ENTRIES`] at most): a
-/// principal's events (a session's grants) then cost a lookup, not an HMAC, each. Only the
-/// log writer thread computes digests, so the lock is never contended.
+/// principal's events (a session's grants) then cost a lookup, not an HMAC, each; the last
+/// principal's, a comparison (a run of one caller's grants hashes nothing). Only the log
+/// writer thread computes digests, so the lock is never contended.
 pub struct PrincipalDigestKey {
     mac: Hmac<Sha256>,
-    recent: Mutex<HashMap<Box<str>, PrincipalDigest>>,
+    recent: Mutex<RecentDigests>,
+}
+
+/// The digests [`PrincipalDigestKey`] keeps.
+#[derive(Default)]
+struct RecentDigests {
+    /// The last principal asked for and its digest (its text's capacity reused).
+    last: Option<(String, PrincipalDigest)>,
+    /// The last principals' digests, at most [`DIGEST_CACHE_ENTRIES`].
+    by_segment: HashMap<Box<str>, PrincipalDigest>,
+}
+
+impl RecentDigests {
+    fn remember_last(&mut self, segment: &str, digest: PrincipalDigest) {
+        let (text, last) = self.last.get_or_insert_with(|| (String::new(), digest));
+        text.clear();
+        text.push_str(segment);
+        *last = digest;
+    }
 }
 
 /// The most principals whose digests [`PrincipalDigestKey`] keeps (about 100 bytes each);
@@ -112,7 +131,7 @@ impl PrincipalDigestKey {
         mac.update(DIGEST_LABEL);
         Self {
             mac,
-            recent: Mutex::new(HashMap::new()),
+            recent: Mutex::default(),
         }
     }
 
@@ -133,14 +152,23 @@ impl PrincipalDigestKey {
     /// As [`PrincipalDigestKey::digest`], from the cache when the principal was seen lately.
     pub fn digest_of(&self, segment: &str) -> PrincipalDigest {
         let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(digest) = recent.get(segment) {
+        if let Some((last, digest)) = &recent.last
+            && last == segment
+        {
             return *digest;
         }
-        let digest = self.compute(segment);
-        if recent.len() >= DIGEST_CACHE_ENTRIES {
-            recent.clear();
-        }
-        recent.insert(segment.into(), digest);
+        let digest = match recent.by_segment.get(segment) {
+            Some(digest) => *digest,
+            None => {
+                let digest = self.compute(segment);
+                if recent.by_segment.len() >= DIGEST_CACHE_ENTRIES {
+                    recent.by_segment.clear();
+                }
+                recent.by_segment.insert(segment.into(), digest);
+                digest
+            }
+        };
+        recent.remember_last(segment, digest);
         digest
     }
 
@@ -160,7 +188,7 @@ impl Clone for PrincipalDigestKey {
     fn clone(&self) -> Self {
         Self {
             mac: self.mac.clone(),
-            recent: Mutex::new(HashMap::new()),
+            recent: Mutex::default(),
         }
     }
 }
@@ -533,9 +561,14 @@ mod tests {
                 let segment = format!("p{i}");
                 let digest = key.digest_of(&segment);
                 assert_eq!(digest, key.compute(&segment), "round {round}, {segment}");
-                assert!(key.recent.lock().unwrap().len() <= DIGEST_CACHE_ENTRIES);
+                assert!(key.recent.lock().unwrap().by_segment.len() <= DIGEST_CACHE_ENTRIES);
             }
         }
+        // The last principal again, then others that share its start, back and forth.
+        for segment in ["p1", "p1", "p10", "p1", "p", "p1", "", "p1", "p1"] {
+            assert_eq!(key.digest_of(segment), key.compute(segment), "{segment:?}");
+        }
+        assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
         assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
         assert_eq!(
             key.clone().digest("alice"),
