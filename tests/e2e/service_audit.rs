@@ -3,7 +3,8 @@
 //! verifies it, downloads it and sends a multipart upload; the file then holds one event per
 //! grant and per verification, each naming the grant id its URLs carried, the principal only
 //! as its keyed digest, and no line of the file or of stderr holds a token, a signature, a
-//! signed URL or a receipt. The audit lines are not on stderr, the access lines are.
+//! signed URL or a receipt. The audit lines are not on stderr, the access lines are. Each
+//! multipart upload the broker aborts gives one `abort` event.
 
 use crate::support::Ctx;
 use crate::support::broker::{DEFAULT_EXPIRY_SECS, config, text_upload, token};
@@ -183,16 +184,21 @@ fn audit_lines(path: &Path, count: usize) -> Vec<Value> {
 
 /// The fields of the one event of `operation` with `grant_id`.
 fn event<'a>(lines: &'a [Value], operation: &str, grant_id: &str) -> &'a Value {
+    the_event(
+        lines,
+        &format!("{operation} event of grant {grant_id}"),
+        |f| f["operation"] == operation && f["grant_id"] == grant_id,
+    )
+}
+
+/// The fields of the one event that `matches`, described as `what`.
+fn the_event<'a>(lines: &'a [Value], what: &str, matches: impl Fn(&Value) -> bool) -> &'a Value {
     let found: Vec<&Value> = lines
         .iter()
         .map(|l| &l["fields"])
-        .filter(|f| f["operation"] == operation && f["grant_id"] == grant_id)
+        .filter(|f| matches(f))
         .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {operation} event of grant {grant_id} in {lines:#?}"
-    );
+    assert_eq!(found.len(), 1, "one {what} in {lines:#?}");
     found[0]
 }
 
@@ -356,6 +362,53 @@ async fn every_grant_and_verification_is_audited_without_secrets(t: Ctx) {
     );
 }
 
+/// An Uppy multipart upload of 1000 bytes of `application/octet-stream`, made with
+/// `POST /s3/multipart`.
+struct UppyUpload {
+    /// The answer of the create: `key` and the sealed `uploadId`.
+    created: Value,
+    /// `uploadId`, encoded for a path.
+    id: String,
+    /// `key=...`.
+    query: String,
+}
+
+impl UppyUpload {
+    async fn create(base: &str, token: &str, filename: &str, profile: &str) -> Self {
+        let created = call(
+            base,
+            token,
+            "/s3/multipart",
+            json!({ "filename": filename, "type": "application/octet-stream", "profile": profile }),
+        )
+        .await;
+        let id = created["uploadId"].as_str().unwrap();
+        let id = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("key", created["key"].as_str().unwrap())
+            .finish();
+        Self { created, id, query }
+    }
+
+    /// The path of the upload's `route` (`""`, `"/1"`, `"/complete"`).
+    fn path(&self, route: &str) -> String {
+        format!("/s3/multipart/{}{route}?{}", self.id, self.query)
+    }
+
+    /// Uploads its one part (1000 bytes) through the part URL the broker signs; that URL and
+    /// the `parts` body of the completion.
+    async fn upload_part(&self, base: &str, token: &str) -> (String, Value) {
+        let (status, part) = send_as(base, token, "GET", &self.path("/1"), None).await;
+        assert_eq!(status, 200, "{part}");
+        let part: Value = serde_json::from_str(&part).unwrap();
+        let url = part["url"].as_str().expect("a part URL").to_owned();
+        let uploaded = send_raw("PUT", &url, &[], Some(bytes(1000, 7))).await;
+        uploaded.assert_ok("the part");
+        let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
+        (url, json!({ "parts": [{ "PartNumber": 1, "ETag": etag }] }))
+    }
+}
+
 /// The completion of an Uppy multipart upload (`/s3/multipart/{uploadId}/complete`) is audited
 /// like the native one: its `expires_at` is when the upload's sealed id would have expired (as
 /// for the create), not the moment of the completion.
@@ -363,47 +416,14 @@ async fn an_uppy_completion_is_audited_with_its_upload_ids_expiry(t: Ctx) {
     let mut serve = Serve::start(&t).await;
     let base = serve.base.clone();
     let alice = token("alice", Scopes::all());
-    let created = call(
-        &base,
-        &alice,
-        "/s3/multipart",
-        json!({ "filename": "uppy.bin", "type": "application/octet-stream" }),
-    )
-    .await;
-    let (key, upload_id) = (
-        created["key"].as_str().unwrap(),
-        created["uploadId"].as_str().unwrap(),
-    );
-    let encoded_id: String = url::form_urlencoded::byte_serialize(upload_id.as_bytes()).collect();
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("key", key)
-        .finish();
-    let client = reqwest::Client::new();
-    let part: Value = client
-        .get(format!("{base}/s3/multipart/{encoded_id}/1?{query}"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let part_url = part["url"].as_str().expect("a part URL");
-    let uploaded = send_raw("PUT", part_url, &[], Some(bytes(1000, 7))).await;
-    uploaded.assert_ok("the part");
-    let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
-    let completed = call(
-        &base,
-        &alice,
-        &format!("/s3/multipart/{encoded_id}/complete?{query}"),
-        json!({ "parts": [{ "PartNumber": 1, "ETag": etag }] }),
-    )
-    .await;
+    let upload = UppyUpload::create(&base, &alice, "uppy.bin", "default").await;
+    let (part_url, parts) = upload.upload_part(&base, &alice).await;
+    let completed = call(&base, &alice, &upload.path("/complete"), parts).await;
     assert!(completed["receipt"].is_string(), "{completed}");
 
     serve.stop();
     let lines = audit_lines(&serve.audit, 4);
-    let id = grant_id(part_url);
+    let id = grant_id(&part_url);
     let at = |operation: &str| -> chrono::DateTime<chrono::Utc> {
         event(&lines, operation, &id)["expires_at"]
             .as_str()
@@ -440,17 +460,9 @@ async fn send_as(
 
 /// The fields of the one event of kind `event` and `operation` on `key`.
 fn event_on<'a>(lines: &'a [Value], event: &str, operation: &str, key: &str) -> &'a Value {
-    let found: Vec<&Value> = lines
-        .iter()
-        .map(|l| &l["fields"])
-        .filter(|f| f["event"] == event && f["operation"] == operation && f["key"] == key)
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {event} {operation} event on {key} in {lines:#?}"
-    );
-    found[0]
+    the_event(lines, &format!("{event} {operation} event on {key}"), |f| {
+        f["event"] == event && f["operation"] == operation && f["key"] == key
+    })
 }
 
 /// The three aborts the broker makes itself each write one `abort` event, under the grant id of
@@ -481,46 +493,20 @@ async fn every_abort_the_broker_makes_is_audited(t: Ctx) {
     .await;
     assert_eq!(aborted.0, 204, "{}", aborted.1);
 
-    // Uppy: a create, then (with the key) the path of one of its routes.
-    let uppy_create = async |filename: &str, profile: &str| {
-        let created = call(
-            &base,
-            &alice,
-            "/s3/multipart",
-            json!({ "filename": filename, "type": "application/octet-stream", "profile": profile }),
-        )
-        .await;
-        let (key, id) = (
-            created["key"].as_str().unwrap(),
-            created["uploadId"].as_str().unwrap(),
-        );
-        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("key", key)
-            .finish();
-        (created.clone(), move |route: &str| {
-            format!("/s3/multipart/{id}{route}?{query}")
-        })
-    };
-    let (uppy, path) = uppy_create("u.bin", "default").await;
-    let aborted = send_as(&base, &alice, "DELETE", &path(""), None).await;
+    let uppy = UppyUpload::create(&base, &alice, "u.bin", "default").await;
+    let aborted = send_as(&base, &alice, "DELETE", &uppy.path(""), None).await;
     assert_eq!(aborted.0, 200, "{}", aborted.1);
 
-    let (oversized, path) = uppy_create("o.bin", "small").await;
-    let (status, part) = send_as(&base, &alice, "GET", &path("/1"), None).await;
-    assert_eq!(status, 200, "{part}");
-    let part: Value = serde_json::from_str(&part).unwrap();
-    let uploaded = send_raw(
-        "PUT",
-        part["url"].as_str().unwrap(),
-        &[],
-        Some(bytes(1000, 3)),
+    let oversized = UppyUpload::create(&base, &alice, "o.bin", "small").await;
+    let (_, body) = oversized.upload_part(&base, &alice).await;
+    let refused = send_as(
+        &base,
+        &alice,
+        "POST",
+        &oversized.path("/complete"),
+        Some(body),
     )
     .await;
-    uploaded.assert_ok("a part of 1000 bytes");
-    let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
-    let body = json!({ "parts": [{ "PartNumber": 1, "ETag": etag }] });
-    let refused = send_as(&base, &alice, "POST", &path("/complete"), Some(body)).await;
     assert!((400..500).contains(&refused.0), "{refused:?}");
 
     // Three creates, three aborts, one part URL.
@@ -529,8 +515,8 @@ async fn every_abort_the_broker_makes_is_audited(t: Ctx) {
     assert_eq!(lines.len(), 7, "{lines:#?}");
     for (created, outcome) in [
         (&native, None),
-        (&uppy, None),
-        (&oversized, Some("oversized")),
+        (&uppy.created, None),
+        (&oversized.created, Some("oversized")),
     ] {
         let key = created["key"].as_str().unwrap();
         let create = event_on(&lines, "grant", "CreateMultipartUpload", key);
@@ -552,8 +538,8 @@ async fn every_abort_the_broker_makes_is_audited(t: Ctx) {
     for secret in [
         alice.as_str(),
         ticket,
-        uppy["uploadId"].as_str().unwrap(),
-        oversized["uploadId"].as_str().unwrap(),
+        uppy.created["uploadId"].as_str().unwrap(),
+        oversized.created["uploadId"].as_str().unwrap(),
         "X-Amz-Signature",
     ] {
         assert!(

@@ -262,13 +262,5 @@ async fn uppy_6_signs_are_one_script_call_each(t: Ctx) {
         3,
         "one script per call: {after:?}"
     );
-    let in_scripts = ["get", "mget", "set", "incrby", "time", "info", "expire"];
-    for name in after.0.keys() {
-        assert!(
-            after.since(&before, name) == 0
-                || in_scripts.contains(&name.as_str())
-                || name.starts_with("eval"),
-            "{name} was called: {after:?}"
-        );
-    }
+    after.assert_only_scripts_since(&before);
 }
