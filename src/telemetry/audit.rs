@@ -17,9 +17,8 @@
 //! Never a signature, a token, a signed URL, a policy or a secret: the record has no field
 //! that could hold one.
 
-use super::json::{
-    needs_escape, write_json_str, write_json_str_contents, write_timestamp, write_timestamp_secs,
-};
+use super::json::needs_escape;
+use super::line_sink::LineSink;
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -83,11 +82,30 @@ impl AuditDestination {
 /// `openssl dgst`, as doc/security.md shows).
 ///
 /// The digests of the last principals are kept ([`DIGEST_CACHE_ENTRIES`] at most): a
-/// principal's events (a session's grants) then cost a lookup, not an HMAC, each. Only the
-/// log writer thread computes digests, so the lock is never contended.
+/// principal's events (a session's grants) then cost a lookup, not an HMAC, each; the last
+/// principal's, a comparison (a run of one caller's grants hashes nothing). Only the log
+/// writer thread computes digests, so the lock is never contended.
 pub struct PrincipalDigestKey {
     mac: Hmac<Sha256>,
-    recent: Mutex<HashMap<Box<str>, PrincipalDigest>>,
+    recent: Mutex<RecentDigests>,
+}
+
+/// The digests [`PrincipalDigestKey`] keeps.
+#[derive(Default)]
+struct RecentDigests {
+    /// The last principal asked for and its digest (its text's capacity reused).
+    last: Option<(String, PrincipalDigest)>,
+    /// The last principals' digests, at most [`DIGEST_CACHE_ENTRIES`].
+    by_segment: HashMap<Box<str>, PrincipalDigest>,
+}
+
+impl RecentDigests {
+    fn remember_last(&mut self, segment: &str, digest: PrincipalDigest) {
+        let (text, last) = self.last.get_or_insert_with(|| (String::new(), digest));
+        text.clear();
+        text.push_str(segment);
+        *last = digest;
+    }
 }
 
 /// The most principals whose digests [`PrincipalDigestKey`] keeps (about 100 bytes each);
@@ -113,7 +131,7 @@ impl PrincipalDigestKey {
         mac.update(DIGEST_LABEL);
         Self {
             mac,
-            recent: Mutex::new(HashMap::new()),
+            recent: Mutex::default(),
         }
     }
 
@@ -134,14 +152,23 @@ impl PrincipalDigestKey {
     /// As [`PrincipalDigestKey::digest`], from the cache when the principal was seen lately.
     pub fn digest_of(&self, segment: &str) -> PrincipalDigest {
         let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(digest) = recent.get(segment) {
+        if let Some((last, digest)) = &recent.last
+            && last == segment
+        {
             return *digest;
         }
-        let digest = self.compute(segment);
-        if recent.len() >= DIGEST_CACHE_ENTRIES {
-            recent.clear();
-        }
-        recent.insert(segment.into(), digest);
+        let digest = match recent.by_segment.get(segment) {
+            Some(digest) => *digest,
+            None => {
+                let digest = self.compute(segment);
+                if recent.by_segment.len() >= DIGEST_CACHE_ENTRIES {
+                    recent.by_segment.clear();
+                }
+                recent.by_segment.insert(segment.into(), digest);
+                digest
+            }
+        };
+        recent.remember_last(segment, digest);
         digest
     }
 
@@ -161,7 +188,7 @@ impl Clone for PrincipalDigestKey {
     fn clone(&self) -> Self {
         Self {
             mac: self.mac.clone(),
-            recent: Mutex::new(HashMap::new()),
+            recent: Mutex::default(),
         }
     }
 }
@@ -179,6 +206,8 @@ pub enum AuditEvent {
     Grant,
     /// An upload was checked against its grant.
     Verification,
+    /// The broker aborted a multipart upload.
+    Abort,
 }
 
 impl AuditEvent {
@@ -186,6 +215,7 @@ impl AuditEvent {
         match self {
             Self::Grant => "grant",
             Self::Verification => "verification",
+            Self::Abort => "abort",
         }
     }
 }
@@ -332,49 +362,52 @@ enum Value<'a> {
 
 impl Value<'_> {
     /// The value as JSON.
-    fn write_json(self, line: &mut String) {
+    fn write_json(self, line: &mut LineSink<'_>) {
         match self {
-            Self::Text(text) => write_json_str(line, text),
+            Self::Text(text) => line.push_json_str(text),
             Self::Plain(text) => {
                 debug_assert!(!needs_escape(text), "{text:?}");
-                line.push('"');
+                line.push_str("\"");
                 line.push_str(text);
-                line.push('"');
+                line.push_str("\"");
             }
             Self::Raw(text) => line.push_str(text),
             Self::Time(at) => {
-                line.push('"');
-                write_timestamp_secs(line, at);
-                line.push('"');
+                line.push_str("\"");
+                line.push_timestamp_secs(at);
+                line.push_str("\"");
             }
         }
     }
 
     /// The value in a text line: escaped as `str::escape_debug` does, unquoted.
-    fn write_text(self, line: &mut String) {
+    fn write_text(self, line: &mut LineSink<'_>) {
         match self {
             Self::Text(text) => {
                 let _ = write!(line, "{}", text.escape_debug());
             }
             Self::Plain(text) | Self::Raw(text) => line.push_str(text),
-            Self::Time(at) => write_timestamp_secs(line, at),
+            Self::Time(at) => line.push_timestamp_secs(at),
         }
     }
 }
 
 impl Render for AuditRecord {
+    /// Written straight into the batch, without a string of its own.
     fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
-        let mut line = String::with_capacity(480);
+        let mut line = LineSink(out);
         match format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
-                write_timestamp(&mut line, self.at);
+                line.push_timestamp(self.at);
                 line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":\"");
-                // The message: the event and the operation, two fixed words.
-                write_json_str_contents(&mut line, self.event.as_str());
-                line.push(' ');
-                write_json_str_contents(&mut line, self.operation);
-                line.push('"');
+                // The message: the event and the operation, two fixed words (nothing in
+                // them needs an escape).
+                debug_assert!(!needs_escape(self.operation), "{:?}", self.operation);
+                line.push_str(self.event.as_str());
+                line.push_str(" ");
+                line.push_str(self.operation);
+                line.push_str("\"");
                 self.each_field(|name, value| {
                     line.push_str(",\"");
                     line.push_str(name);
@@ -386,7 +419,7 @@ impl Render for AuditRecord {
                 line.push_str("\"}\n");
             }
             LogFormat::Text => {
-                write_timestamp(&mut line, self.at);
+                line.push_timestamp(self.at);
                 let _ = write!(
                     line,
                     "  INFO {AUDIT_TARGET}: {} {}",
@@ -394,15 +427,14 @@ impl Render for AuditRecord {
                     self.operation
                 );
                 self.each_field(|name, value| {
-                    line.push(' ');
+                    line.push_str(" ");
                     line.push_str(name);
-                    line.push('=');
+                    line.push_str("=");
                     value.write_text(&mut line);
                 });
-                line.push('\n');
+                line.push_str("\n");
             }
         }
-        out.extend_from_slice(line.as_bytes());
     }
 }
 
@@ -532,9 +564,14 @@ mod tests {
                 let segment = format!("p{i}");
                 let digest = key.digest_of(&segment);
                 assert_eq!(digest, key.compute(&segment), "round {round}, {segment}");
-                assert!(key.recent.lock().unwrap().len() <= DIGEST_CACHE_ENTRIES);
+                assert!(key.recent.lock().unwrap().by_segment.len() <= DIGEST_CACHE_ENTRIES);
             }
         }
+        // The last principal again, then others that share its start, back and forth.
+        for segment in ["p1", "p1", "p10", "p1", "p", "p1", "", "p1", "p1"] {
+            assert_eq!(key.digest_of(segment), key.compute(segment), "{segment:?}");
+        }
+        assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
         assert_eq!(key.digest("alice"), "e78bf7a664d976d02ff64b0219c00986");
         assert_eq!(
             key.clone().digest("alice"),

@@ -3,7 +3,9 @@
 //! of the `log` crate (`log.file`, `log.line`: source paths of the build machine, and
 //! `log.module_path`, `log.target`).
 
+use std::cell::Cell;
 use std::fmt;
+use std::thread::LocalKey;
 use std::time::SystemTime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -59,36 +61,92 @@ pub(crate) fn needs_escape(value: &str) -> bool {
 /// Writes `at` as RFC 3339 UTC with microseconds (`2026-12-06T22:17:34.145057Z`), as
 /// chrono's `%Y-%m-%dT%H:%M:%S%.6fZ` does, without its format-string interpreter.
 pub(crate) fn write_timestamp(out: &mut impl fmt::Write, at: SystemTime) {
-    let Some((secs, micros)) = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()
-        .map(|d| (d.as_secs(), d.subsec_micros()))
-        .filter(|(secs, _)| *secs <= LAST_SECOND_OF_YEAR_9999)
-    else {
+    let Some(text) = timestamp_bytes(at) else {
         let at: chrono::DateTime<chrono::Utc> = at.into();
         let _ = write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
         return;
     };
-    write_civil(out, secs, Some(micros));
+    // The text holds ASCII digits and punctuation only.
+    let _ = out.write_str(std::str::from_utf8(&text).unwrap_or_default());
+}
+
+/// `at` as [`write_timestamp`] writes it, for times from 1970 to the end of the year 9999
+/// (`None` otherwise). The date and time of day come from the thread's cached text of the
+/// last second written ([`LINE_SECOND`]): the lines of one second share it.
+pub(crate) fn timestamp_bytes(at: SystemTime) -> Option<[u8; 27]> {
+    let since = at.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    let secs = since.as_secs();
+    if secs > LAST_SECOND_OF_YEAR_9999 {
+        return None;
+    }
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    text[..19].copy_from_slice(&second_text(&LINE_SECOND, secs));
+    let mut micros = since.subsec_micros();
+    for digit in text[20..26].iter_mut().rev() {
+        *digit = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    Some(text)
 }
 
 /// `at` in RFC 3339 with whole seconds and `Z` (`2027-01-15T08:15:00Z`), as chrono's
 /// `to_rfc3339_opts(SecondsFormat::Secs, true)` writes it, without its formatter.
 pub(crate) fn write_timestamp_secs(out: &mut impl fmt::Write, at: chrono::DateTime<chrono::Utc>) {
-    match u64::try_from(at.timestamp()) {
-        Ok(secs) if secs <= LAST_SECOND_OF_YEAR_9999 => write_civil(out, secs, None),
-        _ => {
+    match timestamp_secs_bytes(at) {
+        // The text holds ASCII digits and punctuation only.
+        Some(text) => {
+            let _ = out.write_str(std::str::from_utf8(&text).unwrap_or_default());
+        }
+        None => {
             let _ = out.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         }
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` of `secs` since the Unix epoch (at most the last second of
-/// the year 9999), with `micros` when given.
-fn write_civil(out: &mut impl fmt::Write, secs: u64, micros: Option<u32>) {
+/// `at` as [`write_timestamp_secs`] writes it, for times from 1970 to the end of the year
+/// 9999 (`None` otherwise), from the thread's cached text of the last such second
+/// ([`WHOLE_SECOND`]).
+pub(crate) fn timestamp_secs_bytes(at: chrono::DateTime<chrono::Utc>) -> Option<[u8; 20]> {
+    let secs = u64::try_from(at.timestamp())
+        .ok()
+        .filter(|secs| *secs <= LAST_SECOND_OF_YEAR_9999)?;
+    let mut text = [b'Z'; 20];
+    text[..19].copy_from_slice(&second_text(&WHOLE_SECOND, secs));
+    Some(text)
+}
+
+/// A second since the Unix epoch and its text, `YYYY-MM-DDTHH:MM:SS`.
+type SecondText = (u64, [u8; 19]);
+
+thread_local! {
+    /// The last second whose line timestamp this thread wrote: the civil arithmetic runs
+    /// once a second, not once a line (`u64::MAX`, never a second written: none yet).
+    static LINE_SECOND: Cell<SecondText> = const { Cell::new((u64::MAX, [0; 19])) };
+    /// The same for whole-second times ([`write_timestamp_secs`]: an audit event's
+    /// `expires_at`, which moves with the clock too).
+    static WHOLE_SECOND: Cell<SecondText> = const { Cell::new((u64::MAX, [0; 19])) };
+}
+
+/// The text of `secs` (at most [`LAST_SECOND_OF_YEAR_9999`]), from `cache` when it holds
+/// that second, else computed and kept there.
+fn second_text(cache: &'static LocalKey<Cell<SecondText>>, secs: u64) -> [u8; 19] {
+    cache.with(|last| {
+        let (cached, text) = last.get();
+        if cached == secs {
+            return text;
+        }
+        let text = civil_second(secs);
+        last.set((secs, text));
+        text
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `secs` since the Unix epoch (at most the last second of the year
+/// 9999).
+fn civil_second(secs: u64) -> [u8; 19] {
     let (year, month, day) = civil_from_days(secs / 86_400);
     let of_day = secs % 86_400;
-    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut text = *b"0000-00-00T00:00:00";
     let mut digits = |at: usize, width: usize, value: u64| {
         let mut value = value;
         for i in (at..at + width).rev() {
@@ -102,18 +160,7 @@ fn write_civil(out: &mut impl fmt::Write, secs: u64, micros: Option<u32>) {
     digits(11, 2, of_day / 3600);
     digits(14, 2, of_day / 60 % 60);
     digits(17, 2, of_day % 60);
-    let text: &[u8] = match micros {
-        Some(micros) => {
-            digits(20, 6, u64::from(micros));
-            &text
-        }
-        None => {
-            text[19] = b'Z';
-            &text[..20]
-        }
-    };
-    // The buffer holds ASCII digits and punctuation only.
-    let _ = out.write_str(std::str::from_utf8(text).unwrap_or_default());
+    text
 }
 
 /// `9999-12-31T23:59:59Z` as a Unix timestamp: four-digit years end there.

@@ -10,6 +10,7 @@ pub mod audit;
 mod captured;
 mod json;
 mod limits;
+mod line_sink;
 pub mod log_queue;
 pub mod logging;
 pub mod metrics;

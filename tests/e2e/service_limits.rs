@@ -29,9 +29,18 @@ fn rate(requests: i64, window_secs: i64) -> toml::Value {
 /// The configuration of a broker process: PUT grants signed locally, an HS256 secret, an API
 /// key (issued an hour ago) and whatever `limits` adds.
 fn write_config(dir: &Path, limits: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> PathBuf {
+    write_config_with(dir, PUT_PROFILE, limits)
+}
+
+/// As [`write_config`], with `profile` as the default profile.
+fn write_config_with(
+    dir: &Path,
+    profile: &str,
+    limits: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> PathBuf {
     let policies = dir.join("policies");
     std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("default.toml"), PUT_PROFILE).unwrap();
+    std::fs::write(policies.join("default.toml"), profile).unwrap();
     let issued = (chrono::Utc::now() - chrono::Duration::hours(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut api_key = toml::Table::new();
@@ -331,127 +340,150 @@ fn quotas_through_the_store_are_enforced_and_reset() {
     });
 }
 
-/// The calls of each command the store has counted (`INFO commandstats`; the commands a
-/// script runs are counted too, under their own names).
-/// A connection of the test's own to `redis` (to read its statistics or change its state).
-async fn connection(redis: &Redis) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
+/// A profile for forms (POST policies): Uppy's PutObject through `/s3/sign`.
+const FORM_PROFILE: &str = r#"
+key_template = "users/{principal}/{uuid}/{filename}"
+content_types = ["text/plain"]
+max_size = "1 MiB"
+methods = ["POST"]
+"#;
+
+/// A broker on a fresh `redis-server` with a rate of `class` whose budget comes back once a
+/// day (so `remaining` only moves with requests) and both daily quotas; its default profile is
+/// `profile`.
+async fn counted_broker(dir: &Path, profile: &str, class: &str) -> (Redis, Serve) {
+    let redis = Redis::start();
+    let config = write_config_with(dir, profile, |c| {
+        redis_limits(&redis)(c)
+            .set("limits.rates", class, rate(1000, 86_400))
+            .set("limits.quotas", "bytes_per_day", 1_000_000_000)
+            .set("limits.quotas", "grants_per_day", 1_000)
+    });
+    let broker = Serve::start(&config).await;
+    (redis, broker)
 }
 
-async fn command_calls(redis: &Redis) -> std::collections::BTreeMap<String, u64> {
-    let mut con = connection(redis).await;
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
+/// Five grants of `class` made by `grant` are five script calls to the store and nothing
+/// else, each debiting both quotas; a request `refused` (400) before its grant is still counted
+/// against the class's rate, in one call made after the answer.
+async fn one_script_call_per_grant(
+    redis: &Redis,
+    class: &str,
+    grant: impl AsyncFn() -> Reply,
+    refused: impl AsyncFnOnce() -> Reply,
+) {
+    // The first call may load the script (EVALSHA, NOSCRIPT, SCRIPT LOAD, EVALSHA).
+    let first = grant().await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let before = redis.command_calls().await;
+    for remaining in (994..=998).rev() {
+        let reply = grant().await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        let state = reply.header("ratelimit").unwrap();
+        assert!(
+            state.starts_with(&format!("\"{class}\";r={remaining};t=")),
+            "{state}"
+        );
+    }
+    let after = redis.command_calls().await;
+    assert_eq!(
+        after.scripts_since(&before),
+        5,
+        "one script per grant: {after:?}"
+    );
+    after.assert_only_scripts_since(&before);
+    assert_eq!(
+        after.since(&before, "incrby"),
+        10,
+        "two counters debited per grant"
+    );
+    // The counters were given their expiry (the window's end) when the first grant made
+    // them, and only then.
+    let mut con = redis.connection().await;
+    let counters: Vec<String> = redis::cmd("KEYS")
+        .arg("*:quota:*")
         .query_async(&mut con)
         .await
         .unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = stats
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect()
+    assert_eq!(counters.len(), 2, "{counters:?}");
+    for counter in &counters {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(counter)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert!((1..=86_400).contains(&ttl), "{counter}: TTL {ttl}");
+    }
+    let refused = refused().await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    let waited = Instant::now();
+    while redis.command_calls().await.since(&before, "evalsha") < 6 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "the refused request was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reply = grant().await;
+    let state = reply.header("ratelimit").unwrap();
+    assert!(
+        state.starts_with(&format!("\"{class}\";r=992;t=")),
+        "{state}"
+    );
 }
 
 #[test]
 fn a_grant_is_one_script_call_to_the_store() {
     runtime().block_on(async {
-        let redis = Redis::start();
         let dir = tempfile::tempdir().unwrap();
-        // A rate whose budget comes back once a day, so `remaining` only moves with requests.
-        let config = write_config(dir.path(), |c| {
-            redis_limits(&redis)(c)
-                .set("limits.rates", "grants", rate(1000, 86_400))
-                .set("limits.quotas", "bytes_per_day", 1_000_000)
-                .set("limits.quotas", "grants_per_day", 1_000)
-        });
-        let broker = Serve::start(&config).await;
+        let (redis, broker) = counted_broker(dir.path(), PUT_PROFILE, "grants").await;
         let alice = token("alice");
-        // The first call may load the script (EVALSHA, NOSCRIPT, SCRIPT LOAD, EVALSHA).
-        assert_eq!(upload(&broker, &alice, 1).await.status, 200);
-        let before = command_calls(&redis).await;
-        let delta = |after: &std::collections::BTreeMap<String, u64>, name: &str| {
-            after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0)
-        };
-        for remaining in (994..=998).rev() {
-            let reply = upload(&broker, &alice, 10).await;
-            assert_eq!(reply.status, 200, "{:?}", reply.body);
-            let state = reply.header("ratelimit").unwrap();
-            assert!(
-                state.starts_with(&format!("\"grants\";r={remaining};t=")),
-                "{state}"
-            );
-        }
-        let after = command_calls(&redis).await;
-        assert_eq!(
-            delta(&after, "evalsha") + delta(&after, "eval"),
-            5,
-            "one script per grant: {after:?}"
-        );
-        // Nothing else came from the broker: every other command counted ran inside the
-        // scripts, or is this test's INFO.
-        let in_scripts = ["get", "mget", "set", "incrby", "time", "info"];
-        for name in after.keys() {
-            assert!(
-                delta(&after, name) == 0
-                    || in_scripts.contains(&name.as_str())
-                    || name.starts_with("eval"),
-                "{name} was called: {after:?}"
-            );
-        }
-        assert_eq!(
-            delta(&after, "incrby"),
-            10,
-            "two counters debited per grant"
-        );
-        // The counters were given their expiry (the window's end) when the first grant made
-        // them, and only then.
-        let mut con = connection(&redis).await;
-        let counters: Vec<String> = redis::cmd("KEYS")
-            .arg("*:quota:*")
-            .query_async(&mut con)
-            .await
-            .unwrap();
-        assert_eq!(counters.len(), 2, "{counters:?}");
-        for counter in &counters {
-            let ttl: i64 = redis::cmd("TTL")
-                .arg(counter)
-                .query_async(&mut con)
-                .await
-                .unwrap();
-            assert!((1..=86_400).contains(&ttl), "{counter}: TTL {ttl}");
-        }
-        // A request refused before its grant (no size) is still counted against the rate, in
-        // one call made after the answer.
-        let refused = call(
-            client()
-                .post(format!("{}/v1/uploads", broker.url))
-                .bearer_auth(&alice)
-                .json(&json!({ "filename": "a.txt", "content_type": "text/plain" })),
+        one_script_call_per_grant(
+            &redis,
+            "grants",
+            async || upload(&broker, &alice, 10).await,
+            // Refused before its grant: no size.
+            async || {
+                let body = json!({ "filename": "a.txt", "content_type": "text/plain" });
+                let url = format!("{}/v1/uploads", broker.url);
+                call(client().post(url).bearer_auth(&alice).json(&body)).await
+            },
         )
         .await;
-        assert_eq!(refused.status, 400, "{:?}", refused.body);
-        let waited = Instant::now();
-        while delta(&command_calls(&redis).await, "evalsha") < 6 {
-            assert!(
-                waited.elapsed() < Duration::from_secs(5),
-                "the refused request was not counted"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let reply = upload(&broker, &alice, 10).await;
-        let state = reply.header("ratelimit").unwrap();
-        assert!(state.starts_with("\"grants\";r=992;t="), "{state}");
+    });
+}
+
+/// `POST /s3/sign` of `body` (Uppy 6's `signRequest`) with `token`.
+async fn uppy_sign(broker: &Serve, token: &str, body: Value) -> Reply {
+    let url = format!("{}/s3/sign", broker.url);
+    call(client().post(url).bearer_auth(token).json(&body)).await
+}
+
+/// Uppy's PutObject through `/s3/sign` (answered with a POST policy) is one round trip too:
+/// the `uppy` rate is checked by the grant's script, not before it.
+#[test]
+fn an_uppy_put_object_grant_is_one_script_call_to_the_store() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let (redis, broker) = counted_broker(dir.path(), FORM_PROFILE, "uppy").await;
+        let alice = token("alice");
+        one_script_call_per_grant(
+            &redis,
+            "uppy",
+            async || {
+                let body = json!({ "method": "PUT", "key": "a.txt", "contentType": "text/plain" });
+                let reply = uppy_sign(&broker, &alice, body).await;
+                assert!(
+                    reply.body["fields"]["policy"].is_string(),
+                    "{:?}",
+                    reply.body
+                );
+                reply
+            },
+            // Refused before its grant: no S3 operation is a HEAD.
+            async || uppy_sign(&broker, &alice, json!({ "method": "HEAD", "key": "a.txt" })).await,
+        )
+        .await;
     });
 }
 
@@ -518,7 +550,7 @@ fn a_script_flushed_from_the_store_is_loaded_again() {
         let broker = Arc::new(Serve::start(&config).await);
         let alice = token("alice");
         assert_eq!(upload(&broker, &alice, 1).await.status, 200);
-        let mut con = connection(&redis).await;
+        let mut con = redis.connection().await;
         let () = redis::cmd("SCRIPT")
             .arg("FLUSH")
             .query_async(&mut con)
@@ -552,7 +584,7 @@ fn a_store_that_hangs_is_cut_at_the_timeout() {
         let broker = Arc::new(Serve::start(&config).await);
         assert_eq!(upload(&broker, &token("alice"), 1).await.status, 200);
         // The server stops answering (its clients' commands wait) for 5 seconds.
-        let mut con = connection(&redis).await;
+        let mut con = redis.connection().await;
         let paused = Instant::now();
         let () = redis::cmd("CLIENT")
             .arg("PAUSE")
@@ -666,7 +698,7 @@ fn a_rate_above_a_million_per_second_is_kept_in_the_store() {
 fn the_rate_script_keeps_fractions_of_a_microsecond() {
     runtime().block_on(async {
         let redis = Redis::start();
-        let mut con = connection(&redis).await;
+        let mut con = redis.connection().await;
         let script = redis::Script::new(&format!(
             "{}\n{}",
             include_str!("../../src/limits/lua/gcra.lua"),
@@ -873,7 +905,7 @@ fn the_check_script_reads_whole_seconds_only() {
         });
         let broker = Serve::start(&config).await;
         let alice = token_at("alice", chrono::Utc::now().timestamp() - 5);
-        let mut con = connection(&redis).await;
+        let mut con = redis.connection().await;
         let later = chrono::Utc::now().timestamp() + 600;
         for (value, revoked) in [
             (later.to_string(), true),

@@ -15,6 +15,7 @@ on_both_servers!(
     open_multipart_uploads_are_bounded_and_released,
     uppy_uploads_give_their_place_back_on_abort,
     uppy_6_creates_count_as_open_uploads,
+    uppy_6_signs_are_one_script_call_each,
     tickets_sealed_before_a_revocation_in_the_store_are_refused,
     tickets_sealed_before_a_revocation_in_the_file_are_refused,
 );
@@ -209,4 +210,57 @@ async fn uppy_6_creates_count_as_open_uploads(t: Ctx) {
     create(&bob)
         .await
         .assert_status(200, "another caller is unaffected");
+}
+
+/// Each `/s3/sign` call is one round trip to the store: a CreateMultipartUpload's `uppy` rate
+/// is checked by its grant's script, with the quota; a call that grants nothing (a part, an
+/// abort) checks the rate alone. Nothing else is sent to the store.
+async fn uppy_6_signs_are_one_script_call_each(t: Ctx) {
+    let redis = Redis::start();
+    let url = redis.url.clone();
+    let broker = broker(&t, move |c| {
+        let mut daily = toml::Table::new();
+        daily.insert("requests".into(), 1000.into());
+        daily.insert("window_secs".into(), 86_400.into());
+        c.set("limits", "store", url.as_str())
+            .set("limits.rates", "uppy", toml::Value::Table(daily))
+            .set("limits.quotas", "grants_per_day", 1000)
+    })
+    .await;
+    let alice = broker.token("alice");
+    let sign = async |body: serde_json::Value, remaining: u32| {
+        let reply = broker
+            .call("POST", "/s3/sign")
+            .bearer(&alice)
+            .json(&body)
+            .send()
+            .await;
+        reply.assert_status(200, &format!("sign {body}"));
+        let state = reply.header("ratelimit").unwrap_or_default();
+        assert!(
+            state.starts_with(&format!("\"uppy\";r={remaining};t=")),
+            "{body}: {state}"
+        );
+        reply.json()
+    };
+    let create =
+        json!({ "method": "POST", "key": "big.bin", "contentType": "application/octet-stream" });
+    let part = |created: &serde_json::Value| json!({ "method": "PUT", "key": created["key"], "uploadId": created["upload"], "partNumber": 1 });
+    // The first call of each script may load it (EVALSHA, NOSCRIPT, SCRIPT LOAD, EVALSHA):
+    // the grant's, then the check of a call that grants nothing.
+    let first = sign(create.clone(), 999).await;
+    sign(part(&first), 998).await;
+    let before = redis.command_calls().await;
+    let created = sign(create, 997).await;
+    assert!(created["upload"].is_string(), "{created}");
+    sign(part(&created), 996).await;
+    let abort = json!({ "method": "DELETE", "key": created["key"], "uploadId": created["upload"] });
+    sign(abort, 995).await;
+    let after = redis.command_calls().await;
+    assert_eq!(
+        after.scripts_since(&before),
+        3,
+        "one script per call: {after:?}"
+    );
+    after.assert_only_scripts_since(&before);
 }

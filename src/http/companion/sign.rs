@@ -27,7 +27,7 @@ use crate::domain::{ObjectKey, PartNumber, Principal, Scope};
 use crate::grants::{GrantKind, attribute_url, operation_grant_id};
 use crate::http::form_grant::{decided_form, form_upload_token};
 use crate::http::grant::{form_fields_json, grant_response, granted, signing_now, signing_window};
-use crate::http::{ApiError, AppState, Caller, Code, GrantAdmission, GrantAudit, Grantee};
+use crate::http::{ApiError, AppState, Code, GrantAdmission, GrantAudit, Grantee};
 use crate::multipart::{CompletionGrant, DeclaredFile, NamedUpload, PartRange};
 use crate::policy::{FormIntent, MultipartIntent, PolicyError, Profile};
 use crate::sigv4::{PresignRequest, S3Operation, SignedHeaders};
@@ -143,23 +143,32 @@ fn operation(request: &SignRequest) -> Result<Operation, ApiError> {
     )
 }
 
-/// The handler.
+/// The handler. The request's admission (rate and revocation) is left to the grant of
+/// PutObject and CreateMultipartUpload, which makes it together with the quotas in one round
+/// trip to a shared store (see [`Grantee`]); the other operations, which debit no quota,
+/// make it first.
 pub(super) async fn sign(
     state: web::Data<AppState>,
-    Caller(principal): Caller,
+    grantee: Grantee,
     req: HttpRequest,
     body: web::Json<SignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     let operation = operation(&request)?;
+    let Grantee(principal, admission) = &grantee;
     let answer = match &operation {
-        Operation::PutObject => put_object(&state, &principal, &request).await?,
+        Operation::PutObject => put_object(&state, &grantee, &request).await?,
         Operation::CreateMultipart => {
-            create_multipart(&state, &principal, &request, &broker_url(&state, &req)).await?
+            let url = broker_url(&state, &req);
+            create_multipart(&state, (principal, admission), &request, &url).await?
         }
-        Operation::DeleteObject => delete_object(&state, &principal, &request).await?,
+        Operation::DeleteObject => {
+            admission.make().await?;
+            delete_object(&state, principal, &request).await?
+        }
         Operation::OnUpload(call) => {
-            upload_call(&state, &principal, &request, call, || {
+            admission.make().await?;
+            upload_call(&state, principal, &request, call, || {
                 broker_url(&state, &req)
             })
             .await?
@@ -217,9 +226,10 @@ fn broker_url(state: &AppState, req: &HttpRequest) -> String {
 
 async fn put_object(
     state: &AppState,
-    principal: &Principal,
+    grantee: &Grantee,
     request: &SignRequest,
 ) -> Result<SignedRequest, ApiError> {
+    let principal = &grantee.0;
     let now = signing_now();
     let intent = FormIntent {
         content_type: Some(content_type_or_default(request.content_type.as_deref())),
@@ -230,9 +240,8 @@ async fn put_object(
         return Err(single_upload_needs_post_object());
     }
     let profile = state.profiles.default_profile();
-    let grantee = Grantee(principal.clone(), GrantAdmission::made());
     let (decision, form) =
-        decided_form(state, &grantee, profile, &intent, now, None, Vec::new()).await?;
+        decided_form(state, grantee, profile, &intent, now, None, Vec::new()).await?;
     let upload = form_upload_token(state, principal, (&decision, &form), now);
     let key = form
         .fields
@@ -290,7 +299,7 @@ async fn presign(
 /// XML.
 async fn create_multipart(
     state: &AppState,
-    principal: &Principal,
+    (principal, admission): (&Principal, &GrantAdmission),
     request: &SignRequest,
     broker_url: &str,
 ) -> Result<SignedRequest, ApiError> {
@@ -307,8 +316,7 @@ async fn create_multipart(
         Uuid::new_v4(),
         signing_now(),
     )?;
-    let made = GrantAdmission::made();
-    let upload_id = create_counted(state, &principal.segment, &made, &decision).await?;
+    let upload_id = create_counted(state, &principal.segment, admission, &decision).await?;
     let sealed = state.tickets.seal_uppy_upload(&new_upload(
         state,
         principal,

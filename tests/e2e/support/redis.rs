@@ -5,6 +5,7 @@
 
 use super::ports::free_port;
 use super::script::{run_start_script, stop};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,6 +47,40 @@ impl Redis {
         assert_eq!(started.get("URL").unwrap(), self.url);
     }
 
+    /// A connection of the test's own (to read the server's statistics or change its state).
+    pub(crate) async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// The calls of each command the server has counted (`INFO commandstats`; the commands a
+    /// script runs are counted too, under their own names).
+    pub(crate) async fn command_calls(&self) -> CommandCalls {
+        let mut con = self.connection().await;
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        CommandCalls(
+            info.lines()
+                .filter_map(|line| {
+                    let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+                    let calls = stats
+                        .strip_prefix("calls=")?
+                        .split(',')
+                        .next()?
+                        .parse()
+                        .ok()?;
+                    Some((name.to_owned(), calls))
+                })
+                .collect(),
+        )
+    }
+
     /// Stops the server (SIGTERM, then SIGKILL), as an outage would.
     pub(crate) fn stop(&self) {
         stop(&self.data_dir);
@@ -56,6 +91,38 @@ impl Drop for Redis {
     fn drop(&mut self) {
         stop(&self.data_dir);
         let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// The calls of each command a server had counted at one time, by command name.
+#[derive(Debug)]
+pub(crate) struct CommandCalls(pub BTreeMap<String, u64>);
+
+impl CommandCalls {
+    /// The calls of `name` counted since `before`.
+    pub(crate) fn since(&self, before: &CommandCalls, name: &str) -> u64 {
+        let of = |calls: &CommandCalls| calls.0.get(name).copied().unwrap_or(0);
+        of(self) - of(before)
+    }
+
+    /// The script calls (`EVALSHA` and `EVAL`) counted since `before`.
+    pub(crate) fn scripts_since(&self, before: &CommandCalls) -> u64 {
+        self.since(before, "evalsha") + self.since(before, "eval")
+    }
+
+    /// Asserts that no command but scripts came from a client since `before`: every other
+    /// command counted ran inside the scripts of the limits store, or is a test's `INFO`.
+    #[track_caller]
+    pub(crate) fn assert_only_scripts_since(&self, before: &CommandCalls) {
+        let in_scripts = ["get", "mget", "set", "incrby", "time", "info"];
+        for name in self.0.keys() {
+            assert!(
+                self.since(before, name) == 0
+                    || in_scripts.contains(&name.as_str())
+                    || name.starts_with("eval"),
+                "{name} was called: {self:?}"
+            );
+        }
     }
 }
 
