@@ -291,8 +291,8 @@ pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplet
 }
 
 /// Refuses an upload whose named parts add up to more (or less) than the profile allows; a
-/// too-large upload of `principal` is aborted (and the abort audited), since it can never be
-/// completed. Each named part must be held by S3 with that very ETag, and its size is the one
+/// too-large upload of `principal` is aborted (the abort audited, the upload's place among its
+/// principal's open uploads given back), since it can never be completed. Each named part must be held by S3 with that very ETag, and its size is the one
 /// S3 reports, so a part replaced after this check no longer matches and S3 refuses the
 /// complete. Returns the total.
 async fn check_total_size(
@@ -312,6 +312,11 @@ async fn check_total_size(
                 state
                     .audit
                     .abort(principal, profile.name(), upload, oversized);
+                let key = upload.key.as_str();
+                state
+                    .limits
+                    .close_upload(principal, profile.name(), key)
+                    .await;
             }
             Err(err) => {
                 tracing::warn!(error = %err, "aborting an oversized multipart upload failed");
