@@ -407,28 +407,20 @@ async fn creates_are_one_script_call_each(t: Ctx) {
     for (subject, path, body, debits) in routes {
         let token = broker.token(subject);
         let create = || broker.call("POST", path).bearer(&token).json(&body).send();
-        let before = redis.command_calls().await;
-        create()
-            .await
-            .assert_status(200, &format!("{subject}'s create on {path}"));
-        let after = redis.command_calls().await;
-        assert_eq!(
-            after.scripts_since(&before),
-            1,
-            "one script per create on {path}: {after:?}"
-        );
-        after.assert_only_scripts_since(&before);
-        assert_eq!(sorted_counters(&redis, subject).await, debits, "{path}");
-        let before = redis.command_calls().await;
-        create()
-            .await
-            .assert_status(429, &format!("a second open upload of 1 on {path}"));
-        let after = redis.command_calls().await;
-        assert_eq!(
-            after.scripts_since(&before),
-            1,
-            "one script per refused create on {path}: {after:?}"
-        );
+        for (status, what) in [(200, "a create"), (429, "a create refused")] {
+            let before = redis.command_calls().await;
+            create()
+                .await
+                .assert_status(status, &format!("{what} of {subject} on {path}"));
+            let after = redis.command_calls().await;
+            assert_eq!(
+                after.scripts_since(&before),
+                1,
+                "one script for {what} on {path}: {after:?}"
+            );
+            after.assert_only_scripts_since(&before);
+            assert_eq!(sorted_counters(&redis, subject).await, debits, "{path}");
+        }
     }
 }
 
