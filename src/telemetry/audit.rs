@@ -26,6 +26,7 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -302,9 +303,21 @@ impl AuditTexts {
 }
 
 /// Whether audit events are wanted: a log queue is installed and `RUST_LOG` lets
-/// `s3_broker::audit` through at INFO.
+/// `s3_broker::audit` through at INFO. Decided by [`decide_wanted`] when logging is set up,
+/// as the access log's is (asking the filter again looks the current dispatcher up on every
+/// grant).
 pub fn wanted() -> bool {
-    installed() && tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO)
+    WANTED.load(Ordering::Relaxed)
+}
+
+/// What [`wanted`] answers.
+static WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks the installed subscriber whether audit events pass its filter (logging's `init`
+/// calls it once the queue and the subscriber are in place).
+pub(crate) fn decide_wanted() {
+    let wanted = installed() && tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO);
+    WANTED.store(wanted, Ordering::Relaxed);
 }
 
 impl AuditRecord {
