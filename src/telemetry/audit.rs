@@ -375,12 +375,7 @@ impl Value<'_> {
     fn write_json(self, line: &mut LineSink<'_>) {
         match self {
             Self::Text(text) => line.push_json_str(text),
-            Self::Plain(text) => {
-                debug_assert!(!needs_escape(text), "{text:?}");
-                line.push_str("\"");
-                line.push_str(text);
-                line.push_str("\"");
-            }
+            Self::Plain(text) => line.push_plain_json_str(text),
             Self::Raw(text) => line.push_str(text),
             Self::Time(at) => {
                 line.push_str("\"");
