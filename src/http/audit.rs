@@ -1,5 +1,6 @@
-//! The audit events of the grant handlers and of verify ([`crate::telemetry::audit`]): one
-//! per answer that hands out signed requests, one per verification. Built from what the
+//! The audit events of the grant handlers, of verify and of aborts
+//! ([`crate::telemetry::audit`]): one per answer that hands out signed requests, one per
+//! verification, one per multipart upload the broker aborts. Built from what the
 //! handler decided (principal, profile, bucket, key, grant id, lifetime), never from what it
 //! signed: no URL, signature, policy or token reaches an event.
 
@@ -132,6 +133,49 @@ impl Audit {
         }
     }
 
+    /// Records the abort of the multipart `upload` of `profile`, which the broker made itself
+    /// (the S3 call succeeded), under the upload's grant id ([`GrantId::of_upload`]);
+    /// `outcome` says why when the broker aborted it on its own (`oversized`).
+    pub(crate) fn abort(
+        &self,
+        principal: &NamespaceSegment,
+        profile: &str,
+        upload: UploadRef<'_>,
+        outcome: Option<&'static str>,
+    ) {
+        if wanted() {
+            self.abort_record(principal, profile, upload, outcome)
+                .enqueue();
+        }
+    }
+
+    fn abort_record(
+        &self,
+        principal: &NamespaceSegment,
+        profile: &str,
+        upload: UploadRef<'_>,
+        outcome: Option<&'static str>,
+    ) -> AuditRecord {
+        AuditRecord {
+            at: SystemTime::now(),
+            event: AuditEvent::Abort,
+            operation: GrantKind::AbortMultipartUpload.name(),
+            texts: AuditTexts::new(
+                principal.as_str(),
+                profile,
+                upload.bucket.as_str(),
+                upload.key.as_str(),
+                GrantId::of_upload(upload.upload_id).as_str(),
+            ),
+            digest_key: Arc::clone(&self.key),
+            key_is_prefix: false,
+            count: 0,
+            expires_at: None,
+            outcome,
+            receipt_id: None,
+        }
+    }
+
     fn grant_record(&self, principal: &NamespaceSegment, grant: &GrantAudit<'_>) -> AuditRecord {
         AuditRecord {
             at: SystemTime::now(),
@@ -257,6 +301,38 @@ mod tests {
                 credentials.secret_access_key.expose(),
             ] {
                 assert!(!line.contains(secret), "{secret} in {line}");
+            }
+        }
+    }
+
+    /// An abort names the upload by its grant id, as every event of the upload does: S3's
+    /// upload id, the grant count and an expiry are not in it.
+    #[test]
+    fn an_abort_event_names_the_uploads_grant_id() {
+        let bucket = BucketName::new("uploads").unwrap();
+        let key = ObjectKey::new("users/alice/1/big.bin").unwrap();
+        let upload_id = crate::domain::UploadId::new("2~s3-own-upload-id").unwrap();
+        let upload = UploadRef {
+            bucket: &bucket,
+            key: &key,
+            upload_id: &upload_id,
+        };
+        let principal = Principal::new("alice", None, Scopes::all());
+        let grant_id = GrantId::of_upload(&upload_id);
+        for (outcome, seen) in [(None, None), (Some("oversized"), Some("oversized"))] {
+            let record = audit().abort_record(&principal.segment, "default", upload, outcome);
+            assert_eq!(record.event, AuditEvent::Abort);
+            assert_eq!(record.operation, "AbortMultipartUpload");
+            assert_eq!(record.texts.grant_id(), grant_id.as_str());
+            assert_eq!(record.texts.key(), key.as_str());
+            assert_eq!(record.outcome, seen);
+            for line in lines(&record) {
+                assert!(line.contains("abort AbortMultipartUpload"), "{line}");
+                assert!(line.contains(grant_id.as_str()), "{line}");
+                assert!(!line.contains(upload_id.as_str()), "{line}");
+                assert!(!line.contains("count"), "{line}");
+                assert!(!line.contains("expires_at"), "{line}");
+                assert_eq!(line.contains("oversized"), outcome.is_some(), "{line}");
             }
         }
     }

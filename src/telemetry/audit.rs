@@ -207,6 +207,8 @@ pub enum AuditEvent {
     Grant,
     /// An upload was checked against its grant.
     Verification,
+    /// The broker aborted a multipart upload.
+    Abort,
 }
 
 impl AuditEvent {
@@ -214,6 +216,7 @@ impl AuditEvent {
         match self {
             Self::Grant => "grant",
             Self::Verification => "verification",
+            Self::Abort => "abort",
         }
     }
 }

@@ -3,7 +3,8 @@
 //! verifies it, downloads it and sends a multipart upload; the file then holds one event per
 //! grant and per verification, each naming the grant id its URLs carried, the principal only
 //! as its keyed digest, and no line of the file or of stderr holds a token, a signature, a
-//! signed URL or a receipt. The audit lines are not on stderr, the access lines are.
+//! signed URL or a receipt. The audit lines are not on stderr, the access lines are. Each
+//! multipart upload the broker aborts gives one `abort` event.
 
 use crate::support::Ctx;
 use crate::support::broker::{DEFAULT_EXPIRY_SECS, config, text_upload, token};
@@ -21,9 +22,19 @@ use std::time::{Duration, Instant};
 on_both_servers!(
     every_grant_and_verification_is_audited_without_secrets,
     an_uppy_completion_is_audited_with_its_upload_ids_expiry,
+    every_abort_the_broker_makes_is_audited,
 );
 
 const SHIPPED_DEFAULT: &str = include_str!("../../policies/default.toml");
+
+/// A profile of multipart uploads of at most 100 bytes: a larger one is aborted at its
+/// completion.
+const SMALL_PROFILE: &str = r#"
+key_template = "small/{principal}/{uuid}-{filename}"
+content_types = ["application/octet-stream"]
+max_size = 100
+multipart = true
+"#;
 
 /// The audit key of the test broker.
 const PRINCIPAL_KEY: &str = "e2e-audit-principal-key-0123456789abcdef";
@@ -43,6 +54,7 @@ impl Serve {
         let policies = dir.path().join("policies");
         std::fs::create_dir_all(&policies).unwrap();
         std::fs::write(policies.join("default.toml"), SHIPPED_DEFAULT).unwrap();
+        std::fs::write(policies.join("small.toml"), SMALL_PROFILE).unwrap();
         let port = free_port().unwrap();
         let audit = dir.path().join("audit.jsonl");
         let stderr = dir.path().join("stderr.log");
@@ -172,16 +184,21 @@ fn audit_lines(path: &Path, count: usize) -> Vec<Value> {
 
 /// The fields of the one event of `operation` with `grant_id`.
 fn event<'a>(lines: &'a [Value], operation: &str, grant_id: &str) -> &'a Value {
+    the_event(
+        lines,
+        &format!("{operation} event of grant {grant_id}"),
+        |f| f["operation"] == operation && f["grant_id"] == grant_id,
+    )
+}
+
+/// The fields of the one event that `matches`, described as `what`.
+fn the_event<'a>(lines: &'a [Value], what: &str, matches: impl Fn(&Value) -> bool) -> &'a Value {
     let found: Vec<&Value> = lines
         .iter()
         .map(|l| &l["fields"])
-        .filter(|f| f["operation"] == operation && f["grant_id"] == grant_id)
+        .filter(|f| matches(f))
         .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {operation} event of grant {grant_id} in {lines:#?}"
-    );
+    assert_eq!(found.len(), 1, "one {what} in {lines:#?}");
     found[0]
 }
 
@@ -345,6 +362,53 @@ async fn every_grant_and_verification_is_audited_without_secrets(t: Ctx) {
     );
 }
 
+/// An Uppy multipart upload of 1000 bytes of `application/octet-stream`, made with
+/// `POST /s3/multipart`.
+struct UppyUpload {
+    /// The answer of the create: `key` and the sealed `uploadId`.
+    created: Value,
+    /// `uploadId`, encoded for a path.
+    id: String,
+    /// `key=...`.
+    query: String,
+}
+
+impl UppyUpload {
+    async fn create(base: &str, token: &str, filename: &str, profile: &str) -> Self {
+        let created = call(
+            base,
+            token,
+            "/s3/multipart",
+            json!({ "filename": filename, "type": "application/octet-stream", "profile": profile }),
+        )
+        .await;
+        let id = created["uploadId"].as_str().unwrap();
+        let id = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("key", created["key"].as_str().unwrap())
+            .finish();
+        Self { created, id, query }
+    }
+
+    /// The path of the upload's `route` (`""`, `"/1"`, `"/complete"`).
+    fn path(&self, route: &str) -> String {
+        format!("/s3/multipart/{}{route}?{}", self.id, self.query)
+    }
+
+    /// Uploads its one part (1000 bytes) through the part URL the broker signs; that URL and
+    /// the `parts` body of the completion.
+    async fn upload_part(&self, base: &str, token: &str) -> (String, Value) {
+        let (status, part) = send_as(base, token, "GET", &self.path("/1"), None).await;
+        assert_eq!(status, 200, "{part}");
+        let part: Value = serde_json::from_str(&part).unwrap();
+        let url = part["url"].as_str().expect("a part URL").to_owned();
+        let uploaded = send_raw("PUT", &url, &[], Some(bytes(1000, 7))).await;
+        uploaded.assert_ok("the part");
+        let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
+        (url, json!({ "parts": [{ "PartNumber": 1, "ETag": etag }] }))
+    }
+}
+
 /// The completion of an Uppy multipart upload (`/s3/multipart/{uploadId}/complete`) is audited
 /// like the native one: its `expires_at` is when the upload's sealed id would have expired (as
 /// for the create), not the moment of the completion.
@@ -352,47 +416,14 @@ async fn an_uppy_completion_is_audited_with_its_upload_ids_expiry(t: Ctx) {
     let mut serve = Serve::start(&t).await;
     let base = serve.base.clone();
     let alice = token("alice", Scopes::all());
-    let created = call(
-        &base,
-        &alice,
-        "/s3/multipart",
-        json!({ "filename": "uppy.bin", "type": "application/octet-stream" }),
-    )
-    .await;
-    let (key, upload_id) = (
-        created["key"].as_str().unwrap(),
-        created["uploadId"].as_str().unwrap(),
-    );
-    let encoded_id: String = url::form_urlencoded::byte_serialize(upload_id.as_bytes()).collect();
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("key", key)
-        .finish();
-    let client = reqwest::Client::new();
-    let part: Value = client
-        .get(format!("{base}/s3/multipart/{encoded_id}/1?{query}"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let part_url = part["url"].as_str().expect("a part URL");
-    let uploaded = send_raw("PUT", part_url, &[], Some(bytes(1000, 7))).await;
-    uploaded.assert_ok("the part");
-    let etag = uploaded.headers["etag"].to_str().unwrap().to_owned();
-    let completed = call(
-        &base,
-        &alice,
-        &format!("/s3/multipart/{encoded_id}/complete?{query}"),
-        json!({ "parts": [{ "PartNumber": 1, "ETag": etag }] }),
-    )
-    .await;
+    let upload = UppyUpload::create(&base, &alice, "uppy.bin", "default").await;
+    let (part_url, parts) = upload.upload_part(&base, &alice).await;
+    let completed = call(&base, &alice, &upload.path("/complete"), parts).await;
     assert!(completed["receipt"].is_string(), "{completed}");
 
     serve.stop();
     let lines = audit_lines(&serve.audit, 4);
-    let id = grant_id(part_url);
+    let id = grant_id(&part_url);
     let at = |operation: &str| -> chrono::DateTime<chrono::Utc> {
         event(&lines, operation, &id)["expires_at"]
             .as_str()
@@ -406,4 +437,114 @@ async fn an_uppy_completion_is_audited_with_its_upload_ids_expiry(t: Ctx) {
         "the completion's expires_at {complete} is the upload id's, as the create's {create}"
     );
     assert_eq!(at("VerifyUpload"), complete, "the verification's too");
+}
+
+/// Sends `method` to `path` as `token` with an optional JSON `body`; the status and the body.
+async fn send_as(
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let reply = request.send().await.unwrap();
+    (reply.status().as_u16(), reply.text().await.unwrap())
+}
+
+/// The fields of the one event of kind `event` and `operation` on `key`.
+fn event_on<'a>(lines: &'a [Value], event: &str, operation: &str, key: &str) -> &'a Value {
+    the_event(lines, &format!("{event} {operation} event on {key}"), |f| {
+        f["event"] == event && f["operation"] == operation && f["key"] == key
+    })
+}
+
+/// The three aborts the broker makes itself each write one `abort` event, under the grant id of
+/// the upload's other events: `POST /v1/multipart/abort`, Uppy's
+/// `DELETE /s3/multipart/{uploadId}`, and the abort of an Uppy upload whose parts exceed its
+/// profile at completion (`outcome` `oversized`). No line holds a ticket or a sealed upload id.
+async fn every_abort_the_broker_makes_is_audited(t: Ctx) {
+    let mut serve = Serve::start(&t).await;
+    let base = serve.base.clone();
+    let alice = token("alice", Scopes::all());
+
+    let native = call(
+        &base,
+        &alice,
+        "/v1/multipart",
+        json!({"filename": "n.bin", "content_type": "application/octet-stream",
+               "size": 6 * MIB, "part_size": 5 * MIB}),
+    )
+    .await;
+    let ticket = native["upload"].as_str().unwrap();
+    let aborted = send_as(
+        &base,
+        &alice,
+        "POST",
+        "/v1/multipart/abort",
+        Some(json!({ "upload": ticket })),
+    )
+    .await;
+    assert_eq!(aborted.0, 204, "{}", aborted.1);
+
+    let uppy = UppyUpload::create(&base, &alice, "u.bin", "default").await;
+    let aborted = send_as(&base, &alice, "DELETE", &uppy.path(""), None).await;
+    assert_eq!(aborted.0, 200, "{}", aborted.1);
+
+    let oversized = UppyUpload::create(&base, &alice, "o.bin", "small").await;
+    let (_, body) = oversized.upload_part(&base, &alice).await;
+    let refused = send_as(
+        &base,
+        &alice,
+        "POST",
+        &oversized.path("/complete"),
+        Some(body),
+    )
+    .await;
+    assert!((400..500).contains(&refused.0), "{refused:?}");
+
+    // Three creates, three aborts, one part URL.
+    serve.stop();
+    let lines = audit_lines(&serve.audit, 7);
+    assert_eq!(lines.len(), 7, "{lines:#?}");
+    for (created, outcome) in [
+        (&native, None),
+        (&uppy.created, None),
+        (&oversized.created, Some("oversized")),
+    ] {
+        let key = created["key"].as_str().unwrap();
+        let create = event_on(&lines, "grant", "CreateMultipartUpload", key);
+        let abort = event_on(&lines, "abort", "AbortMultipartUpload", key);
+        assert_eq!(
+            abort["grant_id"], create["grant_id"],
+            "the upload's grant id"
+        );
+        assert_eq!(abort["principal"], digest("alice"));
+        assert_eq!(abort["bucket"], t.bucket.as_str());
+        assert_eq!(abort["profile"], create["profile"]);
+        assert_eq!(abort["outcome"].as_str(), outcome, "{abort}");
+        assert!(
+            abort.get("count").is_none() && abort.get("expires_at").is_none(),
+            "{abort}"
+        );
+    }
+    let audit_text = std::fs::read_to_string(&serve.audit).unwrap();
+    for secret in [
+        alice.as_str(),
+        ticket,
+        uppy.created["uploadId"].as_str().unwrap(),
+        oversized.created["uploadId"].as_str().unwrap(),
+        "X-Amz-Signature",
+    ] {
+        assert!(
+            !audit_text.contains(secret),
+            "the audit file holds {secret}"
+        );
+    }
 }

@@ -391,17 +391,7 @@ async fn one_script_call_per_grant(
         5,
         "one script per grant: {after:?}"
     );
-    // Nothing else came from the broker: every other command counted ran inside the
-    // scripts, or is this test's INFO.
-    let in_scripts = ["get", "mget", "set", "incrby", "time", "info"];
-    for name in after.0.keys() {
-        assert!(
-            after.since(&before, name) == 0
-                || in_scripts.contains(&name.as_str())
-                || name.starts_with("eval"),
-            "{name} was called: {after:?}"
-        );
-    }
+    after.assert_only_scripts_since(&before);
     assert_eq!(
         after.since(&before, "incrby"),
         10,

@@ -115,8 +115,9 @@ pub(super) async fn complete(
              POST /s3/sign for a new one",
         ));
     }
-    let done = complete_checked(&state, profile, UploadRef::from(&grant.upload), &parts).await?;
     let upload = &grant.upload;
+    let (who, named) = (&upload.principal, UploadRef::from(upload));
+    let done = complete_checked(&state, who, profile, named, &parts).await?;
     limits
         .close_upload(&upload.principal, &upload.profile, upload.key.as_str())
         .await;

@@ -291,11 +291,13 @@ pub(super) fn receipts(parts: Vec<CompanionReceipt>) -> Result<Vec<PartToComplet
 }
 
 /// Refuses an upload whose named parts add up to more (or less) than the profile allows; a
-/// too-large upload is aborted, since it can never be completed. Each named part must be held
-/// by S3 with that very ETag, and its size is the one S3 reports, so a part replaced after
-/// this check no longer matches and S3 refuses the complete. Returns the total.
+/// too-large upload of `principal` is aborted (the abort audited, the upload's place among its
+/// principal's open uploads given back), since it can never be completed. Each named part must be held by S3 with that very ETag, and its size is the one
+/// S3 reports, so a part replaced after this check no longer matches and S3 refuses the
+/// complete. Returns the total.
 async fn check_total_size(
     state: &AppState,
+    principal: &NamespaceSegment,
     profile: &Profile,
     upload: UploadRef<'_>,
     parts: &[PartToComplete],
@@ -303,10 +305,23 @@ async fn check_total_size(
     let held = state.s3.list_parts(upload).await?;
     let total: u64 = match_held(parts, &held)?.iter().map(|h| h.size).sum();
     let range = profile.size_range();
-    if total > range.max
-        && let Err(err) = state.s3.abort_multipart(upload).await
-    {
-        tracing::warn!(error = %err, "aborting an oversized multipart upload failed");
+    if total > range.max {
+        match state.s3.abort_multipart(upload).await {
+            Ok(()) => {
+                let oversized = Some("oversized");
+                state
+                    .audit
+                    .abort(principal, profile.name(), upload, oversized);
+                let key = upload.key.as_str();
+                state
+                    .limits
+                    .close_upload(principal, profile.name(), key)
+                    .await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "aborting an oversized multipart upload failed");
+            }
+        }
     }
     range.check(total)?;
     Ok(total)
@@ -324,7 +339,8 @@ pub(super) async fn complete(
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let parts = receipts(body.into_inner().parts)?;
-    let done = complete_checked(&state, &upload.profile, upload.upload(), &parts).await?;
+    let done =
+        complete_checked(&state, &principal, &upload.profile, upload.upload(), &parts).await?;
     release(&state, &principal, &upload).await;
     let (kind, profile) = (GrantKind::CompleteMultipartUpload, &upload.profile);
     let at = signing_now();
@@ -371,16 +387,17 @@ pub(super) struct Done {
     pub size: u64,
 }
 
-/// Completes `upload` with `parts` after checking them against the parts S3 holds and their
-/// total against `profile` (with `If-None-Match: *` for no-overwrite profiles where the
-/// backend honours it).
+/// Completes `principal`'s `upload` with `parts` after checking them against the parts S3
+/// holds and their total against `profile` (with `If-None-Match: *` for no-overwrite profiles
+/// where the backend honours it).
 pub(super) async fn complete_checked(
     state: &AppState,
+    principal: &NamespaceSegment,
     profile: &Profile,
     upload: UploadRef<'_>,
     parts: &[PartToComplete],
 ) -> Result<Done, ApiError> {
-    let size = check_total_size(state, profile, upload, parts).await?;
+    let size = check_total_size(state, principal, profile, upload, parts).await?;
     let object = state
         .s3
         .complete_multipart(
@@ -408,6 +425,10 @@ pub(super) async fn abort(
     }: OnUpload,
 ) -> Result<HttpResponse, ApiError> {
     state.s3.abort_multipart(upload.upload()).await?;
+    let profile = upload.profile.name();
+    state
+        .audit
+        .abort(&principal, profile, upload.upload(), None);
     release(&state, &principal, &upload).await;
     Ok(grant_response(&json!({})))
 }

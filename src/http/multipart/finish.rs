@@ -148,6 +148,9 @@ pub(super) async fn abort_multipart(
 ) -> Result<HttpResponse, ApiError> {
     let open = open_ticket(&state, &principal, &body.upload, signing_now()).await?;
     state.s3.abort_multipart(open.upload()).await?;
+    let upload = &open.ticket.upload;
+    let (who, profile) = (&upload.principal, upload.profile.as_str());
+    state.audit.abort(who, profile, open.upload(), None);
     release(&state, &open.ticket).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -109,6 +109,21 @@ impl CommandCalls {
     pub(crate) fn scripts_since(&self, before: &CommandCalls) -> u64 {
         self.since(before, "evalsha") + self.since(before, "eval")
     }
+
+    /// Asserts that no command but scripts came from a client since `before`: every other
+    /// command counted ran inside the scripts of the limits store, or is a test's `INFO`.
+    #[track_caller]
+    pub(crate) fn assert_only_scripts_since(&self, before: &CommandCalls) {
+        let in_scripts = ["get", "mget", "set", "incrby", "time", "info"];
+        for name in self.0.keys() {
+            assert!(
+                self.since(before, name) == 0
+                    || in_scripts.contains(&name.as_str())
+                    || name.starts_with("eval"),
+                "{name} was called: {self:?}"
+            );
+        }
+    }
 }
 
 /// A `Limiter` of the `[limits]` table `toml`, outside any broker (its metrics detached).
