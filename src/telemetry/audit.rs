@@ -607,6 +607,36 @@ mod tests {
     }
 
     #[test]
+    fn verification_lines_are_exactly_these_bytes() {
+        let verification = AuditRecord {
+            event: AuditEvent::Verification,
+            operation: "VerifyUpload",
+            outcome: Some("verified"),
+            receipt_id: Some("ab".repeat(32)),
+            count: 0,
+            ..record()
+        };
+        let [json, text] = [LogFormat::Json, LogFormat::Text].map(|format| {
+            let mut out = Vec::new();
+            verification.render(format, &mut out);
+            String::from_utf8(out).unwrap()
+        });
+        let receipt = "ab".repeat(32);
+        assert_eq!(
+            json,
+            format!(
+                "{{\"timestamp\":\"2027-01-15T08:00:00.123456Z\",\"level\":\"INFO\",\"fields\":{{\"message\":\"verification VerifyUpload\",\"event\":\"verification\",\"operation\":\"VerifyUpload\",\"principal\":\"e78bf7a664d976d02ff64b0219c00986\",\"profile\":\"default\",\"bucket\":\"uploads\",\"key\":\"users/alice/1/a \\\"b\\\".txt\",\"grant_id\":\"0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11\",\"expires_at\":\"2027-01-15T08:15:00Z\",\"outcome\":\"verified\",\"receipt_id\":\"{receipt}\"}},\"target\":\"s3_broker::audit\"}}\n"
+            )
+        );
+        assert_eq!(
+            text,
+            format!(
+                "2027-01-15T08:00:00.123456Z  INFO s3_broker::audit: verification VerifyUpload event=verification operation=VerifyUpload principal=e78bf7a664d976d02ff64b0219c00986 profile=default bucket=uploads key=users/alice/1/a \\\"b\\\".txt grant_id=0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11 expires_at=2027-01-15T08:15:00Z outcome=verified receipt_id={receipt}\n"
+            )
+        );
+    }
+
+    #[test]
     fn text_lines_are_one_line() {
         let mut out = Vec::new();
         let mut odd = record();
