@@ -331,34 +331,56 @@ impl AuditRecord {
 
     /// The event's fields, in order, each handed to `field(name, value)`. Nothing is copied
     /// but the principal's digest (from the key's cache).
-    fn each_field(&self, mut field: impl FnMut(&'static str, Value<'_>)) {
-        field("event", Value::Plain(self.event.as_str()));
-        field("operation", Value::Plain(self.operation));
+    fn each_field(&self, mut field: impl FnMut(FieldName, Value<'_>)) {
+        field(field_name!("event"), Value::Plain(self.event.as_str()));
+        field(field_name!("operation"), Value::Plain(self.operation));
         let digest = self.digest_key.digest_of(self.texts.principal());
-        field("principal", Value::Plain(digest.as_str()));
-        field("profile", Value::Text(self.texts.profile()));
-        field("bucket", Value::Text(self.texts.bucket()));
-        field("key", Value::Text(self.texts.key()));
+        field(field_name!("principal"), Value::Plain(digest.as_str()));
+        field(field_name!("profile"), Value::Text(self.texts.profile()));
+        field(field_name!("bucket"), Value::Text(self.texts.bucket()));
+        field(field_name!("key"), Value::Text(self.texts.key()));
         if self.key_is_prefix {
-            field("key_is_prefix", Value::Raw("true"));
+            field(field_name!("key_is_prefix"), Value::Raw("true"));
         }
-        field("grant_id", Value::Text(self.texts.grant_id()));
+        field(field_name!("grant_id"), Value::Text(self.texts.grant_id()));
         if self.event == AuditEvent::Grant {
-            field("count", Value::Raw(itoa::Buffer::new().format(self.count)));
+            field(
+                field_name!("count"),
+                Value::Raw(itoa::Buffer::new().format(self.count)),
+            );
         }
         if let Some(at) = self.expires_at {
-            field("expires_at", Value::Time(at));
+            field(field_name!("expires_at"), Value::Time(at));
         }
         if let Some(outcome) = self.outcome {
-            field("outcome", Value::Plain(outcome));
+            field(field_name!("outcome"), Value::Plain(outcome));
         }
         // Escaped like a name: the one `Plain`-looking value that is not a `&'static str` or
         // a digest made here, so a release build can never write it raw.
         if let Some(id) = &self.receipt_id {
-            field("receipt_id", Value::Text(id));
+            field(field_name!("receipt_id"), Value::Text(id));
         }
     }
 }
+
+/// An audit field's name as each format writes it before the value: `,"name":` in JSON,
+/// ` name=` in text (made by [`field_name!`], so each is one piece).
+#[derive(Clone, Copy)]
+struct FieldName {
+    json: &'static str,
+    text: &'static str,
+}
+
+/// The [`FieldName`] of a name (a literal of `a-z` and `_`: nothing to escape).
+macro_rules! field_name {
+    ($name:literal) => {
+        FieldName {
+            json: concat!(",\"", $name, "\":"),
+            text: concat!(" ", $name, "="),
+        }
+    };
+}
+use field_name;
 
 /// How an audit field's value is written.
 #[derive(Clone, Copy)]
@@ -417,9 +439,7 @@ impl Render for AuditRecord {
                 line.push_str(self.operation);
                 line.push_str("\"");
                 self.each_field(|name, value| {
-                    line.push_str(",\"");
-                    line.push_str(name);
-                    line.push_str("\":");
+                    line.push_str(name.json);
                     value.write_json(&mut line);
                 });
                 line.push_str("},\"target\":\"");
@@ -435,9 +455,7 @@ impl Render for AuditRecord {
                     self.operation
                 );
                 self.each_field(|name, value| {
-                    line.push_str(" ");
-                    line.push_str(name);
-                    line.push_str("=");
+                    line.push_str(name.text);
                     value.write_text(&mut line);
                 });
                 line.push_str("\n");
