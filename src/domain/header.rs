@@ -1,11 +1,12 @@
 //! Names and values of headers that a presigned request signs.
 
 use super::DomainError;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A lowercase HTTP header name (an RFC 9110 token).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HeaderName(String);
+pub struct HeaderName(Cow<'static, str>);
 
 /// Headers the signer sets itself, and headers that clients, browsers or proxies add, drop
 /// or rewrite (hop-by-hop, user agents, tracing), so that signing them breaks the request.
@@ -77,7 +78,19 @@ impl HeaderName {
         if RESERVED.contains(&lower.as_str()) {
             return Err(fail("this header is set by the signer and cannot be given"));
         }
-        Ok(Self(lower))
+        Ok(Self(Cow::Owned(lower)))
+    }
+
+    /// A name this crate writes itself (`content-type`, `x-amz-checksum-sha256` ...), already
+    /// lowercase and not reserved: borrowed as it is, with no copy and no check per request
+    /// (debug builds check that [`HeaderName::new`] gives the same name).
+    pub fn from_static(name: &'static str) -> Self {
+        debug_assert_eq!(
+            Self::new(name).ok().as_ref().map(Self::as_str),
+            Some(name),
+            "not a lowercase, unreserved header name"
+        );
+        Self(Cow::Borrowed(name))
     }
 
     /// The lowercase name.
@@ -130,6 +143,11 @@ impl HeaderValue {
         Ok(Self(canonical))
     }
 
+    /// A decimal number (a `Content-Length`): canonical as written, so checked for nothing.
+    pub fn from_u64(n: u64) -> Self {
+        Self(itoa::Buffer::new().format(n).to_owned())
+    }
+
     /// The canonical value.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -145,6 +163,29 @@ impl fmt::Display for HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_names_and_numbers_equal_their_checked_forms() {
+        for name in ["content-type", "content-length", "x-amz-checksum-crc64nvme"] {
+            assert_eq!(
+                HeaderName::from_static(name),
+                HeaderName::new(name).unwrap()
+            );
+        }
+        for n in [0, 7, 1024, u64::MAX] {
+            assert_eq!(
+                HeaderValue::from_u64(n),
+                HeaderValue::new("content-length", &n.to_string()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "not a lowercase, unreserved header name")]
+    #[cfg(debug_assertions)]
+    fn a_constant_name_is_checked_in_debug_builds() {
+        let _ = HeaderName::from_static("Host");
+    }
 
     #[test]
     fn names_are_lowercased_tokens() {

@@ -7,11 +7,16 @@ use crate::auth::{API_KEY_HEADER, PresentedCredential, query_has_credentials};
 use crate::domain::{NamespaceSegment, Principal};
 use crate::limits::{Limiter, RateOutcome, Refusal, RouteClass};
 use actix_web::dev::Payload;
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, HeaderName};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::Utc;
 use futures_util::future::LocalBoxFuture;
 use std::net::IpAddr;
+
+/// [`API_KEY_HEADER`] as a header name made once: looking a header up by a `&str` parses it
+/// into a name, which for a name outside the standard set copies it into a new allocation on
+/// every request.
+const API_KEY: HeaderName = HeaderName::from_static(API_KEY_HEADER);
 
 /// An authenticated principal.
 #[derive(Debug, Clone)]
@@ -117,7 +122,7 @@ fn presented(
     let headers = req.headers();
     let credential = PresentedCredential::from_headers(
         headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()),
-        headers.get_all(API_KEY_HEADER).map(|v| v.as_bytes()),
+        headers.get_all(&API_KEY).map(|v| v.as_bytes()),
     )?;
     let limits = &state.limits;
     let ip = client_ip(req, limits.client_ip_header());

@@ -9,7 +9,7 @@ use super::grant::{
 use super::{ApiError, AppState, GrantAdmission, GrantAudit, Grantee};
 use crate::domain::{GrantId, Principal};
 use crate::grants::{GrantKind, post_request, put_request};
-use crate::multipart::{UploadTokenFields, extension_of};
+use crate::multipart::{UploadTokenFields, UploadTokenSeal, extension_of};
 use crate::policy::{
     SSE_C_KEY_FIELD, SSE_C_KEY_HEADER, UploadDecision, UploadIntent, UploadMethod,
 };
@@ -47,8 +47,9 @@ struct UploadGrant<'a> {
     expires_at: DateTime<Utc>,
     /// The server's clock, so clients can detect skew.
     server_time: DateTime<Utc>,
-    /// The sealed upload token that `POST /v1/uploads/verify` takes once the bytes are sent.
-    upload: &'a str,
+    /// The sealed upload token that `POST /v1/uploads/verify` takes once the bytes are sent,
+    /// sealed straight into the answer.
+    upload: &'a UploadTokenSeal<'a>,
 }
 
 impl<'a> UploadGrant<'a> {
@@ -57,7 +58,7 @@ impl<'a> UploadGrant<'a> {
         decision: &'a UploadDecision,
         presigned: &'a PresignedRequest,
         now: DateTime<Utc>,
-        upload: &'a str,
+        upload: &'a UploadTokenSeal<'a>,
     ) -> Self {
         Self {
             method: UploadMethod::Put,
@@ -82,7 +83,7 @@ impl<'a> UploadGrant<'a> {
         form: &'a PostForm,
         client_fields: &'a [&'static str],
         now: DateTime<Utc>,
-        upload: &'a str,
+        upload: &'a UploadTokenSeal<'a>,
     ) -> Self {
         Self {
             method: UploadMethod::Post,
@@ -102,7 +103,7 @@ impl<'a> UploadGrant<'a> {
     /// The JSON answer; fields that do not apply are left out.
     fn to_json(&self) -> Vec<u8> {
         // The URL and the token are most of it; 512 bytes hold the rest of a PUT's answer.
-        let mut out = Vec::with_capacity(self.url.len() + self.upload.len() + 512);
+        let mut out = Vec::with_capacity(self.url.len() + self.upload.max_len() + 512);
         let mut object = JsonObject::open(&mut out);
         object
             .str("method", self.method.as_str())
@@ -127,7 +128,7 @@ impl<'a> UploadGrant<'a> {
             .str("bucket", self.bucket)
             .time("expires_at", &self.expires_at)
             .time("server_time", &self.server_time)
-            .str("upload", self.upload);
+            .plain_str_with("upload", |out| self.upload.write_to(out));
         object.finish();
         out
     }
@@ -222,7 +223,7 @@ fn grant_upload(
         // One id for the URL (or form), the token, the receipt and the audit event.
         let grant_id = GrantId::new();
         let extension = extension_of(decision.filename.as_str());
-        let upload = state.tickets.seal_upload(&upload_token(
+        let upload = state.tickets.upload_seal(&upload_token(
             &state,
             &principal,
             &decision,
@@ -317,7 +318,11 @@ mod tests {
             bucket: grant.bucket.to_owned(),
             expires_at: grant.expires_at,
             server_time: grant.server_time,
-            upload: grant.upload.to_owned(),
+            upload: {
+                let mut token = Vec::new();
+                grant.upload.write_to(&mut token);
+                String::from_utf8(token).unwrap()
+            },
         })
         .unwrap()
     }
@@ -354,6 +359,31 @@ mod tests {
                 value: "eyJ=".into(),
             },
         ];
+        let keys = crate::multipart::TicketKeys::new(vec![(
+            crate::multipart::TicketKeyId::new("k").unwrap(),
+            vec![7; 32],
+        )])
+        .unwrap();
+        let (segment, bucket) = (
+            crate::domain::NamespaceSegment::for_subject(None, "alice"),
+            crate::domain::BucketName::new("uploads").unwrap(),
+        );
+        let (key, content_type) = (
+            crate::domain::ObjectKey::new("users/a/x y.txt").unwrap(),
+            crate::domain::ContentType::new("text/plain").unwrap(),
+        );
+        let upload = keys.upload_seal(&UploadTokenFields {
+            principal: &segment,
+            profile: "p",
+            bucket: &bucket,
+            key: &key,
+            size: Some(1024),
+            content_type: &content_type,
+            checksum: None,
+            extension: Some("txt"),
+            grant_id: "0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11",
+            expires_at: now,
+        });
         let put = UploadGrant {
             method: UploadMethod::Put,
             url: "https://b.s3.us-east-1.amazonaws.com/users/a/x%20y.txt?X-Amz-Date=1&b=%2F",
@@ -365,7 +395,7 @@ mod tests {
             bucket: "b",
             expires_at: now + chrono::Duration::seconds(900),
             server_time: now,
-            upload: "v1.k.eyJwIjoiYSJ9.x-_y",
+            upload: &upload,
         };
         let sse_c = UploadGrant {
             client_headers: Some(&[SSE_C_KEY_HEADER]),

@@ -27,4 +27,4 @@ pub use plan::{
 pub use receipts::{Expected, PartToComplete, Receipt, ReceiptError, check_receipts};
 pub use sealed_upload::{DeclaredFile, NamedUpload, TicketError, extension_of};
 pub use ticket::{MAX_TICKET_LEN, MIN_SECRET_LEN, TicketKeyId, TicketKeys, UploadTicket};
-pub use upload_token::{UploadToken, UploadTokenFields};
+pub use upload_token::{UploadToken, UploadTokenFields, UploadTokenSeal};

@@ -127,12 +127,12 @@ impl TicketKeys {
         Self::new(vec![(id, secret.to_vec())]).expect("a valid key")
     }
 
-    fn tag(key: &TicketKey, label: &[u8], payload_b64: &str) -> HmacSha256 {
+    fn tag(key: &TicketKey, label: &[u8], payload_b64: &[u8]) -> HmacSha256 {
         let mut mac = key.mac.clone();
         mac.update(label);
         mac.update(key.id.as_str().as_bytes());
         mac.update(b".");
-        mac.update(payload_b64.as_bytes());
+        mac.update(payload_b64);
         mac
     }
 
@@ -160,22 +160,34 @@ impl TicketKeys {
 
     /// As [`TicketKeys::seal_json`], for a payload already written as JSON.
     pub(super) fn seal_bytes(&self, label: &[u8], json: &[u8]) -> String {
-        let key = &self.keys[0];
-        let id = key.id.as_str();
+        let mut out = Vec::with_capacity(self.sealed_len(json.len()));
+        self.seal_bytes_into(label, json, &mut out);
+        String::from_utf8(out).expect("a sealed record is ASCII")
+    }
+
+    /// Room for the wire form of a payload of `json_len` bytes of JSON (base64's padding
+    /// counted, which the wire form leaves out: up to 3 bytes more than its length).
+    pub(super) fn sealed_len(&self, json_len: usize) -> usize {
         // base64 without padding: 4 characters per 3 bytes, rounded up; the MAC's 32 bytes
         // take 43.
-        let mut out =
-            String::with_capacity(VERSION.len() + id.len() + json.len().div_ceil(3) * 4 + 47);
-        out.push_str(VERSION);
-        out.push('.');
-        out.push_str(id);
-        out.push('.');
+        VERSION.len() + self.keys[0].id.as_str().len() + json_len.div_ceil(3) * 4 + 47
+    }
+
+    /// As [`TicketKeys::seal_bytes`], appended to `out` (the buffer of an answer the record
+    /// goes into): the base64 is written straight into it, with no string in between and no
+    /// UTF-8 check of what base64 writes, and the MAC is computed over it in place.
+    pub(super) fn seal_bytes_into(&self, label: &[u8], json: &[u8], out: &mut Vec<u8>) {
+        let key = &self.keys[0];
+        out.reserve(self.sealed_len(json.len()));
+        out.extend_from_slice(VERSION.as_bytes());
+        out.push(b'.');
+        out.extend_from_slice(key.id.as_str().as_bytes());
+        out.push(b'.');
         let start = out.len();
-        URL_SAFE_NO_PAD.encode_string(json, &mut out);
+        push_base64(out, json);
         let tag = Self::tag(key, label, &out[start..]).finalize().into_bytes();
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(tag, &mut out);
-        out
+        out.push(b'.');
+        push_base64(out, &tag);
     }
 
     /// Opens a ticket: checks its MAC in constant time, then its fields and its expiry.
@@ -221,7 +233,7 @@ impl TicketKeys {
         let tag = URL_SAFE_NO_PAD
             .decode(tag)
             .map_err(|_| TicketError::Invalid)?;
-        Self::tag(key, label, payload_b64)
+        Self::tag(key, label, payload_b64.as_bytes())
             .verify_slice(&tag)
             .map_err(|_| TicketError::Invalid)?;
         let json = URL_SAFE_NO_PAD
@@ -233,6 +245,16 @@ impl TicketKeys {
 
 /// Every copy of `sealed` with one byte changed (to `A`, or `B` where it was `A`), with the
 /// index of that byte: what a sealed record must refuse, whatever byte an attacker alters.
+/// `bytes` in base64url without padding, appended to `out`.
+fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let at = out.len();
+    out.resize(at + bytes.len().div_ceil(3) * 4, 0);
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(bytes, &mut out[at..])
+        .expect("room for the padded length");
+    out.truncate(at + written);
+}
+
 #[cfg(test)]
 pub(crate) fn altered_copies(sealed: &str) -> impl Iterator<Item = (usize, String)> + '_ {
     (0..sealed.len()).map(move |i| {

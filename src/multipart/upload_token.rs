@@ -82,6 +82,26 @@ impl UploadToken {
     }
 }
 
+/// An upload token whose payload is written but not yet sealed: its wire form goes straight
+/// into an answer's buffer, so a grant builds no string of it and copies it nowhere.
+pub struct UploadTokenSeal<'k> {
+    keys: &'k TicketKeys,
+    json: Vec<u8>,
+}
+
+impl UploadTokenSeal<'_> {
+    /// Room for the wire form: its length, or up to 3 bytes more (base64 padding counted).
+    pub fn max_len(&self) -> usize {
+        self.keys.sealed_len(self.json.len())
+    }
+
+    /// Appends the wire form (what [`TicketKeys::seal_upload`] returns) to `out`: ASCII,
+    /// base64url and dots, nothing a JSON string escapes.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        self.keys.seal_bytes_into(MAC_LABEL, &self.json, out);
+    }
+}
+
 /// The JSON payload (short names, like the tickets'): borrowed when sealed, owned when
 /// opened (`Cow` serializes as the string it holds).
 #[derive(Serialize, Deserialize)]
@@ -137,9 +157,14 @@ fn payload_json(token: &UploadTokenFields<'_>) -> Vec<u8> {
     out
 }
 
-/// `value` as a JSON string, escaped by `serde_json` when it needs an escape.
+/// `value` as a JSON string, escaped by `serde_json` when it needs an escape (a `"`, a `\\` or
+/// a control character). Every byte is looked at, without an early exit, so the scan
+/// vectorizes.
 fn json_str(out: &mut Vec<u8>, value: &str) {
-    if value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    let needs_escape = value.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if needs_escape {
         // Writing into a `Vec` cannot fail, and a `&str` always serializes.
         let _ = serde_json::to_writer(&mut *out, value);
     } else {
@@ -155,6 +180,15 @@ impl TicketKeys {
     /// for [`Payload`] (tested), without its map serializer.
     pub fn seal_upload(&self, token: &UploadTokenFields<'_>) -> String {
         self.seal_bytes(MAC_LABEL, &payload_json(token))
+    }
+
+    /// The token of `token`'s fields, its payload written, ready to be sealed into the
+    /// buffer of the answer that carries it ([`UploadTokenSeal::write_to`]).
+    pub fn upload_seal(&self, token: &UploadTokenFields<'_>) -> UploadTokenSeal<'_> {
+        UploadTokenSeal {
+            keys: self,
+            json: payload_json(token),
+        }
     }
 
     /// Opens an upload token: its MAC in constant time, then its fields and expiry.
@@ -240,6 +274,19 @@ mod tests {
             g: Cow::Borrowed(token.grant_id),
             exp: token.expires_at.timestamp(),
         }
+    }
+
+    #[test]
+    fn a_seal_writes_the_sealed_token_after_what_the_buffer_holds() {
+        let k = keys();
+        let token = token();
+        let seal = k.upload_seal(&token.fields());
+        let mut out = b"{\"upload\":\"".to_vec();
+        seal.write_to(&mut out);
+        let sealed = k.seal_upload(&token.fields());
+        assert!((sealed.len()..=sealed.len() + 3).contains(&seal.max_len()));
+        assert_eq!(out, [&b"{\"upload\":\""[..], sealed.as_bytes()].concat());
+        assert_eq!(k.open_upload(&sealed, now()), Ok(token));
     }
 
     #[test]

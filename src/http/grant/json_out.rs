@@ -48,6 +48,27 @@ impl<'a> JsonObject<'a> {
         self
     }
 
+    /// `"name":"<what write appends>"`, for a value that never needs an escape (a sealed
+    /// token: base64url and dots), written by `write` straight into the buffer rather than
+    /// first into a string of its own (checked in debug builds).
+    pub(crate) fn plain_str_with(
+        &mut self,
+        name: &'static str,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> &mut Self {
+        self.field(name);
+        self.out.push(b'"');
+        let start = self.out.len();
+        write(self.out);
+        debug_assert!(
+            std::str::from_utf8(&self.out[start..]).is_ok_and(|s| !needs_escape(s)),
+            "{:?}",
+            String::from_utf8_lossy(&self.out[start..])
+        );
+        self.out.push(b'"');
+        self
+    }
+
     /// `"name":"<RFC 3339 UTC>"`.
     pub(crate) fn time(&mut self, name: &'static str, value: &DateTime<Utc>) -> &mut Self {
         self.field(name);
