@@ -116,7 +116,8 @@ impl Render for AccessRecord {
                 line.push_str(",\"duration_ms\":");
                 line.push_millis(self.duration);
                 line.push_str(",\"request_id\":");
-                line.push_json_str(id);
+                // A request id's characters never need an escape (`RequestId`).
+                line.push_plain_json_str(id);
                 if let Some(code) = self.problem {
                     line.push_str(",\"problem\":");
                     line.push_json_str(code);

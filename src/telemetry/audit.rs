@@ -26,6 +26,7 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -305,9 +306,21 @@ impl AuditTexts {
 }
 
 /// Whether audit events are wanted: a log queue is installed and `RUST_LOG` lets
-/// `s3_broker::audit` through at INFO.
+/// `s3_broker::audit` through at INFO. Decided by [`decide_wanted`] when logging is set up,
+/// as the access log's is (asking the filter again looks the current dispatcher up on every
+/// grant).
 pub fn wanted() -> bool {
-    installed() && tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO)
+    WANTED.load(Ordering::Relaxed)
+}
+
+/// What [`wanted`] answers.
+static WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks the installed subscriber whether audit events pass its filter (logging's `init`
+/// calls it once the queue and the subscriber are in place).
+pub(crate) fn decide_wanted() {
+    let wanted = installed() && tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO);
+    WANTED.store(wanted, Ordering::Relaxed);
 }
 
 impl AuditRecord {
@@ -318,34 +331,56 @@ impl AuditRecord {
 
     /// The event's fields, in order, each handed to `field(name, value)`. Nothing is copied
     /// but the principal's digest (from the key's cache).
-    fn each_field(&self, mut field: impl FnMut(&'static str, Value<'_>)) {
-        field("event", Value::Plain(self.event.as_str()));
-        field("operation", Value::Plain(self.operation));
+    fn each_field(&self, mut field: impl FnMut(FieldName, Value<'_>)) {
+        field(field_name!("event"), Value::Plain(self.event.as_str()));
+        field(field_name!("operation"), Value::Plain(self.operation));
         let digest = self.digest_key.digest_of(self.texts.principal());
-        field("principal", Value::Plain(digest.as_str()));
-        field("profile", Value::Text(self.texts.profile()));
-        field("bucket", Value::Text(self.texts.bucket()));
-        field("key", Value::Text(self.texts.key()));
+        field(field_name!("principal"), Value::Plain(digest.as_str()));
+        field(field_name!("profile"), Value::Text(self.texts.profile()));
+        field(field_name!("bucket"), Value::Text(self.texts.bucket()));
+        field(field_name!("key"), Value::Text(self.texts.key()));
         if self.key_is_prefix {
-            field("key_is_prefix", Value::Raw("true"));
+            field(field_name!("key_is_prefix"), Value::Raw("true"));
         }
-        field("grant_id", Value::Text(self.texts.grant_id()));
+        field(field_name!("grant_id"), Value::Text(self.texts.grant_id()));
         if self.event == AuditEvent::Grant {
-            field("count", Value::Raw(itoa::Buffer::new().format(self.count)));
+            field(
+                field_name!("count"),
+                Value::Raw(itoa::Buffer::new().format(self.count)),
+            );
         }
         if let Some(at) = self.expires_at {
-            field("expires_at", Value::Time(at));
+            field(field_name!("expires_at"), Value::Time(at));
         }
         if let Some(outcome) = self.outcome {
-            field("outcome", Value::Plain(outcome));
+            field(field_name!("outcome"), Value::Plain(outcome));
         }
         // Escaped like a name: the one `Plain`-looking value that is not a `&'static str` or
         // a digest made here, so a release build can never write it raw.
         if let Some(id) = &self.receipt_id {
-            field("receipt_id", Value::Text(id));
+            field(field_name!("receipt_id"), Value::Text(id));
         }
     }
 }
+
+/// An audit field's name as each format writes it before the value: `,"name":` in JSON,
+/// ` name=` in text (made by [`field_name!`], so each is one piece).
+#[derive(Clone, Copy)]
+struct FieldName {
+    json: &'static str,
+    text: &'static str,
+}
+
+/// The [`FieldName`] of a name (a literal of `a-z` and `_`: nothing to escape).
+macro_rules! field_name {
+    ($name:literal) => {
+        FieldName {
+            json: concat!(",\"", $name, "\":"),
+            text: concat!(" ", $name, "="),
+        }
+    };
+}
+use field_name;
 
 /// How an audit field's value is written.
 #[derive(Clone, Copy)]
@@ -365,12 +400,7 @@ impl Value<'_> {
     fn write_json(self, line: &mut LineSink<'_>) {
         match self {
             Self::Text(text) => line.push_json_str(text),
-            Self::Plain(text) => {
-                debug_assert!(!needs_escape(text), "{text:?}");
-                line.push_str("\"");
-                line.push_str(text);
-                line.push_str("\"");
-            }
+            Self::Plain(text) => line.push_plain_json_str(text),
             Self::Raw(text) => line.push_str(text),
             Self::Time(at) => {
                 line.push_str("\"");
@@ -409,9 +439,7 @@ impl Render for AuditRecord {
                 line.push_str(self.operation);
                 line.push_str("\"");
                 self.each_field(|name, value| {
-                    line.push_str(",\"");
-                    line.push_str(name);
-                    line.push_str("\":");
+                    line.push_str(name.json);
                     value.write_json(&mut line);
                 });
                 line.push_str("},\"target\":\"");
@@ -427,9 +455,7 @@ impl Render for AuditRecord {
                     self.operation
                 );
                 self.each_field(|name, value| {
-                    line.push_str(" ");
-                    line.push_str(name);
-                    line.push_str("=");
+                    line.push_str(name.text);
                     value.write_text(&mut line);
                 });
                 line.push_str("\n");
@@ -595,6 +621,36 @@ mod tests {
         assert_eq!(
             text,
             "2027-01-15T08:00:00.123456Z  INFO s3_broker::audit: grant PutObject event=grant operation=PutObject principal=e78bf7a664d976d02ff64b0219c00986 profile=default bucket=uploads key=users/alice/1/a \\\"b\\\".txt key_is_prefix=true grant_id=0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11 count=1 expires_at=2027-01-15T08:15:00Z\n"
+        );
+    }
+
+    #[test]
+    fn verification_lines_are_exactly_these_bytes() {
+        let verification = AuditRecord {
+            event: AuditEvent::Verification,
+            operation: "VerifyUpload",
+            outcome: Some("verified"),
+            receipt_id: Some("ab".repeat(32)),
+            count: 0,
+            ..record()
+        };
+        let [json, text] = [LogFormat::Json, LogFormat::Text].map(|format| {
+            let mut out = Vec::new();
+            verification.render(format, &mut out);
+            String::from_utf8(out).unwrap()
+        });
+        let receipt = "ab".repeat(32);
+        assert_eq!(
+            json,
+            format!(
+                "{{\"timestamp\":\"2027-01-15T08:00:00.123456Z\",\"level\":\"INFO\",\"fields\":{{\"message\":\"verification VerifyUpload\",\"event\":\"verification\",\"operation\":\"VerifyUpload\",\"principal\":\"e78bf7a664d976d02ff64b0219c00986\",\"profile\":\"default\",\"bucket\":\"uploads\",\"key\":\"users/alice/1/a \\\"b\\\".txt\",\"grant_id\":\"0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11\",\"expires_at\":\"2027-01-15T08:15:00Z\",\"outcome\":\"verified\",\"receipt_id\":\"{receipt}\"}},\"target\":\"s3_broker::audit\"}}\n"
+            )
+        );
+        assert_eq!(
+            text,
+            format!(
+                "2027-01-15T08:00:00.123456Z  INFO s3_broker::audit: verification VerifyUpload event=verification operation=VerifyUpload principal=e78bf7a664d976d02ff64b0219c00986 profile=default bucket=uploads key=users/alice/1/a \\\"b\\\".txt grant_id=0b5c2b1e-6a0f-4f5e-9d43-3f1f0c9b8a11 expires_at=2027-01-15T08:15:00Z outcome=verified receipt_id={receipt}\n"
+            )
         );
     }
 

@@ -51,6 +51,16 @@ impl LineSink<'_> {
         self.0.push(b'"');
     }
 
+    /// `value`, which never needs an escape (fixed words, hex digits, request ids), as a JSON
+    /// string literal: quoted, without looking for escapes in release builds.
+    pub(crate) fn push_plain_json_str(&mut self, value: &str) {
+        debug_assert!(!needs_escape(value), "{value:?}");
+        self.0.reserve(value.len() + 2);
+        self.0.push(b'"');
+        self.0.extend_from_slice(value.as_bytes());
+        self.0.push(b'"');
+    }
+
     /// `at` as [`write_timestamp`] writes it (RFC 3339 UTC with microseconds), from the
     /// thread's cached text of the current second.
     pub(crate) fn push_timestamp(&mut self, at: SystemTime) {
@@ -105,6 +115,11 @@ mod tests {
             let mut general = String::new();
             write_json_str(&mut general, value);
             assert_eq!(String::from_utf8(fast).unwrap(), general, "{value:?}");
+            if !needs_escape(value) {
+                let mut plain = Vec::new();
+                LineSink(&mut plain).push_plain_json_str(value);
+                assert_eq!(String::from_utf8(plain).unwrap(), general, "{value:?}");
+            }
         }
     }
 

@@ -47,6 +47,7 @@ pub fn init_with_audit(
             .try_init(),
     };
     super::access_log::decide_wanted();
+    super::audit::decide_wanted();
     std::panic::set_hook(Box::new(log_panic));
     Some(guard)
 }
