@@ -69,7 +69,8 @@ fn cases() -> Vec<Case> {
                 rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        let outcome = quotas.grant(black_box(&alice), None, "default", Some(1024));
+                        let outcome =
+                            quotas.grant(black_box(&alice), None, "default", Some(1024), None);
                         outcome.await.expect("within quota");
                     }
                     start.elapsed()

@@ -12,7 +12,7 @@ use super::caller::{
     AuthenticatedNow, admission, admit, authenticated, authenticated_now, keep_rate,
 };
 use crate::domain::{NamespaceSegment, Principal};
-use crate::limits::{Limiter, PendingAdmission, RouteClass};
+use crate::limits::{Limiter, Opening, PendingAdmission, RouteClass};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
@@ -147,12 +147,26 @@ impl GrantAdmission {
         profile: &str,
         bytes: Option<u64>,
     ) -> Result<(), ApiError> {
+        self.grant_opening(limits, who, profile, bytes, None).await
+    }
+
+    /// [`GrantAdmission::grant`] of a grant that creates the multipart upload `opening`: the
+    /// grant and the open upload are counted together, all or none (one round trip with a
+    /// shared store).
+    pub async fn grant_opening(
+        &self,
+        limits: &Limiter,
+        who: &NamespaceSegment,
+        profile: &str,
+        bytes: Option<u64>,
+        opening: Option<Opening<'_>>,
+    ) -> Result<(), ApiError> {
         let deferred = self.0.take();
         let pending = deferred.as_ref().map(|d| d.pending);
-        let outcome = match limits.grant_now(who, pending, profile, bytes) {
+        let outcome = match limits.grant_now(who, pending, profile, bytes, opening) {
             Some(answer) => answer?,
             // Boxed: only a grant that waits for the store holds the store's state.
-            None => Box::pin(limits.grant(who, pending, profile, bytes)).await?,
+            None => Box::pin(limits.grant(who, pending, profile, bytes, opening)).await?,
         };
         if let Some(deferred) = deferred {
             keep_rate(&deferred.req, deferred.pending.class, outcome);

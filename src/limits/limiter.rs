@@ -2,10 +2,12 @@
 //! `[revocation]` over the configured store, with the failure mode applied when a shared store
 //! does not answer (it never turns into a 500).
 
-use super::memory::{MemoryStore, scope_key};
+use super::memory::{MemoryOpening, MemoryStore, scope_key};
 use super::quota::{Debit, QuotaExceeded, QuotaKind, Quotas, window_of};
 use super::rate::RateOutcome;
-use super::redis_store::{Checked, DeferredCall, GrantCall, Granted, RedisStore, StoreError};
+use super::redis_store::{
+    Checked, DeferredCall, GrantCall, Granted, OpenCall, RedisStore, StoreError,
+};
 use super::settings::{FailureMode, LimitSettings, LimitsConfig, StoreSetting};
 use super::{RouteClass, Scope};
 use crate::domain::NamespaceSegment;
@@ -42,6 +44,16 @@ pub struct PendingAdmission {
 
 /// The quota counters one grant debits.
 type Debits<'a> = Vec<Debit<'a>>;
+
+/// A multipart upload that a grant creates, counted against `concurrent_multipart` until it
+/// is completed or aborted ([`Limiter::close_upload`]) or its ticket expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opening<'a> {
+    /// The upload's object key (its member in the sets of open uploads).
+    pub key: &'a str,
+    /// When its ticket expires.
+    pub expires_at: DateTime<Utc>,
+}
 
 /// The store's state, for `/readyz`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,19 +381,21 @@ impl Limiter {
         }
     }
 
-    /// A grant under `profile` declaring `bytes` (uploads; `None` for downloads): the
-    /// `pending` admission of its request (revocation and class rate), the profile's rate,
-    /// then the grant and byte quotas, debited all or none; with a shared store, one round
-    /// trip for all of it. Answers the class rate's state for the `RateLimit` headers when an
-    /// admission was pending and its class has a rate.
+    /// A grant under `profile` declaring `bytes` (uploads; `None` for downloads) that creates
+    /// the multipart upload `opening`, if any: the `pending` admission of its request
+    /// (revocation and class rate), the profile's rate, then the grant and byte quotas and the
+    /// open uploads (`concurrent_multipart`), debited and opened all or none; with a shared
+    /// store, one round trip for all of it. Answers the class rate's state for the
+    /// `RateLimit` headers when an admission was pending and its class has a rate.
     pub async fn grant(
         &self,
         who: &NamespaceSegment,
         pending: Option<PendingAdmission>,
         profile: &str,
         bytes: Option<u64>,
+        opening: Option<Opening<'_>>,
     ) -> Result<Option<RateOutcome>, Refusal> {
-        if let Some(answer) = self.grant_now(who, pending, profile, bytes) {
+        if let Some(answer) = self.grant_now(who, pending, profile, bytes, opening) {
             return answer;
         }
         let Some(store) = &self.shared else {
@@ -389,7 +403,8 @@ impl Limiter {
         };
         let profile_rate = self.config.profiles.get(profile).and_then(|p| p.grants);
         let debits = self.debits(profile, bytes);
-        if pending.is_none() && profile_rate.is_none() && debits.is_empty() {
+        let sets = self.open_sets(profile, opening);
+        if pending.is_none() && profile_rate.is_none() && debits.is_empty() && sets.is_empty() {
             return Ok(None);
         }
         let (window, resets_at) = window_of(Utc::now(), self.config.quota_window_secs.get());
@@ -404,6 +419,12 @@ impl Limiter {
             window,
             resets_at,
             debits: &debits,
+            opening: opening.filter(|_| !sets.is_empty()).map(|o| OpenCall {
+                now: Utc::now().timestamp(),
+                member: o.key,
+                expires: o.expires_at.timestamp(),
+                sets: &sets,
+            }),
         };
         match store.grant(&call).await {
             Ok(granted) => {
@@ -430,7 +451,20 @@ impl Limiter {
                         ..debit
                     })
                     .collect();
-                self.grant_in_memory(who, pending, profile, shares)
+                let sets: Vec<_> = sets
+                    .into_iter()
+                    .map(|(scope, limit)| {
+                        let share = self.quota_limit(u64::from(limit));
+                        (scope, u32::try_from(share).unwrap_or(u32::MAX))
+                    })
+                    .collect();
+                self.grant_in_memory(
+                    who,
+                    pending,
+                    profile,
+                    shares,
+                    opening.map(|o| (o, &sets[..])),
+                )
             }
         }
     }
@@ -443,6 +477,7 @@ impl Limiter {
         pending: Option<PendingAdmission>,
         profile: &str,
         bytes: Option<u64>,
+        opening: Option<Opening<'_>>,
     ) -> Option<Result<Option<RateOutcome>, Refusal>> {
         if !self.active {
             return Some(Ok(None));
@@ -451,17 +486,22 @@ impl Limiter {
             return None;
         }
         let debits = self.debits(profile, bytes);
-        Some(self.grant_in_memory(who, pending, profile, debits))
+        let sets = self.open_sets(profile, opening);
+        let opening = opening.map(|o| (o, &sets[..]));
+        Some(self.grant_in_memory(who, pending, profile, debits, opening))
     }
 
     /// [`Limiter::grant`] in this process: the memory store's, or the fallback of `fail_open`
-    /// (whose rates and `debits` are this instance's share).
+    /// (whose rates, `debits` and the limits of the `opening`'s sets are this instance's
+    /// share). The quotas and the open uploads are checked and changed in one critical
+    /// section.
     fn grant_in_memory(
         &self,
         who: &NamespaceSegment,
         pending: Option<PendingAdmission>,
         profile: &str,
         debits: Debits<'_>,
+        opening: Option<(Opening<'_>, &[(Scope<'_>, u32)])>,
     ) -> Result<Option<RateOutcome>, Refusal> {
         let admitted = match pending.and_then(|p| Some((p.class, self.memory.rate(who, p.class)?)))
         {
@@ -474,16 +514,34 @@ impl Limiter {
         if let Some(outcome) = self.memory.profile_rate(who, profile) {
             self.rate_refusal("grants", outcome)?;
         }
-        if debits.is_empty() {
+        let opening = opening.filter(|(_, sets)| !sets.is_empty());
+        if debits.is_empty() && opening.is_none() {
             return Ok(admitted);
         }
-        let (window, resets_at) = window_of(Utc::now(), self.config.quota_window_secs.get());
+        let now = Utc::now();
+        let (window, resets_at) = window_of(now, self.config.quota_window_secs.get());
         let debits: Vec<_> = debits
             .iter()
             .map(|d| (scope_key(d.kind, &d.scope, who), d.amount, d.limit, d.kind))
             .collect();
+        let sets: Vec<(String, u32)> = opening.map_or_else(Vec::new, |(_, sets)| {
+            sets.iter()
+                .map(|(scope, limit)| {
+                    (
+                        scope_key(QuotaKind::ConcurrentMultipart, scope, who),
+                        *limit,
+                    )
+                })
+                .collect()
+        });
+        let opening = opening.map(|(o, _)| MemoryOpening {
+            now: now.timestamp(),
+            member: o.key,
+            expires: o.expires_at.timestamp(),
+            sets: &sets,
+        });
         self.memory
-            .debit(window, resets_at, &debits)
+            .debit(window, resets_at, &debits, opening.as_ref())
             .map_err(|exceeded| self.quota_refusal(exceeded))?;
         Ok(admitted)
     }
@@ -548,48 +606,17 @@ impl Limiter {
         global.into_iter().chain(profile_limit)
     }
 
-    /// Opens a multipart upload of `who` to `key` (its member in the sets of open uploads)
-    /// until `expires_at` (the ticket's expiry): refused when `concurrent_multipart` would be
-    /// exceeded.
-    pub async fn open_upload(
-        &self,
-        who: &NamespaceSegment,
-        profile: &str,
-        key: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), Refusal> {
-        let mut scopes: Vec<(String, u32)> = self
-            .upload_scopes(profile)
-            .map(|(scope, limit)| {
-                (
-                    scope_key(QuotaKind::ConcurrentMultipart, &scope, who),
-                    limit,
-                )
-            })
-            .collect();
-        if scopes.is_empty() {
-            return Ok(());
+    /// The sets of open uploads (their scopes and limits) that `opening` enters under
+    /// `profile`: none without an opening or a `concurrent_multipart` quota.
+    fn open_sets<'a>(
+        &'a self,
+        profile: &'a str,
+        opening: Option<Opening<'_>>,
+    ) -> Vec<(Scope<'a>, u32)> {
+        match opening {
+            Some(_) => self.upload_scopes(profile).collect(),
+            None => Vec::new(),
         }
-        let now = Utc::now().timestamp();
-        let expires = expires_at.timestamp();
-        let outcome = match &self.shared {
-            None => self.memory.open(now, key, expires, &scopes),
-            Some(store) => match store.open(now, key, expires, &scopes).await {
-                Ok(outcome) => {
-                    self.store_answered();
-                    outcome
-                }
-                Err(error) => {
-                    self.store_failed(&error)?;
-                    for scope in &mut scopes {
-                        scope.1 =
-                            u32::try_from(self.quota_limit(u64::from(scope.1))).unwrap_or(u32::MAX);
-                    }
-                    self.memory.open(now, key, expires, &scopes)
-                }
-            },
-        };
-        outcome.map_err(|exceeded| self.quota_refusal(exceeded))
     }
 
     /// Releases the upload of `who` to `key` (complete, abort, or a failed create). A store

@@ -57,6 +57,39 @@ impl<K: std::hash::Hash + Eq + Clone> KeyedRate<K> {
     }
 }
 
+/// Open multipart uploads: per scope key, member → expiry (Unix seconds).
+type OpenUploads = HashMap<String, HashMap<String, i64>>;
+
+/// A multipart upload to open (`concurrent_multipart`): its member (the object key) in every
+/// `(scope key, limit)` set, until `expires` (Unix seconds), as of `now`.
+pub(crate) struct MemoryOpening<'a> {
+    pub now: i64,
+    pub member: &'a str,
+    pub expires: i64,
+    pub sets: &'a [(String, u32)],
+}
+
+impl MemoryOpening<'_> {
+    /// Forgets the expired uploads of its sets; refused, with when the oldest open upload of
+    /// the full set expires, when a set holds its limit and not this upload.
+    fn check(&self, uploads: &mut OpenUploads) -> Result<(), QuotaExceeded> {
+        for (key, limit) in self.sets {
+            let open = uploads.entry(key.clone()).or_default();
+            open.retain(|_, exp| *exp > self.now);
+            if !open.contains_key(self.member) && open.len() >= *limit as usize {
+                let oldest = open.values().min().copied().unwrap_or(self.now);
+                return Err(QuotaExceeded {
+                    kind: QuotaKind::ConcurrentMultipart,
+                    limit: u64::from(*limit),
+                    resets_at: DateTime::from_timestamp(oldest, 0).unwrap_or_default(),
+                    window_secs: 0,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The in-process store.
 pub(crate) struct MemoryStore {
     classes: [Option<KeyedRate<NamespaceSegment>>; 4],
@@ -68,8 +101,8 @@ pub(crate) struct MemoryStore {
     profiles: BTreeMap<String, KeyedRate<NamespaceSegment>>,
     /// Quota counters: key → (window index, amount used).
     counters: Mutex<HashMap<String, (i64, u64)>>,
-    /// Open multipart uploads per scope key: member → expiry (Unix seconds).
-    uploads: Mutex<HashMap<String, HashMap<String, i64>>>,
+    /// Open multipart uploads (taken after `counters` when both are).
+    uploads: Mutex<OpenUploads>,
 }
 
 impl MemoryStore {
@@ -144,12 +177,15 @@ impl MemoryStore {
         self.blocking.store(true, Ordering::Relaxed);
     }
 
-    /// Debits every `(key, amount, limit, kind)` of window `window`, all or none.
+    /// Debits every `(key, amount, limit, kind)` of window `window` and opens `opening`'s
+    /// upload, all or none, in one critical section: a full set of open uploads debits
+    /// nothing, a quota exceeded opens nothing.
     pub(crate) fn debit(
         &self,
         window: i64,
         resets_at: DateTime<Utc>,
         debits: &[(String, u64, u64, QuotaKind)],
+        opening: Option<&MemoryOpening<'_>>,
     ) -> Result<(), QuotaExceeded> {
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         counters.retain(|_, (w, _)| *w >= window);
@@ -166,41 +202,25 @@ impl MemoryStore {
                 });
             }
         }
+        // Always after the counters' lock (the one order that takes both).
+        let mut uploads = opening.map(|opening| {
+            let uploads = self.uploads.lock().unwrap_or_else(PoisonError::into_inner);
+            (opening, uploads)
+        });
+        if let Some((opening, uploads)) = &mut uploads {
+            opening.check(uploads)?;
+        }
         for (key, amount, _, _) in debits {
             let entry = counters.entry(key.clone()).or_insert((window, 0));
             entry.1 = entry.1.saturating_add(*amount);
         }
-        Ok(())
-    }
-
-    /// Opens `member` (until `expires`, Unix seconds) in every `(scope key, limit)`, all or
-    /// none; refused with when the oldest open upload of the full scope expires.
-    pub(crate) fn open(
-        &self,
-        now: i64,
-        member: &str,
-        expires: i64,
-        scopes: &[(String, u32)],
-    ) -> Result<(), QuotaExceeded> {
-        let mut uploads = self.uploads.lock().unwrap_or_else(PoisonError::into_inner);
-        for (key, limit) in scopes {
-            let open = uploads.entry(key.clone()).or_default();
-            open.retain(|_, exp| *exp > now);
-            if !open.contains_key(member) && open.len() >= *limit as usize {
-                let oldest = open.values().min().copied().unwrap_or(now);
-                return Err(QuotaExceeded {
-                    kind: QuotaKind::ConcurrentMultipart,
-                    limit: u64::from(*limit),
-                    resets_at: DateTime::from_timestamp(oldest, 0).unwrap_or_default(),
-                    window_secs: 0,
-                });
+        if let Some((opening, uploads)) = &mut uploads {
+            for (key, _) in opening.sets {
+                uploads
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(opening.member.to_owned(), opening.expires);
             }
-        }
-        for (key, _) in scopes {
-            uploads
-                .entry(key.clone())
-                .or_default()
-                .insert(member.to_owned(), expires);
         }
         Ok(())
     }
@@ -299,34 +319,85 @@ mod tests {
                 ("b".to_owned(), bytes, 100, QuotaKind::Bytes),
             ]
         };
-        store.debit(1, end, &debits(60)).unwrap();
-        let err = store.debit(1, end, &debits(60)).unwrap_err();
+        store.debit(1, end, &debits(60), None).unwrap();
+        let err = store.debit(1, end, &debits(60), None).unwrap_err();
         assert_eq!((err.kind, err.resets_at), (QuotaKind::Bytes, end));
-        store.debit(1, end, &debits(40)).unwrap();
+        store.debit(1, end, &debits(40), None).unwrap();
         assert_eq!(
-            store.debit(1, end, &debits(1)).unwrap_err().kind,
+            store.debit(1, end, &debits(1), None).unwrap_err().kind,
             QuotaKind::Bytes
         );
-        store.debit(1, end, &debits(0)).unwrap();
+        store.debit(1, end, &debits(0), None).unwrap();
         assert_eq!(
-            store.debit(1, end, &debits(0)).unwrap_err().kind,
+            store.debit(1, end, &debits(0), None).unwrap_err().kind,
             QuotaKind::Grants
         );
-        store.debit(2, end, &debits(100)).unwrap();
+        store.debit(2, end, &debits(100), None).unwrap();
+    }
+
+    /// Opens `member` until `expires` in `sets` as of `now`, debiting `debits`.
+    fn open(
+        store: &MemoryStore,
+        (now, member, expires): (i64, &str, i64),
+        sets: &[(String, u32)],
+        debits: &[(String, u64, u64, QuotaKind)],
+    ) -> Result<(), QuotaExceeded> {
+        let end = DateTime::from_timestamp(100, 0).unwrap();
+        let opening = MemoryOpening {
+            now,
+            member,
+            expires,
+            sets,
+        };
+        store.debit(1, end, debits, Some(&opening))
     }
 
     #[test]
     fn open_uploads_are_released_and_expire() {
         let store = MemoryStore::new(|_| None, []);
         let scopes = [("u".to_owned(), 2)];
-        store.open(0, "a", 100, &scopes).unwrap();
-        store.open(0, "b", 50, &scopes).unwrap();
-        store.open(0, "a", 100, &scopes).unwrap();
-        let full = store.open(0, "c", 100, &scopes).unwrap_err();
+        open(&store, (0, "a", 100), &scopes, &[]).unwrap();
+        open(&store, (0, "b", 50), &scopes, &[]).unwrap();
+        open(&store, (0, "a", 100), &scopes, &[]).unwrap();
+        let full = open(&store, (0, "c", 100), &scopes, &[]).unwrap_err();
         assert_eq!(full.resets_at.timestamp(), 50);
         store.close("a", &["u".to_owned()]);
-        store.open(0, "c", 100, &scopes).unwrap();
-        store.open(60, "d", 100, &scopes).unwrap();
+        open(&store, (0, "c", 100), &scopes, &[]).unwrap();
+        open(&store, (60, "d", 100), &scopes, &[]).unwrap();
+    }
+
+    #[test]
+    fn a_full_set_of_open_uploads_debits_nothing() {
+        let store = MemoryStore::new(|_| None, []);
+        let sets = [("g".to_owned(), 5), ("p".to_owned(), 1)];
+        let debits = [
+            ("grants".to_owned(), 1, 2, QuotaKind::Grants),
+            ("bytes".to_owned(), 10, 20, QuotaKind::Bytes),
+        ];
+        open(&store, (0, "a", 100), &sets, &debits).unwrap();
+        for _ in 0..3 {
+            let full = open(&store, (0, "b", 100), &sets, &debits).unwrap_err();
+            assert_eq!((full.kind, full.limit), (QuotaKind::ConcurrentMultipart, 1));
+        }
+        // The refusals debited nothing: one grant and 10 bytes of 2 and 20 are left.
+        store.close("a", &["g".to_owned(), "p".to_owned()]);
+        open(&store, (0, "b", 100), &sets, &debits).unwrap();
+        let over = open(&store, (0, "c", 100), &[], &debits).unwrap_err();
+        assert_eq!(over.kind, QuotaKind::Grants);
+    }
+
+    #[test]
+    fn an_exceeded_quota_opens_nothing() {
+        let store = MemoryStore::new(|_| None, []);
+        let sets = [("g".to_owned(), 5), ("p".to_owned(), 1)];
+        let debits = [("bytes".to_owned(), 10, 15, QuotaKind::Bytes)];
+        open(&store, (0, "a", 100), &[], &debits).unwrap();
+        let over = open(&store, (0, "b", 100), &sets, &debits).unwrap_err();
+        assert_eq!(over.kind, QuotaKind::Bytes);
+        // Neither set holds "b": the one place of "p" is still free.
+        open(&store, (0, "c", 100), &sets, &[]).unwrap();
+        let full = open(&store, (0, "d", 100), &sets, &[]).unwrap_err();
+        assert_eq!(full.kind, QuotaKind::ConcurrentMultipart);
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod redis_store;
 mod settings;
 
 pub use class::RouteClass;
-pub use limiter::{Limiter, PendingAdmission, Refusal, StoreState};
+pub use limiter::{Limiter, Opening, PendingAdmission, Refusal, StoreState};
 pub use quota::{QuotaExceeded, QuotaKind, Quotas};
 pub use rate::{Rate, RateOutcome};
 pub use redis_store::StoreError;

@@ -8,6 +8,7 @@
 //! delayed ACK.
 //! See <https://redis.io/docs/latest/develop/interact/programmability/eval-intro/>.
 
+use super::Scope;
 use super::memory::scope_key_parts;
 use super::quota::{Debit, QuotaExceeded, QuotaKind};
 use super::rate::{Rate, RateOutcome};
@@ -142,6 +143,22 @@ pub(crate) struct GrantCall<'a> {
     pub resets_at: DateTime<Utc>,
     /// The quota counters.
     pub debits: &'a [Debit<'a>],
+    /// The multipart upload the grant opens, if it counts against `concurrent_multipart`.
+    pub opening: Option<OpenCall<'a>>,
+}
+
+/// A multipart upload that a grant opens: its member in every set of open uploads (sorted
+/// sets scored by expiry, `open:` and the scope key), all or none with the grant's quotas.
+#[derive(Debug)]
+pub(crate) struct OpenCall<'a> {
+    /// Now (Unix seconds): uploads that expired by then leave their sets.
+    pub now: i64,
+    /// The upload's member (its object key).
+    pub member: &'a str,
+    /// When it expires (Unix seconds).
+    pub expires: i64,
+    /// The sets: their scopes and limits.
+    pub sets: &'a [(Scope<'a>, u32)],
 }
 
 /// What the grant script answers.
@@ -156,7 +173,7 @@ pub(crate) enum Granted {
     OverClassRate(RateOutcome),
     /// Over the profile's rate of grants.
     OverProfileRate(RateOutcome),
-    /// A quota would be exceeded.
+    /// A quota would be exceeded (a daily one, or the open uploads of a set).
     OverQuota(QuotaExceeded),
 }
 
@@ -179,7 +196,6 @@ pub(crate) struct RedisStore {
     prefix: String,
     check: Script,
     grant: Script,
-    open: Script,
     revoke: Script,
 }
 
@@ -204,7 +220,6 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             check: with_gcra!("check.lua"),
             grant: with_gcra!("grant.lua"),
-            open: Script::new(include_str!("lua/open.lua")),
             revoke: Script::new(include_str!("lua/revoke.lua")),
         })
     }
@@ -336,7 +351,8 @@ impl RedisStore {
     }
 
     /// One grant (see `lua/grant.lua`): the deferred admission's revocation and rate, the
-    /// profile's rate, then the quotas, debited all or none.
+    /// profile's rate, then the quotas and the upload it opens, debited and opened all or
+    /// none.
     pub(crate) async fn grant(&self, call: &GrantCall<'_>) -> Result<Granted, StoreError> {
         let class_rate = call.admission.as_ref().and_then(|a| a.rate);
         let profile_rate = call.profile_rate.map(|(_, rate)| rate);
@@ -346,11 +362,13 @@ impl RedisStore {
         let (prefix, segment) = (self.prefix.as_str(), call.segment);
         let mut window = itoa::Buffer::new();
         let window = window.format(call.window);
+        let sets = call.opening.as_ref().map_or(&[][..], |o| o.sets);
         let build = || {
+            let opening_args = call.opening.as_ref().map_or(0, |o| 3 + o.sets.len());
             let mut invocation = Evalsha::new(
                 &self.grant,
-                4 + call.debits.len(),
-                7 + 2 * call.debits.len(),
+                4 + call.debits.len() + sets.len(),
+                8 + 2 * call.debits.len() + opening_args,
             );
             match &call.admission {
                 Some(a) => invocation.key(&[prefix, ":rate:", a.class, ":", segment]),
@@ -367,6 +385,11 @@ impl RedisStore {
                 let [a, b, c, d, e] = scope_key_parts(debit.kind, &debit.scope, segment);
                 invocation.key(&[prefix, ":quota:", window, ":", a, b, c, d, e]);
             }
+            for (scope, _) in sets {
+                let [a, b, c, d, e] =
+                    scope_key_parts(QuotaKind::ConcurrentMultipart, scope, segment);
+                invocation.key(&[prefix, ":open:", a, b, c, d, e]);
+            }
             invocation.int(u8::from(call.admission.is_some()));
             match call.admission.as_ref().and_then(|a| a.issued_at) {
                 Some(issued_at) => invocation.int(issued_at),
@@ -377,9 +400,19 @@ impl RedisStore {
                 .int(class_burst)
                 .int(profile_window)
                 .int(profile_burst)
-                .int(ttl);
+                .int(ttl)
+                .int(call.debits.len());
             for debit in call.debits {
                 invocation.int(debit.amount).int(debit.limit);
+            }
+            if let Some(opening) = &call.opening {
+                invocation
+                    .int(opening.now)
+                    .text(opening.member)
+                    .int(opening.expires);
+                for (_, limit) in opening.sets {
+                    invocation.int(*limit);
+                }
             }
             invocation
         };
@@ -412,34 +445,21 @@ impl RedisStore {
                 }),
                 None => return Err(StoreError::Unexpected(verdict)),
             },
+            // `retry_us` holds when the set's oldest upload expires (Unix seconds).
+            (5, ..) => match counter.checked_sub(1).and_then(|i| sets.get(i)) {
+                Some((_, limit)) => Granted::OverQuota(QuotaExceeded {
+                    kind: QuotaKind::ConcurrentMultipart,
+                    limit: u64::from(*limit),
+                    resets_at: i64::try_from(retry_us)
+                        .ok()
+                        .and_then(|at| DateTime::from_timestamp(at, 0))
+                        .unwrap_or_default(),
+                    window_secs: 0,
+                }),
+                None => return Err(StoreError::Unexpected(verdict)),
+            },
             (0, rate, _) => Granted::Yes(rate.map(|rate| outcome(rate, false))),
             _ => return Err(StoreError::Unexpected(verdict)),
-        })
-    }
-
-    /// Opens `member` until `expires` in every `(scope key, limit)`, all or none.
-    pub(crate) async fn open(
-        &self,
-        now: i64,
-        member: &str,
-        expires: i64,
-        scopes: &[(String, u32)],
-    ) -> Result<Result<(), QuotaExceeded>, StoreError> {
-        let mut call = self.open.prepare_invoke();
-        call.arg(now).arg(member).arg(expires);
-        for (key, limit) in scopes {
-            call.key(self.key(format_args!("open:{key}"))).arg(*limit);
-        }
-        let mut manager = self.connection()?;
-        let (over, oldest): (usize, i64) = self.bounded(call.invoke_async(&mut manager)).await?;
-        Ok(match over.checked_sub(1).and_then(|i| scopes.get(i)) {
-            None => Ok(()),
-            Some((_, limit)) => Err(QuotaExceeded {
-                kind: QuotaKind::ConcurrentMultipart,
-                limit: u64::from(*limit),
-                resets_at: DateTime::from_timestamp(oldest, 0).unwrap_or_default(),
-                window_secs: 0,
-            }),
         })
     }
 

@@ -9,6 +9,7 @@ use crate::support::multipart::MIB;
 use crate::support::redis::{Redis, limiter};
 use s3_broker::config::ConfigBuilder;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 on_both_servers!(
@@ -16,6 +17,8 @@ on_both_servers!(
     uppy_uploads_give_their_place_back_on_abort,
     uppy_6_creates_count_as_open_uploads,
     uppy_6_signs_are_one_script_call_each,
+    creates_are_one_script_call_each,
+    a_create_refused_for_open_uploads_debits_nothing,
     an_oversized_uppy_upload_gives_its_place_back,
     tickets_sealed_before_a_revocation_in_the_store_are_refused,
     tickets_sealed_before_a_revocation_in_the_file_are_refused,
@@ -323,4 +326,124 @@ async fn an_oversized_uppy_upload_gives_its_place_back(t: Ctx) {
         .send()
         .await
         .assert_status(200, "the place came back with the broker's abort");
+}
+
+/// The daily quota counters of `subject` in the store: each counter's key → what it holds.
+async fn counters_of(redis: &Redis, subject: &str) -> BTreeMap<String, u64> {
+    let segment = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), subject);
+    let mut con = redis.connection().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*:quota:*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let mut counters = BTreeMap::new();
+    for key in keys
+        .into_iter()
+        .filter(|k| k.ends_with(&format!(":{segment}")))
+    {
+        let used: u64 = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        counters.insert(key, used);
+    }
+    counters
+}
+
+/// A broker on a fresh `redis-server` with both daily quotas and one open upload per caller
+/// (its grant script loaded already), and the three create routes: each with its own caller
+/// (so each starts with no open upload), its body, and what it debits (one grant; the bytes
+/// declared, where a size is: Uppy declares none).
+async fn counted_creates(
+    t: &Ctx,
+) -> (
+    Redis,
+    Broker,
+    [(&'static str, &'static str, serde_json::Value, Vec<u64>); 3],
+) {
+    let redis = Redis::start();
+    let url = redis.url.clone();
+    let broker = broker(t, move |c| {
+        c.set("limits", "store", url.as_str())
+            .set("limits.quotas", "bytes_per_day", 1_000_000_000)
+            .set("limits.quotas", "grants_per_day", 1000)
+            .set("limits.quotas", "concurrent_multipart", 1)
+    })
+    .await;
+    // The first call may load the script (EVALSHA, NOSCRIPT, SCRIPT LOAD, EVALSHA).
+    broker
+        .create_upload(&broker.token("dave"), "d.bin", 6 * MIB)
+        .await;
+    let uppy = json!({ "filename": "big.bin", "type": "application/octet-stream" });
+    let uppy_6 =
+        json!({ "method": "POST", "key": "big.bin", "contentType": "application/octet-stream" });
+    let routes = [
+        (
+            "alice",
+            "/v1/multipart",
+            create_body(),
+            vec![1, 6 * MIB as u64],
+        ),
+        ("bob", "/s3/multipart", uppy, vec![1]),
+        ("carol", "/s3/sign", uppy_6, vec![1]),
+    ];
+    (redis, broker, routes)
+}
+
+/// The counters of `subject`'s quotas, their values sorted.
+async fn sorted_counters(redis: &Redis, subject: &str) -> Vec<u64> {
+    let mut held: Vec<u64> = counters_of(redis, subject).await.into_values().collect();
+    held.sort_unstable();
+    held
+}
+
+/// With `concurrent_multipart`, a create is one script call to the store on each create
+/// route (the grant's checks and quotas and the open upload together), and so is a create
+/// refused because too many uploads are open.
+async fn creates_are_one_script_call_each(t: Ctx) {
+    let (redis, broker, routes) = counted_creates(&t).await;
+    for (subject, path, body, debits) in routes {
+        let token = broker.token(subject);
+        let create = || broker.call("POST", path).bearer(&token).json(&body).send();
+        for (status, what) in [(200, "a create"), (429, "a create refused")] {
+            let before = redis.command_calls().await;
+            create()
+                .await
+                .assert_status(status, &format!("{what} of {subject} on {path}"));
+            let after = redis.command_calls().await;
+            assert_eq!(
+                after.scripts_since(&before),
+                1,
+                "one script for {what} on {path}: {after:?}"
+            );
+            after.assert_only_scripts_since(&before);
+            assert_eq!(sorted_counters(&redis, subject).await, debits, "{path}");
+        }
+    }
+}
+
+/// A create refused because too many uploads are open (429 `quota_exceeded` with
+/// `Retry-After`, as before) debits neither daily quota, on each create route.
+async fn a_create_refused_for_open_uploads_debits_nothing(t: Ctx) {
+    let (redis, broker, routes) = counted_creates(&t).await;
+    for (subject, path, body, debits) in routes {
+        let token = broker.token(subject);
+        let create = || broker.call("POST", path).bearer(&token).json(&body).send();
+        create()
+            .await
+            .assert_status(200, &format!("{subject}'s create on {path}"));
+        for _ in 0..3 {
+            let refused = create().await;
+            refused.assert_status(429, &format!("a second open upload of 1 on {path}"));
+            assert_eq!(refused.json()["code"], "quota_exceeded", "{path}");
+            assert!(refused.header("retry-after").is_some(), "{path}");
+        }
+        assert_eq!(
+            sorted_counters(&redis, subject).await,
+            debits,
+            "the creates refused on {path} debited nothing"
+        );
+    }
 }

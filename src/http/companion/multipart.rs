@@ -13,6 +13,7 @@ use crate::http::grant::{
 };
 use crate::http::verify::{ExpectedObject, Outcome, check_object};
 use crate::http::{ApiError, AppState, GrantAdmission, Grantee};
+use crate::limits::Opening;
 use crate::multipart::{
     DeclaredFile, Expected, PartRange, PartSigning, PartToComplete, Receipt, UnsizedParts,
     check_receipts, match_held,
@@ -82,8 +83,9 @@ pub(super) async fn create(
 
 /// Creates the upload of `decision` in S3, counted against the caller's limits: Uppy declares
 /// no size, so the upload counts as a grant and as an open upload (released at complete or
-/// abort, or after `multipart.ticket_ttl_secs`). Both Uppy create paths (`POST /s3/multipart`
-/// and `/s3/sign` for CreateMultipartUpload) go through here.
+/// abort, or after `multipart.ticket_ttl_secs`), both in one check of the limits, all or
+/// none. Both Uppy create paths (`POST /s3/multipart` and `/s3/sign` for
+/// CreateMultipartUpload) go through here.
 pub(super) async fn create_counted(
     state: &AppState,
     who: &NamespaceSegment,
@@ -92,12 +94,10 @@ pub(super) async fn create_counted(
 ) -> Result<UploadId, ApiError> {
     let key = decision.key.as_str();
     let limits = &state.limits;
-    admission
-        .grant(limits, who, &decision.profile, None)
-        .await?;
     let expires_at = signing_now() + state.ticket_ttl;
-    limits
-        .open_upload(who, &decision.profile, key, expires_at)
+    let opening = Opening { key, expires_at };
+    admission
+        .grant_opening(limits, who, &decision.profile, None, Some(opening))
         .await?;
     match state.s3.create_multipart(&NewUpload::of(decision)).await {
         Ok(upload_id) => {

@@ -4,6 +4,7 @@
 use crate::grants::{GrantKind, NewUpload};
 use crate::http::grant::{grant_response, signing_now};
 use crate::http::{ApiError, AppState, Grantee};
+use crate::limits::Opening;
 use crate::multipart::{DeclaredFile, NamedUpload, UploadTicket};
 use crate::policy::MultipartIntent;
 use crate::s3::UploadRef;
@@ -48,11 +49,12 @@ pub(super) async fn create_multipart(
     let who = &principal.segment;
     let expires_at = now + state.ticket_ttl;
     let limits = &state.limits;
+    let opening = Opening {
+        key: decision.key.as_str(),
+        expires_at,
+    };
     admission
-        .grant(limits, who, &decision.profile, intent.size)
-        .await?;
-    limits
-        .open_upload(who, &decision.profile, decision.key.as_str(), expires_at)
+        .grant_opening(limits, who, &decision.profile, intent.size, Some(opening))
         .await?;
     let upload_id = match state.s3.create_multipart(&NewUpload::of(&decision)).await {
         Ok(upload_id) => upload_id,
