@@ -674,3 +674,71 @@ impl Limiter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A limiter of the `[limits]` table `toml`, with three grants and 10 bytes a day and one
+    /// open upload per principal.
+    fn limiter(toml: &str) -> Limiter {
+        let quotas = "[quotas]\ngrants_per_day = 3\nbytes_per_day = 10\nconcurrent_multipart = 1";
+        let settings = toml::from_str::<LimitsConfig>(&format!("{toml}\n{quotas}\n"))
+            .unwrap()
+            .validate()
+            .unwrap();
+        Limiter::new(&settings, None, LimitCounters::detached()).unwrap()
+    }
+
+    /// Creates refused for the open upload debit no quota, and a create refused for a quota
+    /// opens nothing: with `limits`' store, or its per-instance fallback.
+    async fn creates_are_all_or_none(limits: &Limiter) {
+        let alice = NamespaceSegment::for_subject(None, "alice");
+        let expires_at = Utc::now() + chrono::Duration::hours(1);
+        let create = async |key, bytes| {
+            let opening = Opening { key, expires_at };
+            let answer = limits.grant(&alice, None, "default", Some(bytes), Some(opening));
+            match answer.await {
+                Ok(_) => None,
+                Err(Refusal::QuotaExceeded(exceeded)) => Some(exceeded.kind),
+                Err(other) => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(create("a", 1).await, None);
+        for _ in 0..3 {
+            let refused = create("b", 1).await;
+            assert_eq!(refused, Some(QuotaKind::ConcurrentMultipart));
+        }
+        limits.close_upload(&alice, "default", "a").await;
+        // The second grant of three: the refusals debited none.
+        assert_eq!(create("b", 1).await, None);
+        limits.close_upload(&alice, "default", "b").await;
+        assert_eq!(create("c", 100).await, Some(QuotaKind::Bytes));
+        // The one place is free: "c" was not opened.
+        assert_eq!(create("d", 1).await, None);
+        assert_eq!(create("e", 1).await, Some(QuotaKind::Grants));
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_create_in_memory_is_all_or_none() {
+        runtime().block_on(creates_are_all_or_none(&limiter("")));
+    }
+
+    #[test]
+    fn a_create_in_the_fail_open_fallback_is_all_or_none() {
+        runtime().block_on(async {
+            // Nothing listens on port 1: every call fails and falls back to this instance.
+            let limits = limiter(
+                "store = \"redis://127.0.0.1:1/0\"\non_store_failure = \"fail_open\"\nreplicas = 1\nstore_timeout_ms = 200",
+            );
+            creates_are_all_or_none(&limits).await;
+        });
+    }
+}

@@ -128,17 +128,20 @@ thread_local! {
 }
 
 /// The text of `secs` (at most [`LAST_SECOND_OF_YEAR_9999`]), from `cache` when it holds
-/// that second, else computed and kept there.
+/// that second, else computed and kept there (or only computed, should the thread's storage
+/// be gone: a line written while the thread exits never panics).
 fn second_text(cache: &'static LocalKey<Cell<SecondText>>, secs: u64) -> [u8; 19] {
-    cache.with(|last| {
-        let (cached, text) = last.get();
-        if cached == secs {
-            return text;
-        }
-        let text = civil_second(secs);
-        last.set((secs, text));
-        text
-    })
+    cache
+        .try_with(|last| {
+            let (cached, text) = last.get();
+            if cached == secs {
+                return text;
+            }
+            let text = civil_second(secs);
+            last.set((secs, text));
+            text
+        })
+        .unwrap_or_else(|_| civil_second(secs))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` of `secs` since the Unix epoch (at most the last second of the year
