@@ -7,10 +7,17 @@ use std::fmt;
 ///
 /// The value is kept as given (minus surrounding whitespace) because S3 stores and compares it
 /// byte for byte; [`ContentType::essence`] gives the lowercase `type/subtype` for policy checks.
+///
+/// One allocation in the usual case: the essence is a range of the value, and is copied only
+/// when it has upper-case letters to lower (every field is a function of `value`, so the
+/// derived comparisons compare values).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ContentType {
     value: String,
-    essence: String,
+    /// Where the essence is in `value` (at most [`MAX_LEN`] bytes).
+    essence_at: (u16, u16),
+    /// The essence lowercased, when `value` does not hold it as it is.
+    lowered: Option<Box<str>>,
 }
 
 /// Longest accepted media type, in bytes.
@@ -59,7 +66,8 @@ impl ContentType {
             return fail("must be printable ASCII");
         }
         let mut parts = value.split(';');
-        let essence = parts.next().unwrap_or_default().trim();
+        let head = parts.next().unwrap_or_default();
+        let essence = head.trim();
         let Some((kind, subtype)) = essence.split_once('/') else {
             return fail("expected type/subtype");
         };
@@ -74,9 +82,23 @@ impl ContentType {
                 return fail("parameter names must be tokens and values tokens or quoted strings");
             }
         }
+        let lowered = essence
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| essence.to_ascii_lowercase().into_boxed_str());
+        // Offsets within 255 bytes (checked above).
+        let start = head.len() - head.trim_start().len();
+        let essence_at = (start as u16, (start + essence.len()) as u16);
+        let (lead, len) = (raw.len() - raw.trim_start().len(), value.len());
+        let value = if len == raw.len() {
+            raw
+        } else {
+            raw[lead..lead + len].to_owned()
+        };
         Ok(Self {
-            essence: essence.to_ascii_lowercase(),
-            value: value.to_owned(),
+            value,
+            essence_at,
+            lowered,
         })
     }
 
@@ -87,7 +109,10 @@ impl ContentType {
 
     /// The lowercase `type/subtype`, without parameters.
     pub fn essence(&self) -> &str {
-        &self.essence
+        match &self.lowered {
+            Some(lowered) => lowered,
+            None => &self.value[usize::from(self.essence_at.0)..usize::from(self.essence_at.1)],
+        }
     }
 }
 
@@ -115,6 +140,29 @@ mod tests {
         assert_eq!(ct.essence(), "text/plain");
         assert!(ContentType::new("application/vnd.api+json").is_ok());
         assert!(ContentType::new("multipart/form-data; boundary=\"a b\"").is_ok());
+    }
+
+    #[test]
+    fn the_essence_is_the_lowercased_type_and_subtype_however_written() {
+        for (given, value, essence) in [
+            ("image/png", "image/png", "image/png"),
+            ("  image/png\t", "image/png", "image/png"),
+            ("IMAGE/Png", "IMAGE/Png", "image/png"),
+            (
+                " text/plain ;charset=utf-8",
+                "text/plain ;charset=utf-8",
+                "text/plain",
+            ),
+            ("\tA/B ; x=\"Y\" ", "A/B ; x=\"Y\"", "a/b"),
+        ] {
+            let ct = ContentType::new(given).unwrap();
+            assert_eq!((ct.as_str(), ct.essence()), (value, essence), "{given:?}");
+            assert_eq!(ct, ContentType::new(value).unwrap());
+        }
+        assert_ne!(
+            ContentType::new("image/png").unwrap(),
+            ContentType::new("IMAGE/png").unwrap()
+        );
     }
 
     #[test]

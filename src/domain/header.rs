@@ -110,7 +110,7 @@ impl fmt::Display for HeaderName {
 ///
 /// See <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HeaderValue(String);
+pub struct HeaderValue(Cow<'static, str>);
 
 impl HeaderValue {
     /// Validates and canonicalises a value (`name` only labels the error).
@@ -131,7 +131,7 @@ impl HeaderValue {
         let doubled = value.as_bytes().windows(2).any(|pair| pair == b"  ");
         if !value.starts_with(' ') && !value.ends_with(' ') && !doubled {
             // Already canonical (the usual case): no space to trim or collapse.
-            return Ok(Self(value.to_owned()));
+            return Ok(Self(Cow::Owned(value.to_owned())));
         }
         let mut canonical = String::with_capacity(value.len());
         for word in value.split(' ').filter(|w| !w.is_empty()) {
@@ -140,12 +140,23 @@ impl HeaderValue {
             }
             canonical.push_str(word);
         }
-        Ok(Self(canonical))
+        Ok(Self(Cow::Owned(canonical)))
     }
 
     /// A decimal number (a `Content-Length`): canonical as written, so checked for nothing.
     pub fn from_u64(n: u64) -> Self {
-        Self(itoa::Buffer::new().format(n).to_owned())
+        Self(Cow::Owned(itoa::Buffer::new().format(n).to_owned()))
+    }
+
+    /// A value this crate writes itself (`*` of `If-None-Match`): borrowed as it is (debug
+    /// builds check that it is canonical).
+    pub fn from_static(value: &'static str) -> Self {
+        debug_assert_eq!(
+            Self::new("", value).ok().as_ref().map(Self::as_str),
+            Some(value),
+            "not a canonical header value"
+        );
+        Self(Cow::Borrowed(value))
     }
 
     /// The canonical value.
@@ -172,6 +183,10 @@ mod tests {
                 HeaderName::new(name).unwrap()
             );
         }
+        assert_eq!(
+            HeaderValue::from_static("*"),
+            HeaderValue::new("if-none-match", "*").unwrap()
+        );
         for n in [0, 7, 1024, u64::MAX] {
             assert_eq!(
                 HeaderValue::from_u64(n),

@@ -26,7 +26,7 @@ impl ObjectKey {
                 "must be at most 1024 bytes of UTF-8",
             ));
         }
-        if key.chars().any(char::is_control) {
+        if has_control(&key) {
             return Err(DomainError::ObjectKey(
                 "must not contain control characters",
             ));
@@ -38,6 +38,18 @@ impl ObjectKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `key` holds a control character (`char::is_control`: U+0000 to U+001F and U+007F
+/// to U+009F). The first two ranges are single bytes in UTF-8, found by a byte scan that
+/// vectorizes; U+0080 to U+009F start with the byte 0xC2, so keys without it (nearly all)
+/// are not decoded char by char.
+fn has_control(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    bytes
+        .iter()
+        .fold(false, |any, &b| any | (b < 0x20) | (b == 0x7f))
+        || (bytes.contains(&0xc2) && key.chars().any(char::is_control))
 }
 
 impl fmt::Display for ObjectKey {
@@ -56,6 +68,30 @@ impl std::str::FromStr for ObjectKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_found_as_char_is_control_finds_them() {
+        let mut texts: Vec<String> = [
+            "a/b.txt", "\u{0}", "a\u{1f}", "\u{7f}x", "\u{80}", "\u{85}", "\u{9f}", "\u{a0}",
+            "\u{a2}", "\u{c2}", "é/ü", "日本", "\u{2028}", "😀",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Every char from U+0000 to U+0800, alone and between ASCII letters.
+        texts.extend(
+            (0..0x800)
+                .filter_map(char::from_u32)
+                .flat_map(|c| [c.to_string(), format!("a{c}b")]),
+        );
+        for text in texts {
+            assert_eq!(
+                has_control(&text),
+                text.chars().any(char::is_control),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn length_is_counted_in_bytes() {

@@ -84,11 +84,12 @@ pub(crate) fn first_forbidden(s: &str) -> Option<String> {
 /// As [`first_forbidden`], but `allowed` (the `/` between folder names) passes.
 pub(crate) fn first_forbidden_except(s: &str, allowed: Option<char>) -> Option<String> {
     // The common case, decided a byte at a time: printable ASCII, no backslash, and no
-    // slash unless it is the allowed one. Anything else takes the loop below.
+    // slash unless it is the allowed one. Anything else takes the loop below. Every byte is
+    // looked at (no early exit), so the scan vectorizes.
     let slash_allowed = allowed == Some('/');
-    if s.bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && (b != b'/' || slash_allowed))
-    {
+    if s.bytes().fold(true, |ok, b| {
+        ok & (0x20..0x7f).contains(&b) & (b != b'\\') & ((b != b'/') | slash_allowed)
+    }) {
         return None;
     }
     s.chars().enumerate().find_map(|(i, c)| {

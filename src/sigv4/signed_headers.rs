@@ -84,7 +84,10 @@ impl SignedHeaders {
 
     /// Signs `If-None-Match: *`, so the write fails with 412 when the key exists.
     pub fn if_none_match_any(mut self) -> Self {
-        self.put_trusted("if-none-match", "*");
+        self.put(
+            HeaderName::from_static("if-none-match"),
+            HeaderValue::from_static("*"),
+        );
         self
     }
 
