@@ -511,6 +511,18 @@ mod tests {
         }
     }
 
+    /// A verification's record: its outcome and receipt, no count.
+    fn verification() -> AuditRecord {
+        AuditRecord {
+            event: AuditEvent::Verification,
+            operation: "VerifyUpload",
+            outcome: Some("verified"),
+            receipt_id: Some("ab".repeat(32)),
+            count: 0,
+            ..record()
+        }
+    }
+
     fn json(record: &AuditRecord) -> serde_json::Value {
         let mut out = Vec::new();
         record.render(LogFormat::Json, &mut out);
@@ -547,13 +559,7 @@ mod tests {
 
     #[test]
     fn a_verification_event_holds_its_outcome_and_receipt() {
-        let verification = AuditRecord {
-            event: AuditEvent::Verification,
-            operation: "VerifyUpload",
-            outcome: Some("verified"),
-            receipt_id: Some("ab".repeat(32)),
-            ..record()
-        };
+        let verification = verification();
         let fields = json(&verification)["fields"].clone();
         assert_eq!(fields["event"], "verification");
         assert_eq!(fields["outcome"], "verified");
@@ -626,14 +632,7 @@ mod tests {
 
     #[test]
     fn verification_lines_are_exactly_these_bytes() {
-        let verification = AuditRecord {
-            event: AuditEvent::Verification,
-            operation: "VerifyUpload",
-            outcome: Some("verified"),
-            receipt_id: Some("ab".repeat(32)),
-            count: 0,
-            ..record()
-        };
+        let verification = verification();
         let [json, text] = [LogFormat::Json, LogFormat::Text].map(|format| {
             let mut out = Vec::new();
             verification.render(format, &mut out);
