@@ -443,6 +443,9 @@ impl Limiter {
                 }
             }
             Err(error) => {
+                if let Some(opened) = &call.opening {
+                    self.release_unconfirmed(store, who, opened.member, opened.sets);
+                }
                 self.store_failed(&error)?;
                 let shares = debits
                     .into_iter()
@@ -466,6 +469,41 @@ impl Limiter {
                     opening.map(|o| (o, &sets[..])),
                 )
             }
+        }
+    }
+
+    /// After a grant that opens `member` failed at the store (an error or the timeout): the
+    /// store may have run its script all the same, and `member` would then hold a place in
+    /// `sets` until its ticket expires, for an upload that does not exist. Sends the store
+    /// its release, in a task of its own (bounded by the store timeout), on this thread's
+    /// connection, so that it runs after the script if the script runs at all. Its failure is
+    /// counted and logged, never the caller's. Under `fail_open` the create goes on, counted
+    /// by this instance alone, as every decision made while the store is away.
+    fn release_unconfirmed(
+        &self,
+        store: &RedisStore,
+        who: &NamespaceSegment,
+        member: &str,
+        sets: &[(Scope<'_>, u32)],
+    ) {
+        let scopes: Vec<String> = sets
+            .iter()
+            .map(|(scope, _)| scope_key(QuotaKind::ConcurrentMultipart, scope, who))
+            .collect();
+        let counters = self.counters.clone();
+        let failed = move |error: StoreError| {
+            counters.store_error();
+            tracing::warn!(%error, "the place of a failed create may still be held: it expires with its ticket");
+        };
+        match store.detached_close(member, &scopes) {
+            Ok(close) => {
+                tokio::spawn(async move {
+                    if let Err(error) = close.await {
+                        failed(error);
+                    }
+                });
+            }
+            Err(error) => failed(error),
         }
     }
 

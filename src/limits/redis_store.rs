@@ -301,10 +301,7 @@ impl RedisStore {
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(StoreError::Timeout),
-        }
+        within(self.timeout, call).await
     }
 
     /// Counts one request (`cost` 1) or looks (`cost` 0) at `rate` under `rate_key`, and reads
@@ -465,13 +462,25 @@ impl RedisStore {
 
     /// Releases `member` in every scope key.
     pub(crate) async fn close(&self, member: &str, scopes: &[String]) -> Result<(), StoreError> {
+        self.detached_close(member, scopes)?.await
+    }
+
+    /// [`RedisStore::close`] as a future that borrows nothing (for a task of its own), sent
+    /// on this thread's connection: the store runs it after this thread's earlier calls, a
+    /// script call that timed out included.
+    pub(crate) fn detached_close(
+        &self,
+        member: &str,
+        scopes: &[String],
+    ) -> Result<impl Future<Output = Result<(), StoreError>> + Send + 'static, StoreError> {
         let mut pipe = redis::pipe();
         for key in scopes {
             pipe.zrem(self.key(format_args!("open:{key}")), member)
                 .ignore();
         }
         let mut manager = self.connection()?;
-        self.bounded(pipe.query_async::<()>(&mut manager)).await
+        let timeout = self.timeout;
+        Ok(async move { within(timeout, pipe.query_async::<()>(&mut manager)).await })
     }
 
     /// The "not before" times of `segment` and of everything.
@@ -509,5 +518,16 @@ impl RedisStore {
         let mut manager = self.connection()?;
         self.bounded(redis::cmd("PING").query_async::<()>(&mut manager))
             .await
+    }
+}
+
+/// `call`'s answer, or [`StoreError::Timeout`] after `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(StoreError::Timeout),
     }
 }

@@ -661,6 +661,71 @@ fn a_store_serves_one_runtime_after_another_on_a_thread() {
     }
 }
 
+/// A create whose grant is cut at the store timeout (the server paused) may still be run by
+/// the store once it answers again: the broker then releases the upload's place, which would
+/// otherwise hold the quota of one open upload until its ticket expires, in both failure
+/// modes.
+#[test]
+fn a_create_cut_at_the_timeout_gives_its_place_back() {
+    let redis = Redis::start();
+    for mode in ["fail_open", "fail_closed"] {
+        let limiter = limiter(&format!(
+            "store = \"{}\"\nstore_timeout_ms = 200\non_store_failure = \"{mode}\"\n\
+             key_prefix = \"{mode}\"\n[quotas]\nconcurrent_multipart = 1",
+            redis.url
+        ));
+        // One thread, as an actix worker.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let who = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
+            let expires_at = chrono::Utc::now() + chrono::Duration::hours(1);
+            let create = async |key: &str| {
+                let opening = s3_broker::limits::Opening { key, expires_at };
+                limiter
+                    .grant(&who, None, "default", None, Some(opening))
+                    .await
+            };
+            // Loads the script (a paused server would cut its loading, not only its run).
+            create("loaded.bin").await.expect("the first upload");
+            limiter.close_upload(&who, "default", "loaded.bin").await;
+            let mut con = redis.connection().await;
+            let paused = Instant::now();
+            let () = redis::cmd("CLIENT")
+                .arg("PAUSE")
+                .arg(1000)
+                .arg("ALL")
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            let cut = create("cut.bin").await;
+            match mode {
+                "fail_open" => assert_eq!(cut, Ok(None), "admitted by this instance"),
+                _ => assert_eq!(cut, Err(s3_broker::limits::Refusal::StoreUnavailable)),
+            }
+            assert!(
+                paused.elapsed() < Duration::from_millis(900),
+                "cut at 200 ms"
+            );
+            tokio::time::sleep(Duration::from_millis(1300).saturating_sub(paused.elapsed())).await;
+            // The store ran the cut create's script after the pause, then its release.
+            create("next.bin")
+                .await
+                .unwrap_or_else(|refusal| panic!("{mode}: the place is still held: {refusal:?}"));
+            let open: Vec<String> = redis::cmd("ZRANGE")
+                .arg(format!("{mode}:open:concurrent_multipart:*:{who}"))
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            assert_eq!(open, ["next.bin"], "{mode}");
+        });
+    }
+}
+
 /// A rate above a million requests per second has an emission interval under a microsecond:
 /// the store still keeps it (the broker never falls back to its own count).
 #[test]
