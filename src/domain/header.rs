@@ -83,8 +83,10 @@ impl HeaderName {
 
     /// A name this crate writes itself (`content-type`, `x-amz-checksum-sha256` ...), already
     /// lowercase and not reserved: borrowed as it is, with no copy and no check per request
-    /// (debug builds check that [`HeaderName::new`] gives the same name).
-    pub fn from_static(name: &'static str) -> Self {
+    /// (debug builds check that [`HeaderName::new`] gives the same name). Crate-private: a
+    /// library user's name always goes through [`HeaderName::new`], so release builds cannot
+    /// sign an uppercase or reserved name such as `Host`.
+    pub(crate) fn from_static(name: &'static str) -> Self {
         debug_assert_eq!(
             Self::new(name).ok().as_ref().map(Self::as_str),
             Some(name),
@@ -149,8 +151,8 @@ impl HeaderValue {
     }
 
     /// A value this crate writes itself (`*` of `If-None-Match`): borrowed as it is (debug
-    /// builds check that it is canonical).
-    pub fn from_static(value: &'static str) -> Self {
+    /// builds check that it is canonical). Crate-private, like [`HeaderName::from_static`].
+    pub(crate) fn from_static(value: &'static str) -> Self {
         debug_assert_eq!(
             Self::new("", value).ok().as_ref().map(Self::as_str),
             Some(value),

@@ -243,8 +243,6 @@ impl TicketKeys {
     }
 }
 
-/// Every copy of `sealed` with one byte changed (to `A`, or `B` where it was `A`), with the
-/// index of that byte: what a sealed record must refuse, whatever byte an attacker alters.
 /// `bytes` in base64url without padding, appended to `out`.
 fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     let at = out.len();
@@ -255,6 +253,8 @@ fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.truncate(at + written);
 }
 
+/// Every copy of `sealed` with one byte changed (to `A`, or `B` where it was `A`), with the
+/// index of that byte: what a sealed record must refuse, whatever byte an attacker alters.
 #[cfg(test)]
 pub(crate) fn altered_copies(sealed: &str) -> impl Iterator<Item = (usize, String)> + '_ {
     (0..sealed.len()).map(move |i| {
