@@ -266,7 +266,20 @@ async fn uppy_6_signs_are_one_script_call_each(t: Ctx) {
         3,
         "one script per call: {after:?}"
     );
-    after.assert_only_scripts_since(&before);
+    // The create's script reads the revocation times and its counter (one `MGET`), checks the
+    // rate (`GET`, `TIME`, `SET`) and debits the counter; each other call's reads both
+    // revocation times and checks the rate (`GET` three times, `TIME`, `SET`).
+    after.assert_calls_since(
+        &before,
+        &[
+            ("evalsha", 3),
+            ("mget", 1),
+            ("get", 7),
+            ("time", 3),
+            ("set", 3),
+            ("incrby", 1),
+        ],
+    );
 }
 
 /// An Uppy upload whose parts exceed its profile at completion is aborted by the broker: its
@@ -418,7 +431,25 @@ async fn creates_are_one_script_call_each(t: Ctx) {
                 1,
                 "one script for {what} on {path}: {after:?}"
             );
-            after.assert_only_scripts_since(&before);
+            // The set of open uploads is pruned and read; a create admitted then debits each
+            // counter (new: given its expiry) and enters its upload; one refused writes
+            // nothing but reads the set's oldest upload (for `Retry-After`).
+            let (admitted, counters) = (u64::from(status == 200), debits.len() as u64);
+            after.assert_calls_since(
+                &before,
+                &[
+                    ("evalsha", 1),
+                    ("mget", 1),
+                    ("zremrangebyscore", 1),
+                    ("zscore", 1),
+                    ("zcard", 1),
+                    ("zrange", 1),
+                    ("incrby", admitted * counters),
+                    ("expire", admitted * counters),
+                    ("zadd", admitted),
+                    ("expireat", admitted),
+                ],
+            );
             assert_eq!(sorted_counters(&redis, subject).await, debits, "{path}");
         }
     }
