@@ -15,8 +15,10 @@ use uuid::Uuid;
 /// Decides `intent` under `profile` (a fresh `{uuid}`) and signs its POST policy at `now`, for
 /// the decided lifetime capped by the credentials; `extra` as in [`form_policy_request`]. The
 /// form carries a fresh grant id ([`crate::grants::form_grant_id`] reads it back), and the
-/// grant is audited. Callers check first that the backend has POST Object, and admitted the
-/// request already.
+/// grant is audited. Its one caller is the demo page of `s3-broker dev`, whose embedded store
+/// takes POST Object forms: that page neither authenticates nor admits a request (no route
+/// class's rate); it signs as the dev user it was started for, under the grant's own limits
+/// only (the profile's rate and the quotas, when configured).
 pub async fn signed_form(
     state: &AppState,
     principal: &Principal,
