@@ -443,42 +443,63 @@ impl Limiter {
                 }
             }
             Err(error) => {
-                if let Some(opened) = &call.opening {
+                let answer = self.store_failed(&error).and_then(|()| {
+                    self.grant_in_memory_share(who, pending, profile, &debits, &sets, opening)
+                });
+                // Refused, the upload is not created: a place the store may have given it is
+                // no one's. Admitted (`fail_open`), the upload exists and the place is its own.
+                if answer.is_err()
+                    && let Some(opened) = &call.opening
+                {
                     self.release_unconfirmed(store, who, opened.member, opened.sets);
                 }
-                self.store_failed(&error)?;
-                let shares = debits
-                    .into_iter()
-                    .map(|debit| Debit {
-                        limit: self.quota_limit(debit.limit),
-                        ..debit
-                    })
-                    .collect();
-                let sets: Vec<_> = sets
-                    .into_iter()
-                    .map(|(scope, limit)| {
-                        let share = self.quota_limit(u64::from(limit));
-                        (scope, u32::try_from(share).unwrap_or(u32::MAX))
-                    })
-                    .collect();
-                self.grant_in_memory(
-                    who,
-                    pending,
-                    profile,
-                    shares,
-                    opening.map(|o| (o, &sets[..])),
-                )
+                answer
             }
         }
     }
 
-    /// After a grant that opens `member` failed at the store (an error or the timeout): the
-    /// store may have run its script all the same, and `member` would then hold a place in
-    /// `sets` until its ticket expires, for an upload that does not exist. Sends the store
-    /// its release, in a task of its own (bounded by the store timeout), on this thread's
+    /// [`Limiter::grant`] while the store is away under `fail_open`: this instance's share of
+    /// the quotas and of the open uploads' limits.
+    fn grant_in_memory_share(
+        &self,
+        who: &NamespaceSegment,
+        pending: Option<PendingAdmission>,
+        profile: &str,
+        debits: &[Debit<'_>],
+        sets: &[(Scope<'_>, u32)],
+        opening: Option<Opening<'_>>,
+    ) -> Result<Option<RateOutcome>, Refusal> {
+        let shares = debits
+            .iter()
+            .map(|debit| Debit {
+                limit: self.quota_limit(debit.limit),
+                ..*debit
+            })
+            .collect();
+        let sets: Vec<_> = sets
+            .iter()
+            .map(|&(scope, limit)| {
+                let share = self.quota_limit(u64::from(limit));
+                (scope, u32::try_from(share).unwrap_or(u32::MAX))
+            })
+            .collect();
+        self.grant_in_memory(
+            who,
+            pending,
+            profile,
+            shares,
+            opening.map(|o| (o, &sets[..])),
+        )
+    }
+
+    /// After a grant that opens `member` failed at the store (an error or the timeout) and
+    /// was then refused (`fail_closed`, or the `fail_open` fallback's own refusal): the store
+    /// may have run its script all the same, and `member` would then hold a place in `sets`
+    /// until its ticket expires, for an upload that does not exist. Sends the store its
+    /// release, in a task of its own (bounded by the store timeout), on this thread's
     /// connection, so that it runs after the script if the script runs at all. Its failure is
-    /// counted and logged, never the caller's. Under `fail_open` the create goes on, counted
-    /// by this instance alone, as every decision made while the store is away.
+    /// counted and logged, never the caller's. A create admitted by the `fail_open` fallback
+    /// goes on: its place, if the script ran, is the right count and stays.
     fn release_unconfirmed(
         &self,
         store: &RedisStore,

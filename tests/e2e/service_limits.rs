@@ -669,11 +669,11 @@ fn a_store_serves_one_runtime_after_another_on_a_thread() {
 }
 
 /// A create whose grant is cut at the store timeout (the server paused) may still be run by
-/// the store once it answers again: the broker then releases the upload's place, which would
-/// otherwise hold the quota of one open upload until its ticket expires, in both failure
-/// modes.
+/// the store once it answers again. Refused (`fail_closed`), the upload does not exist: the
+/// broker releases its place, which would otherwise hold the quota of one open upload until
+/// its ticket expires. Admitted (`fail_open`), the upload goes on and its place stays.
 #[test]
-fn a_create_cut_at_the_timeout_gives_its_place_back() {
+fn a_create_cut_at_the_timeout_gives_its_place_back_if_refused() {
     let redis = Redis::start();
     for mode in ["fail_open", "fail_closed"] {
         let limiter = limiter(&format!(
@@ -717,10 +717,24 @@ fn a_create_cut_at_the_timeout_gives_its_place_back() {
                 "cut at 200 ms"
             );
             tokio::time::sleep(Duration::from_millis(1300).saturating_sub(paused.elapsed())).await;
-            // The store ran the cut create's script after the pause, then its release.
-            create("next.bin")
-                .await
-                .unwrap_or_else(|refusal| panic!("{mode}: the place is still held: {refusal:?}"));
+            // The store ran the cut create's script after the pause, then (refused) its
+            // release.
+            let next = create("next.bin").await;
+            let held = match mode {
+                "fail_open" => {
+                    assert!(
+                        matches!(next, Err(s3_broker::limits::Refusal::QuotaExceeded(_))),
+                        "the admitted upload holds the one place: {next:?}"
+                    );
+                    "cut.bin"
+                }
+                _ => {
+                    next.unwrap_or_else(|refusal| {
+                        panic!("{mode}: the place is still held: {refusal:?}")
+                    });
+                    "next.bin"
+                }
+            };
             let open: Vec<String> = redis::cmd("ZRANGE")
                 .arg(format!("{mode}:open:concurrent_multipart:*:{who}"))
                 .arg(0)
@@ -728,7 +742,7 @@ fn a_create_cut_at_the_timeout_gives_its_place_back() {
                 .query_async(&mut con)
                 .await
                 .unwrap();
-            assert_eq!(open, ["next.bin"], "{mode}");
+            assert_eq!(open, [held], "{mode}");
         });
     }
 }
