@@ -451,7 +451,7 @@ impl Limiter {
                 if answer.is_err()
                     && let Some(opened) = &call.opening
                 {
-                    self.release_unconfirmed(store, who, opened.member, opened.sets);
+                    self.release_unconfirmed(store, who, opened);
                 }
                 answer
             }
@@ -497,17 +497,20 @@ impl Limiter {
     /// may have run its script all the same, and `member` would then hold a place in `sets`
     /// until its ticket expires, for an upload that does not exist. Sends the store its
     /// release, in a task of its own (bounded by the store timeout), on this thread's
-    /// connection, so that it runs after the script if the script runs at all. Its failure is
+    /// connection, so that it runs after the script if the script runs at all. The release
+    /// removes `member` only where its score is still this create's expiry: places are known
+    /// by object key, and another create of the same key (a retry, another instance) that the
+    /// store ran in between holds a live upload's place, which stays. Its failure is
     /// counted and logged, never the caller's. A create admitted by the `fail_open` fallback
     /// goes on: its place, if the script ran, is the right count and stays.
     fn release_unconfirmed(
         &self,
         store: &RedisStore,
         who: &NamespaceSegment,
-        member: &str,
-        sets: &[(Scope<'_>, u32)],
+        opened: &OpenCall<'_>,
     ) {
-        let scopes: Vec<String> = sets
+        let scopes: Vec<String> = opened
+            .sets
             .iter()
             .map(|(scope, _)| scope_key(QuotaKind::ConcurrentMultipart, scope, who))
             .collect();
@@ -516,7 +519,7 @@ impl Limiter {
             counters.store_error();
             tracing::warn!(%error, "the place of a failed create may still be held: it expires with its ticket");
         };
-        match store.detached_close(member, &scopes) {
+        match store.detached_release(opened.member, opened.expires, &scopes) {
             Ok(close) => {
                 tokio::spawn(async move {
                     if let Err(error) = close.await {

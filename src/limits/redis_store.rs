@@ -462,25 +462,37 @@ impl RedisStore {
 
     /// Releases `member` in every scope key.
     pub(crate) async fn close(&self, member: &str, scopes: &[String]) -> Result<(), StoreError> {
-        self.detached_close(member, scopes)?.await
-    }
-
-    /// [`RedisStore::close`] as a future that borrows nothing (for a task of its own), sent
-    /// on this thread's connection: the store runs it after this thread's earlier calls, a
-    /// script call that timed out included.
-    pub(crate) fn detached_close(
-        &self,
-        member: &str,
-        scopes: &[String],
-    ) -> Result<impl Future<Output = Result<(), StoreError>> + Send + 'static, StoreError> {
         let mut pipe = redis::pipe();
         for key in scopes {
             pipe.zrem(self.key(format_args!("open:{key}")), member)
                 .ignore();
         }
         let mut manager = self.connection()?;
+        self.bounded(pipe.query_async::<()>(&mut manager)).await
+    }
+
+    /// Releases `member` in every scope key where it still holds the place that a create
+    /// expiring at `expires` (Unix seconds) wrote (`lua/release.lua`), as a future that
+    /// borrows nothing (for a task of its own), sent on this thread's connection: the store
+    /// runs it after this thread's earlier calls, a script call that timed out included. Sent
+    /// as one `EVAL` with the script's text (a rare call), not `EVALSHA`: once written, it
+    /// runs when the store answers again even if this future is gone by then, where
+    /// `EVALSHA` would meet a script cache without it and need a second call.
+    pub(crate) fn detached_release(
+        &self,
+        member: &str,
+        expires: i64,
+        scopes: &[String],
+    ) -> Result<impl Future<Output = Result<(), StoreError>> + Send + 'static, StoreError> {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(include_str!("lua/release.lua")).arg(scopes.len());
+        for key in scopes {
+            eval.arg(self.key(format_args!("open:{key}")));
+        }
+        eval.arg(member).arg(expires);
+        let mut manager = self.connection()?;
         let timeout = self.timeout;
-        Ok(async move { within(timeout, pipe.query_async::<()>(&mut manager)).await })
+        Ok(async move { within(timeout, eval.query_async::<()>(&mut manager)).await })
     }
 
     /// The "not before" times of `segment` and of everything.

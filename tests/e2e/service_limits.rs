@@ -747,6 +747,71 @@ fn a_create_cut_at_the_timeout_gives_its_place_back_if_refused() {
     }
 }
 
+/// The release of a cut create's place removes the upload only where it holds the place that
+/// create wrote (its expiry): places are known by object key, and another create of the same
+/// key holds a live upload's place. Here the cut create's script writes nothing (over the
+/// grant quota) while a live upload of that key, with its own expiry, holds a place: it stays.
+#[test]
+fn a_cut_create_releases_no_other_uploads_place() {
+    let redis = Redis::start();
+    let limiter = limiter(&format!(
+        "store = \"{}\"\nstore_timeout_ms = 200\non_store_failure = \"fail_closed\"\n\
+         [quotas]\nconcurrent_multipart = 2\ngrants_per_day = 1",
+        redis.url
+    ));
+    // One thread, as an actix worker: its calls reach the store in order.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let who = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
+        let expires_at = chrono::Utc::now() + chrono::Duration::hours(1);
+        let create = async |key: &str| {
+            let opening = s3_broker::limits::Opening { key, expires_at };
+            limiter
+                .grant(&who, None, "default", None, Some(opening))
+                .await
+        };
+        // Loads the script and spends the one grant of the day.
+        create("loaded.bin").await.expect("the first upload");
+        let mut con = redis.connection().await;
+        let set = format!("s3-broker:open:concurrent_multipart:*:{who}");
+        let live = expires_at.timestamp() + 60;
+        let () = redis::cmd("ZADD")
+            .arg(&set)
+            .arg(live)
+            .arg("same.bin")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(1000)
+            .arg("ALL")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let paused = Instant::now();
+        let cut = create("same.bin").await;
+        assert_eq!(cut, Err(s3_broker::limits::Refusal::StoreUnavailable));
+        tokio::time::sleep(Duration::from_millis(1300).saturating_sub(paused.elapsed())).await;
+        // Answered on the same connection, after the cut script and its release.
+        let after = create("after.bin").await;
+        assert!(
+            matches!(after, Err(s3_broker::limits::Refusal::QuotaExceeded(_))),
+            "{after:?}"
+        );
+        let score: Option<i64> = redis::cmd("ZSCORE")
+            .arg(&set)
+            .arg("same.bin")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(score, Some(live), "the live upload keeps its place");
+    });
+}
+
 /// A rate above a million requests per second has an emission interval under a microsecond:
 /// the store still keeps it (the broker never falls back to its own count).
 #[test]
