@@ -496,13 +496,18 @@ impl Limiter {
     /// was then refused (`fail_closed`, or the `fail_open` fallback's own refusal): the store
     /// may have run its script all the same, and `member` would then hold a place in `sets`
     /// until its ticket expires, for an upload that does not exist. Sends the store its
-    /// release, in a task of its own (bounded by the store timeout), on this thread's
-    /// connection, so that it runs after the script if the script runs at all. The release
-    /// removes `member` only where its score is still this create's expiry: places are known
-    /// by object key, and another create of the same key (a retry, another instance) that the
-    /// store ran in between holds a live upload's place, which stays. Its failure is
-    /// counted and logged, never the caller's. A create admitted by the `fail_open` fallback
-    /// goes on: its place, if the script ran, is the right count and stays.
+    /// release, in a task of its own, on this thread's connection, so that it runs after the
+    /// script if the script runs at all. The release removes `member` only where its score is
+    /// still this create's expiry: places are known by object key, and another create of the
+    /// same key (a retry, another instance) that the store ran in between holds a live
+    /// upload's place, which stays. A create admitted by the `fail_open` fallback goes on:
+    /// its place, if the script ran, is the right count and stays.
+    ///
+    /// The release is sent while the store is failing or slow: once written it runs when the
+    /// store answers, whether or not its task still waits (for a few store timeouts). Its
+    /// failure is logged at DEBUG, never counted as a store error: the grant's failure was
+    /// counted and warned about already, and an outage would otherwise count two errors and
+    /// log a warning per refused create.
     fn release_unconfirmed(
         &self,
         store: &RedisStore,
@@ -514,10 +519,8 @@ impl Limiter {
             .iter()
             .map(|(scope, _)| scope_key(QuotaKind::ConcurrentMultipart, scope, who))
             .collect();
-        let counters = self.counters.clone();
-        let failed = move |error: StoreError| {
-            counters.store_error();
-            tracing::warn!(%error, "the place of a failed create may still be held: it expires with its ticket");
+        let failed = |error: StoreError| {
+            tracing::debug!(%error, "the place of a refused create may still be held: it expires with its ticket");
         };
         match store.detached_release(opened.member, opened.expires, &scopes) {
             Ok(close) => {

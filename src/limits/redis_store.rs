@@ -117,6 +117,9 @@ pub enum StoreError {
     Unexpected(u8),
 }
 
+/// How many store timeouts [`RedisStore::detached_release`] waits for its answer.
+const RELEASE_TIMEOUTS: u32 = 4;
+
 /// A request's admission left to its grant: the rate of its class and the revocation times.
 #[derive(Debug)]
 pub(crate) struct DeferredCall {
@@ -477,7 +480,8 @@ impl RedisStore {
     /// runs it after this thread's earlier calls, a script call that timed out included. Sent
     /// as one `EVAL` with the script's text (a rare call), not `EVALSHA`: once written, it
     /// runs when the store answers again even if this future is gone by then, where
-    /// `EVALSHA` would meet a script cache without it and need a second call.
+    /// `EVALSHA` would meet a script cache without it and need a second call. Its answer is
+    /// awaited for [`RELEASE_TIMEOUTS`] store timeouts: it is sent when the store is slow.
     pub(crate) fn detached_release(
         &self,
         member: &str,
@@ -491,7 +495,7 @@ impl RedisStore {
         }
         eval.arg(member).arg(expires);
         let mut manager = self.connection()?;
-        let timeout = self.timeout;
+        let timeout = self.timeout * RELEASE_TIMEOUTS;
         Ok(async move { within(timeout, eval.query_async::<()>(&mut manager)).await })
     }
 
