@@ -668,6 +668,58 @@ fn a_store_serves_one_runtime_after_another_on_a_thread() {
     }
 }
 
+/// A one-thread runtime, as an actix worker's (one connection to the store).
+fn one_worker() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Multipart creates of alice's under the default profile, each ticket expiring in an hour.
+struct Creates<'l> {
+    limiter: &'l s3_broker::limits::Limiter,
+    who: s3_broker::domain::NamespaceSegment,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'l> Creates<'l> {
+    fn of_alice(limiter: &'l s3_broker::limits::Limiter) -> Self {
+        Self {
+            limiter,
+            who: s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice"),
+            expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        }
+    }
+
+    /// The grant of a create of `key`.
+    async fn create(
+        &self,
+        key: &str,
+    ) -> Result<Option<s3_broker::limits::RateOutcome>, s3_broker::limits::Refusal> {
+        let opening = s3_broker::limits::Opening {
+            key,
+            expires_at: self.expires_at,
+        };
+        self.limiter
+            .grant(&self.who, None, "default", None, Some(opening))
+            .await
+    }
+}
+
+/// Pauses every client of the store for a second (`CLIENT PAUSE`); answers when.
+async fn pause_all(con: &mut redis::aio::MultiplexedConnection) -> Instant {
+    let paused = Instant::now();
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1000)
+        .arg("ALL")
+        .query_async(con)
+        .await
+        .unwrap();
+    paused
+}
+
 /// A create whose grant is cut at the store timeout (the server paused) may still be run by
 /// the store once it answers again. Refused (`fail_closed`), the upload does not exist: the
 /// broker releases its place, which would otherwise hold the quota of one open upload until
@@ -681,32 +733,15 @@ fn a_create_cut_at_the_timeout_gives_its_place_back_if_refused() {
              key_prefix = \"{mode}\"\n[quotas]\nconcurrent_multipart = 1",
             redis.url
         ));
-        // One thread, as an actix worker.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let who = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
-            let expires_at = chrono::Utc::now() + chrono::Duration::hours(1);
-            let create = async |key: &str| {
-                let opening = s3_broker::limits::Opening { key, expires_at };
-                limiter
-                    .grant(&who, None, "default", None, Some(opening))
-                    .await
-            };
+        one_worker().block_on(async {
+            let alice = Creates::of_alice(&limiter);
+            let who = &alice.who;
+            let create = async |key: &str| alice.create(key).await;
             // Loads the script (a paused server would cut its loading, not only its run).
             create("loaded.bin").await.expect("the first upload");
-            limiter.close_upload(&who, "default", "loaded.bin").await;
+            limiter.close_upload(who, "default", "loaded.bin").await;
             let mut con = redis.connection().await;
-            let paused = Instant::now();
-            let () = redis::cmd("CLIENT")
-                .arg("PAUSE")
-                .arg(1000)
-                .arg("ALL")
-                .query_async(&mut con)
-                .await
-                .unwrap();
+            let paused = pause_all(&mut con).await;
             let cut = create("cut.bin").await;
             match mode {
                 "fail_open" => assert_eq!(cut, Ok(None), "admitted by this instance"),
@@ -759,25 +794,15 @@ fn a_cut_create_releases_no_other_uploads_place() {
          [quotas]\nconcurrent_multipart = 2\ngrants_per_day = 1",
         redis.url
     ));
-    // One thread, as an actix worker: its calls reach the store in order.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let who = s3_broker::domain::NamespaceSegment::for_subject(Some(ISSUER), "alice");
-        let expires_at = chrono::Utc::now() + chrono::Duration::hours(1);
-        let create = async |key: &str| {
-            let opening = s3_broker::limits::Opening { key, expires_at };
-            limiter
-                .grant(&who, None, "default", None, Some(opening))
-                .await
-        };
+    // Its calls reach the store in order.
+    one_worker().block_on(async {
+        let alice = Creates::of_alice(&limiter);
+        let create = async |key: &str| alice.create(key).await;
         // Loads the script and spends the one grant of the day.
         create("loaded.bin").await.expect("the first upload");
         let mut con = redis.connection().await;
-        let set = format!("s3-broker:open:concurrent_multipart:*:{who}");
-        let live = expires_at.timestamp() + 60;
+        let set = format!("s3-broker:open:concurrent_multipart:*:{}", alice.who);
+        let live = alice.expires_at.timestamp() + 60;
         let () = redis::cmd("ZADD")
             .arg(&set)
             .arg(live)
@@ -785,14 +810,7 @@ fn a_cut_create_releases_no_other_uploads_place() {
             .query_async(&mut con)
             .await
             .unwrap();
-        let () = redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(1000)
-            .arg("ALL")
-            .query_async(&mut con)
-            .await
-            .unwrap();
-        let paused = Instant::now();
+        let paused = pause_all(&mut con).await;
         let cut = create("same.bin").await;
         assert_eq!(cut, Err(s3_broker::limits::Refusal::StoreUnavailable));
         tokio::time::sleep(Duration::from_millis(1300).saturating_sub(paused.elapsed())).await;
