@@ -50,3 +50,22 @@ pub struct AppState {
     /// Audit events of grants and verifications (`[audit]`).
     pub audit: super::Audit,
 }
+
+impl AppState {
+    /// What follows an abort the broker made of the multipart `upload` of `principal` (S3
+    /// accepted it): its audit event (`outcome` says why when the broker aborted it on its
+    /// own) and its place among the principal's open uploads given back
+    /// (`concurrent_multipart`).
+    pub(crate) async fn aborted(
+        &self,
+        principal: &crate::domain::NamespaceSegment,
+        profile: &str,
+        upload: crate::s3::UploadRef<'_>,
+        outcome: Option<&'static str>,
+    ) {
+        self.audit.abort(principal, profile, upload, outcome);
+        self.limits
+            .close_upload(principal, profile, upload.key.as_str())
+            .await;
+    }
+}

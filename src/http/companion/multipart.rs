@@ -310,12 +310,7 @@ async fn check_total_size(
             Ok(()) => {
                 let oversized = Some("oversized");
                 state
-                    .audit
-                    .abort(principal, profile.name(), upload, oversized);
-                let key = upload.key.as_str();
-                state
-                    .limits
-                    .close_upload(principal, profile.name(), key)
+                    .aborted(principal, profile.name(), upload, oversized)
                     .await;
             }
             Err(err) => {
@@ -427,9 +422,8 @@ pub(super) async fn abort(
     state.s3.abort_multipart(upload.upload()).await?;
     let profile = upload.profile.name();
     state
-        .audit
-        .abort(&principal, profile, upload.upload(), None);
-    release(&state, &principal, &upload).await;
+        .aborted(&principal, profile, upload.upload(), None)
+        .await;
     Ok(grant_response(&json!({})))
 }
 

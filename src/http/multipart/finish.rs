@@ -150,8 +150,7 @@ pub(super) async fn abort_multipart(
     state.s3.abort_multipart(open.upload()).await?;
     let upload = &open.ticket.upload;
     let (who, profile) = (&upload.principal, upload.profile.as_str());
-    state.audit.abort(who, profile, open.upload(), None);
-    release(&state, &open.ticket).await;
+    state.aborted(who, profile, open.upload(), None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
