@@ -164,21 +164,26 @@ pub(super) fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
 pub(super) fn check_integrity(
     intent: &UploadIntent,
 ) -> Result<(Option<Checksum>, Option<ContentMd5>), PolicyError> {
-    let given: Vec<(ChecksumAlgorithm, &String)> = requested_checksums(intent)
-        .into_iter()
-        .filter_map(|(algorithm, value)| value.map(|v| (algorithm, v)))
-        .collect();
-    let checksum = match given.as_slice() {
-        [] => None,
-        [(algorithm, value)] => Some(Checksum::new(*algorithm, value).map_err(|_| {
-            PolicyError::InvalidChecksum(format!(
-                "{} must be standard base64 of {} bytes",
-                checksum_field(*algorithm),
-                algorithm.digest_len()
-            ))
-        })?),
-        several => {
-            let names: Vec<&str> = several.iter().map(|(a, _)| checksum_field(*a)).collect();
+    // The given values, looked at without collecting them (no allocation per upload).
+    let given = || {
+        requested_checksums(intent)
+            .into_iter()
+            .filter_map(|(algorithm, value)| value.map(|v| (algorithm, v)))
+    };
+    let mut first_two = given();
+    let checksum = match (first_two.next(), first_two.next()) {
+        (None, _) => None,
+        (Some((algorithm, value)), None) => {
+            Some(Checksum::new(algorithm, value).map_err(|_| {
+                PolicyError::InvalidChecksum(format!(
+                    "{} must be standard base64 of {} bytes",
+                    checksum_field(algorithm),
+                    algorithm.digest_len()
+                ))
+            })?)
+        }
+        (Some(_), Some(_)) => {
+            let names: Vec<&str> = given().map(|(a, _)| checksum_field(a)).collect();
             return Err(PolicyError::InvalidChecksum(format!(
                 "give at most one of checksum_crc32, checksum_crc32c, checksum_crc64nvme, \
                  checksum_sha1 and checksum_sha256 (S3 verifies one per upload); got {}",
