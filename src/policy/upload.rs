@@ -16,6 +16,7 @@ use crate::domain::{
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// What a client asks to upload: the body of `POST /v1/uploads`, deserialized as is (unknown
@@ -63,8 +64,9 @@ pub struct UploadIntent {
 /// An accepted upload: every value here must be bound into the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadDecision {
-    /// The profile that decided.
-    pub profile: String,
+    /// The profile that decided: its name, shared with the profile (a decision's copy is a
+    /// reference count).
+    pub profile: Arc<str>,
     /// The bucket.
     pub bucket: BucketName,
     /// The exact key (PUT: the URL path; POST: an exact `key` condition).
@@ -232,7 +234,7 @@ pub(crate) fn parse_path(
     match path {
         None => Ok(None),
         Some(_) if !profile.allows_client_path() => {
-            Err(PolicyError::PathNotAllowed(profile.name.clone()))
+            Err(PolicyError::PathNotAllowed(String::from(&*profile.name)))
         }
         Some(raw) => ClientPath::parse(raw).map(Some),
     }
@@ -309,7 +311,7 @@ impl Profile {
         let sse_customer_key_md5 = self.customer_key_md5(intent.sse_customer_key_md5.as_deref())?;
         let (checksum, content_md5) = check_integrity(intent)?;
         if checksum.is_none() && content_md5.is_none() && self.require_checksum {
-            return Err(PolicyError::ChecksumRequired(self.name.clone()));
+            return Err(PolicyError::ChecksumRequired(String::from(&*self.name)));
         }
         if content_md5.is_some() && method == UploadMethod::Post {
             return Err(PolicyError::ChecksumNotSupported(
