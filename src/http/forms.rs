@@ -126,5 +126,10 @@ pub(super) async fn create_form(
         expires_at: form.expires_at,
         server_time: now,
     };
-    Ok(granted(grant_response(&grant), GrantKind::PostObject, 1))
+    Ok(granted(
+        &state.metrics,
+        grant_response(&grant),
+        GrantKind::PostObject,
+        1,
+    ))
 }

@@ -13,7 +13,6 @@
 //! and read the clock again.
 
 use super::access_log::{AccessBody, Started, logged};
-use super::grant::Granted;
 use super::{AppState, ProblemCode};
 use crate::telemetry::metrics::method_label;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
@@ -166,8 +165,9 @@ pub(crate) fn resource(path: &'static str) -> Resource {
     web::resource(path).app_data(RoutePattern(path))
 }
 
-/// Counts one answer: its route and status, its problem code and what it granted (both kept in
-/// the response's extensions by [`super::ApiError`] and [`super::grant::granted`]).
+/// Counts one answer: its route and status and its problem code (kept in the response's
+/// extensions by [`super::ApiError`]; what it granted, the handler counts:
+/// [`super::grant::granted`]).
 fn record<B>(
     metrics: &Metrics,
     method: &'static str,
@@ -179,8 +179,5 @@ fn record<B>(
     let extensions = response.extensions();
     if let Some(ProblemCode(code)) = extensions.get::<ProblemCode>() {
         metrics.record_problem(code.as_str());
-    }
-    if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
-        metrics.record_grants(operation.name(), *count);
     }
 }

@@ -1,34 +1,29 @@
-//! Rendering a grant: an uncacheable JSON response, marked with what it grants for
+//! Rendering a grant: an uncacheable JSON response, and what it grants counted in
 //! `s3_broker_grants_total`.
 
 use crate::grants::GrantKind;
+use crate::telemetry::Metrics;
 use actix_web::HttpResponse;
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
-/// What a response grants: `count` signed requests of one kind, kept in the response's
-/// extensions for `s3_broker_grants_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Granted {
-    /// The S3 operation, e.g. `UploadPart` (`PostObject` for a POST policy).
-    pub operation: GrantKind,
-    /// How many signed requests (URLs or forms) the response holds.
-    pub count: usize,
-}
-
-/// Marks `response` as granting `count` signed `operation` requests, unless it is an error
-/// (a grant that failed to serialize is answered 500 and grants nothing).
+/// Counts `response` in `s3_broker_grants_total` as granting `count` signed `operation`
+/// requests (e.g. `UploadPart`; `PostObject` for a POST policy), unless it is an error (a
+/// grant that failed to serialize is answered 500 and grants nothing).
+///
+/// Counted here, as the handler answers, rather than marked in the response's extensions for
+/// the metrics middleware: the first extension of a response allocates its map and a box,
+/// both freed with the response, on every grant.
 pub(crate) fn granted(
-    mut response: HttpResponse,
+    metrics: &Metrics,
+    response: HttpResponse,
     operation: GrantKind,
     count: usize,
 ) -> HttpResponse {
     if response.status().is_success() {
-        response
-            .extensions_mut()
-            .insert(Granted { operation, count });
+        metrics.record_grants(operation.name(), count);
     }
     response
 }
