@@ -14,7 +14,7 @@ use prometheus_client::registry::{Registry, Unit};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::AtomicU64;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the latency buckets: grants take well under a millisecond to
@@ -121,7 +121,15 @@ pub struct Metrics {
     /// hashes one string (the families stay the source of truth; the handles share their
     /// counters).
     routes: RwLock<HashMap<String, RouteSeries, BuildHasherDefault<PatternHasher>>>,
+    /// Handles on the grant counters, one per operation granted so far (in the order first
+    /// granted), so that counting a grant takes no lock and hashes no label set (the family
+    /// stays the source of truth; a handle shares its counter).
+    grant_series: [OnceLock<(&'static str, Counter)>; GRANT_OPERATIONS],
 }
+
+/// How many operations [`Metrics::record_grants`] keeps handles for: more than the broker
+/// grants (further ones are counted through the family).
+const GRANT_OPERATIONS: usize = 16;
 
 /// FNV-1a (<http://www.isthe.com/chongo/tech/comp/fnv/>) for the route map: its keys are the
 /// broker's own route patterns, few and short, never chosen by a caller, so the map needs no
@@ -240,6 +248,7 @@ impl Metrics {
             credentials_expiry,
             limits,
             routes: RwLock::default(),
+            grant_series: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
@@ -311,9 +320,20 @@ impl Metrics {
 
     /// Records `count` signed requests of `operation` handed to a client.
     pub fn record_grants(&self, operation: &'static str, count: usize) {
-        self.grants
-            .get_or_create(&OperationLabels { operation })
-            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        let series = || {
+            self.grants
+                .get_or_create(&OperationLabels { operation })
+                .clone()
+        };
+        for slot in &self.grant_series {
+            let (name, counter) = slot.get_or_init(|| (operation, series()));
+            if *name == operation {
+                counter.inc_by(count);
+                return;
+            }
+        }
+        series().inc_by(count);
     }
 
     /// The S3 call counters, to hand to the S3 client.
@@ -387,6 +407,32 @@ mod tests {
         assert!(text.contains("# TYPE s3_broker_build info"));
         assert!(text.contains("s3_broker_build_info{version=\""));
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn grants_are_counted_by_operation_through_handles() {
+        let metrics = Metrics::new();
+        for (operation, count) in [("PutObject", 1), ("UploadPart", 3), ("PutObject", 2)] {
+            metrics.record_grants(operation, count);
+        }
+        // More operations than handles: the rest through the family.
+        let names: Vec<&'static str> = (0..GRANT_OPERATIONS + 2)
+            .map(|i| &*format!("Op{i}").leak())
+            .collect();
+        for name in &names {
+            metrics.record_grants(name, 1);
+            metrics.record_grants(name, 1);
+        }
+        let text = metrics.render();
+        assert!(text.contains("s3_broker_grants_total{operation=\"PutObject\"} 3"));
+        assert!(text.contains("s3_broker_grants_total{operation=\"UploadPart\"} 3"));
+        for name in &names {
+            assert!(text.contains(&format!("s3_broker_grants_total{{operation=\"{name}\"}} 2")));
+        }
+        assert!(
+            !text.contains("operation=\"GetObject\""),
+            "no series before a grant"
+        );
     }
 
     #[test]
