@@ -6,6 +6,7 @@
 //! seals, every configured key opens.
 
 use super::PartPlan;
+use super::base64url;
 use super::sealed_upload::{NamedUpload, SealedUpload, TicketError};
 use crate::domain::ChecksumAlgorithm;
 use base64::Engine;
@@ -184,10 +185,10 @@ impl TicketKeys {
         out.extend_from_slice(key.id.as_str().as_bytes());
         out.push(b'.');
         let start = out.len();
-        push_base64(out, json);
+        base64url::push(out, json);
         let tag = Self::tag(key, label, &out[start..]).finalize().into_bytes();
         out.push(b'.');
-        push_base64(out, &tag);
+        base64url::push(out, &tag);
     }
 
     /// Opens a ticket: checks its MAC in constant time, then its fields and its expiry.
@@ -241,16 +242,6 @@ impl TicketKeys {
             .map_err(|_| TicketError::Invalid)?;
         serde_json::from_slice(&json).map_err(|_| TicketError::Invalid)
     }
-}
-
-/// `bytes` in base64url without padding, appended to `out`.
-fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    let at = out.len();
-    out.resize(at + bytes.len().div_ceil(3) * 4, 0);
-    let written = URL_SAFE_NO_PAD
-        .encode_slice(bytes, &mut out[at..])
-        .expect("room for the padded length");
-    out.truncate(at + written);
 }
 
 /// Every copy of `sealed` with one byte changed (to `A`, or `B` where it was `A`), with the
