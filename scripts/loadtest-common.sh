@@ -218,6 +218,17 @@ lt_cpu_ticks() {
   sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
+# System CPU time (stime) of PID in clock ticks: the kernel's share of lt_cpu_ticks.
+lt_sys_ticks() {
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $13 }'
+}
+
+# lt_core_busy CORE: "busy total" clock ticks of CORE from /proc/stat (busy: user, nice,
+# system, irq and softirq; total adds idle and iowait).
+lt_core_busy() {
+  awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
+}
+
 # A /proc/PID/status field in KiB (VmHWM: peak resident set; VmRSS: current).
 lt_vm_kib() {
   awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
@@ -232,14 +243,22 @@ lt_ms() {
 }
 
 # lt_wrk NAME SECONDS CONNECTIONS OUT: wrk on $WRK_CORE against target NAME; the report goes
-# to OUT; prints "requests/s requests p50_ms p99_ms errors cpu_us_per_request".
+# to OUT; prints "requests/s requests p50_ms p99_ms errors cpu_us_per_request
+# sys_us_per_request client_core_busy_percent". The last two show where a server's CPU goes
+# besides its own code: the kernel's share of its time (the loopback TCP path, and waking
+# wrk when wrk sleeps) and how busy wrk's core was (every other process on it included).
 lt_wrk() {
-  local name=$1 seconds=$2 connections=$3 out=$4 before after
+  local name=$1 seconds=$2 connections=$3 out=$4 before after sys_before sys_after
+  local core_before core_after
   lt_target "$name"
   before=$(lt_cpu_ticks "$t_pid")
+  sys_before=$(lt_sys_ticks "$t_pid")
+  core_before=$(lt_core_busy "$WRK_CORE")
   timeout $((seconds + 30)) taskset -c "$WRK_CORE" wrk -t"$WRK_THREADS" -c"$connections" \
     -d"${seconds}s" --latency --timeout 5s -s "$t_lua" "$t_url" > "$out"
   after=$(lt_cpu_ticks "$t_pid")
+  sys_after=$(lt_sys_ticks "$t_pid")
+  core_after=$(lt_core_busy "$WRK_CORE")
   local rps requests p50 p99 non2xx socket
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   requests=$(awk '/ requests in / { print $1 }' "$out")
@@ -251,6 +270,11 @@ lt_wrk() {
   local ticks_per_s
   ticks_per_s=$(getconf CLK_TCK)
   awk -v rps="$rps" -v n="$requests" -v p50="$p50" -v p99="$p99" -v e="$errors" \
-    -v ticks=$((after - before)) -v hz="$ticks_per_s" 'BEGIN {
-      printf "%s %s %s %s %s %.2f\n", rps, n, p50, p99, e, (n > 0 ? ticks / hz * 1e6 / n : 0) }'
+    -v ticks=$((after - before)) -v sys=$((sys_after - sys_before)) -v hz="$ticks_per_s" \
+    -v core0="$core_before" -v core1="$core_after" 'BEGIN {
+      split(core0, b, " "); split(core1, a, " ")
+      all = a[2] - b[2]
+      printf "%s %s %s %s %s %.2f %.2f %.0f\n", rps, n, p50, p99, e,
+        (n > 0 ? ticks / hz * 1e6 / n : 0), (n > 0 ? sys / hz * 1e6 / n : 0),
+        (all > 0 ? (a[1] - b[1]) * 100 / all : 0) }'
 }

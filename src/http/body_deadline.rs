@@ -24,7 +24,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
@@ -93,19 +93,22 @@ where
             }
             payload => payload,
         };
-        let expired = Rc::new(Cell::new(false));
+        let shared = Rc::new(Shared::default());
         let limit = self.limit;
+        let fed_by_dispatcher = matches!(payload, Payload::H1 { .. });
         req.set_payload(Payload::from(Box::pin(DeadlineStream {
             inner: payload,
             deadline: Instant::now() + limit,
             timer: None,
-            expired: expired.clone(),
+            shared: shared.clone(),
+            fed_by_dispatcher,
         })
             as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>));
         Either::Right(DeadlineAnswer {
             answer: self.service.call(req),
-            expired,
+            shared,
             limit,
+            polled: false,
         })
     }
 }
@@ -117,9 +120,19 @@ pin_project_lite::pin_project! {
     pub struct DeadlineAnswer<F> {
         #[pin]
         answer: F,
-        expired: Rc<Cell<bool>>,
+        shared: Rc<Shared>,
         limit: Duration,
+        polled: bool,
     }
+}
+
+/// What a request's [`DeadlineAnswer`] and its [`DeadlineStream`] share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// The deadline passed while the body was waited for.
+    expired: Cell<bool>,
+    /// The answer is being polled for the first time.
+    first_poll: Cell<bool>,
 }
 
 impl<F, B> Future for DeadlineAnswer<F>
@@ -130,11 +143,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let res = match this.answer.poll(cx) {
+        let first = !std::mem::replace(this.polled, true);
+        this.shared.first_poll.set(first);
+        let polled = this.answer.poll(cx);
+        if first {
+            this.shared.first_poll.set(false);
+        }
+        let res = match polled {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(answer) => answer?,
         };
-        if !this.expired.get() {
+        if !this.shared.expired.get() {
             return Poll::Ready(Ok(res.map_into_left_body()));
         }
         let (request, _) = res.into_parts();
@@ -162,7 +181,9 @@ struct DeadlineStream {
     /// Armed the first time the body is waited for: a body that has arrived with its headers
     /// (most JSON bodies) is read without a timer.
     timer: Option<Pin<Box<Sleep>>>,
-    expired: Rc<Cell<bool>>,
+    shared: Rc<Shared>,
+    /// The body is actix-http's HTTP/1 payload, fed by the connection's dispatcher.
+    fed_by_dispatcher: bool,
 }
 
 impl Stream for DeadlineStream {
@@ -170,11 +191,28 @@ impl Stream for DeadlineStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.expired.get() {
+        if this.shared.expired.get() {
             return Poll::Ready(None);
         }
+        // actix-http's HTTP/1 dispatcher polls an answer once as soon as it has parsed the
+        // request's head, before it feeds the payload with the body bytes it read along with
+        // it, and polls the answer again after feeding them, in the same turn; later bytes
+        // wake the dispatcher through its socket, and it polls the answer again then too. A
+        // waker registered with the payload in that first poll is only woken by that feeding,
+        // which schedules the connection's task once more for nothing: a second turn of the
+        // dispatcher per request, its keep-alive timer set again. So during the answer's first
+        // poll the payload is looked at without registering; the deadline's timer below holds
+        // this task's waker meanwhile (the deadline holds whatever polls the answer), and any
+        // later poll registers as usual.
+        let first_look = this.fed_by_dispatcher && this.shared.first_poll.get();
+        let mut unregistered = Context::from_waker(Waker::noop());
+        let payload_cx = if first_look {
+            &mut unregistered
+        } else {
+            &mut *cx
+        };
         // Bytes already received are delivered even past the deadline: only waiting is cut.
-        if let Poll::Ready(item) = Pin::new(&mut this.inner).poll_next(cx) {
+        if let Poll::Ready(item) = Pin::new(&mut this.inner).poll_next(payload_cx) {
             return Poll::Ready(item);
         }
         let deadline = this.deadline;
@@ -184,7 +222,7 @@ impl Stream for DeadlineStream {
         if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
-        this.expired.set(true);
+        this.shared.expired.set(true);
         Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             "the request body deadline passed",

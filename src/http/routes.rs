@@ -15,15 +15,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config())
         .app_data(query_config())
         .service(get_or_head("/healthz", health::healthz))
-        .service(get_or_head("/readyz", health::readyz))
-        .service(get_or_head("/openapi.json", health::openapi))
-        .service(get_or_head("/metrics", health::metrics))
-        .service(super::receipts::jwks)
+        // Second: actix tries resources in order (about 225 instructions a miss), so the
+        // probe and the most frequent grant come first; the patterns never overlap.
         .service(
             resource("/v1/uploads")
                 .route(method(Method::POST).to(create_upload))
                 .default_service(web::to(|| only("POST"))),
         )
+        .service(get_or_head("/readyz", health::readyz))
+        .service(get_or_head("/openapi.json", health::openapi))
+        .service(get_or_head("/metrics", health::metrics))
+        .service(super::receipts::jwks)
         .service(
             resource("/v1/forms")
                 .route(method(Method::POST).to(create_form))
