@@ -8,8 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
-/// What a response grants: `count` signed requests of one kind, kept in the response's
-/// extensions for `s3_broker_grants_total`.
+/// What a response grants: `count` signed requests of one kind, for `s3_broker_grants_total`:
+/// noted in the request's scope, or kept in the response's extensions outside one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Granted {
     /// The S3 operation, e.g. `UploadPart` (`PostObject` for a POST policy).
@@ -19,13 +19,17 @@ pub(crate) struct Granted {
 }
 
 /// Marks `response` as granting `count` signed `operation` requests, unless it is an error
-/// (a grant that failed to serialize is answered 500 and grants nothing).
+/// (a grant that failed to serialize is answered 500 and grants nothing). The mark goes to the
+/// request's scope (`request_scope::note_grants`), which costs no allocation, and to the
+/// response's extensions only outside a request's scope.
 pub(crate) fn granted(
     mut response: HttpResponse,
     operation: GrantKind,
     count: usize,
 ) -> HttpResponse {
-    if response.status().is_success() {
+    if response.status().is_success()
+        && !crate::telemetry::request_scope::note_grants(operation.name(), count)
+    {
         response
             .extensions_mut()
             .insert(Granted { operation, count });
