@@ -156,7 +156,7 @@ where
             super::drain::close_if_draining(&mut res, &state.drain);
         }
         super::rate_limit::add_rate_headers(&mut res);
-        if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
+        if let Ok(value) = HeaderValue::from_bytes(this.id.as_bytes()) {
             res.headers_mut().insert(REQUEST_ID.clone(), value);
         }
         Poll::Ready(Ok(logged(res, this.access.take())))
