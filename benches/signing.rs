@@ -12,11 +12,11 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 use criterion::Criterion;
 use s3_broker::domain::{
-    AddressingStyle, BucketName, ContentType, Credentials, Endpoint, Expiry, GrantId, ObjectKey,
-    PartNumber, Region, SecretAccessKey, UploadId,
+    AddressingStyle, BucketName, ContentType, Credentials, Endpoint, Expiry, GrantId,
+    NamespaceSegment, ObjectKey, PartNumber, Region, SecretAccessKey, UploadId,
 };
 use s3_broker::grants::attribute_url;
-use s3_broker::multipart::{PartPlan, PartSigning};
+use s3_broker::multipart::{PartPlan, PartSigning, TicketKeys, UploadTokenFields};
 use s3_broker::sigv4::{
     ContentTypeRule, KeyRule, PostPolicyRequest, PresignRequest, PresignedRequest, QueryParams,
     S3Operation, SignedHeaders, Signer, derive_signing_key,
@@ -320,6 +320,61 @@ fn grant_id_benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// The upload token of the load test's grant (`POST /v1/uploads` of `load.txt`, 1,024 bytes of
+/// `text/plain`, for the subject `loadtest` under the default profile's key template), sealed
+/// into an answer's buffer as the upload handler does: its payload JSON, base64, MAC and wire
+/// form (`seal_upload_token`).
+fn seal_upload_token(keys: &TicketKeys, token: &UploadToken) -> Vec<u8> {
+    let seal = keys.upload_seal(&token.fields());
+    let mut out = Vec::with_capacity(seal.max_len());
+    seal.write_to(&mut out);
+    out
+}
+
+/// The token [`seal_upload_token`] seals.
+struct UploadToken {
+    principal: NamespaceSegment,
+    bucket: BucketName,
+    key: ObjectKey,
+    content_type: ContentType,
+    grant_id: GrantId,
+}
+
+impl UploadToken {
+    fn new() -> Self {
+        Self {
+            principal: NamespaceSegment::for_subject(Some("https://issuer.bench/"), "loadtest"),
+            bucket: BucketName::new("bench").expect("valid bucket"),
+            key: ObjectKey::new("users/loadtest/3f2b9c1e-8d4a-4b7e-9f21-6a0c5d7e8b13-load.txt")
+                .expect("valid key"),
+            content_type: ContentType::new("text/plain").expect("valid type"),
+            grant_id: GrantId::new(),
+        }
+    }
+
+    fn fields(&self) -> UploadTokenFields<'_> {
+        UploadTokenFields {
+            principal: &self.principal,
+            profile: "default",
+            bucket: &self.bucket,
+            key: &self.key,
+            size: Some(1024),
+            content_type: &self.content_type,
+            checksum: None,
+            extension: Some("txt"),
+            grant_id: self.grant_id.as_str(),
+            expires_at: signed_at() + chrono::Duration::hours(24),
+        }
+    }
+}
+
+fn upload_token_benches(c: &mut Criterion) {
+    let (keys, token) = (TicketKeys::ephemeral(), UploadToken::new());
+    c.bench_function("seal_upload_token", |b| {
+        b.iter(|| seal_upload_token(black_box(&keys), black_box(&token)));
+    });
+}
+
 /// `presign_put_two_headers` without criterion: `Signer::presign` of the prebuilt request,
 /// `iters` times, for `scripts/instructions-per-op signing presign_put_two_headers`.
 fn presign_put_two_headers(iters: u64) {
@@ -334,12 +389,19 @@ fn presign_put_two_headers(iters: u64) {
 }
 
 fn main() {
-    // Instruction-count mode: one case (`presign_put_two_headers` or a grant-id case), a fixed
-    // number of iterations, no criterion.
+    // Instruction-count mode: one case (`presign_put_two_headers`, `seal_upload_token` or a
+    // grant-id case), a fixed number of iterations, no criterion.
     if let (Ok(name), Ok(iters)) = (std::env::var("BENCH_CASE"), std::env::var("BENCH_ITERS")) {
         let iters: u64 = iters.parse().expect("BENCH_ITERS is a number");
         if name == "presign_put_two_headers" {
             presign_put_two_headers(iters);
+            return;
+        }
+        if name == "seal_upload_token" {
+            let (keys, token) = (TicketKeys::ephemeral(), UploadToken::new());
+            for _ in 0..iters {
+                black_box(seal_upload_token(black_box(&keys), black_box(&token)));
+            }
             return;
         }
         let (signer, credentials, at, id) = (signer(), credentials(), signed_at(), GrantId::new());
@@ -355,5 +417,6 @@ fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     benches(&mut criterion);
     grant_id_benches(&mut criterion);
+    upload_token_benches(&mut criterion);
     criterion.final_summary();
 }

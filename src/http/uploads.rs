@@ -109,7 +109,7 @@ impl<'a> UploadGrant<'a> {
             .str("method", self.method.as_str())
             .str("url", self.url);
         if let Some(headers) = self.headers {
-            object.str_map("headers", headers.iter());
+            object.token_map("headers", headers.iter());
         }
         if let Some(fields) = self.fields {
             object.str_map(

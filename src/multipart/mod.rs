@@ -3,6 +3,7 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 
+mod base64url;
 mod completion;
 mod held;
 mod part_numbers;

@@ -6,18 +6,17 @@
 //! seals, every configured key opens.
 
 use super::PartPlan;
+use super::base64url;
 use super::sealed_upload::{NamedUpload, SealedUpload, TicketError};
 use crate::domain::ChecksumAlgorithm;
+use crate::sigv4::HmacStates;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use std::fmt;
-
-type HmacSha256 = Hmac<Sha256>;
+use subtle::ConstantTimeEq;
 
 /// The version prefix of the wire form.
 const VERSION: &str = "v1";
@@ -77,7 +76,8 @@ impl TicketKeyId {
 
 struct TicketKey {
     id: TicketKeyId,
-    mac: HmacSha256,
+    /// HMAC-SHA256 keyed with the secret: its two padded key blocks already absorbed.
+    mac: HmacStates,
 }
 
 /// The keys that seal and open tickets: the first seals, all open.
@@ -112,7 +112,7 @@ impl TicketKeys {
             if out.iter().any(|k| k.id == id) {
                 return Err(format!("ticket key id {:?} is listed twice", id.as_str()));
             }
-            let mac = HmacSha256::new_from_slice(&secret).map_err(|e| e.to_string())?;
+            let mac = HmacStates::for_key(&secret);
             out.push(TicketKey { id, mac });
         }
         Ok(Self { keys: out })
@@ -127,13 +127,11 @@ impl TicketKeys {
         Self::new(vec![(id, secret.to_vec())]).expect("a valid key")
     }
 
-    fn tag(key: &TicketKey, label: &[u8], payload_b64: &[u8]) -> HmacSha256 {
-        let mut mac = key.mac.clone();
-        mac.update(label);
-        mac.update(key.id.as_str().as_bytes());
-        mac.update(b".");
-        mac.update(payload_b64);
-        mac
+    /// The MAC of a record: HMAC-SHA256 of `label`, the key id, `.` and the payload's base64
+    /// (RFC 2104), hashed from the keyed state, the payload where it lies.
+    fn tag(key: &TicketKey, label: &[u8], payload_b64: &[u8]) -> [u8; 32] {
+        let head: [&[u8]; 3] = [label, key.id.as_str().as_bytes(), b"."];
+        key.mac.mac(&head, payload_b64)
     }
 
     /// The wire form of `ticket`, sealed with the first key.
@@ -184,10 +182,10 @@ impl TicketKeys {
         out.extend_from_slice(key.id.as_str().as_bytes());
         out.push(b'.');
         let start = out.len();
-        push_base64(out, json);
-        let tag = Self::tag(key, label, &out[start..]).finalize().into_bytes();
+        base64url::push(out, json);
+        let tag = Self::tag(key, label, &out[start..]);
         out.push(b'.');
-        push_base64(out, &tag);
+        base64url::push(out, &tag);
     }
 
     /// Opens a ticket: checks its MAC in constant time, then its fields and its expiry.
@@ -233,24 +231,16 @@ impl TicketKeys {
         let tag = URL_SAFE_NO_PAD
             .decode(tag)
             .map_err(|_| TicketError::Invalid)?;
-        Self::tag(key, label, payload_b64.as_bytes())
-            .verify_slice(&tag)
-            .map_err(|_| TicketError::Invalid)?;
+        // Compared in constant time; a tag of another length is unequal.
+        let expected = Self::tag(key, label, payload_b64.as_bytes());
+        if !bool::from(expected[..].ct_eq(&tag)) {
+            return Err(TicketError::Invalid);
+        }
         let json = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| TicketError::Invalid)?;
         serde_json::from_slice(&json).map_err(|_| TicketError::Invalid)
     }
-}
-
-/// `bytes` in base64url without padding, appended to `out`.
-fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    let at = out.len();
-    out.resize(at + bytes.len().div_ceil(3) * 4, 0);
-    let written = URL_SAFE_NO_PAD
-        .encode_slice(bytes, &mut out[at..])
-        .expect("room for the padded length");
-    out.truncate(at + written);
 }
 
 /// Every copy of `sealed` with one byte changed (to `A`, or `B` where it was `A`), with the
@@ -312,6 +302,25 @@ mod tests {
         let sealed = k.seal(&ticket());
         assert!(sealed.starts_with("v1.k1."));
         assert_eq!(k.open(&sealed, now()), Ok(ticket()));
+    }
+
+    #[test]
+    fn the_mac_is_hmac_sha256_of_the_label_key_id_and_payload() {
+        use hmac::{Hmac, Mac};
+        for secret in [vec![1u8; 32], vec![9u8; 64], vec![5u8; 100]] {
+            let id = TicketKeyId::new("k1").unwrap();
+            let k = TicketKeys::new(vec![(id, secret.clone())]).unwrap();
+            let sealed = k.seal(&ticket());
+            let (signed, tag) = sealed.rsplit_once('.').unwrap();
+            let (_, payload) = signed.rsplit_once('.').unwrap();
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&secret).unwrap();
+            mac.update(MAC_LABEL);
+            mac.update(b"k1.");
+            mac.update(payload.as_bytes());
+            let expected = mac.finalize().into_bytes().to_vec();
+            assert_eq!(URL_SAFE_NO_PAD.decode(tag).unwrap(), expected);
+            assert_eq!(k.open(&sealed, now()), Ok(ticket()));
+        }
     }
 
     #[test]

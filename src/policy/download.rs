@@ -152,7 +152,7 @@ impl Profile {
             disposition == Disposition::Inline && response_content_type.is_none();
         let content_disposition = content_disposition(disposition, &filename);
         Ok(DownloadDecision {
-            profile: self.name.clone(),
+            profile: String::from(&*self.name),
             bucket: self.bucket.clone(),
             key,
             disposition,

@@ -92,7 +92,7 @@ impl Profile {
         require_scope(principal, Scope::Upload)?;
         check_method(self, UploadMethod::Post)?;
         if self.require_checksum {
-            return Err(PolicyError::ChecksumRequired(self.name.clone()));
+            return Err(PolicyError::ChecksumRequired(String::from(&*self.name)));
         }
         if self.uses_customer_key() {
             return Err(PolicyError::MethodNotAllowed(format!(
@@ -148,7 +148,7 @@ impl Profile {
             FormKey::Exact(checked_key(self, principal, rendered)?)
         };
         Ok(FormUploadDecision {
-            profile: self.name.clone(),
+            profile: String::from(&*self.name),
             bucket: self.bucket.clone(),
             key,
             content_type,

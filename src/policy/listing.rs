@@ -40,7 +40,7 @@ impl Profile {
             },
         };
         Ok(ListingScope {
-            profile: self.name.clone(),
+            profile: String::from(&*self.name),
             bucket: self.bucket.clone(),
             namespace: namespace.prefix().to_owned(),
             prefix,

@@ -144,7 +144,7 @@ impl Profile {
             None => None,
         };
         if self.require_checksum && checksum_algorithm.is_none() {
-            return Err(PolicyError::ChecksumRequired(self.name.clone()));
+            return Err(PolicyError::ChecksumRequired(String::from(&*self.name)));
         }
         let metadata = check_metadata(&self.metadata_keys, &intent.metadata)?;
         let rendered = self.key_template.render(&RenderInput {
@@ -155,7 +155,7 @@ impl Profile {
             now,
         });
         Ok(MultipartDecision {
-            profile: self.name.clone(),
+            profile: String::from(&*self.name),
             bucket: self.bucket.clone(),
             key: checked_key(self, principal, rendered)?,
             content_type,

@@ -11,6 +11,7 @@ use super::{
 use crate::domain::{BucketName, Expiry, Principal, Scope};
 use crate::multipart::MAX_OBJECT_SIZE;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// `max_expiry_secs` when a profile does not set it: one hour.
 pub const DEFAULT_MAX_EXPIRY_SECS: u64 = 3600;
@@ -25,7 +26,7 @@ pub const DEFAULT_EXPIRY_SECS: u64 = 900;
 /// method.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) description: Option<String>,
     pub(crate) bucket: BucketName,
     pub(crate) key_template: KeyTemplate,
@@ -240,7 +241,7 @@ impl Profile {
             None => None,
         };
         Ok(Self {
-            name,
+            name: name.into(),
             description: spec.description,
             bucket,
             key_template,
@@ -366,8 +367,12 @@ impl Profile {
             (true, Some(md5)) => CustomerKeyMd5::new(md5)
                 .map(Some)
                 .map_err(|_| PolicyError::InvalidSseCustomerKeyMd5),
-            (true, None) => Err(PolicyError::SseCustomerKeyRequired(self.name.clone())),
-            (false, Some(_)) => Err(PolicyError::SseCustomerKeyNotAllowed(self.name.clone())),
+            (true, None) => Err(PolicyError::SseCustomerKeyRequired(String::from(
+                &*self.name,
+            ))),
+            (false, Some(_)) => Err(PolicyError::SseCustomerKeyNotAllowed(String::from(
+                &*self.name,
+            ))),
             (false, None) => Ok(None),
         }
     }

@@ -158,7 +158,7 @@ impl ProfileRegistry {
             names.join(", ")
         };
         let wanted = default_profile.unwrap_or(DEFAULT_PROFILE);
-        let default = match profiles.iter().position(|p| p.name == wanted) {
+        let default = match profiles.iter().position(|p| *p.name == *wanted) {
             Some(i) => i,
             None if default_profile.is_none() && profiles.len() == 1 => 0,
             None => {
@@ -176,7 +176,7 @@ impl ProfileRegistry {
     pub fn get(&self, name: &str) -> Result<&Profile, PolicyError> {
         self.profiles
             .iter()
-            .find(|p| p.name == name)
+            .find(|p| *p.name == *name)
             .ok_or_else(|| PolicyError::UnknownProfile(name.to_owned()))
     }
 

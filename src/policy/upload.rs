@@ -16,6 +16,7 @@ use crate::domain::{
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// What a client asks to upload: the body of `POST /v1/uploads`, deserialized as is (unknown
@@ -63,8 +64,9 @@ pub struct UploadIntent {
 /// An accepted upload: every value here must be bound into the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadDecision {
-    /// The profile that decided.
-    pub profile: String,
+    /// The profile that decided: its name, shared with the profile (a decision's copy is a
+    /// reference count).
+    pub profile: Arc<str>,
     /// The bucket.
     pub bucket: BucketName,
     /// The exact key (PUT: the URL path; POST: an exact `key` condition).
@@ -164,21 +166,26 @@ pub(super) fn checksum_field(algorithm: ChecksumAlgorithm) -> &'static str {
 pub(super) fn check_integrity(
     intent: &UploadIntent,
 ) -> Result<(Option<Checksum>, Option<ContentMd5>), PolicyError> {
-    let given: Vec<(ChecksumAlgorithm, &String)> = requested_checksums(intent)
-        .into_iter()
-        .filter_map(|(algorithm, value)| value.map(|v| (algorithm, v)))
-        .collect();
-    let checksum = match given.as_slice() {
-        [] => None,
-        [(algorithm, value)] => Some(Checksum::new(*algorithm, value).map_err(|_| {
-            PolicyError::InvalidChecksum(format!(
-                "{} must be standard base64 of {} bytes",
-                checksum_field(*algorithm),
-                algorithm.digest_len()
-            ))
-        })?),
-        several => {
-            let names: Vec<&str> = several.iter().map(|(a, _)| checksum_field(*a)).collect();
+    // The given values, looked at without collecting them (no allocation per upload).
+    let given = || {
+        requested_checksums(intent)
+            .into_iter()
+            .filter_map(|(algorithm, value)| value.map(|v| (algorithm, v)))
+    };
+    let mut first_two = given();
+    let checksum = match (first_two.next(), first_two.next()) {
+        (None, _) => None,
+        (Some((algorithm, value)), None) => {
+            Some(Checksum::new(algorithm, value).map_err(|_| {
+                PolicyError::InvalidChecksum(format!(
+                    "{} must be standard base64 of {} bytes",
+                    checksum_field(algorithm),
+                    algorithm.digest_len()
+                ))
+            })?)
+        }
+        (Some(_), Some(_)) => {
+            let names: Vec<&str> = given().map(|(a, _)| checksum_field(a)).collect();
             return Err(PolicyError::InvalidChecksum(format!(
                 "give at most one of checksum_crc32, checksum_crc32c, checksum_crc64nvme, \
                  checksum_sha1 and checksum_sha256 (S3 verifies one per upload); got {}",
@@ -227,7 +234,7 @@ pub(crate) fn parse_path(
     match path {
         None => Ok(None),
         Some(_) if !profile.allows_client_path() => {
-            Err(PolicyError::PathNotAllowed(profile.name.clone()))
+            Err(PolicyError::PathNotAllowed(String::from(&*profile.name)))
         }
         Some(raw) => ClientPath::parse(raw).map(Some),
     }
@@ -304,7 +311,7 @@ impl Profile {
         let sse_customer_key_md5 = self.customer_key_md5(intent.sse_customer_key_md5.as_deref())?;
         let (checksum, content_md5) = check_integrity(intent)?;
         if checksum.is_none() && content_md5.is_none() && self.require_checksum {
-            return Err(PolicyError::ChecksumRequired(self.name.clone()));
+            return Err(PolicyError::ChecksumRequired(String::from(&*self.name)));
         }
         if content_md5.is_some() && method == UploadMethod::Post {
             return Err(PolicyError::ChecksumNotSupported(

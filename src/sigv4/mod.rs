@@ -34,6 +34,7 @@ pub use post_policy::{
 };
 pub use presign::{PresignRequest, PresignedRequest, SigningTrace};
 pub use query::QueryParams;
+pub(crate) use sha256_state::HmacStates;
 pub use signed_headers::SignedHeaders;
 pub use signer::Signer;
 pub use signing_key::{DailyKey, SigningKey, SigningKeyCache, derive_signing_key};

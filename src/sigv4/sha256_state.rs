@@ -142,8 +142,13 @@ pub(crate) struct Sha256Stream {
 impl Sha256Stream {
     /// A hash of nothing yet.
     pub(crate) const fn new() -> Self {
+        Self::resume(Sha256State::new())
+    }
+
+    /// A hash that goes on from `state` (the keyed inner state of an HMAC).
+    pub(crate) const fn resume(state: Sha256State) -> Self {
         Self {
-            state: Sha256State::new(),
+            state,
             buffer: [0; STREAM_BUFFER],
             filled: 0,
         }
@@ -228,6 +233,46 @@ fn copy_piece(dst: &mut [u8], src: &[u8]) {
     }
 }
 
+/// The first block a thread's last [`HmacStates::mac`] absorbed, with the state it started
+/// from and the state after it. The first block of an upload token's MAC (its label, key id
+/// and the start of its payload: the principal and profile) is the same for a principal's
+/// grants in a row, so a thread that sees it again compares 64 bytes instead of compressing
+/// them.
+#[derive(Clone, Copy)]
+struct FirstBlock {
+    from: Sha256State,
+    block: [u8; BLOCK],
+    to: Sha256State,
+}
+
+thread_local! {
+    static LAST_FIRST_BLOCK: std::cell::Cell<Option<FirstBlock>> =
+        const { std::cell::Cell::new(None) };
+}
+
+impl FirstBlock {
+    /// `from` after `block`: the remembered state when they are the last ones, else
+    /// compressed (and remembered).
+    fn absorbed(from: Sha256State, block: &[u8; BLOCK]) -> Sha256State {
+        LAST_FIRST_BLOCK.with(|last| {
+            if let Some(seen) = last.get()
+                && seen.from == from
+                && seen.block == *block
+            {
+                return seen.to;
+            }
+            let mut to = from;
+            to.absorb(block);
+            last.set(Some(Self {
+                from,
+                block: *block,
+                to,
+            }));
+            to
+        })
+    }
+}
+
 /// The two keyed states of HMAC-SHA256 (RFC 2104): after `key XOR ipad` and after
 /// `key XOR opad`, for a key of at most one block.
 #[derive(Clone, Copy)]
@@ -241,6 +286,21 @@ pub(crate) struct HmacStates {
 impl HmacStates {
     /// The states of `key` (32 bytes: a SigV4 signing key).
     pub(crate) fn new(key: &[u8; 32]) -> Self {
+        Self::for_key(key)
+    }
+
+    /// The states of a key of any length: one longer than a block is hashed first, a shorter
+    /// one padded with zeros (RFC 2104, section 2).
+    pub(crate) fn for_key(key: &[u8]) -> Self {
+        let hashed;
+        let key = if key.len() > BLOCK {
+            let mut long = Sha256Stream::new();
+            long.update(key);
+            hashed = long.finish();
+            &hashed[..]
+        } else {
+            key
+        };
         let pad = |byte: u8| {
             let mut block = [byte; BLOCK];
             for (out, k) in block.iter_mut().zip(key) {
@@ -262,6 +322,49 @@ impl HmacStates {
     pub(crate) fn finish(&self, inner: Sha256State, tail: &[u8]) -> Option<[u8; 32]> {
         let inner_digest = inner.finish(tail)?;
         Some(self.outer.finish_digest(&inner_digest))
+    }
+
+    /// The HMAC of `head` followed by `body`, for a head shorter than a block (a label and a
+    /// key id): the first block gathered on the stack, the body's whole blocks after it
+    /// compressed where they lie, its last bytes padded on the stack. Nothing is copied but
+    /// the head, the first block's share of the body and the tail.
+    pub(crate) fn mac(&self, head: &[&[u8]], body: &[u8]) -> [u8; 32] {
+        let mut first = [0u8; BLOCK];
+        let mut filled = 0;
+        for piece in head {
+            let Some(slot) = first.get_mut(filled..filled + piece.len()) else {
+                return self.mac_streamed(head, body);
+            };
+            slot.copy_from_slice(piece);
+            filled += piece.len();
+        }
+        let mut inner = self.inner;
+        if filled + body.len() < BLOCK {
+            first[filled..filled + body.len()].copy_from_slice(body);
+            let digest = inner.finish(&first[..filled + body.len()]);
+            return self.outer.finish_digest(&digest.unwrap_or_default());
+        }
+        let (start, rest) = body.split_at(BLOCK - filled);
+        first[filled..].copy_from_slice(start);
+        inner = FirstBlock::absorbed(inner, &first);
+        let mut blocks = rest.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            inner.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
+        }
+        // Less than a block is left, which always fits `finish`.
+        let digest = inner.finish(blocks.remainder()).unwrap_or_default();
+        self.outer.finish_digest(&digest)
+    }
+
+    /// [`HmacStates::mac`] of a head of a block or more.
+    #[cold]
+    fn mac_streamed(&self, head: &[&[u8]], body: &[u8]) -> [u8; 32] {
+        let mut inner = Sha256Stream::resume(self.inner);
+        for piece in head {
+            inner.update(piece);
+        }
+        inner.update(body);
+        self.outer.finish_digest(&inner.finish())
     }
 
     /// [`HmacStates::finish`] of a tail already written at the start of `blocks` (see
@@ -348,6 +451,28 @@ mod tests {
             Sha256Stream::new().finish(),
             <[u8; 32]>::from(Sha256::digest(b""))
         );
+    }
+
+    #[test]
+    fn hmac_of_head_and_body_matches_the_hmac_crate_for_keys_of_any_length() {
+        let message: Vec<u8> = (0..=255u8).cycle().take(900).collect();
+        for key_len in [0, 1, 32, 63, 64, 65, 100, 200] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i * 7 + 3) as u8).collect();
+            let states = HmacStates::for_key(&key);
+            for len in [0, 1, 29, 55, 56, 63, 64, 65, 120, 311, 320, 512, 513, 900] {
+                let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&key).unwrap();
+                mac.update(&message[..len]);
+                let expected: [u8; 32] = mac.finalize().into_bytes().into();
+                // Heads of one piece and of several, shorter than a block or not.
+                for head_len in [0, 1, 29, 63, 64, 70] {
+                    let (head, body) = message[..len].split_at(len.min(head_len));
+                    let (a, b) = head.split_at(head.len() / 3);
+                    let case = format!("key {key_len}, {len} bytes, head {head_len}");
+                    assert_eq!(states.mac(&[head], body), expected, "{case}");
+                    assert_eq!(states.mac(&[a, b], body), expected, "{case}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn second_text(cache: &'static LocalKey<Cell<SecondText>>, secs: u64) -> [u8; 19
 
 /// `YYYY-MM-DDTHH:MM:SS` of `secs` since the Unix epoch (at most the last second of the year
 /// 9999).
-fn civil_second(secs: u64) -> [u8; 19] {
+pub(crate) fn civil_second(secs: u64) -> [u8; 19] {
     let (year, month, day) = civil_from_days(secs / 86_400);
     let of_day = secs % 86_400;
     let mut text = *b"0000-00-00T00:00:00";
@@ -167,7 +167,7 @@ fn civil_second(secs: u64) -> [u8; 19] {
 }
 
 /// `9999-12-31T23:59:59Z` as a Unix timestamp: four-digit years end there.
-const LAST_SECOND_OF_YEAR_9999: u64 = 253_402_300_799;
+pub(crate) const LAST_SECOND_OF_YEAR_9999: u64 = 253_402_300_799;
 
 /// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01, for days on or
 /// after it (H. Hinnant's `civil_from_days`,

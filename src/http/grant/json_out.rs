@@ -6,8 +6,9 @@
 //! form (RFC 3339, UTC, `Z`), so the bytes equal what `#[derive(Serialize)]` of the same
 //! fields gives; each user of this writer keeps a test that compares the two.
 
-use crate::telemetry::needs_escape;
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use crate::telemetry::{LAST_SECOND_OF_YEAR_9999, civil_second, needs_escape};
+use chrono::{DateTime, Utc};
+use std::cell::Cell;
 
 /// One JSON object being written; [`JsonObject::finish`] closes it.
 pub(crate) struct JsonObject<'a> {
@@ -95,6 +96,28 @@ impl<'a> JsonObject<'a> {
         self
     }
 
+    /// As [`JsonObject::str_map`], for pairs whose names are header names (RFC 9110 tokens,
+    /// which hold no character that needs an escape: checked in debug builds), written as
+    /// they are rather than scanned for escapes.
+    pub(crate) fn token_map<'s>(
+        &mut self,
+        name: &'static str,
+        pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
+    ) -> &mut Self {
+        self.field(name);
+        let mut inner = JsonObject::open(self.out);
+        for (k, v) in pairs {
+            debug_assert!(!needs_escape(k), "{k:?}");
+            inner.separate();
+            inner.out.push(b'"');
+            inner.out.extend_from_slice(k.as_bytes());
+            inner.out.extend_from_slice(b"\":");
+            write_str(inner.out, v);
+        }
+        inner.finish();
+        self
+    }
+
     /// `"name":["a","b",...]`.
     pub(crate) fn str_array<'s>(
         &mut self,
@@ -132,33 +155,56 @@ fn write_str(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// `value` as chrono's `serde` form: `"2026-05-01T12:00:00Z"`, with the fraction of a second
-/// when there is one (written by chrono itself then; grant times are whole seconds).
-fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
-    // The fields of the UTC date and time, read from the stored value: `DateTime`'s own
-    // accessors add the (zero) offset again for each of them.
-    let naive = value.naive_utc();
-    let (date, time) = (naive.date(), naive.time());
-    let year = date.year();
-    if time.nanosecond() != 0 || !(0..=9999).contains(&year) {
-        let _ = serde_json::to_writer(&mut *out, value);
-        return;
-    }
-    let mut text = *b"\"0000-00-00T00:00:00Z\"";
-    let digits = |text: &mut [u8; 22], at: usize, n: u32, width: usize| {
-        let mut n = n;
-        for i in (0..width).rev() {
-            text[at + i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
+/// A time and its text, `YYYY-MM-DDTHH:MM:SS`.
+type TimeText = (DateTime<Utc>, [u8; 19]);
+
+thread_local! {
+    /// The texts of the last two whole-second times this thread wrote, the latest first: an
+    /// answer's `expires_at` and `server_time` change once a second, so each is worked out
+    /// once a second, not once an answer. Keyed by the time itself, so a hit is a comparison
+    /// (at first, the epoch's text: a true entry, never a placeholder).
+    static ANSWER_TIMES: Cell<[TimeText; 2]> =
+        const { Cell::new([(DateTime::UNIX_EPOCH, *b"1970-01-01T00:00:00"); 2]) };
+}
+
+/// The text of `value`, a whole second from 1970 to the end of the year 9999, from
+/// [`ANSWER_TIMES`] when it holds that time, else worked out and kept there (`None` for
+/// other times).
+fn whole_second_text(value: &DateTime<Utc>) -> Option<[u8; 19]> {
+    let made = || {
+        let secs = u64::try_from(value.timestamp()).ok()?;
+        (value.timestamp_subsec_nanos() == 0 && secs <= LAST_SECOND_OF_YEAR_9999)
+            .then(|| civil_second(secs))
     };
-    digits(&mut text, 1, year.unsigned_abs(), 4);
-    digits(&mut text, 6, date.month(), 2);
-    digits(&mut text, 9, date.day(), 2);
-    digits(&mut text, 12, time.hour(), 2);
-    digits(&mut text, 15, time.minute(), 2);
-    digits(&mut text, 18, time.second(), 2);
-    out.extend_from_slice(&text);
+    ANSWER_TIMES
+        .try_with(|cache| {
+            let [latest, before] = cache.get();
+            for (at, text) in [latest, before] {
+                if at == *value {
+                    return Some(text);
+                }
+            }
+            let text = made()?;
+            cache.set([(*value, text), latest]);
+            Some(text)
+        })
+        .unwrap_or_else(|_| made())
+}
+
+/// `value` as chrono's `serde` form: `"2026-05-01T12:00:00Z"`; a time with a fraction of a
+/// second or before 1970 (never a grant's) is written by chrono itself.
+fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
+    match whole_second_text(value) {
+        Some(second) => {
+            let mut text = *b"\"0000-00-00T00:00:00Z\"";
+            text[1..20].copy_from_slice(&second);
+            out.extend_from_slice(&text);
+        }
+        // Writing into a `Vec` cannot fail, and a time always serializes.
+        None => {
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -180,12 +226,15 @@ mod tests {
         ] {
             for nanos in [0, 1, 500_000_000, 999_999_999] {
                 let t = DateTime::from_timestamp(secs, nanos).unwrap();
-                let mut ours = Vec::new();
-                write_time(&mut ours, &t);
-                assert_eq!(
-                    String::from_utf8(ours).unwrap(),
-                    serde_json::to_string(&t).unwrap()
-                );
+                // Twice, and after another second: from the thread's cache then.
+                for at in [t, t, DateTime::UNIX_EPOCH, t] {
+                    let mut ours = Vec::new();
+                    write_time(&mut ours, &at);
+                    assert_eq!(
+                        String::from_utf8(ours).unwrap(),
+                        serde_json::to_string(&at).unwrap()
+                    );
+                }
             }
         }
     }
@@ -198,6 +247,7 @@ mod tests {
             .str("ab", "line\nbreak \u{1} é")
             .str_map("m", [("x\"", "1"), ("y", "\\")])
             .str_map("empty", [])
+            .token_map("h", [("content-type", "a\"b"), ("if-none-match", "*")])
             .str_array("list", ["p", "q"])
             .time("t", &DateTime::from_timestamp(1_777_636_800, 0).unwrap());
         object.finish();
@@ -205,6 +255,7 @@ mod tests {
             "ab": "line\nbreak \u{1} é",
             "m": {"x\"": "1", "y": "\\"},
             "empty": {},
+            "h": {"content-type": "a\"b", "if-none-match": "*"},
             "list": ["p", "q"],
             "t": "2026-05-01T12:00:00Z",
         });

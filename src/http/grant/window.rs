@@ -6,13 +6,48 @@ use crate::grants::grant_lifetime;
 use crate::http::{ApiError, AppState, Code};
 use crate::policy::Lifetime;
 use chrono::{DateTime, Utc};
+use std::cell::Cell;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The signing instant: now, at whole seconds like `X-Amz-Date`, so a grant's `expires_at`
 /// minus its `server_time` is exactly its lifetime.
+///
+/// The clock's whole seconds since 1970 name the instant, made once a second per thread
+/// ([`SIGNING_SECOND`]) rather than once a grant with chrono's day arithmetic and rounding.
 pub(crate) fn signing_now() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|since| second_of(since.as_secs()))
+        .unwrap_or_else(|| {
+            use chrono::SubsecRound;
+            Utc::now().trunc_subsecs(0)
+        })
+}
+
+/// `secs` since 1970 as a time, from [`SIGNING_SECOND`] when it holds that second (`None`
+/// past chrono's range).
+fn second_of(secs: u64) -> Option<DateTime<Utc>> {
+    let secs = i64::try_from(secs).ok()?;
+    SIGNING_SECOND
+        .try_with(|last| {
+            let (cached, at) = last.get();
+            if cached == secs {
+                return Some(at);
+            }
+            let at = DateTime::from_timestamp(secs, 0)?;
+            last.set((secs, at));
+            Some(at)
+        })
+        .unwrap_or_else(|_| DateTime::from_timestamp(secs, 0))
+}
+
+thread_local! {
+    /// The last second [`signing_now`] answered on this thread, and its time (-1, never a
+    /// second since 1970: none yet).
+    static SIGNING_SECOND: Cell<(i64, DateTime<Utc>)> =
+        const { Cell::new((-1, DateTime::UNIX_EPOCH)) };
 }
 
 /// Usable credentials and the grant's real lifetime: `asked` (the request and the profile's
@@ -35,4 +70,28 @@ pub(crate) async fn signing_window(
         )
     })?;
     Ok((credentials, expiry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{SubsecRound, Timelike};
+
+    #[test]
+    fn the_signing_instant_is_the_clock_in_whole_seconds() {
+        for _ in 0..3 {
+            let before = Utc::now().trunc_subsecs(0);
+            let now = signing_now();
+            let after = Utc::now().trunc_subsecs(0);
+            assert_eq!(now.nanosecond(), 0);
+            assert!(before <= now && now <= after, "{before} {now} {after}");
+        }
+        for secs in [0, 1, 1_777_636_800, 1_777_636_800, 1_777_636_801] {
+            assert_eq!(
+                second_of(secs),
+                DateTime::from_timestamp(i64::try_from(secs).unwrap(), 0)
+            );
+        }
+        assert_eq!(second_of(u64::MAX), None);
+    }
 }
