@@ -122,5 +122,5 @@ pub(super) async fn create_download(
         expires_at: presigned.expires_at,
         server_time: now,
     });
-    Ok(granted(&state.metrics, grant, kind, 1))
+    Ok(granted(grant, kind, 1))
 }

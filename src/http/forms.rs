@@ -126,10 +126,5 @@ pub(super) async fn create_form(
         expires_at: form.expires_at,
         server_time: now,
     };
-    Ok(granted(
-        &state.metrics,
-        grant_response(&grant),
-        GrantKind::PostObject,
-        1,
-    ))
+    Ok(granted(grant_response(&grant), GrantKind::PostObject, 1))
 }

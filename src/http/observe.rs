@@ -13,6 +13,7 @@
 //! and read the clock again.
 
 use super::access_log::{AccessBody, Started, logged};
+use super::grant::Granted;
 use super::{AppState, ProblemCode};
 use crate::telemetry::metrics::method_label;
 use crate::telemetry::request_id::REQUEST_ID_HEADER;
@@ -109,8 +110,8 @@ where
     type Output = Result<ServiceResponse<AccessBody>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut res = match this.inner.poll(cx) {
+        let mut this = self.project();
+        let mut res = match this.inner.as_mut().poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(res)) => res,
             Poll::Ready(Err(err)) => {
@@ -120,7 +121,15 @@ where
                 // gone).
                 if let Some(state) = this.state {
                     let response = err.error_response();
-                    record(&state.metrics, this.method, None, &response, *this.started);
+                    let grants = request_scope::granted(this.inner);
+                    record(
+                        &state.metrics,
+                        this.method,
+                        None,
+                        &response,
+                        grants,
+                        *this.started,
+                    );
                 }
                 return Poll::Ready(Err(err));
             }
@@ -135,17 +144,19 @@ where
                     resolved.as_deref()
                 }
             };
+            let grants = request_scope::granted(this.inner);
             record(
                 &state.metrics,
                 this.method,
                 route,
                 res.response(),
+                grants,
                 *this.started,
             );
             super::drain::close_if_draining(&mut res, &state.drain);
         }
         super::rate_limit::add_rate_headers(&mut res);
-        if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
+        if let Ok(value) = HeaderValue::from_bytes(this.id.as_bytes()) {
             res.headers_mut().insert(REQUEST_ID.clone(), value);
         }
         Poll::Ready(Ok(logged(res, this.access.take())))
@@ -165,19 +176,27 @@ pub(crate) fn resource(path: &'static str) -> Resource {
     web::resource(path).app_data(RoutePattern(path))
 }
 
-/// Counts one answer: its route and status and its problem code (kept in the response's
-/// extensions by [`super::ApiError`]; what it granted, the handler counts:
-/// [`super::grant::granted`]).
+/// Counts one answer: its route and status, its problem code (kept in the response's
+/// extensions by [`super::ApiError`]) and what it granted: `grants`, noted in the request's
+/// scope by [`super::grant::granted`] (or kept in the response's extensions when it ran
+/// outside one), counted when the answer is a success, as `granted` marks only those.
 fn record<B>(
     metrics: &Metrics,
     method: &'static str,
     route: Option<&str>,
     response: &HttpResponse<B>,
+    grants: Option<request_scope::Grants>,
     started: Instant,
 ) {
-    metrics.record_request(method, route, response.status().as_u16(), started.elapsed());
+    let status = response.status();
+    metrics.record_request(method, route, status.as_u16(), started.elapsed());
     let extensions = response.extensions();
     if let Some(ProblemCode(code)) = extensions.get::<ProblemCode>() {
         metrics.record_problem(code.as_str());
+    }
+    if let Some((operation, count)) = grants.filter(|_| status.is_success()) {
+        metrics.record_grants(operation, count);
+    } else if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
+        metrics.record_grants(operation.name(), *count);
     }
 }

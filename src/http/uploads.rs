@@ -273,7 +273,7 @@ fn grant_upload(
                 expires_at,
             ),
         );
-        Ok(granted(&state.metrics, json_grant_response(body), kind, 1))
+        Ok(granted(json_grant_response(body), kind, 1))
     }
 }
 

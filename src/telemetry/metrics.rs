@@ -14,7 +14,7 @@ use prometheus_client::registry::{Registry, Unit};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::AtomicU64;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the latency buckets: grants take well under a millisecond to
@@ -121,15 +121,10 @@ pub struct Metrics {
     /// hashes one string (the families stay the source of truth; the handles share their
     /// counters).
     routes: RwLock<HashMap<String, RouteSeries, BuildHasherDefault<PatternHasher>>>,
-    /// Handles on the grant counters, one per operation granted so far (in the order first
-    /// granted), so that counting a grant takes no lock and hashes no label set (the family
-    /// stays the source of truth; a handle shares its counter).
-    grant_series: [OnceLock<(&'static str, Counter)>; GRANT_OPERATIONS],
+    /// Handles on the grant counter of each operation counted so far (a handful), found by
+    /// comparing names: no label set hashed and looked up in the family per grant.
+    grant_counters: RwLock<Vec<(&'static str, Counter)>>,
 }
-
-/// How many operations [`Metrics::record_grants`] keeps handles for: more than the broker
-/// grants (further ones are counted through the family).
-const GRANT_OPERATIONS: usize = 16;
 
 /// FNV-1a (<http://www.isthe.com/chongo/tech/comp/fnv/>) for the route map: its keys are the
 /// broker's own route patterns, few and short, never chosen by a caller, so the map needs no
@@ -248,7 +243,7 @@ impl Metrics {
             credentials_expiry,
             limits,
             routes: RwLock::default(),
-            grant_series: std::array::from_fn(|_| OnceLock::new()),
+            grant_counters: RwLock::default(),
         }
     }
 
@@ -321,19 +316,33 @@ impl Metrics {
     /// Records `count` signed requests of `operation` handed to a client.
     pub fn record_grants(&self, operation: &'static str, count: usize) {
         let count = u64::try_from(count).unwrap_or(u64::MAX);
-        let series = || {
-            self.grants
-                .get_or_create(&OperationLabels { operation })
-                .clone()
-        };
-        for slot in &self.grant_series {
-            let (name, counter) = slot.get_or_init(|| (operation, series()));
-            if *name == operation {
+        {
+            let counters = self
+                .grant_counters
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, counter)) = counters.iter().find(|(name, _)| *name == operation) {
                 counter.inc_by(count);
                 return;
             }
         }
-        series().inc_by(count);
+        // First grant of this operation: create the series in the family, keep a handle.
+        let mut counters = self
+            .grant_counters
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let counter = match counters.iter().find(|(name, _)| *name == operation) {
+            Some((_, counter)) => counter.clone(),
+            None => {
+                let counter = self
+                    .grants
+                    .get_or_create(&OperationLabels { operation })
+                    .clone();
+                counters.push((operation, counter.clone()));
+                counter
+            }
+        };
+        counter.inc_by(count);
     }
 
     /// The S3 call counters, to hand to the S3 client.
@@ -384,6 +393,8 @@ mod tests {
         metrics.record_request("GET", None, 404, Duration::from_micros(50));
         metrics.record_problem("not_found");
         metrics.record_grants("UploadPart", 3);
+        metrics.record_grants("PutObject", 1);
+        metrics.record_grants("UploadPart", 2);
         metrics
             .s3_calls()
             .record("ListParts", "unavailable", Duration::from_secs(3));
@@ -398,7 +409,8 @@ mod tests {
             "s3_broker_http_request_duration_seconds_bucket{le=\"0.0005\",route=\"/v1/uploads\"} 1"
         ));
         assert!(text.contains("s3_broker_problems_total{code=\"not_found\"} 1"));
-        assert!(text.contains("s3_broker_grants_total{operation=\"UploadPart\"} 3"));
+        assert!(text.contains("s3_broker_grants_total{operation=\"UploadPart\"} 5"));
+        assert!(text.contains("s3_broker_grants_total{operation=\"PutObject\"} 1"));
         assert!(text.contains(
             "s3_broker_s3_requests_total{operation=\"ListParts\",outcome=\"unavailable\"} 1"
         ));
@@ -407,32 +419,6 @@ mod tests {
         assert!(text.contains("# TYPE s3_broker_build info"));
         assert!(text.contains("s3_broker_build_info{version=\""));
         assert!(text.ends_with("# EOF\n"));
-    }
-
-    #[test]
-    fn grants_are_counted_by_operation_through_handles() {
-        let metrics = Metrics::new();
-        for (operation, count) in [("PutObject", 1), ("UploadPart", 3), ("PutObject", 2)] {
-            metrics.record_grants(operation, count);
-        }
-        // More operations than handles: the rest through the family.
-        let names: Vec<&'static str> = (0..GRANT_OPERATIONS + 2)
-            .map(|i| &*format!("Op{i}").leak())
-            .collect();
-        for name in &names {
-            metrics.record_grants(name, 1);
-            metrics.record_grants(name, 1);
-        }
-        let text = metrics.render();
-        assert!(text.contains("s3_broker_grants_total{operation=\"PutObject\"} 3"));
-        assert!(text.contains("s3_broker_grants_total{operation=\"UploadPart\"} 3"));
-        for name in &names {
-            assert!(text.contains(&format!("s3_broker_grants_total{{operation=\"{name}\"}} 2")));
-        }
-        assert!(
-            !text.contains("operation=\"GetObject\""),
-            "no series before a grant"
-        );
     }
 
     #[test]

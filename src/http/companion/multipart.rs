@@ -183,7 +183,6 @@ pub(super) async fn sign_part(
     let (mut urls, expires) = sign_parts(&state, &principal, &upload, vec![number]).await?;
     let (_, url) = urls.next().ok_or_else(ApiError::internal)??;
     Ok(granted(
-        &state.metrics,
         grant_response(&json!({ "url": url, "expires": expires })),
         GrantKind::UploadPart,
         1,
@@ -205,7 +204,6 @@ pub(super) async fn sign_batch(
     let (urls, _) = sign_parts(&state, &principal, &upload, numbers).await?;
     let count = urls.len();
     Ok(granted(
-        &state.metrics,
         streamed_grant_response(presigned_urls(urls)),
         GrantKind::UploadPart,
         count,

@@ -100,5 +100,5 @@ pub(super) async fn upload_params(
         expires: (form.expires_at - now).num_seconds(),
         upload,
     });
-    Ok(granted(&state.metrics, params, GrantKind::PostObject, 1))
+    Ok(granted(params, GrantKind::PostObject, 1))
 }

@@ -174,12 +174,7 @@ pub(super) async fn sign(
             .await?
         }
     };
-    Ok(granted(
-        &state.metrics,
-        grant_response(&answer),
-        operation.granted(),
-        1,
-    ))
+    Ok(granted(grant_response(&answer), operation.granted(), 1))
 }
 
 /// A call on the caller's own multipart upload; `broker_url` is only needed (and computed)

@@ -11,7 +11,9 @@ mod window;
 
 pub(super) use expires_in::requested_expiry;
 pub(super) use json_out::JsonObject;
-pub(super) use response::{form_fields_json, grant_response, granted, json_grant_response};
+pub(super) use response::{
+    Granted, form_fields_json, grant_response, granted, json_grant_response,
+};
 #[cfg(test)]
 pub(super) use streamed::collect;
 pub(super) use streamed::{JsonItems, streamed_grant_response};

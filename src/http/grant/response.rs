@@ -1,8 +1,7 @@
-//! Rendering a grant: an uncacheable JSON response, and what it grants counted in
+//! Rendering a grant: an uncacheable JSON response, marked with what it grants for
 //! `s3_broker_grants_total`.
 
 use crate::grants::GrantKind;
-use crate::telemetry::Metrics;
 use actix_web::HttpResponse;
 use actix_web::body::BoxBody;
 use actix_web::error::JsonPayloadError;
@@ -10,21 +9,31 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
-/// Counts `response` in `s3_broker_grants_total` as granting `count` signed `operation`
-/// requests (e.g. `UploadPart`; `PostObject` for a POST policy), unless it is an error (a
-/// grant that failed to serialize is answered 500 and grants nothing).
-///
-/// Counted here, as the handler answers, rather than marked in the response's extensions for
-/// the metrics middleware: the first extension of a response allocates its map and a box,
-/// both freed with the response, on every grant.
+/// What a response grants: `count` signed requests of one kind, for `s3_broker_grants_total`:
+/// noted in the request's scope, or kept in the response's extensions outside one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Granted {
+    /// The S3 operation, e.g. `UploadPart` (`PostObject` for a POST policy).
+    pub operation: GrantKind,
+    /// How many signed requests (URLs or forms) the response holds.
+    pub count: usize,
+}
+
+/// Marks `response` as granting `count` signed `operation` requests, unless it is an error
+/// (a grant that failed to serialize is answered 500 and grants nothing). The mark goes to the
+/// request's scope (`request_scope::note_grants`), which costs no allocation, and to the
+/// response's extensions only outside a request's scope.
 pub(crate) fn granted(
-    metrics: &Metrics,
-    response: HttpResponse,
+    mut response: HttpResponse,
     operation: GrantKind,
     count: usize,
 ) -> HttpResponse {
-    if response.status().is_success() {
-        metrics.record_grants(operation.name(), count);
+    if response.status().is_success()
+        && !crate::telemetry::request_scope::note_grants(operation.name(), count)
+    {
+        response
+            .extensions_mut()
+            .insert(Granted { operation, count });
     }
     response
 }

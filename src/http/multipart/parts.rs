@@ -112,7 +112,6 @@ pub(super) async fn sign_parts(
         ApiError::internal()
     })?;
     Ok(granted(
-        &state.metrics,
         streamed_grant_response(body),
         GrantKind::UploadPart,
         count,
