@@ -3,6 +3,7 @@
 
 use crate::grants::GrantKind;
 use actix_web::HttpResponse;
+use actix_web::body::BoxBody;
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
@@ -50,7 +51,9 @@ pub(crate) fn grant_response(body: &impl Serialize) -> HttpResponse {
 /// header values are static: neither is parsed nor copied per response, and the response is
 /// made directly, without a builder.
 pub(crate) fn json_grant_response(body: Vec<u8>) -> HttpResponse {
-    let mut response = HttpResponse::with_body(StatusCode::OK, body).map_into_boxed_body();
+    // Boxed at once (what `map_into_boxed_body` makes of a `Vec`), not by a second pass that
+    // moves the response.
+    let mut response = HttpResponse::with_body(StatusCode::OK, BoxBody::new(body));
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
