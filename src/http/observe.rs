@@ -85,6 +85,7 @@ where
             method,
             state,
             access,
+            grants: None,
         }
     }
 }
@@ -99,6 +100,7 @@ pin_project_lite::pin_project! {
         method: &'static str,
         state: Option<web::Data<AppState>>,
         access: Option<Started>,
+        grants: Option<request_scope::Grants>,
     }
 }
 
@@ -110,8 +112,11 @@ where
     type Output = Result<ServiceResponse<AccessBody>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let mut res = match this.inner.as_mut().poll(cx) {
+        let this = self.project();
+        let outer = request_scope::begin_poll();
+        let polled = this.inner.poll(cx);
+        request_scope::end_poll(outer, this.grants);
+        let mut res = match polled {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(res)) => res,
             Poll::Ready(Err(err)) => {
@@ -121,13 +126,12 @@ where
                 // gone).
                 if let Some(state) = this.state {
                     let response = err.error_response();
-                    let grants = request_scope::granted(this.inner);
                     record(
                         &state.metrics,
                         this.method,
                         None,
                         &response,
-                        grants,
+                        *this.grants,
                         *this.started,
                     );
                 }
@@ -144,13 +148,12 @@ where
                     resolved.as_deref()
                 }
             };
-            let grants = request_scope::granted(this.inner);
             record(
                 &state.metrics,
                 this.method,
                 route,
                 res.response(),
-                grants,
+                *this.grants,
                 *this.started,
             );
             super::drain::close_if_draining(&mut res, &state.drain);
@@ -177,9 +180,9 @@ pub(crate) fn resource(path: &'static str) -> Resource {
 }
 
 /// Counts one answer: its route and status, its problem code (kept in the response's
-/// extensions by [`super::ApiError`]) and what it granted: `grants`, noted in the request's
-/// scope by [`super::grant::granted`] (or kept in the response's extensions when it ran
-/// outside one), counted when the answer is a success, as `granted` marks only those.
+/// extensions by [`super::ApiError`]) and what it granted: `grants`, noted while its future was
+/// polled by [`super::grant::granted`] (or kept in the response's extensions when it ran
+/// outside such a poll), counted when the answer is a success, as `granted` marks only those.
 fn record<B>(
     metrics: &Metrics,
     method: &'static str,

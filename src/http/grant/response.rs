@@ -10,7 +10,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
 /// What a response grants: `count` signed requests of one kind, for `s3_broker_grants_total`:
-/// noted in the request's scope, or kept in the response's extensions outside one.
+/// noted for the request being polled, or kept in the response's extensions outside one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Granted {
     /// The S3 operation, e.g. `UploadPart` (`PostObject` for a POST policy).
@@ -20,9 +20,9 @@ pub(crate) struct Granted {
 }
 
 /// Marks `response` as granting `count` signed `operation` requests, unless it is an error
-/// (a grant that failed to serialize is answered 500 and grants nothing). The mark goes to the
-/// request's scope (`request_scope::note_grants`), which costs no allocation, and to the
-/// response's extensions only outside a request's scope.
+/// (a grant that failed to serialize is answered 500 and grants nothing). The mark is noted for
+/// the request whose future is being polled (`request_scope::note_grants`), which costs no
+/// allocation, and goes to the response's extensions only outside such a poll.
 pub(crate) fn granted(
     mut response: HttpResponse,
     operation: GrantKind,
