@@ -7,7 +7,7 @@ use super::grant::{
     JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
 };
 use super::{ApiError, AppState, GrantAdmission, GrantAudit, Grantee};
-use crate::domain::{GrantId, Principal};
+use crate::domain::{BucketName, GrantId, Principal};
 use crate::grants::{GrantKind, post_request, put_request};
 use crate::multipart::{UploadTokenFields, UploadTokenSeal, extension_of};
 use crate::policy::{
@@ -41,8 +41,8 @@ struct UploadGrant<'a> {
     client_fields: Option<&'a [&'static str]>,
     /// The object key.
     key: &'a str,
-    /// The bucket.
-    bucket: &'a str,
+    /// The bucket (a `BucketName`: written without an escape scan).
+    bucket: &'a BucketName,
     /// When the grant stops working.
     expires_at: DateTime<Utc>,
     /// The server's clock, so clients can detect skew.
@@ -70,7 +70,7 @@ impl<'a> UploadGrant<'a> {
                 .then_some(&[SSE_C_KEY_HEADER][..]),
             client_fields: None,
             key: decision.key.as_str(),
-            bucket: decision.bucket.as_str(),
+            bucket: &decision.bucket,
             expires_at: presigned.expires_at,
             server_time: now,
             upload,
@@ -93,7 +93,7 @@ impl<'a> UploadGrant<'a> {
             client_headers: None,
             client_fields: (!client_fields.is_empty()).then_some(client_fields),
             key: decision.key.as_str(),
-            bucket: decision.bucket.as_str(),
+            bucket: &decision.bucket,
             expires_at: form.expires_at,
             server_time: now,
             upload,
@@ -105,8 +105,10 @@ impl<'a> UploadGrant<'a> {
         // The URL and the token are most of it; 512 bytes hold the rest of a PUT's answer.
         let mut out = Vec::with_capacity(self.url.len() + self.upload.max_len() + 512);
         let mut object = JsonObject::open(&mut out);
+        // The method is a fixed word and a bucket name holds lowercase letters, digits, dots
+        // and hyphens (`BucketName`): neither needs an escape.
         object
-            .str("method", self.method.as_str())
+            .plain_str("method", self.method.as_str())
             .str("url", self.url);
         if let Some(headers) = self.headers {
             object.token_map("headers", headers.iter());
@@ -125,7 +127,7 @@ impl<'a> UploadGrant<'a> {
         }
         object
             .str("key", self.key)
-            .str("bucket", self.bucket)
+            .plain_str("bucket", self.bucket.as_str())
             .time("expires_at", &self.expires_at)
             .time("server_time", &self.server_time)
             .plain_str_with("upload", |out| self.upload.write_to(out));
@@ -316,7 +318,7 @@ mod tests {
             client_headers: grant.client_headers.map(<[_]>::to_vec),
             client_fields: grant.client_fields.map(<[_]>::to_vec),
             key: grant.key.to_owned(),
-            bucket: grant.bucket.to_owned(),
+            bucket: grant.bucket.as_str().to_owned(),
             expires_at: grant.expires_at,
             server_time: grant.server_time,
             upload: {
@@ -393,7 +395,7 @@ mod tests {
             client_headers: None,
             client_fields: None,
             key: "users/a/x y.txt",
-            bucket: "b",
+            bucket: &bucket,
             expires_at: now + chrono::Duration::seconds(900),
             server_time: now,
             upload: &upload,

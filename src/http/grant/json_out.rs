@@ -49,6 +49,12 @@ impl<'a> JsonObject<'a> {
         self
     }
 
+    /// `"name":"value"` for a value that never needs an escape (a fixed word, a bucket name:
+    /// checked in debug builds), copied without the scan.
+    pub(crate) fn plain_str(&mut self, name: &'static str, value: &str) -> &mut Self {
+        self.plain_str_with(name, |out| out.extend_from_slice(value.as_bytes()))
+    }
+
     /// `"name":"<what write appends>"`, for a value that never needs an escape (a sealed
     /// token: base64url and dots), written by `write` straight into the buffer rather than
     /// first into a string of its own (checked in debug builds).
@@ -253,6 +259,7 @@ mod tests {
             .str_map("empty", [])
             .token_map("h", [("content-type", "a\"b"), ("if-none-match", "*")])
             .str_array("list", ["p", "q"])
+            .plain_str("p", "uploads.example-1")
             .time("t", &DateTime::from_timestamp(1_777_636_800, 0).unwrap());
         object.finish();
         let expected = serde_json::json!({
@@ -261,6 +268,7 @@ mod tests {
             "empty": {},
             "h": {"content-type": "a\"b", "if-none-match": "*"},
             "list": ["p", "q"],
+            "p": "uploads.example-1",
             "t": "2026-05-01T12:00:00Z",
         });
         assert_eq!(
