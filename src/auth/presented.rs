@@ -37,15 +37,21 @@ impl<'a> PresentedCredential<'a> {
         authorization: impl IntoIterator<Item = &'a [u8]>,
         api_key: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, AuthError> {
-        match (single(authorization)?, single(api_key)?) {
+        match (single_value(authorization)?, single_value(api_key)?) {
             (None, None) => Err(AuthError::MissingCredentials),
             (Some(_), Some(_)) => Err(AuthError::AmbiguousCredentials),
             (Some(value), None) => {
+                // The usual form, `Bearer <b64token>` with one space and nothing around it,
+                // in one pass over the token; anything else takes every step below.
+                if let Some(token) = plain_bearer_token(value) {
+                    return Ok(PresentedCredential::Bearer(token));
+                }
+                let value = unlisted(value)?;
                 let value = std::str::from_utf8(value)
                     .map_err(|_| AuthError::InvalidToken(TokenRejection::Malformed))?;
                 bearer_token(value).map(PresentedCredential::Bearer)
             }
-            (None, Some(value)) => std::str::from_utf8(value)
+            (None, Some(value)) => std::str::from_utf8(unlisted(value)?)
                 .ok()
                 .map(str::trim)
                 .filter(|key| !key.is_empty())
@@ -55,15 +61,46 @@ impl<'a> PresentedCredential<'a> {
     }
 }
 
-/// The one value of a header, if any: a second value, or a comma (a list of values joined by
-/// an intermediary; neither a `b64token` nor an API key has one), is ambiguous.
-fn single<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<&'a [u8]>, AuthError> {
+/// The one value of a header, if any: a second value is ambiguous, and so is a comma in the
+/// value ([`unlisted`]).
+fn single_value<'a>(
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Option<&'a [u8]>, AuthError> {
     let mut values = values.into_iter();
     let first = values.next();
-    if values.next().is_some() || first.is_some_and(|v| v.contains(&b',')) {
+    if values.next().is_some() {
         return Err(AuthError::AmbiguousCredentials);
     }
     Ok(first)
+}
+
+/// `value`, unless it holds a comma: a list of values joined by an intermediary ([RFC 9110
+/// §5.3]); neither a `b64token` nor an API key has one, so it is ambiguous.
+///
+/// [RFC 9110 §5.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.3
+fn unlisted(value: &[u8]) -> Result<&[u8], AuthError> {
+    if value.contains(&b',') {
+        return Err(AuthError::AmbiguousCredentials);
+    }
+    Ok(value)
+}
+
+/// The token of an `Authorization` value that is exactly `Bearer` (any case), one space and a
+/// `b64token`: what [`bearer_token`] answers for it, found in one pass. `None` for any other
+/// value, which may still be valid (more spaces, surrounding whitespace) or not: the caller
+/// then checks it step by step. Such a value holds no comma and no byte outside ASCII, so
+/// nothing checked before [`bearer_token`] refuses it.
+fn plain_bearer_token(value: &[u8]) -> Option<&str> {
+    let (scheme, token) = value.split_at_checked(7)?;
+    if !scheme[..6].eq_ignore_ascii_case(b"bearer") || scheme[6] != b' ' {
+        return None;
+    }
+    let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &token[..token.len() - padding];
+    if body.is_empty() || !all_b64token_chars(body) {
+        return None;
+    }
+    std::str::from_utf8(token).ok()
 }
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive
@@ -94,26 +131,28 @@ pub fn bearer_token(authorization: &str) -> Result<&str, AuthError> {
 
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    // Every byte is looked up (no early exit), so the loop runs without a branch per byte.
-    !body.is_empty()
-        && body
-            .bytes()
-            .fold(true, |ok, b| ok & B64TOKEN[usize::from(b)])
+    !body.is_empty() && all_b64token_chars(body.as_bytes())
 }
 
-/// The characters of RFC 6750's `b64token` (besides the trailing `=`): ALPHA, DIGIT and
-/// `-._~+/`.
-const B64TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] =
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        b += 1;
-    }
-    table
-};
+/// Whether every byte is one of RFC 6750's `b64token` characters (besides the trailing `=`).
+/// Every byte is tested (no early exit) by comparisons only (no table lookup), so the loop
+/// runs on vector registers, 16 or more bytes a step.
+fn all_b64token_chars(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(0u8, |outside, &b| outside | u8::from(!is_b64token_char(b)))
+        == 0
+}
+
+/// ALPHA, DIGIT or one of `-._~+/`, by range comparisons that compile without branches.
+#[inline(always)]
+fn is_b64token_char(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    // `-`, `.` and `/` are 0x2D to 0x2F.
+    let dash_dot_slash = b.wrapping_sub(b'-') < 3;
+    letter | digit | dash_dot_slash | (b == b'_') | (b == b'~') | (b == b'+')
+}
 
 /// Query parameters that would carry a credential in the URL. The broker refuses them: URLs end
 /// up in logs, proxies and browser history ([RFC 6750 §2.3 and §5.3]).
@@ -143,12 +182,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_b64token_table_is_rfc_6750s_alphabet() {
+    fn the_b64token_characters_are_rfc_6750s_alphabet() {
         for b in 0..=255u8 {
             let expected =
                 b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-            assert_eq!(B64TOKEN[usize::from(b)], expected, "{b:#04x}");
+            assert_eq!(is_b64token_char(b), expected, "{b:#04x}");
+            assert_eq!(all_b64token_chars(&[b'a', b, b'Z']), expected, "{b:#04x}");
         }
+        assert!(all_b64token_chars(b""));
+    }
+
+    #[test]
+    fn the_plain_form_answers_as_every_step_does() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl-_~+/==";
+        let mut values: Vec<String> = vec![
+            format!("Bearer {token}"),
+            format!("bearer {token}"),
+            format!("BEARER {token}"),
+            format!("Bearer  {token}"),
+            format!(" Bearer {token}"),
+            format!("Bearer {token} "),
+            format!("Bearer {token}\t"),
+            format!("Bearer ={token}"),
+            format!("Bearer {token}=x"),
+            format!("Bearer {token},"),
+            format!("Bearer {token}, Bearer {token}"),
+            format!("Bearer {token}\u{a0}"),
+            format!("Bearer\t{token}"),
+            format!("Bearerx{token}"),
+            format!("Basic {token}"),
+            "Bearer ==".to_owned(),
+            "Bearer =".to_owned(),
+            "Bearer a".to_owned(),
+            "Bearer ".to_owned(),
+            "Bearer".to_owned(),
+            String::new(),
+        ];
+        for b in 0..=127u8 {
+            values.push(format!("Bearer ab{}cd", char::from(b)));
+        }
+        for value in &values {
+            let bytes = value.as_bytes();
+            let stepwise = unlisted(bytes).and_then(|v| {
+                let v = std::str::from_utf8(v)
+                    .map_err(|_| AuthError::InvalidToken(TokenRejection::Malformed))?;
+                bearer_token(v)
+            });
+            if let Some(fast) = plain_bearer_token(bytes) {
+                assert_eq!(Ok(fast), stepwise, "{value:?}");
+            }
+            assert_eq!(
+                PresentedCredential::from_headers(Some(bytes), None),
+                stepwise.map(PresentedCredential::Bearer),
+                "{value:?}"
+            );
+        }
+        assert_eq!(
+            plain_bearer_token(format!("Bearer {token}").as_bytes()),
+            Some(token)
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::{ApiError, Code};
 use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
@@ -60,19 +61,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         }
         JsonBodyFuture::Reading {
             payload: payload.take(),
-            body: Vec::with_capacity(length),
+            body: Body::Empty { length },
             target: PhantomData,
         }
     }
 }
 
-/// The future of [`JsonBody`]: a plain JSON body read into one buffer of its announced length
-/// (no box, no `async` state machine), or `web::Json`'s future and early refusals, boxed.
+/// The future of [`JsonBody`]: a plain JSON body read as it comes (no box, no `async` state
+/// machine), or `web::Json`'s future and early refusals, boxed.
 pub(super) enum JsonBodyFuture<T> {
     /// Reading a plain JSON body.
     Reading {
         payload: Payload,
-        body: Vec<u8>,
+        body: Body,
         /// What the body becomes (`fn() -> T`: the future is `Unpin` whatever `T` is).
         target: PhantomData<fn() -> T>,
     },
@@ -95,13 +96,61 @@ impl<T: DeserializeOwned> Future for JsonBodyFuture<T> {
                     limit: MAX_JSON_BODY,
                 })));
             }
-            body.extend_from_slice(&chunk);
+            body.push(chunk);
         }
         Poll::Ready(
-            serde_json::from_slice(body)
+            serde_json::from_slice(body.bytes())
                 .map(JsonBody)
                 .map_err(|e| refuse(JsonPayloadError::Deserialize(e))),
         )
+    }
+}
+
+/// A plain JSON body as read so far. A body that comes in one chunk (the usual case: a small
+/// body read along with its head) is parsed from that chunk, without a copy into a buffer of
+/// its own.
+pub(super) enum Body {
+    /// Nothing yet, of `length` announced bytes.
+    Empty { length: usize },
+    /// One chunk, of `length` announced bytes.
+    One { chunk: Bytes, length: usize },
+    /// Several chunks, copied into one buffer (made for the announced length).
+    Joined(Vec<u8>),
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        match self {
+            Self::Empty { .. } => 0,
+            Self::One { chunk, .. } => chunk.len(),
+            Self::Joined(buffer) => buffer.len(),
+        }
+    }
+
+    fn push(&mut self, next: Bytes) {
+        match self {
+            Self::Empty { length } => {
+                *self = Self::One {
+                    chunk: next,
+                    length: *length,
+                }
+            }
+            Self::One { chunk, length } => {
+                let mut buffer = Vec::with_capacity((*length).max(chunk.len() + next.len()));
+                buffer.extend_from_slice(chunk);
+                buffer.extend_from_slice(&next);
+                *self = Self::Joined(buffer);
+            }
+            Self::Joined(buffer) => buffer.extend_from_slice(&next),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Empty { .. } => &[],
+            Self::One { chunk, .. } => chunk,
+            Self::Joined(buffer) => buffer,
+        }
     }
 }
 
@@ -177,4 +226,27 @@ pub(super) fn query_error(err: QueryPayloadError) -> ApiError {
         Code::InvalidQuery
     };
     ApiError::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_reads_the_same_in_one_chunk_or_several() {
+        let json = br#"{"filename":"a.txt","size":1}"#;
+        let mut whole = Body::Empty { length: json.len() };
+        whole.push(Bytes::from_static(json));
+        assert!(matches!(whole, Body::One { .. }));
+        assert_eq!((whole.bytes(), whole.len()), (&json[..], json.len()));
+        for split in [0, 1, 7, json.len() - 1, json.len()] {
+            let mut pieces = Body::Empty { length: json.len() };
+            pieces.push(Bytes::copy_from_slice(&json[..split]));
+            pieces.push(Bytes::copy_from_slice(&json[split..]));
+            pieces.push(Bytes::new());
+            assert_eq!((pieces.bytes(), pieces.len()), (&json[..], json.len()));
+        }
+        let nothing = Body::Empty { length: 0 };
+        assert_eq!((nothing.bytes(), nothing.len()), (&b""[..], 0));
+    }
 }

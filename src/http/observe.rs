@@ -85,6 +85,7 @@ where
             method,
             state,
             access,
+            grants: None,
         }
     }
 }
@@ -99,6 +100,7 @@ pin_project_lite::pin_project! {
         method: &'static str,
         state: Option<web::Data<AppState>>,
         access: Option<Started>,
+        grants: Option<request_scope::Grants>,
     }
 }
 
@@ -111,7 +113,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut res = match this.inner.poll(cx) {
+        let outer = request_scope::begin_poll();
+        let polled = this.inner.poll(cx);
+        request_scope::end_poll(outer, this.grants);
+        let mut res = match polled {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(res)) => res,
             Poll::Ready(Err(err)) => {
@@ -121,7 +126,14 @@ where
                 // gone).
                 if let Some(state) = this.state {
                     let response = err.error_response();
-                    record(&state.metrics, this.method, None, &response, *this.started);
+                    record(
+                        &state.metrics,
+                        this.method,
+                        None,
+                        &response,
+                        *this.grants,
+                        *this.started,
+                    );
                 }
                 return Poll::Ready(Err(err));
             }
@@ -141,12 +153,13 @@ where
                 this.method,
                 route,
                 res.response(),
+                *this.grants,
                 *this.started,
             );
             super::drain::close_if_draining(&mut res, &state.drain);
         }
         super::rate_limit::add_rate_headers(&mut res);
-        if let Ok(value) = HeaderValue::from_bytes(this.id.as_str().as_bytes()) {
+        if let Ok(value) = HeaderValue::from_bytes(this.id.as_bytes()) {
             res.headers_mut().insert(REQUEST_ID.clone(), value);
         }
         Poll::Ready(Ok(logged(res, this.access.take())))
@@ -166,21 +179,27 @@ pub(crate) fn resource(path: &'static str) -> Resource {
     web::resource(path).app_data(RoutePattern(path))
 }
 
-/// Counts one answer: its route and status, its problem code and what it granted (both kept in
-/// the response's extensions by [`super::ApiError`] and [`super::grant::granted`]).
+/// Counts one answer: its route and status, its problem code (kept in the response's
+/// extensions by [`super::ApiError`]) and what it granted: `grants`, noted while its future was
+/// polled by [`super::grant::granted`] (or kept in the response's extensions when it ran
+/// outside such a poll), counted when the answer is a success, as `granted` marks only those.
 fn record<B>(
     metrics: &Metrics,
     method: &'static str,
     route: Option<&str>,
     response: &HttpResponse<B>,
+    grants: Option<request_scope::Grants>,
     started: Instant,
 ) {
-    metrics.record_request(method, route, response.status().as_u16(), started.elapsed());
+    let status = response.status();
+    metrics.record_request(method, route, status.as_u16(), started.elapsed());
     let extensions = response.extensions();
     if let Some(ProblemCode(code)) = extensions.get::<ProblemCode>() {
         metrics.record_problem(code.as_str());
     }
-    if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
+    if let Some((operation, count)) = grants.filter(|_| status.is_success()) {
+        metrics.record_grants(operation, count);
+    } else if let Some(Granted { operation, count }) = extensions.get::<Granted>() {
         metrics.record_grants(operation.name(), *count);
     }
 }

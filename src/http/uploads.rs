@@ -168,28 +168,29 @@ fn upload_token<'a>(
 pub(super) fn create_upload(
     state: web::Data<AppState>,
     Grantee(principal, admission): Grantee,
-    JsonBody(intent): JsonBody<Box<UploadIntent>>,
+    JsonBody(mut intent): JsonBody<Box<UploadIntent>>,
 ) -> Either<
     Ready<Result<HttpResponse, ApiError>>,
     impl Future<Output = Result<HttpResponse, ApiError>>,
 > {
     let now = signing_now();
-    match decide(&state, &principal, &intent, now) {
+    match decide(&state, &principal, &mut intent, now) {
         Ok(decision) => Either::Right(grant_upload(state, principal, admission, decision, now)),
         Err(refusal) => Either::Left(ready(Err(refusal))),
     }
 }
 
-/// What the policy decides for `intent` by `principal` at `now`.
+/// What the policy decides for `intent` by `principal` at `now`; the decision takes the
+/// intent's file name and content type rather than copying them (the intent is dropped next).
 fn decide(
     state: &AppState,
     principal: &Principal,
-    intent: &UploadIntent,
+    intent: &mut UploadIntent,
     now: DateTime<Utc>,
 ) -> Result<UploadDecision, ApiError> {
     let requested = requested_expiry(intent.expires_in)?;
     let profile = state.profiles.profile(intent.profile.as_deref())?;
-    Ok(profile.decide_upload(
+    Ok(profile.decide_upload_taking(
         principal,
         intent,
         state.backend,

@@ -3,6 +3,7 @@
 use super::PolicyError;
 use super::name::{check_chars, check_name};
 use super::nfc::nfc;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A client's file name, accepted as one key segment.
@@ -25,7 +26,15 @@ impl Filename {
     /// silently transformed away) and the whole rule set again on the normalized form, whose
     /// length may differ.
     pub fn parse(raw: &str) -> Result<Self, PolicyError> {
-        check_chars(raw).map_err(PolicyError::InvalidFilename)?;
+        Self::parse_text(raw)
+    }
+
+    /// As [`Filename::parse`]; an owned `raw` keeps its own buffer when it is already NFC
+    /// (ASCII), without a copy.
+    pub(crate) fn parse_text<'a>(
+        raw: impl Into<Cow<'a, str>> + AsRef<str>,
+    ) -> Result<Self, PolicyError> {
+        check_chars(raw.as_ref()).map_err(PolicyError::InvalidFilename)?;
         let nfc = nfc(raw);
         check_name(&nfc).map_err(PolicyError::InvalidFilename)?;
         Ok(Self(nfc))

@@ -15,6 +15,7 @@ use crate::domain::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -206,8 +207,14 @@ pub(super) fn check_integrity(
     Ok((checksum, content_md5))
 }
 
+/// An upload's file name and content type, borrowed from its intent or taken out of it.
+struct UploadTexts<'a> {
+    filename: Cow<'a, str>,
+    content_type: Cow<'a, str>,
+}
+
 /// Parses the client's media type; errors name the rule without echoing the value.
-pub(crate) fn parse_content_type(value: &str) -> Result<ContentType, PolicyError> {
+pub(crate) fn parse_content_type(value: impl Into<String>) -> Result<ContentType, PolicyError> {
     ContentType::new(value).map_err(|e| match e {
         DomainError::ContentType { reason, .. } => PolicyError::InvalidContentType(reason.into()),
         other => PolicyError::InvalidContentType(other.to_string()),
@@ -297,12 +304,69 @@ impl Profile {
         now: DateTime<Utc>,
         requested_expiry: Option<Expiry>,
     ) -> Result<UploadDecision, PolicyError> {
+        let texts = UploadTexts {
+            filename: Cow::Borrowed(&intent.filename),
+            content_type: Cow::Borrowed(&intent.content_type),
+        };
+        self.decide_upload_with(
+            principal,
+            intent,
+            texts,
+            backend,
+            uuid,
+            now,
+            requested_expiry,
+        )
+    }
+
+    /// As [`Profile::decide_upload`], with the file name and the content type taken out of
+    /// `intent` (left empty there) rather than copied: the decision keeps their buffers. For
+    /// a caller that drops the intent after deciding (the upload handler).
+    pub fn decide_upload_taking(
+        &self,
+        principal: &Principal,
+        intent: &mut UploadIntent,
+        backend: Backend,
+        uuid: Uuid,
+        now: DateTime<Utc>,
+        requested_expiry: Option<Expiry>,
+    ) -> Result<UploadDecision, PolicyError> {
+        let texts = UploadTexts {
+            filename: Cow::Owned(std::mem::take(&mut intent.filename)),
+            content_type: Cow::Owned(std::mem::take(&mut intent.content_type)),
+        };
+        self.decide_upload_with(
+            principal,
+            intent,
+            texts,
+            backend,
+            uuid,
+            now,
+            requested_expiry,
+        )
+    }
+
+    /// [`Profile::decide_upload`] of `intent`, whose file name and content type are `texts`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "decide_upload's arguments and the intent's two texts"
+    )]
+    fn decide_upload_with(
+        &self,
+        principal: &Principal,
+        intent: &UploadIntent,
+        texts: UploadTexts<'_>,
+        backend: Backend,
+        uuid: Uuid,
+        now: DateTime<Utc>,
+        requested_expiry: Option<Expiry>,
+    ) -> Result<UploadDecision, PolicyError> {
         let method = upload_method(backend, self, intent.method)?;
         require_scope(principal, Scope::Upload)?;
         check_method(self, method)?;
-        let filename = Filename::parse(&intent.filename)?;
+        let filename = Filename::parse_text(texts.filename)?;
         let path = parse_path(self, intent.path.as_deref())?;
-        let content_type = parse_content_type(&intent.content_type)?;
+        let content_type = parse_content_type(texts.content_type)?;
         check_content_type(self, &content_type)?;
         self.size.check(intent.size)?;
         if intent.size > MAX_SINGLE_UPLOAD_BYTES {

@@ -121,6 +121,9 @@ pub struct Metrics {
     /// hashes one string (the families stay the source of truth; the handles share their
     /// counters).
     routes: RwLock<HashMap<String, RouteSeries, BuildHasherDefault<PatternHasher>>>,
+    /// Handles on the grant counter of each operation counted so far (a handful), found by
+    /// comparing names: no label set hashed and looked up in the family per grant.
+    grant_counters: RwLock<Vec<(&'static str, Counter)>>,
 }
 
 /// FNV-1a (<http://www.isthe.com/chongo/tech/comp/fnv/>) for the route map: its keys are the
@@ -240,6 +243,7 @@ impl Metrics {
             credentials_expiry,
             limits,
             routes: RwLock::default(),
+            grant_counters: RwLock::default(),
         }
     }
 
@@ -311,9 +315,34 @@ impl Metrics {
 
     /// Records `count` signed requests of `operation` handed to a client.
     pub fn record_grants(&self, operation: &'static str, count: usize) {
-        self.grants
-            .get_or_create(&OperationLabels { operation })
-            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        {
+            let counters = self
+                .grant_counters
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, counter)) = counters.iter().find(|(name, _)| *name == operation) {
+                counter.inc_by(count);
+                return;
+            }
+        }
+        // First grant of this operation: create the series in the family, keep a handle.
+        let mut counters = self
+            .grant_counters
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let counter = match counters.iter().find(|(name, _)| *name == operation) {
+            Some((_, counter)) => counter.clone(),
+            None => {
+                let counter = self
+                    .grants
+                    .get_or_create(&OperationLabels { operation })
+                    .clone();
+                counters.push((operation, counter.clone()));
+                counter
+            }
+        };
+        counter.inc_by(count);
     }
 
     /// The S3 call counters, to hand to the S3 client.
@@ -364,6 +393,8 @@ mod tests {
         metrics.record_request("GET", None, 404, Duration::from_micros(50));
         metrics.record_problem("not_found");
         metrics.record_grants("UploadPart", 3);
+        metrics.record_grants("PutObject", 1);
+        metrics.record_grants("UploadPart", 2);
         metrics
             .s3_calls()
             .record("ListParts", "unavailable", Duration::from_secs(3));
@@ -378,7 +409,8 @@ mod tests {
             "s3_broker_http_request_duration_seconds_bucket{le=\"0.0005\",route=\"/v1/uploads\"} 1"
         ));
         assert!(text.contains("s3_broker_problems_total{code=\"not_found\"} 1"));
-        assert!(text.contains("s3_broker_grants_total{operation=\"UploadPart\"} 3"));
+        assert!(text.contains("s3_broker_grants_total{operation=\"UploadPart\"} 5"));
+        assert!(text.contains("s3_broker_grants_total{operation=\"PutObject\"} 1"));
         assert!(text.contains(
             "s3_broker_s3_requests_total{operation=\"ListParts\",outcome=\"unavailable\"} 1"
         ));

@@ -56,6 +56,12 @@ impl RequestId {
         value.and_then(Self::parse).unwrap_or_else(Self::generate)
     }
 
+    /// The id's bytes (ASCII), as [`RequestId::as_str`] without its UTF-8 check: for a
+    /// header value, which takes bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever stored (checked by `parse`, hex from `generate`).
@@ -82,7 +88,9 @@ mod tests {
     #[test]
     fn well_formed_ids_are_kept() {
         for id in ["abc", "0f8fad5b-d9cb-469f-a165-70867728950e", "req_1.2:3"] {
-            assert_eq!(RequestId::parse(id.as_bytes()).unwrap().as_str(), id);
+            let parsed = RequestId::parse(id.as_bytes()).unwrap();
+            assert_eq!(parsed.as_str(), id);
+            assert_eq!(parsed.as_bytes(), id.as_bytes());
         }
         let longest = "a".repeat(64);
         assert_eq!(

@@ -8,13 +8,29 @@
 //! request although few of them log anything but their access line. Here the id is copied
 //! into a task-local slot while the request's future is polled, and read only when a line is
 //! written.
+//!
+//! What a request grants, for `s3_broker_grants_total`, is noted while its future is polled
+//! ([`note_grants`], [`begin_poll`]): kept in the response's extensions instead, it allocated
+//! their table on every grant. It is kept in a thread-local slot of its own rather than in the
+//! task-local one, so that a request that grants nothing (`GET /healthz`) moves no more bytes
+//! in and out of the scope at each poll than its id.
 
 use super::RequestId;
+use std::cell::Cell;
 use std::future::Future;
 use tokio::task::futures::TaskLocalFuture;
 
 tokio::task_local! {
     static CURRENT: RequestId;
+}
+
+/// `count` signed requests of the S3 operation `operation`.
+pub type Grants = (&'static str, usize);
+
+thread_local! {
+    /// While a request's future is polled ([`begin_poll`]): `Some`, with what it noted during this
+    /// poll. `None` outside.
+    static NOTED: Cell<Option<Option<Grants>>> = const { Cell::new(None) };
 }
 
 /// A future run inside a request's scope ([`within`]).
@@ -34,6 +50,41 @@ pub fn within_call<R>(id: RequestId, f: impl FnOnce() -> R) -> R {
 /// The id of the request whose future is being polled on this thread, if any.
 pub fn current() -> Option<RequestId> {
     CURRENT.try_with(|id| *id).ok()
+}
+
+/// Starts one poll of a request's future: what the request notes until [`end_poll`]
+/// ([`note_grants`]) is kept for it. Polls of other requests' futures inside that one note for
+/// those. Hand the answer to [`end_poll`].
+#[inline]
+pub fn begin_poll() -> OuterPoll {
+    OuterPoll(NOTED.replace(Some(None)))
+}
+
+/// Ends the poll [`begin_poll`] started: what the request noted meanwhile goes to `noted`
+/// (replacing what it held).
+#[inline]
+pub fn end_poll(outer: OuterPoll, noted: &mut Option<Grants>) {
+    if let Some(Some(grants)) = NOTED.replace(outer.0) {
+        *noted = Some(grants);
+    }
+}
+
+/// What [`begin_poll`] found: the slot of the poll it is nested in, if any.
+#[derive(Debug)]
+#[must_use = "hand it to end_poll"]
+pub struct OuterPoll(Option<Option<Grants>>);
+
+/// Notes that the request whose future is being polled ([`begin_poll`]) grants `count` signed
+/// `operation` requests (replacing what it noted before). `false` outside such a poll: nothing
+/// was noted.
+pub fn note_grants(operation: &'static str, count: usize) -> bool {
+    NOTED.with(|noted| {
+        let inside = noted.get().is_some();
+        if inside {
+            noted.set(Some(Some((operation, count))));
+        }
+        inside
+    })
 }
 
 #[cfg(test)]
@@ -58,6 +109,37 @@ mod tests {
         let id = RequestId::parse(b"req-2").unwrap();
         assert_eq!(within_call(id, current), Some(id));
         assert_eq!(current(), None);
+    }
+
+    #[test]
+    fn grants_are_noted_for_the_request_being_polled() {
+        assert!(
+            !note_grants("PutObject", 1),
+            "outside a poll, nothing noted"
+        );
+        let polling = |noted: &mut Option<Grants>, poll: &mut dyn FnMut()| {
+            let outer = begin_poll();
+            poll();
+            end_poll(outer, noted);
+        };
+        let mut noted = None;
+        polling(&mut noted, &mut || {
+            assert!(note_grants("GetObject", 1));
+            assert!(note_grants("UploadPart", 3));
+        });
+        assert_eq!(noted, Some(("UploadPart", 3)));
+        polling(&mut noted, &mut || ());
+        assert_eq!(noted, Some(("UploadPart", 3)), "kept across polls");
+        let (mut outer, mut inner) = (None, None);
+        polling(&mut outer, &mut || {
+            polling(&mut inner, &mut || assert!(note_grants("PostObject", 1)));
+            assert!(note_grants("DeleteObject", 2));
+        });
+        assert_eq!(
+            (outer, inner),
+            (Some(("DeleteObject", 2)), Some(("PostObject", 1)))
+        );
+        assert!(!note_grants("PutObject", 1), "outside again");
     }
 
     #[tokio::test]

@@ -382,3 +382,35 @@ fn downloads_choose_a_safe_disposition() {
     let d = ask("users/alice/x/a.txt", None, None).unwrap();
     assert_eq!(d.response_content_type, None);
 }
+
+#[test]
+fn a_decision_that_takes_the_intents_texts_is_the_same_decision() {
+    let p = profile(
+        r#"
+        key_template = "files/{principal}/{uuid}/{filename}"
+        content_types = ["text/*"]
+        max_size = 1000
+        "#,
+    );
+    let alice = user("alice");
+    for (filename, content_type) in [
+        ("notes.txt", "text/plain"),
+        ("Cafe\u{301}.txt", " Text/Plain; charset=utf-8 "),
+        ("a/b.txt", "text/plain"),
+        ("notes.txt", "image/png"),
+        ("notes.txt", "text/plain\u{a0}"),
+    ] {
+        let intent = UploadIntent {
+            filename: filename.into(),
+            content_type: content_type.into(),
+            size: 5,
+            ..UploadIntent::default()
+        };
+        let mut taken = intent.clone();
+        assert_eq!(
+            p.decide_upload_taking(&alice, &mut taken, Backend::Aws, UUID, now(), None),
+            p.decide_upload(&alice, &intent, Backend::Aws, UUID, now(), None),
+            "{filename:?} {content_type:?}"
+        );
+    }
+}

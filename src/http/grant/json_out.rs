@@ -84,16 +84,7 @@ impl<'a> JsonObject<'a> {
         name: &'static str,
         pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
     ) -> &mut Self {
-        self.field(name);
-        let mut inner = JsonObject::open(self.out);
-        for (k, v) in pairs {
-            inner.separate();
-            write_str(inner.out, k);
-            inner.out.push(b':');
-            write_str(inner.out, v);
-        }
-        inner.finish();
-        self
+        self.map(name, pairs, write_str)
     }
 
     /// As [`JsonObject::str_map`], for pairs whose names are header names (RFC 9110 tokens,
@@ -104,14 +95,27 @@ impl<'a> JsonObject<'a> {
         name: &'static str,
         pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
     ) -> &mut Self {
+        self.map(name, pairs, |out, token| {
+            debug_assert!(!needs_escape(token), "{token:?}");
+            out.push(b'"');
+            out.extend_from_slice(token.as_bytes());
+            out.push(b'"');
+        })
+    }
+
+    /// `"name":{"k":"v",...}`, each pair's name written by `write_name`.
+    fn map<'s>(
+        &mut self,
+        name: &'static str,
+        pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
+        write_name: impl Fn(&mut Vec<u8>, &str),
+    ) -> &mut Self {
         self.field(name);
         let mut inner = JsonObject::open(self.out);
         for (k, v) in pairs {
-            debug_assert!(!needs_escape(k), "{k:?}");
             inner.separate();
-            inner.out.push(b'"');
-            inner.out.extend_from_slice(k.as_bytes());
-            inner.out.extend_from_slice(b"\":");
+            write_name(inner.out, k);
+            inner.out.push(b':');
             write_str(inner.out, v);
         }
         inner.finish();

@@ -3,13 +3,14 @@
 
 use crate::grants::GrantKind;
 use actix_web::HttpResponse;
+use actix_web::body::BoxBody;
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
-/// What a response grants: `count` signed requests of one kind, kept in the response's
-/// extensions for `s3_broker_grants_total`.
+/// What a response grants: `count` signed requests of one kind, for `s3_broker_grants_total`:
+/// noted for the request being polled, or kept in the response's extensions outside one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Granted {
     /// The S3 operation, e.g. `UploadPart` (`PostObject` for a POST policy).
@@ -19,13 +20,17 @@ pub(crate) struct Granted {
 }
 
 /// Marks `response` as granting `count` signed `operation` requests, unless it is an error
-/// (a grant that failed to serialize is answered 500 and grants nothing).
+/// (a grant that failed to serialize is answered 500 and grants nothing). The mark is noted for
+/// the request whose future is being polled (`request_scope::note_grants`), which costs no
+/// allocation, and goes to the response's extensions only outside such a poll.
 pub(crate) fn granted(
     mut response: HttpResponse,
     operation: GrantKind,
     count: usize,
 ) -> HttpResponse {
-    if response.status().is_success() {
+    if response.status().is_success()
+        && !crate::telemetry::request_scope::note_grants(operation.name(), count)
+    {
         response
             .extensions_mut()
             .insert(Granted { operation, count });
@@ -46,7 +51,9 @@ pub(crate) fn grant_response(body: &impl Serialize) -> HttpResponse {
 /// header values are static: neither is parsed nor copied per response, and the response is
 /// made directly, without a builder.
 pub(crate) fn json_grant_response(body: Vec<u8>) -> HttpResponse {
-    let mut response = HttpResponse::with_body(StatusCode::OK, body).map_into_boxed_body();
+    // Boxed at once (what `map_into_boxed_body` makes of a `Vec`), not by a second pass that
+    // moves the response.
+    let mut response = HttpResponse::with_body(StatusCode::OK, BoxBody::new(body));
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
