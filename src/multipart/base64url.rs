@@ -1,6 +1,7 @@
 //! base64url without padding (RFC 4648, section 5, <https://www.rfc-editor.org/rfc/rfc4648#section-5>),
 //! the encoding of a sealed record's payload and MAC: written twelve bits at a time from a
-//! table of character pairs, each six input bytes stored as one eight-byte word.
+//! table of character pairs, each six input bytes stored as one eight-byte word, twelve bytes
+//! read as two overlapping eight-byte words.
 //!
 //! The `base64` crate's general-purpose engine looks up and stores one character at a time;
 //! for the few hundred bytes of an upload token that was a fifth of its sealing time
@@ -40,18 +41,36 @@ fn pair(bits: u64, shift: u32) -> u64 {
     u64::from(PAIRS[(bits >> shift) as usize & 0xfff])
 }
 
+/// The eight characters of the low 48 bits of `bits`, in order when stored little-endian.
+#[inline(always)]
+fn chars_of(bits: u64) -> u64 {
+    pair(bits, 36) | pair(bits, 24) << 16 | pair(bits, 12) << 32 | pair(bits, 0) << 48
+}
+
 /// Writes the encoding of `bytes` into `out`, exactly [`encoded_len`] long.
 fn encode(bytes: &[u8], out: &mut [u8]) {
     debug_assert_eq!(out.len(), encoded_len(bytes.len()));
+    // Twelve bytes at a time: two eight-byte loads (bytes 0 to 7 and 4 to 11, each giving six)
+    // and two eight-byte stores.
+    let mut pairs_of_groups = bytes.chunks_exact(12);
+    let mut pairs_of_words = out.chunks_exact_mut(16);
+    for (group, words) in (&mut pairs_of_groups).zip(&mut pairs_of_words) {
+        let (first, second) = words.split_at_mut(8);
+        // `chars_of` reads the low 48 bits: bytes 6 to 11 of `low`, all of `high`.
+        let high = u64::from_be_bytes(group[..8].try_into().unwrap_or_default()) >> 16;
+        let low = u64::from_be_bytes(group[4..].try_into().unwrap_or_default());
+        first.copy_from_slice(&chars_of(high).to_le_bytes());
+        second.copy_from_slice(&chars_of(low).to_le_bytes());
+    }
+    let done = bytes.len() / 12 * 12;
+    let (bytes, out) = (&bytes[done..], &mut out[done / 3 * 4..]);
     let mut groups = bytes.chunks_exact(6);
     let mut words = out.chunks_exact_mut(8);
     for (group, word) in (&mut groups).zip(&mut words) {
         let bits = u64::from_be_bytes([
             0, 0, group[0], group[1], group[2], group[3], group[4], group[5],
         ]);
-        let chars =
-            pair(bits, 36) | pair(bits, 24) << 16 | pair(bits, 12) << 32 | pair(bits, 0) << 48;
-        word.copy_from_slice(&chars.to_le_bytes());
+        word.copy_from_slice(&chars_of(bits).to_le_bytes());
     }
     let rest = groups.remainder();
     let out = &mut out[bytes.len() / 6 * 8..];

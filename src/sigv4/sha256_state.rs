@@ -5,9 +5,8 @@
 //! SHA-256 and its padding: FIPS 180-4, sections 5.1.1, 5.3.3 and 6.2,
 //! <https://nvlpubs.nist.gov/nistpubs/FIPS/NIST.FIPS.180-4.pdf>; HMAC: RFC 2104,
 //! <https://www.rfc-editor.org/rfc/rfc2104>. The compression itself is `sha2`'s (SHA-NI when
-//! the CPU has it).
-
-use sha2::digest::generic_array::GenericArray;
+//! the CPU has it), given all the blocks at hand in one call: each call loads and stores the
+//! state and checks the CPU's features again.
 
 /// The SHA-256 block size in bytes.
 pub(crate) const BLOCK: usize = 64;
@@ -63,11 +62,13 @@ impl Sha256State {
 
     /// Absorbs one whole block.
     pub(crate) fn absorb(&mut self, block: &[u8; BLOCK]) {
-        sha2::compress256(
-            &mut self.words,
-            std::slice::from_ref(GenericArray::from_slice(block)),
-        );
-        self.len += BLOCK as u64;
+        self.absorb_blocks(std::slice::from_ref(block));
+    }
+
+    /// Absorbs whole blocks, in one call of the compression function.
+    pub(crate) fn absorb_blocks(&mut self, blocks: &[[u8; BLOCK]]) {
+        sha2_blocks::block_api::compress256(&mut self.words, blocks);
+        self.len += (blocks.len() * BLOCK) as u64;
     }
 
     /// The digest of everything absorbed followed by `tail`, padded as FIPS 180-4 (5.1.1)
@@ -114,12 +115,7 @@ impl Sha256State {
         let used = (len + 9).div_ceil(BLOCK) * BLOCK;
         let bits = (self.len + len as u64) * 8;
         blocks[used - 8..used].copy_from_slice(&bits.to_be_bytes());
-        for block in blocks[..used].chunks_exact(BLOCK) {
-            sha2::compress256(
-                &mut self.words,
-                std::slice::from_ref(GenericArray::from_slice(block)),
-            );
-        }
+        self.absorb_blocks(blocks[..used].as_chunks().0);
         self.digest()
     }
 }
@@ -154,8 +150,9 @@ impl Sha256Stream {
         }
     }
 
-    /// Appends `data`.
-    #[inline]
+    /// Appends `data`. Inlined into each caller's sequence of pieces, where it is a bounds
+    /// check and a copy.
+    #[inline(always)]
     pub(crate) fn update(&mut self, data: &[u8]) {
         let end = self.filled + data.len();
         if let Some(slot) = self.buffer.get_mut(self.filled..end) {
@@ -170,28 +167,33 @@ impl Sha256Stream {
     fn update_past_buffer(&mut self, data: &[u8]) {
         let (head, rest) = data.split_at(STREAM_BUFFER - self.filled);
         self.buffer[self.filled..].copy_from_slice(head);
-        for block in self.buffer.chunks_exact(BLOCK) {
-            self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
-        }
-        let mut blocks = rest.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            self.state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
-        }
-        let tail = blocks.remainder();
+        self.state.absorb_blocks(self.buffer.as_chunks().0);
+        let (blocks, tail) = rest.as_chunks();
+        self.state.absorb_blocks(blocks);
         self.buffer[..tail.len()].copy_from_slice(tail);
         self.filled = tail.len();
     }
 
-    /// The digest of everything appended.
-    pub(crate) fn finish(&self) -> [u8; 32] {
-        let mut state = self.state;
-        let gathered = &self.buffer[..self.filled];
-        let mut blocks = gathered.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            state.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
-        }
-        // Less than a block is left, which always fits `finish`.
-        state.finish(blocks.remainder()).unwrap_or_default()
+    /// The digest of everything appended. When the padding fits after what is gathered (a
+    /// canonical request of up to 503 bytes), it is written there and every block goes to
+    /// the compression function in one call.
+    /// Called once: it pads the buffer in place.
+    pub(crate) fn finish(&mut self) -> [u8; 32] {
+        let len = self.filled;
+        let used = (len + 9).div_ceil(BLOCK) * BLOCK;
+        let Some(padded) = self.buffer.get_mut(..used) else {
+            let (blocks, tail) = self.buffer[..len].as_chunks();
+            self.state.absorb_blocks(blocks);
+            // Less than a block is left, which always fits `finish`.
+            return self.state.finish(tail).unwrap_or_default();
+        };
+        // Past `len` the buffer may hold bytes of a piece compressed before.
+        padded[len] = 0x80;
+        padded[len + 1..used - 8].fill(0);
+        let bits = (self.state.len + len as u64) * 8;
+        padded[used - 8..].copy_from_slice(&bits.to_be_bytes());
+        self.state.absorb_blocks(padded.as_chunks().0);
+        self.state.digest()
     }
 }
 
@@ -347,12 +349,10 @@ impl HmacStates {
         let (start, rest) = body.split_at(BLOCK - filled);
         first[filled..].copy_from_slice(start);
         inner = FirstBlock::absorbed(inner, &first);
-        let mut blocks = rest.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            inner.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
-        }
+        let (blocks, tail) = rest.as_chunks();
+        inner.absorb_blocks(blocks);
         // Less than a block is left, which always fits `finish`.
-        let digest = inner.finish(blocks.remainder()).unwrap_or_default();
+        let digest = inner.finish(tail).unwrap_or_default();
         self.outer.finish_digest(&digest)
     }
 

@@ -200,9 +200,7 @@ impl DailyKey {
             Sha256State::from_words(words, states.inner.len() + whole as u64)
         } else {
             let mut inner = states.inner;
-            for block in text[..whole].chunks_exact(BLOCK) {
-                inner.absorb(block.try_into().unwrap_or(&[0; BLOCK]));
-            }
+            inner.absorb_blocks(text[..whole].as_chunks().0);
             self.prefix.put(amz_date, inner.words());
             inner
         };

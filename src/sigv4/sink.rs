@@ -18,7 +18,7 @@ impl Sink for String {
 }
 
 impl Sink for Sha256Stream {
-    #[inline]
+    #[inline(always)]
     fn put(&mut self, text: &str) {
         self.update(text.as_bytes());
     }

@@ -2,7 +2,7 @@
 //! Ten clients trickle a JSON body one byte every 200 ms; each gets `408 body_timeout`
 //! (problem+json, `Connection: close`) about a second after its headers, the connection is
 //! then closed, and `GET /healthz` answers fast throughout. A body that arrives in time, even
-//! in pieces, gets its grant. No S3 server is needed: a PUT grant is signed without one.
+//! in pieces, gets its grant, and one sent a moment after its head is answered at once. No S3 server is needed: a PUT grant is signed without one.
 
 use super::support::runtime;
 use s3_broker::app::Application;
@@ -55,6 +55,18 @@ async fn slow_bodies() {
     let pieces: Vec<&[u8]> = BODY.as_bytes().chunks(12).collect();
     let (status, _) = exchange(addr, &pieces, Duration::from_millis(100)).await;
     assert_eq!(status, 200, "a body in pieces within the deadline");
+    // A body that comes after its head is read when it comes, not when the deadline's timer
+    // fires. The broker's first look at the body does not ask to be woken by it, relying on
+    // actix-http's dispatcher to poll the answer again when it feeds bytes
+    // (src/http/body_deadline.rs); this guards that reliance across actix-http upgrades.
+    let asked = Instant::now();
+    let (status, _) = exchange(addr, &[BODY.as_bytes()], Duration::from_millis(100)).await;
+    let answered = asked.elapsed();
+    assert_eq!(status, 200, "a body sent 100 ms after its head");
+    assert!(
+        answered < Duration::from_millis(700),
+        "answered {answered:?} after the head, a body sent 100 ms after it: not read when it came"
+    );
 
     let started = Instant::now();
     let tricklers: Vec<_> = (0..TRICKLERS)
