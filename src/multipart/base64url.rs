@@ -125,17 +125,23 @@ mod tests {
     }
 
     #[test]
-    fn every_character_of_the_alphabet_appears_in_every_place() {
-        // 0xfb 0xff 0xbf ... are the 6-bit values 62 and 63 in all four places of a group.
-        for input in [
-            [0xfb, 0xef, 0xbe],
-            [0xff, 0xff, 0xff],
-            [0, 0, 0],
-            [0xf8, 0, 0x3f],
-        ] {
-            let mut out = Vec::new();
-            push(&mut out, &input.repeat(5));
-            assert_eq!(out, URL_SAFE_NO_PAD.encode(input.repeat(5)).as_bytes());
+    fn every_pair_of_characters_in_every_place() {
+        // Each 12-bit value (a pair of characters) in each of the four places of a six-byte
+        // word and the two of a three-byte group, then after them a last byte or two.
+        for value in 0..4096u64 {
+            let bits = value << 36 | value << 24 | value << 12 | value;
+            let mut input = bits.to_be_bytes()[2..].to_vec();
+            input.extend_from_slice(&(value << 12 | value).to_be_bytes()[5..]);
+            input.extend_from_slice(&(value << 4).to_be_bytes()[6..]);
+            for len in [6, 9, 10, 11] {
+                let mut out = Vec::new();
+                push(&mut out, &input[..len]);
+                assert_eq!(
+                    out,
+                    URL_SAFE_NO_PAD.encode(&input[..len]).as_bytes(),
+                    "{value:#05x}, {len} bytes"
+                );
+            }
         }
     }
 

@@ -128,10 +128,16 @@ impl TicketKeys {
     }
 
     /// The MAC of a record: HMAC-SHA256 of `label`, the key id, `.` and the payload's base64
-    /// (RFC 2104), hashed from the keyed state, the payload where it lies.
-    fn tag(key: &TicketKey, label: &[u8], payload_b64: &[u8]) -> [u8; 32] {
+    /// (RFC 2104), hashed from the keyed state, the payload where it lies. `sealing`: the
+    /// record is the broker's own, so its first block may come from the thread's last one
+    /// ([`HmacStates::mac_of_own`]); a record being opened is the caller's and never does.
+    fn tag(key: &TicketKey, label: &[u8], payload_b64: &[u8], sealing: bool) -> [u8; 32] {
         let head: [&[u8]; 3] = [label, key.id.as_str().as_bytes(), b"."];
-        key.mac.mac(&head, payload_b64)
+        if sealing {
+            key.mac.mac_of_own(&head, payload_b64)
+        } else {
+            key.mac.mac(&head, payload_b64)
+        }
     }
 
     /// The wire form of `ticket`, sealed with the first key.
@@ -183,7 +189,7 @@ impl TicketKeys {
         out.push(b'.');
         let start = out.len();
         base64url::push(out, json);
-        let tag = Self::tag(key, label, &out[start..]);
+        let tag = Self::tag(key, label, &out[start..], true);
         out.push(b'.');
         base64url::push(out, &tag);
     }
@@ -232,7 +238,7 @@ impl TicketKeys {
             .decode(tag)
             .map_err(|_| TicketError::Invalid)?;
         // Compared in constant time; a tag of another length is unequal.
-        let expected = Self::tag(key, label, payload_b64.as_bytes());
+        let expected = Self::tag(key, label, payload_b64.as_bytes(), false);
         if !bool::from(expected[..].ct_eq(&tag)) {
             return Err(TicketError::Invalid);
         }

@@ -254,24 +254,32 @@ thread_local! {
 
 impl FirstBlock {
     /// `from` after `block`: the remembered state when they are the last ones, else
-    /// compressed (and remembered).
+    /// compressed (and remembered; compressed only, while the thread's storage is torn down).
     fn absorbed(from: Sha256State, block: &[u8; BLOCK]) -> Sha256State {
-        LAST_FIRST_BLOCK.with(|last| {
-            if let Some(seen) = last.get()
-                && seen.from == from
-                && seen.block == *block
-            {
-                return seen.to;
-            }
-            let mut to = from;
-            to.absorb(block);
-            last.set(Some(Self {
-                from,
-                block: *block,
-                to,
-            }));
-            to
-        })
+        LAST_FIRST_BLOCK
+            .try_with(|last| {
+                if let Some(seen) = last.get()
+                    && seen.from == from
+                    && seen.block == *block
+                {
+                    return seen.to;
+                }
+                let to = Self::compressed(from, block);
+                last.set(Some(Self {
+                    from,
+                    block: *block,
+                    to,
+                }));
+                to
+            })
+            .unwrap_or_else(|_| Self::compressed(from, block))
+    }
+
+    /// `from` after `block`, compressed, nothing remembered.
+    fn compressed(from: Sha256State, block: &[u8; BLOCK]) -> Sha256State {
+        let mut to = from;
+        to.absorb(block);
+        to
     }
 }
 
@@ -331,6 +339,26 @@ impl HmacStates {
     /// compressed where they lie, its last bytes padded on the stack. Nothing is copied but
     /// the head, the first block's share of the body and the tail.
     pub(crate) fn mac(&self, head: &[&[u8]], body: &[u8]) -> [u8; 32] {
+        self.mac_with(head, body, FirstBlock::compressed)
+    }
+
+    /// [`HmacStates::mac`] of a message the broker made itself (a record it seals), its first
+    /// block taken from the thread's [`FirstBlock`] when it is the last one seen. Never for a
+    /// message a caller sent (a record being opened): comparing a caller's bytes with the
+    /// last sealed record's would tell, by its timing, whether they guessed that record's
+    /// start (its principal and profile).
+    pub(crate) fn mac_of_own(&self, head: &[&[u8]], body: &[u8]) -> [u8; 32] {
+        self.mac_with(head, body, FirstBlock::absorbed)
+    }
+
+    /// [`HmacStates::mac`], the first block compressed by `absorb_first`.
+    #[inline(always)]
+    fn mac_with(
+        &self,
+        head: &[&[u8]],
+        body: &[u8],
+        absorb_first: fn(Sha256State, &[u8; BLOCK]) -> Sha256State,
+    ) -> [u8; 32] {
         let mut first = [0u8; BLOCK];
         let mut filled = 0;
         for piece in head {
@@ -348,7 +376,7 @@ impl HmacStates {
         }
         let (start, rest) = body.split_at(BLOCK - filled);
         first[filled..].copy_from_slice(start);
-        inner = FirstBlock::absorbed(inner, &first);
+        inner = absorb_first(inner, &first);
         let (blocks, tail) = rest.as_chunks();
         inner.absorb_blocks(blocks);
         // Less than a block is left, which always fits `finish`.
@@ -470,6 +498,10 @@ mod tests {
                     let case = format!("key {key_len}, {len} bytes, head {head_len}");
                     assert_eq!(states.mac(&[head], body), expected, "{case}");
                     assert_eq!(states.mac(&[a, b], body), expected, "{case}");
+                    // Twice: the second finds its first block remembered.
+                    for _ in 0..2 {
+                        assert_eq!(states.mac_of_own(&[a, b], body), expected, "{case}");
+                    }
                 }
             }
         }
