@@ -57,22 +57,43 @@ pub fn current() -> Option<RequestId> {
 /// those. Hand the answer to [`end_poll`].
 #[inline]
 pub fn begin_poll() -> OuterPoll {
-    OuterPoll(NOTED.replace(Some(None)))
+    OuterPoll {
+        outer: Some(NOTED.replace(Some(None))),
+    }
 }
 
 /// Ends the poll [`begin_poll`] started: what the request noted meanwhile goes to `noted`
 /// (replacing what it held).
 #[inline]
-pub fn end_poll(outer: OuterPoll, noted: &mut Option<Grants>) {
-    if let Some(Some(grants)) = NOTED.replace(outer.0) {
+pub fn end_poll(mut poll: OuterPoll, noted: &mut Option<Grants>) {
+    let Some(outer) = poll.outer.take() else {
+        return;
+    };
+    if let Some(Some(grants)) = NOTED.replace(outer) {
         *noted = Some(grants);
     }
 }
 
-/// What [`begin_poll`] found: the slot of the poll it is nested in, if any.
+/// What [`begin_poll`] found: the slot of the poll it is nested in, if any. Dropped without
+/// [`end_poll`] (the poll unwound from a panic), it puts that slot back, so the thread is not
+/// left inside a poll that ended: a later grant outside any poll would be noted into nothing
+/// instead of kept in the response's extensions, and go uncounted.
 #[derive(Debug)]
 #[must_use = "hand it to end_poll"]
-pub struct OuterPoll(Option<Option<Grants>>);
+pub struct OuterPoll {
+    /// The slot to put back; `None` once [`end_poll`] has.
+    outer: Option<Option<Option<Grants>>>,
+}
+
+impl Drop for OuterPoll {
+    fn drop(&mut self) {
+        if let Some(outer) = self.outer.take() {
+            // What the unwound poll noted is dropped with it; during the thread's teardown
+            // there is no slot left to restore.
+            let _ = NOTED.try_with(|noted| noted.set(outer));
+        }
+    }
+}
 
 /// Notes that the request whose future is being polled ([`begin_poll`]) grants `count` signed
 /// `operation` requests (replacing what it noted before). `false` outside such a poll: nothing
@@ -140,6 +161,32 @@ mod tests {
             (Some(("DeleteObject", 2)), Some(("PostObject", 1)))
         );
         assert!(!note_grants("PutObject", 1), "outside again");
+    }
+
+    #[test]
+    fn a_poll_that_panics_leaves_no_slot_open() {
+        let unwound = std::panic::catch_unwind(|| {
+            let _poll = begin_poll();
+            assert!(note_grants("PostObject", 1));
+            panic!("a handler panics");
+        });
+        assert!(unwound.is_err());
+        assert!(
+            !note_grants("PutObject", 1),
+            "no poll is open after the unwound one"
+        );
+        // Nested: the outer request is not credited with what the unwound one noted.
+        let mut outer = None;
+        let outer_poll = begin_poll();
+        let unwound = std::panic::catch_unwind(|| {
+            let _inner = begin_poll();
+            assert!(note_grants("PostObject", 1));
+            panic!("a nested handler panics");
+        });
+        assert!(unwound.is_err());
+        end_poll(outer_poll, &mut outer);
+        assert_eq!(outer, None, "not the unwound poll's grant");
+        assert!(!note_grants("PutObject", 1), "outside every poll again");
     }
 
     #[tokio::test]
