@@ -127,13 +127,16 @@ mod tests {
     #[test]
     fn every_pair_of_characters_in_every_place() {
         // Each 12-bit value (a pair of characters) in each of the four places of a six-byte
-        // word and the two of a three-byte group, then after them a last byte or two.
+        // word and the two of a three-byte group, then after them a last byte or two; and
+        // the same again after it, for the twelve-byte steps.
         for value in 0..4096u64 {
             let bits = value << 36 | value << 24 | value << 12 | value;
             let mut input = bits.to_be_bytes()[2..].to_vec();
             input.extend_from_slice(&(value << 12 | value).to_be_bytes()[5..]);
             input.extend_from_slice(&(value << 4).to_be_bytes()[6..]);
-            for len in [6, 9, 10, 11] {
+            // Twice over: twelve bytes and more take the loop of two words a step.
+            input.extend_from_slice(&input.clone());
+            for len in [6, 9, 10, 11, 12, 18, 20, 22] {
                 let mut out = Vec::new();
                 push(&mut out, &input[..len]);
                 assert_eq!(
