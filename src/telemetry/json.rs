@@ -118,27 +118,34 @@ pub(crate) fn timestamp_secs_bytes(at: chrono::DateTime<chrono::Utc>) -> Option<
 /// A second since the Unix epoch and its text, `YYYY-MM-DDTHH:MM:SS`.
 type SecondText = (u64, [u8; 19]);
 
+/// The last two seconds a cache was asked for, the latest first (`u64::MAX`, never a second
+/// written: none yet). Two, because a writer alternates between two times that each move with
+/// the clock: a grant's answer writes its `expires_at` and its `server_time`.
+type SecondTexts = [SecondText; 2];
+
 thread_local! {
-    /// The last second whose line timestamp this thread wrote: the civil arithmetic runs
-    /// once a second, not once a line (`u64::MAX`, never a second written: none yet).
-    static LINE_SECOND: Cell<SecondText> = const { Cell::new((u64::MAX, [0; 19])) };
-    /// The same for whole-second times ([`write_timestamp_secs`]: an audit event's
-    /// `expires_at`, which moves with the clock too).
-    static WHOLE_SECOND: Cell<SecondText> = const { Cell::new((u64::MAX, [0; 19])) };
+    /// The last seconds whose line timestamps this thread wrote: the civil arithmetic runs
+    /// once a second, not once a line.
+    static LINE_SECOND: Cell<SecondTexts> = const { Cell::new([(u64::MAX, [0; 19]); 2]) };
+    /// The same for whole-second times ([`write_timestamp_secs`], [`timestamp_secs_bytes`]:
+    /// an audit event's `expires_at`, a grant answer's times).
+    static WHOLE_SECOND: Cell<SecondTexts> = const { Cell::new([(u64::MAX, [0; 19]); 2]) };
 }
 
 /// The text of `secs` (at most [`LAST_SECOND_OF_YEAR_9999`]), from `cache` when it holds
 /// that second, else computed and kept there (or only computed, should the thread's storage
 /// be gone: a line written while the thread exits never panics).
-fn second_text(cache: &'static LocalKey<Cell<SecondText>>, secs: u64) -> [u8; 19] {
+fn second_text(cache: &'static LocalKey<Cell<SecondTexts>>, secs: u64) -> [u8; 19] {
     cache
         .try_with(|last| {
-            let (cached, text) = last.get();
-            if cached == secs {
-                return text;
+            let [latest, before] = last.get();
+            for (cached, text) in [latest, before] {
+                if cached == secs {
+                    return text;
+                }
             }
             let text = civil_second(secs);
-            last.set((secs, text));
+            last.set([(secs, text), latest]);
             text
         })
         .unwrap_or_else(|_| civil_second(secs))

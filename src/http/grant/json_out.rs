@@ -6,9 +6,8 @@
 //! form (RFC 3339, UTC, `Z`), so the bytes equal what `#[derive(Serialize)]` of the same
 //! fields gives; each user of this writer keeps a test that compares the two.
 
-use crate::telemetry::{LAST_SECOND_OF_YEAR_9999, civil_second, needs_escape};
+use crate::telemetry::{needs_escape, timestamp_secs_bytes};
 use chrono::{DateTime, Utc};
-use std::cell::Cell;
 
 /// One JSON object being written; [`JsonObject::finish`] closes it.
 pub(crate) struct JsonObject<'a> {
@@ -165,50 +164,19 @@ fn write_str(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// A time and its text, `YYYY-MM-DDTHH:MM:SS`.
-type TimeText = (DateTime<Utc>, [u8; 19]);
-
-thread_local! {
-    /// The texts of the last two whole-second times this thread wrote, the latest first: an
-    /// answer's `expires_at` and `server_time` change once a second, so each is worked out
-    /// once a second, not once an answer. Keyed by the time itself, so a hit is a comparison
-    /// (at first, the epoch's text: a true entry, never a placeholder).
-    static ANSWER_TIMES: Cell<[TimeText; 2]> =
-        const { Cell::new([(DateTime::UNIX_EPOCH, *b"1970-01-01T00:00:00"); 2]) };
-}
-
-/// The text of `value`, a whole second from 1970 to the end of the year 9999, from
-/// [`ANSWER_TIMES`] when it holds that time, else worked out and kept there (`None` for
-/// other times).
-fn whole_second_text(value: &DateTime<Utc>) -> Option<[u8; 19]> {
-    let made = || {
-        let secs = u64::try_from(value.timestamp()).ok()?;
-        (value.timestamp_subsec_nanos() == 0 && secs <= LAST_SECOND_OF_YEAR_9999)
-            .then(|| civil_second(secs))
-    };
-    ANSWER_TIMES
-        .try_with(|cache| {
-            let [latest, before] = cache.get();
-            for (at, text) in [latest, before] {
-                if at == *value {
-                    return Some(text);
-                }
-            }
-            let text = made()?;
-            cache.set([(*value, text), latest]);
-            Some(text)
-        })
-        .unwrap_or_else(|_| made())
-}
-
 /// `value` as chrono's `serde` form: `"2026-05-01T12:00:00Z"`; a time with a fraction of a
 /// second or before 1970 (never a grant's) is written by chrono itself.
 fn write_time(out: &mut Vec<u8>, value: &DateTime<Utc>) {
-    match whole_second_text(value) {
+    // The text of a whole second from the thread's cache of the last two (a grant's answer
+    // writes two times, each moving with the clock).
+    let whole = (value.timestamp_subsec_nanos() == 0)
+        .then(|| timestamp_secs_bytes(*value))
+        .flatten();
+    match whole {
         Some(second) => {
-            let mut text = *b"\"0000-00-00T00:00:00Z\"";
-            text[1..20].copy_from_slice(&second);
-            out.extend_from_slice(&text);
+            out.push(b'"');
+            out.extend_from_slice(&second);
+            out.push(b'"');
         }
         // Writing into a `Vec` cannot fail, and a time always serializes.
         None => {
