@@ -78,6 +78,53 @@ fn trim_bytes(text: &str, is_space: impl Fn(u8) -> bool) -> (usize, &str) {
     (start, &text[start..end])
 }
 
+/// The bytes of a token (RFC 9110) that is already lowercase: letters `a`-`z`, digits and
+/// `!#$%&'*+-.^_`|~`.
+const LOWER_TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_lowercase()
+            || byte.is_ascii_digit()
+            || matches!(
+                byte,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// True for the usual value, a lowercase `type/subtype` and nothing else (no parameters, no
+/// spaces, such as `image/png`): it is its own essence. One pass without an early exit, so
+/// it vectorizes.
+fn is_plain_essence(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.len() > MAX_LEN || bytes.first() == Some(&b'/') || bytes.last() == Some(&b'/') {
+        return false;
+    }
+    let (mut slashes, mut others) = (0u32, 0u32);
+    for &b in bytes {
+        slashes += u32::from(b == b'/');
+        others += u32::from(!LOWER_TOKEN[usize::from(b)]);
+    }
+    slashes == 1 && others == 1
+}
+
 impl ContentType {
     /// Parses and validates a media type.
     ///
@@ -86,6 +133,20 @@ impl ContentType {
     /// grant's parse.
     pub fn new(value: impl Into<String>) -> Result<Self, DomainError> {
         let raw: String = value.into();
+        if is_plain_essence(&raw) {
+            // What `parse` finds for such a value, without its passes (tested).
+            let len = raw.len() as u16;
+            return Ok(Self {
+                value: raw,
+                essence_at: (0, len),
+                lowered: None,
+            });
+        }
+        Self::parse(raw)
+    }
+
+    /// [`ContentType::new`] of any value: every check, one pass each.
+    fn parse(raw: String) -> Result<Self, DomainError> {
         let fail = |reason| {
             Err(DomainError::ContentType {
                 value: raw.clone(),
@@ -171,6 +232,53 @@ impl std::str::FromStr for ContentType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_essences_parse_as_every_check_does() {
+        let samples = [
+            "text/plain",
+            "image/png",
+            "application/vnd.api+json",
+            "application/x-www-form-urlencoded",
+            "a/b",
+            "!#$%&'*+-.^_`|~/0",
+            "/png",
+            "image/",
+            "/",
+            "",
+            "image//png",
+            "image/png/x",
+            "Image/png",
+            "image/PNG",
+            "image/png ",
+            " image/png",
+            "image/png;a=b",
+            "image /png",
+            "image/p\u{e9}ng",
+            "image/p\tng",
+            "image\"/png",
+            "image/(png)",
+            "text",
+        ];
+        let long = format!("a/{}", "b".repeat(MAX_LEN - 2));
+        let too_long = format!("a/{}", "b".repeat(MAX_LEN - 1));
+        let samples = samples
+            .into_iter()
+            .chain([long.as_str(), too_long.as_str()]);
+        for value in samples {
+            assert_eq!(
+                ContentType::new(value),
+                ContentType::parse(value.to_owned()),
+                "{value:?}"
+            );
+            if is_plain_essence(value) {
+                let ct = ContentType::new(value).unwrap();
+                assert_eq!((ct.as_str(), ct.essence()), (value, value));
+            }
+        }
+        assert!(is_plain_essence("text/plain"));
+        assert!(!is_plain_essence("Text/plain"));
+    }
 
     #[test]
     fn parses_media_types() {

@@ -1,6 +1,7 @@
 //! Names and values of headers that a presigned request signs.
 
 use super::DomainError;
+use arrayvec::ArrayString;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -111,8 +112,17 @@ impl fmt::Display for HeaderName {
 /// spaces collapsed, so the value a client sends is exactly the value that was signed.
 ///
 /// See <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HeaderValue(Cow<'static, str>);
+#[derive(Clone)]
+pub struct HeaderValue(Value);
+
+/// A value's text: a number (a `Content-Length`, signed on every PUT) is kept in place,
+/// without an allocation of its own.
+#[derive(Clone)]
+enum Value {
+    Text(Cow<'static, str>),
+    /// The decimal digits of a `u64` (at most 20).
+    Digits(ArrayString<20>),
+}
 
 impl HeaderValue {
     /// Validates and canonicalises a value (`name` only labels the error).
@@ -133,7 +143,7 @@ impl HeaderValue {
         let doubled = value.as_bytes().windows(2).any(|pair| pair == b"  ");
         if !value.starts_with(' ') && !value.ends_with(' ') && !doubled {
             // Already canonical (the usual case): no space to trim or collapse.
-            return Ok(Self(Cow::Owned(value.to_owned())));
+            return Ok(Self(Value::Text(Cow::Owned(value.to_owned()))));
         }
         let mut canonical = String::with_capacity(value.len());
         for word in value.split(' ').filter(|w| !w.is_empty()) {
@@ -142,12 +152,16 @@ impl HeaderValue {
             }
             canonical.push_str(word);
         }
-        Ok(Self(Cow::Owned(canonical)))
+        Ok(Self(Value::Text(Cow::Owned(canonical))))
     }
 
-    /// A decimal number (a `Content-Length`): canonical as written, so checked for nothing.
+    /// A decimal number (a `Content-Length`): canonical as written, so checked for nothing,
+    /// and kept in place rather than in an allocation.
     pub fn from_u64(n: u64) -> Self {
-        Self(Cow::Owned(itoa::Buffer::new().format(n).to_owned()))
+        let mut digits = ArrayString::new();
+        // A `u64` has at most 20 digits: the push never fails.
+        let _ = digits.try_push_str(itoa::Buffer::new().format(n));
+        Self(Value::Digits(digits))
     }
 
     /// A value this crate writes itself (`*` of `If-None-Match`): borrowed as it is (debug
@@ -158,18 +172,43 @@ impl HeaderValue {
             Some(value),
             "not a canonical header value"
         );
-        Self(Cow::Borrowed(value))
+        Self(Value::Text(Cow::Borrowed(value)))
     }
 
     /// The canonical value.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Value::Text(text) => text,
+            Value::Digits(digits) => digits,
+        }
+    }
+}
+
+/// Values are equal when their texts are, however they are kept.
+impl PartialEq for HeaderValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for HeaderValue {}
+
+impl std::hash::Hash for HeaderValue {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// As the derived form of a tuple struct of the text: `HeaderValue("1024")`.
+impl fmt::Debug for HeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HeaderValue").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for HeaderValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -189,10 +228,13 @@ mod tests {
             HeaderValue::from_static("*"),
             HeaderValue::new("if-none-match", "*").unwrap()
         );
-        for n in [0, 7, 1024, u64::MAX] {
+        for n in [0, 7, 1024, 99_999, u64::MAX] {
+            let checked = HeaderValue::new("content-length", &n.to_string()).unwrap();
+            assert_eq!(HeaderValue::from_u64(n), checked);
+            assert_eq!(HeaderValue::from_u64(n).as_str(), checked.as_str());
             assert_eq!(
-                HeaderValue::from_u64(n),
-                HeaderValue::new("content-length", &n.to_string()).unwrap()
+                format!("{:?}", HeaderValue::from_u64(n)),
+                format!("{checked:?}")
             );
         }
     }

@@ -8,6 +8,7 @@ use crate::domain::{BucketName, Checksum, ContentType, NamespaceSegment, ObjectK
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// Bound into every MAC: a ticket or completion grant can never pass for an upload token.
 const MAC_LABEL: &[u8] = b"s3-broker upload token v1\n";
@@ -89,6 +90,27 @@ pub struct UploadTokenSeal<'k> {
     json: Vec<u8>,
 }
 
+/// Largest payload buffer kept for the thread's next seal; a larger one (a very long key)
+/// is freed.
+const KEPT_PAYLOAD: usize = 4096;
+
+thread_local! {
+    /// The payload buffer of the thread's last [`UploadTokenSeal`], given back when the seal
+    /// is dropped: the payload is written and sealed within one grant, so each grant would
+    /// otherwise allocate and free one of its own.
+    static PAYLOAD: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+impl Drop for UploadTokenSeal<'_> {
+    fn drop(&mut self) {
+        let json = std::mem::take(&mut self.json);
+        if json.capacity() <= KEPT_PAYLOAD {
+            // A thread that is being torn down keeps nothing: the buffer is freed here.
+            let _ = PAYLOAD.try_with(|kept| kept.set(json));
+        }
+    }
+}
+
 impl UploadTokenSeal<'_> {
     /// Room for the wire form: its length, or up to 3 bytes more (base64 padding counted).
     pub fn max_len(&self) -> usize {
@@ -130,9 +152,11 @@ struct Payload<'a> {
 /// `\` or a control character, and with exactly the quotes the names and values are written
 /// between, no value held one, and the text is the JSON. Otherwise it is written again with
 /// escapes.
-fn payload_json(token: &UploadTokenFields<'_>) -> Vec<u8> {
+///
+/// It is written into `out`, cleared first (its capacity reused).
+fn payload_json_in(token: &UploadTokenFields<'_>, out: Vec<u8>) -> Vec<u8> {
     let mut strings = 0;
-    let out = write_payload(token, |out, value| {
+    let out = write_payload(token, out, |out, value| {
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
@@ -155,15 +179,22 @@ fn payload_json(token: &UploadTokenFields<'_>) -> Vec<u8> {
     if found == expected && !escapes {
         return out;
     }
-    write_payload(token, json_str)
+    write_payload(token, out, json_str)
 }
 
-/// The payload's JSON, each string value written by `value`.
+/// [`payload_json_in`] in a buffer of its own.
+fn payload_json(token: &UploadTokenFields<'_>) -> Vec<u8> {
+    payload_json_in(token, Vec::new())
+}
+
+/// The payload's JSON in `out` (cleared first), each string value written by `value`.
 fn write_payload(
     token: &UploadTokenFields<'_>,
+    mut out: Vec<u8>,
     mut value: impl FnMut(&mut Vec<u8>, &str),
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(160 + token.key.as_str().len());
+    out.clear();
+    out.reserve(160 + token.key.as_str().len());
     let mut field = |out: &mut Vec<u8>, name: &str, text: &str| {
         out.extend_from_slice(name.as_bytes());
         value(out, text);
@@ -223,9 +254,10 @@ impl TicketKeys {
     /// The token of `token`'s fields, its payload written, ready to be sealed into the
     /// buffer of the answer that carries it ([`UploadTokenSeal::write_to`]).
     pub fn upload_seal(&self, token: &UploadTokenFields<'_>) -> UploadTokenSeal<'_> {
+        let kept = PAYLOAD.try_with(Cell::take).unwrap_or_default();
         UploadTokenSeal {
             keys: self,
-            json: payload_json(token),
+            json: payload_json_in(token, kept),
         }
     }
 
@@ -325,6 +357,28 @@ mod tests {
         assert!((sealed.len()..=sealed.len() + 3).contains(&seal.max_len()));
         assert_eq!(out, [&b"{\"upload\":\""[..], sealed.as_bytes()].concat());
         assert_eq!(k.open_upload(&sealed, now()), Ok(token));
+    }
+
+    #[test]
+    fn seals_in_a_reused_buffer_equal_seals_in_fresh_ones() {
+        let k = keys();
+        let mut long = token();
+        long.key = ObjectKey::new(format!("users/alice/1/{}.png", "x".repeat(900))).unwrap();
+        let mut escaped = token();
+        escaped.profile = "a\"b".into();
+        let mut short = token();
+        short.checksum = None;
+        short.extension = None;
+        // Each seal after the first is written in the buffer the one before gave back:
+        // longer, shorter, with and without escapes.
+        for token in [token(), long, escaped, short, token()] {
+            let fields = token.fields();
+            let seal = k.upload_seal(&fields);
+            assert_eq!(seal.json, payload_json(&fields));
+            let mut out = Vec::new();
+            seal.write_to(&mut out);
+            assert_eq!(out, k.seal_upload(&fields).into_bytes());
+        }
     }
 
     #[test]
