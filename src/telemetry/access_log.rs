@@ -68,7 +68,12 @@ pub(crate) fn decide_wanted() {
 impl AccessRecord {
     /// Hands the record to the log queue (never blocks; dropped and counted when full).
     pub fn enqueue(self) {
-        enqueue(Entry::Record(Box::new(self)));
+        Box::new(self).enqueue_boxed();
+    }
+
+    /// [`AccessRecord::enqueue`] of a record already boxed: the box is the queue's entry.
+    pub fn enqueue_boxed(self: Box<Self>) {
+        enqueue(Entry::Record(self));
     }
 }
 
