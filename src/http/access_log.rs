@@ -13,13 +13,11 @@ use crate::telemetry::{RequestId, request_scope};
 use actix_web::Error;
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::Method;
 use actix_web::web::Bytes;
 use std::future::{Future, Ready, ready};
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The middleware (`App::wrap(AccessLog)`), inside `observe`, which assigns the request id
 /// (the application's `observe` writes the record itself).
@@ -48,13 +46,12 @@ pub struct AccessLogService<S> {
     service: S,
 }
 
-/// What is known of a request before its answer.
+/// What is known of a request before its answer: its start and its record, boxed once here
+/// and handed to the log queue as it is when the body ends (so that the request path moves a
+/// pointer, not the record, and the queue's entry needs no allocation of its own).
 pub(super) struct Started {
     at: Instant,
-    peer: Option<IpAddr>,
-    method: Method,
-    path: String,
-    request_id: Option<RequestId>,
+    record: Box<AccessRecord>,
 }
 
 impl Started {
@@ -66,10 +63,19 @@ impl Started {
     ) -> Option<Self> {
         wanted().then(|| Self {
             at,
-            peer: req.peer_addr().map(|addr| addr.ip()),
-            method: req.method().clone(),
-            path: super::log_path::loggable_path(req.path()).into_owned(),
-            request_id,
+            record: Box::new(AccessRecord {
+                // The end, the status, the bytes, the duration and the problem: set as the
+                // answer and its body come.
+                at: SystemTime::UNIX_EPOCH,
+                peer: req.peer_addr().map(|addr| addr.ip()),
+                method: req.method().clone(),
+                path: super::log_path::loggable_path(req.path()).into_owned(),
+                status: 0,
+                bytes: 0,
+                duration: Duration::ZERO,
+                request_id,
+                problem: None,
+            }),
         })
     }
 }
@@ -89,10 +95,10 @@ pub(super) fn logged<B: MessageBody + 'static>(
     res.map_body(move |_, body| AccessBody {
         body: body.boxed(),
         bytes: 0,
-        pending: started.map(|s| Pending {
-            started: s,
-            status,
-            problem,
+        pending: started.map(|mut started| {
+            started.record.status = status;
+            started.record.problem = problem;
+            started
         }),
     })
 }
@@ -144,19 +150,13 @@ where
     }
 }
 
-/// A record waiting for the end of its body.
-struct Pending {
-    started: Started,
-    status: u16,
-    problem: Option<&'static str>,
-}
-
 /// A response body that counts its bytes and writes the access record when dropped (after
 /// the last byte, or when the client went away).
 pub struct AccessBody {
     body: BoxBody,
     bytes: u64,
-    pending: Option<Pending>,
+    /// The record, its status and problem set, waiting for the end of the body.
+    pending: Option<Started>,
 }
 
 impl std::fmt::Debug for AccessBody {
@@ -191,24 +191,11 @@ impl MessageBody for AccessBody {
 
 impl Drop for AccessBody {
     fn drop(&mut self) {
-        if let Some(Pending {
-            started,
-            status,
-            problem,
-        }) = self.pending.take()
-        {
-            AccessRecord {
-                at: SystemTime::now(),
-                peer: started.peer,
-                method: started.method,
-                path: started.path,
-                status,
-                bytes: self.bytes,
-                duration: started.at.elapsed(),
-                request_id: started.request_id,
-                problem,
-            }
-            .enqueue();
+        if let Some(Started { at, mut record }) = self.pending.take() {
+            record.at = SystemTime::now();
+            record.bytes = self.bytes;
+            record.duration = at.elapsed();
+            record.enqueue_boxed();
         }
     }
 }

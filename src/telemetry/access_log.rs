@@ -11,7 +11,7 @@
 //! byte), `request_id`, and `problem`, the stable code of an error answer. No headers.
 //! `RUST_LOG=s3_broker::access=off` turns it off.
 
-use super::json::write_json_str_contents;
+use super::json::{needs_escape, write_json_str_contents};
 use super::line_sink::{LineSink, millis_micros};
 use super::log_queue::{Entry, LogFormat, Render, enqueue, installed};
 use super::request_id::RequestId;
@@ -68,7 +68,12 @@ pub(crate) fn decide_wanted() {
 impl AccessRecord {
     /// Hands the record to the log queue (never blocks; dropped and counted when full).
     pub fn enqueue(self) {
-        enqueue(Entry::Record(Box::new(self)));
+        Box::new(self).enqueue_boxed();
+    }
+
+    /// [`AccessRecord::enqueue`] of a record already boxed: the box is the queue's entry.
+    pub fn enqueue_boxed(self: Box<Self>) {
+        enqueue(Entry::Record(self));
     }
 }
 
@@ -78,16 +83,21 @@ impl Render for AccessRecord {
     /// request threads' cores).
     fn render(&self, format: LogFormat, out: &mut Vec<u8>) {
         let mut line = LineSink(out);
-        let id = self.request_id.as_ref().map_or("", RequestId::as_str);
         match format {
             LogFormat::Json => {
+                // The path is looked at for escapes once, for both places it is written in.
+                let plain_path = !needs_escape(&self.path);
                 line.push_str("{\"timestamp\":\"");
                 line.push_timestamp(self.at);
                 line.push_str("\",\"level\":\"INFO\",\"fields\":{\"message\":\"");
                 // A method is a token (RFC 9110 §9.1): nothing in it needs an escape.
                 line.push_str(self.method.as_str());
                 line.push_str(" ");
-                write_json_str_contents(&mut line, &self.path);
+                if plain_path {
+                    line.push_str(&self.path);
+                } else {
+                    write_json_str_contents(&mut line, &self.path);
+                }
                 line.push_str(" ");
                 line.push_u64(self.status.into());
                 line.push_str("\",\"peer\":\"");
@@ -108,7 +118,11 @@ impl Render for AccessRecord {
                 line.push_str("\",\"method\":\"");
                 line.push_str(self.method.as_str());
                 line.push_str("\",\"path\":");
-                line.push_json_str(&self.path);
+                if plain_path {
+                    line.push_plain_json_str(&self.path);
+                } else {
+                    line.push_json_str(&self.path);
+                }
                 line.push_str(",\"status\":");
                 line.push_u64(self.status.into());
                 line.push_str(",\"bytes\":");
@@ -117,7 +131,9 @@ impl Render for AccessRecord {
                 line.push_millis(self.duration);
                 line.push_str(",\"request_id\":");
                 // A request id's characters never need an escape (`RequestId`).
-                line.push_plain_json_str(id);
+                line.push_plain_json_bytes(
+                    self.request_id.as_ref().map_or(&[], RequestId::as_bytes),
+                );
                 if let Some(code) = self.problem {
                     line.push_str(",\"problem\":");
                     line.push_json_str(code);
@@ -128,6 +144,7 @@ impl Render for AccessRecord {
                 line.push_str("\"}\n");
             }
             LogFormat::Text => {
+                let id = self.request_id.as_ref().map_or("", RequestId::as_str);
                 line.push_timestamp(self.at);
                 let peer = self.peer.map(|ip| ip.to_string()).unwrap_or_default();
                 let _ = write!(

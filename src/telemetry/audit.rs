@@ -118,6 +118,11 @@ pub const DIGEST_CACHE_ENTRIES: usize = 256;
 pub struct PrincipalDigest([u8; 32]);
 
 impl PrincipalDigest {
+    /// The digest's hex digits, as [`PrincipalDigest::as_str`] without its UTF-8 check.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The digest as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or_else(|_| unreachable!("hex digits are ASCII"))
@@ -332,10 +337,16 @@ impl AuditRecord {
     /// The event's fields, in order, each handed to `field(name, value)`. Nothing is copied
     /// but the principal's digest (from the key's cache).
     fn each_field(&self, mut field: impl FnMut(FieldName, Value<'_>)) {
-        field(field_name!("event"), Value::Plain(self.event.as_str()));
-        field(field_name!("operation"), Value::Plain(self.operation));
+        field(
+            field_name!("event"),
+            Value::Plain(self.event.as_str().as_bytes()),
+        );
+        field(
+            field_name!("operation"),
+            Value::Plain(self.operation.as_bytes()),
+        );
         let digest = self.digest_key.digest_of(self.texts.principal());
-        field(field_name!("principal"), Value::Plain(digest.as_str()));
+        field(field_name!("principal"), Value::Plain(digest.as_bytes()));
         field(field_name!("profile"), Value::Text(self.texts.profile()));
         field(field_name!("bucket"), Value::Text(self.texts.bucket()));
         field(field_name!("key"), Value::Text(self.texts.key()));
@@ -353,7 +364,7 @@ impl AuditRecord {
             field(field_name!("expires_at"), Value::Time(at));
         }
         if let Some(outcome) = self.outcome {
-            field(field_name!("outcome"), Value::Plain(outcome));
+            field(field_name!("outcome"), Value::Plain(outcome.as_bytes()));
         }
         // Escaped like a name: the one `Plain`-looking value that is not a `&'static str` or
         // a digest made here, so a release build can never write it raw.
@@ -387,8 +398,9 @@ use field_name;
 enum Value<'a> {
     /// Text that may need escapes (names from requests and configuration).
     Text(&'a str),
-    /// Text that never needs one: fixed words and hex digits.
-    Plain(&'a str),
+    /// ASCII text that never needs one: fixed words and hex digits (as bytes: a digest is
+    /// written without a UTF-8 check).
+    Plain(&'a [u8]),
     /// A number or a boolean: unquoted in JSON.
     Raw(&'a str),
     /// A time: RFC 3339 in whole seconds (`2027-01-15T08:15:00Z`).
@@ -400,7 +412,7 @@ impl Value<'_> {
     fn write_json(self, line: &mut LineSink<'_>) {
         match self {
             Self::Text(text) => line.push_json_str(text),
-            Self::Plain(text) => line.push_plain_json_str(text),
+            Self::Plain(text) => line.push_plain_json_bytes(text),
             Self::Raw(text) => line.push_str(text),
             Self::Time(at) => {
                 line.push_str("\"");
@@ -416,7 +428,8 @@ impl Value<'_> {
             Self::Text(text) => {
                 let _ = write!(line, "{}", text.escape_debug());
             }
-            Self::Plain(text) | Self::Raw(text) => line.push_str(text),
+            Self::Plain(text) => line.0.extend_from_slice(text),
+            Self::Raw(text) => line.push_str(text),
             Self::Time(at) => line.push_timestamp_secs(at),
         }
     }

@@ -61,6 +61,19 @@ impl LineSink<'_> {
         self.0.push(b'"');
     }
 
+    /// `value` (ASCII that never needs an escape: request ids, hex digits) as a JSON string
+    /// literal, as [`LineSink::push_plain_json_str`] writes it, without a UTF-8 check.
+    pub(crate) fn push_plain_json_bytes(&mut self, value: &[u8]) {
+        debug_assert!(
+            value.is_ascii() && !needs_escape(std::str::from_utf8(value).unwrap_or("\"")),
+            "{value:?}"
+        );
+        self.0.reserve(value.len() + 2);
+        self.0.push(b'"');
+        self.0.extend_from_slice(value);
+        self.0.push(b'"');
+    }
+
     /// `at` as [`write_timestamp`] writes it (RFC 3339 UTC with microseconds), from the
     /// thread's cached text of the current second.
     pub(crate) fn push_timestamp(&mut self, at: SystemTime) {

@@ -28,6 +28,13 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// microseconds on the request thread); a polling one never is.
 const POLL: Duration = Duration::from_millis(5);
 
+/// The size the pipe under stderr is grown to, when stderr is a pipe smaller than that: the
+/// most an unprivileged process may ask for (`/proc/sys/fs/pipe-max-size`'s default). With
+/// Linux's default of 64 KiB, one batch fills the pipe and the next write waits for the
+/// reader (a sleep and a wake-up of the writer thread per batch, on the request threads'
+/// core); with room for many batches, the writer never waits while the reader keeps up.
+const PIPE_BYTES: usize = 1024 * 1024;
+
 /// How long [`LogGuard`]'s drop waits for the queue to be written out.
 const FLUSH_BUDGET: Duration = Duration::from_secs(2);
 
@@ -175,7 +182,20 @@ pub(crate) fn install(
     lines: usize,
     audit: Option<Box<dyn Write + Send>>,
 ) -> Option<LogGuard> {
+    grow_pipe(&std::io::stderr(), PIPE_BYTES);
     install_on(format, lines, Box::new(std::io::stderr()), audit)
+}
+
+/// Grows the pipe under `fd` to `bytes` when `fd` is a pipe with less room (never shrinks
+/// one); anything else (a file, a terminal, `/dev/full`, a closed descriptor), or a refusal
+/// (the user's pipe memory is used up), leaves it as it is. Answers the pipe's size, if a
+/// pipe.
+fn grow_pipe(fd: &impl std::os::fd::AsFd, bytes: usize) -> Option<usize> {
+    let size = rustix::pipe::fcntl_getpipe_size(fd).ok()?;
+    if size >= bytes {
+        return Some(size);
+    }
+    Some(rustix::pipe::fcntl_setpipe_size(fd, bytes).unwrap_or(size))
 }
 
 fn install_on(
@@ -420,6 +440,25 @@ mod tests {
             written.ends_with("kept\nagain\n"),
             "announced once: {written}"
         );
+    }
+
+    /// A pipe grows to the size asked for, never shrinks; a file is left alone.
+    #[test]
+    fn only_a_smaller_pipe_grows() {
+        let (reader, writer) = std::io::pipe().unwrap();
+        let before = rustix::pipe::fcntl_getpipe_size(&writer).unwrap();
+        assert_eq!(grow_pipe(&writer, before * 2), Some(before * 2));
+        assert_eq!(
+            grow_pipe(&writer, before),
+            Some(before * 2),
+            "never shrinks"
+        );
+        assert_eq!(
+            rustix::pipe::fcntl_getpipe_size(&reader).unwrap(),
+            before * 2
+        );
+        let file = tempfile::tempfile().unwrap();
+        assert_eq!(grow_pipe(&file, PIPE_BYTES), None);
     }
 
     #[test]
