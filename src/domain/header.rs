@@ -33,7 +33,7 @@ const RESERVED: [&str; 17] = [
 
 /// The characters of an RFC 9110 token (`tchar`):
 /// <https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2>.
-const TOKEN: [bool; 256] = {
+pub(super) const TOKEN: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
@@ -160,7 +160,9 @@ impl HeaderValue {
     pub fn from_u64(n: u64) -> Self {
         let mut digits = ArrayString::new();
         // A `u64` has at most 20 digits: the push never fails.
-        let _ = digits.try_push_str(itoa::Buffer::new().format(n));
+        let mut text = itoa::Buffer::new();
+        let pushed = digits.try_push_str(text.format(n));
+        debug_assert!(pushed.is_ok(), "a u64 has at most 20 digits");
         Self(Value::Digits(digits))
     }
 

@@ -382,6 +382,34 @@ mod tests {
     }
 
     #[test]
+    fn a_dropped_seal_leaves_its_buffer_for_the_next_unless_it_is_large() {
+        let kept = || {
+            PAYLOAD.with(|cell| {
+                let buffer = cell.take();
+                let capacity = buffer.capacity();
+                cell.set(buffer);
+                capacity
+            })
+        };
+        let k = keys();
+        PAYLOAD.with(Cell::take);
+        let small = token();
+        drop(k.upload_seal(&small.fields()));
+        let after_small = kept();
+        assert!(after_small > 0, "a payload's buffer is kept");
+        let seal = k.upload_seal(&small.fields());
+        assert_eq!(kept(), 0, "the next seal takes the kept buffer");
+        assert_eq!(seal.json.capacity(), after_small);
+        drop(seal);
+        // No token's payload is that long (a key has at most 1,024 bytes): the bound is for
+        // a buffer grown otherwise.
+        let mut large = k.upload_seal(&small.fields());
+        large.json.reserve(KEPT_PAYLOAD + 1);
+        drop(large);
+        assert_eq!(kept(), 0, "a buffer over KEPT_PAYLOAD is freed");
+    }
+
+    #[test]
     fn the_payload_is_byte_for_byte_the_serde_form() {
         let mut odd = token();
         odd.key = ObjectKey::new("users/alice/1/\"q\" \\ \u{e9}.png").unwrap();

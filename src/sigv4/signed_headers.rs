@@ -17,11 +17,13 @@ use std::sync::Arc;
 /// ([`PresignedRequest::headers`](super::PresignedRequest::headers)): a clone counts a
 /// reference, and an insert into a shared set copies it first. No headers, no allocation.
 ///
-/// The pairs are a vector kept sorted by name rather than a `BTreeMap`: a request signs a
-/// handful of headers, inserted once, and every signature walks them, which over a slice
-/// costs a few instructions per header instead of a tree step of some fifty. The first
-/// [`INLINE_PAIRS`] pairs are kept in the shared allocation itself (a PUT signs three), so
-/// a usual set of headers is one allocation, not two.
+/// The pairs are a small vector kept sorted by name rather than a `BTreeMap`: a request
+/// signs a handful of headers, inserted once, and every signature walks them, which over a
+/// slice costs a few instructions per header instead of a tree step of some fifty. The first
+/// [`INLINE_PAIRS`] pairs are kept in the shared allocation itself, so a usual set is one
+/// allocation, not two: a PUT without a checksum signs three (`content-length`,
+/// `content-type`, `if-none-match`); one with a checksum signs five, and its pairs move to a
+/// vector of their own as before.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignedHeaders(Option<Arc<Pairs>>);
 
@@ -135,7 +137,7 @@ impl SignedHeaders {
             .map(|(name, value)| (name, value))
     }
 
-    /// Inserts `name` in its sorted place, or replaces its value. The vector is made on the
+    /// Inserts `name` in its sorted place, or replaces its value. The shared pairs are made on the
     /// first insert and copied first when shared.
     fn put(&mut self, name: HeaderName, value: HeaderValue) {
         let pairs = Arc::make_mut(self.0.get_or_insert_with(Arc::default));
