@@ -66,12 +66,8 @@ pub(crate) fn decide_wanted() {
 }
 
 impl AccessRecord {
-    /// Hands the record to the log queue (never blocks; dropped and counted when full).
-    pub fn enqueue(self) {
-        Box::new(self).enqueue_boxed();
-    }
-
-    /// [`AccessRecord::enqueue`] of a record already boxed: the box is the queue's entry.
+    /// Hands the record, boxed when the request started, to the log queue (never blocks;
+    /// dropped and counted when full): the box is the queue's entry.
     pub fn enqueue_boxed(self: Box<Self>) {
         enqueue(Entry::Record(self));
     }

@@ -59,7 +59,7 @@ pub(crate) fn needs_escape(value: &str) -> bool {
 }
 
 /// [`needs_escape`] of any bytes.
-fn bytes_need_escape(bytes: &[u8]) -> bool {
+pub(crate) fn bytes_need_escape(bytes: &[u8]) -> bool {
     let Some(last) = bytes.len().checked_sub(8) else {
         return needs_escape_bytewise(bytes);
     };

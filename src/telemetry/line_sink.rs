@@ -4,8 +4,8 @@
 //! of [`super::json`] write (the tests compare them).
 
 use super::json::{
-    needs_escape, timestamp_bytes, timestamp_secs_bytes, write_json_str, write_timestamp,
-    write_timestamp_secs,
+    bytes_need_escape, needs_escape, timestamp_bytes, timestamp_secs_bytes, write_json_str,
+    write_timestamp, write_timestamp_secs,
 };
 use chrono::{DateTime, Utc};
 use std::time::{Duration, SystemTime};
@@ -51,23 +51,16 @@ impl LineSink<'_> {
         self.0.push(b'"');
     }
 
-    /// `value`, which never needs an escape (fixed words, hex digits, request ids), as a JSON
-    /// string literal: quoted, without looking for escapes in release builds.
+    /// `value`, which needs no escape (an access path already checked), as a JSON string
+    /// literal: quoted, without looking for escapes in release builds.
     pub(crate) fn push_plain_json_str(&mut self, value: &str) {
-        debug_assert!(!needs_escape(value), "{value:?}");
-        self.0.reserve(value.len() + 2);
-        self.0.push(b'"');
-        self.0.extend_from_slice(value.as_bytes());
-        self.0.push(b'"');
+        self.push_plain_json_bytes(value.as_bytes());
     }
 
     /// `value` (ASCII that never needs an escape: request ids, hex digits) as a JSON string
     /// literal, as [`LineSink::push_plain_json_str`] writes it, without a UTF-8 check.
     pub(crate) fn push_plain_json_bytes(&mut self, value: &[u8]) {
-        debug_assert!(
-            value.is_ascii() && !needs_escape(std::str::from_utf8(value).unwrap_or("\"")),
-            "{value:?}"
-        );
+        debug_assert!(!bytes_need_escape(value), "{value:?}");
         self.0.reserve(value.len() + 2);
         self.0.push(b'"');
         self.0.extend_from_slice(value);

@@ -33,6 +33,7 @@ const POLL: Duration = Duration::from_millis(5);
 /// Linux's default of 64 KiB, one batch fills the pipe and the next write waits for the
 /// reader (a sleep and a wake-up of the writer thread per batch, on the request threads'
 /// core); with room for many batches, the writer never waits while the reader keeps up.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 const PIPE_BYTES: usize = 1024 * 1024;
 
 /// How long [`LogGuard`]'s drop waits for the queue to be written out.
@@ -176,12 +177,14 @@ pub fn flush(budget: Duration) -> bool {
 
 /// Starts the writer thread on stderr with a queue of `lines` entries, once per process;
 /// `None` when a queue is already installed (or the thread cannot start).
-/// Audit records go to `audit` when given, else to stderr with the rest.
+/// Audit records go to `audit` when given, else to stderr with the rest. On Linux, a pipe
+/// under stderr is first grown to [`PIPE_BYTES`] ([`grow_pipe`]).
 pub(crate) fn install(
     format: LogFormat,
     lines: usize,
     audit: Option<Box<dyn Write + Send>>,
 ) -> Option<LogGuard> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     grow_pipe(&std::io::stderr(), PIPE_BYTES);
     install_on(format, lines, Box::new(std::io::stderr()), audit)
 }
@@ -190,6 +193,7 @@ pub(crate) fn install(
 /// one); anything else (a file, a terminal, `/dev/full`, a closed descriptor), or a refusal
 /// (the user's pipe memory is used up), leaves it as it is. Answers the pipe's size, if a
 /// pipe.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn grow_pipe(fd: &impl std::os::fd::AsFd, bytes: usize) -> Option<usize> {
     let size = rustix::pipe::fcntl_getpipe_size(fd).ok()?;
     if size >= bytes {
@@ -443,6 +447,7 @@ mod tests {
     }
 
     /// A pipe grows to the size asked for, never shrinks; a file is left alone.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
     fn only_a_smaller_pipe_grows() {
         let (reader, writer) = std::io::pipe().unwrap();

@@ -250,14 +250,15 @@ fn assert_clean(lines: &[String]) {
 }
 
 /// A pipe nobody reads: before the queue, about 140 requests succeeded (64 KiB of log) and
-/// then every request hung. Now 3,000 requests (about 1 MB of access log) all succeed,
+/// then every request hung. Now 6,000 grants (about 2.5 MB of access log, 4 MB with their
+/// audit lines, against a pipe the broker grows to 1 MiB and a queue of 64 lines) all succeed,
 /// `/healthz` stays fast, the lost lines are counted, and once the pipe is read again one
 /// line says how many were dropped.
 #[test]
 fn a_stalled_stderr_drops_lines_and_holds_no_request() {
     let mut serve = Serve::start(Stdio::piped(), None);
     let stderr = serve.child.stderr.take().unwrap();
-    runtime().block_on(serve.grants(3000, 4));
+    runtime().block_on(serve.grants(6000, 4));
     let dropped = runtime().block_on(serve.dropped("queue_full"));
     assert!(dropped > 1000, "{dropped} lines dropped");
 
