@@ -5,7 +5,9 @@ use crate::domain::{Credentials, Expiry};
 use crate::grants::grant_lifetime;
 use crate::http::{ApiError, AppState, Code};
 use crate::policy::Lifetime;
+use crate::s3::CredentialsUnavailable;
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -59,7 +61,32 @@ pub(crate) async fn signing_window(
     ticket_end: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(Arc<Credentials>, Expiry), ApiError> {
-    let credentials = state.credentials.current(now).await?;
+    let credentials = state.credentials.current(now).await;
+    window_of(state, credentials, asked, ticket_end, now)
+}
+
+/// [`signing_window`] when it needs no wait (cached credentials, or a remembered failure):
+/// `None` when the credentials are being fetched. Asking again later is what
+/// [`signing_window`] does then: a fetch this started goes on for the next caller.
+pub(crate) fn signing_window_now(
+    state: &AppState,
+    asked: Lifetime,
+    ticket_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<Result<(Arc<Credentials>, Expiry), ApiError>> {
+    let credentials = state.credentials.current(now).now_or_never()?;
+    Some(window_of(state, credentials, asked, ticket_end, now))
+}
+
+/// The window of `credentials` (as the credential source answered).
+fn window_of(
+    state: &AppState,
+    credentials: Result<Arc<Credentials>, CredentialsUnavailable>,
+    asked: Lifetime,
+    ticket_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(Arc<Credentials>, Expiry), ApiError> {
+    let credentials = credentials?;
     let credentials_end = credentials
         .expires_at
         .map(|end| end - state.credentials.margin());
