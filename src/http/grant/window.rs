@@ -7,9 +7,11 @@ use crate::http::{ApiError, AppState, Code};
 use crate::policy::Lifetime;
 use crate::s3::CredentialsUnavailable;
 use chrono::{DateTime, Utc};
-use futures_util::FutureExt;
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The signing instant: now, at whole seconds like `X-Amz-Date`, so a grant's `expires_at`
@@ -74,7 +76,11 @@ pub(crate) fn signing_window_now(
     ticket_end: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Option<Result<(Arc<Credentials>, Expiry), ApiError>> {
-    let credentials = state.credentials.current(now).now_or_never()?;
+    // Polled where it is made: `now_or_never` would move the future (about 200 bytes).
+    let current = pin!(state.credentials.current(now));
+    let Poll::Ready(credentials) = current.poll(&mut Context::from_waker(Waker::noop())) else {
+        return None;
+    };
     Some(window_of(state, credentials, asked, ticket_end, now))
 }
 
