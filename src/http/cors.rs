@@ -162,7 +162,8 @@ fn add_constant_headers(headers: &mut HeaderMap) {
         HeaderValue::from_static(REQUEST_ID_HEADER),
     );
     let vary = match headers.get(VARY) {
-        None => HeaderValue::from_static(VARY_CORS),
+        // Absent: `append` adds it without `insert`'s moves of a replaced value.
+        None => return headers.append(VARY, HeaderValue::from_static(VARY_CORS)),
         Some(existing) => {
             let mut value = Vec::with_capacity(existing.len() + 2 + VARY_CORS.len());
             value.extend_from_slice(existing.as_bytes());

@@ -150,6 +150,28 @@ impl GrantAdmission {
         self.grant_opening(limits, who, profile, bytes, None).await
     }
 
+    /// [`GrantAdmission::grant`] when it needs no round trip (the memory store, or no limits):
+    /// `None`, with nothing counted and the admission kept, when it must wait for the store.
+    pub fn grant_now(
+        &self,
+        limits: &Limiter,
+        who: &NamespaceSegment,
+        profile: &str,
+        bytes: Option<u64>,
+    ) -> Option<Result<(), ApiError>> {
+        let deferred = self.0.take();
+        let pending = deferred.as_ref().map(|d| d.pending);
+        let Some(answer) = limits.grant_now(who, pending, profile, bytes, None) else {
+            self.0.set(deferred);
+            return None;
+        };
+        Some(answer.map_err(ApiError::from).map(|outcome| {
+            if let Some(deferred) = deferred {
+                keep_rate(&deferred.req, deferred.pending.class, outcome);
+            }
+        }))
+    }
+
     /// [`GrantAdmission::grant`] of a grant that creates the multipart upload `opening`: the
     /// grant and the open upload are counted together, all or none (one round trip with a
     /// shared store).

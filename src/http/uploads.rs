@@ -5,9 +5,10 @@
 use super::extractors::JsonBody;
 use super::grant::{
     JsonObject, granted, json_grant_response, requested_expiry, signing_now, signing_window,
+    signing_window_now,
 };
 use super::{ApiError, AppState, GrantAdmission, GrantAudit, Grantee};
-use crate::domain::{BucketName, GrantId, Principal};
+use crate::domain::{BucketName, Credentials, Expiry, GrantId, Principal};
 use crate::grants::{GrantKind, post_request, put_request};
 use crate::multipart::{UploadTokenFields, UploadTokenSeal, extension_of};
 use crate::policy::{
@@ -16,7 +17,7 @@ use crate::policy::{
 use crate::sigv4::{FormField, PostForm, PresignedRequest, SignedHeaders};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use futures_util::future::{Either, Ready, ready};
+use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 use std::future::Future;
 use uuid::Uuid;
 
@@ -161,24 +162,47 @@ fn upload_token<'a>(
     }
 }
 
-/// The handler: intent → decide, at once; the rest, which may wait (the grant's admission with
-/// a shared limits store, the credentials), is the future of [`grant_upload`]. That future
-/// holds the decision but not the body it came from: actix-web moves a handler's future into
-/// a box and again at each await, so every byte it holds is copied per request. For the same
-/// reason the intent (about 300 bytes) comes boxed: actix moves an extractor's output through
-/// several futures before the handler sees it.
+/// The handler's answer: ready, or a boxed future when it waits.
+type Answer = Either<
+    Ready<Result<HttpResponse, ApiError>>,
+    LocalBoxFuture<'static, Result<HttpResponse, ApiError>>,
+>;
+
+/// The handler: intent → decide → admit → signing window → build → sign → render, at once
+/// when nothing has to be waited for (the memory store or no limits, cached credentials: the
+/// usual case). What may wait (the grant's admission with a shared limits store, a credential
+/// fetch) is the boxed future of [`grant_upload`] or [`sign_upload`]. actix-web moves a
+/// handler's future into a box and again at each await, so every byte it holds is copied per
+/// request: the answer at once is a ready response, and the decision, the principal and the
+/// store's calls are held only by a future that waits. For the same reason the intent (about
+/// 300 bytes) comes boxed: actix moves an extractor's output through several futures before
+/// the handler sees it.
 pub(super) fn create_upload(
     state: web::Data<AppState>,
     Grantee(principal, admission): Grantee,
     JsonBody(mut intent): JsonBody<Box<UploadIntent>>,
-) -> Either<
-    Ready<Result<HttpResponse, ApiError>>,
-    impl Future<Output = Result<HttpResponse, ApiError>>,
-> {
+) -> Answer {
     let now = signing_now();
-    match decide(&state, &principal, &mut intent, now) {
-        Ok(decision) => Either::Right(grant_upload(state, principal, admission, decision, now)),
-        Err(refusal) => Either::Left(ready(Err(refusal))),
+    let decision = match decide(&state, &principal, &mut intent, now) {
+        Ok(decision) => decision,
+        Err(refusal) => return Either::Left(ready(Err(refusal))),
+    };
+    drop(intent);
+    let (who, size) = (&principal.segment, Some(decision.size));
+    match admission.grant_now(&state.limits, who, &decision.profile, size) {
+        Some(Ok(())) => {}
+        Some(Err(refusal)) => return Either::Left(ready(Err(refusal))),
+        None => {
+            return Either::Right(Box::pin(grant_upload(
+                state, principal, admission, decision, now,
+            )));
+        }
+    }
+    match signing_window_now(&state, decision.lifetime, None, now) {
+        Some(window) => Either::Left(ready(window.and_then(|(credentials, expires)| {
+            answer(&state, &principal, &decision, &credentials, expires, now)
+        }))),
+        None => Either::Right(Box::pin(sign_upload(state, principal, decision, now))),
     }
 }
 
@@ -202,9 +226,9 @@ fn decide(
     )?)
 }
 
-/// The grant of `decision`: admit → signing window → build → sign → render.
+/// The grant of `decision` when its admission waits for the store: admit → [`sign_upload`].
 ///
-/// An `async` block rather than an `async fn`: an `async fn` keeps its arguments twice in its
+/// `async` blocks rather than `async fn`s: an `async fn` keeps its arguments twice in its
 /// future (as captured and as local variables), about 500 bytes more to copy here.
 #[allow(
     clippy::manual_async_fn,
@@ -222,61 +246,91 @@ fn grant_upload(
         admission
             .grant(&state.limits, who, &decision.profile, size)
             .await?;
-        let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
-        // One id for the URL (or form), the token, the receipt and the audit event.
-        let grant_id = GrantId::new();
-        let extension = extension_of(decision.filename.as_str());
-        let upload = state.tickets.upload_seal(&upload_token(
-            &state,
-            &principal,
-            &decision,
-            extension.as_deref(),
-            &grant_id,
-            now,
-        ));
-        let (body, kind, expires_at) = match decision.method {
-            UploadMethod::Put => {
-                let put = put_request(&decision, expires, &grant_id)?;
-                let presigned = state.signer.presign(&credentials, &put, now)?;
-                (
-                    UploadGrant::put(&decision, &presigned, now, &upload).to_json(),
-                    GrantKind::PutObject,
-                    presigned.expires_at,
-                )
-            }
-            UploadMethod::Post => {
-                let client_fields: &[&'static str] = if decision.client_supplies_key() {
-                    &[SSE_C_KEY_FIELD]
-                } else {
-                    &[]
-                };
-                let post = post_request(&decision, expires, &grant_id);
-                let form = state.signer.post_policy_with_client_fields(
-                    &credentials,
-                    &post,
-                    client_fields,
-                    now,
-                )?;
-                (
-                    UploadGrant::post(&decision, &form, client_fields, now, &upload).to_json(),
-                    GrantKind::PostObject,
-                    form.expires_at,
-                )
-            }
-        };
-        state.audit.grant(
-            &principal.segment,
-            &GrantAudit::one(
-                kind,
-                &decision.profile,
-                &decision.bucket,
-                decision.key.as_str(),
-                &grant_id,
-                expires_at,
-            ),
-        );
-        Ok(granted(json_grant_response(body), kind, 1))
+        sign_upload(state, principal, decision, now).await
     }
+}
+
+/// The grant of an admitted `decision`: signing window (which may wait for credentials) →
+/// [`answer`].
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold its arguments twice"
+)]
+fn sign_upload(
+    state: web::Data<AppState>,
+    principal: Principal,
+    decision: UploadDecision,
+    now: DateTime<Utc>,
+) -> impl Future<Output = Result<HttpResponse, ApiError>> {
+    async move {
+        let (credentials, expires) = signing_window(&state, decision.lifetime, None, now).await?;
+        answer(&state, &principal, &decision, &credentials, expires, now)
+    }
+}
+
+/// The answer granting an admitted `decision`, signed with `credentials`: build → sign →
+/// render, and the audit event.
+fn answer(
+    state: &AppState,
+    principal: &Principal,
+    decision: &UploadDecision,
+    credentials: &Credentials,
+    expires: Expiry,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, ApiError> {
+    // One id for the URL (or form), the token, the receipt and the audit event.
+    let grant_id = GrantId::new();
+    let extension = extension_of(decision.filename.as_str());
+    let upload = state.tickets.upload_seal(&upload_token(
+        state,
+        principal,
+        decision,
+        extension.as_deref(),
+        &grant_id,
+        now,
+    ));
+    let (body, kind, expires_at) = match decision.method {
+        UploadMethod::Put => {
+            let put = put_request(decision, expires, &grant_id)?;
+            let presigned = state.signer.presign(credentials, &put, now)?;
+            (
+                UploadGrant::put(decision, &presigned, now, &upload).to_json(),
+                GrantKind::PutObject,
+                presigned.expires_at,
+            )
+        }
+        UploadMethod::Post => {
+            let client_fields: &[&'static str] = if decision.client_supplies_key() {
+                &[SSE_C_KEY_FIELD]
+            } else {
+                &[]
+            };
+            let post = post_request(decision, expires, &grant_id);
+            let form = state.signer.post_policy_with_client_fields(
+                credentials,
+                &post,
+                client_fields,
+                now,
+            )?;
+            (
+                UploadGrant::post(decision, &form, client_fields, now, &upload).to_json(),
+                GrantKind::PostObject,
+                form.expires_at,
+            )
+        }
+    };
+    state.audit.grant(
+        &principal.segment,
+        &GrantAudit::one(
+            kind,
+            &decision.profile,
+            &decision.bucket,
+            decision.key.as_str(),
+            &grant_id,
+            expires_at,
+        ),
+    );
+    Ok(granted(json_grant_response(body), kind, 1))
 }
 
 #[cfg(test)]
@@ -339,9 +393,86 @@ mod tests {
     fn the_handler_future_holds_neither_the_body_nor_the_store_calls() {
         // actix-web copies a handler's future into a box and moves it at its awaits. Holding
         // the request body, the limits store's and token verification's futures and its
-        // arguments twice (an `async fn`), it was 2,536 bytes; without them, 840.
+        // arguments twice (an `async fn`), it was 2,536 bytes; without them, 840; a ready
+        // answer or a boxed future that waits, about 150.
         let size = future_size(create_upload);
-        assert!(size <= 1_000, "create_upload's future is {size} bytes");
+        assert!(size <= 256, "create_upload's future is {size} bytes");
+    }
+
+    /// The answer without what differs between two grants of one intent: the key's unique
+    /// part (in the key and the URL's path), the grant id in the URL's query and the sealed
+    /// token. Kept: the URL's host, the headers, the times, the method and the bucket.
+    fn comparable(response: &[u8]) -> serde_json::Value {
+        let mut answer: serde_json::Value = serde_json::from_slice(response).unwrap();
+        let url = answer["url"].as_str().unwrap();
+        let host = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        answer["url"] = host.into();
+        answer["key"] = answer["key"].as_str().map(|k| k.ends_with(".txt")).into();
+        answer["upload"] = answer["upload"].as_str().map(|t| !t.is_empty()).into();
+        answer
+    }
+
+    #[actix_web::test]
+    async fn the_answer_at_once_is_the_waiting_paths() {
+        let policies = tempfile::tempdir().unwrap();
+        std::fs::write(
+            policies.path().join("default.toml"),
+            include_str!("../../policies/default.toml"),
+        )
+        .unwrap();
+        let settings = crate::config::ConfigBuilder::new()
+            .store("us-east-1", "bench", "http://127.0.0.1:9")
+            .static_credentials("AKIATEST000000000000", "test-secret-access-key-0123456789")
+            .hs256(
+                "https://issuer.test/",
+                "s3-broker",
+                "test-hs256-secret-0123456789abcdef",
+            )
+            .set(
+                "policies",
+                "dir",
+                policies.path().to_string_lossy().as_ref(),
+            )
+            .set("policies", "default_profile", "default")
+            .settings()
+            .unwrap();
+        let state = web::Data::new(crate::app::build_state(&settings).await.unwrap());
+        let principal = Principal::new(
+            "alice",
+            Some("https://issuer.test/".into()),
+            crate::domain::Scopes::all(),
+        );
+        let now = signing_now();
+        let intent: UploadIntent = serde_json::from_str(
+            r#"{"filename":"load.txt","content_type":"text/plain","size":1024}"#,
+        )
+        .unwrap();
+        let decision = decide(&state, &principal, &mut intent.clone(), now).unwrap();
+        let at_once = create_upload(
+            state.clone(),
+            Grantee(principal.clone(), GrantAdmission::made()),
+            JsonBody(Box::new(intent)),
+        );
+        assert!(
+            matches!(at_once, Either::Left(_)),
+            "no limits and fixed credentials need no wait"
+        );
+        let at_once = at_once.await.unwrap();
+        let waited = grant_upload(state, principal, GrantAdmission::made(), decision, now)
+            .await
+            .unwrap();
+        assert_eq!(at_once.status(), waited.status());
+        assert_eq!(at_once.headers().len(), waited.headers().len());
+        for (name, value) in waited.headers() {
+            assert_eq!(at_once.headers().get(name), Some(value), "{name}");
+        }
+        let (at_once, waited) = (
+            actix_web::body::to_bytes(at_once.into_body())
+                .await
+                .unwrap(),
+            actix_web::body::to_bytes(waited.into_body()).await.unwrap(),
+        );
+        assert_eq!(comparable(&at_once), comparable(&waited));
     }
 
     #[test]

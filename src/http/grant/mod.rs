@@ -17,4 +17,4 @@ pub(super) use response::{
 #[cfg(test)]
 pub(super) use streamed::collect;
 pub(super) use streamed::{JsonItems, streamed_grant_response};
-pub(super) use window::{signing_now, signing_window};
+pub(super) use window::{signing_now, signing_window, signing_window_now};

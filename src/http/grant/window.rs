@@ -5,9 +5,13 @@ use crate::domain::{Credentials, Expiry};
 use crate::grants::grant_lifetime;
 use crate::http::{ApiError, AppState, Code};
 use crate::policy::Lifetime;
+use crate::s3::CredentialsUnavailable;
 use chrono::{DateTime, Utc};
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The signing instant: now, at whole seconds like `X-Amz-Date`, so a grant's `expires_at`
@@ -59,7 +63,36 @@ pub(crate) async fn signing_window(
     ticket_end: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(Arc<Credentials>, Expiry), ApiError> {
-    let credentials = state.credentials.current(now).await?;
+    let credentials = state.credentials.current(now).await;
+    window_of(state, credentials, asked, ticket_end, now)
+}
+
+/// [`signing_window`] when it needs no wait (cached credentials, or a remembered failure):
+/// `None` when the credentials are being fetched. Asking again later is what
+/// [`signing_window`] does then: a fetch this started goes on for the next caller.
+pub(crate) fn signing_window_now(
+    state: &AppState,
+    asked: Lifetime,
+    ticket_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<Result<(Arc<Credentials>, Expiry), ApiError>> {
+    // Polled where it is made: `now_or_never` would move the future (about 200 bytes).
+    let current = pin!(state.credentials.current(now));
+    let Poll::Ready(credentials) = current.poll(&mut Context::from_waker(Waker::noop())) else {
+        return None;
+    };
+    Some(window_of(state, credentials, asked, ticket_end, now))
+}
+
+/// The window of `credentials` (as the credential source answered).
+fn window_of(
+    state: &AppState,
+    credentials: Result<Arc<Credentials>, CredentialsUnavailable>,
+    asked: Lifetime,
+    ticket_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(Arc<Credentials>, Expiry), ApiError> {
+    let credentials = credentials?;
     let credentials_end = credentials
         .expires_at
         .map(|end| end - state.credentials.margin());
