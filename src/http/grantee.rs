@@ -159,9 +159,24 @@ impl GrantAdmission {
         profile: &str,
         bytes: Option<u64>,
     ) -> Option<Result<(), ApiError>> {
+        self.grant_opening_now(limits, who, profile, bytes, None)
+    }
+
+    /// [`GrantAdmission::grant_opening`] when it needs no round trip: `None`, with nothing
+    /// counted and the admission kept, when it must wait for the store. (A request's admission
+    /// is left to its grant only with a shared store, which always waits: the rate kept here
+    /// is for the day a store answers some admissions at once.)
+    fn grant_opening_now(
+        &self,
+        limits: &Limiter,
+        who: &NamespaceSegment,
+        profile: &str,
+        bytes: Option<u64>,
+        opening: Option<Opening<'_>>,
+    ) -> Option<Result<(), ApiError>> {
         let deferred = self.0.take();
         let pending = deferred.as_ref().map(|d| d.pending);
-        let Some(answer) = limits.grant_now(who, pending, profile, bytes, None) else {
+        let Some(answer) = limits.grant_now(who, pending, profile, bytes, opening) else {
             self.0.set(deferred);
             return None;
         };
@@ -183,13 +198,13 @@ impl GrantAdmission {
         bytes: Option<u64>,
         opening: Option<Opening<'_>>,
     ) -> Result<(), ApiError> {
+        if let Some(answer) = self.grant_opening_now(limits, who, profile, bytes, opening) {
+            return answer;
+        }
         let deferred = self.0.take();
         let pending = deferred.as_ref().map(|d| d.pending);
-        let outcome = match limits.grant_now(who, pending, profile, bytes, opening) {
-            Some(answer) => answer?,
-            // Boxed: only a grant that waits for the store holds the store's state.
-            None => Box::pin(limits.grant(who, pending, profile, bytes, opening)).await?,
-        };
+        // Boxed: only a grant that waits for the store holds the store's state.
+        let outcome = Box::pin(limits.grant(who, pending, profile, bytes, opening)).await?;
         if let Some(deferred) = deferred {
             keep_rate(&deferred.req, deferred.pending.class, outcome);
         }
