@@ -229,6 +229,12 @@ lt_core_busy() {
   awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
 }
 
+# lt_core_steal CORE: clock ticks CORE's virtual CPU was ready but not run by the host
+# (/proc/stat's steal): time the host gave to other guests, which no server's figures show.
+lt_core_steal() {
+  awk -v c="cpu$1" '$1 == c { print $9 }' /proc/stat
+}
+
 # A /proc/PID/status field in KiB (VmHWM: peak resident set; VmRSS: current).
 lt_vm_kib() {
   awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
@@ -244,13 +250,18 @@ lt_ms() {
 
 # lt_wrk NAME SECONDS CONNECTIONS OUT: wrk on $WRK_CORE against target NAME; the report goes
 # to OUT; prints "requests/s requests p50_ms p99_ms errors cpu_us_per_request
-# sys_us_per_request client_core_busy_percent". The last two show where a server's CPU goes
-# besides its own code: the kernel's share of its time (the loopback TCP path, and waking
-# wrk when wrk sleeps) and how busy wrk's core was (every other process on it included).
+# sys_us_per_request client_core_busy_percent server_core_steal_percent
+# client_core_steal_percent". sys and busy show where a server's CPU goes besides its own
+# code: the kernel's share of its time (the loopback TCP path, and waking wrk when wrk sleeps)
+# and how busy wrk's core was (every other process on it included). The steals are the
+# percent of the run's time each core's virtual CPU waited for the host: a round with steal
+# measures the host as much as the server.
 lt_wrk() {
   local name=$1 seconds=$2 connections=$3 out=$4 before after sys_before sys_after
-  local core_before core_after
+  local core_before core_after steal0_before steal0_after steal1_before steal1_after
   lt_target "$name"
+  steal0_before=$(lt_core_steal "$SERVER_CORE")
+  steal1_before=$(lt_core_steal "$WRK_CORE")
   before=$(lt_cpu_ticks "$t_pid")
   sys_before=$(lt_sys_ticks "$t_pid")
   core_before=$(lt_core_busy "$WRK_CORE")
@@ -259,6 +270,8 @@ lt_wrk() {
   after=$(lt_cpu_ticks "$t_pid")
   sys_after=$(lt_sys_ticks "$t_pid")
   core_after=$(lt_core_busy "$WRK_CORE")
+  steal0_after=$(lt_core_steal "$SERVER_CORE")
+  steal1_after=$(lt_core_steal "$WRK_CORE")
   local rps requests p50 p99 non2xx socket
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   requests=$(awk '/ requests in / { print $1 }' "$out")
@@ -271,10 +284,12 @@ lt_wrk() {
   ticks_per_s=$(getconf CLK_TCK)
   awk -v rps="$rps" -v n="$requests" -v p50="$p50" -v p99="$p99" -v e="$errors" \
     -v ticks=$((after - before)) -v sys=$((sys_after - sys_before)) -v hz="$ticks_per_s" \
-    -v core0="$core_before" -v core1="$core_after" 'BEGIN {
+    -v core0="$core_before" -v core1="$core_after" -v seconds="$seconds" \
+    -v steal0=$((steal0_after - steal0_before)) -v steal1=$((steal1_after - steal1_before)) 'BEGIN {
       split(core0, b, " "); split(core1, a, " ")
       all = a[2] - b[2]
-      printf "%s %s %s %s %s %.2f %.2f %.0f\n", rps, n, p50, p99, e,
+      printf "%s %s %s %s %s %.2f %.2f %.0f %.0f %.0f\n", rps, n, p50, p99, e,
         (n > 0 ? ticks / hz * 1e6 / n : 0), (n > 0 ? sys / hz * 1e6 / n : 0),
-        (all > 0 ? (a[1] - b[1]) * 100 / all : 0) }'
+        (all > 0 ? (a[1] - b[1]) * 100 / all : 0),
+        steal0 * 100 / (hz * seconds), steal1 * 100 / (hz * seconds) }'
 }
