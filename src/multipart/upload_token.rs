@@ -5,6 +5,7 @@
 use super::sealed_upload::TicketError;
 use super::ticket::TicketKeys;
 use crate::domain::{BucketName, Checksum, ContentType, NamespaceSegment, ObjectKey};
+use crate::telemetry::push_json_str;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -179,7 +180,7 @@ fn payload_json_in(token: &UploadTokenFields<'_>, out: Vec<u8>) -> Vec<u8> {
     if found == expected && !escapes {
         return out;
     }
-    write_payload(token, out, json_str)
+    write_payload(token, out, push_json_str)
 }
 
 /// [`payload_json_in`] in a buffer of its own.
@@ -224,23 +225,6 @@ fn write_payload(
     );
     out.push(b'}');
     out
-}
-
-/// `value` as a JSON string, escaped by `serde_json` when it needs an escape (a `"`, a `\\` or
-/// a control character). Every byte is looked at, without an early exit, so the scan
-/// vectorizes.
-fn json_str(out: &mut Vec<u8>, value: &str) {
-    let needs_escape = value.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if needs_escape {
-        // Writing into a `Vec` cannot fail, and a `&str` always serializes.
-        let _ = serde_json::to_writer(&mut *out, value);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
-    }
 }
 
 impl TicketKeys {

@@ -58,6 +58,21 @@ pub(crate) fn needs_escape(value: &str) -> bool {
     bytes_need_escape(value.as_bytes())
 }
 
+/// `value` as a JSON string literal appended to `out`: copied as it is between quotes when
+/// nothing needs an escape (the usual case), else escaped by `serde_json`. What a grant's
+/// answer and a sealed token's payload write their strings with.
+pub(crate) fn push_json_str(out: &mut Vec<u8>, value: &str) {
+    if needs_escape(value) {
+        // Writing into a `Vec` cannot fail, and a `&str` always serializes.
+        let _ = serde_json::to_writer(&mut *out, value);
+    } else {
+        out.reserve(value.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    }
+}
+
 /// [`needs_escape`] of any bytes.
 pub(crate) fn bytes_need_escape(bytes: &[u8]) -> bool {
     let Some(last) = bytes.len().checked_sub(8) else {

@@ -22,7 +22,7 @@ mod text;
 pub use access_log::AccessRecord;
 pub use audit::{AuditDestination, AuditEvent, AuditRecord, AuditTexts, PrincipalDigestKey};
 pub use json::JsonLines;
-pub(crate) use json::{needs_escape, timestamp_secs_bytes};
+pub(crate) use json::{needs_escape, push_json_str, timestamp_secs_bytes};
 pub use limits::LimitCounters;
 pub use log_queue::{DEFAULT_QUEUE_LINES, LogFormat, LogGuard};
 pub use logging::{init, init_with_audit};

@@ -6,7 +6,7 @@
 //! form (RFC 3339, UTC, `Z`), so the bytes equal what `#[derive(Serialize)]` of the same
 //! fields gives; each user of this writer keeps a test that compares the two.
 
-use crate::telemetry::{needs_escape, timestamp_secs_bytes};
+use crate::telemetry::{needs_escape, push_json_str, timestamp_secs_bytes};
 use chrono::{DateTime, Utc};
 
 /// One JSON object being written; [`JsonObject::finish`] closes it.
@@ -44,7 +44,7 @@ impl<'a> JsonObject<'a> {
     /// `"name":"value"`.
     pub(crate) fn str(&mut self, name: &'static str, value: &str) -> &mut Self {
         self.field(name);
-        write_str(self.out, value);
+        push_json_str(self.out, value);
         self
     }
 
@@ -89,7 +89,7 @@ impl<'a> JsonObject<'a> {
         name: &'static str,
         pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
     ) -> &mut Self {
-        self.map(name, pairs, write_str)
+        self.map(name, pairs, push_json_str)
     }
 
     /// As [`JsonObject::str_map`], for pairs whose names are header names (RFC 9110 tokens,
@@ -121,7 +121,7 @@ impl<'a> JsonObject<'a> {
             inner.separate();
             write_name(inner.out, k);
             inner.out.push(b':');
-            write_str(inner.out, v);
+            push_json_str(inner.out, v);
         }
         inner.finish();
         self
@@ -139,7 +139,7 @@ impl<'a> JsonObject<'a> {
             if i > 0 {
                 self.out.push(b',');
             }
-            write_str(self.out, item);
+            push_json_str(self.out, item);
         }
         self.out.push(b']');
         self
@@ -148,19 +148,6 @@ impl<'a> JsonObject<'a> {
     /// Closes the object.
     pub(crate) fn finish(self) {
         self.out.push(b'}');
-    }
-}
-
-/// `value` as a JSON string: copied as it is when nothing needs an escape (URLs, keys, header
-/// values nearly always), else escaped by `serde_json`.
-fn write_str(out: &mut Vec<u8>, value: &str) {
-    if needs_escape(value) {
-        // Writing into a `Vec` cannot fail, and a `&str` always serializes.
-        let _ = serde_json::to_writer(&mut *out, value);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
     }
 }
 
