@@ -452,6 +452,29 @@ mod tests {
         assert!(!out.contains('\n'));
     }
 
+    proptest::proptest! {
+        /// Each of the three writers of a JSON string literal (the log lines', the grant
+        /// answers' and the access log's) writes one that an independent parser
+        /// (`serde_json`) reads back as the same text, on one line, for any text: escapes,
+        /// controls, non-ASCII and the eight-byte words of the escape scan included.
+        #[test]
+        fn every_json_string_writer_reads_back_as_its_text(
+            value in proptest::string::string_regex("(?s)[\\x00-\\x7f\"\\\\ é\u{2028}\u{10348}]{0,40}").unwrap()
+        ) {
+            let mut written = String::new();
+            write_json_str(&mut written, &value);
+            let mut pushed = Vec::new();
+            push_json_str(&mut pushed, &value);
+            let mut sunk = Vec::new();
+            crate::telemetry::line_sink::LineSink(&mut sunk).push_json_str(&value);
+            for out in [written.as_bytes(), &pushed, &sunk] {
+                let back: String = serde_json::from_slice(out).unwrap();
+                proptest::prop_assert_eq!(&back, &value);
+                proptest::prop_assert!(!out.contains(&b'\n'));
+            }
+        }
+    }
+
     #[test]
     fn timestamps_are_rfc3339_with_microseconds() {
         let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(1_800_000_000_123_456);
