@@ -15,26 +15,36 @@ ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS build
 WORKDIR /src
 
-# Only what `cargo build` needs: the manifest and lock file, the build script (link flags),
-# the sources, the bench target declared in Cargo.toml, and policies/default.toml (compiled
-# into `s3-broker dev`).
+# Only what the build needs: the manifest and lock file, the build script (link flags), the
+# sources, the bench targets declared in Cargo.toml, and policies/ (compiled into
+# `s3-broker dev`, and the profiles of the training run below). The binary embeds
+# doc/openapi.json (served at GET /openapi.json) and the JS client (the demo page of
+# `s3-broker dev`). scripts/build-pgo and the two examples it builds train the binary.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY benches ./benches
 COPY policies ./policies
-# The binary embeds doc/openapi.json (served at GET /openapi.json).
 COPY doc/openapi.json ./doc/openapi.json
-# `s3-broker dev` serves the JS client to its demo page.
 COPY clients/js/s3-broker.js ./clients/js/s3-broker.js
+COPY examples/hello_world.rs examples/loadtest_setup.rs ./examples/
+COPY scripts/build-pgo scripts/loadtest-common.sh ./scripts/
 
+# A profile-guided (PGO) build, as benchmarked (doc/benchmarks.md): an instrumented build
+# serves about 30 seconds of upload grants on 127.0.0.1 (wrk), then the release build uses
+# that profile. llvm-profdata comes from rustup's llvm-tools, the LLVM of this rustc.
 # --locked: exactly the dependency versions of Cargo.lock. Symbols are stripped (about 35 MB
 # -> 25 MB) without touching Cargo.toml. The registry and target caches survive between
 # builds; the binary is copied out of the cached target directory.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends wrk openssl curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && rustup component add llvm-tools
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --bin s3-broker \
-    && install -D -m 0755 target/release/s3-broker /out/s3-broker
+    scripts/build-pgo \
+    && install -D -m 0755 target/pgo/release/s3-broker /out/s3-broker
 
 # ---- runtime -----------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime

@@ -3,9 +3,14 @@
 # a server's CPU time and memory from /proc. Everything binds to 127.0.0.1.
 #
 # Settings (environment): SERVER_CORE (default 0) and WRK_CORE (default 1) are the cores of the
-# servers and of wrk; WRK_THREADS (default 1) the threads of wrk.
+# servers and of wrk; WRK_THREADS (default 1) the threads of wrk. BUILD: "pgo" (the default)
+# measures the binaries of scripts/build-pgo, the build the Docker image ships, both servers
+# built and trained alike; "release" those of a plain `cargo build --release`. LT_BIN is the
+# directory of the binaries measured (set by lt_build).
 
 SERVER_CORE="${SERVER_CORE:-0}"
+BUILD="${BUILD:-pgo}"
+LT_BIN="${LT_BIN:-target/release}"
 WRK_CORE="${WRK_CORE:-1}"
 WRK_THREADS="${WRK_THREADS:-1}"
 BODY='{"filename":"load.txt","content_type":"text/plain","size":1024}'
@@ -27,10 +32,18 @@ lt_ensure_wrk() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk >&2
 }
 
-# The broker and the two helpers of examples/, release profile.
+# The broker and the two helpers of examples/: with PGO (BUILD=pgo, scripts/build-pgo) or a
+# plain release build (BUILD=release).
 lt_build() {
-  cargo build --release --locked --quiet --bin s3-broker --example hello_world \
-    --example loadtest_setup
+  case $BUILD in
+    pgo) scripts/build-pgo; LT_BIN=target/pgo/release ;;
+    release)
+      cargo build --release --locked --quiet --bin s3-broker --example hello_world \
+        --example loadtest_setup
+      LT_BIN=target/release
+      ;;
+    *) echo "BUILD is pgo or release, not $BUILD" >&2; exit 2 ;;
+  esac
 }
 
 # Fresh RSA and P-256 keys, then the four configurations and credentials.env in $work.
@@ -39,7 +52,7 @@ lt_configure() {
   openssl pkey -in "$work/rsa.key.pem" -pubout -out "$work/rsa.pub.pem"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/ec.key.pem"
   openssl pkey -in "$work/ec.key.pem" -pubout -out "$work/ec.pub.pem"
-  target/release/examples/loadtest_setup "$work" policies
+  "$LT_BIN/examples/loadtest_setup" "$work" policies
   # shellcheck disable=SC1091
   source "$work/credentials.env"
 }
@@ -93,10 +106,10 @@ lt_start() {
 
 # The brokers of the four configurations and the hello-world server.
 lt_start_all() {
-  lt_start hello target/release/examples/hello_world 0 1
+  lt_start hello "$LT_BIN/examples/hello_world" 0 1
   local mode
   for mode in hs256 rs256 es256 apikey; do
-    lt_start "$mode" target/release/s3-broker serve --config "$work/$mode.toml"
+    lt_start "$mode" "$LT_BIN/s3-broker" serve --config "$work/$mode.toml"
   done
 }
 
@@ -146,7 +159,7 @@ lt_start_redis_target() {
     printf '[limits.rates]\ngrants = { requests = 1000000000, window_secs = 1 }\n'
     printf '[limits.quotas]\ngrants_per_day = 1000000000000\nbytes_per_day = 1000000000000000\n'
   } > "$work/hs256redis.toml"
-  lt_start hs256redis target/release/s3-broker serve --config "$work/hs256redis.toml"
+  lt_start hs256redis "$LT_BIN/s3-broker" serve --config "$work/hs256redis.toml"
   HS256REDIS_TOKEN="$HS256_TOKEN"
 }
 

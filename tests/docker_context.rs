@@ -152,3 +152,36 @@ fn cargo_targets_and_the_dockerfile_copies_match_the_context() {
         );
     }
 }
+
+/// The image's build runs scripts/build-pgo: the script, what it sources, and every example it
+/// builds must be in the context, or the build fails where no test here would see it.
+#[test]
+fn what_the_pgo_build_needs_is_in_the_context() {
+    let allowed = allowed();
+    let script = std::fs::read_to_string(root().join("scripts/build-pgo")).expect("build-pgo");
+    let mut needed = vec!["scripts/build-pgo".to_owned(), "policies".to_owned()];
+    let words: Vec<&str> = script.split_whitespace().collect();
+    for pair in words.windows(2) {
+        match pair {
+            // `binaries=(... --example NAME)`: the name without the closing parenthesis.
+            ["--example", name] => needed.push(format!(
+                "examples/{}.rs",
+                name.trim_end_matches(|c: char| !c.is_alphanumeric())
+            )),
+            ["source", path] => needed.push((*path).to_owned()),
+            _ => {}
+        }
+    }
+    assert!(
+        needed.iter().filter(|n| n.starts_with("examples/")).count() >= 2
+            && needed.iter().any(|n| n.ends_with("loadtest-common.sh")),
+        "the examples and the sourced script were found: {needed:?}"
+    );
+    for path in &needed {
+        assert!(root().join(path).exists(), "{path} exists");
+        assert!(
+            in_context(Path::new(path), &allowed),
+            "scripts/build-pgo needs {path}, which .dockerignore keeps out"
+        );
+    }
+}
