@@ -6,11 +6,11 @@
 # servers and of wrk; WRK_THREADS (default 1) the threads of wrk. BUILD: "pgo" (the default)
 # measures the binaries of scripts/build-pgo, the build the Docker image ships, both servers
 # built and trained alike; "release" those of a plain `cargo build --release`. LT_BIN is the
-# directory of the binaries measured (set by lt_build).
+# directory of the binaries measured, set by lt_build (unset before: a script that measures
+# without building fails instead of measuring old binaries).
 
 SERVER_CORE="${SERVER_CORE:-0}"
 BUILD="${BUILD:-pgo}"
-LT_BIN="${LT_BIN:-target/release}"
 WRK_CORE="${WRK_CORE:-1}"
 WRK_THREADS="${WRK_THREADS:-1}"
 BODY='{"filename":"load.txt","content_type":"text/plain","size":1024}'
@@ -38,8 +38,10 @@ lt_build() {
   case $BUILD in
     pgo) scripts/build-pgo; LT_BIN=target/pgo/release ;;
     release)
-      cargo build --release --locked --quiet --bin s3-broker --example hello_world \
-        --example loadtest_setup
+      # Two runs, as scripts/build-pgo: built with the examples, the broker's dependencies
+      # would get the features of the examples' dev-dependencies.
+      cargo build --release --locked --quiet --bin s3-broker
+      cargo build --release --locked --quiet --example hello_world --example loadtest_setup
       LT_BIN=target/release
       ;;
     *) echo "BUILD is pgo or release, not $BUILD" >&2; exit 2 ;;
